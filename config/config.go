@@ -1,0 +1,248 @@
+// Package config is the one typed place for edge-drop's deploy-time settings.
+//
+// Values come from CDK context: defaults in cdk.json, overrides with
+// `cdk synth -c key=value`. Everything is validated before a single construct
+// is built, so a bad value fails synth with one line that names the context
+// key, what it got and what is allowed.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Context keys, in the order the README documents them.
+const (
+	KeyStackPrefix         = "stackPrefix"
+	KeyBucketName          = "bucketName"
+	KeyExistingBucketName  = "existingBucketName"
+	KeyClusterName         = "clusterName"
+	KeyExistingClusterName = "existingClusterName"
+	KeyKeyPattern          = "keyPattern"
+	KeyRuleKeyPrefix       = "ruleKeyPrefix"
+	KeyRuleKeySuffix       = "ruleKeySuffix"
+	KeyRuleKeyWildcard     = "ruleKeyWildcard"
+	KeyDataDir             = "dataDir"
+	KeyTaskImage           = "taskImage"
+	KeyTaskCPU             = "taskCpu"
+	KeyTaskMemoryMiB       = "taskMemoryMiB"
+	KeyTaskUser            = "taskUser"
+	KeyTaskTimeout         = "taskTimeout"
+	KeyLogRetentionDays    = "logRetentionDays"
+	KeyRemovalPolicy       = "removalPolicy"
+)
+
+// RemovalPolicy says what happens to stateful resources (bucket, log groups)
+// when a stack is destroyed.
+type RemovalPolicy string
+
+const (
+	Retain  RemovalPolicy = "retain"
+	Destroy RemovalPolicy = "destroy"
+)
+
+// Config is the whole deploy-time configuration.
+type Config struct {
+	// StackPrefix names the stacks: <prefix>-Cluster and <prefix>-Pipeline.
+	StackPrefix string
+
+	// BucketName names the bucket edge-drop creates ("" lets CloudFormation
+	// pick one). ExistingBucketName imports a bucket instead; the two exclude
+	// each other.
+	BucketName         string
+	ExistingBucketName string
+
+	// ClusterName names the ECS Anywhere cluster edge-drop creates;
+	// ExistingClusterName imports one instead (the cluster stack is then not
+	// created at all).
+	ClusterName         string
+	ExistingClusterName string
+
+	// KeyPattern is the Choice state's StringMatches pattern (`*` wildcard).
+	KeyPattern string
+
+	// RuleKey* put a key filter into the EventBridge rule itself, so that
+	// non-matching uploads never start an execution. At most one is set.
+	RuleKeyPrefix   string
+	RuleKeySuffix   string
+	RuleKeyWildcard string
+
+	// DataDir is the host directory (and the container mount point) files
+	// land in.
+	DataDir string
+
+	// TaskImage is an image URI; "" builds the root Dockerfile for
+	// linux/arm64 as a CDK container asset.
+	TaskImage string
+
+	TaskCPU       int           // CPU units (1024 = one core)
+	TaskMemoryMiB int           // hard memory limit of the container
+	TaskUser      string        // uid:gid the container runs as
+	TaskTimeout   time.Duration // the Task state's TimeoutSeconds
+
+	LogRetentionDays int
+	RemovalPolicy    RemovalPolicy
+}
+
+// Default returns the configuration cdk.json ships with.
+func Default() Config {
+	return Config{
+		StackPrefix:      "EdgeDrop",
+		ClusterName:      "edge-drop",
+		KeyPattern:       "demo*.txt",
+		DataDir:          "/data",
+		TaskCPU:          256,
+		TaskMemoryMiB:    128,
+		TaskUser:         "65532:65532",
+		TaskTimeout:      30 * time.Minute,
+		LogRetentionDays: 30,
+		RemovalPolicy:    Retain,
+	}
+}
+
+// Lookup reads one context value; nil means "not set".
+type Lookup func(key string) any
+
+// FromContext reads every key through lookup over the defaults and validates
+// the result. The error lists every bad key, one line each.
+func FromContext(lookup Lookup) (Config, error) {
+	c := Default()
+	var errs []error
+	str := func(key string, dst *string) {
+		if v := lookup(key); v != nil {
+			*dst = strings.TrimSpace(fmt.Sprint(v))
+		}
+	}
+	integer := func(key string, dst *int) {
+		v := lookup(key)
+		if v == nil {
+			return
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(fmt.Sprint(v)))
+		if err != nil {
+			errs = append(errs, fieldError(key, v, "must be a whole number"))
+			return
+		}
+		*dst = n
+	}
+	str(KeyStackPrefix, &c.StackPrefix)
+	str(KeyBucketName, &c.BucketName)
+	str(KeyExistingBucketName, &c.ExistingBucketName)
+	str(KeyClusterName, &c.ClusterName)
+	str(KeyExistingClusterName, &c.ExistingClusterName)
+	str(KeyKeyPattern, &c.KeyPattern)
+	str(KeyRuleKeyPrefix, &c.RuleKeyPrefix)
+	str(KeyRuleKeySuffix, &c.RuleKeySuffix)
+	str(KeyRuleKeyWildcard, &c.RuleKeyWildcard)
+	str(KeyDataDir, &c.DataDir)
+	str(KeyTaskImage, &c.TaskImage)
+	integer(KeyTaskCPU, &c.TaskCPU)
+	integer(KeyTaskMemoryMiB, &c.TaskMemoryMiB)
+	str(KeyTaskUser, &c.TaskUser)
+	if v := lookup(KeyTaskTimeout); v != nil {
+		d, err := time.ParseDuration(strings.TrimSpace(fmt.Sprint(v)))
+		if err != nil {
+			errs = append(errs, fieldError(KeyTaskTimeout, v, `must be a duration such as "30m" or "2h"`))
+		} else {
+			c.TaskTimeout = d
+		}
+	}
+	integer(KeyLogRetentionDays, &c.LogRetentionDays)
+	var rp string
+	str(KeyRemovalPolicy, &rp)
+	if rp != "" {
+		c.RemovalPolicy = RemovalPolicy(strings.ToLower(rp))
+	}
+	if len(errs) > 0 {
+		return c, errors.Join(errs...)
+	}
+	return c, c.Validate()
+}
+
+var (
+	stackPrefixRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,63}$`)
+	bucketRE      = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	clusterRE     = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+	taskUserRE    = regexp.MustCompile(`^[0-9]{1,10}(:[0-9]{1,10})?$`)
+	imageRE       = regexp.MustCompile(`^[a-z0-9][a-z0-9._/:@-]*[a-z0-9]$`)
+)
+
+// RetentionDays are the values CloudWatch Logs accepts.
+var RetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+// Validate checks every field; the error has one line per bad key.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key string, got any, rule string) { errs = append(errs, fieldError(key, got, rule)) }
+
+	if !stackPrefixRE.MatchString(c.StackPrefix) {
+		bad(KeyStackPrefix, c.StackPrefix, "must start with a letter and hold only letters, digits and '-' (at most 64)")
+	}
+	if c.BucketName != "" && c.ExistingBucketName != "" {
+		bad(KeyExistingBucketName, c.ExistingBucketName, "cannot be set together with bucketName: set one (import) or the other (create)")
+	}
+	for key, name := range map[string]string{KeyBucketName: c.BucketName, KeyExistingBucketName: c.ExistingBucketName} {
+		if name != "" && (!bucketRE.MatchString(name) || strings.Contains(name, "..")) {
+			bad(key, name, "must be a valid S3 bucket name: 3-63 lowercase letters, digits, '.' or '-'")
+		}
+	}
+	if c.ExistingClusterName == "" && !clusterRE.MatchString(c.ClusterName) {
+		bad(KeyClusterName, c.ClusterName, "must be 1-255 letters, digits, '-' or '_'")
+	}
+	if c.ExistingClusterName != "" && !clusterRE.MatchString(c.ExistingClusterName) {
+		bad(KeyExistingClusterName, c.ExistingClusterName, "must be 1-255 letters, digits, '-' or '_'")
+	}
+	if c.KeyPattern == "" || len(c.KeyPattern) > 1024 {
+		bad(KeyKeyPattern, c.KeyPattern, "must be a non-empty StringMatches pattern of at most 1024 bytes, e.g. demo*.txt")
+	}
+	filters := 0
+	for _, f := range []string{c.RuleKeyPrefix, c.RuleKeySuffix, c.RuleKeyWildcard} {
+		if f != "" {
+			filters++
+		}
+	}
+	if filters > 1 {
+		bad(KeyRuleKeyPrefix, c.RuleKeyPrefix+"|"+c.RuleKeySuffix+"|"+c.RuleKeyWildcard, "set at most one of ruleKeyPrefix, ruleKeySuffix, ruleKeyWildcard")
+	}
+	if !path.IsAbs(c.DataDir) || path.Clean(c.DataDir) != c.DataDir || c.DataDir == "/" {
+		bad(KeyDataDir, c.DataDir, "must be a clean absolute path other than /, e.g. /data")
+	}
+	if c.TaskImage != "" && !imageRE.MatchString(c.TaskImage) {
+		bad(KeyTaskImage, c.TaskImage, "must be an image URI such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com/edge-drop:1.0, or empty to build the Dockerfile")
+	}
+	if c.TaskCPU < 128 || c.TaskCPU > 4096 {
+		bad(KeyTaskCPU, c.TaskCPU, "must be from 128 to 4096 CPU units (1024 = one core; the NanoPi NEO2 has 4)")
+	}
+	if c.TaskMemoryMiB < 32 || c.TaskMemoryMiB > 448 {
+		bad(KeyTaskMemoryMiB, c.TaskMemoryMiB, "must be from 32 to 448 MiB (the board has 512 MB and needs some for the ECS and SSM agents)")
+	}
+	if !taskUserRE.MatchString(c.TaskUser) || strings.HasPrefix(c.TaskUser, "0:") || c.TaskUser == "0" {
+		bad(KeyTaskUser, c.TaskUser, `must be a numeric non-root uid[:gid], e.g. "65532:65532"`)
+	}
+	if c.TaskTimeout < time.Minute || c.TaskTimeout > 24*time.Hour || c.TaskTimeout%time.Second != 0 {
+		bad(KeyTaskTimeout, c.TaskTimeout, "must be whole seconds from 1m to 24h")
+	}
+	if !slices.Contains(RetentionDays, c.LogRetentionDays) {
+		bad(KeyLogRetentionDays, c.LogRetentionDays, fmt.Sprintf("must be one of %v", RetentionDays))
+	}
+	if c.RemovalPolicy != Retain && c.RemovalPolicy != Destroy {
+		bad(KeyRemovalPolicy, c.RemovalPolicy, `must be "retain" or "destroy"`)
+	}
+	return errors.Join(errs...)
+}
+
+func fieldError(key string, got any, rule string) error {
+	return fmt.Errorf("config: context key %q = %q %s (set it in cdk.json or with -c %s=...)", key, fmt.Sprint(got), rule, key)
+}
+
+// ImportsBucket reports whether the pipeline uses an existing bucket.
+func (c Config) ImportsBucket() bool { return c.ExistingBucketName != "" }
+
+// ImportsCluster reports whether the pipeline uses an existing cluster.
+func (c Config) ImportsCluster() bool { return c.ExistingClusterName != "" }

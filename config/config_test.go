@@ -1,0 +1,112 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func lookupFrom(m map[string]any) Lookup {
+	return func(key string) any { return m[key] }
+}
+
+func TestDefaultsAreValid(t *testing.T) {
+	c, err := FromContext(lookupFrom(nil))
+	if err != nil {
+		t.Fatalf("defaults must validate: %v", err)
+	}
+	if c != Default() {
+		t.Fatalf("empty context must give the defaults, got %+v", c)
+	}
+	if c.KeyPattern != "demo*.txt" || c.DataDir != "/data" || c.RemovalPolicy != Retain || c.TaskTimeout != 30*time.Minute {
+		t.Fatalf("unexpected defaults %+v", c)
+	}
+}
+
+func TestOverridesFromContextStrings(t *testing.T) {
+	// -c key=value always arrives as a string; cdk.json may give numbers.
+	c, err := FromContext(lookupFrom(map[string]any{
+		KeyKeyPattern:         "report*.csv",
+		KeyTaskMemoryMiB:      "256",
+		KeyTaskCPU:            float64(512),
+		KeyTaskTimeout:        "2h",
+		KeyLogRetentionDays:   "90",
+		KeyRemovalPolicy:      "DESTROY",
+		KeyExistingBucketName: "my-landing-bucket",
+		KeyRuleKeyPrefix:      "reports/",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default()
+	want.KeyPattern, want.TaskMemoryMiB, want.TaskCPU = "report*.csv", 256, 512
+	want.TaskTimeout, want.LogRetentionDays, want.RemovalPolicy = 2*time.Hour, 90, Destroy
+	want.ExistingBucketName, want.RuleKeyPrefix = "my-landing-bucket", "reports/"
+	if c != want {
+		t.Fatalf("got %+v\nwant %+v", c, want)
+	}
+	if !c.ImportsBucket() || c.ImportsCluster() {
+		t.Fatal("import flags wrong")
+	}
+}
+
+func TestBadValuesNameTheKey(t *testing.T) {
+	cases := []struct {
+		key   string
+		value any
+		want  string
+	}{
+		{KeyStackPrefix, "1bad", "must start with a letter"},
+		{KeyBucketName, "Bad_Bucket", "valid S3 bucket name"},
+		{KeyExistingBucketName, "a..b", "valid S3 bucket name"},
+		{KeyClusterName, "has space", "letters, digits"},
+		{KeyExistingClusterName, "x/y", "letters, digits"},
+		{KeyKeyPattern, "", "non-empty"},
+		{KeyDataDir, "data", "clean absolute path"},
+		{KeyDataDir, "/", "clean absolute path"},
+		{KeyDataDir, "/data/../etc", "clean absolute path"},
+		{KeyTaskImage, "Not An Image", "image URI"},
+		{KeyTaskCPU, "lots", "whole number"},
+		{KeyTaskCPU, "8192", "128 to 4096"},
+		{KeyTaskMemoryMiB, "1024", "32 to 448"},
+		{KeyTaskUser, "root", "non-root"},
+		{KeyTaskUser, "0:0", "non-root"},
+		{KeyTaskTimeout, "forever", "duration"},
+		{KeyTaskTimeout, "10s", "1m to 24h"},
+		{KeyLogRetentionDays, "8", "must be one of"},
+		{KeyRemovalPolicy, "snapshot", `"retain" or "destroy"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.key+"="+tc.value.(string), func(t *testing.T) {
+			_, err := FromContext(lookupFrom(map[string]any{tc.key: tc.value}))
+			if err == nil {
+				t.Fatalf("want an error for %s=%v", tc.key, tc.value)
+			}
+			msg := err.Error()
+			if strings.Count(msg, "\n") != 0 {
+				t.Fatalf("want one line, got %q", msg)
+			}
+			if !strings.Contains(msg, `"`+tc.key+`"`) || !strings.Contains(msg, tc.want) || !strings.Contains(msg, "-c "+tc.key+"=") {
+				t.Fatalf("error %q must name the key, the rule (%q) and the fix", msg, tc.want)
+			}
+		})
+	}
+}
+
+func TestConflictingSettings(t *testing.T) {
+	_, err := FromContext(lookupFrom(map[string]any{KeyBucketName: "new-bucket", KeyExistingBucketName: "old-bucket"}))
+	if err == nil || !strings.Contains(err.Error(), "cannot be set together") {
+		t.Fatalf("bucketName with existingBucketName: got %v", err)
+	}
+	_, err = FromContext(lookupFrom(map[string]any{KeyRuleKeyPrefix: "a/", KeyRuleKeySuffix: ".txt"}))
+	if err == nil || !strings.Contains(err.Error(), "at most one") {
+		t.Fatalf("two rule filters: got %v", err)
+	}
+}
+
+func TestEveryBadKeyIsReported(t *testing.T) {
+	_, err := FromContext(lookupFrom(map[string]any{KeyTaskMemoryMiB: "4096", KeyRemovalPolicy: "maybe"}))
+	if err == nil || strings.Count(err.Error(), "\n") != 1 {
+		t.Fatalf("want two lines, one per bad key, got %v", err)
+	}
+}
