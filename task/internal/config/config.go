@@ -1,0 +1,219 @@
+// Package config reads the task's settings from the environment (as set by
+// the state machine's container overrides) and from command-line flags (for
+// running by hand). Flags override environment variables.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Environment variable names: the contract with the CDK state machine.
+const (
+	EnvBucket         = "EDGE_DROP_BUCKET"
+	EnvKey            = "EDGE_DROP_KEY"
+	EnvDataDir        = "EDGE_DROP_DATA_DIR"
+	EnvPartSize       = "EDGE_DROP_PART_SIZE"
+	EnvConcurrency    = "EDGE_DROP_CONCURRENCY"
+	EnvTimeout        = "EDGE_DROP_TIMEOUT"
+	EnvRequestTimeout = "EDGE_DROP_REQUEST_TIMEOUT"
+)
+
+// Defaults, sized for a 512 MB, 4-core ARM board: memory use does not depend
+// on the part size (parts are streamed to disk through a small buffer), so
+// the part size only trades request count against resume granularity.
+const (
+	DefaultDataDir        = "/data"
+	DefaultPartSize       = 8 << 20
+	DefaultConcurrency    = 4
+	DefaultTimeout        = 2 * time.Hour
+	DefaultRequestTimeout = 30 * time.Second
+
+	MinPartSize    = 4 << 10
+	MaxPartSize    = 5 << 30
+	MaxConcurrency = 64
+)
+
+// Config is the validated configuration.
+type Config struct {
+	Bucket         string
+	Key            string // raw, as received (possibly URL-encoded)
+	DataDir        string
+	PartSize       int64
+	Concurrency    int
+	Timeout        time.Duration // overall; 0 = none
+	RequestTimeout time.Duration // per request: time to headers, and longest stall while reading a body
+	ShowVersion    bool
+}
+
+// ErrHelp is returned when -h/-help was given; usage has been printed.
+var ErrHelp = flag.ErrHelp
+
+// Parse reads env (through getenv) and then args (without the program
+// name). Errors are single lines suitable for the log.
+func Parse(args []string, getenv func(string) string, usageOut io.Writer) (Config, error) {
+	c := Config{
+		DataDir:        DefaultDataDir,
+		PartSize:       DefaultPartSize,
+		Concurrency:    DefaultConcurrency,
+		Timeout:        DefaultTimeout,
+		RequestTimeout: DefaultRequestTimeout,
+	}
+	var errs []error
+	bad := func(src string, err error) { errs = append(errs, fmt.Errorf("%s: %w", src, err)) }
+
+	// Environment first.
+	c.Bucket = getenv(EnvBucket)
+	c.Key = getenv(EnvKey)
+	if v := getenv(EnvDataDir); v != "" {
+		c.DataDir = v
+	}
+	setSize := func(src, v string) {
+		n, err := ParseSize(v)
+		if err == nil {
+			err = checkRange(n, MinPartSize, MaxPartSize)
+		}
+		if err != nil {
+			bad(src, err)
+			return
+		}
+		c.PartSize = n
+	}
+	setConc := func(src, v string) {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			bad(src, fmt.Errorf("%q is not an integer", v))
+			return
+		}
+		if err := checkRange(int64(n), 1, MaxConcurrency); err != nil {
+			bad(src, err)
+			return
+		}
+		c.Concurrency = n
+	}
+	setDur := func(dst *time.Duration, allowZero bool) func(src, v string) {
+		return func(src, v string) {
+			d, err := time.ParseDuration(strings.TrimSpace(v))
+			if err != nil {
+				bad(src, fmt.Errorf("%q is not a duration (e.g. 90s, 10m, 1h)", v))
+				return
+			}
+			if d < 0 || (d == 0 && !allowZero) {
+				bad(src, fmt.Errorf("%q must be positive", v))
+				return
+			}
+			*dst = d
+		}
+	}
+	setTimeout := setDur(&c.Timeout, true)
+	setReqTimeout := setDur(&c.RequestTimeout, false)
+	if v := getenv(EnvPartSize); v != "" {
+		setSize(EnvPartSize, v)
+	}
+	if v := getenv(EnvConcurrency); v != "" {
+		setConc(EnvConcurrency, v)
+	}
+	if v := getenv(EnvTimeout); v != "" {
+		setTimeout(EnvTimeout, v)
+	}
+	if v := getenv(EnvRequestTimeout); v != "" {
+		setReqTimeout(EnvRequestTimeout, v)
+	}
+
+	// Then flags, which override.
+	fs := flag.NewFlagSet("edge-drop-task", flag.ContinueOnError)
+	fs.SetOutput(usageOut)
+	fs.Usage = func() {
+		fmt.Fprintf(usageOut, "usage: edge-drop-task [flags]\n\nDownloads s3://BUCKET/KEY into DIR/KEY. Flags override the %s_* environment variables.\n\n", "EDGE_DROP")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&c.Bucket, "bucket", c.Bucket, "S3 bucket (env "+EnvBucket+")")
+	fs.StringVar(&c.Key, "key", c.Key, "object key, raw or URL-encoded as in S3 events (env "+EnvKey+")")
+	fs.StringVar(&c.DataDir, "dir", c.DataDir, "data directory the key is placed under (env "+EnvDataDir+")")
+	fs.Func("part-size", "bytes per ranged GET, e.g. 8MiB (env "+EnvPartSize+", default 8MiB)", func(v string) error { setSize("-part-size", v); return nil })
+	fs.Func("concurrency", "parallel ranged GETs (env "+EnvConcurrency+", default 4)", func(v string) error { setConc("-concurrency", v); return nil })
+	fs.Func("timeout", "overall timeout, 0 = none (env "+EnvTimeout+", default 2h)", func(v string) error { setTimeout("-timeout", v); return nil })
+	fs.Func("request-timeout", "per-request timeout: to response headers and longest body stall (env "+EnvRequestTimeout+", default 30s)", func(v string) error { setReqTimeout("-request-timeout", v); return nil })
+	fs.BoolVar(&c.ShowVersion, "version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, ErrHelp
+		}
+		return c, errors.New(firstLine(err.Error()))
+	}
+	if fs.NArg() > 0 {
+		errs = append(errs, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+	}
+	if c.ShowVersion {
+		return c, nil
+	}
+	if c.Bucket == "" {
+		errs = append(errs, fmt.Errorf("bucket is required (%s or -bucket)", EnvBucket))
+	}
+	if c.Key == "" {
+		errs = append(errs, fmt.Errorf("key is required (%s or -key)", EnvKey))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, fmt.Errorf("data dir must not be empty (%s or -dir)", EnvDataDir))
+	}
+	if len(errs) > 0 {
+		msg := make([]string, len(errs))
+		for i, e := range errs {
+			msg[i] = e.Error()
+		}
+		return c, errors.New(strings.Join(msg, "; "))
+	}
+	return c, nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func checkRange(n, lo, hi int64) error {
+	if n < lo || n > hi {
+		return fmt.Errorf("%d out of range [%d, %d]", n, lo, hi)
+	}
+	return nil
+}
+
+var units = []struct {
+	suffix string
+	mult   int64
+}{
+	{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30},
+	{"kb", 1000}, {"mb", 1000 * 1000}, {"gb", 1000 * 1000 * 1000},
+	{"k", 1 << 10}, {"m", 1 << 20}, {"g", 1 << 30},
+	{"b", 1},
+}
+
+// ParseSize parses "8388608", "8MiB", "8M" (binary), "8MB" (decimal),
+// "512KiB", "1GiB". Units are case-insensitive.
+func ParseSize(s string) (int64, error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(t, u.suffix) {
+			t = strings.TrimSpace(strings.TrimSuffix(t, u.suffix))
+			mult = u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q is not a size (bytes, or e.g. 8MiB)", s)
+	}
+	if n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("%q is too large", s)
+	}
+	return n * mult, nil
+}

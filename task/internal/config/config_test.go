@@ -1,0 +1,105 @@
+package config
+
+import (
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestParseSize(t *testing.T) {
+	cases := map[string]int64{
+		"0": 0, "8388608": 8 << 20, "8MiB": 8 << 20, "8mib": 8 << 20, "8M": 8 << 20, "8MB": 8e6,
+		"512KiB": 512 << 10, "1GiB": 1 << 30, " 64k ": 64 << 10, "100b": 100,
+	}
+	for in, want := range cases {
+		got, err := ParseSize(in)
+		if err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "abc", "-1", "1.5MiB", "MiB", "1TiB", "99999999999999999999"} {
+		if _, err := ParseSize(in); err == nil {
+			t.Errorf("ParseSize(%q) succeeded, want error", in)
+		}
+	}
+}
+
+func TestParseOK(t *testing.T) {
+	c, err := Parse(nil, env(map[string]string{
+		EnvBucket: "b", EnvKey: "red+flower.jpg", EnvPartSize: "16MiB", EnvConcurrency: "8", EnvTimeout: "10m",
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Bucket != "b" || c.Key != "red+flower.jpg" || c.DataDir != "/data" || c.PartSize != 16<<20 || c.Concurrency != 8 || c.Timeout != 10*time.Minute || c.RequestTimeout != DefaultRequestTimeout {
+		t.Fatalf("unexpected %+v", c)
+	}
+	// Flags override env.
+	c, err = Parse([]string{"-bucket", "x", "-dir", "/tmp/d", "-part-size", "1MiB", "-concurrency", "2", "-timeout", "0"},
+		env(map[string]string{EnvBucket: "b", EnvKey: "k", EnvConcurrency: "8"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Bucket != "x" || c.Key != "k" || c.DataDir != "/tmp/d" || c.PartSize != 1<<20 || c.Concurrency != 2 || c.Timeout != 0 {
+		t.Fatalf("unexpected %+v", c)
+	}
+	// A bad env value overridden by a good flag is still reported: the
+	// environment is what the state machine set, and it is wrong.
+	if _, err := Parse([]string{"-concurrency", "2"}, env(map[string]string{EnvBucket: "b", EnvKey: "k", EnvConcurrency: "x"}), io.Discard); err == nil {
+		t.Fatal("want error for bad env value")
+	}
+	if c, err := Parse([]string{"-version"}, env(nil), io.Discard); err != nil || !c.ShowVersion {
+		t.Fatalf("-version: %v %+v", err, c)
+	}
+	if _, err := Parse([]string{"-h"}, env(nil), io.Discard); !errors.Is(err, ErrHelp) {
+		t.Fatalf("-h: %v", err)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	ok := map[string]string{EnvBucket: "b", EnvKey: "k"}
+	with := func(k, v string) map[string]string {
+		m := map[string]string{EnvBucket: "b", EnvKey: "k"}
+		m[k] = v
+		return m
+	}
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"no bucket", nil, map[string]string{EnvKey: "k"}, "bucket is required (EDGE_DROP_BUCKET or -bucket)"},
+		{"no key", nil, map[string]string{EnvBucket: "b"}, "key is required (EDGE_DROP_KEY or -key)"},
+		{"empty dir flag", []string{"-dir", ""}, ok, "data dir must not be empty"},
+		{"part size junk", nil, with(EnvPartSize, "lots"), `EDGE_DROP_PART_SIZE: "lots" is not a size`},
+		{"part size small", nil, with(EnvPartSize, "1KiB"), "EDGE_DROP_PART_SIZE: 1024 out of range"},
+		{"part size flag", []string{"-part-size", "6GiB"}, ok, "-part-size: 6442450944 out of range"},
+		{"conc junk", nil, with(EnvConcurrency, "four"), `EDGE_DROP_CONCURRENCY: "four" is not an integer`},
+		{"conc zero", nil, with(EnvConcurrency, "0"), "EDGE_DROP_CONCURRENCY: 0 out of range [1, 64]"},
+		{"conc big", []string{"-concurrency", "1000"}, ok, "-concurrency: 1000 out of range [1, 64]"},
+		{"timeout junk", nil, with(EnvTimeout, "10"), `EDGE_DROP_TIMEOUT: "10" is not a duration`},
+		{"timeout negative", nil, with(EnvTimeout, "-1s"), `EDGE_DROP_TIMEOUT: "-1s" must be positive`},
+		{"req timeout zero", nil, with(EnvRequestTimeout, "0s"), `EDGE_DROP_REQUEST_TIMEOUT: "0s" must be positive`},
+		{"unknown flag", []string{"-bogus"}, ok, "flag provided but not defined: -bogus"},
+		{"extra arg", []string{"file"}, ok, `unexpected argument "file"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse(c.args, env(c.env), io.Discard)
+			if err == nil {
+				t.Fatalf("want error containing %q", c.want)
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got %q, want it to contain %q", err, c.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error is not one line: %q", err)
+			}
+		})
+	}
+}

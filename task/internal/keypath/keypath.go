@@ -1,0 +1,72 @@
+// Package keypath turns an S3 object key, as received from an S3 event, into
+// candidate keys and a safe path relative to the data directory.
+package keypath
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxKeyBytes is S3's limit on key length.
+const MaxKeyBytes = 1024
+
+// MaxComponentBytes is the usual file-name limit (NAME_MAX) on Linux.
+const MaxComponentBytes = 255
+
+// ErrUnsafe is wrapped by every rejection from Validate.
+var ErrUnsafe = errors.New("unsafe key")
+
+// Candidates returns the keys to try, in order. S3 event notifications
+// URL-encode keys the way HTML forms do ("red flower.jpg" arrives as
+// "red+flower.jpg", "/" sometimes as "%2F"), so the query-unescaped key is
+// tried first and the raw key second (for a key that really contains "+" or
+// "%"). A key that does not unescape cleanly is only tried raw.
+func Candidates(raw string) []string {
+	dec, err := url.QueryUnescape(raw)
+	if err != nil || dec == raw {
+		return []string{raw}
+	}
+	return []string{dec, raw}
+}
+
+// Validate checks that key maps to a file strictly inside the data dir and
+// returns the relative, slash-separated path (equal to the key). It rejects
+// anything that could escape the directory or that names no regular file.
+func Validate(key string) (string, error) {
+	bad := func(format string, args ...any) (string, error) {
+		return "", fmt.Errorf("%w %q: %s", ErrUnsafe, key, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case key == "":
+		return bad("empty key")
+	case len(key) > MaxKeyBytes:
+		return bad("longer than %d bytes", MaxKeyBytes)
+	case !utf8.ValidString(key):
+		return bad("not valid UTF-8")
+	case strings.HasPrefix(key, "/"):
+		return bad("absolute path")
+	case strings.HasSuffix(key, "/"):
+		return bad("folder marker (ends with /), not a file")
+	case strings.ContainsRune(key, '\\'):
+		return bad("backslash in key")
+	}
+	for _, r := range key {
+		if r < 0x20 || r == 0x7f {
+			return bad("control character %U in key", r)
+		}
+	}
+	for _, c := range strings.Split(key, "/") {
+		switch {
+		case c == "":
+			return bad("empty path component (//)")
+		case c == "." || c == "..":
+			return bad("%q path component", c)
+		case len(c) > MaxComponentBytes:
+			return bad("path component longer than %d bytes", MaxComponentBytes)
+		}
+	}
+	return key, nil
+}
