@@ -1,0 +1,489 @@
+package statemachine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+)
+
+const timeLayout = "2006-01-02T15:04:05.000Z"
+
+var errExecutionTimeout = errors.New("execution timed out")
+
+type runner struct {
+	m      *Machine
+	opts   Options
+	ctx    context.Context
+	parent context.Context
+	ctxObj map[string]any
+	exec   *Execution
+}
+
+// Execute runs the machine on input and returns when the execution ends
+// (successfully, failed, timed out per the top-level TimeoutSeconds, or
+// aborted because ctx was cancelled).
+func (m *Machine) Execute(ctx context.Context, input any, opts Options) *Execution {
+	if opts.Sleep == nil {
+		opts.Sleep = realSleep
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Float64
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Name == "" {
+		id, _ := fnUUID(nil)
+		opts.Name = id.(string)
+	}
+	if opts.StateMachineName == "" {
+		opts.StateMachineName = "StateMachine"
+	}
+	smARN := "arn:aws:states:local:000000000000:stateMachine:" + opts.StateMachineName
+	execARN := "arn:aws:states:local:000000000000:execution:" + opts.StateMachineName + ":" + opts.Name
+	start := opts.Now()
+	exec := &Execution{Name: opts.Name, ID: execARN, StartTime: start}
+	r := &runner{m: m, opts: opts, parent: ctx, exec: exec}
+
+	runCtx := ctx
+	if m.timeoutSeconds > 0 {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeoutCause(ctx, time.Duration(m.timeoutSeconds)*time.Second, errExecutionTimeout)
+		defer cancel()
+	}
+	r.ctx = runCtx
+
+	in, err := normalize(input)
+	if err != nil {
+		return r.finish(StatusFailed, nil, ErrRuntime, fmt.Sprintf("execution input is not JSON-serializable: %v", err))
+	}
+	r.ctxObj = map[string]any{
+		"Execution": map[string]any{
+			"Id":        execARN,
+			"Input":     in,
+			"Name":      opts.Name,
+			"RoleArn":   "arn:aws:iam::000000000000:role/local",
+			"StartTime": start.UTC().Format(timeLayout),
+		},
+		"StateMachine": map[string]any{"Id": smARN, "Name": opts.StateMachineName},
+		"State":        map[string]any{},
+	}
+	r.emit(Event{Kind: EventExecutionStarted, At: start, Input: in})
+
+	cur := m.startAt
+	data := deepCopy(in)
+	for {
+		if st := r.interrupted(); st != "" {
+			return r.finishInterrupted(st)
+		}
+		s := m.states[cur]
+		out, next, serr := r.runState(s, data)
+		if serr != nil {
+			if st := r.interrupted(); st != "" {
+				return r.finishInterrupted(st)
+			}
+			return r.finish(StatusFailed, nil, serr.name, serr.cause)
+		}
+		if next == "" {
+			return r.finish(StatusSucceeded, out, "", "")
+		}
+		cur, data = next, out
+	}
+}
+
+func (r *runner) interrupted() string {
+	if r.ctx.Err() == nil {
+		return ""
+	}
+	if r.parent.Err() == nil && errors.Is(context.Cause(r.ctx), errExecutionTimeout) {
+		return StatusTimedOut
+	}
+	return StatusAborted
+}
+
+func (r *runner) finishInterrupted(status string) *Execution {
+	if status == StatusTimedOut {
+		return r.finish(status, nil, ErrTimeout, fmt.Sprintf("The execution exceeded its TimeoutSeconds of %d", r.m.timeoutSeconds))
+	}
+	return r.finish(status, nil, "", "")
+}
+
+func (r *runner) finish(status string, out any, errName, cause string) *Execution {
+	r.exec.Status, r.exec.Output, r.exec.Error, r.exec.Cause = status, out, errName, cause
+	r.exec.StopTime = r.opts.Now()
+	r.emit(Event{Kind: EventExecutionEnded, Type: status, At: r.exec.StopTime,
+		Duration: r.exec.StopTime.Sub(r.exec.StartTime), Error: errName, Cause: cause, Output: out})
+	return r.exec
+}
+
+func (r *runner) emit(e Event) {
+	if r.opts.Observer != nil {
+		if e.At.IsZero() {
+			e.At = r.opts.Now()
+		}
+		r.opts.Observer(e)
+	}
+}
+
+func realSleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// runState runs one state (with its retries and catchers). next == "" with a
+// nil error means the execution ended successfully with output out.
+func (r *runner) runState(s *state, input any) (out any, next string, serr *stateError) {
+	entered := r.opts.Now()
+	step := Step{Name: s.name, Type: s.typ, Entered: entered}
+	r.ctxObj["State"] = map[string]any{"Name": s.name, "EnteredTime": entered.UTC().Format(timeLayout), "RetryCount": jsonInt(0)}
+	r.emit(Event{Kind: EventStateEntered, State: s.name, Type: s.typ, At: entered, Input: input})
+	defer func() {
+		step.Duration = r.opts.Now().Sub(entered)
+		if serr != nil {
+			step.Error, step.Cause = serr.name, serr.cause
+		}
+		r.exec.Path = append(r.exec.Path, step)
+	}()
+
+	counts := make([]int, len(s.retry))
+	for attempt := 1; ; attempt++ {
+		step.Attempts = attempt
+		out, next, serr = r.attempt(s, input)
+		if serr == nil {
+			r.emit(Event{Kind: EventStateExited, State: s.name, Type: s.typ, Attempt: attempt,
+				Duration: r.opts.Now().Sub(entered), Input: input, Output: out})
+			return out, next, nil
+		}
+		r.emit(Event{Kind: EventStateFailed, State: s.name, Type: s.typ, Attempt: attempt, Error: serr.name, Cause: serr.cause})
+		if serr.terminal || r.interrupted() != "" {
+			return nil, "", serr
+		}
+		// Retry: the first retrier whose ErrorEquals matches decides.
+		retried := false
+		for i, rt := range s.retry {
+			if !matchesError(rt.errorEquals, serr.name) {
+				continue
+			}
+			if counts[i] >= rt.maxAttempts {
+				break
+			}
+			delay := rt.interval * math.Pow(rt.backoffRate, float64(counts[i]))
+			if rt.maxDelay > 0 && delay > rt.maxDelay {
+				delay = rt.maxDelay
+			}
+			if rt.jitterFull {
+				delay *= r.opts.Rand()
+			}
+			counts[i]++
+			d := time.Duration(delay * float64(time.Second))
+			r.emit(Event{Kind: EventRetryScheduled, State: s.name, Type: s.typ, Attempt: attempt + 1, Duration: d, Error: serr.name, Cause: serr.cause})
+			if err := r.opts.Sleep(r.ctx, d); err != nil || r.interrupted() != "" {
+				return nil, "", &stateError{name: serr.name, cause: serr.cause}
+			}
+			r.ctxObj["State"].(map[string]any)["RetryCount"] = jsonInt(int64(attempt))
+			retried = true
+			break
+		}
+		if retried {
+			continue
+		}
+		for _, c := range s.catch {
+			if !matchesError(c.errorEquals, serr.name) {
+				continue
+			}
+			errOut := map[string]any{"Error": serr.name, "Cause": serr.cause}
+			res, ok := applyResultPath(c.resultPath, input, errOut)
+			if !ok {
+				return nil, "", &stateError{name: ErrResultPathMatchFailure,
+					cause: fmt.Sprintf("Unable to apply Catch ResultPath '%s' of state '%s' to input %s", c.resultPath.p.raw, s.name, toJSONString(input))}
+			}
+			step.Error, step.Cause = serr.name, serr.cause
+			r.emit(Event{Kind: EventStateCaught, State: s.name, Type: s.typ, Attempt: attempt, Error: serr.name, Cause: serr.cause, Output: res})
+			r.emit(Event{Kind: EventStateExited, State: s.name, Type: s.typ, Attempt: attempt,
+				Duration: r.opts.Now().Sub(entered), Input: input, Output: res, Error: serr.name, Cause: serr.cause})
+			return res, c.next, nil
+		}
+		return nil, "", serr
+	}
+}
+
+func jsonInt(i int64) any { return num(i) }
+
+// matchesError reports whether an ErrorEquals list matches an error name.
+// States.ALL matches everything catchable; States.TaskFailed matches every
+// error except States.Timeout (retriers/catchers only exist on Task here).
+func matchesError(list []string, name string) bool {
+	for _, e := range list {
+		switch {
+		case e == name, e == ErrAll:
+			return true
+		case e == ErrTaskFailed && name != ErrTimeout:
+			return true
+		}
+	}
+	return false
+}
+
+func applyResultPath(rp *optRefPath, raw, result any) (any, bool) {
+	switch {
+	case rp == nil:
+		return result, true
+	case rp.null:
+		return deepCopy(raw), true
+	default:
+		return rp.p.set(raw, result)
+	}
+}
+
+// attempt runs one attempt of a state.
+func (r *runner) attempt(s *state, raw any) (any, string, *stateError) {
+	fieldErr := func(field, p string, in any) *stateError {
+		return runtimeErr("An error occurred while executing the state '%s'. Invalid path '%s' in field %s: the path could not be found in the input '%s'",
+			s.name, p, field, toJSONString(in))
+	}
+	if s.typ == "Fail" {
+		return nil, "", r.failState(s, raw)
+	}
+	effective := raw
+	if s.inputPath != nil {
+		if s.inputPath.null {
+			effective = map[string]any{}
+		} else {
+			v, ok := s.inputPath.p.eval(raw, r.ctxObj)
+			if !ok {
+				return nil, "", fieldErr("InputPath", s.inputPath.p.raw, raw)
+			}
+			effective = v
+		}
+	}
+	if s.parameters != nil {
+		v, err := s.parameters.eval(effective, r.ctxObj, "Parameters")
+		if err != nil {
+			err.cause = fmt.Sprintf("An error occurred while executing the state '%s'. %s", s.name, err.cause)
+			return nil, "", err
+		}
+		effective = v
+	}
+
+	var result any
+	next := s.next
+	hasResult := true
+	switch s.typ {
+	case "Pass":
+		result = effective
+		if s.hasResult {
+			result = deepCopy(s.result)
+		}
+	case "Task":
+		v, serr := r.runTask(s, effective)
+		if serr != nil {
+			return nil, "", serr
+		}
+		result = v
+		if s.resultSelector != nil {
+			v, err := s.resultSelector.eval(result, r.ctxObj, "ResultSelector")
+			if err != nil {
+				err.cause = fmt.Sprintf("An error occurred while executing the state '%s'. %s", s.name, err.cause)
+				return nil, "", err
+			}
+			result = v
+		}
+	case "Choice":
+		hasResult = false
+		next = ""
+		for _, c := range s.choices {
+			ok, err := c.eval(effective, r.ctxObj)
+			if err != nil {
+				err.cause = fmt.Sprintf("An error occurred while executing the state '%s'. %s", s.name, err.cause)
+				return nil, "", err
+			}
+			if ok {
+				next = c.next
+				break
+			}
+		}
+		if next == "" {
+			next = s.deflt
+		}
+		if next == "" {
+			return nil, "", &stateError{name: ErrNoChoiceMatched, cause: fmt.Sprintf("No Matches! (state '%s')", s.name)}
+		}
+	case "Wait":
+		hasResult = false
+		if serr := r.wait(s, effective); serr != nil {
+			return nil, "", serr
+		}
+	case "Succeed":
+		hasResult = false
+	}
+
+	out := effective
+	if hasResult {
+		rp := s.resultPath
+		var ok bool
+		out, ok = applyResultPath(rp, raw, result)
+		if !ok {
+			return nil, "", &stateError{name: ErrResultPathMatchFailure,
+				cause: fmt.Sprintf("Unable to apply ResultPath '%s' of state '%s' to input %s", rp.p.raw, s.name, toJSONString(raw))}
+		}
+	}
+	if s.outputPath != nil {
+		if s.outputPath.null {
+			out = map[string]any{}
+		} else {
+			v, ok := s.outputPath.p.eval(out, r.ctxObj)
+			if !ok {
+				return nil, "", fieldErr("OutputPath", s.outputPath.p.raw, out)
+			}
+			out = deepCopy(v)
+		}
+	}
+	if s.end || s.typ == "Succeed" {
+		next = ""
+	}
+	return out, next, nil
+}
+
+func (r *runner) failState(s *state, raw any) *stateError {
+	e := &stateError{}
+	resolve := func(lit *string, ve *valueExpr, field string) (string, *stateError) {
+		if lit != nil {
+			return *lit, nil
+		}
+		if ve == nil {
+			return "", nil
+		}
+		var v any
+		if ve.call != nil {
+			x, err := ve.call.eval(raw, r.ctxObj)
+			if err != nil {
+				return "", runtimeErr("An error occurred while executing the state '%s'. The intrinsic function in field %s failed: %v", s.name, field, err)
+			}
+			v = x
+		} else {
+			x, ok := ve.path.eval(raw, r.ctxObj)
+			if !ok {
+				return "", runtimeErr("An error occurred while executing the state '%s'. Invalid path '%s' in field %s: the path could not be found in the input '%s'", s.name, ve.raw, field, toJSONString(raw))
+			}
+			v = x
+		}
+		str, ok := v.(string)
+		if !ok {
+			return "", runtimeErr("An error occurred while executing the state '%s'. The value of field %s ('%s') must be a string, got %s", s.name, field, ve.raw, toJSONString(v))
+		}
+		return str, nil
+	}
+	var serr *stateError
+	if e.name, serr = resolve(s.errorStr, s.errorPath, "ErrorPath"); serr != nil {
+		return serr
+	}
+	if e.cause, serr = resolve(s.causeStr, s.causePath, "CausePath"); serr != nil {
+		return serr
+	}
+	// A Fail state ends the execution: it is never retried or caught.
+	e.terminal = true
+	return e
+}
+
+func (r *runner) wait(s *state, in any) *stateError {
+	var d time.Duration
+	switch {
+	case s.waitSeconds != nil:
+		d = time.Duration(*s.waitSeconds) * time.Second
+	case s.timestamp != nil:
+		d = s.timestamp.Sub(r.opts.Now())
+	case s.secondsPath != nil:
+		v, ok := s.secondsPath.eval(in, r.ctxObj)
+		f, isNum := toFloat(v)
+		if !ok || !isNum || f < 0 || !isInteger(f) {
+			return runtimeErr("An error occurred while executing the state '%s'. The SecondsPath '%s' must point to a non-negative integer, got %s", s.name, s.secondsPath.raw, toJSONString(v))
+		}
+		d = time.Duration(f) * time.Second
+	case s.timestampPath != nil:
+		v, ok := s.timestampPath.eval(in, r.ctxObj)
+		t, isTS := parseTimestamp(v)
+		if !ok || !isTS {
+			return runtimeErr("An error occurred while executing the state '%s'. The TimestampPath '%s' must point to an RFC 3339 timestamp, got %s", s.name, s.timestampPath.raw, toJSONString(v))
+		}
+		d = t.Sub(r.opts.Now())
+	}
+	if d < 0 {
+		d = 0
+	}
+	if err := r.opts.Sleep(r.ctx, d); err != nil {
+		return &stateError{name: ErrRuntime, cause: "wait interrupted: " + err.Error(), terminal: true}
+	}
+	return nil
+}
+
+type taskOutcome struct {
+	v   any
+	err error
+}
+
+func (r *runner) runTask(s *state, params any) (any, *stateError) {
+	if r.opts.Task == nil {
+		return nil, runtimeErr("no Options.Task handler to run the Task state '%s' (resource %s)", s.name, s.resource)
+	}
+	timeout := s.timeoutSeconds
+	if s.timeoutPath != nil {
+		v, ok := s.timeoutPath.eval(params, r.ctxObj)
+		f, isNum := toFloat(v)
+		if !ok || !isNum || f < 1 || !isInteger(f) {
+			return nil, runtimeErr("An error occurred while executing the state '%s'. The TimeoutSecondsPath '%s' must point to a positive integer, got %s", s.name, s.timeoutPath.raw, toJSONString(v))
+		}
+		timeout = int64(f)
+	}
+	ctx, cancel := context.WithCancel(r.ctx)
+	defer cancel()
+	var timer <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(time.Duration(timeout) * time.Second)
+		defer t.Stop()
+		timer = t.C
+	}
+	done := make(chan taskOutcome, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- taskOutcome{err: fmt.Errorf("task handler panicked: %v", p)}
+			}
+		}()
+		v, err := r.opts.Task(ctx, s.resource, deepCopy(params))
+		done <- taskOutcome{v, err}
+	}()
+	var o taskOutcome
+	select {
+	case o = <-done:
+	case <-timer:
+		cancel()
+		return nil, &stateError{name: ErrTimeout, cause: fmt.Sprintf("The task '%s' exceeded its TimeoutSeconds of %d", s.name, timeout)}
+	case <-r.ctx.Done():
+		cancel()
+		return nil, &stateError{name: ErrRuntime, cause: "execution stopped: " + context.Cause(r.ctx).Error(), terminal: true}
+	}
+	if o.err != nil {
+		var e *Error
+		if errors.As(o.err, &e) && e.Name != "" {
+			return nil, &stateError{name: e.Name, cause: e.Cause}
+		}
+		return nil, &stateError{name: ErrTaskFailed, cause: o.err.Error()}
+	}
+	v, err := normalize(o.v)
+	if err != nil {
+		return nil, &stateError{name: ErrTaskFailed, cause: fmt.Sprintf("task result is not JSON-serializable: %v", err)}
+	}
+	return v, nil
+}
