@@ -1,0 +1,427 @@
+// Package bucket runs an embedded, S3-compatible HTTP server for the local
+// demo and reports every completed upload as an ObjectCreated notification,
+// the way S3 reports "Object Created" to EventBridge in the cloud.
+//
+// The S3 protocol is served by github.com/johannesboyne/gofakes3 (a plain
+// net/http handler). Objects live under Options.Dir (s3afero backend: one
+// real file per object under <Dir>/buckets/<bucket>/<key>, metadata under
+// <Dir>/metadata) so they survive restarts, or in memory when Dir is "".
+//
+// Notifications are produced by wrapping the gofakes3 handler: requests that
+// create an object (PutObject, CopyObject, CompleteMultipartUpload) are
+// recognised by method, query and headers, handed to gofakes3 unchanged, and
+// on a 2xx answer the object is looked up through the backend to fill size
+// and ETag. Notifications are queued without bound and delivered in order on
+// Events(); none is dropped while the server runs.
+package bucket
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3afero"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	"github.com/spf13/afero"
+)
+
+// Options configures Start.
+type Options struct {
+	// Dir keeps objects as files under this directory (created if missing).
+	// Empty means in memory.
+	Dir string
+	// Addr to listen on; "127.0.0.1:0" (random port) when empty.
+	Addr string
+	// Buckets are created at start when they do not exist yet.
+	Buckets []string
+	// Region is reported by GetBucketLocation-aware clients; informational.
+	Region string
+	// Logger receives server logs; slog.Default() when nil.
+	Logger *slog.Logger
+}
+
+// Reasons reported in ObjectCreated.Reason (the values S3 puts in the
+// EventBridge event's detail.reason).
+const (
+	ReasonPutObject               = "PutObject"
+	ReasonCopyObject              = "CopyObject"
+	ReasonCompleteMultipartUpload = "CompleteMultipartUpload"
+)
+
+// ObjectCreated describes one completed upload. Key is the raw object key
+// (not URL-encoded); ETag has no quotes.
+type ObjectCreated struct {
+	Bucket, Key, ETag, Sequencer, RequestID, SourceIP, Reason string
+	Size                                                      int64
+	Time                                                      time.Time
+}
+
+// Server is a running S3-compatible server. Create it with Start.
+type Server struct {
+	log     *slog.Logger
+	backend gofakes3.Backend
+	s3      http.Handler
+	ln      net.Listener
+	http    *http.Server
+	url     string
+
+	events chan ObjectCreated
+
+	mu      sync.Mutex
+	queue   []ObjectCreated // pending, not yet handed to events
+	wake    chan struct{}   // 1-buffered: queue grew
+	closing bool
+	lastSeq uint64
+
+	serveDone    chan struct{}
+	dispatchDone chan struct{}
+	closeOnce    sync.Once
+	closeErr     error
+	stopWatch    chan struct{}
+	drain        chan struct{} // closed when no more notifications can be queued
+}
+
+// drainTimeout bounds how long Close waits for a reader to take the
+// notifications still queued when the server stops.
+const drainTimeout = 5 * time.Second
+
+// Start listens on opts.Addr, creates opts.Buckets and serves S3 until Close
+// is called or ctx is cancelled.
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("component", "bucket")
+	addr := opts.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+
+	var backend gofakes3.Backend
+	if opts.Dir == "" {
+		backend = s3mem.New()
+	} else {
+		if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+			return nil, fmt.Errorf("bucket: create dir: %w", err)
+		}
+		b, err := s3afero.MultiBucket(afero.NewBasePathFs(afero.NewOsFs(), opts.Dir))
+		if err != nil {
+			return nil, fmt.Errorf("bucket: filesystem backend in %s: %w", opts.Dir, err)
+		}
+		backend = b
+	}
+	for _, name := range opts.Buckets {
+		if err := gofakes3.ValidateBucketName(name); err != nil {
+			return nil, fmt.Errorf("bucket: invalid bucket name %q: %w", name, err)
+		}
+		ok, err := backend.BucketExists(name)
+		if err != nil {
+			return nil, fmt.Errorf("bucket: check bucket %q: %w", name, err)
+		}
+		if !ok {
+			if err := backend.CreateBucket(name); err != nil {
+				return nil, fmt.Errorf("bucket: create bucket %q: %w", name, err)
+			}
+		}
+	}
+
+	fake := gofakes3.New(backend,
+		gofakes3.WithLogger(slogAdapter{log}),
+		gofakes3.WithAutoBucket(false),
+		gofakes3.WithHostBucket(false), // path-style only: 127.0.0.1 has no bucket subdomains
+	)
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("bucket: listen %s: %w", addr, err)
+	}
+	s := &Server{
+		log:          log,
+		backend:      backend,
+		s3:           fake.Server(),
+		ln:           ln,
+		url:          "http://" + ln.Addr().String(),
+		events:       make(chan ObjectCreated, 64),
+		wake:         make(chan struct{}, 1),
+		serveDone:    make(chan struct{}),
+		dispatchDone: make(chan struct{}),
+		stopWatch:    make(chan struct{}),
+		drain:        make(chan struct{}),
+	}
+	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
+	go func() {
+		defer close(s.serveDone)
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("serve", "err", err)
+		}
+	}()
+	go s.dispatch()
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = s.Close()
+		case <-s.stopWatch:
+		}
+	}()
+	log.Info("S3 server listening", "url", s.url, "dir", opts.Dir, "buckets", opts.Buckets)
+	return s, nil
+}
+
+// URL is the endpoint for S3 clients (path-style), e.g. http://127.0.0.1:41234.
+func (s *Server) URL() string { return s.url }
+
+// Events delivers one ObjectCreated per completed upload, in completion
+// order. It is closed after Close.
+func (s *Server) Events() <-chan ObjectCreated { return s.events }
+
+// Close stops the server: it stops accepting requests, waits (up to 10s) for
+// requests in flight, then waits (up to 5s) for a reader to take the
+// notifications still queued, and closes Events. It is safe to call twice.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.stopWatch)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.http.Shutdown(ctx); err != nil {
+			s.closeErr = fmt.Errorf("bucket: shutdown: %w", err)
+			_ = s.http.Close()
+		}
+		<-s.serveDone
+		s.mu.Lock()
+		s.closing = true
+		s.mu.Unlock()
+		close(s.drain)
+		<-s.dispatchDone
+	})
+	return s.closeErr
+}
+
+// ServeHTTP serves S3 through gofakes3 and records object creations.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	reason, bucket, key := classify(r)
+	if reason == "" {
+		s.s3.ServeHTTP(w, r)
+		return
+	}
+	rec := &recorder{ResponseWriter: w}
+	s.s3.ServeHTTP(rec, r)
+	status := rec.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	if status < 200 || status > 299 || rec.errorBody {
+		return
+	}
+	s.created(r, rec, reason, bucket, key)
+}
+
+// created builds the notification for a successful creation and queues it.
+func (s *Server) created(r *http.Request, rec *recorder, reason, bucket, key string) {
+	ev := ObjectCreated{
+		Bucket:    bucket,
+		Key:       key,
+		Reason:    reason,
+		RequestID: rec.Header().Get("x-amz-request-id"),
+		SourceIP:  sourceIP(r.RemoteAddr),
+	}
+	if obj, err := s.backend.HeadObject(bucket, key); err == nil {
+		ev.Size = obj.Size
+		ev.ETag = hex.EncodeToString(obj.Hash)
+		if obj.Contents != nil {
+			_ = obj.Contents.Close()
+		}
+	} else {
+		// The object vanished between the response and this lookup (a racing
+		// DELETE): report what the request itself said.
+		s.log.Warn("object created but gone before notification lookup", "bucket", bucket, "key", key, "err", err)
+		ev.ETag = strings.Trim(rec.Header().Get("ETag"), `"`)
+		if n, err := strconv.ParseInt(r.Header.Get("X-Amz-Decoded-Content-Length"), 10, 64); err == nil {
+			ev.Size = n
+		} else if reason == ReasonPutObject {
+			ev.Size = r.ContentLength
+		}
+	}
+	s.enqueue(ev)
+}
+
+// enqueue stamps Time and Sequencer and appends to the pending queue. The
+// sequencer is assigned under the queue lock, so it grows in delivery order.
+func (s *Server) enqueue(ev ObjectCreated) {
+	s.mu.Lock()
+	now := time.Now().UTC()
+	seq := uint64(now.UnixNano())
+	if seq <= s.lastSeq {
+		seq = s.lastSeq + 1
+	}
+	s.lastSeq = seq
+	ev.Time = now
+	// Fixed width upper-case hex, like S3's "0055AED6DCD90281E5": string
+	// order equals numeric order; time-based so it also grows across restarts.
+	ev.Sequencer = fmt.Sprintf("%018X", seq)
+	s.queue = append(s.queue, ev)
+	s.mu.Unlock()
+	s.log.Debug("object created", "bucket", ev.Bucket, "key", ev.Key, "size", ev.Size, "reason", ev.Reason)
+	s.signal()
+}
+
+func (s *Server) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// dispatch moves queued notifications to the events channel, blocking on a
+// slow reader without ever blocking the S3 request path.
+func (s *Server) dispatch() {
+	defer close(s.dispatchDone)
+	defer close(s.events)
+	var deadline <-chan time.Time // set once Close has begun
+	for {
+		s.mu.Lock()
+		batch := s.queue
+		s.queue = nil
+		s.mu.Unlock()
+		for i := 0; i < len(batch); {
+			select {
+			case s.events <- batch[i]:
+				i++
+			case <-s.closingCh(deadline):
+				deadline = time.After(drainTimeout)
+			case <-deadline:
+				s.mu.Lock()
+				dropped := len(batch) - i + len(s.queue)
+				s.mu.Unlock()
+				s.log.Warn("server closed with undelivered notifications: nobody read Events()", "dropped", dropped)
+				return
+			}
+		}
+		s.mu.Lock()
+		done := s.closing && len(s.queue) == 0
+		s.mu.Unlock()
+		if done {
+			return
+		}
+		select {
+		case <-s.wake:
+		case <-s.closingCh(deadline):
+			deadline = time.After(drainTimeout)
+		}
+	}
+}
+
+// closingCh is closed once Close has finished serving requests; it returns
+// nil (never ready) after the drain deadline has been armed.
+func (s *Server) closingCh(deadline <-chan time.Time) <-chan struct{} {
+	if deadline != nil {
+		return nil
+	}
+	return s.drain
+}
+
+// classify tells whether r creates an object, and which bucket and key.
+func classify(r *http.Request) (reason, bucket, key string) {
+	path := strings.TrimPrefix(r.URL.Path, "/")
+	b, k, ok := strings.Cut(path, "/")
+	if !ok || b == "" || k == "" {
+		return "", "", ""
+	}
+	q := r.URL.Query()
+	switch r.Method {
+	case http.MethodPut:
+		if q.Has("uploadId") || q.Has("versionId") || hasAny(q, subresources) {
+			return "", "", "" // UploadPart(Copy), or an object sub-resource
+		}
+		if r.Header.Get("X-Amz-Copy-Source") != "" {
+			return ReasonCopyObject, b, k
+		}
+		return ReasonPutObject, b, k
+	case http.MethodPost:
+		if q.Get("uploadId") != "" {
+			return ReasonCompleteMultipartUpload, b, k
+		}
+	}
+	return "", "", ""
+}
+
+// subresources are PUT query parameters that modify an existing object
+// instead of creating one.
+var subresources = []string{"tagging", "acl", "retention", "legal-hold", "torrent", "restore", "attributes"}
+
+func hasAny(q map[string][]string, names []string) bool {
+	for _, n := range names {
+		if _, ok := q[n]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+func sourceIP(remoteAddr string) string {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		return remoteAddr
+	}
+	return host
+}
+
+// recorder captures the status code, and whether a 200 body is an S3 error
+// document (CompleteMultipartUpload may fail after a 200 status on real S3).
+type recorder struct {
+	http.ResponseWriter
+	status    int
+	sniffed   bool
+	errorBody bool
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	if !r.sniffed {
+		r.sniffed = true
+		head := string(p[:min(len(p), 256)])
+		r.errorBody = strings.Contains(head, "<Error>")
+	}
+	return r.ResponseWriter.Write(p)
+}
+
+func (r *recorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// slogAdapter routes gofakes3 logs to slog (gofakes3 INFO is per request,
+// so it goes to Debug).
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) Print(level gofakes3.LogLevel, v ...interface{}) {
+	msg := strings.TrimSpace(fmt.Sprintln(v...))
+	switch level {
+	case gofakes3.LogErr:
+		a.l.Error(msg)
+	case gofakes3.LogWarn:
+		a.l.Warn(msg)
+	default:
+		a.l.Debug(msg)
+	}
+}
