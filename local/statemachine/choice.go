@@ -204,7 +204,7 @@ func (r *choiceRule) eval(input, ctxObj any) (bool, *stateError) {
 		}
 		operand = v
 	}
-	switch r.op {
+	switch r.base {
 	case "IsNull":
 		return (val == nil) == operand.(bool), nil
 	case "IsString":

@@ -1,0 +1,79 @@
+// Differential-test runner: executes state machine cases with the npm package
+// aws-local-stepfunctions (pinned in the root package.json) and prints the
+// results as JSON, for comparison with the Go interpreter in
+// local/statemachine (see differential_test.go).
+//
+// stdin: JSON array of cases
+//   { "name": "...", "definition": {...}, "input": <json>,
+//     "tasks": { "<Task state name>": [ <outcome>, ... ] } }
+// where an outcome (one per attempt; the last one repeats) is
+//   { "result": <json> } | { "echo": true } | { "error": "Name", "cause": "text" }
+// stdout: JSON array of { "name", "status", "output", "error", "cause" }
+// status is SUCCEEDED | FAILED | TIMED_OUT | INVALID (definition rejected).
+import { StateMachine, ExecutionError, ExecutionTimeoutError } from 'aws-local-stepfunctions';
+
+// aws-local-stepfunctions 3.0.0 uses Promise.withResolvers (Node >= 22);
+// polyfill it so the runner works on Node 20 too.
+if (typeof Promise.withResolvers !== 'function') {
+  Promise.withResolvers = function withResolvers() {
+    let resolve, reject;
+    const promise = new Promise((res, rej) => { resolve = res; reject = rej; });
+    return { promise, resolve, reject };
+  };
+}
+
+async function readStdin() {
+  const chunks = [];
+  for await (const c of process.stdin) chunks.push(c);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function outcomeHandler(outcomes) {
+  let attempt = 0;
+  return async (input) => {
+    const o = outcomes[Math.min(attempt, outcomes.length - 1)];
+    attempt++;
+    if (o.error !== undefined) {
+      const e = new Error(o.cause ?? '');
+      e.name = o.error;
+      throw e;
+    }
+    if (o.echo) return input;
+    return o.result ?? null;
+  };
+}
+
+async function runCase(c) {
+  let sm;
+  try {
+    sm = new StateMachine(c.definition, { validationOptions: { checkArn: false } });
+  } catch (e) {
+    return { name: c.name, status: 'INVALID', output: null, error: 'Invalid', cause: String(e.message) };
+  }
+  const taskResourceLocalHandlers = {};
+  const retryIntervalOverrides = {};
+  const waitTimeOverrides = {};
+  for (const [name, st] of Object.entries(c.definition.States)) {
+    if (st.Type === 'Task') taskResourceLocalHandlers[name] = outcomeHandler(c.tasks?.[name] ?? [{ echo: true }]);
+    if (st.Retry) retryIntervalOverrides[name] = 0;
+    if (st.Type === 'Wait') waitTimeOverrides[name] = 0;
+  }
+  try {
+    const exec = sm.run(c.input, { overrides: { taskResourceLocalHandlers, retryIntervalOverrides, waitTimeOverrides } });
+    const output = await exec.result;
+    return { name: c.name, status: 'SUCCEEDED', output: output ?? null, error: '', cause: '' };
+  } catch (e) {
+    if (e instanceof ExecutionTimeoutError) {
+      return { name: c.name, status: 'TIMED_OUT', output: null, error: 'States.Timeout', cause: '' };
+    }
+    if (e instanceof ExecutionError && e.cause) {
+      return { name: c.name, status: 'FAILED', output: null, error: String(e.cause.name ?? ''), cause: String(e.cause.message ?? '') };
+    }
+    return { name: c.name, status: 'FAILED', output: null, error: String(e.name), cause: String(e.message) };
+  }
+}
+
+const cases = JSON.parse(await readStdin());
+const results = [];
+for (const c of cases) results.push(await runCase(c));
+process.stdout.write(JSON.stringify(results));
