@@ -1,0 +1,130 @@
+// Command edge-drop-task downloads one S3 object into the data directory of
+// an ECS Anywhere host. It is started by the edge-drop state machine with
+// EDGE_DROP_BUCKET / EDGE_DROP_KEY (as in the S3 event, URL-encoded) and
+// EDGE_DROP_DATA_DIR (default /data, a bind-mounted host volume).
+//
+// Logs are JSON lines (log/slog) on stdout; a failure also prints one line
+// on stderr. Exit codes are listed in internal/exitcode and README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	_ "golang.org/x/crypto/x509roots/fallback" // CA roots independent of the image (scratch has none)
+
+	"github.com/edge-drop/edge-drop/task/internal/config"
+	"github.com/edge-drop/edge-drop/task/internal/download"
+	"github.com/edge-drop/edge-drop/task/internal/exitcode"
+	"github.com/edge-drop/edge-drop/task/internal/s3conn"
+)
+
+// version is set with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	tune()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		s := <-sigs
+		cancel(fmt.Errorf("%w (%s)", download.ErrSignal, s))
+		signal.Stop(sigs) // a second signal kills the process the default way
+	}()
+	os.Exit(int(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)))
+}
+
+// tune keeps the heap small and flat on a 512 MB board: the download streams
+// through fixed buffers, so a low GC target costs little CPU. Explicit
+// GOGC/GOMEMLIMIT settings win.
+func tune() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(48 << 20)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) exitcode.Code {
+	log := slog.New(slog.NewJSONHandler(stdout, nil)).With("version", version)
+	fail := func(code exitcode.Code, err error, attrs ...any) exitcode.Code {
+		log.Error("download failed", append(attrs, "exit_code", int(code), "class", code.String(), "error", err.Error())...)
+		fmt.Fprintf(stderr, "edge-drop-task: %s (exit %d %s)\n", err, int(code), code)
+		return code
+	}
+
+	cfg, err := config.Parse(args, getenv, stderr)
+	if errors.Is(err, config.ErrHelp) {
+		return exitcode.OK
+	}
+	if err != nil {
+		return fail(exitcode.Usage, err)
+	}
+	if cfg.ShowVersion {
+		fmt.Fprintln(stdout, "edge-drop-task", version)
+		return exitcode.OK
+	}
+	if cfg.Timeout > 0 {
+		var c context.CancelFunc
+		ctx, c = context.WithTimeout(ctx, cfg.Timeout)
+		defer c()
+	}
+
+	api, err := s3conn.New(ctx, s3conn.Options{RequestTimeout: cfg.RequestTimeout, Concurrency: cfg.Concurrency}, getenv)
+	if err != nil {
+		return fail(exitcode.Usage, fmt.Errorf("aws config: %w", err))
+	}
+	res, err := download.Run(ctx, api, download.Options{
+		Bucket: cfg.Bucket, Key: cfg.Key, DataDir: cfg.DataDir,
+		PartSize: cfg.PartSize, Concurrency: cfg.Concurrency,
+		RequestTimeout: cfg.RequestTimeout, Logger: log,
+	})
+	if err != nil {
+		code := exitcode.Of(err)
+		if ctx.Err() != nil { // the cause decides: signal (9) or overall timeout (7)
+			code = download.Classify(ctx, ctx.Err())
+			if code == exitcode.Network {
+				err = fmt.Errorf("overall timeout %s exceeded: %w", cfg.Timeout, err)
+			}
+		}
+		return fail(code, err, "bucket", cfg.Bucket, "key", cfg.Key)
+	}
+	secs := res.Elapsed.Seconds()
+	mbps := 0.0
+	if secs > 0 {
+		mbps = float64(res.Bytes) / 1e6 / secs
+	}
+	msg := "download complete"
+	if res.UpToDate {
+		msg = "already up to date"
+	}
+	log.Info(msg,
+		"bucket", cfg.Bucket, "key", res.Key, "path", res.Path, "bytes", res.Bytes,
+		"seconds", round(secs, 3), "mb_per_s", round(mbps, 1),
+		"verified", orNone(res.Verified), "resumed_parts", res.Resumes, "up_to_date", res.UpToDate)
+	return exitcode.OK
+}
+
+func round(v float64, places int) float64 {
+	p := 1.0
+	for range places {
+		p *= 10
+	}
+	return float64(int64(v*p+0.5)) / p
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
