@@ -1,0 +1,135 @@
+// Package downloadtask is the ECS task definition that runs on the board: the
+// edge-drop task image with the host's data directory mounted, allowed to
+// read objects from one bucket and nothing else.
+package downloadtask
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// The task binary's environment. These names are the contract with
+// task/internal/config (the other side keeps its own copy: the task module
+// must not import CDK).
+const (
+	EnvBucket  = "EDGE_DROP_BUCKET"
+	EnvKey     = "EDGE_DROP_KEY"
+	EnvDataDir = "EDGE_DROP_DATA_DIR"
+)
+
+const (
+	// ContainerName is the container the state machine overrides.
+	ContainerName = "download"
+	// VolumeName is the host volume holding the data directory.
+	VolumeName = "data"
+)
+
+// Props configures the task.
+type Props struct {
+	Bucket awss3.IBucket
+	// KeyPrefix narrows s3:GetObject to keys under it ("" = whole bucket).
+	KeyPrefix string
+	Image     awsecs.ContainerImage
+	// DataDir is the host path mounted at the same path in the container.
+	DataDir       string
+	CPU           int
+	MemoryMiB     int
+	User          string
+	LogRetention  awslogs.RetentionDays
+	RemovalPolicy awscdk.RemovalPolicy
+}
+
+// DownloadTask exposes what it made.
+type DownloadTask struct {
+	constructs.Construct
+	TaskDefinition awsecs.ExternalTaskDefinition
+	Container      awsecs.ContainerDefinition
+	TaskRole       awsiam.Role
+	ExecutionRole  awsiam.Role
+	LogGroup       awslogs.LogGroup
+}
+
+// New creates the task definition and its roles and log group.
+func New(scope constructs.Construct, id string, props Props) *DownloadTask {
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	d := &DownloadTask{Construct: c}
+
+	d.TaskRole = awsiam.NewRole(c, jsii.String("TaskRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("ecs-tasks.amazonaws.com"), nil),
+		Description: jsii.String("edge-drop task: read uploaded objects, nothing else"),
+	})
+	// s3:GetObject also authorises HeadObject. Without s3:ListBucket a
+	// missing key answers 403, which the task reports as access denied.
+	d.TaskRole.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("ReadUploadedObjects"),
+		Actions:   jsii.Strings("s3:GetObject"),
+		Resources: jsii.Strings(*props.Bucket.ArnForObjects(jsii.String(props.KeyPrefix + "*"))),
+	}))
+	reason := "The task downloads whichever object was uploaded: s3:GetObject (only) on the objects of the one drop bucket. Set ruleKeyPrefix to narrow it to a prefix."
+	if props.KeyPrefix != "" {
+		reason = "s3:GetObject (only) on the objects under the configured key prefix of the one drop bucket."
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(d.TaskRole, &[]*cdknag.NagPackSuppression{{
+		Id:        jsii.String("AwsSolutions-IAM5"),
+		Reason:    jsii.String(reason),
+		AppliesTo: &[]any{&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.*\/[^*]*\*$/`)}},
+	}}, jsii.Bool(true))
+
+	d.ExecutionRole = awsiam.NewRole(c, jsii.String("ExecutionRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("ecs-tasks.amazonaws.com"), nil),
+		Description: jsii.String("edge-drop task execution: pull the image, write logs"),
+	})
+
+	d.LogGroup = awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
+		Retention:     props.LogRetention,
+		RemovalPolicy: props.RemovalPolicy,
+	})
+
+	d.TaskDefinition = awsecs.NewExternalTaskDefinition(c, jsii.String("TaskDefinition"), &awsecs.ExternalTaskDefinitionProps{
+		TaskRole:      d.TaskRole,
+		ExecutionRole: d.ExecutionRole,
+		NetworkMode:   awsecs.NetworkMode_BRIDGE,
+		Volumes: &[]*awsecs.Volume{{
+			Name: jsii.String(VolumeName),
+			Host: &awsecs.Host{SourcePath: jsii.String(props.DataDir)},
+		}},
+	})
+
+	d.Container = d.TaskDefinition.AddContainer(jsii.String(ContainerName), &awsecs.ContainerDefinitionOptions{
+		ContainerName:          jsii.String(ContainerName),
+		Image:                  props.Image,
+		Essential:              jsii.Bool(true),
+		Cpu:                    jsii.Number(float64(props.CPU)),
+		MemoryLimitMiB:         jsii.Number(float64(props.MemoryMiB)),
+		User:                   jsii.String(props.User),
+		ReadonlyRootFilesystem: jsii.Bool(true),
+		Environment:            &map[string]*string{EnvDataDir: jsii.String(props.DataDir)},
+		Logging: awsecs.LogDriver_AwsLogs(&awsecs.AwsLogDriverProps{
+			LogGroup:     d.LogGroup,
+			StreamPrefix: jsii.String("edge-drop"),
+		}),
+		StopTimeout: awscdk.Duration_Seconds(jsii.Number(30)),
+	})
+	d.Container.AddMountPoints(&awsecs.MountPoint{
+		ContainerPath: jsii.String(props.DataDir),
+		SourceVolume:  jsii.String(VolumeName),
+		ReadOnly:      jsii.Bool(false),
+	})
+
+	cdknag.NagSuppressions_AddResourceSuppressions(d.TaskDefinition, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-ECS2"),
+		Reason: jsii.String("The only static variable is the data directory path, not a secret; bucket and key arrive as per-run overrides."),
+	}}, jsii.Bool(true))
+	cdknag.NagSuppressions_AddResourceSuppressions(d.ExecutionRole, &[]*cdknag.NagPackSuppression{{
+		Id:        jsii.String("AwsSolutions-IAM5"),
+		Reason:    jsii.String("ecr:GetAuthorizationToken has no resource-level permissions (AWS docs); image pulls themselves are scoped to the one repository."),
+		AppliesTo: &[]any{jsii.String("Resource::*")},
+	}}, jsii.Bool(true))
+	return d
+}

@@ -1,0 +1,49 @@
+package stacks
+
+import (
+	"os"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/edge-drop/edge-drop/config"
+)
+
+// App is everything one synth produces.
+type App struct {
+	Cluster  *EdgeClusterStack // nil when an existing cluster is imported
+	Pipeline *PipelineStack
+}
+
+// Build adds edge-drop's stacks to app, with cdk-nag's AwsSolutions checks
+// on all of them: an unsuppressed finding fails synth.
+func Build(app awscdk.App, cfg config.Config, imageDirectory string) *App {
+	env := &awscdk.Environment{
+		Account: envOrNil("CDK_DEFAULT_ACCOUNT"),
+		Region:  envOrNil("CDK_DEFAULT_REGION"),
+	}
+	out := &App{}
+	props := &PipelineStackProps{
+		StackProps:     awscdk.StackProps{Env: env, Description: jsii.String("edge-drop pipeline: S3 upload → EventBridge → Step Functions → ECS Anywhere board")},
+		Config:         cfg,
+		ImageDirectory: imageDirectory,
+	}
+	if !cfg.ImportsCluster() {
+		out.Cluster = NewEdgeClusterStack(app, cfg.StackPrefix+"-Cluster", &EdgeClusterStackProps{
+			StackProps:  awscdk.StackProps{Env: env, Description: jsii.String("edge-drop ECS Anywhere cluster for ARM boards")},
+			ClusterName: cfg.ClusterName,
+		})
+		props.Cluster = out.Cluster.Cluster.Cluster
+	}
+	out.Pipeline = NewPipelineStack(app, cfg.StackPrefix+"-Pipeline", props)
+	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+	return out
+}
+
+func envOrNil(name string) *string {
+	if v := os.Getenv(name); v != "" {
+		return jsii.String(v)
+	}
+	return nil
+}

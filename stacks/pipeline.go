@@ -1,0 +1,126 @@
+package stacks
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecrassets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/edge-drop/edge-drop/config"
+	"github.com/edge-drop/edge-drop/constructs/downloadtask"
+	"github.com/edge-drop/edge-drop/constructs/dropbucket"
+	"github.com/edge-drop/edge-drop/constructs/edgecluster"
+	"github.com/edge-drop/edge-drop/constructs/pipeline"
+)
+
+// PipelineStackProps configures the pipeline stack.
+type PipelineStackProps struct {
+	awscdk.StackProps
+	Config config.Config
+	// Cluster is the cluster stack's cluster; nil imports
+	// Config.ExistingClusterName.
+	Cluster awsecs.ICluster
+	// ImageDirectory holds the Dockerfile built as the task image when
+	// Config.TaskImage is empty.
+	ImageDirectory string
+}
+
+// PipelineStack is bucket → rule → state machine → task.
+type PipelineStack struct {
+	awscdk.Stack
+	Bucket   *dropbucket.DropBucket
+	Task     *downloadtask.DownloadTask
+	Pipeline *pipeline.Pipeline
+}
+
+// NewPipelineStack creates the whole data flow for one bucket.
+func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStackProps) *PipelineStack {
+	cfg := props.Config
+	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
+	removal := removalPolicy(cfg.RemovalPolicy)
+	retention := logRetention(cfg.LogRetentionDays)
+
+	bucket := dropbucket.New(stack, "DropBucket", dropbucket.Props{
+		BucketName:         cfg.BucketName,
+		ExistingBucketName: cfg.ExistingBucketName,
+		RemovalPolicy:      removal,
+	})
+
+	cluster := props.Cluster
+	if cluster == nil {
+		cluster = edgecluster.Import(stack, "EdgeCluster", cfg.ExistingClusterName)
+	}
+
+	task := downloadtask.New(stack, "DownloadTask", downloadtask.Props{
+		Bucket:        bucket.Bucket,
+		KeyPrefix:     cfg.RuleKeyPrefix,
+		Image:         taskImage(cfg, props.ImageDirectory),
+		DataDir:       cfg.DataDir,
+		CPU:           cfg.TaskCPU,
+		MemoryMiB:     cfg.TaskMemoryMiB,
+		User:          cfg.TaskUser,
+		LogRetention:  retention,
+		RemovalPolicy: removal,
+	})
+
+	flow := pipeline.New(stack, "Pipeline", pipeline.Props{
+		Bucket:      bucket.Bucket,
+		Cluster:     cluster,
+		Task:        task,
+		KeyPattern:  cfg.KeyPattern,
+		KeyFilter:   pipeline.KeyFilter{Prefix: cfg.RuleKeyPrefix, Suffix: cfg.RuleKeySuffix, Wildcard: cfg.RuleKeyWildcard},
+		TaskTimeout: cfg.TaskTimeout,
+
+		LogRetention:  retention,
+		RemovalPolicy: removal,
+	})
+
+	output(stack, "BucketName", bucket.Bucket.BucketName(), "Upload here")
+	output(stack, "StateMachineArn", flow.StateMachine.StateMachineArn(), "Executions show each delivery")
+	output(stack, "DeadLetterQueueUrl", flow.DeadLetterQueue.QueueUrl(), "Events EventBridge could not deliver")
+	output(stack, "TaskLogGroup", task.LogGroup.LogGroupName(), "Logs of the task on the board")
+	output(stack, "UploadCommand",
+		awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("aws s3 cp ./demo1.txt s3://"), bucket.Bucket.BucketName(), jsii.String("/demo1.txt")}),
+		"Try it: the file appears in "+cfg.DataDir+" on the board")
+	return &PipelineStack{Stack: stack, Bucket: bucket, Task: task, Pipeline: flow}
+}
+
+func taskImage(cfg config.Config, dir string) awsecs.ContainerImage {
+	if cfg.TaskImage != "" {
+		return awsecs.ContainerImage_FromRegistry(jsii.String(cfg.TaskImage), nil)
+	}
+	return awsecs.ContainerImage_FromAsset(jsii.String(dir), &awsecs.AssetImageProps{
+		Platform: awsecrassets.Platform_LINUX_ARM64(),
+	})
+}
+
+func removalPolicy(p config.RemovalPolicy) awscdk.RemovalPolicy {
+	if p == config.Destroy {
+		return awscdk.RemovalPolicy_DESTROY
+	}
+	return awscdk.RemovalPolicy_RETAIN
+}
+
+// retentionByDays maps config.RetentionDays (same order) to CDK's enum.
+var retentionByDays = func() map[int]awslogs.RetentionDays {
+	enum := []awslogs.RetentionDays{
+		awslogs.RetentionDays_ONE_DAY, awslogs.RetentionDays_THREE_DAYS, awslogs.RetentionDays_FIVE_DAYS,
+		awslogs.RetentionDays_ONE_WEEK, awslogs.RetentionDays_TWO_WEEKS, awslogs.RetentionDays_ONE_MONTH,
+		awslogs.RetentionDays_TWO_MONTHS, awslogs.RetentionDays_THREE_MONTHS, awslogs.RetentionDays_FOUR_MONTHS,
+		awslogs.RetentionDays_FIVE_MONTHS, awslogs.RetentionDays_SIX_MONTHS, awslogs.RetentionDays_ONE_YEAR,
+		awslogs.RetentionDays_THIRTEEN_MONTHS, awslogs.RetentionDays_EIGHTEEN_MONTHS, awslogs.RetentionDays_TWO_YEARS,
+		awslogs.RetentionDays_THREE_YEARS, awslogs.RetentionDays_FIVE_YEARS, awslogs.RetentionDays_SIX_YEARS,
+		awslogs.RetentionDays_SEVEN_YEARS, awslogs.RetentionDays_EIGHT_YEARS, awslogs.RetentionDays_NINE_YEARS,
+		awslogs.RetentionDays_TEN_YEARS,
+	}
+	m := make(map[int]awslogs.RetentionDays, len(enum))
+	for i, days := range config.RetentionDays {
+		m[days] = enum[i]
+	}
+	return m
+}()
+
+// logRetention converts validated days; config.Validate guarantees a hit.
+func logRetention(days int) awslogs.RetentionDays { return retentionByDays[days] }
