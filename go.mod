@@ -49,7 +49,7 @@ require (
 	golang.org/x/tools v0.48.0 // indirect
 	golang.org/x/tools/cmd/godoc v0.1.0-deprecated // indirect
 	golang.org/x/tools/godoc v0.1.0-deprecated // indirect
-	quamina.net/go/quamina v1.5.1 // indirect
+	quamina.net/go/quamina v1.5.1
 )
 
 replace quamina.net/go/quamina => github.com/timbray/quamina v1.5.1

@@ -1,0 +1,185 @@
+// Package rule reproduces, for the local demo, the EventBridge side of the
+// cloud pipeline: the "Object Created" event S3 sends to EventBridge, the
+// matching of rule event patterns against it (Tim Bray's quamina, the Go
+// implementation of EventBridge patterns), and the input a rule target
+// receives (Input / InputPath / InputTransformer).
+package rule
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/edge-drop/edge-drop/local/bucket"
+)
+
+// Event is an EventBridge event as S3 sends it for "Object Created". The
+// JSON field names are exactly EventBridge's.
+type Event struct {
+	Version    string   `json:"version"`
+	ID         string   `json:"id"`
+	DetailType string   `json:"detail-type"`
+	Source     string   `json:"source"`
+	Account    string   `json:"account"`
+	Time       string   `json:"time"`
+	Region     string   `json:"region"`
+	Resources  []string `json:"resources"`
+	Detail     Detail   `json:"detail"`
+}
+
+// Detail is the "detail" member of an S3 Object Created event.
+type Detail struct {
+	Version         string       `json:"version"`
+	Bucket          DetailBucket `json:"bucket"`
+	Object          DetailObject `json:"object"`
+	RequestID       string       `json:"request-id"`
+	Requester       string       `json:"requester"`
+	SourceIPAddress string       `json:"source-ip-address"`
+	Reason          string       `json:"reason"`
+}
+
+// DetailBucket is detail.bucket.
+type DetailBucket struct {
+	Name string `json:"name"`
+}
+
+// DetailObject is detail.object. Key is URL-encoded as S3 encodes it (see
+// EncodeKey); VersionID is only present for versioned buckets.
+type DetailObject struct {
+	Key       string `json:"key"`
+	Size      int64  `json:"size"`
+	ETag      string `json:"etag"`
+	VersionID string `json:"version-id,omitempty"`
+	Sequencer string `json:"sequencer"`
+}
+
+// Constants of the S3 Object Created event.
+const (
+	SourceS3                = "aws.s3"
+	DetailTypeObjectCreated = "Object Created"
+)
+
+// NewObjectCreatedEvent builds the EventBridge event S3 emits for o. The
+// requester is the account (the demo's uploader acts as the bucket owner).
+func NewObjectCreatedEvent(o bucket.ObjectCreated, account, region string) Event {
+	return Event{
+		Version:    "0",
+		ID:         newUUID(),
+		DetailType: DetailTypeObjectCreated,
+		Source:     SourceS3,
+		Account:    account,
+		Time:       o.Time.UTC().Format("2006-01-02T15:04:05Z"),
+		Region:     region,
+		Resources:  []string{"arn:aws:s3:::" + o.Bucket},
+		Detail: Detail{
+			Version: "0",
+			Bucket:  DetailBucket{Name: o.Bucket},
+			Object: DetailObject{
+				Key:       EncodeKey(o.Key),
+				Size:      o.Size,
+				ETag:      strings.Trim(o.ETag, `"`),
+				Sequencer: o.Sequencer,
+			},
+			RequestID:       o.RequestID,
+			Requester:       account,
+			SourceIPAddress: o.SourceIP,
+			Reason:          o.Reason,
+		},
+	}
+}
+
+// JSON is the event as EventBridge delivers it (compact; '<', '>' and '&'
+// are not \u-escaped, as AWS does not escape them).
+func (e Event) JSON() []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(e); err != nil {
+		panic(err) // only strings and ints: cannot fail
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+// EncodeKey encodes an object key the way S3 writes it into event
+// notifications: application/x-www-form-urlencoded (Java URLEncoder rules:
+// A-Z a-z 0-9 . - * _ kept, space as '+', every other byte of the UTF-8
+// encoding as %XX upper-case) except that '/' is kept.
+//
+// Sources: the S3 user guide, "Event message structure" (notification-
+// content-structure): "The object key name value is URL encoded. For
+// example, "red flower.jpg" becomes "red+flower.jpg" (Amazon S3 returns
+// "application/x-www-form-urlencoded" as the content type in the
+// response)"; observed events: "this im + age blah.txt" →
+// "this+im+%2B+age+blah.txt" (aws/aws-sdk-net#640), '=' → "%3D"
+// (aws/aws-sam-cli#379), ':' → "%3A" (aws/aws-sdk-js#837); and '/' kept
+// in real S3 events, which minio changed its encoding to match
+// (minio/minio#11665: "the slash character is not encoded, while
+// otherwise using query-style encoding (eg space -> +)"). S3 applies the
+// same encoding to the key in the events it sends to EventBridge.
+func EncodeKey(key string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(key))
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
+			c == '.', c == '-', c == '*', c == '_', c == '/':
+			b.WriteByte(c)
+		case c == ' ':
+			b.WriteByte('+')
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+		}
+	}
+	return b.String()
+}
+
+// DecodeKey reverses EncodeKey (what a consumer of the event must do before
+// calling S3 with the key).
+func DecodeKey(encoded string) (string, error) {
+	var b strings.Builder
+	for i := 0; i < len(encoded); i++ {
+		switch c := encoded[i]; c {
+		case '+':
+			b.WriteByte(' ')
+		case '%':
+			if i+2 >= len(encoded) || !isHex(encoded[i+1]) || !isHex(encoded[i+2]) {
+				return "", fmt.Errorf("invalid %%-escape at byte %d of %q", i, encoded)
+			}
+			b.WriteByte(unhex(encoded[i+1])<<4 | unhex(encoded[i+2]))
+			i += 2
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), nil
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c >= 'a':
+		return c - 'a' + 10
+	default:
+		return c - 'A' + 10
+	}
+}
+
+// newUUID returns a random (version 4) UUID.
+func newUUID() string {
+	var u [16]byte
+	_, _ = rand.Read(u[:]) // never fails (crypto/rand panics instead)
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
+}

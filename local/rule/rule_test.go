@@ -1,0 +1,217 @@
+package rule
+
+import (
+	"encoding/json"
+	"errors"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/edge-drop/edge-drop/local/bucket"
+)
+
+func sampleObject(key string) bucket.ObjectCreated {
+	return bucket.ObjectCreated{
+		Bucket: "edge-drop-uploads", Key: key, ETag: `"b1946ac92492d2347c6235b4d2611184"`,
+		Sequencer: "00617F08299329D189", RequestID: "N4N7GDK58NMKJ12R", SourceIP: "127.0.0.1",
+		Reason: "PutObject", Size: 5, Time: time.Date(2026, 11, 29, 19, 0, 1, 999_000_000, time.FixedZone("X", 3600)),
+	}
+}
+
+func TestEventShape(t *testing.T) {
+	e := NewObjectCreatedEvent(sampleObject("demo/red flower.jpg"), "123456789012", "eu-west-1")
+	var got map[string]any
+	if err := json.Unmarshal(e.JSON(), &got); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := got["id"].(string)
+	if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).MatchString(id) {
+		t.Fatalf("id %q is not a v4 UUID", id)
+	}
+	got["id"] = "ID"
+	want := map[string]any{
+		"version": "0", "id": "ID", "detail-type": "Object Created", "source": "aws.s3",
+		"account": "123456789012", "time": "2026-11-29T18:00:01Z", "region": "eu-west-1",
+		"resources": []any{"arn:aws:s3:::edge-drop-uploads"},
+		"detail": map[string]any{
+			"version": "0",
+			"bucket":  map[string]any{"name": "edge-drop-uploads"},
+			"object": map[string]any{
+				"key": "demo/red+flower.jpg", "size": float64(5),
+				"etag": "b1946ac92492d2347c6235b4d2611184", "sequencer": "00617F08299329D189",
+			},
+			"request-id": "N4N7GDK58NMKJ12R", "requester": "123456789012",
+			"source-ip-address": "127.0.0.1", "reason": "PutObject",
+		},
+	}
+	gj, _ := json.Marshal(got)
+	wj, _ := json.Marshal(want)
+	if string(gj) != string(wj) {
+		t.Fatalf("event\n got %s\nwant %s", gj, wj)
+	}
+	if e2 := NewObjectCreatedEvent(sampleObject("k"), "1", "r"); e2.ID == e.ID {
+		t.Fatal("two events share an id")
+	}
+	if strings.Contains(string(e.JSON()), "\n") || strings.Contains(string(NewObjectCreatedEvent(sampleObject("a&b<c>"), "1", "r").JSON()), `\u00`) {
+		t.Fatal("JSON is not compact / HTML-escaped")
+	}
+}
+
+func TestEncodeKey(t *testing.T) {
+	for _, c := range []struct{ raw, enc string }{
+		{"red flower.jpg", "red+flower.jpg"},
+		{"this im + age blah.txt", "this+im+%2B+age+blah.txt"},
+		{"a/b/c.txt", "a/b/c.txt"},
+		{"dt=2018-05-04/_SUCCESS", "dt%3D2018-05-04/_SUCCESS"},
+		{"100%.txt", "100%25.txt"},
+		{"a&b.txt", "a%26b.txt"},
+		{"10:47:07.log", "10%3A47%3A07.log"},
+		{"ünï çødé.bin", "%C3%BCn%C3%AF+%C3%A7%C3%B8d%C3%A9.bin"},
+		{"日本.txt", "%E6%97%A5%E6%9C%AC.txt"},
+		{"copy (1).txt", "copy+%281%29.txt"},
+		{"keep-._*", "keep-._*"},
+		{"tilde~q?h#", "tilde%7Eq%3Fh%23"},
+	} {
+		if got := EncodeKey(c.raw); got != c.enc {
+			t.Errorf("EncodeKey(%q) = %q, want %q", c.raw, got, c.enc)
+		}
+		if back, err := DecodeKey(c.enc); err != nil || back != c.raw {
+			t.Errorf("DecodeKey(%q) = %q, %v", c.enc, back, err)
+		}
+	}
+	if _, err := DecodeKey("bad%2"); err == nil {
+		t.Error("DecodeKey accepted a truncated escape")
+	}
+}
+
+func TestMatch(t *testing.T) {
+	ev := func(key string) []byte {
+		return NewObjectCreatedEvent(sampleObject(key), "123456789012", "eu-west-1").JSON()
+	}
+	base := `"source":["aws.s3"],"detail-type":["Object Created"],"detail":{"bucket":{"name":["edge-drop-uploads"]}`
+	withKey := func(k string) string { return `{` + base + `,"object":{"key":[` + k + `]}}}` }
+	cases := []struct {
+		name, pattern, key string
+		want               bool
+	}{
+		{"cdk bucket only", `{` + base + `}}`, "anything", true},
+		{"wrong bucket", `{"source":["aws.s3"],"detail":{"bucket":{"name":["other"]}}}`, "k", false},
+		{"wrong source", `{"source":["aws.ec2"]}`, "k", false},
+		{"detail-type list", `{"detail-type":["Object Deleted","Object Created"]}`, "k", true},
+		{"prefix match", withKey(`{"prefix":"demo"}`), "demo/a.txt", true},
+		{"prefix no match", withKey(`{"prefix":"demo"}`), "other/demo.txt", false},
+		{"prefix on encoded key", withKey(`{"prefix":"in+dir/"}`), "in dir/x", true},
+		{"suffix match", withKey(`{"suffix":".txt"}`), "demo/a.txt", true},
+		{"suffix no match", withKey(`{"suffix":".txt"}`), "demo/a.txt.gz", false},
+		{"suffix exact whole", withKey(`{"suffix":".txt"}`), ".txt", true},
+		{"suffix with star literal", withKey(`{"suffix":"*.txt"}`), "a*.txt", true},
+		{"suffix star is literal", withKey(`{"suffix":"*.txt"}`), "ab.txt", false},
+		{"suffix with backslash", withKey(`{"suffix":"\\x"}`), `a\x`, false}, // key is URL-encoded: '\' → %5C
+		{"suffix encoded backslash", withKey(`{"suffix":"%5Cx"}`), `a\x`, true},
+		{"suffix empty", withKey(`{"suffix":""}`), "a", true},
+		{"suffix or prefix", withKey(`{"suffix":".jpg"},{"prefix":"demo/"}`), "demo/a.txt", true},
+		{"suffix or exact", withKey(`{"suffix":".jpg"},"b.txt"`), "b.txt", true},
+		{"suffix or exact none", withKey(`{"suffix":".jpg"},"b.txt"`), "c.txt", false},
+		{"wildcard match", withKey(`{"wildcard":"demo*.txt"}`), "demo/x/y.txt", true},
+		{"wildcard no match", withKey(`{"wildcard":"demo*.txt"}`), "demo/x.bin", false},
+		{"exact key", withKey(`"demo/red+flower.jpg"`), "demo/red flower.jpg", true},
+		{"exact raw key does not match", withKey(`"demo/red flower.jpg"`), "demo/red flower.jpg", false},
+		{"anything-but string", withKey(`{"anything-but":"skip.txt"}`), "keep.txt", true},
+		{"anything-but string hit", withKey(`{"anything-but":"skip.txt"}`), "skip.txt", false},
+		{"anything-but list", withKey(`{"anything-but":["a","b"]}`), "b", false},
+		{"exists true", `{"detail":{"object":{"etag":[{"exists":true}]}}}`, "k", true},
+		{"exists false", `{"detail":{"object":{"version-id":[{"exists":false}]}}}`, "k", true},
+		{"exists false hit", `{"detail":{"object":{"etag":[{"exists":false}]}}}`, "k", false},
+		{"equals-ignore-case", `{"detail":{"reason":[{"equals-ignore-case":"putobject"}]}}`, "k", true},
+		{"number exact", `{"detail":{"object":{"size":[5]}}}`, "k", true},
+		{"number exact no", `{"detail":{"object":{"size":[6]}}}`, "k", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, err := Compile("R1", []byte(c.pattern))
+			if err != nil {
+				t.Fatalf("Compile(%s): %v", c.pattern, err)
+			}
+			got, err := r.Matches(ev(c.key))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != c.want {
+				t.Fatalf("pattern %s, key %q: match=%v, want %v", c.pattern, c.key, got, c.want)
+			}
+		})
+	}
+}
+
+func TestCompileErrors(t *testing.T) {
+	unsupported := []struct{ pattern, op, path string }{
+		{`{"detail":{"object":{"size":[{"numeric":[">",0]}]}}}`, "numeric", "detail.object.size"},
+		{`{"detail":{"source-ip-address":[{"cidr":"10.0.0.0/8"}]}}`, "cidr", "detail.source-ip-address"},
+		{`{"$or":[{"source":["aws.s3"]},{"source":["aws.ec2"]}]}`, "$or", "(top level)"},
+		{`{"detail":{"$or":[{"a":["b"]}]}}`, "$or", "detail"},
+		{`{"detail":{"object":{"key":[{"anything-but":{"prefix":"tmp/"}}]}}}`, "anything-but/prefix", "detail.object.key"},
+		{`{"detail":{"object":{"key":[{"anything-but":{"suffix":".tmp"}}]}}}`, "anything-but/suffix", "detail.object.key"},
+		{`{"detail":{"object":{"size":[{"anything-but":[0,1]}]}}}`, "anything-but (non-string values)", "detail.object.size"},
+		{`{"detail":{"object":{"key":[{"suffix":{"equals-ignore-case":".PNG"}}]}}}`, "suffix/equals-ignore-case", "detail.object.key"},
+		{`{"detail":{"object":{"key":[{"prefix":{"equals-ignore-case":"Demo"}}]}}}`, "prefix/equals-ignore-case", "detail.object.key"},
+	}
+	for _, c := range unsupported {
+		_, err := Compile("UploadRule", []byte(c.pattern))
+		var ue *UnsupportedOperatorError
+		if !errors.As(err, &ue) || ue.Operator != c.op || ue.Path != c.path || ue.Rule != "UploadRule" {
+			t.Errorf("Compile(%s): err = %v, want unsupported %q at %s", c.pattern, err, c.op, c.path)
+			continue
+		}
+		msg := err.Error()
+		if strings.Contains(msg, "\n") || !strings.Contains(msg, `"UploadRule"`) || !strings.Contains(msg, `"`+c.op+`"`) {
+			t.Errorf("error is not one line naming rule and operator: %s", msg)
+		}
+	}
+	invalid := []string{
+		``, `not json`, `[]`, `{}`, `{"source":"aws.s3"}`, `{"source":[]}`, `{"source":[["a"]]}`,
+		`{"source":[{"prefix":"a","suffix":"b"}]}`, `{"source":[{"shellstyle":"a*"}]}`, `{"source":[{"bogus":1}]}`,
+		`{"source":[{"exists":"yes"}]}`, `{"source":[{"prefix":1}]}`, `{"a":["b"]} {"c":["d"]}`, `{"detail":{}}`,
+		`{"source":[{"wildcard":"a\\b"}]}`, `{"source":[{"exists":true},"x"]}`,
+	}
+	for _, p := range invalid {
+		_, err := Compile("R", []byte(p))
+		if err == nil {
+			t.Errorf("Compile(%s) succeeded", p)
+			continue
+		}
+		var ue *UnsupportedOperatorError
+		if errors.As(err, &ue) || strings.Contains(err.Error(), "\n") || !strings.HasPrefix(err.Error(), `rule "R": `) {
+			t.Errorf("Compile(%s): %v", p, err)
+		}
+	}
+}
+
+func TestMatchesBadEventAndConcurrency(t *testing.T) {
+	r, err := Compile("R", []byte(`{"source":["aws.s3"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Matches([]byte(`{not json`)); err == nil {
+		t.Error("Matches accepted invalid JSON")
+	}
+	if string(r.Pattern) != `{"source":["aws.s3"]}` || r.Name != "R" {
+		t.Errorf("rule = %s %s", r.Name, r.Pattern)
+	}
+	ev := NewObjectCreatedEvent(sampleObject("k"), "1", "r").JSON()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 200 {
+				if ok, err := r.Matches(ev); !ok || err != nil {
+					t.Errorf("concurrent match: %v %v", ok, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
