@@ -1,0 +1,30 @@
+# edge-drop-task: the device binary (module task/). Included by the root Makefile.
+
+TASK_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# The release build flags; the Dockerfile and task/e2e_test.go use the same.
+TASK_LDFLAGS := -s -w -X main.version=$(TASK_VERSION)
+TASK_ARM64   := bin/edge-drop-task-linux-arm64
+TASK_NATIVE  := bin/edge-drop-task
+TASK_MAX_BYTES := 12582912
+IMAGE        ?= edge-drop-task:$(TASK_VERSION)
+
+.PHONY: task task-native test-task bench image
+
+task: ## Cross-compile the device binary (linux/arm64, static, stripped) into bin/edge-drop-task-linux-arm64
+	@mkdir -p bin
+	cd task && CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -trimpath -ldflags "$(TASK_LDFLAGS)" -o ../$(TASK_ARM64) .
+	@size=$$(stat -c %s $(TASK_ARM64)); echo "$(TASK_ARM64): $$size bytes (limit $(TASK_MAX_BYTES))"; \
+	  test $$size -le $(TASK_MAX_BYTES) || { echo "error: binary over 12 MB" >&2; exit 1; }
+
+task-native: ## Build the task for this machine into bin/edge-drop-task (local demo)
+	@mkdir -p bin
+	cd task && CGO_ENABLED=0 go build -trimpath -ldflags "$(TASK_LDFLAGS)" -o ../$(TASK_NATIVE) .
+
+test-task: ## go vet + go test of the task module (incl. e2e and the qemu arm64 run)
+	cd task && go vet ./... && go test -count=1 -timeout 5m ./...
+
+bench: ## Benchmark table: this task vs aws-cli vs s5cmd vs manager.Downloader (needs awscli, time)
+	bash bench/run.sh
+
+image: ## Build the linux/arm64 container image with docker buildx (IMAGE=..., needs a Docker engine)
+	docker buildx build --platform linux/arm64 --build-arg VERSION=$(TASK_VERSION) -t $(IMAGE) --load .

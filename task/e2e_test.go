@@ -1,0 +1,208 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/edge-drop/edge-drop/task/internal/s3test"
+)
+
+// ldflags are the release flags of `make task` and the Dockerfile.
+func ldflags(version string) string { return "-s -w -X main.version=" + version }
+
+// buildBinary builds this package for goarch exactly as `make task` and the
+// Dockerfile do (CGO_ENABLED=0, -trimpath, -ldflags "-s -w -X ...").
+func buildBinary(t *testing.T, goarch, version string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "edge-drop-task-"+goarch)
+	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-ldflags", ldflags(version), "-o", out, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build (%s): %v\n%s", goarch, err, b)
+	}
+	return out
+}
+
+func testData(n int) []byte {
+	b := make([]byte, n)
+	rand.NewChaCha8([32]byte{42}).Read(b)
+	return b
+}
+
+// binEnv is a clean environment pointing the binary at srv.
+func binEnv(t *testing.T, srv *s3test.Server, extra ...string) []string {
+	return append([]string{
+		"HOME=" + t.TempDir(),
+		"AWS_ENDPOINT_URL_S3=" + srv.URL(), // 127.0.0.1: path-style is automatic
+		"AWS_REGION=eu-west-1",
+		"AWS_ACCESS_KEY_ID=AKIDTEST", "AWS_SECRET_ACCESS_KEY=secret",
+		"AWS_EC2_METADATA_DISABLED=true",
+	}, extra...)
+}
+
+type runResult struct {
+	code   int
+	stdout string
+	stderr string
+}
+
+func runBin(t *testing.T, cmd *exec.Cmd) runResult {
+	t.Helper()
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	return runResult{code, so.String(), se.String()}
+}
+
+// summary returns the fields of the log line with msg.
+func summary(t *testing.T, stdout, msg string) map[string]any {
+	t.Helper()
+	sc := bufio.NewScanner(strings.NewReader(stdout))
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("stdout line is not JSON: %q", sc.Text())
+		}
+		if m["msg"] == msg {
+			return m
+		}
+	}
+	t.Fatalf("no %q line in:\n%s", msg, stdout)
+	return nil
+}
+
+func TestE2ENative(t *testing.T) {
+	bin := buildBinary(t, runtime.GOARCH, "e2e")
+	srv := s3test.Start(t)
+	data := testData(3<<20 + 17)
+	srv.Put(t, "edge", "dir/red flower.jpg", data, nil)
+	srv.Put(t, "edge", "demo1.txt", []byte("demo\n"), nil)
+	dir := t.TempDir()
+
+	t.Run("download", func(t *testing.T) {
+		cmd := exec.Command(bin, "-part-size", "1MiB")
+		cmd.Env = binEnv(t, srv, "EDGE_DROP_BUCKET=edge", "EDGE_DROP_KEY=dir%2Fred+flower.jpg", "EDGE_DROP_DATA_DIR="+dir)
+		r := runBin(t, cmd)
+		if r.code != 0 || r.stderr != "" {
+			t.Fatalf("exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+		}
+		got, err := os.ReadFile(filepath.Join(dir, "dir/red flower.jpg"))
+		if err != nil || sha256.Sum256(got) != sha256.Sum256(data) {
+			t.Fatalf("content mismatch (%v)", err)
+		}
+		s := summary(t, r.stdout, "download complete")
+		for k, want := range map[string]any{"bucket": "edge", "key": "dir/red flower.jpg", "path": filepath.Join(dir, "dir/red flower.jpg"), "bytes": float64(len(data)), "verified": "md5-etag", "version": "e2e"} {
+			if s[k] != want {
+				t.Errorf("summary %s = %v, want %v", k, s[k], want)
+			}
+		}
+		for _, k := range []string{"seconds", "mb_per_s"} {
+			if _, ok := s[k].(float64); !ok {
+				t.Errorf("summary lacks %s: %v", k, s)
+			}
+		}
+		summary(t, r.stdout, "key resolved")
+	})
+
+	t.Run("rerun is idempotent", func(t *testing.T) {
+		cmd := exec.Command(bin, "-bucket", "edge", "-key", "dir/red+flower.jpg", "-dir", dir)
+		cmd.Env = binEnv(t, srv)
+		r := runBin(t, cmd)
+		if r.code != 0 {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		summary(t, r.stdout, "already up to date")
+	})
+
+	codes := []struct {
+		name string
+		args []string
+		env  []string
+		code int
+	}{
+		{"version", []string{"-version"}, nil, 0},
+		{"missing key", []string{"-bucket", "edge"}, nil, 2},
+		{"bad part size", []string{"-bucket", "edge", "-key", "k", "-part-size", "huge"}, nil, 2},
+		{"unsafe key", []string{"-bucket", "edge", "-key", "..%2F..%2Fetc%2Fpasswd", "-dir", dir}, nil, 3},
+		{"folder marker", []string{"-bucket", "edge", "-key", "dir/", "-dir", dir}, nil, 3},
+		{"not found", []string{"-bucket", "edge", "-key", "nope.txt", "-dir", dir}, nil, 4},
+		{"no data dir", []string{"-bucket", "edge", "-key", "demo1.txt", "-dir", filepath.Join(dir, "absent")}, nil, 6},
+		{"server down", []string{"-bucket", "edge", "-key", "demo1.txt", "-dir", dir, "-request-timeout", "1s"}, []string{"AWS_ENDPOINT_URL_S3=http://127.0.0.1:1", "AWS_MAX_ATTEMPTS=1"}, 7},
+	}
+	for _, c := range codes {
+		t.Run(c.name, func(t *testing.T) {
+			cmd := exec.Command(bin, c.args...)
+			cmd.Env = append(binEnv(t, srv), c.env...)
+			r := runBin(t, cmd)
+			if r.code != c.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", r.code, c.code, r.stdout, r.stderr)
+			}
+			if c.code != 0 {
+				if n := strings.Count(r.stderr, "\n"); n != 1 || strings.Contains(r.stderr, "goroutine") {
+					t.Errorf("stderr should be one line, got %q", r.stderr)
+				}
+				s := summary(t, r.stdout, "download failed")
+				if s["exit_code"] != float64(c.code) {
+					t.Errorf("logged exit_code %v", s["exit_code"])
+				}
+			}
+		})
+	}
+
+	t.Run("sigterm", func(t *testing.T) {
+		srv.SetRule(func(r *http.Request, n int) *s3test.Fault {
+			if r.Method == http.MethodGet {
+				return &s3test.Fault{Kind: s3test.Stall, N: 4096, D: 10 * time.Second}
+			}
+			return nil
+		})
+		defer srv.SetRule(nil)
+		d := t.TempDir()
+		cmd := exec.Command(bin, "-bucket", "edge", "-key", "dir/red flower.jpg", "-dir", d)
+		cmd.Env = binEnv(t, srv)
+		var so, se bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &so, &se
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for srv.Count(http.MethodGet) == 0 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		time.Sleep(100 * time.Millisecond)
+		cmd.Process.Signal(syscall.SIGTERM)
+		start := time.Now()
+		err := cmd.Wait()
+		ee, ok := err.(*exec.ExitError)
+		if !ok || ee.ExitCode() != 9 {
+			t.Fatalf("want exit 9, got %v\nstdout: %s\nstderr: %s", err, so.String(), se.String())
+		}
+		if time.Since(start) > 3*time.Second {
+			t.Errorf("took %v to stop", time.Since(start))
+		}
+		filepath.WalkDir(d, func(p string, de os.DirEntry, err error) error {
+			if err == nil && !de.IsDir() {
+				t.Errorf("left behind: %s", p)
+			}
+			return nil
+		})
+	})
+}
