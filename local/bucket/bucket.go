@@ -209,6 +209,7 @@ func (s *Server) Close() error {
 
 // ServeHTTP serves S3 through gofakes3 and records object creations.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	unchunk(r)
 	reason, bucket, key := classify(r)
 	if reason == "" {
 		s.s3.ServeHTTP(w, r)
