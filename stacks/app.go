@@ -19,6 +19,12 @@ type App struct {
 // Build adds edge-drop's stacks to app, with cdk-nag's AwsSolutions checks
 // on all of them: an unsuppressed finding fails synth.
 func Build(app awscdk.App, cfg config.Config, imageDirectory string) *App {
+	out := build(app, cfg, imageDirectory)
+	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+	return out
+}
+
+func build(app awscdk.App, cfg config.Config, imageDirectory string) *App {
 	env := &awscdk.Environment{
 		Account: envOrNil("CDK_DEFAULT_ACCOUNT"),
 		Region:  envOrNil("CDK_DEFAULT_REGION"),
@@ -37,8 +43,16 @@ func Build(app awscdk.App, cfg config.Config, imageDirectory string) *App {
 		props.Cluster = out.Cluster.Cluster.Cluster
 	}
 	out.Pipeline = NewPipelineStack(app, cfg.StackPrefix+"-Pipeline", props)
-	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	return out
+}
+
+// Stacks lists the stacks that were created.
+func (a *App) Stacks() []awscdk.Stack {
+	var out []awscdk.Stack
+	if a.Cluster != nil {
+		out = append(out, a.Cluster.Stack)
+	}
+	return append(out, a.Pipeline.Stack)
 }
 
 func envOrNil(name string) *string {

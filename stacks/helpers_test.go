@@ -3,6 +3,8 @@ package stacks
 import (
 	"encoding/json"
 	"maps"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -21,8 +23,8 @@ func synth(t *testing.T, overrides map[string]any) (*App, config.Config) {
 		t.Fatal(err)
 	}
 	maps.Copy(ctx, overrides)
-	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(t.TempDir())})
-	cfg, err := config.FromContext(func(k string) any { return app.Node().TryGetContext(jsii.String(k)) })
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(outdir(t))})
+	cfg, err := configFrom(app)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,4 +63,144 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// render flattens a CloudFormation string expression (Fn::Join, Ref,
+// Fn::GetAtt, Fn::GetStackOutput) into text with ${...} placeholders, so
+// rendered JSON such as an ASL definition can be parsed and checked.
+func render(t *testing.T, v any) string {
+	t.Helper()
+	switch x := v.(type) {
+	case string:
+		return x
+	case map[string]any:
+		if j, ok := x["Fn::Join"].([]any); ok {
+			var sb strings.Builder
+			for i, part := range j[1].([]any) {
+				if i > 0 {
+					sb.WriteString(j[0].(string))
+				}
+				sb.WriteString(render(t, part))
+			}
+			return sb.String()
+		}
+		if r, ok := x["Ref"].(string); ok {
+			return "${" + r + "}"
+		}
+		if g, ok := x["Fn::GetAtt"].([]any); ok {
+			return "${" + g[0].(string) + "." + g[1].(string) + "}"
+		}
+		if o, ok := x["Fn::GetStackOutput"].(map[string]any); ok {
+			return "${" + o["StackName"].(string) + ":" + o["OutputName"].(string) + "}"
+		}
+		if sub, ok := x["Fn::Sub"].(string); ok {
+			return sub
+		}
+		if imp, ok := x["Fn::ImportValue"]; ok {
+			return "${Import:" + render(t, imp) + "}"
+		}
+	}
+	t.Fatalf("cannot render %s", mustJSON(t, v))
+	return ""
+}
+
+// asl returns the state machine's definition as parsed JSON.
+func asl(t *testing.T, tpl assertions.Template) map[string]any {
+	t.Helper()
+	_, props := only(t, tpl, "AWS::StepFunctions::StateMachine")
+	var def map[string]any
+	text := render(t, props["DefinitionString"])
+	if err := json.Unmarshal([]byte(text), &def); err != nil {
+		t.Fatalf("definition is not JSON: %v\n%s", err, text)
+	}
+	return def
+}
+
+// get walks a JSON value: keys for objects, ints for arrays.
+func get(t *testing.T, v any, path ...any) any {
+	t.Helper()
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, ok := v.(map[string]any)
+			if !ok {
+				t.Fatalf("path %v: %q on non-object %s", path, k, mustJSON(t, v))
+			}
+			v, ok = m[k]
+			if !ok {
+				t.Fatalf("path %v: no key %q in %s", path, k, mustJSON(t, m))
+			}
+		case int:
+			a, ok := v.([]any)
+			if !ok || k >= len(a) {
+				t.Fatalf("path %v: index %d on %s", path, k, mustJSON(t, v))
+			}
+			v = a[k]
+		}
+	}
+	return v
+}
+
+// equalJSON compares after a JSON round trip (numbers become float64).
+func equalJSON(t *testing.T, what string, got, want any) {
+	t.Helper()
+	var g, w any
+	_ = json.Unmarshal([]byte(mustJSON(t, got)), &g)
+	_ = json.Unmarshal([]byte(mustJSON(t, want)), &w)
+	if mustJSON(t, g) != mustJSON(t, w) {
+		t.Errorf("%s:\n got  %s\n want %s", what, mustJSON(t, g), mustJSON(t, w))
+	}
+}
+
+// statements returns every IAM policy statement in the template (inline
+// policies of roles and AWS::IAM::Policy documents).
+func statements(t *testing.T, tpl assertions.Template) map[string][]map[string]any {
+	t.Helper()
+	out := map[string][]map[string]any{}
+	for id, r := range resources(t, tpl, "AWS::IAM::Policy") {
+		doc := get(t, r, "Properties", "PolicyDocument").(map[string]any)
+		roles := r["Properties"].(map[string]any)["Roles"].([]any)
+		owner := render(t, roles[0])
+		for _, s := range doc["Statement"].([]any) {
+			out[owner] = append(out[owner], s.(map[string]any))
+		}
+		_ = id
+	}
+	return out
+}
+
+// list turns a string-or-list IAM field into a list.
+func list(v any) []any {
+	if a, ok := v.([]any); ok {
+		return a
+	}
+	return []any{v}
+}
+
+func configFrom(app awscdk.App) (config.Config, error) {
+	return config.FromContext(func(k string) any { return app.Node().TryGetContext(jsii.String(k)) })
+}
+
+// outdir is a cloud-assembly directory that outlives the test that made
+// it: templates synthesized once are read again by later tests. TestMain
+// removes them all.
+func outdir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp(outRoot, "assembly")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+var outRoot string
+
+func TestMain(m *testing.M) {
+	var err error
+	if outRoot, err = os.MkdirTemp("", "edge-drop-stacks"); err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(outRoot)
+	os.Exit(code)
 }

@@ -58,10 +58,6 @@ func New(scope constructs.Construct, id string, props Props) *DropBucket {
 			Expiration: awscdk.Duration_Days(jsii.Number(365)),
 		}},
 	})
-	cdknag.NagSuppressions_AddResourceSuppressions(d.AccessLogs, &[]*cdknag.NagPackSuppression{{
-		Id:     jsii.String("AwsSolutions-S1"),
-		Reason: jsii.String("This is the access-log bucket itself; logging it into itself would loop."),
-	}}, jsii.Bool(true))
 
 	var name *string
 	if props.BucketName != "" {

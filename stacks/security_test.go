@@ -1,0 +1,149 @@
+package stacks
+
+import (
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Actions that AWS offers only on Resource "*" (no resource-level
+// permissions), each granted by CDK for a feature we use.
+var allowedOnAnyResource = []string{
+	"ecr:GetAuthorizationToken",         // image pull (execution role)
+	"ecs:StopTask", "ecs:DescribeTasks", // runTask.sync polling/cancel
+	"logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+	"logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups", // state machine logging
+	"xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets", // tracing
+	"s3:PutBucketNotification", // CDK's notifications custom resource
+}
+
+func TestIAMHasNoWildcardActionsAndScopedResources(t *testing.T) {
+	for name, a := range map[string]func(*testing.T) *App{
+		"default":    func(t *testing.T) *App { return synthCached(t, "default", nil) },
+		"customized": func(t *testing.T) *App { return synthCached(t, "customized", customized) },
+	} {
+		app := a(t)
+		for _, stack := range []awscdk.Stack{app.Cluster.Stack, app.Pipeline.Stack} {
+			tpl := assertions.Template_FromStack(stack, nil)
+			for owner, sts := range statements(t, tpl) {
+				for _, st := range sts {
+					if st["Effect"] != "Allow" {
+						continue
+					}
+					for _, action := range list(st["Action"]) {
+						if strings.Contains(action.(string), "*") {
+							t.Errorf("%s %s: wildcard action %v", name, owner, action)
+						}
+					}
+					if slices.ContainsFunc(list(st["Resource"]), func(r any) bool { return r == "*" }) {
+						for _, action := range list(st["Action"]) {
+							if !slices.Contains(allowedOnAnyResource, action.(string)) {
+								t.Errorf("%s %s: %v on Resource * (scope it)", name, owner, action)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestTaskRoleMayOnlyGetObjectsOfTheDropBucket(t *testing.T) {
+	tpl := defaultPipeline(t)
+	bucketID := dropBucketID(t, tpl)
+	sts := statementsOf(t, tpl, "DownloadTaskTaskRole")
+	if len(sts) != 1 {
+		t.Fatalf("want one statement, got %s", mustJSON(t, sts))
+	}
+	equalJSON(t, "action", sts[0]["Action"], "s3:GetObject")
+	if got := render(t, sts[0]["Resource"]); got != "${"+bucketID+".Arn}/*" {
+		t.Errorf("resource %s, want the drop bucket's objects", got)
+	}
+	// The state machine may run exactly this task definition and pass
+	// exactly its two roles.
+	sm := statementsOf(t, tpl, "StateMachineRole")
+	var passRoles, runTask []string
+	for _, st := range sm {
+		for _, a := range list(st["Action"]) {
+			for _, r := range list(st["Resource"]) {
+				switch a {
+				case "iam:PassRole":
+					passRoles = append(passRoles, render(t, r))
+				case "ecs:RunTask":
+					runTask = append(runTask, render(t, r))
+				}
+			}
+		}
+	}
+	slices.Sort(passRoles)
+	if len(passRoles) != 2 || !strings.Contains(passRoles[0], "ExecutionRole") || !strings.Contains(passRoles[1], "TaskRole") {
+		t.Errorf("iam:PassRole on %v, want the task's two roles", passRoles)
+	}
+	if len(runTask) != 1 || !strings.HasPrefix(runTask[0], "${DownloadTaskTaskDefinition") {
+		t.Errorf("ecs:RunTask on %v, want the one task definition family", runTask)
+	}
+}
+
+// TestCdkNagAwsSolutions: every stack passes AwsSolutions with zero
+// unsuppressed errors or warnings, and the suppressed findings are exactly
+// the justified ones (a new finding must be fixed or justified in code).
+func TestCdkNagAwsSolutions(t *testing.T) {
+	for name, overrides := range map[string]map[string]any{"default": nil, "customized": customized, "imported": imported} {
+		app := synthCached(t, name, overrides)
+		for _, stack := range app.Stacks() {
+			ann := assertions.Annotations_FromStack(stack)
+			errs := ann.FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))
+			warns := ann.FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))
+			if len(*errs)+len(*warns) != 0 {
+				t.Errorf("%s/%s: %d cdk-nag errors, %d warnings", name, *stack.StackName(), len(*errs), len(*warns))
+			}
+		}
+	}
+
+	// cdk-nag's report lists each rule per resource; "Suppressed" rows are
+	// the findings before suppression, each justified in code.
+	app := synthCached(t, "default", nil)
+	rules := map[string]int{}
+	seen := map[string]bool{}
+	for _, stack := range app.Stacks() {
+		path := filepath.Join(*awscdk.Stage_Of(stack).Outdir(), "AwsSolutions-"+*stack.StackName()+"-NagReport.csv")
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := csv.NewReader(f).ReadAll()
+		f.Close()
+		if err != nil || len(rows) < 2 {
+			t.Fatalf("nag report %s: %v", path, err)
+		}
+		for _, row := range rows[1:] {
+			switch row[2] {
+			case "Non-Compliant":
+				t.Errorf("%s: unsuppressed %s on %s", *stack.StackName(), row[0], row[1])
+			case "Suppressed":
+				if seen[strings.Join(row, ",")] {
+					continue // each synth of the stack appends to the report
+				}
+				seen[strings.Join(row, ",")] = true
+				if len(strings.TrimSpace(row[3])) < 20 {
+					t.Errorf("%s on %s: suppression without a real reason: %q", row[0], row[1], row[3])
+				}
+				rules[row[0]]++
+			}
+		}
+	}
+	t.Logf("cdk-nag AwsSolutions findings before suppressions (all suppressed with reasons): %v", rules)
+	var got []string
+	for r := range rules {
+		got = append(got, r)
+	}
+	slices.Sort(got)
+	equalJSON(t, "suppressed rules", got, []string{"AwsSolutions-ECS2", "AwsSolutions-IAM4", "AwsSolutions-IAM5", "AwsSolutions-SQS3"})
+}
