@@ -18,8 +18,10 @@ package bucket
 import (
 	"context"
 	"encoding/hex"
+	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -69,6 +71,7 @@ type ObjectCreated struct {
 // Server is a running S3-compatible server. Create it with Start.
 type Server struct {
 	log     *slog.Logger
+	onDisk  bool // objects are files: some keys cannot be stored faithfully
 	backend gofakes3.Backend
 	s3      http.Handler
 	ln      net.Listener
@@ -148,6 +151,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s := &Server{
 		log:          log,
+		onDisk:       opts.Dir != "",
 		backend:      backend,
 		s3:           fake.Server(),
 		ln:           ln,
@@ -210,6 +214,12 @@ func (s *Server) Close() error {
 // ServeHTTP serves S3 through gofakes3 and records object creations.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	unchunk(r)
+	if s.onDisk {
+		if why := unsafeKey(r.URL.Path); why != "" {
+			writeError(w, r, http.StatusBadRequest, "InvalidArgument", why)
+			return
+		}
+	}
 	reason, bucket, key := classify(r)
 	if reason == "" {
 		s.s3.ServeHTTP(w, r)
@@ -329,6 +339,44 @@ func (s *Server) closingCh(deadline <-chan time.Time) <-chan struct{} {
 		return nil
 	}
 	return s.drain
+}
+
+// unsafeKey explains why the object key in urlPath ("/bucket/key") cannot
+// be kept as a file: the filesystem backend joins bucket and key as a path,
+// so "." / ".." / empty segments and a trailing '/' would alias another
+// key or another bucket. "" when the key is fine (or there is none).
+func unsafeKey(urlPath string) string {
+	_, key, ok := strings.Cut(strings.TrimPrefix(urlPath, "/"), "/")
+	if !ok || key == "" {
+		return ""
+	}
+	if strings.HasSuffix(key, "/") {
+		return "keys ending in '/' (folder markers) are not supported by the local filesystem-backed S3"
+	}
+	for _, seg := range strings.Split(key, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return "keys with empty, '.' or '..' path segments are not supported by the local filesystem-backed S3"
+		}
+	}
+	return ""
+}
+
+// writeError answers with an S3 XML error document.
+func writeError(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(status)
+	if r.Method == http.MethodHead {
+		return
+	}
+	var b strings.Builder
+	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n<Error><Code>")
+	_ = xml.EscapeText(&b, []byte(code))
+	b.WriteString("</Code><Message>")
+	_ = xml.EscapeText(&b, []byte(msg))
+	b.WriteString("</Message><Resource>")
+	_ = xml.EscapeText(&b, []byte(r.URL.Path))
+	b.WriteString("</Resource></Error>")
+	_, _ = io.WriteString(w, b.String())
 }
 
 // classify tells whether r creates an object, and which bucket and key.

@@ -162,6 +162,24 @@ func TestRawKeys(t *testing.T) {
 	}
 }
 
+func TestKeysThatCannotBeFiles(t *testing.T) {
+	disk := start(t, Options{Dir: t.TempDir()})
+	mem := start(t, Options{})
+	for _, key := range []string{"a/../x", "./x", "a//b", "dir/"} {
+		_, err := client(t, disk).PutObject(context.Background(), &s3.PutObjectInput{
+			Bucket: aws.String("uploads"), Key: aws.String(key), Body: strings.NewReader("x"),
+		})
+		if err == nil || !strings.Contains(err.Error(), "InvalidArgument") {
+			t.Errorf("disk PUT %q: %v", key, err)
+		}
+		put(t, client(t, mem), "uploads", key, []byte("x")) // in memory any key works
+		if ev := next(t, mem); ev.Key != key {
+			t.Errorf("mem event %+v", ev)
+		}
+	}
+	expectNone(t, disk)
+}
+
 func TestMultipartUpload(t *testing.T) {
 	s := start(t, Options{Dir: t.TempDir()})
 	c := client(t, s)
