@@ -308,6 +308,32 @@ func Parse(definition []byte) (*Machine, error) {
 			}
 		}
 	}
+	// Every state must be reachable from StartAt (AWS rejects the definition
+	// otherwise).
+	reached := map[string]bool{startAt: true}
+	queue := []string{startAt}
+	for len(queue) > 0 {
+		st := m.states[queue[0]]
+		queue = queue[1:]
+		targets := []string{st.next, st.deflt}
+		for _, c := range st.choices {
+			targets = append(targets, c.next)
+		}
+		for _, c := range st.catch {
+			targets = append(targets, c.next)
+		}
+		for _, t := range targets {
+			if t != "" && !reached[t] {
+				reached[t] = true
+				queue = append(queue, t)
+			}
+		}
+	}
+	for _, name := range names {
+		if !reached[name] {
+			return nil, fmt.Errorf("statemachine: state %q is not reachable from StartAt %q", name, startAt)
+		}
+	}
 	return m, nil
 }
 

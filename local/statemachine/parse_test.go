@@ -53,6 +53,7 @@ func TestParseErrors(t *testing.T) {
 		{"Fail Cause and CausePath", `{"StartAt":"A","States":{"A":{"Type":"Fail","Cause":"x","CausePath":"$.c"}}}`, []string{"CausePath", "together with Cause"}},
 		{"Fail with InputPath", `{"StartAt":"A","States":{"A":{"Type":"Fail","InputPath":"$"}}}`, []string{"field InputPath", "Fail"}},
 		{"duplicate output key", `{"StartAt":"A","States":{"A":{"Type":"Pass","Parameters":{"x":1,"x.$":"$.a"},"End":true}}}`, []string{"both produce"}},
+		{"unreachable state", `{"StartAt":"A","States":{"A":{"Type":"Succeed"},"B":{"Type":"Succeed"}}}`, []string{`state "B" is not reachable`}},
 		{"unknown top-level field", `{"StartAt":"A","States":{"A":{"Type":"Succeed"}},"Foo":1}`, []string{`top-level field "Foo"`}},
 	}
 	for _, c := range cases {

@@ -233,10 +233,14 @@ func TestStringMatches(t *testing.T) {
 	}
 }
 
-const retryDef = `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"r","Retry":[%s],%s"End":true},"Caught":{"Type":"Pass","End":true}}}`
-
+// retryMachine builds a one-Task machine with the given Retry list and extra
+// fields; a "Caught" state exists when the extra fields route to it.
 func retryMachine(retry, extra string) string {
-	return strings.Replace(strings.Replace(retryDef, "%s", retry, 1), "%s", extra, 1)
+	caught := ""
+	if strings.Contains(extra, `"Caught"`) {
+		caught = `,"Caught":{"Type":"Pass","End":true}`
+	}
+	return `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"r","Retry":[` + retry + `],` + extra + `"End":true}` + caught + `}}`
 }
 
 func TestRetry(t *testing.T) {

@@ -10,7 +10,37 @@
 //   { "result": <json> } | { "echo": true } | { "error": "Name", "cause": "text" }
 // stdout: JSON array of { "name", "status", "output", "error", "cause" }
 // status is SUCCEEDED | FAILED | TIMED_OUT | INVALID (definition rejected).
+import { createRequire } from 'node:module';
 import { StateMachine, ExecutionError, ExecutionTimeoutError } from 'aws-local-stepfunctions';
+
+// Speed-up, test-only: asl-validator (used by aws-local-stepfunctions to
+// validate every definition) builds and compiles a fresh Ajv JSON-schema
+// validator per call (~0.2 s). All calls here use the same options, so reuse
+// one Ajv instance; validation results are unchanged. Falls back to the
+// stock behaviour if the module layout differs.
+try {
+  const requireFromLib = createRequire(createRequire(import.meta.url).resolve('aws-local-stepfunctions'));
+  const requireFromValidator = createRequire(requireFromLib.resolve('asl-validator'));
+  const ajvModule = requireFromValidator('ajv');
+  const OriginalAjv = ajvModule.default;
+  let shared = null;
+  ajvModule.default = function SharedAjv(opts) {
+    if (shared === null) {
+      shared = new OriginalAjv(opts);
+      // ajv-formats re-adds its keywords on every call; skip duplicates.
+      const addKeyword = shared.addKeyword.bind(shared);
+      shared.addKeyword = (kwd, def) => {
+        const name = typeof kwd === 'string' ? kwd : kwd?.keyword;
+        const names = Array.isArray(name) ? name : [name];
+        if (names.every((n) => typeof n === 'string' && shared.getKeyword(n))) return shared;
+        return addKeyword(kwd, def);
+      };
+    }
+    return shared;
+  };
+} catch {
+  // keep the uncached validator
+}
 
 // aws-local-stepfunctions 3.0.0 uses Promise.withResolvers (Node >= 22);
 // polyfill it so the runner works on Node 20 too.
