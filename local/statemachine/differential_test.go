@@ -104,6 +104,7 @@ func differentialCases(t *testing.T) []diffCase {
 		dc("pass context Execution.Input", `{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"orig.$":"$$.Execution.Input.a"},"End":true}}}`, `{"a":"x"}`, nil),
 		dc("chain of passes", `{"StartAt":"A","States":{"A":{"Type":"Pass","Result":1,"ResultPath":"$.a","Next":"B"},"B":{"Type":"Pass","Parameters":{"sum.$":"States.MathAdd($.a, 41)"},"ResultPath":"$.b","Next":"C"},"C":{"Type":"Succeed","OutputPath":"$.b"}}}`, `{}`, nil),
 		dc("numbers keep their form", `{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"f.$":"$.f","i.$":"$.i","neg.$":"$.neg","e.$":"$.e"},"End":true}}}`, `{"f":1.5,"i":7,"neg":-0.25,"e":1e3}`, nil),
+		dc("hyphenated member names", `{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"t.$":"$.detail-type","ip.$":"$.detail.source-ip-address"},"ResultPath":"$.out-put","End":true}}}`, `{"detail-type":"Object Created","detail":{"source-ip-address":"127.0.0.1"}}`, nil),
 		dc("unicode strings", `{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"k.$":"$['clé']"},"End":true}}}`, `{"clé":"日本語 ✓"}`, nil),
 		dc("wait seconds", `{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":1,"Next":"S"},"S":{"Type":"Succeed"}}}`, `{"a":1}`, nil),
 		dc("wait with paths", `{"StartAt":"W","States":{"W":{"Type":"Wait","SecondsPath":"$.s","InputPath":"$.in","OutputPath":"$.s","End":true}}}`, `{"in":{"s":2}}`, nil),

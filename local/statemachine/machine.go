@@ -446,9 +446,10 @@ func parseState(name string, obj map[string]any) (*state, error) {
 			return nil, err
 		}
 		end, hasEnd := obj["End"]
-		if hasEnd && end != true {
-			return nil, fail("End", "must be true when present")
+		if hasEnd && end != true && end != false {
+			return nil, fail("End", "must be a boolean")
 		}
+		hasEnd = end == true
 		switch {
 		case hasNext && hasEnd:
 			return nil, fail("Next", "a state cannot have both Next and End")
@@ -505,6 +506,11 @@ func parseState(name string, obj map[string]any) (*state, error) {
 		}
 		// HeartbeatSeconds/HeartbeatSecondsPath are accepted and ignored:
 		// local handlers do not send heartbeats.
+		_, hb := obj["HeartbeatSeconds"]
+		_, hbp := obj["HeartbeatSecondsPath"]
+		if hb && hbp {
+			return nil, fail("HeartbeatSecondsPath", "cannot be used together with HeartbeatSeconds")
+		}
 		if v, ok := obj["Retry"]; ok {
 			if st.retry, err = parseRetry(v); err != nil {
 				return nil, fail("Retry", "%v", err)

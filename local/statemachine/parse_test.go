@@ -54,6 +54,9 @@ func TestParseErrors(t *testing.T) {
 		{"Fail with InputPath", `{"StartAt":"A","States":{"A":{"Type":"Fail","InputPath":"$"}}}`, []string{"field InputPath", "Fail"}},
 		{"duplicate output key", `{"StartAt":"A","States":{"A":{"Type":"Pass","Parameters":{"x":1,"x.$":"$.a"},"End":true}}}`, []string{"both produce"}},
 		{"unreachable state", `{"StartAt":"A","States":{"A":{"Type":"Succeed"},"B":{"Type":"Succeed"}}}`, []string{`state "B" is not reachable`}},
+		{"Heartbeat and HeartbeatPath", `{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"r","HeartbeatSeconds":5,"HeartbeatSecondsPath":"$.h","End":true}}}`, []string{"HeartbeatSecondsPath"}},
+		{"End not boolean", `{"StartAt":"A","States":{"A":{"Type":"Pass","End":"yes"}}}`, []string{"field End"}},
+		{"End false without Next", `{"StartAt":"A","States":{"A":{"Type":"Pass","End":false}}}`, []string{"must have Next or End"}},
 		{"unknown top-level field", `{"StartAt":"A","States":{"A":{"Type":"Succeed"}},"Foo":1}`, []string{`top-level field "Foo"`}},
 	}
 	for _, c := range cases {
@@ -73,7 +76,7 @@ func TestParseErrors(t *testing.T) {
 
 func TestParseAcceptsCommonFields(t *testing.T) {
 	def := `{"Comment":"c","Version":"1.0","TimeoutSeconds":60,"QueryLanguage":"JSONPath","StartAt":"A","States":{
-		"A":{"Type":"Task","Comment":"c","QueryLanguage":"JSONPath","Resource":"r","HeartbeatSeconds":10,"HeartbeatSecondsPath":"$.h","InputPath":"$","OutputPath":"$","ResultPath":"$.r","ResultSelector":{"a":1},"Parameters":{"b":2},"Retry":[{"ErrorEquals":["X"],"Comment":"c","IntervalSeconds":1,"MaxAttempts":2,"BackoffRate":1.5,"MaxDelaySeconds":3,"JitterStrategy":"NONE"}],"Catch":[{"ErrorEquals":["States.ALL"],"Comment":"c","ResultPath":null,"Next":"B"}],"Next":"B"},
+		"A":{"Type":"Task","Comment":"c","QueryLanguage":"JSONPath","Resource":"r","HeartbeatSecondsPath":"$.h","End":false,"InputPath":"$","OutputPath":"$","ResultPath":"$.r","ResultSelector":{"a":1},"Parameters":{"b":2},"Retry":[{"ErrorEquals":["X"],"Comment":"c","IntervalSeconds":1,"MaxAttempts":2,"BackoffRate":1.5,"MaxDelaySeconds":3,"JitterStrategy":"NONE"}],"Catch":[{"ErrorEquals":["States.ALL"],"Comment":"c","ResultPath":null,"Next":"B"}],"Next":"B"},
 		"B":{"Type":"Wait","Timestamp":"2024-01-01T00:00:00Z","Next":"C"},
 		"C":{"Type":"Choice","Choices":[{"Comment":"c","Variable":"$.x","IsPresent":true,"Next":"D"}],"Default":"E"},
 		"D":{"Type":"Succeed"},"E":{"Type":"Fail","ErrorPath":"States.Format('{}', $.e)","CausePath":"$$.State.Name"}}}`

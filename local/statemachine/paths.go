@@ -29,7 +29,7 @@ func compilePath(raw string) (*path, error) {
 	if !strings.HasPrefix(expr, "$") {
 		return nil, fmt.Errorf("path %q must start with '$'", raw)
 	}
-	p, err := jsonpath.Parse(expr)
+	p, err := jsonpath.Parse(dotNamesToBrackets(expr))
 	if err != nil {
 		return nil, fmt.Errorf("invalid JSONPath %q: %v", raw, err)
 	}
@@ -57,6 +57,69 @@ func (p *path) eval(input, ctxObj any) (any, bool) {
 	return out, true
 }
 
+// dotNamesToBrackets rewrites dot-notation member names that RFC 9535 does
+// not accept in shorthand form but AWS's Jayway-based paths do (for example
+// "$.detail-type" or "$.2xx") into bracket notation ("$['detail-type']"),
+// leaving everything else, including bracketed selectors and filters, as is.
+func dotNamesToBrackets(p string) string {
+	var sb strings.Builder
+	depth := 0
+	var quote byte
+	for i := 0; i < len(p); i++ {
+		ch := p[i]
+		if quote != 0 {
+			sb.WriteByte(ch)
+			if ch == '\\' && i+1 < len(p) {
+				i++
+				sb.WriteByte(p[i])
+			} else if ch == quote {
+				quote = 0
+			}
+			continue
+		}
+		switch {
+		case ch == '\'' || ch == '"':
+			if depth > 0 {
+				quote = ch
+			}
+		case ch == '[' || ch == '(':
+			depth++
+		case ch == ']' || ch == ')':
+			depth--
+		case ch == '.' && depth == 0 && i+1 < len(p) && p[i+1] != '.' && p[i+1] != '[' && (i == 0 || p[i-1] != '.'):
+			end := i + 1
+			for end < len(p) && p[end] != '.' && p[end] != '[' {
+				end++
+			}
+			name := p[i+1 : end]
+			if name != "*" && !isShorthandName(name) && !strings.ContainsAny(name, "()?*@$ \t\n") {
+				sb.WriteString("['")
+				sb.WriteString(strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(name))
+				sb.WriteString("']")
+				i = end - 1
+				continue
+			}
+		}
+		sb.WriteByte(ch)
+	}
+	return sb.String()
+}
+
+func isShorthandName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i, r := range name {
+		switch {
+		case r == '_' || r >= 0x80 || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z'):
+		case r >= '0' && r <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // refPath is a Reference Path (ResultPath): only name and index selectors,
 // each selecting a single node.
 type refPath struct {
@@ -68,7 +131,7 @@ func compileRefPath(raw string) (*refPath, error) {
 	if strings.HasPrefix(raw, "$$") {
 		return nil, fmt.Errorf("reference path %q cannot address the context object", raw)
 	}
-	p, err := jsonpath.Parse(raw)
+	p, err := jsonpath.Parse(dotNamesToBrackets(raw))
 	if err != nil {
 		return nil, fmt.Errorf("invalid reference path %q: %v", raw, err)
 	}

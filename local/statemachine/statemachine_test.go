@@ -444,3 +444,16 @@ func TestInputIsNotMutated(t *testing.T) {
 	assertJSON(t, e.Output, `{"a":{"x":1,"b":1}}`)
 	assertJSON(t, in, `{"a":{"x":1}}`)
 }
+
+func TestTaskHasNoDefaultTimeout(t *testing.T) {
+	// AWS applies no timeout to Task states without TimeoutSeconds (the
+	// handler's context has no deadline); aws-local-stepfunctions uses 60 s.
+	m := mustParse(t, `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"r","HeartbeatSeconds":5,"End":true}}}`)
+	var hasDeadline bool
+	e := m.Execute(context.Background(), map[string]any{}, Options{Task: func(ctx context.Context, _ string, _ any) (any, error) {
+		_, hasDeadline = ctx.Deadline()
+		return "ok", nil
+	}})
+	assertEqual(t, "status", e.Status, StatusSucceeded)
+	assertEqual(t, "deadline", hasDeadline, false)
+}
