@@ -76,7 +76,7 @@ type Result struct {
 // ErrIntegrity is wrapped by every integrity failure.
 var ErrIntegrity = errors.New("integrity check failed")
 
-const bufSize = 256 << 10
+const bufSize = 128 << 10
 
 // Run downloads the object. Errors carry an exitcode.
 func Run(ctx context.Context, api API, o Options) (Result, error) {
@@ -247,6 +247,10 @@ type fetcher struct {
 	f       *os.File
 	mu      sync.Mutex
 	resumes int
+	// wmu serialises writes: buffered writes to one file take the inode
+	// lock in the kernel anyway (ext4, tmpfs), and parallel pwrite()s spin
+	// on it, burning system CPU; waiting here parks the goroutine instead.
+	wmu sync.Mutex
 }
 
 func (d *fetcher) run(parent context.Context, ver verifier) error {
@@ -453,7 +457,10 @@ func (d *fetcher) fetch(parent context.Context, off, end int64, buf []byte) (int
 		limit := min(int64(len(buf)), want-written)
 		n, rerr := io.ReadFull(out.Body, buf[:limit])
 		if n > 0 {
-			if _, werr := d.f.WriteAt(buf[:n], off+written); werr != nil {
+			d.wmu.Lock()
+			_, werr := d.f.WriteAt(buf[:n], off+written)
+			d.wmu.Unlock()
+			if werr != nil {
 				return written, exitcode.Errorf(exitcode.LocalIO, "write: %w", werr)
 			}
 			written += int64(n)

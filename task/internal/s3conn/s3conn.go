@@ -60,7 +60,7 @@ func New(ctx context.Context, o Options, getenv func(string) string) (*s3.Client
 		t.MaxIdleConns = conns
 		t.MaxIdleConnsPerHost = conns
 		// Bigger socket reads for large bodies: fewer syscalls per GiB.
-		t.ReadBufferSize = 64 << 10
+		t.ReadBufferSize = 32 << 10
 		t.DisableCompression = true
 	})
 	if o.RequestTimeout > 0 {

@@ -80,8 +80,15 @@ func Put(backend *s3mem.Backend, bucket, key string, data []byte, meta map[strin
 
 // IfMatch wraps an S3 handler so GET and HEAD honour If-Match like S3 does
 // (412 PreconditionFailed when the current ETag differs). Path-style only.
+// It also drops x-amz-checksum-* headers from ranged responses: S3 returns
+// whole-object checksums only for whole-object GETs, while gofakes3 echoes
+// stored metadata on every response (and the SDK would then "validate" a
+// range against the whole object's checksum).
 func IfMatch(backend gofakes3.Backend, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Range") != "" && r.Method == http.MethodGet {
+			w = &noChecksums{ResponseWriter: w}
+		}
 		im := r.Header.Get("If-Match")
 		if im != "" && im != "*" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 			bucket, key, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
@@ -103,4 +110,31 @@ func WriteError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/xml")
 	w.WriteHeader(status)
 	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>%s</Message><RequestId>fault</RequestId></Error>`, code, msg)
+}
+
+type noChecksums struct {
+	http.ResponseWriter
+	done bool
+}
+
+func (n *noChecksums) strip() {
+	if n.done {
+		return
+	}
+	n.done = true
+	for k := range n.Header() {
+		if strings.HasPrefix(strings.ToLower(k), "x-amz-checksum-") {
+			n.Header().Del(k)
+		}
+	}
+}
+
+func (n *noChecksums) WriteHeader(code int) { n.strip(); n.ResponseWriter.WriteHeader(code) }
+
+func (n *noChecksums) Write(b []byte) (int, error) { n.strip(); return n.ResponseWriter.Write(b) }
+
+func (n *noChecksums) Flush() {
+	if f, ok := n.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }

@@ -1,0 +1,92 @@
+// Command bench-s3 serves an in-process S3 (gofakes3, in-memory, If-Match
+// enforced) on a fixed address for bench/run.sh, with the benchmark objects
+// preloaded, and writes their SHA-256 sums for verification. It runs as its
+// own process so its memory is not counted in the measured downloaders.
+//
+//	bench-s3 -addr 127.0.0.1:9123 -sums bench/out/objects.sha256
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"hash/crc32"
+	"hash/crc64"
+	"log"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"github.com/edge-drop/edge-drop/task/internal/s3test"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:9123", "listen address (loopback)")
+	sums := flag.String("sums", "", "write \"sha256  key\" lines here")
+	bigMiB := flag.Int("big-mib", 1024, "size of the big objects in MiB")
+	flag.Parse()
+
+	backend := s3mem.New()
+	big := make([]byte, *bigMiB<<20)
+	rand.NewChaCha8([32]byte{1}).Read(big)
+	mid := big[:10<<20]
+	small := []byte("hello\n")
+
+	crc32Of := func(b []byte) string {
+		var out [4]byte
+		binary.BigEndian.PutUint32(out[:], crc32.ChecksumIEEE(b))
+		return base64.StdEncoding.EncodeToString(out[:])
+	}
+	crc64Of := func(b []byte) string {
+		var out [8]byte
+		binary.BigEndian.PutUint64(out[:], crc64.Checksum(b, crc64.MakeTable(0x9a6c9329ac4bc9b5)))
+		return base64.StdEncoding.EncodeToString(out[:])
+	}
+	full := func(k, v string) map[string]string {
+		return map[string]string{k: v, "x-amz-checksum-type": "FULL_OBJECT"}
+	}
+	bigCRC32 := crc32Of(big)
+	objs := []struct {
+		key  string
+		data []byte
+		meta map[string]string
+	}{
+		// As uploaded by current AWS SDKs/CLI: full-object CRC32 checksum.
+		{"big.bin", big, full("x-amz-checksum-crc32", bigCRC32)},
+		// As stored by S3 when the uploader sent no checksum: CRC64NVME.
+		{"big-crc64nvme.bin", big, full("x-amz-checksum-crc64nvme", crc64Of(big))},
+		// Only an MD5 ETag (single-part upload, no checksum): worst case.
+		{"big-md5.bin", big, nil},
+		{"mid.bin", mid, full("x-amz-checksum-crc32", crc32Of(mid))},
+		{"small.txt", small, full("x-amz-checksum-crc32", crc32Of(small))},
+	}
+	var lines []string
+	for _, o := range objs {
+		if err := s3test.Put(backend, "bench", o.key, o.data, o.meta); err != nil {
+			log.Fatal(err)
+		}
+		sum := sha256.Sum256(o.data)
+		lines = append(lines, hex.EncodeToString(sum[:])+"  "+o.key)
+	}
+	big, mid = nil, nil
+	if *sums != "" {
+		if err := os.WriteFile(*sums, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+			log.Fatal(err)
+		}
+	}
+	fake := gofakes3.New(backend, gofakes3.WithTimeSkewLimit(0))
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("bench-s3 ready on http://%s\n", ln.Addr())
+	log.Fatal(http.Serve(ln, s3test.IfMatch(backend, fake.Server())))
+}
