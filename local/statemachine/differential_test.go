@@ -41,6 +41,10 @@ import (
 //     default for Task states (99999999 s), which matters for long ECS tasks.
 //   - Intrinsic function string arguments: the npm package does not process
 //     escapes (\' \{ \} \\) and strips every backslash from string results.
+//   - States.StringSplit: the npm package splits on the whole delimiter
+//     string and keeps empty tokens; AWS treats every character of the
+//     delimiter as a separator ("a-b+c", "-+" gives ["a","b","c"]) and drops
+//     empty tokens.
 //   - Numeric comparisons on non-numbers: the npm package uses JavaScript
 //     coercion ("2" < 3 is true); AWS compares types strictly (false).
 //   - Fail states with an intrinsic function in ErrorPath/CausePath (allowed

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -333,18 +334,17 @@ func TestCatchTimeoutOnlyWithExplicitNames(t *testing.T) {
 func TestTaskTimeoutPathAndRetry(t *testing.T) {
 	def := `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"slow","TimeoutSecondsPath":"$.t","HeartbeatSeconds":1,"Retry":[{"ErrorEquals":["States.Timeout"],"MaxAttempts":1}],"End":true}}}`
 	m := mustParse(t, def)
-	calls := 0
+	var calls atomic.Int32
 	sl := &fakeSleep{}
 	e := m.Execute(context.Background(), map[string]any{"t": 1}, Options{Sleep: sl.sleep, Task: func(ctx context.Context, _ string, p any) (any, error) {
-		calls++
-		if calls == 1 {
+		if calls.Add(1) == 1 {
 			<-ctx.Done() // ignores nothing: blocks until the state's timeout
 			return nil, nil
 		}
 		return "second", nil
 	}})
-	if e.Status != StatusSucceeded || calls != 2 {
-		t.Fatalf("status %s calls %d err %s", e.Status, calls, e.Error)
+	if e.Status != StatusSucceeded || calls.Load() != 2 {
+		t.Fatalf("status %s calls %d err %s", e.Status, calls.Load(), e.Error)
 	}
 	assertJSON(t, e.Output, `"second"`)
 	assertEqual(t, "sleeps", sl.seconds(), []float64{1})
