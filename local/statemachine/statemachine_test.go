@@ -3,6 +3,7 @@ package statemachine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -456,4 +457,32 @@ func TestTaskHasNoDefaultTimeout(t *testing.T) {
 	}})
 	assertEqual(t, "status", e.Status, StatusSucceeded)
 	assertEqual(t, "deadline", hasDeadline, false)
+}
+
+func TestConcurrentExecutionsShareAMachine(t *testing.T) {
+	m, event := loadEdgeDrop(t)
+	var wg sync.WaitGroup
+	errs := make(chan string, 20)
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			key := fmt.Sprintf("demo-%d.txt", i)
+			e := m.Execute(context.Background(), event(key), Options{Task: func(_ context.Context, _ string, p any) (any, error) {
+				env := p.(map[string]any)["Overrides"].(map[string]any)["ContainerOverrides"].([]any)[0].(map[string]any)["Environment"].([]any)
+				if got := env[1].(map[string]any)["Value"]; got != key {
+					return nil, &Error{Name: "WrongKey", Cause: fmt.Sprint(got)}
+				}
+				return ecsResult(0, "ok"), nil
+			}})
+			if e.Status != StatusSucceeded || e.Output.(map[string]any)["key"] != key {
+				errs <- fmt.Sprintf("%s: %s %s %s", key, e.Status, e.Error, e.Cause)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
 }
