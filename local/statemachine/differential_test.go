@@ -224,6 +224,19 @@ func differentialCases(t *testing.T) []diffCase {
 		dc("edge-drop non-retriable error caught", string(def), event("demo-4.txt"), map[string][]outcome{"RunTask": {{Error: "ECS.InvalidParameterException", Cause: "bad"}}}),
 		dc("edge-drop malformed result", string(def), event("demo-5.txt"), map[string][]outcome{"RunTask": {{Result: map[string]any{"StoppedReason": "x"}}}}),
 	)
+	// The definition constructs/pipeline synthesizes. Its DeliveryFailed
+	// state uses an intrinsic CausePath (see above), so only the paths that
+	// do not reach it are compared.
+	pdef, err := os.ReadFile("testdata/pipeline.asl.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases = append(cases,
+		dc("pipeline delivered", string(pdef), event("demo-1.txt"), map[string][]outcome{"DownloadToBoard": {ecs(0)}}),
+		dc("pipeline skipped", string(pdef), event("other.txt"), nil),
+		dc("pipeline retried then delivered", string(pdef), event("demo-2.txt"), map[string][]outcome{"DownloadToBoard": {{Error: "ECS.ThrottlingException", Cause: "Rate exceeded"}, {Error: "ECS.ServerException"}, ecs(0)}}),
+		dc("pipeline malformed result", string(pdef), event("demo-5.txt"), map[string][]outcome{"DownloadToBoard": {{Result: map[string]any{"Containers": []any{}}}}}),
+	)
 	return cases
 }
 

@@ -138,3 +138,70 @@ func TestEdgeDropDefinition(t *testing.T) {
 		}
 	})
 }
+
+// testdata/pipeline.asl.json mirrors the definition that
+// constructs/pipeline synthesizes (see stacks/pipeline_test.go), with the
+// CloudFormation expressions resolved.
+func TestPipelineDefinition(t *testing.T) {
+	def, err := os.ReadFile("testdata/pipeline.asl.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Parse(def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, event := loadEdgeDrop(t)
+	const res = "arn:aws:states:::ecs:runTask.sync"
+
+	t.Run("delivered", func(t *testing.T) {
+		tasks := newScripted(map[string][]outcome{res: {{Result: ecsResult(0, "Essential container in task exited")}}})
+		e := m.Execute(context.Background(), event("demo-1.txt"), Options{Task: tasks.handler})
+		assertEqual(t, "status", e.Status, StatusSucceeded)
+		assertEqual(t, "path", pathNames(e), "Extract,KeyMatchesPattern,DownloadToBoard")
+		assertJSON(t, e.Output, `{"bucket":"edge-drop-inbox","key":"demo-1.txt","size":5,"etag":"b1946ac92492d2347c6235b4d2611184",
+			"task":{"taskArn":"arn:aws:ecs:eu-west-1:123456789012:task/edge-drop/0123456789abcdef","exitCode":0,"stopReason":"Essential container in task exited"}}`)
+		assertJSON(t, tasks.params[res][0], `{
+			"Cluster":"arn:aws:ecs:eu-west-1:123456789012:cluster/EdgeDrop-Cluster:edge-drop",
+			"TaskDefinition":"arn:aws:ecs:eu-west-1:123456789012:task-definition/EdgeDropPipelineDownloadTaskTaskDefinition:1",
+			"PropagateTags":"TASK_DEFINITION","LaunchType":"EXTERNAL",
+			"Overrides":{"ContainerOverrides":[{"Name":"download","Environment":[
+				{"Name":"EDGE_DROP_BUCKET","Value":"edge-drop-inbox"},{"Name":"EDGE_DROP_KEY","Value":"demo-1.txt"}]}]}}`)
+	})
+
+	t.Run("non-zero exit code still succeeds, as runTask.sync does on AWS", func(t *testing.T) {
+		// ecs:runTask.sync completes when the task stops, whatever the
+		// container's exit code; the code is only visible in $.task.exitCode.
+		tasks := newScripted(map[string][]outcome{res: {{Result: ecsResult(1, "Essential container in task exited")}}})
+		e := m.Execute(context.Background(), event("demo-1.txt"), Options{Task: tasks.handler})
+		assertEqual(t, "status", e.Status, StatusSucceeded)
+		assertEqual(t, "exit code", canon(t, e.Output.(map[string]any)["task"].(map[string]any)["exitCode"]), "1")
+	})
+
+	t.Run("skipped", func(t *testing.T) {
+		e := m.Execute(context.Background(), event("notes/demo.md"), Options{Task: newScripted(nil).handler})
+		assertEqual(t, "status", e.Status, StatusSucceeded)
+		assertEqual(t, "path", pathNames(e), "Extract,KeyMatchesPattern,Skipped")
+	})
+
+	t.Run("ECS API errors retried five times then DeliveryFailed", func(t *testing.T) {
+		tasks := newScripted(map[string][]outcome{res: {{Error: "ECS.AmazonECSException", Cause: "No Container Instances were found in your cluster."}}})
+		sl := &fakeSleep{}
+		e := m.Execute(context.Background(), event("demo-9.txt"), Options{Task: tasks.handler, Sleep: sl.sleep, Rand: func() float64 { return 1 }})
+		assertEqual(t, "status", e.Status, StatusFailed)
+		assertEqual(t, "error", e.Error, "EdgeDrop.DeliveryFailed")
+		assertEqual(t, "cause", e.Cause, "s3://edge-drop-inbox/demo-9.txt was not delivered: ECS.AmazonECSException: No Container Instances were found in your cluster.")
+		assertEqual(t, "sleeps", sl.seconds(), []float64{5, 10, 20, 40, 60})
+		assertEqual(t, "calls", len(tasks.params[res]), 6)
+		assertEqual(t, "path", pathNames(e), "Extract,KeyMatchesPattern,DownloadToBoard,DeliveryFailed")
+	})
+
+	t.Run("task failure is not retried", func(t *testing.T) {
+		tasks := newScripted(map[string][]outcome{res: {{Error: "States.TaskFailed", Cause: "task stopped: CannotPullContainerError"}}})
+		sl := &fakeSleep{}
+		e := m.Execute(context.Background(), event("demo-9.txt"), Options{Task: tasks.handler, Sleep: sl.sleep})
+		assertEqual(t, "error", e.Error, "EdgeDrop.DeliveryFailed")
+		assertEqual(t, "cause", e.Cause, "s3://edge-drop-inbox/demo-9.txt was not delivered: States.TaskFailed: task stopped: CannotPullContainerError")
+		assertEqual(t, "sleeps", len(sl.seconds()), 0)
+	})
+}
