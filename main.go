@@ -27,7 +27,7 @@ func main() {
 }
 
 func run() (err error) {
-	defer closeJSII()
+	defer stacks.CloseJSII()
 	// CDK reports construct and cdk-nag validation failures as panics
 	// across jsii; turn them into one line instead of a Go stack trace.
 	defer func() {
@@ -51,21 +51,6 @@ func run() (err error) {
 	stacks.Build(app, cfg, imageDirectory)
 	app.Synth(nil)
 	return nil
-}
-
-// closeJSII stops the jsii node process. jsii-runtime-go waits for that
-// child twice (once in a watcher goroutine, once in Close); the loser of the
-// race gets ECHILD and prints "Runtime process exited abnormally: waitid:
-// no child processes" although the child exited cleanly with status 0
-// (jsii-runtime-go v1.139.0 internal/kernel/process). All output is written
-// by now, so that one line is dropped.
-func closeJSII() {
-	if devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
-		stderr := os.Stderr
-		os.Stderr = devNull
-		defer func() { os.Stderr = stderr }()
-	}
-	jsii.Close()
 }
 
 func firstLine(s string) string {

@@ -1,0 +1,235 @@
+// Command demo runs the whole edge-drop pipeline on this machine, from what
+// the CDK app synthesizes: an embedded S3 server stands in for the bucket,
+// quamina for the EventBridge rule, a local ASL interpreter for Step
+// Functions and the task binary, as a process, for the ECS Anywhere board.
+//
+//	make demo                      # synthesize, upload two samples, keep running
+//	go run ./cmd/demo -once        # the same, then exit (tests, CI)
+//	go run ./cmd/demo -c keyPattern='report*.csv'
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/edge-drop/edge-drop/config"
+	"github.com/edge-drop/edge-drop/local/pipeline"
+	"github.com/edge-drop/edge-drop/local/statemachine"
+	"github.com/edge-drop/edge-drop/stacks"
+)
+
+type contextFlags map[string]string
+
+func (c contextFlags) String() string { return fmt.Sprint(map[string]string(c)) }
+func (c contextFlags) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want key=value, got %q", v)
+	}
+	c[k] = val
+	return nil
+}
+
+type options struct {
+	assembly, state, data, task, addr string
+	once, verbose                     bool
+	slots                             int
+	context                           contextFlags
+	match, skip                       string
+}
+
+func main() {
+	o := options{context: contextFlags{}}
+	flag.StringVar(&o.assembly, "assembly", "", "use this synthesized cloud assembly (e.g. cdk.out) instead of synthesizing in-process")
+	flag.Var(o.context, "c", "CDK context override key=value, as with cdk synth -c (repeatable)")
+	flag.StringVar(&o.state, "state", ".demo", "directory for the embedded S3 server's objects and the synthesized assembly")
+	flag.StringVar(&o.data, "data", "data", "local directory standing in for the board's data directory (the task's host volume)")
+	flag.StringVar(&o.task, "task", "bin/edge-drop-task", "the task binary built for this machine (make task-native)")
+	flag.StringVar(&o.addr, "addr", "127.0.0.1:0", "address of the embedded S3 server")
+	flag.IntVar(&o.slots, "slots", 2, "tasks that may run at once (the board's capacity)")
+	flag.BoolVar(&o.once, "once", false, "upload the samples, wait for their executions, then exit (status 1 if the matching one failed)")
+	flag.BoolVar(&o.verbose, "v", false, "print the task's log lines too")
+	flag.StringVar(&o.match, "sample", "", "key of the sample that should match (default: made from keyPattern)")
+	flag.StringVar(&o.skip, "sample-skip", "notes/readme.md", "key of the sample that should be skipped")
+	flag.Parse()
+	code, err := run(o)
+	stacks.CloseJSII()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+func run(o options) (int, error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if _, err := os.Stat(o.task); err != nil {
+		return 2, fmt.Errorf("task binary %s not found: run make task-native (or pass -task)", o.task)
+	}
+	cfg := config.Default()
+	if o.assembly == "" {
+		o.assembly = filepath.Join(o.state, "cdk.out")
+		start := time.Now()
+		var err error
+		if cfg, err = stacks.Synth(".", o.assembly, o.context); err != nil {
+			return 2, err
+		}
+		fmt.Printf("synthesized the CDK app into %s in %.1fs\n", o.assembly, time.Since(start).Seconds())
+	} else if len(o.context) > 0 {
+		return 2, errors.New("-c applies to the in-process synth; drop -assembly or synthesize with those values")
+	}
+
+	out := &printer{w: os.Stdout, verbose: o.verbose}
+	p, err := pipeline.Start(ctx, pipeline.Options{
+		AssemblyDir: o.assembly,
+		ObjectDir:   filepath.Join(o.state, "s3"),
+		Volumes:     map[string]string{cfg.DataDir: o.data},
+		TaskBinary:  o.task,
+		Addr:        o.addr,
+		TaskSlots:   o.slots,
+		Observer:    out.event,
+		OnTaskLog:   out.taskLog,
+	})
+	if err != nil {
+		return 2, err
+	}
+	defer p.Close()
+	bucket := p.Buckets[0]
+	fmt.Printf("S3 endpoint %s, bucket %s; %s on the board is %s here\n\n", p.S3.URL(), bucket, cfg.DataDir, o.data)
+
+	match := o.match
+	if match == "" {
+		match = sampleKey(cfg)
+	}
+	client := newClient(p.S3.URL())
+	samples := map[string][]byte{
+		match:  fmt.Appendf(nil, "edge-drop sample, uploaded %s\n", time.Now().UTC().Format(time.RFC3339)),
+		o.skip: []byte("this key does not match the pattern, so it is not delivered\n"),
+	}
+	for _, key := range []string{match, o.skip} {
+		if err := put(ctx, client, bucket, key, samples[key]); err != nil {
+			return 1, fmt.Errorf("upload %s: %w", key, err)
+		}
+		fmt.Printf("uploaded s3://%s/%s (%d bytes)\n", bucket, key, len(samples[key]))
+	}
+
+	code := 0
+	for range samples {
+		var r pipeline.Result
+		select {
+		case r = <-p.Results():
+		case <-ctx.Done():
+			return 130, nil
+		case <-time.After(2 * time.Minute):
+			return 1, errors.New("no execution finished within 2 minutes")
+		}
+		out.result(r)
+		if r.Event.Key == match {
+			if r.Execution.Status != statemachine.StatusSucceeded {
+				code = 1
+			} else {
+				showFile(filepath.Join(o.data, filepath.FromSlash(match)), samples[match])
+			}
+		}
+	}
+	if o.once {
+		return code, nil
+	}
+	fmt.Printf(`
+The pipeline keeps running. Upload more from another shell:
+
+  export AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=%s
+  aws --endpoint-url %s s3 cp ./demo2.txt s3://%s/demo2.txt
+
+Files appear in %s. Ctrl-C stops.
+`, pipeline.AccessKey, pipeline.SecretKey, pipeline.Region, p.S3.URL(), bucket, o.data)
+	for {
+		select {
+		case r := <-p.Results():
+			out.result(r)
+		case <-ctx.Done():
+			fmt.Println("\nstopping")
+			return code, nil
+		}
+	}
+}
+
+// sampleKey makes a key that the Choice pattern (and a rule prefix) match.
+func sampleKey(cfg config.Config) string {
+	key := strings.ReplaceAll(strings.ReplaceAll(cfg.KeyPattern, `\*`, "\x00"), "*", "1")
+	key = strings.ReplaceAll(key, "\x00", "*")
+	if !strings.HasPrefix(key, cfg.RuleKeyPrefix) {
+		key = cfg.RuleKeyPrefix + key
+	}
+	return key
+}
+
+func showFile(path string, want []byte) {
+	got, err := os.ReadFile(path)
+	switch {
+	case err != nil:
+		fmt.Printf("  !! %s: %v\n", path, err)
+	case sha256.Sum256(got) != sha256.Sum256(want):
+		fmt.Printf("  !! %s differs from the upload\n", path)
+	default:
+		fmt.Printf("  file %s: %d bytes, identical to the upload\n", path, len(got))
+	}
+}
+
+// printer writes execution progress; lines of concurrent executions never
+// interleave mid-line.
+type printer struct {
+	mu      sync.Mutex
+	w       io.Writer
+	verbose bool
+}
+
+func (p *printer) printf(format string, a ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, format, a...)
+}
+
+func (p *printer) event(exec string, e statemachine.Event) {
+	switch e.Kind {
+	case statemachine.EventStateExited:
+		p.printf("  [%s] %-18s %-7s %8s\n", exec, e.State, e.Type, e.Duration.Round(10*time.Microsecond))
+	case statemachine.EventStateFailed:
+		p.printf("  [%s] %-18s failed: %s\n", exec, e.State, e.Error)
+	case statemachine.EventRetryScheduled:
+		p.printf("  [%s] %-18s retry in %s\n", exec, e.State, e.Duration.Round(time.Millisecond))
+	}
+}
+
+func (p *printer) taskLog(id, line string) {
+	if p.verbose {
+		p.printf("      task %s: %s\n", id[:8], line)
+	}
+}
+
+func (p *printer) result(r pipeline.Result) {
+	x := r.Execution
+	var path []string
+	for _, s := range x.Path {
+		path = append(path, s.Name)
+	}
+	p.printf("execution %s for s3://%s/%s: %s in %s\n  path: %s\n", x.Name, r.Event.Bucket, r.Event.Key, x.Status,
+		x.StopTime.Sub(x.StartTime).Round(time.Millisecond), strings.Join(path, " → "))
+	if x.Error != "" {
+		p.printf("  error: %s\n  cause: %s\n", x.Error, x.Cause)
+	}
+}

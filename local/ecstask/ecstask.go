@@ -1,0 +1,280 @@
+// Package ecstask serves the state machine's ecs:runTask.sync states on one
+// machine: it runs the task binary as a local process with the task
+// definition's environment plus the container overrides, the task's host
+// volumes mapped to local directories, and reports the stopped task the way
+// ECS's DescribeTasks does. A non-zero exit fails the state as ECS does
+// (States.TaskFailed, the stopped task as the cause).
+package ecstask
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/edge-drop/edge-drop/local/assembly"
+	"github.com/edge-drop/edge-drop/local/statemachine"
+)
+
+// ResourceRunTaskSync is the only integration the local run serves.
+const ResourceRunTaskSync = "arn:aws:states:::ecs:runTask.sync"
+
+// Runner runs tasks. The zero value is not usable; fill every field but
+// OnLog.
+type Runner struct {
+	// TaskDefinitions by ARN and family, from the cloud assembly.
+	TaskDefinitions map[string]assembly.TaskDefinition
+	// Binary is the task program (the container's entrypoint, built for
+	// this machine).
+	Binary string
+	// Volumes maps a host volume's source path (e.g. /data) to the local
+	// directory that stands in for it.
+	Volumes map[string]string
+	// Env is added to every task: S3 endpoint, region, credentials.
+	Env []string
+	// Slots bounds how many tasks run at once (the board's capacity);
+	// further RunTask calls wait, as tasks wait for placement.
+	Slots chan struct{}
+	// StopTimeout is how long a task may take to exit after SIGTERM when
+	// its state is cancelled (ECS: the container's stopTimeout).
+	StopTimeout time.Duration
+	// OnLog receives each line the task writes, with its task ID.
+	OnLog func(taskID, line string)
+}
+
+// NewRunner returns a runner with at most slots concurrent tasks.
+func NewRunner(defs map[string]assembly.TaskDefinition, binary string, volumes map[string]string, env []string, slots int) *Runner {
+	if slots < 1 {
+		slots = 1
+	}
+	return &Runner{TaskDefinitions: defs, Binary: binary, Volumes: volumes, Env: env,
+		Slots: make(chan struct{}, slots), StopTimeout: 10 * time.Second}
+}
+
+type runTaskParams struct {
+	Cluster        string
+	TaskDefinition string
+	LaunchType     string
+	Overrides      struct {
+		ContainerOverrides []struct {
+			Name        string
+			Environment []struct{ Name, Value string }
+			Command     []string
+		}
+	}
+}
+
+// Handle is a statemachine.TaskHandler.
+func (r *Runner) Handle(ctx context.Context, resource string, parameters any) (any, error) {
+	if !strings.HasSuffix(resource, ":states:::ecs:runTask.sync") {
+		return nil, &statemachine.Error{Name: "States.Runtime",
+			Cause: fmt.Sprintf("the local run serves only %s, not %s", ResourceRunTaskSync, resource)}
+	}
+	raw, _ := json.Marshal(parameters)
+	var p runTaskParams
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, &statemachine.Error{Name: "ECS.InvalidParameterException", Cause: err.Error()}
+	}
+	td, ok := r.TaskDefinitions[p.TaskDefinition]
+	if !ok {
+		return nil, &statemachine.Error{Name: "ECS.ClientException", Cause: "Unable to describe task definition: " + p.TaskDefinition}
+	}
+	if len(td.Containers) != 1 {
+		return nil, &statemachine.Error{Name: "ECS.ClientException", Cause: fmt.Sprintf("the local run supports one container per task, %s has %d", td.Family, len(td.Containers))}
+	}
+	c := td.Containers[0]
+	env := map[string]string{}
+	for k, v := range c.Environment {
+		env[k] = v
+	}
+	var command []string
+	for _, o := range p.Overrides.ContainerOverrides {
+		if o.Name != c.Name {
+			return nil, &statemachine.Error{Name: "ECS.InvalidParameterException", Cause: "Override for container named " + o.Name + " is not a container in the TaskDefinition."}
+		}
+		for _, e := range o.Environment {
+			env[e.Name] = e.Value
+		}
+		command = o.Command
+	}
+	if err := r.mapVolumes(td, c, env); err != nil {
+		return nil, &statemachine.Error{Name: "ECS.ClientException", Cause: err.Error()}
+	}
+
+	// Placement: wait for a free slot, as a task waits for capacity.
+	select {
+	case r.Slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-r.Slots }()
+	return r.run(ctx, p, td, c, env, command)
+}
+
+// mapVolumes points every environment value under a mount's container path
+// at the local directory that stands in for the volume's host path, and
+// creates that directory.
+func (r *Runner) mapVolumes(td assembly.TaskDefinition, c assembly.Container, env map[string]string) error {
+	for _, mp := range c.MountPoints {
+		host, ok := td.HostPaths[mp.SourceVolume]
+		if !ok {
+			return fmt.Errorf("volume %s of %s is not a host volume", mp.SourceVolume, td.Family)
+		}
+		local, ok := r.Volumes[host]
+		if !ok {
+			return fmt.Errorf("host path %s of %s has no local directory (map it with -data)", host, td.Family)
+		}
+		if err := os.MkdirAll(local, 0o750); err != nil {
+			return err
+		}
+		for k, v := range env {
+			if v == mp.ContainerPath || strings.HasPrefix(v, mp.ContainerPath+"/") {
+				env[k] = local + strings.TrimPrefix(v, mp.ContainerPath)
+			}
+		}
+	}
+	return nil
+}
+
+// Task is the stopped task, in DescribeTasks' shape (what .sync returns).
+type Task struct {
+	TaskArn           string
+	ClusterArn        string
+	TaskDefinitionArn string
+	LaunchType        string
+	LastStatus        string
+	DesiredStatus     string
+	StopCode          string
+	StoppedReason     string
+	CreatedAt         int64
+	StartedAt         int64
+	StoppedAt         int64
+	Containers        []TaskContainer
+}
+
+// TaskContainer is one container of a stopped task.
+type TaskContainer struct {
+	Name       string
+	ExitCode   *int `json:",omitempty"`
+	LastStatus string
+	Reason     string `json:",omitempty"`
+	TaskArn    string
+}
+
+func (r *Runner) run(ctx context.Context, p runTaskParams, td assembly.TaskDefinition, c assembly.Container, env map[string]string, command []string) (any, error) {
+	id := newID()
+	task := Task{
+		TaskArn:           strings.Replace(p.Cluster, ":cluster/", ":task/", 1) + "/" + id,
+		ClusterArn:        p.Cluster,
+		TaskDefinitionArn: td.ARN,
+		LaunchType:        p.LaunchType,
+		LastStatus:        "STOPPED",
+		DesiredStatus:     "STOPPED",
+		CreatedAt:         time.Now().UnixMilli(),
+	}
+	cmd := exec.Command(r.Binary, command...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir()}
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		cmd.Env = append(cmd.Env, k+"="+env[k])
+	}
+	cmd.Env = append(cmd.Env, r.Env...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = cmd.Stdout
+	task.StartedAt = time.Now().UnixMilli()
+	if err := cmd.Start(); err != nil {
+		return nil, &statemachine.Error{Name: "ECS.AmazonECSException", Cause: "CannotStartContainerError: " + err.Error()}
+	}
+	var logs sync.WaitGroup
+	logs.Add(1)
+	go func() {
+		defer logs.Done()
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			if r.OnLog != nil {
+				r.OnLog(id, sc.Text())
+			}
+		}
+	}()
+
+	// A cancelled state (timeout, execution stopped) stops the task as ECS
+	// StopTask does: SIGTERM, then SIGKILL after the stop timeout.
+	done := make(chan struct{})
+	stopped := make(chan string, 1)
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			stopped <- "Task stopped by the state machine (" + ctx.Err().Error() + ")"
+			select {
+			case <-time.After(r.StopTimeout):
+				_ = cmd.Process.Kill()
+			case <-done:
+			}
+		case <-done:
+		}
+	}()
+	logs.Wait()
+	waitErr := cmd.Wait()
+	close(done)
+	task.StoppedAt = time.Now().UnixMilli()
+
+	code := cmd.ProcessState.ExitCode()
+	if code < 0 { // killed by a signal
+		code = 128 + int(cmd.ProcessState.Sys().(syscall.WaitStatus).Signal())
+	}
+	task.StopCode, task.StoppedReason = "EssentialContainerExited", "Essential container in task exited"
+	select {
+	case reason := <-stopped:
+		task.StopCode, task.StoppedReason = "UserInitiated", reason
+	default:
+	}
+	task.Containers = []TaskContainer{{Name: c.Name, ExitCode: &code, LastStatus: "STOPPED", TaskArn: task.TaskArn}}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if code != 0 {
+		cause, _ := json.Marshal(task)
+		_ = waitErr
+		return nil, &statemachine.Error{Name: "States.TaskFailed", Cause: string(cause)}
+	}
+	return task, nil
+}
+
+func newID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// AbsVolumes makes the local directories absolute, so tasks do not depend
+// on their working directory.
+func AbsVolumes(m map[string]string) (map[string]string, error) {
+	out := make(map[string]string, len(m))
+	for host, local := range m {
+		abs, err := filepath.Abs(local)
+		if err != nil {
+			return nil, err
+		}
+		out[host] = abs
+	}
+	return out, nil
+}

@@ -1,0 +1,214 @@
+// Package pipeline wires the local stand-ins together in the order of the
+// cloud data flow: bucket (embedded S3 server) → rule (EventBridge pattern,
+// quamina) → state machine (ASL interpreter) → task (the task binary as a
+// local process) → data directory. Everything it runs comes from a
+// synthesized cloud assembly.
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/edge-drop/edge-drop/local/assembly"
+	"github.com/edge-drop/edge-drop/local/bucket"
+	"github.com/edge-drop/edge-drop/local/ecstask"
+	"github.com/edge-drop/edge-drop/local/rule"
+	"github.com/edge-drop/edge-drop/local/statemachine"
+)
+
+// Local credentials and identity: the embedded server accepts any.
+const (
+	Region    = "eu-west-1"
+	Account   = "000000000000"
+	AccessKey = "edge-drop-demo"
+	SecretKey = "edge-drop-demo-secret"
+)
+
+// Options configures a local pipeline.
+type Options struct {
+	// AssemblyDir holds the synthesized cloud assembly.
+	AssemblyDir string
+	// ObjectDir keeps the bucket's objects ("" = in memory).
+	ObjectDir string
+	// Volumes maps the task definition's host paths to local directories
+	// (e.g. /data → ./data).
+	Volumes map[string]string
+	// TaskBinary is the task program built for this machine.
+	TaskBinary string
+	// Addr for the S3 server ("127.0.0.1:0" picks a port).
+	Addr string
+	// TaskSlots bounds concurrent tasks (the board's capacity).
+	TaskSlots int
+	// Observer sees every state machine event, with the execution it
+	// belongs to (for live printing).
+	Observer func(exec string, e statemachine.Event)
+	// OnTaskLog sees each line a task writes.
+	OnTaskLog func(taskID, line string)
+	Logger    *slog.Logger
+}
+
+// Result is one finished execution.
+type Result struct {
+	Rule      string
+	Event     bucket.ObjectCreated
+	Execution *statemachine.Execution
+}
+
+// Pipeline is a running local pipeline.
+type Pipeline struct {
+	S3      *bucket.Server
+	Buckets []string
+	results chan Result
+	wg      sync.WaitGroup
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+type target struct {
+	rule    assembly.Rule
+	matcher *rule.Rule
+	machine *statemachine.Machine
+	name    string
+}
+
+// Start loads the assembly, starts the S3 server with the assembly's
+// buckets and routes every completed upload through the rules.
+func Start(ctx context.Context, opts Options) (*Pipeline, error) {
+	asm, err := assembly.Load(opts.AssemblyDir, Region, Account)
+	if err != nil {
+		return nil, err
+	}
+	buckets, err := asm.Buckets()
+	if err != nil {
+		return nil, err
+	}
+	rules, err := asm.Rules()
+	if err != nil {
+		return nil, err
+	}
+	machines, err := asm.StateMachines()
+	if err != nil {
+		return nil, err
+	}
+	defs, err := asm.TaskDefinitions()
+	if err != nil {
+		return nil, err
+	}
+	var targets []target
+	for _, r := range rules {
+		m, err := rule.Compile(r.Name, r.Pattern)
+		if err != nil {
+			return nil, err // e.g. an operator quamina lacks: fail, never silently match
+		}
+		sm, ok := machines[r.StateMachineARN]
+		if !ok {
+			return nil, fmt.Errorf("rule %s targets %s, which is not in the assembly", r.Name, r.StateMachineARN)
+		}
+		parsed, err := statemachine.Parse(sm.Definition)
+		if err != nil {
+			return nil, fmt.Errorf("state machine %s: %w", sm.Name, err)
+		}
+		targets = append(targets, target{rule: r, matcher: m, machine: parsed, name: sm.Name})
+	}
+	volumes, err := ecstask.AbsVolumes(opts.Volumes)
+	if err != nil {
+		return nil, err
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	addr := opts.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	srv, err := bucket.Start(runCtx, bucket.Options{Dir: opts.ObjectDir, Addr: addr, Buckets: buckets, Region: Region, Logger: logger})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	runner := ecstask.NewRunner(defs, opts.TaskBinary, volumes, []string{
+		"AWS_ENDPOINT_URL_S3=" + srv.URL(), "AWS_REGION=" + Region, "AWS_S3_USE_PATH_STYLE=true",
+		"AWS_ACCESS_KEY_ID=" + AccessKey, "AWS_SECRET_ACCESS_KEY=" + SecretKey,
+		"AWS_EC2_METADATA_DISABLED=true",
+	}, opts.TaskSlots)
+	runner.OnLog = opts.OnTaskLog
+
+	p := &Pipeline{S3: srv, Buckets: buckets, results: make(chan Result, 1024), cancel: cancel, done: make(chan struct{})}
+	go p.route(runCtx, targets, runner, opts.Observer, logger)
+	return p, nil
+}
+
+// route turns each notification into an event, matches it against every
+// rule and starts an execution per match — as EventBridge does.
+func (p *Pipeline) route(ctx context.Context, targets []target, runner *ecstask.Runner, observe func(string, statemachine.Event), logger *slog.Logger) {
+	defer close(p.done)
+	for o := range p.S3.Events() {
+		event, _ := json.Marshal(rule.NewObjectCreatedEvent(o, Account, Region))
+		for _, t := range targets {
+			ok, err := t.matcher.Matches(event)
+			if err != nil {
+				logger.Error("rule match failed", "rule", t.rule.Name, "err", err)
+				continue
+			}
+			if !ok {
+				continue
+			}
+			input, err := rule.TargetInput(event, t.rule.Input, t.rule.InputPath, t.rule.InputTransformer)
+			if err != nil {
+				logger.Error("target input failed", "rule", t.rule.Name, "err", err)
+				continue
+			}
+			var in any
+			_ = json.Unmarshal(input, &in)
+			p.wg.Add(1)
+			go func() {
+				defer p.wg.Done()
+				name := fmt.Sprintf("%s-%s", time.Now().UTC().Format("150405"), o.Sequencer)
+				exec := t.machine.Execute(ctx, in, statemachine.Options{
+					Task:             runner.Handle,
+					Name:             name,
+					StateMachineName: t.name,
+					Observer: func(e statemachine.Event) {
+						if observe != nil {
+							observe(name, e)
+						}
+					},
+				})
+				p.results <- Result{Rule: t.rule.Name, Event: o, Execution: exec}
+			}()
+		}
+	}
+}
+
+// Results delivers each finished execution.
+func (p *Pipeline) Results() <-chan Result { return p.results }
+
+// Close stops the server, cancels running executions, waits for them and
+// closes Results; results nobody read by then are dropped.
+func (p *Pipeline) Close() error {
+	err := p.S3.Close()
+	<-p.done
+	p.cancel()
+	finished := make(chan struct{})
+	go func() { p.wg.Wait(); close(finished) }()
+	for waiting := true; waiting; {
+		select {
+		case <-finished:
+			waiting = false
+		case <-p.results:
+		}
+	}
+	close(p.results)
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return err
+}
