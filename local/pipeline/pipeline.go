@@ -50,6 +50,10 @@ type Options struct {
 	// OnTaskLog sees each line a task writes.
 	OnTaskLog func(taskID, line string)
 	Logger    *slog.Logger
+	// Paused holds events (they queue, none is lost) until Resume: to
+	// change the bucket between an upload and its delivery, as happens when
+	// a board is busy.
+	Paused bool
 }
 
 // Result is one finished execution.
@@ -67,6 +71,8 @@ type Pipeline struct {
 	wg      sync.WaitGroup
 	cancel  context.CancelFunc
 	done    chan struct{}
+	resume  chan struct{}
+	resumed sync.Once
 }
 
 type target struct {
@@ -141,7 +147,11 @@ func Start(ctx context.Context, opts Options) (*Pipeline, error) {
 	}, opts.TaskSlots)
 	runner.OnLog = opts.OnTaskLog
 
-	p := &Pipeline{S3: srv, Buckets: buckets, results: make(chan Result, 1024), cancel: cancel, done: make(chan struct{})}
+	p := &Pipeline{S3: srv, Buckets: buckets, results: make(chan Result, 1024), cancel: cancel,
+		done: make(chan struct{}), resume: make(chan struct{})}
+	if !opts.Paused {
+		p.Resume()
+	}
 	go p.route(runCtx, targets, runner, opts.Observer, logger)
 	return p, nil
 }
@@ -150,6 +160,10 @@ func Start(ctx context.Context, opts Options) (*Pipeline, error) {
 // rule and starts an execution per match — as EventBridge does.
 func (p *Pipeline) route(ctx context.Context, targets []target, runner *ecstask.Runner, observe func(string, statemachine.Event), logger *slog.Logger) {
 	defer close(p.done)
+	select {
+	case <-p.resume:
+	case <-ctx.Done():
+	}
 	for o := range p.S3.Events() {
 		event, _ := json.Marshal(rule.NewObjectCreatedEvent(o, Account, Region))
 		for _, t := range targets {
@@ -187,6 +201,9 @@ func (p *Pipeline) route(ctx context.Context, targets []target, runner *ecstask.
 		}
 	}
 }
+
+// Resume starts delivering events held by Options.Paused.
+func (p *Pipeline) Resume() { p.resumed.Do(func() { close(p.resume) }) }
 
 // Results delivers each finished execution.
 func (p *Pipeline) Results() <-chan Result { return p.results }

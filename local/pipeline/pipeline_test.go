@@ -1,0 +1,281 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/edge-drop/edge-drop/constructs/pipeline"
+	"github.com/edge-drop/edge-drop/local/statemachine"
+	"github.com/edge-drop/edge-drop/stacks"
+)
+
+// End-to-end through the real pieces: the CDK app synthesized in-process,
+// the embedded S3 server, quamina, the ASL interpreter and the real task
+// binary. Only the synth and the task build are shared between tests.
+var (
+	taskBinary     string
+	defaultAsm     string // cdk.json as shipped
+	reportAsm      string // -c keyPattern=report*.csv
+	sharedTempRoot string
+)
+
+func TestMain(m *testing.M) {
+	code, err := setup()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "setup:", err)
+		code = 1
+	} else {
+		code = m.Run()
+	}
+	stacks.CloseJSII()
+	os.RemoveAll(sharedTempRoot)
+	os.Exit(code)
+}
+
+func setup() (int, error) {
+	var err error
+	if sharedTempRoot, err = os.MkdirTemp("", "edge-drop-e2e"); err != nil {
+		return 1, err
+	}
+	taskBinary = filepath.Join(sharedTempRoot, "edge-drop-task")
+	build := exec.Command("go", "build", "-trimpath", "-o", taskBinary, ".")
+	build.Dir = "../../task"
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return 1, fmt.Errorf("build task: %v\n%s", err, out)
+	}
+	defaultAsm = filepath.Join(sharedTempRoot, "default.out")
+	if _, err := stacks.Synth("../..", defaultAsm, nil); err != nil {
+		return 1, err
+	}
+	reportAsm = filepath.Join(sharedTempRoot, "report.out")
+	if _, err := stacks.Synth("../..", reportAsm, map[string]string{"keyPattern": "report*.csv"}); err != nil {
+		return 1, err
+	}
+	return 0, nil
+}
+
+type harness struct {
+	t      *testing.T
+	p      *Pipeline
+	client *s3.Client
+	bucket string
+	data   string
+	root   string
+}
+
+func start(t *testing.T, asm string, opts Options) *harness {
+	t.Helper()
+	root := t.TempDir()
+	data := filepath.Join(root, "data")
+	opts.AssemblyDir = asm
+	opts.TaskBinary = taskBinary
+	opts.Volumes = map[string]string{"/data": data}
+	if opts.TaskSlots == 0 {
+		opts.TaskSlots = 2
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p, err := Start(ctx, opts)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close(); cancel() })
+	client := s3.New(s3.Options{
+		Region: Region, BaseEndpoint: aws.String(p.S3.URL()), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider(AccessKey, SecretKey, ""),
+	})
+	if len(p.Buckets) != 1 {
+		t.Fatalf("want the one drop bucket, got %v", p.Buckets)
+	}
+	return &harness{t: t, p: p, client: client, bucket: p.Buckets[0], data: data, root: root}
+}
+
+func (h *harness) put(key string, body []byte) {
+	h.t.Helper()
+	if _, err := h.client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: &h.bucket, Key: &key, Body: bytes.NewReader(body)}); err != nil {
+		h.t.Fatalf("put %s: %v", key, err)
+	}
+}
+
+func (h *harness) results(n int) map[string]Result {
+	h.t.Helper()
+	out := map[string]Result{}
+	timeout := time.After(3 * time.Minute)
+	for i := 0; i < n; i++ {
+		select {
+		case r := <-h.p.Results():
+			if _, dup := out[r.Event.Key]; dup {
+				h.t.Fatalf("two executions for %s", r.Event.Key)
+			}
+			out[r.Event.Key] = r
+		case <-timeout:
+			h.t.Fatalf("only %d of %d executions finished", i, n)
+		}
+	}
+	select {
+	case r := <-h.p.Results():
+		h.t.Fatalf("unexpected extra execution for %s", r.Event.Key)
+	case <-time.After(200 * time.Millisecond):
+	}
+	return out
+}
+
+func pathOf(x *statemachine.Execution) []string {
+	var names []string
+	for _, s := range x.Path {
+		names = append(names, s.Name)
+	}
+	return names
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return b
+}
+
+func TestMatchingKeyIsDeliveredAndOtherKeysAreSkipped(t *testing.T) {
+	h := start(t, defaultAsm, Options{ObjectDir: t.TempDir()})
+	body := randomBytes(3<<20 + 17) // several of the task's parts, odd length
+	h.put("demo1.txt", body)
+	// * matches '/'; the event carries the key URL-encoded (demo-dir/sub+dir/r%C3%A9sum%C3%A9+2%2B1.txt)
+	const nested = "demo-dir/sub dir/résumé 2+1.txt"
+	h.put(nested, []byte("nested key with a space\n"))
+	h.put("notes.md", []byte("not for the board"))
+
+	got := h.results(3)
+	for _, key := range []string{"demo1.txt"} {
+		r := got[key]
+		if r.Execution.Status != statemachine.StatusSucceeded {
+			t.Fatalf("%s: %s %s %s", key, r.Execution.Status, r.Execution.Error, r.Execution.Cause)
+		}
+		if want := []string{pipeline.StateExtract, pipeline.StateMatches, pipeline.StateDownload}; !slices.Equal(pathOf(r.Execution), want) {
+			t.Errorf("%s: path %v, want %v", key, pathOf(r.Execution), want)
+		}
+		out := r.Execution.Output.(map[string]any)
+		if task := out["task"].(map[string]any); fmt.Sprint(task["exitCode"]) != "0" || task["stopReason"] != "Essential container in task exited" {
+			t.Errorf("result selector output %v", task)
+		}
+	}
+	file, err := os.ReadFile(filepath.Join(h.data, "demo1.txt"))
+	if err != nil || !bytes.Equal(file, body) {
+		t.Fatalf("delivered file differs from the upload (err %v, %d vs %d bytes)", err, len(file), len(body))
+	}
+	if r := got[nested]; r.Execution.Status != statemachine.StatusSucceeded || len(r.Execution.Path) != 3 || r.Execution.Path[2].Name != pipeline.StateDownload {
+		t.Errorf("nested key: %s via %v %s", r.Execution.Status, pathOf(r.Execution), r.Execution.Cause)
+	} else if b, err := os.ReadFile(filepath.Join(h.data, filepath.FromSlash(nested))); err != nil || string(b) != "nested key with a space\n" {
+		t.Errorf("nested key file: %q %v", b, err)
+	}
+	skipped := got["notes.md"]
+	if skipped.Execution.Status != statemachine.StatusSucceeded || !slices.Equal(pathOf(skipped.Execution), []string{pipeline.StateExtract, pipeline.StateMatches, pipeline.StateSkipped}) {
+		t.Errorf("non-matching key: %s via %v", skipped.Execution.Status, pathOf(skipped.Execution))
+	}
+	if _, err := os.Stat(filepath.Join(h.data, "notes.md")); !os.IsNotExist(err) {
+		t.Errorf("a skipped key must not reach the data dir (stat: %v)", err)
+	}
+}
+
+func TestTaskFailuresEndInTheFailStateWithAReadableCause(t *testing.T) {
+	// In-memory objects: the file-backed store refuses keys with "..".
+	h := start(t, defaultAsm, Options{Paused: true})
+	h.put("demo-gone.txt", []byte("deleted before the board gets to it"))
+	if _, err := h.client.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: &h.bucket, Key: aws.String("demo-gone.txt")}); err != nil {
+		t.Fatal(err)
+	}
+	h.put("demo/../../x.txt", []byte("hostile"))
+	h.p.Resume()
+
+	got := h.results(2)
+	for key, exit := range map[string]string{"demo-gone.txt": `"ExitCode":4`, "demo/../../x.txt": `"ExitCode":3`} {
+		x := got[key].Execution
+		if x.Status != statemachine.StatusFailed || x.Error != pipeline.FailedError {
+			t.Errorf("%s: %s %s, want FAILED %s", key, x.Status, x.Error, pipeline.FailedError)
+			continue
+		}
+		if want := []string{pipeline.StateExtract, pipeline.StateMatches, pipeline.StateDownload, pipeline.StateFailed}; !slices.Equal(pathOf(x), want) {
+			t.Errorf("%s: path %v, want %v", key, pathOf(x), want)
+		}
+		prefix := "s3://" + h.bucket + "/" + key + " was not delivered: States.TaskFailed: "
+		if !strings.HasPrefix(x.Cause, prefix) || !strings.Contains(x.Cause, exit) {
+			t.Errorf("%s: cause %q, want %q... with %s", key, x.Cause, prefix, exit)
+		}
+	}
+	// Nothing escaped the data dir, nothing half-written inside it.
+	var files []string
+	filepath.WalkDir(h.root, func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files = append(files, path)
+		}
+		return nil
+	})
+	if len(files) != 0 {
+		t.Errorf("failed deliveries left files: %v", files)
+	}
+}
+
+func TestBurstOf200UploadsWithBoundedTasks(t *testing.T) {
+	h := start(t, defaultAsm, Options{ObjectDir: t.TempDir(), TaskSlots: 4})
+	const n = 200
+	bodies := make([][]byte, n)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	for i := range n {
+		bodies[i] = randomBytes(1024 + i)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			h.put(fmt.Sprintf("demo-burst/%03d.txt", i), bodies[i])
+		}()
+	}
+	wg.Wait()
+	got := h.results(n) // fails on a duplicate or a missing execution
+	for i := range n {
+		key := fmt.Sprintf("demo-burst/%03d.txt", i)
+		if x := got[key].Execution; x.Status != statemachine.StatusSucceeded {
+			t.Errorf("%s: %s %s", key, x.Status, x.Cause)
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(h.data, "demo-burst", fmt.Sprintf("%03d.txt", i)))
+		if err != nil || !bytes.Equal(b, bodies[i]) {
+			t.Errorf("%s: not byte-identical (%v)", key, err)
+		}
+	}
+	entries, _ := os.ReadDir(filepath.Join(h.data, "demo-burst"))
+	if len(entries) != n {
+		t.Errorf("data dir holds %d entries, want exactly %d (no temp files)", len(entries), n)
+	}
+}
+
+func TestConfigChangeChangesWhatMatches(t *testing.T) {
+	// GIVEN the app synthesized with -c keyPattern=report*.csv
+	h := start(t, reportAsm, Options{})
+	h.put("report1.csv", []byte("a,b\n1,2\n"))
+	h.put("demo1.txt", []byte("matched by the default pattern only"))
+	got := h.results(2)
+	if x := got["report1.csv"].Execution; x.Status != statemachine.StatusSucceeded || pathOf(x)[2] != pipeline.StateDownload {
+		t.Errorf("report1.csv: %s via %v", x.Status, pathOf(x))
+	}
+	if x := got["demo1.txt"].Execution; pathOf(x)[2] != pipeline.StateSkipped {
+		t.Errorf("demo1.txt must be skipped now, went %v", pathOf(x))
+	}
+	if _, err := os.Stat(filepath.Join(h.data, "report1.csv")); err != nil {
+		t.Error(err)
+	}
+}
