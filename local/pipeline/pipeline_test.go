@@ -70,7 +70,7 @@ func setup() (int, error) {
 }
 
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	p      *Pipeline
 	client *s3.Client
 	bucket string
@@ -78,7 +78,7 @@ type harness struct {
 	root   string
 }
 
-func start(t *testing.T, asm string, opts Options) *harness {
+func start(t testing.TB, asm string, opts Options) *harness {
 	t.Helper()
 	root := t.TempDir()
 	data := filepath.Join(root, "data")
