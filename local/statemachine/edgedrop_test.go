@@ -169,13 +169,17 @@ func TestPipelineDefinition(t *testing.T) {
 				{"Name":"EDGE_DROP_BUCKET","Value":"edge-drop-inbox"},{"Name":"EDGE_DROP_KEY","Value":"demo-1.txt"}]}]}}`)
 	})
 
-	t.Run("non-zero exit code still succeeds, as runTask.sync does on AWS", func(t *testing.T) {
-		// ecs:runTask.sync completes when the task stops, whatever the
-		// container's exit code; the code is only visible in $.task.exitCode.
-		tasks := newScripted(map[string][]outcome{res: {{Result: ecsResult(1, "Essential container in task exited")}}})
+	t.Run("non-zero exit code fails the state with the stopped task as cause", func(t *testing.T) {
+		// On AWS, runTask.sync fails with States.TaskFailed when an essential
+		// container exits non-zero; the cause is the stopped task as JSON.
+		// local/ecstask reports a non-zero exit the same way.
+		cause := `{"StopCode":"EssentialContainerExited","Containers":[{"Name":"download","ExitCode":4}]}`
+		tasks := newScripted(map[string][]outcome{res: {{Error: "States.TaskFailed", Cause: cause}}})
 		e := m.Execute(context.Background(), event("demo-1.txt"), Options{Task: tasks.handler})
-		assertEqual(t, "status", e.Status, StatusSucceeded)
-		assertEqual(t, "exit code", canon(t, e.Output.(map[string]any)["task"].(map[string]any)["exitCode"]), "1")
+		assertEqual(t, "status", e.Status, StatusFailed)
+		assertEqual(t, "error", e.Error, "EdgeDrop.DeliveryFailed")
+		assertEqual(t, "cause", e.Cause, "s3://edge-drop-inbox/demo-1.txt was not delivered: States.TaskFailed: "+cause)
+		assertEqual(t, "calls", len(tasks.params[res]), 1)
 	})
 
 	t.Run("skipped", func(t *testing.T) {
