@@ -61,6 +61,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 		CPU:           cfg.TaskCPU,
 		MemoryMiB:     cfg.TaskMemoryMiB,
 		User:          cfg.TaskUser,
+		Timeout:       cfg.TaskTimeout,
 		LogRetention:  retention,
 		RemovalPolicy: removal,
 	})

@@ -251,6 +251,7 @@ func TestConfigChangesReachTheTemplate(t *testing.T) {
 	equalJSON(t, "user", c["User"], "1000:1000")
 	equalJSON(t, "memory", c["Memory"], 200)
 	equalJSON(t, "cpu", c["Cpu"], 512)
+	equalJSON(t, "task's own timeout", get(t, c, "Environment", 1, "Value"), "9m0s")
 
 	for id, lg := range resources(t, tpl, "AWS::Logs::LogGroup") {
 		equalJSON(t, id+" retention", get(t, lg, "Properties", "RetentionInDays"), 7)
@@ -294,7 +295,10 @@ func TestTaskDefinitionRunsOnTheBoardWithTheDataDirMounted(t *testing.T) {
 	equalJSON(t, "read-only root", c["ReadonlyRootFilesystem"], true)
 	equalJSON(t, "memory", c["Memory"], 128)
 	equalJSON(t, "cpu", c["Cpu"], 256)
-	equalJSON(t, "environment", c["Environment"], []any{map[string]any{"Name": downloadtask.EnvDataDir, "Value": "/data"}})
+	equalJSON(t, "environment", c["Environment"], []any{
+		map[string]any{"Name": downloadtask.EnvDataDir, "Value": "/data"},
+		map[string]any{"Name": downloadtask.EnvTimeout, "Value": "29m0s"}, // gives up a minute before the state's 30m
+	})
 	equalJSON(t, "log driver", get(t, c, "LogConfiguration", "LogDriver"), "awslogs")
 	if !strings.Contains(render(t, get(t, c, "LogConfiguration", "Options", "awslogs-group")), "DownloadTaskLogs") {
 		t.Error("task logs must go to the task's log group")

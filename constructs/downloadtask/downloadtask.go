@@ -4,6 +4,8 @@
 package downloadtask
 
 import (
+	"time"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -21,7 +23,12 @@ const (
 	EnvBucket  = "EDGE_DROP_BUCKET"
 	EnvKey     = "EDGE_DROP_KEY"
 	EnvDataDir = "EDGE_DROP_DATA_DIR"
+	EnvTimeout = "EDGE_DROP_TIMEOUT"
 )
+
+// timeoutMargin is how much earlier than the state's timeout the task gives
+// up by itself: it then cleans up and exits 7 instead of being killed.
+const timeoutMargin = time.Minute
 
 const (
 	// ContainerName is the container the state machine overrides.
@@ -37,10 +44,13 @@ type Props struct {
 	KeyPrefix string
 	Image     awsecs.ContainerImage
 	// DataDir is the host path mounted at the same path in the container.
-	DataDir       string
-	CPU           int
-	MemoryMiB     int
-	User          string
+	DataDir   string
+	CPU       int
+	MemoryMiB int
+	User      string
+	// Timeout is the state machine's timeout for the task; the task is
+	// told to finish timeoutMargin earlier.
+	Timeout       time.Duration
 	LogRetention  awslogs.RetentionDays
 	RemovalPolicy awscdk.RemovalPolicy
 }
@@ -109,7 +119,10 @@ func New(scope constructs.Construct, id string, props Props) *DownloadTask {
 		MemoryLimitMiB:         jsii.Number(float64(props.MemoryMiB)),
 		User:                   jsii.String(props.User),
 		ReadonlyRootFilesystem: jsii.Bool(true),
-		Environment:            &map[string]*string{EnvDataDir: jsii.String(props.DataDir)},
+		Environment: &map[string]*string{
+			EnvDataDir: jsii.String(props.DataDir),
+			EnvTimeout: jsii.String(max(props.Timeout-timeoutMargin, props.Timeout/2).String()),
+		},
 		Logging: awsecs.LogDriver_AwsLogs(&awsecs.AwsLogDriverProps{
 			LogGroup:     d.LogGroup,
 			StreamPrefix: jsii.String("edge-drop"),
@@ -124,7 +137,7 @@ func New(scope constructs.Construct, id string, props Props) *DownloadTask {
 
 	cdknag.NagSuppressions_AddResourceSuppressions(d.TaskDefinition, &[]*cdknag.NagPackSuppression{{
 		Id:     jsii.String("AwsSolutions-ECS2"),
-		Reason: jsii.String("The only static variable is the data directory path, not a secret; bucket and key arrive as per-run overrides."),
+		Reason: jsii.String("The static variables are the data directory path and a timeout, not secrets; bucket and key arrive as per-run overrides."),
 	}}, jsii.Bool(true))
 	cdknag.NagSuppressions_AddResourceSuppressions(d.ExecutionRole, &[]*cdknag.NagPackSuppression{{
 		Id:        jsii.String("AwsSolutions-IAM5"),
