@@ -10,6 +10,7 @@ import (
 	"hash/crc32"
 	"hash/crc64"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -20,7 +21,7 @@ const crc64NVME = 0x9a6c9329ac4bc9b5
 
 var (
 	castagnoli = crc32.MakeTable(crc32.Castagnoli)
-	nvmeTable  = crc64.MakeTable(crc64NVME)
+	nvmeTable  = sync.OnceValue(func() *crc64.Table { return crc64.MakeTable(crc64NVME) })
 )
 
 // verifier is the whole-object integrity check chosen for a download.
@@ -31,6 +32,8 @@ type verifier struct {
 	Encode   func([]byte) string
 	// Note explains what could not be verified (logged).
 	Note string
+	// crc is set for combinable CRCs: parts are hashed inline.
+	crc *crcKind
 }
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
@@ -47,19 +50,21 @@ func isFullObject(v *string, typ types.ChecksumType) bool {
 // SHA-256/SHA-1 use the ARMv8 crypto extensions, CRC64NVME is table-driven
 // (~0.8 GB/s), MD5 is the slowest (~0.45 GB/s) and only usable when the ETag
 // is the plain MD5 of the content (single-part upload, no SSE-KMS/SSE-C).
+// CRCs are computed per part inside the workers and combined; the others
+// are fed in order by reading completed parts back from the temp file.
 func chooseVerifier(h *s3.HeadObjectOutput) verifier {
 	typ := h.ChecksumType
 	switch {
 	case isFullObject(h.ChecksumCRC32C, typ):
-		return verifier{Name: "crc32c", Expected: *h.ChecksumCRC32C, New: func() hash.Hash { return crc32.New(castagnoli) }, Encode: b64}
+		return verifier{Name: "crc32c", Expected: *h.ChecksumCRC32C, New: kindCRC32C.new, Encode: b64, crc: kindCRC32C}
 	case isFullObject(h.ChecksumCRC32, typ):
-		return verifier{Name: "crc32", Expected: *h.ChecksumCRC32, New: func() hash.Hash { return crc32.NewIEEE() }, Encode: b64}
+		return verifier{Name: "crc32", Expected: *h.ChecksumCRC32, New: kindCRC32.new, Encode: b64, crc: kindCRC32}
 	case isFullObject(h.ChecksumSHA256, typ):
 		return verifier{Name: "sha256", Expected: *h.ChecksumSHA256, New: sha256.New, Encode: b64}
 	case isFullObject(h.ChecksumSHA1, typ):
 		return verifier{Name: "sha1", Expected: *h.ChecksumSHA1, New: sha1.New, Encode: b64}
 	case isFullObject(h.ChecksumCRC64NVME, typ):
-		return verifier{Name: "crc64nvme", Expected: *h.ChecksumCRC64NVME, New: func() hash.Hash { return crc64.New(nvmeTable) }, Encode: b64}
+		return verifier{Name: "crc64nvme", Expected: *h.ChecksumCRC64NVME, New: kindCRC64NVME.new, Encode: b64, crc: kindCRC64NVME}
 	}
 	etag := strings.Trim(deref(h.ETag), `"`)
 	encrypted := h.SSECustomerAlgorithm != nil || h.ServerSideEncryption == types.ServerSideEncryptionAwsKms || h.ServerSideEncryption == types.ServerSideEncryptionAwsKmsDsse

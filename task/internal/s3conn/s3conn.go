@@ -59,8 +59,6 @@ func New(ctx context.Context, o Options, getenv func(string) string) (*s3.Client
 		}
 		t.MaxIdleConns = conns
 		t.MaxIdleConnsPerHost = conns
-		// Bigger socket reads for large bodies: fewer syscalls per GiB.
-		t.ReadBufferSize = 32 << 10
 		t.DisableCompression = true
 	})
 	if o.RequestTimeout > 0 {
