@@ -4,10 +4,10 @@ DEMO_FLAGS ?=
 
 .PHONY: demo demo-once bench-demo
 
-demo: node-deps task-native ## Run the whole pipeline locally from the synthesized app; upload samples, keep running (DEMO_FLAGS="-c keyPattern=report*.csv")
+demo: task-native ## Run the whole pipeline locally from the synthesized app; upload samples, keep running (DEMO_FLAGS="-c keyPattern=report*.csv")
 	go run ./cmd/demo -task $(TASK_NATIVE) $(DEMO_FLAGS)
 
-demo-once: node-deps task-native ## The same as demo, but exit after the two sample executions
+demo-once: task-native ## The same as demo, but exit after the two sample executions
 	go run ./cmd/demo -task $(TASK_NATIVE) -once $(DEMO_FLAGS)
 
 bench-demo: ## Local end-to-end latency (upload acknowledged -> file in place, p50/p99) and burst throughput
