@@ -198,6 +198,9 @@ func (r *Runner) run(ctx context.Context, p runTaskParams, td assembly.TaskDefin
 		return nil, err
 	}
 	cmd.Stderr = cmd.Stdout
+	// Its own process group: stopping the task stops everything it started
+	// (and the pipe closes), as stopping a container does.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	task.StartedAt = time.Now().UnixMilli()
 	if err := cmd.Start(); err != nil {
 		return nil, &statemachine.Error{Name: "ECS.AmazonECSException", Cause: "CannotStartContainerError: " + err.Error()}
@@ -222,11 +225,11 @@ func (r *Runner) run(ctx context.Context, p runTaskParams, td assembly.TaskDefin
 	go func() {
 		select {
 		case <-ctx.Done():
-			_ = cmd.Process.Signal(syscall.SIGTERM)
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 			stopped <- "Task stopped by the state machine (" + ctx.Err().Error() + ")"
 			select {
 			case <-time.After(r.StopTimeout):
-				_ = cmd.Process.Kill()
+				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			case <-done:
 			}
 		case <-done:
