@@ -33,9 +33,9 @@ func TestResolvesReferencesAcrossStacks(t *testing.T) {
 	}
 	want := map[string]string{
 		"Cluster":  "arn:aws:ecs:eu-west-1:111122223333:cluster/boards", // Fn::GetStackOutput → GetAtt Arn
-		"Imported": "boards",                                           // Fn::ImportValue → Ref
-		"Part":     "b",                                                // Fn::Select of Fn::Split
-		"Res":      "arn:aws:states:::ecs:runTask.sync",                // AWS::Partition
+		"Imported": "boards",                                            // Fn::ImportValue → Ref
+		"Part":     "b",                                                 // Fn::Select of Fn::Split
+		"Res":      "arn:aws:states:::ecs:runTask.sync",                 // AWS::Partition
 	}
 	for k, v := range want {
 		if def[k] != v {
