@@ -61,6 +61,9 @@ type Options struct {
 	// it grows linearly with consecutive failures).
 	RetryDelay time.Duration
 	Logger     *slog.Logger
+	// OnTransfer, if set, is called with the object size just before the
+	// body transfer starts (main uses it to re-enable the GC).
+	OnTransfer func(size int64)
 }
 
 // Result describes a finished download.
@@ -192,6 +195,9 @@ func Run(ctx context.Context, api API, o Options) (Result, error) {
 	}
 
 	// 6. Fetch and verify.
+	if o.OnTransfer != nil {
+		o.OnTransfer(size)
+	}
 	d := &fetcher{api: api, o: o, key: key, etag: etag, size: size, f: f, ver: ver}
 	if err := d.run(ctx, ver); err != nil {
 		return Result{}, exitcode.New(classify(ctx, err), err)
