@@ -16,8 +16,8 @@ OUT=$ROOT/bench/out
 PORT=${PORT:-9123}
 EP=http://127.0.0.1:$PORT
 BIG_MIB=${BIG_MIB:-1024}   # size of the "1 GiB" objects (smoke runs: BIG_MIB=64)
-REPS=${REPS:-3}             # 1 GiB / 10 MiB runs per tool (median reported)
-SMALL_REPS=${SMALL_REPS:-15} # 6-byte runs per tool
+REPS=${REPS:-5}             # 1 GiB / 10 MiB runs per tool (median reported)
+SMALL_REPS=${SMALL_REPS:-21} # 6-byte runs per tool
 DEST=${DEST:-/dev/shm/edge-drop-bench}   # tmpfs: measures the tools, not the disk
 DISK_DEST=${DISK_DEST:-$OUT/disk}        # one extra row on the real disk
 AWS=${AWS:-/usr/bin/aws}
@@ -59,6 +59,7 @@ mkdir -p "$HOME"
 
 sum_of() { awk -v k="$1" '$2==k{print $1}' "$OUT/objects.sha256"; }
 
+STARTED=$(date -u +%Y-%m-%dT%H:%MZ)
 ROWS=()
 declare -A BASE_WALL BASE_CPU
 # measure LABEL SIZE KEY REPS DESTDIR -- CMD... ({OUT} in CMD = target file)
@@ -106,15 +107,16 @@ measure "s5cmd v2.3.0, to disk (no fsync)" "1 GiB (disk)" big.bin "$REPS" "$DISK
 rm -rf "$DISK_DEST"
 
 echo
-echo "Benchmark $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(go version | cut -d' ' -f3), task $VERSION, dest $DEST (tmpfs) unless noted; median of runs by wall time, peak RSS = max over runs."
+echo "Benchmark started $STARTED, $(nproc) cores, $(go version | cut -d' ' -f3), task $VERSION, dest $DEST (tmpfs) unless noted; median of runs by wall time, peak RSS = max over runs."
 echo
 echo "| tool | object | wall s | CPU s (user+sys) | peak RSS MiB | wall / s5cmd | CPU / s5cmd | runs |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|"
 for r in "${ROWS[@]}"; do
   IFS='|' read -r label size key wall cpu rss reps <<< "$r"
-  base=${size% (disk)}; [[ $label == *"to disk"* ]] && base="$size"
-  bw=${BASE_WALL[$base]:-${BASE_WALL[1 GiB (disk)]:-}}; bc=${BASE_CPU[$base]:-}
-  [[ $label == *"to disk (fsync)"* ]] && { bw=${BASE_WALL[1 GiB (disk)]:-}; bc=${BASE_CPU[1 GiB (disk)]:-}; }
+  # ratios against s5cmd on the same object and destination
+  base=$size
+  [[ $label == *"to disk"* ]] && base="1 GiB (disk)"
+  bw=${BASE_WALL[$base]:-}; bc=${BASE_CPU[$base]:-}
   rw=$(awk -v a="$wall" -v b="$bw" 'BEGIN{if(b>0)printf "%.2f", a/b; else print "–"}')
   rc=$(awk -v a="$cpu" -v b="$bc" 'BEGIN{if(b>0)printf "%.2f", a/b; else print "–"}')
   printf '| %s | %s (`%s`) | %.3f | %.2f | %.1f | %s | %s | %s |\n' "$label" "${size% (disk)}" "$key" "$wall" "$cpu" "$rss" "$rw" "$rc" "$reps"
