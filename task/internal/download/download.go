@@ -146,6 +146,14 @@ func Run(ctx context.Context, api API, o Options) (Result, error) {
 		return Result{}, exitcode.Errorf(exitcode.Integrity, "%w: negative Content-Length %d", ErrIntegrity, size)
 	}
 	ver := chooseVerifier(head)
+	if ver.Name == "" && multipartParts(etag) > 0 && !encrypted(head) {
+		mv, why, ok := multipartVerifier(ctx, api, o.Bucket, key, etag, size)
+		if ok {
+			ver = mv
+		} else {
+			ver.Note += " (" + why + ")"
+		}
+	}
 	if ver.Name == "" {
 		o.Logger.Warn("integrity: " + ver.Note)
 	}

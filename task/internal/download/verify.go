@@ -67,18 +67,22 @@ func chooseVerifier(h *s3.HeadObjectOutput) verifier {
 		return verifier{Name: "crc64nvme", Expected: *h.ChecksumCRC64NVME, New: kindCRC64NVME.new, Encode: b64, crc: kindCRC64NVME}
 	}
 	etag := strings.Trim(deref(h.ETag), `"`)
-	encrypted := h.SSECustomerAlgorithm != nil || h.ServerSideEncryption == types.ServerSideEncryptionAwsKms || h.ServerSideEncryption == types.ServerSideEncryptionAwsKmsDsse
 	switch {
 	case etag == "":
 		return verifier{Note: "no ETag and no full-object checksum: content could not be verified (length only)"}
 	case strings.Contains(etag, "-"):
 		return verifier{Note: "multipart ETag " + etag + " and no full-object checksum: content could not be verified (length only; all parts pinned with If-Match)"}
-	case encrypted:
+	case encrypted(h):
 		return verifier{Note: "ETag of an SSE-KMS/SSE-C object is not an MD5 and there is no full-object checksum: content could not be verified (length only)"}
 	case isHexMD5(etag):
 		return verifier{Name: "md5-etag", Expected: etag, New: md5.New, Encode: hex.EncodeToString}
 	}
 	return verifier{Note: "ETag " + etag + " is not an MD5: content could not be verified (length only)"}
+}
+
+// encrypted reports SSE-KMS/SSE-C, whose ETags are not MD5s of the content.
+func encrypted(h *s3.HeadObjectOutput) bool {
+	return h.SSECustomerAlgorithm != nil || h.ServerSideEncryption == types.ServerSideEncryptionAwsKms || h.ServerSideEncryption == types.ServerSideEncryptionAwsKmsDsse
 }
 
 func isHexMD5(s string) bool {
