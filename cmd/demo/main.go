@@ -139,7 +139,7 @@ func run(o options) (int, error) {
 		}
 		out.result(r)
 		if r.Event.Key == match {
-			if r.Execution.Status != statemachine.StatusSucceeded {
+			if r.Execution == nil || r.Execution.Status != statemachine.StatusSucceeded {
 				code = 1
 			} else {
 				showFile(filepath.Join(o.data, filepath.FromSlash(match)), samples[match])
@@ -223,6 +223,10 @@ func (p *printer) taskLog(id, line string) {
 
 func (p *printer) result(r pipeline.Result) {
 	x := r.Execution
+	if x == nil {
+		p.printf("s3://%s/%s: no rule matched, no execution (the rule's event pattern filters it)\n", r.Event.Bucket, r.Event.Key)
+		return
+	}
 	var path []string
 	for _, s := range x.Path {
 		path = append(path, s.Name)

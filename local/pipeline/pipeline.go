@@ -56,7 +56,8 @@ type Options struct {
 	Paused bool
 }
 
-// Result is one finished execution.
+// Result is one finished execution, or an upload no rule matched (Rule
+// empty, Execution nil): in the cloud such an event costs nothing.
 type Result struct {
 	Rule      string
 	Event     bucket.ObjectCreated
@@ -166,6 +167,7 @@ func (p *Pipeline) route(ctx context.Context, targets []target, runner *ecstask.
 	}
 	for o := range p.S3.Events() {
 		event, _ := json.Marshal(rule.NewObjectCreatedEvent(o, Account, Region))
+		matched := false
 		for _, t := range targets {
 			ok, err := t.matcher.Matches(event)
 			if err != nil {
@@ -175,6 +177,7 @@ func (p *Pipeline) route(ctx context.Context, targets []target, runner *ecstask.
 			if !ok {
 				continue
 			}
+			matched = true
 			input, err := rule.TargetInput(event, t.rule.Input, t.rule.InputPath, t.rule.InputTransformer)
 			if err != nil {
 				logger.Error("target input failed", "rule", t.rule.Name, "err", err)
@@ -198,6 +201,9 @@ func (p *Pipeline) route(ctx context.Context, targets []target, runner *ecstask.
 				})
 				p.results <- Result{Rule: t.rule.Name, Event: o, Execution: exec}
 			}()
+		}
+		if !matched {
+			p.results <- Result{Event: o}
 		}
 	}
 }

@@ -29,7 +29,7 @@ import (
 var (
 	taskBinary     string
 	defaultAsm     string // cdk.json as shipped
-	reportAsm      string // -c keyPattern=report*.csv
+	reportAsm      string // -c keyPattern=report*.csv -c ruleKeySuffix=.csv
 	sharedTempRoot string
 )
 
@@ -63,7 +63,7 @@ func setup() (int, error) {
 		return 1, err
 	}
 	reportAsm = filepath.Join(sharedTempRoot, "report.out")
-	if _, err := stacks.Synth("../..", reportAsm, map[string]string{"keyPattern": "report*.csv"}); err != nil {
+	if _, err := stacks.Synth("../..", reportAsm, map[string]string{"keyPattern": "report*.csv", "ruleKeySuffix": ".csv"}); err != nil {
 		return 1, err
 	}
 	return 0, nil
@@ -264,18 +264,25 @@ func TestBurstOf200UploadsWithBoundedTasks(t *testing.T) {
 }
 
 func TestConfigChangeChangesWhatMatches(t *testing.T) {
-	// GIVEN the app synthesized with -c keyPattern=report*.csv
+	// GIVEN the app synthesized with -c keyPattern=report*.csv -c ruleKeySuffix=.csv
 	h := start(t, reportAsm, Options{})
 	h.put("report1.csv", []byte("a,b\n1,2\n"))
+	h.put("summary.csv", []byte("the rule passes it, the Choice state does not"))
 	h.put("demo1.txt", []byte("matched by the default pattern only"))
-	got := h.results(2)
-	if x := got["report1.csv"].Execution; x.Status != statemachine.StatusSucceeded || pathOf(x)[2] != pipeline.StateDownload {
-		t.Errorf("report1.csv: %s via %v", x.Status, pathOf(x))
-	}
-	if x := got["demo1.txt"].Execution; pathOf(x)[2] != pipeline.StateSkipped {
-		t.Errorf("demo1.txt must be skipped now, went %v", pathOf(x))
+	got := h.results(3)
+	// THEN the new pattern is delivered
+	if x := got["report1.csv"].Execution; x == nil || x.Status != statemachine.StatusSucceeded || pathOf(x)[2] != pipeline.StateDownload {
+		t.Errorf("report1.csv: %+v", x)
 	}
 	if _, err := os.Stat(filepath.Join(h.data, "report1.csv")); err != nil {
 		t.Error(err)
+	}
+	// AND a .csv the pattern rejects is skipped by the Choice state
+	if x := got["summary.csv"].Execution; x == nil || pathOf(x)[2] != pipeline.StateSkipped {
+		t.Errorf("summary.csv must be skipped, got %+v", x)
+	}
+	// AND the old default key never starts an execution: the rule's suffix filter drops it
+	if r := got["demo1.txt"]; r.Execution != nil || r.Rule != "" {
+		t.Errorf("demo1.txt must be filtered by the rule, got an execution via %s", r.Rule)
 	}
 }
