@@ -22,7 +22,7 @@ func TestQEMUArm64(t *testing.T) {
 		}
 		t.Skip("qemu-aarch64-static not found (apt-get install qemu-user-static); set EDGE_DROP_REQUIRE_QEMU=1 to make this a failure")
 	}
-	bin := buildBinary(t, "arm64", "qemu")
+	bin := buildBinary(t, "arm64", "qemu", true)
 	fi, err := os.Stat(bin)
 	if err != nil {
 		t.Fatal(err)

@@ -131,11 +131,16 @@ func Run(ctx context.Context, api API, o Options) (Result, error) {
 			key = k
 			break
 		}
+		// Without s3:ListBucket, S3 answers a HEAD of a missing key with
+		// 403, not 404: both mean "try the raw key".
 		code := classify(ctx, err)
-		if code != exitcode.NotFound || i == len(cands)-1 {
+		if (code != exitcode.NotFound && code != exitcode.Denied) || i == len(cands)-1 {
+			if code == exitcode.Denied {
+				err = fmt.Errorf("%w (S3 also answers 403 for a missing key when the role lacks s3:ListBucket)", err)
+			}
 			return Result{}, exitcode.New(code, fmt.Errorf("head s3://%s/%s: %w", o.Bucket, k, err))
 		}
-		o.Logger.Info("decoded key not found, trying raw key", "decoded_key", k, "raw_key", o.Key)
+		o.Logger.Info("decoded key not found, trying raw key", "decoded_key", k, "raw_key", o.Key, "status", code.String())
 	}
 	o.Logger.Info("key resolved", "raw_key", o.Key, "key", key, "decoded", key != o.Key)
 

@@ -519,3 +519,22 @@ func TestMultipartETagUnverifiable(t *testing.T) {
 		t.Fatalf("verified with %q, want none", res.Verified)
 	}
 }
+
+// Without s3:ListBucket, S3 answers 403 for a missing key; the raw key must
+// still be tried.
+func TestRawKeyAfter403(t *testing.T) {
+	e := newEnv(t)
+	e.srv.Put(t, bucket, "a+b.txt", []byte("plus"), nil)
+	e.srv.SetRule(func(r *http.Request, n int) *s3test.Fault {
+		if r.Method == http.MethodHead && (r.URL.Path == "/edge/a b.txt" || strings.HasPrefix(r.URL.Path, "/edge/c")) {
+			return &s3test.Fault{Kind: s3test.Status, Status: 403, Code: "AccessDenied"}
+		}
+		return nil
+	})
+	e.mustOK("a+b.txt", "a+b.txt", []byte("plus"))
+	// Both forbidden: exit 5 with a hint.
+	err := e.mustFail(context.Background(), "c+d.txt", "c d.txt", exitcode.Denied, nil)
+	if !strings.Contains(err.Error(), "s3:ListBucket") {
+		t.Errorf("no hint in %v", err)
+	}
+}
