@@ -1,7 +1,7 @@
 # edge-drop-task: the device binary (module task/). Included by the root Makefile.
 
 TASK_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-# The release build flags; the Dockerfile and task/e2e_test.go use the same.
+# The release build flags; the Dockerfile and task/qemu_test.go use the same.
 TASK_LDFLAGS := -s -w -X main.version=$(TASK_VERSION)
 TASK_ARM64   := bin/edge-drop-task-linux-arm64
 TASK_NATIVE  := bin/edge-drop-task
