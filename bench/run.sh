@@ -5,7 +5,8 @@
 # verified against the source's SHA-256 (outside the timed part).
 #
 #   make bench                      # or: bash bench/run.sh
-#   REPS=5 SMALL_REPS=20 DEST=/dev/shm/x bash bench/run.sh
+#   REPS=5 SMALL_REPS=21 DEST=/dev/shm DISK_DEST=/var/tmp bash bench/run.sh
+#   (downloads go to fresh mktemp directories under DEST / DISK_DEST)
 #
 # Needs: go, /usr/bin/time (GNU), /usr/bin/aws (Debian awscli).
 #   apt-get install -y awscli time
@@ -15,18 +16,23 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$ROOT/bench/out
 PORT=${PORT:-9123}
 EP=http://127.0.0.1:$PORT
-BIG_MIB=${BIG_MIB:-1024}   # size of the "1 GiB" objects (smoke runs: BIG_MIB=64)
+BIG_MIB=${BIG_MIB:-1024}   # size of the big objects (smoke runs: BIG_MIB=64)
+BIG=$([[ $BIG_MIB == 1024 ]] && echo "1 GiB" || echo "$BIG_MIB MiB")
 REPS=${REPS:-5}             # 1 GiB / 10 MiB runs per tool (median reported)
 SMALL_REPS=${SMALL_REPS:-21} # 6-byte runs per tool
-DEST=${DEST:-/dev/shm/edge-drop-bench}   # tmpfs: measures the tools, not the disk
-DISK_DEST=${DISK_DEST:-$OUT/disk}        # one extra row on the real disk
+DEST_BASE=${DEST:-/dev/shm}              # tmpfs: measures the tools, not the disk
+DISK_BASE=${DISK_DEST:-$OUT}             # one extra row on the real disk
 AWS=${AWS:-/usr/bin/aws}
 TIME=/usr/bin/time
 
 for t in go "$TIME" "$AWS" sha256sum; do
   command -v "$t" >/dev/null || { echo "bench: $t not found (apt-get install -y awscli time)" >&2; exit 2; }
 done
-mkdir -p "$OUT" "$DEST" "$DISK_DEST"
+mkdir -p "$OUT" "$DEST_BASE" "$DISK_BASE"
+# Fresh private directories: the script only ever deletes what it created.
+DEST=$(mktemp -d "$DEST_BASE/edge-drop-bench.XXXXXX")
+DISK_DEST=$(mktemp -d "$DISK_BASE/edge-drop-bench-disk.XXXXXX")
+trap 'rm -rf "$DEST" "$DISK_DEST"' EXIT
 
 echo "== building" >&2
 export GOFLAGS=-buildvcs=false
@@ -45,7 +51,7 @@ fi
 echo "== starting bench-s3 on $EP" >&2
 "$OUT/bench-s3" -big-mib "${BIG_MIB:-1024}" -addr "127.0.0.1:$PORT" -sums "$OUT/objects.sha256" > "$OUT/bench-s3.log" 2>&1 &
 SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true; rm -rf "$DEST"' EXIT
+trap 'kill $SERVER 2>/dev/null || true; rm -rf "$DEST" "$DISK_DEST"' EXIT
 for _ in $(seq 600); do
   grep -q ready "$OUT/bench-s3.log" 2>/dev/null && break
   kill -0 $SERVER 2>/dev/null || { cat "$OUT/bench-s3.log" >&2; exit 1; }
@@ -92,7 +98,7 @@ measure() {
 
 TASK=("$OUT/edge-drop-task" -bucket bench -dir)
 echo "== measuring (REPS=$REPS, SMALL_REPS=$SMALL_REPS, dest $DEST)" >&2
-for size in "1 GiB:big.bin:$REPS" "6 B:small.txt:$SMALL_REPS"; do
+for size in "$BIG:big.bin:$REPS" "6 B:small.txt:$SMALL_REPS"; do
   IFS=: read -r sz key reps <<< "$size"
   measure "s5cmd v2.3.0" "$sz" "$key" "$reps" "$DEST" -- "$OUT/s5cmd" --endpoint-url "$EP" cp "s3://bench/$key" "{OUT}"
   measure "edge-drop-task" "$sz" "$key" "$reps" "$DEST" -- "${TASK[@]}" "$DEST" -key "$key"
@@ -100,14 +106,13 @@ for size in "1 GiB:big.bin:$REPS" "6 B:small.txt:$SMALL_REPS"; do
   measure "manager.Downloader (SDK defaults)" "$sz" "$key" "$reps" "$DEST" -- "$OUT/managerdl" bench "$key" "{OUT}"
 done
 measure "edge-drop-task" "10 MiB" mid.bin "$REPS" "$DEST" -- "${TASK[@]}" "$DEST" -key mid.bin
-measure "edge-drop-task, CRC64NVME-only object" "1 GiB" big-crc64nvme.bin "$REPS" "$DEST" -- "${TASK[@]}" "$DEST" -key big-crc64nvme.bin
-measure "edge-drop-task, MD5-ETag-only object" "1 GiB" big-md5.bin "$REPS" "$DEST" -- "${TASK[@]}" "$DEST" -key big-md5.bin
-measure "edge-drop-task, to disk (fsync)" "1 GiB" big.bin "$REPS" "$DISK_DEST" -- "${TASK[@]}" "$DISK_DEST" -key big.bin
-measure "s5cmd v2.3.0, to disk (no fsync)" "1 GiB (disk)" big.bin "$REPS" "$DISK_DEST" -- "$OUT/s5cmd" --endpoint-url "$EP" cp "s3://bench/big.bin" "{OUT}"
-rm -rf "$DISK_DEST"
+measure "edge-drop-task, CRC64NVME-only object" "$BIG" big-crc64nvme.bin "$REPS" "$DEST" -- "${TASK[@]}" "$DEST" -key big-crc64nvme.bin
+measure "edge-drop-task, MD5-ETag-only object" "$BIG" big-md5.bin "$REPS" "$DEST" -- "${TASK[@]}" "$DEST" -key big-md5.bin
+measure "edge-drop-task, to disk (fsync)" "$BIG" big.bin "$REPS" "$DISK_DEST" -- "${TASK[@]}" "$DISK_DEST" -key big.bin
+measure "s5cmd v2.3.0, to disk (no fsync)" "$BIG (disk)" big.bin "$REPS" "$DISK_DEST" -- "$OUT/s5cmd" --endpoint-url "$EP" cp "s3://bench/big.bin" "{OUT}"
 
 echo
-echo "Benchmark started $STARTED, $(nproc) cores, $(go version | cut -d' ' -f3), task $VERSION, dest $DEST (tmpfs) unless noted; median of runs by wall time, peak RSS = max over runs."
+echo "Benchmark started $STARTED, $(nproc) cores, $(go version | cut -d' ' -f3), task $VERSION, dest $DEST ($(stat -f -c %T "$DEST")) unless noted "to disk" ($DISK_BASE, $(stat -f -c %T "$DISK_DEST")); median of runs by wall time, peak RSS = max over runs."
 echo
 echo "| tool | object | wall s | CPU s (user+sys) | peak RSS MiB | wall / s5cmd | CPU / s5cmd | runs |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|"
@@ -115,7 +120,7 @@ for r in "${ROWS[@]}"; do
   IFS='|' read -r label size key wall cpu rss reps <<< "$r"
   # ratios against s5cmd on the same object and destination
   base=$size
-  [[ $label == *"to disk"* ]] && base="1 GiB (disk)"
+  [[ $label == *"to disk"* ]] && base="$BIG (disk)"
   bw=${BASE_WALL[$base]:-}; bc=${BASE_CPU[$base]:-}
   rw=$(awk -v a="$wall" -v b="$bw" 'BEGIN{if(b>0)printf "%.2f", a/b; else print "–"}')
   rc=$(awk -v a="$cpu" -v b="$bc" 'BEGIN{if(b>0)printf "%.2f", a/b; else print "–"}')
