@@ -112,7 +112,7 @@ measure "edge-drop-task, to disk (fsync)" "$BIG" big.bin "$REPS" "$DISK_DEST" --
 measure "s5cmd v2.3.0, to disk (no fsync)" "$BIG (disk)" big.bin "$REPS" "$DISK_DEST" -- "$OUT/s5cmd" --endpoint-url "$EP" cp "s3://bench/big.bin" "{OUT}"
 
 echo
-echo "Benchmark started $STARTED, $(nproc) cores, $(go version | cut -d' ' -f3), task $VERSION, dest $DEST ($(stat -f -c %T "$DEST")) unless noted "to disk" ($DISK_BASE, $(stat -f -c %T "$DISK_DEST")); median of runs by wall time, peak RSS = max over runs."
+echo "Benchmark started $STARTED, $(nproc) cores, $(go version | cut -d' ' -f3), task $VERSION, dest $DEST ($(stat -f -c %T "$DEST")) unless the row says to disk ($DISK_BASE, $(stat -f -c %T "$DISK_DEST")); median of runs by wall time, peak RSS = max over runs."
 echo
 echo "| tool | object | wall s | CPU s (user+sys) | peak RSS MiB | wall / s5cmd | CPU / s5cmd | runs |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|"
