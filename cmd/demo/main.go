@@ -121,10 +121,10 @@ func run(o options) (int, error) {
 		o.skip: []byte("this key does not match the pattern, so it is not delivered\n"),
 	}
 	for _, key := range []string{match, o.skip} {
+		out.printf("uploading s3://%s/%s (%d bytes)\n", bucket, key, len(samples[key]))
 		if err := put(ctx, client, bucket, key, samples[key]); err != nil {
 			return 1, fmt.Errorf("upload %s: %w", key, err)
 		}
-		fmt.Printf("uploaded s3://%s/%s (%d bytes)\n", bucket, key, len(samples[key]))
 	}
 
 	code := 0

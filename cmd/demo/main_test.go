@@ -23,7 +23,7 @@ func TestDemoOnceDeliversTheSample(t *testing.T) {
 	text := string(out)
 	for _, want := range []string{
 		"synthesized the CDK app",
-		"uploaded s3://",
+		"uploading s3://",
 		"demo1.txt: SUCCEEDED",
 		"path: Extract → KeyMatchesPattern → DownloadToBoard",
 		"notes/readme.md: SUCCEEDED",
