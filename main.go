@@ -21,7 +21,10 @@ const imageDirectory = "."
 
 func main() {
 	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "edge-drop:", err)
+		// One line per problem (config reports every bad key at once).
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintln(os.Stderr, "edge-drop:", line)
+		}
 		os.Exit(1)
 	}
 }

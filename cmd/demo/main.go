@@ -66,7 +66,9 @@ func main() {
 	code, err := run(o)
 	stacks.CloseJSII()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "demo:", err)
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintln(os.Stderr, "demo:", line)
+		}
 		if code == 0 {
 			code = 1
 		}
