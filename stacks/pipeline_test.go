@@ -220,9 +220,12 @@ func TestStateMachineDefinition(t *testing.T) {
 	equalJSON(t, "result selector", task["ResultSelector"], map[string]any{
 		"exitCode.$": "$.Containers[0].ExitCode", "stopReason.$": "$.StoppedReason", "taskArn.$": "$.TaskArn"})
 	equalJSON(t, "result path", task["ResultPath"], "$.task")
-	equalJSON(t, "retry", task["Retry"], []any{map[string]any{
-		"ErrorEquals":     pipeline.RetriedErrors,
-		"IntervalSeconds": 5, "MaxAttempts": 5, "BackoffRate": 2, "MaxDelaySeconds": 60, "JitterStrategy": "FULL"}})
+	equalJSON(t, "retry", task["Retry"], []any{
+		map[string]any{"ErrorEquals": pipeline.RetriedErrors,
+			"IntervalSeconds": 5, "MaxAttempts": 5, "BackoffRate": 2, "MaxDelaySeconds": 60, "JitterStrategy": "FULL"},
+		map[string]any{"ErrorEquals": []string{"AmazonECS.Unknown"},
+			"IntervalSeconds": 15, "MaxAttempts": 10, "BackoffRate": 2, "MaxDelaySeconds": 300, "JitterStrategy": "FULL"},
+	})
 	for _, e := range pipeline.RetriedErrors {
 		if !strings.HasPrefix(e, "ECS.") {
 			t.Errorf("only ECS API errors may be retried, got %s", e)

@@ -25,11 +25,18 @@ const (
 // object and why.
 const FailedError = "EdgeDrop.DeliveryFailed"
 
-// RetriedErrors are the ECS API errors worth retrying: throttling ("Rate
-// exceeded") and capacity/placement errors surface as AmazonECSException,
-// service faults as ServerException. A task that ran and failed is not
-// retried: the task binary has already retried its downloads itself.
+// RetriedErrors are the ECS API errors worth retrying soon: throttling
+// ("Rate exceeded" surfaces as AmazonECSException) and service faults. A
+// task that ran and failed is not retried: the task binary has already
+// retried its downloads itself.
 var RetriedErrors = []string{"ECS.AmazonECSException", "ECS.ServerException", "ECS.ThrottlingException"}
+
+// PlacementError is what runTask.sync raises when RunTask answers with
+// failures instead of a task (Step Functions docs, connect-ecs): on one
+// small board that means it is busy (RESOURCE:MEMORY, RESOURCE:CPU) or its
+// agent is reconnecting (AGENT). Worth waiting for, minutes rather than
+// seconds.
+const PlacementError = "AmazonECS.Unknown"
 
 // definition is Extract → KeyMatchesPattern → DownloadToBoard, with
 // Skipped for other keys and DeliveryFailed when the task fails.
@@ -86,6 +93,16 @@ func definition(scope constructs.Construct, props Props) awsstepfunctions.IChain
 		MaxAttempts:    jsii.Number(5),
 		BackoffRate:    jsii.Number(2),
 		MaxDelay:       awscdk.Duration_Seconds(jsii.Number(60)),
+		JitterStrategy: awsstepfunctions.JitterType_FULL,
+	})
+	// A busy board: up to ~25 minutes of waiting, spread by jitter so a
+	// burst of uploads does not retry in lockstep.
+	download.AddRetry(&awsstepfunctions.RetryProps{
+		Errors:         jsii.Strings(PlacementError),
+		Interval:       awscdk.Duration_Seconds(jsii.Number(15)),
+		MaxAttempts:    jsii.Number(10),
+		BackoffRate:    jsii.Number(2),
+		MaxDelay:       awscdk.Duration_Seconds(jsii.Number(300)),
 		JitterStrategy: awsstepfunctions.JitterType_FULL,
 	})
 	download.AddCatch(failed, &awsstepfunctions.CatchProps{

@@ -50,7 +50,15 @@ type Runner struct {
 	StopTimeout time.Duration
 	// OnLog receives each line the task writes, with its task ID.
 	OnLog func(taskID, line string)
+	// RejectWhenBusy makes RunTask fail when every slot is taken, as ECS
+	// does when the board lacks memory (runTask.sync raises
+	// AmazonECS.Unknown), instead of waiting for a free slot.
+	RejectWhenBusy bool
 }
+
+// ErrPlacement is the error runTask.sync raises when RunTask returns
+// failures (Step Functions docs, "Manage Amazon ECS or Fargate tasks").
+const ErrPlacement = "AmazonECS.Unknown"
 
 // NewRunner returns a runner with at most slots concurrent tasks.
 func NewRunner(defs map[string]assembly.TaskDefinition, binary string, volumes map[string]string, env []string, slots int) *Runner {
@@ -111,11 +119,21 @@ func (r *Runner) Handle(ctx context.Context, resource string, parameters any) (a
 		return nil, &statemachine.Error{Name: "ECS.ClientException", Cause: err.Error()}
 	}
 
-	// Placement: wait for a free slot, as a task waits for capacity.
-	select {
-	case r.Slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	// Placement: a free slot, or wait for one (or fail, like ECS).
+	if r.RejectWhenBusy {
+		select {
+		case r.Slots <- struct{}{}:
+		default:
+			failures, _ := json.Marshal(map[string]any{"Failures": []any{map[string]any{
+				"Arn": strings.Replace(p.Cluster, ":cluster/", ":container-instance/", 1) + "/local", "Reason": "RESOURCE:MEMORY"}}})
+			return nil, &statemachine.Error{Name: ErrPlacement, Cause: string(failures)}
+		}
+	} else {
+		select {
+		case r.Slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	defer func() { <-r.Slots }()
 	return r.run(ctx, p, td, c, env, command)

@@ -167,3 +167,18 @@ func TestSlotsBoundConcurrentTasks(t *testing.T) {
 		t.Errorf("two 0.3 s tasks with one slot took %s: they overlapped", d)
 	}
 }
+
+func TestRejectWhenBusyFailsPlacementLikeECS(t *testing.T) {
+	r, _, _ := newTestRunner(t, 1)
+	r.RejectWhenBusy = true
+	r.Slots <- struct{}{} // the board is full
+	_, err := r.Handle(context.Background(), ResourceRunTaskSync, params())
+	var se *statemachine.Error
+	if !errors.As(err, &se) || se.Name != ErrPlacement || !strings.Contains(se.Cause, "RESOURCE:MEMORY") {
+		t.Fatalf("want %s with a RESOURCE:MEMORY failure, got %v", ErrPlacement, err)
+	}
+	<-r.Slots
+	if _, err := r.Handle(context.Background(), ResourceRunTaskSync, params()); err != nil {
+		t.Fatalf("a free slot must run the task: %v", err)
+	}
+}

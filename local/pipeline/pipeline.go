@@ -50,6 +50,13 @@ type Options struct {
 	// OnTaskLog sees each line a task writes.
 	OnTaskLog func(taskID, line string)
 	Logger    *slog.Logger
+	// RejectWhenBusy makes a RunTask with no free slot fail as ECS does
+	// on a full board (AmazonECS.Unknown), so the state machine's Retry
+	// handles it; by default it waits for a slot.
+	RejectWhenBusy bool
+	// Sleep replaces the state machine's real waits (Retry intervals);
+	// tests use it to run backoff schedules quickly.
+	Sleep func(ctx context.Context, d time.Duration) error
 	// Paused holds events (they queue, none is lost) until Resume: to
 	// change the bucket between an upload and its delivery, as happens when
 	// a board is busy.
@@ -147,19 +154,20 @@ func Start(ctx context.Context, opts Options) (*Pipeline, error) {
 		"AWS_EC2_METADATA_DISABLED=true",
 	}, opts.TaskSlots)
 	runner.OnLog = opts.OnTaskLog
+	runner.RejectWhenBusy = opts.RejectWhenBusy
 
 	p := &Pipeline{S3: srv, Buckets: buckets, results: make(chan Result, 1024), cancel: cancel,
 		done: make(chan struct{}), resume: make(chan struct{})}
 	if !opts.Paused {
 		p.Resume()
 	}
-	go p.route(runCtx, targets, runner, opts.Observer, logger)
+	go p.route(runCtx, targets, runner, opts, logger)
 	return p, nil
 }
 
 // route turns each notification into an event, matches it against every
 // rule and starts an execution per match — as EventBridge does.
-func (p *Pipeline) route(ctx context.Context, targets []target, runner *ecstask.Runner, observe func(string, statemachine.Event), logger *slog.Logger) {
+func (p *Pipeline) route(ctx context.Context, targets []target, runner *ecstask.Runner, opts Options, logger *slog.Logger) {
 	defer close(p.done)
 	select {
 	case <-p.resume:
@@ -191,11 +199,12 @@ func (p *Pipeline) route(ctx context.Context, targets []target, runner *ecstask.
 				name := fmt.Sprintf("%s-%s", time.Now().UTC().Format("150405"), o.Sequencer)
 				exec := t.machine.Execute(ctx, in, statemachine.Options{
 					Task:             runner.Handle,
+					Sleep:            opts.Sleep,
 					Name:             name,
 					StateMachineName: t.name,
 					Observer: func(e statemachine.Event) {
-						if observe != nil {
-							observe(name, e)
+						if opts.Observer != nil {
+							opts.Observer(name, e)
 						}
 					},
 				})

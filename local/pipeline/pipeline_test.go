@@ -286,3 +286,52 @@ func TestConfigChangeChangesWhatMatches(t *testing.T) {
 		t.Errorf("demo1.txt must be filtered by the rule, got an execution via %s", r.Rule)
 	}
 }
+
+func TestBusyBoardIsRetriedByTheStateMachine(t *testing.T) {
+	// GIVEN one task slot that refuses work when taken, as a full board does
+	var mu sync.Mutex
+	var waits []time.Duration
+	h := start(t, defaultAsm, Options{TaskSlots: 1, RejectWhenBusy: true, Paused: true,
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			mu.Lock()
+			waits = append(waits, d)
+			mu.Unlock()
+			select { // the synthesized schedule, 100 times faster
+			case <-time.After(d / 100):
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}})
+	// WHEN three uploads arrive at once
+	for i := range 3 {
+		h.put(fmt.Sprintf("demo-busy/%d.txt", i), []byte(fmt.Sprintf("file %d\n", i)))
+	}
+	h.p.Resume()
+	// THEN placement failures (AmazonECS.Unknown) are retried until each is delivered
+	got := h.results(3)
+	retried := 0
+	for key, r := range got {
+		x := r.Execution
+		if x.Status != statemachine.StatusSucceeded || pathOf(x)[len(x.Path)-1] != pipeline.StateDownload {
+			t.Errorf("%s: %s via %v: %s", key, x.Status, pathOf(x), x.Cause)
+			continue
+		}
+		if x.Path[2].Attempts > 1 {
+			retried++
+		}
+		if b, err := os.ReadFile(filepath.Join(h.data, filepath.FromSlash(key))); err != nil || !strings.HasPrefix(string(b), "file ") {
+			t.Errorf("%s: %q %v", key, b, err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if retried == 0 || len(waits) == 0 {
+		t.Fatalf("with one slot and three tasks some RunTask calls must have been retried (retried %d, waits %v)", retried, waits)
+	}
+	for _, d := range waits {
+		if d < 0 || d > 300*time.Second {
+			t.Errorf("retry wait %s outside the placement schedule (FULL jitter, at most 300 s)", d)
+		}
+	}
+}
