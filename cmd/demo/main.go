@@ -43,7 +43,7 @@ func (c contextFlags) Set(v string) error {
 
 type options struct {
 	assembly, state, data, task, addr string
-	once, verbose                     bool
+	once, verbose, rejectWhenBusy     bool
 	slots                             int
 	context                           contextFlags
 	match, skip                       string
@@ -60,6 +60,7 @@ func main() {
 	flag.IntVar(&o.slots, "slots", 2, "tasks that may run at once (the board's capacity)")
 	flag.BoolVar(&o.once, "once", false, "upload the samples, wait for their executions, then exit (status 1 if the matching one failed)")
 	flag.BoolVar(&o.verbose, "v", false, "print the task's log lines too")
+	flag.BoolVar(&o.rejectWhenBusy, "reject-when-busy", false, "fail RunTask when every slot is taken, as ECS does on a full board; the state machine's Retry then waits (real intervals, 15 s and up)")
 	flag.StringVar(&o.match, "sample", "", "key of the sample that should match (default: made from keyPattern)")
 	flag.StringVar(&o.skip, "sample-skip", "notes/readme.md", "key of the sample that should be skipped")
 	flag.Parse()
@@ -97,14 +98,15 @@ func run(o options) (int, error) {
 
 	out := &printer{w: os.Stdout, verbose: o.verbose}
 	p, err := pipeline.Start(ctx, pipeline.Options{
-		AssemblyDir: o.assembly,
-		ObjectDir:   filepath.Join(o.state, "s3"),
-		Volumes:     map[string]string{cfg.DataDir: o.data},
-		TaskBinary:  o.task,
-		Addr:        o.addr,
-		TaskSlots:   o.slots,
-		Observer:    out.event,
-		OnTaskLog:   out.taskLog,
+		AssemblyDir:    o.assembly,
+		ObjectDir:      filepath.Join(o.state, "s3"),
+		Volumes:        map[string]string{cfg.DataDir: o.data},
+		TaskBinary:     o.task,
+		Addr:           o.addr,
+		TaskSlots:      o.slots,
+		RejectWhenBusy: o.rejectWhenBusy,
+		Observer:       out.event,
+		OnTaskLog:      out.taskLog,
 	})
 	if err != nil {
 		return 2, err
