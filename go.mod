@@ -16,6 +16,7 @@ require (
 	github.com/johannesboyne/gofakes3 v1.2.0
 	github.com/spf13/afero v1.2.1
 	github.com/theory/jsonpath v0.12.3
+	golang.org/x/sys v0.47.0
 	quamina.net/go/quamina v1.5.1
 )
 
@@ -47,7 +48,6 @@ require (
 	golang.org/x/lint v0.0.0-20241112194109-818c5a804067 // indirect
 	golang.org/x/mod v0.38.0 // indirect
 	golang.org/x/sync v0.22.0 // indirect
-	golang.org/x/sys v0.47.0 // indirect
 	golang.org/x/telemetry v0.0.0-20260708182218-49f421fb7959 // indirect
 	golang.org/x/text v0.9.0 // indirect
 	golang.org/x/tools v0.48.0 // indirect

@@ -2,7 +2,6 @@ package stacks
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -44,12 +43,11 @@ func Synth(projectDir, outdir string, overrides map[string]string) (cfg config.C
 // race gets ECHILD and prints "Runtime process exited abnormally: waitid:
 // no child processes" although the child exited cleanly with status 0
 // (jsii-runtime-go v1.139.0 internal/kernel/process). All output is written
-// by now, so that one line is dropped.
+// by now, so that one line is dropped: standard error is pointed at
+// /dev/null at the file-descriptor level while jsii closes (swapping the
+// os.Stderr variable instead would race with jsii's goroutine).
 func CloseJSII() {
-	if devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
-		stderr := os.Stderr
-		os.Stderr = devNull
-		defer func() { os.Stderr = stderr }()
-	}
+	restore := muteStderr()
+	defer restore()
 	jsii.Close()
 }
