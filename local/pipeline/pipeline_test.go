@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -19,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/edge-drop/edge-drop/constructs/pipeline"
+	"github.com/edge-drop/edge-drop/local/assembly"
 	"github.com/edge-drop/edge-drop/local/statemachine"
 	"github.com/edge-drop/edge-drop/stacks"
 )
@@ -332,6 +334,39 @@ func TestBusyBoardIsRetriedByTheStateMachine(t *testing.T) {
 	for _, d := range waits {
 		if d < 0 || d > 300*time.Second {
 			t.Errorf("retry wait %s outside the placement schedule (FULL jitter, at most 300 s)", d)
+		}
+	}
+}
+
+// local/statemachine's unit and differential tests run a hand-resolved
+// copy of the synthesized definition; this keeps the copy honest.
+func TestStatemachineTestdataMatchesTheSynthesizedDefinition(t *testing.T) {
+	asm, err := assembly.Load(defaultAsm, Region, Account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	machines, err := asm.StateMachines()
+	if err != nil || len(machines) != 1 {
+		t.Fatalf("state machines: %v %v", machines, err)
+	}
+	copyJSON, err := os.ReadFile("../statemachine/testdata/pipeline.asl.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	normalize := func(raw []byte) string {
+		var def map[string]any
+		if err := json.Unmarshal(raw, &def); err != nil {
+			t.Fatal(err)
+		}
+		// Account, region and generated names differ by design.
+		params := def["States"].(map[string]any)[pipeline.StateDownload].(map[string]any)["Parameters"].(map[string]any)
+		params["Cluster"], params["TaskDefinition"] = "<cluster>", "<task definition>"
+		out, _ := json.MarshalIndent(def, "", " ")
+		return string(out)
+	}
+	for _, sm := range machines {
+		if got, want := normalize(copyJSON), normalize(sm.Definition); got != want {
+			t.Errorf("local/statemachine/testdata/pipeline.asl.json drifted from the synthesized definition:\n--- copy\n%s\n--- synthesized\n%s", got, want)
 		}
 	}
 }
