@@ -254,7 +254,7 @@ func (r *Runner) run(ctx context.Context, p runTaskParams, td assembly.TaskDefin
 		}
 	}()
 	logs.Wait()
-	waitErr := cmd.Wait()
+	_ = cmd.Wait() // the exit status is read from ProcessState below
 	close(done)
 	task.StoppedAt = time.Now().UnixMilli()
 
@@ -274,7 +274,6 @@ func (r *Runner) run(ctx context.Context, p runTaskParams, td assembly.TaskDefin
 	}
 	if code != 0 {
 		cause, _ := json.Marshal(task)
-		_ = waitErr
 		return nil, &statemachine.Error{Name: "States.TaskFailed", Cause: string(cause)}
 	}
 	return task, nil
