@@ -6,9 +6,14 @@ ACTIONLINT := go run github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 
 test: node-deps test-go test-task synth-check lint-actions ## Run every test: Go (CDK, local pipeline), task module, CLI synth, actionlint
 
-test-go: node-deps ## go vet + go test of the root module (CDK stacks, config, local pipeline)
+# Packages that start no jsii runtime also run under the race detector
+# (jsii-runtime-go's own Close races, so the CDK/e2e packages cannot).
+RACE_PKGS := ./config ./local/assembly ./local/bucket ./local/ecstask ./local/rule ./local/statemachine
+
+test-go: node-deps ## go vet + go test of the root module (CDK stacks, config, local pipeline), -race where jsii is not involved
 	go vet ./...
 	go test -count=1 -timeout 15m ./...
+	go test -race -count=1 -timeout 10m $(RACE_PKGS)
 
 synth-check: node-deps ## Full `cdk synth` through the pinned CLI into a temp dir (the real CLI path)
 	@out=$$(mktemp -d); trap 'rm -rf $$out' EXIT; \
