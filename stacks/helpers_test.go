@@ -24,7 +24,7 @@ func synth(t *testing.T, overrides map[string]any) (*App, config.Config) {
 	}
 	maps.Copy(ctx, overrides)
 	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(outdir(t))})
-	cfg, err := configFrom(app)
+	cfg, err := ConfigFrom(app)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,14 +157,13 @@ func equalJSON(t *testing.T, what string, got, want any) {
 func statements(t *testing.T, tpl assertions.Template) map[string][]map[string]any {
 	t.Helper()
 	out := map[string][]map[string]any{}
-	for id, r := range resources(t, tpl, "AWS::IAM::Policy") {
+	for _, r := range resources(t, tpl, "AWS::IAM::Policy") {
 		doc := get(t, r, "Properties", "PolicyDocument").(map[string]any)
 		roles := r["Properties"].(map[string]any)["Roles"].([]any)
 		owner := render(t, roles[0])
 		for _, s := range doc["Statement"].([]any) {
 			out[owner] = append(out[owner], s.(map[string]any))
 		}
-		_ = id
 	}
 	return out
 }
@@ -175,10 +174,6 @@ func list(v any) []any {
 		return a
 	}
 	return []any{v}
-}
-
-func configFrom(app awscdk.App) (config.Config, error) {
-	return config.FromContext(func(k string) any { return app.Node().TryGetContext(jsii.String(k)) })
 }
 
 // outdir is a cloud-assembly directory that outlives the test that made

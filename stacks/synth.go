@@ -1,7 +1,9 @@
 package stacks
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -13,29 +15,46 @@ import (
 
 // Synth synthesizes the app in-process into outdir, as `cdk synth` would:
 // cdk.json's context from projectDir plus overrides (the -c key=value
-// pairs). Config errors and construct/cdk-nag failures come back as one-line
-// errors. The caller owns the jsii runtime (jsii.Close at exit).
-func Synth(projectDir, outdir string, overrides map[string]string) (cfg config.Config, err error) {
+// pairs). The caller owns the jsii runtime (CloseJSII at exit).
+func Synth(projectDir, outdir string, overrides map[string]string) (config.Config, error) {
+	ctx, err := CDKJSONContext(filepath.Join(projectDir, "cdk.json"))
+	if err != nil {
+		return config.Config{}, err
+	}
+	for k, v := range overrides {
+		ctx[k] = v
+	}
+	return SynthApp(awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(outdir)}), projectDir)
+}
+
+// SynthApp validates the configuration in app's context, builds the stacks
+// (the task image from imageDirectory's Dockerfile unless taskImage is set)
+// and synthesizes. Config errors, a missing Dockerfile and construct or
+// cdk-nag failures (panics across jsii) come back as errors, one line per
+// problem, never as a stack trace.
+func SynthApp(app awscdk.App, imageDirectory string) (cfg config.Config, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			msg, _, _ := strings.Cut(strings.TrimSpace(fmt.Sprint(r)), "\n")
 			err = fmt.Errorf("synth failed: %s", msg)
 		}
 	}()
-	ctx, err := CDKJSONContext(filepath.Join(projectDir, "cdk.json"))
-	if err != nil {
+	if cfg, err = ConfigFrom(app); err != nil {
 		return cfg, err
 	}
-	for k, v := range overrides {
-		ctx[k] = v
+	if cfg.TaskImage == "" {
+		if _, statErr := os.Stat(filepath.Join(imageDirectory, "Dockerfile")); statErr != nil {
+			return cfg, errors.New("taskImage is empty, so the task image is built from ./Dockerfile, which is missing: run cdk from the project root or set -c taskImage=<image URI>")
+		}
 	}
-	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(outdir)})
-	if cfg, err = config.FromContext(func(k string) any { return app.Node().TryGetContext(jsii.String(k)) }); err != nil {
-		return cfg, err
-	}
-	Build(app, cfg, projectDir)
+	Build(app, cfg, imageDirectory)
 	app.Synth(nil)
 	return cfg, nil
+}
+
+// ConfigFrom reads and validates the configuration from app's context.
+func ConfigFrom(app awscdk.App) (config.Config, error) {
+	return config.FromContext(func(key string) any { return app.Node().TryGetContext(jsii.String(key)) })
 }
 
 // CloseJSII stops the jsii node process. jsii-runtime-go waits for that
