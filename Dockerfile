@@ -9,6 +9,8 @@ ARG TARGETARCH
 ARG VERSION=dev
 WORKDIR /src/task
 ENV GOFLAGS=-buildvcs=false CGO_ENABLED=0
+# The task module imports the contract module through a ../contract replace.
+COPY contract/ /src/contract/
 COPY task/go.mod task/go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY task/ ./

@@ -39,6 +39,7 @@ require (
 	github.com/cdklabs/awscdk-asset-awscli-go/awscliv1/v2 v2.2.292 // indirect
 	github.com/cdklabs/awscdk-asset-node-proxy-agent-go/nodeproxyagentv6/v2 v2.1.2 // indirect
 	github.com/cdklabs/cloud-assembly-schema-go/awscdkcloudassemblyschema/v54 v54.11.0 // indirect
+	github.com/edge-drop/edge-drop/contract v0.0.0
 	github.com/fatih/color v1.19.0 // indirect
 	github.com/mattn/go-colorable v0.1.14 // indirect
 	github.com/mattn/go-isatty v0.0.23 // indirect
@@ -56,3 +57,5 @@ require (
 )
 
 replace quamina.net/go/quamina => github.com/timbray/quamina v1.5.1
+
+replace github.com/edge-drop/edge-drop/contract => ./contract

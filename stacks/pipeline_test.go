@@ -9,8 +9,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 
 	"github.com/edge-drop/edge-drop/config"
-	"github.com/edge-drop/edge-drop/constructs/downloadtask"
 	"github.com/edge-drop/edge-drop/constructs/pipeline"
+	"github.com/edge-drop/edge-drop/contract"
 )
 
 // Each configuration is synthesized once (a synth costs seconds) and shared.
@@ -211,10 +211,10 @@ func TestStateMachineDefinition(t *testing.T) {
 		t.Errorf("task definition %q", td)
 	}
 	equalJSON(t, "overrides", get(t, task, "Parameters", "Overrides"), map[string]any{"ContainerOverrides": []any{map[string]any{
-		"Name": downloadtask.ContainerName,
+		"Name": contract.ContainerName,
 		"Environment": []any{
-			map[string]any{"Name": downloadtask.EnvBucket, "Value.$": "$.bucket"},
-			map[string]any{"Name": downloadtask.EnvKey, "Value.$": "$.key"},
+			map[string]any{"Name": contract.EnvBucket, "Value.$": "$.bucket"},
+			map[string]any{"Name": contract.EnvKey, "Value.$": "$.key"},
 		},
 	}}})
 	equalJSON(t, "result selector", task["ResultSelector"], map[string]any{
@@ -236,7 +236,7 @@ func TestStateMachineDefinition(t *testing.T) {
 
 	fail := states[pipeline.StateFailed].(map[string]any)
 	equalJSON(t, "fail type", fail["Type"], "Fail")
-	equalJSON(t, "fail error", fail["Error"], pipeline.FailedError)
+	equalJSON(t, "fail error", fail["Error"], contract.ErrDeliveryFailed)
 	equalJSON(t, "fail cause", fail["CausePath"], "States.Format('s3://{}/{} was not delivered: {}: {}', $.bucket, $.key, $.error.Error, $.error.Cause)")
 }
 
@@ -291,7 +291,7 @@ func TestTaskDefinitionRunsOnTheBoardWithTheDataDirMounted(t *testing.T) {
 		t.Fatalf("want one container, got %d", len(defs))
 	}
 	c := defs[0].(map[string]any)
-	equalJSON(t, "name", c["Name"], downloadtask.ContainerName)
+	equalJSON(t, "name", c["Name"], contract.ContainerName)
 	equalJSON(t, "essential", c["Essential"], true)
 	equalJSON(t, "mount", c["MountPoints"], []any{map[string]any{"ContainerPath": "/data", "SourceVolume": "data", "ReadOnly": false}})
 	equalJSON(t, "user", c["User"], "65532:65532")
@@ -299,8 +299,8 @@ func TestTaskDefinitionRunsOnTheBoardWithTheDataDirMounted(t *testing.T) {
 	equalJSON(t, "memory", c["Memory"], 128)
 	equalJSON(t, "cpu", c["Cpu"], 256)
 	equalJSON(t, "environment", c["Environment"], []any{
-		map[string]any{"Name": downloadtask.EnvDataDir, "Value": "/data"},
-		map[string]any{"Name": downloadtask.EnvTimeout, "Value": "29m0s"}, // gives up a minute before the state's 30m
+		map[string]any{"Name": contract.EnvDataDir, "Value": "/data"},
+		map[string]any{"Name": contract.EnvTimeout, "Value": "29m0s"}, // gives up a minute before the state's 30m
 	})
 	equalJSON(t, "log driver", get(t, c, "LogConfiguration", "LogDriver"), "awslogs")
 	if !strings.Contains(render(t, get(t, c, "LogConfiguration", "Options", "awslogs-group")), "DownloadTaskLogs") {

@@ -14,28 +14,13 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
-)
 
-// The task binary's environment. These names are the contract with
-// task/internal/config (the other side keeps its own copy: the task module
-// must not import CDK).
-const (
-	EnvBucket  = "EDGE_DROP_BUCKET"
-	EnvKey     = "EDGE_DROP_KEY"
-	EnvDataDir = "EDGE_DROP_DATA_DIR"
-	EnvTimeout = "EDGE_DROP_TIMEOUT"
+	"github.com/edge-drop/edge-drop/contract"
 )
 
 // timeoutMargin is how much earlier than the state's timeout the task gives
 // up by itself: it then cleans up and exits 7 instead of being killed.
 const timeoutMargin = time.Minute
-
-const (
-	// ContainerName is the container the state machine overrides.
-	ContainerName = "download"
-	// VolumeName is the host volume holding the data directory.
-	VolumeName = "data"
-)
 
 // Props configures the task.
 type Props struct {
@@ -106,13 +91,13 @@ func New(scope constructs.Construct, id string, props Props) *DownloadTask {
 		ExecutionRole: d.ExecutionRole,
 		NetworkMode:   awsecs.NetworkMode_BRIDGE,
 		Volumes: &[]*awsecs.Volume{{
-			Name: jsii.String(VolumeName),
+			Name: jsii.String(contract.VolumeName),
 			Host: &awsecs.Host{SourcePath: jsii.String(props.DataDir)},
 		}},
 	})
 
-	d.Container = d.TaskDefinition.AddContainer(jsii.String(ContainerName), &awsecs.ContainerDefinitionOptions{
-		ContainerName:          jsii.String(ContainerName),
+	d.Container = d.TaskDefinition.AddContainer(jsii.String(contract.ContainerName), &awsecs.ContainerDefinitionOptions{
+		ContainerName:          jsii.String(contract.ContainerName),
 		Image:                  props.Image,
 		Essential:              jsii.Bool(true),
 		Cpu:                    jsii.Number(float64(props.CPU)),
@@ -120,8 +105,8 @@ func New(scope constructs.Construct, id string, props Props) *DownloadTask {
 		User:                   jsii.String(props.User),
 		ReadonlyRootFilesystem: jsii.Bool(true),
 		Environment: &map[string]*string{
-			EnvDataDir: jsii.String(props.DataDir),
-			EnvTimeout: jsii.String(max(props.Timeout-timeoutMargin, props.Timeout/2).String()),
+			contract.EnvDataDir: jsii.String(props.DataDir),
+			contract.EnvTimeout: jsii.String(max(props.Timeout-timeoutMargin, props.Timeout/2).String()),
 		},
 		Logging: awsecs.LogDriver_AwsLogs(&awsecs.AwsLogDriverProps{
 			LogGroup:     d.LogGroup,
@@ -131,7 +116,7 @@ func New(scope constructs.Construct, id string, props Props) *DownloadTask {
 	})
 	d.Container.AddMountPoints(&awsecs.MountPoint{
 		ContainerPath: jsii.String(props.DataDir),
-		SourceVolume:  jsii.String(VolumeName),
+		SourceVolume:  jsii.String(contract.VolumeName),
 		ReadOnly:      jsii.Bool(false),
 	})
 

@@ -8,8 +8,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/edge-drop/edge-drop/constructs/downloadtask"
 	"github.com/edge-drop/edge-drop/constructs/externallaunch"
+	"github.com/edge-drop/edge-drop/contract"
 )
 
 // State names: the ASL definition, the local demo and the tests share them.
@@ -21,22 +21,11 @@ const (
 	StateFailed   = "DeliveryFailed"
 )
 
-// FailedError is the error name of a failed delivery; the cause says which
-// object and why.
-const FailedError = "EdgeDrop.DeliveryFailed"
-
 // RetriedErrors are the ECS API errors worth retrying soon: throttling
 // ("Rate exceeded" surfaces as AmazonECSException) and service faults. A
 // task that ran and failed is not retried: the task binary has already
 // retried its downloads itself.
 var RetriedErrors = []string{"ECS.AmazonECSException", "ECS.ServerException", "ECS.ThrottlingException"}
-
-// PlacementError is what runTask.sync raises when RunTask answers with
-// failures instead of a task (Step Functions docs, connect-ecs): on one
-// small board that means it is busy (RESOURCE:MEMORY, RESOURCE:CPU) or its
-// agent is reconnecting (AGENT). Worth waiting for, minutes rather than
-// seconds.
-const PlacementError = "AmazonECS.Unknown"
 
 // definition is Extract → KeyMatchesPattern → DownloadToBoard, with
 // Skipped for other keys and DeliveryFailed when the task fails.
@@ -57,7 +46,7 @@ func definition(scope constructs.Construct, props Props) awsstepfunctions.IChain
 
 	failed := awsstepfunctions.NewFail(scope, jsii.String(StateFailed), &awsstepfunctions.FailProps{
 		Comment: jsii.String("The task failed or could not start; the cause names the object and the reason"),
-		Error:   jsii.String(FailedError),
+		Error:   jsii.String(contract.ErrDeliveryFailed),
 		CausePath: awsstepfunctions.JsonPath_Format(jsii.String("s3://{}/{} was not delivered: {}: {}"),
 			awsstepfunctions.JsonPath_StringAt(jsii.String("$.bucket")),
 			awsstepfunctions.JsonPath_StringAt(jsii.String("$.key")),
@@ -74,8 +63,8 @@ func definition(scope constructs.Construct, props Props) awsstepfunctions.IChain
 		ContainerOverrides: &[]*awsstepfunctionstasks.ContainerOverride{{
 			ContainerDefinition: props.Task.Container,
 			Environment: &[]*awsstepfunctionstasks.TaskEnvironmentVariable{
-				{Name: jsii.String(downloadtask.EnvBucket), Value: awsstepfunctions.JsonPath_StringAt(jsii.String("$.bucket"))},
-				{Name: jsii.String(downloadtask.EnvKey), Value: awsstepfunctions.JsonPath_StringAt(jsii.String("$.key"))},
+				{Name: jsii.String(contract.EnvBucket), Value: awsstepfunctions.JsonPath_StringAt(jsii.String("$.bucket"))},
+				{Name: jsii.String(contract.EnvKey), Value: awsstepfunctions.JsonPath_StringAt(jsii.String("$.key"))},
 			},
 		}},
 		PropagatedTagSource: awsecs.PropagatedTagSource_TASK_DEFINITION,
@@ -98,7 +87,7 @@ func definition(scope constructs.Construct, props Props) awsstepfunctions.IChain
 	// A busy board: up to ~25 minutes of waiting, spread by jitter so a
 	// burst of uploads does not retry in lockstep.
 	download.AddRetry(&awsstepfunctions.RetryProps{
-		Errors:         jsii.Strings(PlacementError),
+		Errors:         jsii.Strings(contract.ErrPlacement),
 		Interval:       awscdk.Duration_Seconds(jsii.Number(15)),
 		MaxAttempts:    jsii.Number(10),
 		BackoffRate:    jsii.Number(2),

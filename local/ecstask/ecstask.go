@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/local/assembly"
 	"github.com/edge-drop/edge-drop/local/statemachine"
 )
@@ -56,10 +57,6 @@ type Runner struct {
 	RejectWhenBusy bool
 }
 
-// ErrPlacement is the error runTask.sync raises when RunTask returns
-// failures (Step Functions docs, "Manage Amazon ECS or Fargate tasks").
-const ErrPlacement = "AmazonECS.Unknown"
-
 // NewRunner returns a runner with at most slots concurrent tasks.
 func NewRunner(defs map[string]assembly.TaskDefinition, binary string, volumes map[string]string, env []string, slots int) *Runner {
 	if slots < 1 {
@@ -85,7 +82,7 @@ type runTaskParams struct {
 // Handle is a statemachine.TaskHandler.
 func (r *Runner) Handle(ctx context.Context, resource string, parameters any) (any, error) {
 	if !strings.HasSuffix(resource, ":states:::ecs:runTask.sync") {
-		return nil, &statemachine.Error{Name: "States.Runtime",
+		return nil, &statemachine.Error{Name: statemachine.ErrRuntime,
 			Cause: fmt.Sprintf("the local run serves only %s, not %s", ResourceRunTaskSync, resource)}
 	}
 	raw, _ := json.Marshal(parameters)
@@ -126,7 +123,7 @@ func (r *Runner) Handle(ctx context.Context, resource string, parameters any) (a
 		default:
 			failures, _ := json.Marshal(map[string]any{"Failures": []any{map[string]any{
 				"Arn": strings.Replace(p.Cluster, ":cluster/", ":container-instance/", 1) + "/local", "Reason": "RESOURCE:MEMORY"}}})
-			return nil, &statemachine.Error{Name: ErrPlacement, Cause: string(failures)}
+			return nil, &statemachine.Error{Name: contract.ErrPlacement, Cause: string(failures)}
 		}
 	} else {
 		select {
@@ -274,7 +271,7 @@ func (r *Runner) run(ctx context.Context, p runTaskParams, td assembly.TaskDefin
 	}
 	if code != 0 {
 		cause, _ := json.Marshal(task)
-		return nil, &statemachine.Error{Name: "States.TaskFailed", Cause: string(cause)}
+		return nil, &statemachine.Error{Name: statemachine.ErrTaskFailed, Cause: string(cause)}
 	}
 	return task, nil
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/local/assembly"
 	"github.com/edge-drop/edge-drop/local/statemachine"
 )
@@ -174,8 +175,8 @@ func TestRejectWhenBusyFailsPlacementLikeECS(t *testing.T) {
 	r.Slots <- struct{}{} // the board is full
 	_, err := r.Handle(context.Background(), ResourceRunTaskSync, params())
 	var se *statemachine.Error
-	if !errors.As(err, &se) || se.Name != ErrPlacement || !strings.Contains(se.Cause, "RESOURCE:MEMORY") {
-		t.Fatalf("want %s with a RESOURCE:MEMORY failure, got %v", ErrPlacement, err)
+	if !errors.As(err, &se) || se.Name != contract.ErrPlacement || !strings.Contains(se.Cause, "RESOURCE:MEMORY") {
+		t.Fatalf("want %s with a RESOURCE:MEMORY failure, got %v", contract.ErrPlacement, err)
 	}
 	<-r.Slots
 	if _, err := r.Handle(context.Background(), ResourceRunTaskSync, params()); err != nil {

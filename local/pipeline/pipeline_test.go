@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/edge-drop/edge-drop/constructs/pipeline"
+	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/local/assembly"
 	"github.com/edge-drop/edge-drop/local/statemachine"
 	"github.com/edge-drop/edge-drop/stacks"
@@ -205,8 +206,8 @@ func TestTaskFailuresEndInTheFailStateWithAReadableCause(t *testing.T) {
 	got := h.results(2)
 	for key, exit := range map[string]string{"demo-gone.txt": `"ExitCode":4`, "demo/../../x.txt": `"ExitCode":3`} {
 		x := got[key].Execution
-		if x.Status != statemachine.StatusFailed || x.Error != pipeline.FailedError {
-			t.Errorf("%s: %s %s, want FAILED %s", key, x.Status, x.Error, pipeline.FailedError)
+		if x.Status != statemachine.StatusFailed || x.Error != contract.ErrDeliveryFailed {
+			t.Errorf("%s: %s %s, want FAILED %s", key, x.Status, x.Error, contract.ErrDeliveryFailed)
 			continue
 		}
 		if want := []string{pipeline.StateExtract, pipeline.StateMatches, pipeline.StateDownload, pipeline.StateFailed}; !slices.Equal(pathOf(x), want) {

@@ -12,17 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// Environment variable names: the contract with the CDK state machine.
-const (
-	EnvBucket         = "EDGE_DROP_BUCKET"
-	EnvKey            = "EDGE_DROP_KEY"
-	EnvDataDir        = "EDGE_DROP_DATA_DIR"
-	EnvPartSize       = "EDGE_DROP_PART_SIZE"
-	EnvConcurrency    = "EDGE_DROP_CONCURRENCY"
-	EnvTimeout        = "EDGE_DROP_TIMEOUT"
-	EnvRequestTimeout = "EDGE_DROP_REQUEST_TIMEOUT"
+	"github.com/edge-drop/edge-drop/contract"
 )
 
 // Defaults, sized for a 512 MB, 4-core ARM board: memory use does not depend
@@ -69,9 +60,9 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (Confi
 	bad := func(src string, err error) { errs = append(errs, fmt.Errorf("%s: %w", src, err)) }
 
 	// Environment first.
-	c.Bucket = getenv(EnvBucket)
-	c.Key = getenv(EnvKey)
-	if v := getenv(EnvDataDir); v != "" {
+	c.Bucket = getenv(contract.EnvBucket)
+	c.Key = getenv(contract.EnvKey)
+	if v := getenv(contract.EnvDataDir); v != "" {
 		c.DataDir = v
 	}
 	setSize := func(src, v string) {
@@ -113,33 +104,33 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (Confi
 	}
 	setTimeout := setDur(&c.Timeout, true)
 	setReqTimeout := setDur(&c.RequestTimeout, false)
-	if v := getenv(EnvPartSize); v != "" {
-		setSize(EnvPartSize, v)
+	if v := getenv(contract.EnvPartSize); v != "" {
+		setSize(contract.EnvPartSize, v)
 	}
-	if v := getenv(EnvConcurrency); v != "" {
-		setConc(EnvConcurrency, v)
+	if v := getenv(contract.EnvConcurrency); v != "" {
+		setConc(contract.EnvConcurrency, v)
 	}
-	if v := getenv(EnvTimeout); v != "" {
-		setTimeout(EnvTimeout, v)
+	if v := getenv(contract.EnvTimeout); v != "" {
+		setTimeout(contract.EnvTimeout, v)
 	}
-	if v := getenv(EnvRequestTimeout); v != "" {
-		setReqTimeout(EnvRequestTimeout, v)
+	if v := getenv(contract.EnvRequestTimeout); v != "" {
+		setReqTimeout(contract.EnvRequestTimeout, v)
 	}
 
 	// Then flags, which override.
 	fs := flag.NewFlagSet("edge-drop-task", flag.ContinueOnError)
 	fs.SetOutput(usageOut)
 	fs.Usage = func() {
-		fmt.Fprintf(usageOut, "usage: edge-drop-task [flags]\n\nDownloads s3://BUCKET/KEY into DIR/KEY. Flags override the %s_* environment variables.\n\n", "EDGE_DROP")
+		fmt.Fprintf(usageOut, "usage: edge-drop-task [flags]\n\nDownloads s3://BUCKET/KEY into DIR/KEY. Flags override the %s* environment variables.\n\n", contract.EnvPrefix)
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&c.Bucket, "bucket", c.Bucket, "S3 bucket (env "+EnvBucket+")")
-	fs.StringVar(&c.Key, "key", c.Key, "object key, raw or URL-encoded as in S3 events (env "+EnvKey+")")
-	fs.StringVar(&c.DataDir, "dir", c.DataDir, "data directory the key is placed under (env "+EnvDataDir+")")
-	fs.Func("part-size", "bytes per ranged GET, e.g. 8MiB (env "+EnvPartSize+", default 8MiB)", func(v string) error { setSize("-part-size", v); return nil })
-	fs.Func("concurrency", "parallel ranged GETs (env "+EnvConcurrency+", default 4)", func(v string) error { setConc("-concurrency", v); return nil })
-	fs.Func("timeout", "overall timeout, 0 = none (env "+EnvTimeout+", default 2h)", func(v string) error { setTimeout("-timeout", v); return nil })
-	fs.Func("request-timeout", "per-request timeout: to response headers and longest body stall (env "+EnvRequestTimeout+", default 30s)", func(v string) error { setReqTimeout("-request-timeout", v); return nil })
+	fs.StringVar(&c.Bucket, "bucket", c.Bucket, "S3 bucket (env "+contract.EnvBucket+")")
+	fs.StringVar(&c.Key, "key", c.Key, "object key, raw or URL-encoded as in S3 events (env "+contract.EnvKey+")")
+	fs.StringVar(&c.DataDir, "dir", c.DataDir, "data directory the key is placed under (env "+contract.EnvDataDir+")")
+	fs.Func("part-size", "bytes per ranged GET, e.g. 8MiB (env "+contract.EnvPartSize+", default 8MiB)", func(v string) error { setSize("-part-size", v); return nil })
+	fs.Func("concurrency", "parallel ranged GETs (env "+contract.EnvConcurrency+", default 4)", func(v string) error { setConc("-concurrency", v); return nil })
+	fs.Func("timeout", "overall timeout, 0 = none (env "+contract.EnvTimeout+", default 2h)", func(v string) error { setTimeout("-timeout", v); return nil })
+	fs.Func("request-timeout", "per-request timeout: to response headers and longest body stall (env "+contract.EnvRequestTimeout+", default 30s)", func(v string) error { setReqTimeout("-request-timeout", v); return nil })
 	fs.BoolVar(&c.ShowVersion, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -154,13 +145,13 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (Confi
 		return c, nil
 	}
 	if c.Bucket == "" {
-		errs = append(errs, fmt.Errorf("bucket is required (%s or -bucket)", EnvBucket))
+		errs = append(errs, fmt.Errorf("bucket is required (%s or -bucket)", contract.EnvBucket))
 	}
 	if c.Key == "" {
-		errs = append(errs, fmt.Errorf("key is required (%s or -key)", EnvKey))
+		errs = append(errs, fmt.Errorf("key is required (%s or -key)", contract.EnvKey))
 	}
 	if c.DataDir == "" {
-		errs = append(errs, fmt.Errorf("data dir must not be empty (%s or -dir)", EnvDataDir))
+		errs = append(errs, fmt.Errorf("data dir must not be empty (%s or -dir)", contract.EnvDataDir))
 	}
 	if len(errs) > 0 {
 		msg := make([]string, len(errs))

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edge-drop/edge-drop/contract"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -30,7 +32,7 @@ func TestParseSize(t *testing.T) {
 
 func TestParseOK(t *testing.T) {
 	c, err := Parse(nil, env(map[string]string{
-		EnvBucket: "b", EnvKey: "red+flower.jpg", EnvPartSize: "16MiB", EnvConcurrency: "8", EnvTimeout: "10m",
+		contract.EnvBucket: "b", contract.EnvKey: "red+flower.jpg", contract.EnvPartSize: "16MiB", contract.EnvConcurrency: "8", contract.EnvTimeout: "10m",
 	}), io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +42,7 @@ func TestParseOK(t *testing.T) {
 	}
 	// Flags override env.
 	c, err = Parse([]string{"-bucket", "x", "-dir", "/tmp/d", "-part-size", "1MiB", "-concurrency", "2", "-timeout", "0"},
-		env(map[string]string{EnvBucket: "b", EnvKey: "k", EnvConcurrency: "8"}), io.Discard)
+		env(map[string]string{contract.EnvBucket: "b", contract.EnvKey: "k", contract.EnvConcurrency: "8"}), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +51,7 @@ func TestParseOK(t *testing.T) {
 	}
 	// A bad env value overridden by a good flag is still reported: the
 	// environment is what the state machine set, and it is wrong.
-	if _, err := Parse([]string{"-concurrency", "2"}, env(map[string]string{EnvBucket: "b", EnvKey: "k", EnvConcurrency: "x"}), io.Discard); err == nil {
+	if _, err := Parse([]string{"-concurrency", "2"}, env(map[string]string{contract.EnvBucket: "b", contract.EnvKey: "k", contract.EnvConcurrency: "x"}), io.Discard); err == nil {
 		t.Fatal("want error for bad env value")
 	}
 	if c, err := Parse([]string{"-version"}, env(nil), io.Discard); err != nil || !c.ShowVersion {
@@ -61,9 +63,9 @@ func TestParseOK(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	ok := map[string]string{EnvBucket: "b", EnvKey: "k"}
+	ok := map[string]string{contract.EnvBucket: "b", contract.EnvKey: "k"}
 	with := func(k, v string) map[string]string {
-		m := map[string]string{EnvBucket: "b", EnvKey: "k"}
+		m := map[string]string{contract.EnvBucket: "b", contract.EnvKey: "k"}
 		m[k] = v
 		return m
 	}
@@ -73,18 +75,18 @@ func TestParseErrors(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		{"no bucket", nil, map[string]string{EnvKey: "k"}, "bucket is required (EDGE_DROP_BUCKET or -bucket)"},
-		{"no key", nil, map[string]string{EnvBucket: "b"}, "key is required (EDGE_DROP_KEY or -key)"},
+		{"no bucket", nil, map[string]string{contract.EnvKey: "k"}, "bucket is required (EDGE_DROP_BUCKET or -bucket)"},
+		{"no key", nil, map[string]string{contract.EnvBucket: "b"}, "key is required (EDGE_DROP_KEY or -key)"},
 		{"empty dir flag", []string{"-dir", ""}, ok, "data dir must not be empty"},
-		{"part size junk", nil, with(EnvPartSize, "lots"), `EDGE_DROP_PART_SIZE: "lots" is not a size`},
-		{"part size small", nil, with(EnvPartSize, "1KiB"), "EDGE_DROP_PART_SIZE: 1024 out of range"},
+		{"part size junk", nil, with(contract.EnvPartSize, "lots"), `EDGE_DROP_PART_SIZE: "lots" is not a size`},
+		{"part size small", nil, with(contract.EnvPartSize, "1KiB"), "EDGE_DROP_PART_SIZE: 1024 out of range"},
 		{"part size flag", []string{"-part-size", "6GiB"}, ok, "-part-size: 6442450944 out of range"},
-		{"conc junk", nil, with(EnvConcurrency, "four"), `EDGE_DROP_CONCURRENCY: "four" is not an integer`},
-		{"conc zero", nil, with(EnvConcurrency, "0"), "EDGE_DROP_CONCURRENCY: 0 out of range [1, 64]"},
+		{"conc junk", nil, with(contract.EnvConcurrency, "four"), `EDGE_DROP_CONCURRENCY: "four" is not an integer`},
+		{"conc zero", nil, with(contract.EnvConcurrency, "0"), "EDGE_DROP_CONCURRENCY: 0 out of range [1, 64]"},
 		{"conc big", []string{"-concurrency", "1000"}, ok, "-concurrency: 1000 out of range [1, 64]"},
-		{"timeout junk", nil, with(EnvTimeout, "10"), `EDGE_DROP_TIMEOUT: "10" is not a duration`},
-		{"timeout negative", nil, with(EnvTimeout, "-1s"), `EDGE_DROP_TIMEOUT: "-1s" must be positive`},
-		{"req timeout zero", nil, with(EnvRequestTimeout, "0s"), `EDGE_DROP_REQUEST_TIMEOUT: "0s" must be positive`},
+		{"timeout junk", nil, with(contract.EnvTimeout, "10"), `EDGE_DROP_TIMEOUT: "10" is not a duration`},
+		{"timeout negative", nil, with(contract.EnvTimeout, "-1s"), `EDGE_DROP_TIMEOUT: "-1s" must be positive`},
+		{"req timeout zero", nil, with(contract.EnvRequestTimeout, "0s"), `EDGE_DROP_REQUEST_TIMEOUT: "0s" must be positive`},
 		{"unknown flag", []string{"-bogus"}, ok, "flag provided but not defined: -bogus"},
 		{"extra arg", []string{"file"}, ok, `unexpected argument "file"`},
 	}

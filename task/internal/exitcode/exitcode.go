@@ -1,59 +1,32 @@
-// Package exitcode defines the process exit codes of edge-drop-task and maps
-// errors to them. The Step Functions state machine's Catch/Retry rules match
-// on these numbers, so they are part of the contract and must not change:
-//
-//	0  success (also: target already up to date)
-//	2  bad configuration or usage (missing/invalid env var or flag)
-//	3  unsafe or invalid object key (would escape the data dir, folder marker, ...)
-//	4  object not found (404 / NoSuchKey, for the decoded and the raw key)
-//	5  access denied (403)
-//	6  local I/O error (disk full, permission, read-only file system, ...)
-//	7  network / S3 error that persisted after retries, or a timeout
-//	8  integrity failure (length, checksum or ETag mismatch; object changed
-//	   during the download)
-//	9  canceled (SIGTERM / SIGINT)
+// Package exitcode maps the task's errors to its process exit codes. The
+// codes themselves, their classes and their meaning are the contract with the
+// cloud side and live in package contract; the state machine's DeliveryFailed
+// state reports them as the failure's cause (its Catch is States.ALL: every
+// failure ends the execution, the code says why).
 package exitcode
 
 import (
 	"errors"
 	"fmt"
+
+	"github.com/edge-drop/edge-drop/contract"
 )
 
 // Code is a process exit status.
-type Code int
+type Code = contract.ExitCode
 
-// The exit codes. See the package documentation.
+// The exit codes (see contract.ExitCode).
 const (
-	OK        Code = 0
-	Usage     Code = 2
-	UnsafeKey Code = 3
-	NotFound  Code = 4
-	Denied    Code = 5
-	LocalIO   Code = 6
-	Network   Code = 7
-	Integrity Code = 8
-	Canceled  Code = 9
+	OK        = contract.ExitOK
+	Usage     = contract.ExitUsage
+	UnsafeKey = contract.ExitUnsafeKey
+	NotFound  = contract.ExitNotFound
+	Denied    = contract.ExitDenied
+	LocalIO   = contract.ExitLocalIO
+	Network   = contract.ExitNetwork
+	Integrity = contract.ExitIntegrity
+	Canceled  = contract.ExitCanceled
 )
-
-var names = map[Code]string{
-	OK:        "ok",
-	Usage:     "usage",
-	UnsafeKey: "unsafe_key",
-	NotFound:  "not_found",
-	Denied:    "access_denied",
-	LocalIO:   "local_io",
-	Network:   "network",
-	Integrity: "integrity",
-	Canceled:  "canceled",
-}
-
-// String returns a short stable name, used as the "class" field in logs.
-func (c Code) String() string {
-	if n, ok := names[c]; ok {
-		return n
-	}
-	return fmt.Sprintf("code_%d", int(c))
-}
 
 // Error carries an exit code together with the underlying error.
 type Error struct {

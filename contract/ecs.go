@@ -1,0 +1,22 @@
+package contract
+
+const (
+	// ContainerName is the task definition's one container; the state
+	// machine's container overrides name it.
+	ContainerName = "download"
+	// VolumeName is the host volume that holds the board's data directory.
+	VolumeName = "data"
+)
+
+// Error names raised by Step Functions' ECS integrations, which the state
+// machine's Retry rules match on and the local ECS stand-in raises.
+const (
+	// ErrPlacement is what runTask.sync raises when RunTask answers with
+	// failures instead of a task (RESOURCE:MEMORY: the board is busy;
+	// AGENT: the board's agent is disconnected).
+	ErrPlacement = "AmazonECS.Unknown"
+)
+
+// ErrDeliveryFailed is the error of an execution whose delivery failed (the
+// DeliveryFailed state); its cause says which object and why.
+const ErrDeliveryFailed = "EdgeDrop.DeliveryFailed"

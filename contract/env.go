@@ -1,0 +1,22 @@
+package contract
+
+// Environment variables of edge-drop-task. The task definition sets the
+// fixed ones; the state machine sets the per-object ones as container
+// overrides; a person running the binary by hand may use flags instead.
+const (
+	// Per object, from the state machine (the S3 event).
+	EnvBucket = "EDGE_DROP_BUCKET"
+	EnvKey    = "EDGE_DROP_KEY" // as in the event: URL-encoded
+
+	// Fixed, from the task definition.
+	EnvDataDir = "EDGE_DROP_DATA_DIR"
+	EnvTimeout = "EDGE_DROP_TIMEOUT"
+
+	// Tuning, for a person running the binary by hand.
+	EnvPartSize       = "EDGE_DROP_PART_SIZE"
+	EnvConcurrency    = "EDGE_DROP_CONCURRENCY"
+	EnvRequestTimeout = "EDGE_DROP_REQUEST_TIMEOUT"
+)
+
+// EnvPrefix starts every variable above.
+const EnvPrefix = "EDGE_DROP_"

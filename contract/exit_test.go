@@ -1,0 +1,46 @@
+package contract
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestExitCodesAreDistinctAndNamed(t *testing.T) {
+	classes := map[string]ExitCode{}
+	for _, c := range ExitCodes {
+		cl := c.Class()
+		if strings.HasPrefix(cl, "code_") || c.Words() == "unknown exit code" {
+			t.Errorf("exit %d has no class or words", int(c))
+		}
+		if prev, dup := classes[cl]; dup {
+			t.Errorf("class %q used by exit %d and %d", cl, int(prev), int(c))
+		}
+		classes[cl] = c
+	}
+	if len(ExitCodes) != len(exitInfo) {
+		t.Errorf("ExitCodes lists %d codes, exitInfo %d", len(ExitCodes), len(exitInfo))
+	}
+}
+
+func TestDescribe(t *testing.T) {
+	for _, tc := range []struct {
+		c    ExitCode
+		want string
+	}{
+		{ExitUnsafeKey, "exit 3 unsafe_key: unsafe or invalid object key"},
+		{ExitIntegrity, "exit 8 integrity: integrity check failed"},
+		{ExitCode(42), "exit 42 code_42: unknown exit code"},
+	} {
+		if got := tc.c.Describe(); got != tc.want {
+			t.Errorf("Describe(%d) = %q, want %q", int(tc.c), got, tc.want)
+		}
+	}
+}
+
+func TestEnvNamesShareThePrefix(t *testing.T) {
+	for _, n := range []string{EnvBucket, EnvKey, EnvDataDir, EnvTimeout, EnvPartSize, EnvConcurrency, EnvRequestTimeout} {
+		if !strings.HasPrefix(n, EnvPrefix) {
+			t.Errorf("%s lacks the %s prefix", n, EnvPrefix)
+		}
+	}
+}
