@@ -7,10 +7,17 @@ const (
 	// Per object, from the state machine (the S3 event).
 	EnvBucket = "EDGE_DROP_BUCKET"
 	EnvKey    = "EDGE_DROP_KEY" // as in the event: URL-encoded
+	// What the event said of the object, so that the task can tell an
+	// event that a newer upload has already superseded.
+	EnvEventSequencer = "EDGE_DROP_EVENT_SEQUENCER"
+	EnvEventETag      = "EDGE_DROP_EVENT_ETAG"
+	EnvEventSize      = "EDGE_DROP_EVENT_SIZE"
 
 	// Fixed, from the task definition.
 	EnvDataDir = "EDGE_DROP_DATA_DIR"
 	EnvTimeout = "EDGE_DROP_TIMEOUT"
+	// The largest object the board accepts, in bytes (0 = no limit).
+	EnvMaxBytes = "EDGE_DROP_MAX_BYTES"
 
 	// Tuning, for a person running the binary by hand.
 	EnvPartSize       = "EDGE_DROP_PART_SIZE"

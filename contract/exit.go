@@ -9,19 +9,20 @@ import "fmt"
 type ExitCode int
 
 const (
-	ExitOK        ExitCode = 0 // delivered, or already up to date
-	ExitUsage     ExitCode = 2 // bad configuration or usage: a missing or invalid variable or flag
-	ExitUnsafeKey ExitCode = 3 // unsafe or invalid object key (would escape the data dir, folder marker, ...)
-	ExitNotFound  ExitCode = 4 // object not found (404 / NoSuchKey, for the decoded and the raw key)
-	ExitDenied    ExitCode = 5 // access denied (403)
-	ExitLocalIO   ExitCode = 6 // local I/O error (disk full, permission, read-only file system, ...)
-	ExitNetwork   ExitCode = 7 // network or S3 error that persisted after retries, or the overall timeout
-	ExitIntegrity ExitCode = 8 // integrity failure (length, checksum or ETag mismatch; object kept changing)
-	ExitCanceled  ExitCode = 9 // canceled (SIGTERM / SIGINT)
+	ExitOK        ExitCode = 0  // delivered, or already up to date
+	ExitUsage     ExitCode = 2  // bad configuration or usage: a missing or invalid variable or flag
+	ExitUnsafeKey ExitCode = 3  // unsafe or invalid object key (would escape the data dir, folder marker, ...)
+	ExitNotFound  ExitCode = 4  // object not found (404 / NoSuchKey, for the decoded and the raw key)
+	ExitDenied    ExitCode = 5  // access denied (403)
+	ExitLocalIO   ExitCode = 6  // local I/O error (disk full, permission, read-only file system, ...)
+	ExitNetwork   ExitCode = 7  // network or S3 error that persisted after retries, or the overall timeout
+	ExitIntegrity ExitCode = 8  // integrity failure (length, checksum or ETag mismatch; object kept changing)
+	ExitCanceled  ExitCode = 9  // canceled (SIGTERM / SIGINT)
+	ExitTooLarge  ExitCode = 10 // the object is larger than the board accepts (EDGE_DROP_MAX_BYTES)
 )
 
 // ExitCodes lists every code, in order.
-var ExitCodes = []ExitCode{ExitOK, ExitUsage, ExitUnsafeKey, ExitNotFound, ExitDenied, ExitLocalIO, ExitNetwork, ExitIntegrity, ExitCanceled}
+var ExitCodes = []ExitCode{ExitOK, ExitUsage, ExitUnsafeKey, ExitNotFound, ExitDenied, ExitLocalIO, ExitNetwork, ExitIntegrity, ExitCanceled, ExitTooLarge}
 
 var exitInfo = map[ExitCode]struct{ class, words string }{
 	ExitOK:        {"ok", "delivered"},
@@ -33,6 +34,7 @@ var exitInfo = map[ExitCode]struct{ class, words string }{
 	ExitNetwork:   {"network", "network or S3 error after retries"},
 	ExitIntegrity: {"integrity", "integrity check failed"},
 	ExitCanceled:  {"canceled", "canceled"},
+	ExitTooLarge:  {"too_large", "object larger than the board accepts"},
 }
 
 // Class is the code's short stable name, the "class" field of the task's log.

@@ -26,6 +26,7 @@ const (
 	Network   = contract.ExitNetwork
 	Integrity = contract.ExitIntegrity
 	Canceled  = contract.ExitCanceled
+	TooLarge  = contract.ExitTooLarge
 )
 
 // Error carries an exit code together with the underlying error.
