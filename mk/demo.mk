@@ -11,6 +11,6 @@ demo-once: task-native ## The same as demo, but exit after the two sample execut
 	go run ./cmd/demo -task $(TASK_NATIVE) -once $(DEMO_FLAGS)
 
 bench-demo: ## Local end-to-end latency (upload acknowledged -> file in place, p50/p99) and burst throughput
-	go test -run '^$$' -bench UploadToFile -benchtime 1x ./local/pipeline
+	go test -run '^$$' -bench UploadToFile -benchtime 1x ./local/localrun
 
 bench: bench-demo

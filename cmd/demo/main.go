@@ -24,7 +24,7 @@ import (
 	"time"
 
 	"github.com/edge-drop/edge-drop/config"
-	"github.com/edge-drop/edge-drop/local/pipeline"
+	"github.com/edge-drop/edge-drop/local/localrun"
 	"github.com/edge-drop/edge-drop/local/statemachine"
 	"github.com/edge-drop/edge-drop/stacks"
 )
@@ -97,7 +97,7 @@ func run(o options) (int, error) {
 	}
 
 	out := &printer{w: os.Stdout, verbose: o.verbose}
-	p, err := pipeline.Start(ctx, pipeline.Options{
+	p, err := localrun.Start(ctx, localrun.Options{
 		AssemblyDir:    o.assembly,
 		ObjectDir:      filepath.Join(o.state, "s3"),
 		Volumes:        map[string]string{cfg.DataDir: o.data},
@@ -133,7 +133,7 @@ func run(o options) (int, error) {
 
 	code := 0
 	for range samples {
-		var r pipeline.Result
+		var r localrun.Result
 		select {
 		case r = <-p.Results():
 		case <-ctx.Done():
@@ -160,7 +160,7 @@ The pipeline keeps running. Upload more from another shell:
   aws --endpoint-url %s s3 cp ./demo2.txt s3://%s/demo2.txt
 
 Files appear in %s. Ctrl-C stops.
-`, pipeline.AccessKey, pipeline.SecretKey, pipeline.Region, p.S3.URL(), bucket, o.data)
+`, localrun.AccessKey, localrun.SecretKey, localrun.Region, p.S3.URL(), bucket, o.data)
 	for {
 		select {
 		case r := <-p.Results():
@@ -225,7 +225,7 @@ func (p *printer) taskLog(id, line string) {
 	}
 }
 
-func (p *printer) result(r pipeline.Result) {
+func (p *printer) result(r localrun.Result) {
 	x := r.Execution
 	if x == nil {
 		p.printf("s3://%s/%s: no rule matched, no execution (the rule's event pattern filters it)\n", r.Event.Bucket, r.Event.Key)

@@ -8,17 +8,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/edge-drop/edge-drop/local/pipeline"
+	"github.com/edge-drop/edge-drop/local/localrun"
 )
 
 // newClient is a plain SDK client of the embedded server, as any user's
 // would be.
 func newClient(endpoint string) *s3.Client {
 	return s3.New(s3.Options{
-		Region:       pipeline.Region,
+		Region:       localrun.Region,
 		BaseEndpoint: aws.String(endpoint),
 		UsePathStyle: true,
-		Credentials:  credentials.NewStaticCredentialsProvider(pipeline.AccessKey, pipeline.SecretKey, ""),
+		Credentials:  credentials.NewStaticCredentialsProvider(localrun.AccessKey, localrun.SecretKey, ""),
 	})
 }
 

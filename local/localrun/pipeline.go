@@ -1,9 +1,9 @@
-// Package pipeline wires the local stand-ins together in the order of the
+// Package localrun wires the local stand-ins together in the order of the
 // cloud data flow: bucket (embedded S3 server) → rule (EventBridge pattern,
 // quamina) → state machine (ASL interpreter) → task (the task binary as a
 // local process) → data directory. Everything it runs comes from a
 // synthesized cloud assembly.
-package pipeline
+package localrun
 
 import (
 	"context"
