@@ -100,7 +100,7 @@ func run(o options) (int, error) {
 	p, err := localrun.Start(ctx, localrun.Options{
 		AssemblyDir:    o.assembly,
 		ObjectDir:      filepath.Join(o.state, "s3"),
-		Volumes:        map[string]string{cfg.DataDir: o.data},
+		DataDir:        o.data,
 		TaskBinary:     o.task,
 		Addr:           o.addr,
 		TaskSlots:      o.slots,
@@ -113,7 +113,7 @@ func run(o options) (int, error) {
 	}
 	defer p.Close()
 	bucket := p.Buckets[0]
-	fmt.Printf("S3 endpoint %s, bucket %s; %s on the board is %s here\n\n", p.S3.URL(), bucket, cfg.DataDir, o.data)
+	fmt.Printf("S3 endpoint %s, bucket %s; %s on the board is %s here\n\n", p.S3.URL(), bucket, strings.Join(p.HostPaths, ", "), o.data)
 
 	match := o.match
 	if match == "" {

@@ -84,3 +84,30 @@ func buildBinaries(t *testing.T) (demo, task string) {
 	}
 	return demo, task
 }
+
+// A pre-synthesized assembly with another dataDir: the host path comes from
+// the assembly, not from config.Default() (which has /data).
+func TestDemoAssemblyKeepsItsDataDir(t *testing.T) {
+	bin, task := buildBinaries(t)
+	dir := t.TempDir()
+	demo := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(bin, append([]string{"-once", "-task", task}, args...)...)
+		cmd.Dir = "../.."
+		cmd.Env = append(os.Environ(), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("demo %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	demo("-c", "dataDir=/srv/drop", "-state", filepath.Join(dir, "synth"), "-data", filepath.Join(dir, "data1"))
+	data := filepath.Join(dir, "data2")
+	out := demo("-assembly", filepath.Join(dir, "synth", "cdk.out"), "-state", filepath.Join(dir, "state"), "-data", data)
+	if !strings.Contains(out, "/srv/drop on the board is "+data) {
+		t.Errorf("output does not map /srv/drop to %s:\n%s", data, out)
+	}
+	if _, err := os.Stat(filepath.Join(data, "demo1.txt")); err != nil {
+		t.Error(err)
+	}
+}

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -280,18 +279,4 @@ func newID() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// AbsVolumes makes the local directories absolute, so tasks do not depend
-// on their working directory.
-func AbsVolumes(m map[string]string) (map[string]string, error) {
-	out := make(map[string]string, len(m))
-	for host, local := range m {
-		abs, err := filepath.Abs(local)
-		if err != nil {
-			return nil, err
-		}
-		out[host] = abs
-	}
-	return out, nil
 }

@@ -11,6 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,9 +38,11 @@ type Options struct {
 	AssemblyDir string
 	// ObjectDir keeps the bucket's objects ("" = in memory).
 	ObjectDir string
-	// Volumes maps the task definition's host paths to local directories
-	// (e.g. /data → ./data).
-	Volumes map[string]string
+	// DataDir is the local directory that stands in for every host volume
+	// of the assembly's task definitions (the board's data directory, e.g.
+	// /data → ./data). The host paths come from the assembly, so a
+	// synthesized -c dataDir=/srv/drop maps without being told.
+	DataDir string
 	// TaskBinary is the task program built for this machine.
 	TaskBinary string
 	// Addr for the S3 server ("127.0.0.1:0" picks a port).
@@ -75,6 +80,11 @@ type Result struct {
 type Pipeline struct {
 	S3      *bucket.Server
 	Buckets []string
+
+	// HostPaths are the task definitions' host volume paths (sorted), each
+	// mapped to Options.DataDir.
+	HostPaths []string
+
 	results chan Result
 	wg      sync.WaitGroup
 	cancel  context.CancelFunc
@@ -129,7 +139,7 @@ func Start(ctx context.Context, opts Options) (*Pipeline, error) {
 		}
 		targets = append(targets, target{rule: r, matcher: m, machine: parsed, name: sm.Name})
 	}
-	volumes, err := ecstask.AbsVolumes(opts.Volumes)
+	volumes, hostPaths, err := hostVolumes(defs, opts.DataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -156,13 +166,43 @@ func Start(ctx context.Context, opts Options) (*Pipeline, error) {
 	runner.OnLog = opts.OnTaskLog
 	runner.RejectWhenBusy = opts.RejectWhenBusy
 
-	p := &Pipeline{S3: srv, Buckets: buckets, results: make(chan Result, 1024), cancel: cancel,
+	p := &Pipeline{S3: srv, Buckets: buckets, HostPaths: hostPaths, results: make(chan Result, 1024), cancel: cancel,
 		done: make(chan struct{}), resume: make(chan struct{})}
 	if !opts.Paused {
 		p.Resume()
 	}
 	go p.route(runCtx, targets, runner, opts, logger)
 	return p, nil
+}
+
+// hostVolumes maps every host path the task definitions mount to dataDir,
+// made absolute so tasks do not depend on their working directory.
+func hostVolumes(defs map[string]assembly.TaskDefinition, dataDir string) (map[string]string, []string, error) {
+	volumes := map[string]string{}
+	var hostPaths []string
+	for _, td := range defs {
+		for _, host := range td.HostPaths {
+			if _, seen := volumes[host]; !seen {
+				volumes[host] = ""
+				hostPaths = append(hostPaths, host)
+			}
+		}
+	}
+	sort.Strings(hostPaths)
+	if len(hostPaths) == 0 {
+		return volumes, nil, nil
+	}
+	if dataDir == "" {
+		return nil, nil, fmt.Errorf("the task definitions mount %s: set a local data directory for it", strings.Join(hostPaths, ", "))
+	}
+	abs, err := filepath.Abs(dataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	for host := range volumes {
+		volumes[host] = abs
+	}
+	return volumes, hostPaths, nil
 }
 
 // route turns each notification into an event, matches it against every

@@ -87,7 +87,7 @@ func start(t testing.TB, asm string, opts Options) *harness {
 	data := filepath.Join(root, "data")
 	opts.AssemblyDir = asm
 	opts.TaskBinary = taskBinary
-	opts.Volumes = map[string]string{"/data": data}
+	opts.DataDir = data
 	if opts.TaskSlots == 0 {
 		opts.TaskSlots = 2
 	}
@@ -369,5 +369,21 @@ func TestStatemachineTestdataMatchesTheSynthesizedDefinition(t *testing.T) {
 		if got, want := normalize(copyJSON), normalize(sm.Definition); got != want {
 			t.Errorf("local/statemachine/testdata/pipeline.asl.json drifted from the synthesized definition:\n--- copy\n%s\n--- synthesized\n%s", got, want)
 		}
+	}
+}
+
+func TestHostVolumesComeFromTheAssembly(t *testing.T) {
+	td := assembly.TaskDefinition{HostPaths: map[string]string{"data": "/srv/drop", "spool": "/var/spool/x"}}
+	defs := map[string]assembly.TaskDefinition{"arn": td, "family": td}
+	volumes, hosts, err := hostVolumes(defs, "rel/data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs("rel/data")
+	if !slices.Equal(hosts, []string{"/srv/drop", "/var/spool/x"}) || volumes["/srv/drop"] != abs || volumes["/var/spool/x"] != abs {
+		t.Errorf("got %v %v, want both host paths on %s", hosts, volumes, abs)
+	}
+	if _, _, err := hostVolumes(defs, ""); err == nil || !strings.Contains(err.Error(), "/srv/drop") {
+		t.Errorf("no data dir: want an error naming the host paths, got %v", err)
 	}
 }
