@@ -5,6 +5,9 @@ export GOFLAGS := -buildvcs=false
 
 include mk/*.mk
 
-.PHONY: help
+.PHONY: help bench
+bench: bench-task bench-demo ## Every benchmark: the task binary against its peers, then the local pipeline end to end
+
+
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk 'BEGIN{FS=":.*## "}{printf "  %-12s %s\n",$$1,$$2}'

@@ -8,7 +8,7 @@ TASK_NATIVE  := bin/edge-drop-task
 TASK_MAX_BYTES := 12582912
 IMAGE        ?= edge-drop-task:$(TASK_VERSION)
 
-.PHONY: task task-native test-task bench image
+.PHONY: task task-native test-task bench-task image
 
 task: ## Cross-compile the device binary (linux/arm64, static, stripped) into bin/edge-drop-task-linux-arm64
 	@mkdir -p bin
@@ -24,7 +24,7 @@ test-task: ## go vet + go test of the contract and task modules (incl. e2e and t
 	cd contract && go vet ./... && go test -count=1 ./...
 	cd task && go vet ./... && go test -count=1 -timeout 5m ./... && go test -race -count=1 -timeout 5m ./internal/...
 
-bench: ## Benchmark table: this task vs aws-cli vs s5cmd vs manager.Downloader (needs awscli, time)
+bench-task: ## Benchmark table: this task vs aws-cli vs s5cmd vs manager.Downloader (needs awscli, time)
 	bash bench/run.sh
 
 image: ## Build the linux/arm64 container image with docker buildx (IMAGE=..., needs a Docker engine)

@@ -9,18 +9,24 @@ test: node-deps test-go test-task synth-check lint-actions ## Run every test: Go
 # Packages that start no jsii runtime also run under the race detector
 # (jsii-runtime-go's own Close races, so the CDK/e2e packages cannot).
 RACE_PKGS := ./config ./local/assembly ./local/bucket ./local/ecstask ./local/rule ./local/statemachine
+# The rest of the root module: each package is tested once, with or without -race.
+PLAIN_PKGS = $(filter-out $(RACE_PKGS:./%=github.com/edge-drop/edge-drop/%),$(shell go list ./...))
 
 test-go: node-deps ## go vet + go test of the root module (CDK stacks, config, local pipeline), -race where jsii is not involved
 	go vet ./...
-	go test -count=1 -timeout 15m ./...
+	go test -count=1 -timeout 15m $(PLAIN_PKGS)
 	go test -race -count=1 -timeout 10m $(RACE_PKGS)
 
-synth-check: node-deps ## Full `cdk synth` through the pinned CLI into a temp dir (the real CLI path)
-	@out=$$(mktemp -d); trap 'rm -rf $$out' EXIT; \
-	  $(CDK) synth --quiet --output $$out $(CDK_FLAGS) 2>&1 | tee $$out.log; \
-	  test $${PIPESTATUS[0]} -eq 0; \
-	  ! grep -qiE "feature flags|waitid" $$out.log || { echo "synth printed a notice; see above" >&2; exit 1; }; \
-	  ls $$out/EdgeDrop-Cluster.template.json $$out/EdgeDrop-Pipeline.template.json >/dev/null; rm -f $$out.log
+# SYNTH_OUT=dir keeps the checked assembly (CI uploads it, so it synthesizes
+# once); by default it goes to a temp dir.
+SYNTH_OUT ?=
+
+synth-check: node-deps ## Full `cdk synth` through the pinned CLI (the real CLI path) into a temp dir, or SYNTH_OUT=dir
+	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; out="$(or $(SYNTH_OUT),$$tmp/cdk.out)"; \
+	  $(CDK) synth --quiet --output "$$out" $(CDK_FLAGS) 2>&1 | tee $$tmp/log; \
+	  test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	  ! grep -qiE "feature flags|waitid" $$tmp/log || { echo "synth printed a notice; see above" >&2; exit 1; }; \
+	  ls "$$out"/EdgeDrop-Cluster.template.json "$$out"/EdgeDrop-Pipeline.template.json >/dev/null
 
 lint-actions: ## Check the GitHub Actions workflows with actionlint
 	$(ACTIONLINT) -no-color
