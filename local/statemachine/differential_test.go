@@ -199,11 +199,6 @@ func differentialCases(t *testing.T) []diffCase {
 		dc("invalid duplicate payload field", `{"StartAt":"A","States":{"A":{"Type":"Pass","Parameters":{"x":1,"x.$":"$.a"},"End":true}}}`, `{}`, nil),
 	)
 
-	// The edge-drop definition itself.
-	def, err := os.ReadFile("testdata/edge-drop.asl.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	ev, err := os.ReadFile("testdata/s3-object-created.json")
 	if err != nil {
 		t.Fatal(err)
@@ -212,18 +207,6 @@ func differentialCases(t *testing.T) []diffCase {
 	ecs := func(exit int) outcome {
 		return outcome{Result: ecsResult(exit, "Essential container in task exited")}
 	}
-	cases = append(cases,
-		dc("edge-drop success", string(def), event("demo-1.txt"), map[string][]outcome{"RunTask": {ecs(0)}}),
-		dc("edge-drop skipped", string(def), event("notes.md"), nil),
-		// "edge-drop non-zero exit" is not compared: its CausePath is an
-		// intrinsic function, which AWS allows in Fail states but
-		// aws-local-stepfunctions 3.0.0 treats as a plain path (States.Runtime).
-		// TestEdgeDropDefinition covers it.
-		dc("edge-drop retried then ok", string(def), event("demo-2.txt"), map[string][]outcome{"RunTask": {{Error: "ECS.AmazonECSException", Cause: "x"}, ecs(0)}}),
-		dc("edge-drop retries exhausted", string(def), event("demo-3.txt"), map[string][]outcome{"RunTask": {{Error: "ECS.ServerException", Cause: "500"}}}),
-		dc("edge-drop non-retriable error caught", string(def), event("demo-4.txt"), map[string][]outcome{"RunTask": {{Error: "ECS.InvalidParameterException", Cause: "bad"}}}),
-		dc("edge-drop malformed result", string(def), event("demo-5.txt"), map[string][]outcome{"RunTask": {{Result: map[string]any{"StoppedReason": "x"}}}}),
-	)
 	// The definition constructs/pipeline synthesizes. Its DeliveryFailed
 	// state uses an intrinsic CausePath (see above), so only the paths that
 	// do not reach it are compared.

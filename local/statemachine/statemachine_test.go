@@ -460,7 +460,11 @@ func TestTaskHasNoDefaultTimeout(t *testing.T) {
 }
 
 func TestConcurrentExecutionsShareAMachine(t *testing.T) {
-	m, event := loadEdgeDrop(t)
+	m := loadPipeline(t)
+	events := make([]any, 20)
+	for i := range events {
+		events[i] = s3Event(t, fmt.Sprintf("demo-%d.txt", i))
+	}
 	var wg sync.WaitGroup
 	errs := make(chan string, 20)
 	for i := 0; i < 20; i++ {
@@ -468,7 +472,7 @@ func TestConcurrentExecutionsShareAMachine(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			key := fmt.Sprintf("demo-%d.txt", i)
-			e := m.Execute(context.Background(), event(key), Options{Task: func(_ context.Context, _ string, p any) (any, error) {
+			e := m.Execute(context.Background(), events[i], Options{Task: func(_ context.Context, _ string, p any) (any, error) {
 				env := p.(map[string]any)["Overrides"].(map[string]any)["ContainerOverrides"].([]any)[0].(map[string]any)["Environment"].([]any)
 				if got := env[1].(map[string]any)["Value"]; got != key {
 					return nil, &Error{Name: "WrongKey", Cause: fmt.Sprint(got)}

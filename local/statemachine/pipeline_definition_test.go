@@ -1,0 +1,105 @@
+package statemachine
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+)
+
+func loadPipeline(t *testing.T) *Machine {
+	t.Helper()
+	def, err := os.ReadFile("testdata/pipeline.asl.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Parse(def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// s3Event is testdata/s3-object-created.json (the EventBridge event of an
+// upload) for another key.
+func s3Event(t *testing.T, key string) any {
+	t.Helper()
+	ev, err := os.ReadFile("testdata/s3-object-created.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js(t, strings.Replace(string(ev), `"demo-1.txt"`, `"`+key+`"`, 1))
+}
+
+func ecsResult(exit int, reason string) map[string]any {
+	return map[string]any{
+		"Containers":    []any{map[string]any{"Name": "task", "ExitCode": exit, "LastStatus": "STOPPED"}},
+		"StoppedReason": reason,
+		"LastStatus":    "STOPPED",
+		"TaskArn":       "arn:aws:ecs:eu-west-1:123456789012:task/edge-drop/0123456789abcdef",
+	}
+}
+
+// testdata/pipeline.asl.json mirrors the definition that
+// constructs/pipeline synthesizes (see stacks/pipeline_test.go), with the
+// CloudFormation expressions resolved.
+func TestPipelineDefinition(t *testing.T) {
+	m := loadPipeline(t)
+	event := func(key string) any { return s3Event(t, key) }
+	const res = "arn:aws:states:::ecs:runTask.sync"
+
+	t.Run("delivered", func(t *testing.T) {
+		tasks := newScripted(map[string][]outcome{res: {{Result: ecsResult(0, "Essential container in task exited")}}})
+		e := m.Execute(context.Background(), event("demo-1.txt"), Options{Task: tasks.handler})
+		assertEqual(t, "status", e.Status, StatusSucceeded)
+		assertEqual(t, "path", pathNames(e), "Extract,KeyMatchesPattern,DownloadToBoard")
+		assertJSON(t, e.Output, `{"bucket":"edge-drop-inbox","key":"demo-1.txt","size":5,"etag":"b1946ac92492d2347c6235b4d2611184",
+			"task":{"taskArn":"arn:aws:ecs:eu-west-1:123456789012:task/edge-drop/0123456789abcdef","exitCode":0,"stopReason":"Essential container in task exited"}}`)
+		assertJSON(t, tasks.params[res][0], `{
+			"Cluster":"arn:aws:ecs:eu-west-1:123456789012:cluster/EdgeDrop-Cluster:edge-drop",
+			"TaskDefinition":"arn:aws:ecs:eu-west-1:123456789012:task-definition/EdgeDropPipelineDownloadTaskTaskDefinition:1",
+			"PropagateTags":"TASK_DEFINITION","LaunchType":"EXTERNAL",
+			"Overrides":{"ContainerOverrides":[{"Name":"download","Environment":[
+				{"Name":"EDGE_DROP_BUCKET","Value":"edge-drop-inbox"},{"Name":"EDGE_DROP_KEY","Value":"demo-1.txt"}]}]}}`)
+	})
+
+	t.Run("non-zero exit code fails the state with the stopped task as cause", func(t *testing.T) {
+		// On AWS, runTask.sync fails with States.TaskFailed when an essential
+		// container exits non-zero; the cause is the stopped task as JSON.
+		// local/ecstask reports a non-zero exit the same way.
+		cause := `{"StopCode":"EssentialContainerExited","Containers":[{"Name":"download","ExitCode":4}]}`
+		tasks := newScripted(map[string][]outcome{res: {{Error: "States.TaskFailed", Cause: cause}}})
+		e := m.Execute(context.Background(), event("demo-1.txt"), Options{Task: tasks.handler})
+		assertEqual(t, "status", e.Status, StatusFailed)
+		assertEqual(t, "error", e.Error, "EdgeDrop.DeliveryFailed")
+		assertEqual(t, "cause", e.Cause, "s3://edge-drop-inbox/demo-1.txt was not delivered: States.TaskFailed: "+cause)
+		assertEqual(t, "calls", len(tasks.params[res]), 1)
+	})
+
+	t.Run("skipped", func(t *testing.T) {
+		e := m.Execute(context.Background(), event("notes/demo.md"), Options{Task: newScripted(nil).handler})
+		assertEqual(t, "status", e.Status, StatusSucceeded)
+		assertEqual(t, "path", pathNames(e), "Extract,KeyMatchesPattern,Skipped")
+	})
+
+	t.Run("ECS API errors retried five times then DeliveryFailed", func(t *testing.T) {
+		tasks := newScripted(map[string][]outcome{res: {{Error: "ECS.AmazonECSException", Cause: "No Container Instances were found in your cluster."}}})
+		sl := &fakeSleep{}
+		e := m.Execute(context.Background(), event("demo-9.txt"), Options{Task: tasks.handler, Sleep: sl.sleep, Rand: func() float64 { return 1 }})
+		assertEqual(t, "status", e.Status, StatusFailed)
+		assertEqual(t, "error", e.Error, "EdgeDrop.DeliveryFailed")
+		assertEqual(t, "cause", e.Cause, "s3://edge-drop-inbox/demo-9.txt was not delivered: ECS.AmazonECSException: No Container Instances were found in your cluster.")
+		assertEqual(t, "sleeps", sl.seconds(), []float64{5, 10, 20, 40, 60})
+		assertEqual(t, "calls", len(tasks.params[res]), 6)
+		assertEqual(t, "path", pathNames(e), "Extract,KeyMatchesPattern,DownloadToBoard,DeliveryFailed")
+	})
+
+	t.Run("task failure is not retried", func(t *testing.T) {
+		tasks := newScripted(map[string][]outcome{res: {{Error: "States.TaskFailed", Cause: "task stopped: CannotPullContainerError"}}})
+		sl := &fakeSleep{}
+		e := m.Execute(context.Background(), event("demo-9.txt"), Options{Task: tasks.handler, Sleep: sl.sleep})
+		assertEqual(t, "error", e.Error, "EdgeDrop.DeliveryFailed")
+		assertEqual(t, "cause", e.Cause, "s3://edge-drop-inbox/demo-9.txt was not delivered: States.TaskFailed: task stopped: CannotPullContainerError")
+		assertEqual(t, "sleeps", len(sl.seconds()), 0)
+	})
+}
