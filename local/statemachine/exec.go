@@ -487,3 +487,16 @@ func (r *runner) runTask(s *state, params any) (any, *stateError) {
 	}
 	return v, nil
 }
+
+// stateError is an error raised while running a state.
+type stateError struct {
+	name, cause string
+	// terminal errors (States.Runtime) are neither retried nor caught.
+	terminal bool
+}
+
+func runtimeErr(format string, args ...any) *stateError {
+	return &stateError{name: ErrRuntime, cause: fmt.Sprintf(format, args...), terminal: true}
+}
+
+func isInteger(f float64) bool { return f == math.Trunc(f) && !math.IsInf(f, 0) }

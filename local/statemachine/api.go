@@ -1,0 +1,124 @@
+package statemachine
+
+import (
+	"context"
+	"time"
+)
+
+// TaskHandler runs the resource of a Task state. parameters is the state's
+// effective input (after InputPath and Parameters). Returning an *Error lets
+// Retry/Catch match on its Name; any other error becomes States.TaskFailed
+// with err.Error() as the cause. ctx is cancelled when the state's
+// TimeoutSeconds elapses, the execution times out or is aborted.
+type TaskHandler func(ctx context.Context, resource string, parameters any) (any, error)
+
+// Error is a named error, as raised by a Task handler or a Fail state.
+type Error struct{ Name, Cause string }
+
+func (e *Error) Error() string {
+	if e.Cause == "" {
+		return e.Name
+	}
+	return e.Name + ": " + e.Cause
+}
+
+// Predefined error names.
+const (
+	ErrAll                    = "States.ALL"
+	ErrTaskFailed             = "States.TaskFailed"
+	ErrTimeout                = "States.Timeout"
+	ErrRuntime                = "States.Runtime"
+	ErrNoChoiceMatched        = "States.NoChoiceMatched"
+	ErrResultPathMatchFailure = "States.ResultPathMatchFailure"
+)
+
+// Execution statuses.
+const (
+	StatusSucceeded = "SUCCEEDED"
+	StatusFailed    = "FAILED"
+	StatusTimedOut  = "TIMED_OUT"
+	StatusAborted   = "ABORTED"
+)
+
+// Options configure one execution.
+type Options struct {
+	// Task is called for every Task state. Required if the machine has one.
+	Task TaskHandler
+	// Observer, if set, receives events as the execution progresses. It is
+	// called synchronously from the execution goroutine.
+	Observer func(Event)
+	// Sleep waits for d or until ctx is done (returning ctx's error). Used
+	// for Retry intervals and Wait states. Default: a real timer.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Rand returns a number in [0,1) for JitterStrategy FULL. Default math/rand/v2.
+	Rand func() float64
+	// Now returns the current time (context object timestamps, Wait
+	// Timestamp). Default time.Now.
+	Now func() time.Time
+	// Name is the execution name ($$.Execution.Name). Default: a random UUID.
+	Name string
+	// StateMachineName is used for $$.StateMachine.Name and the ARNs in the
+	// context object. Default "StateMachine".
+	StateMachineName string
+}
+
+// EventKind is the kind of an Event.
+type EventKind string
+
+// Event kinds.
+const (
+	EventExecutionStarted EventKind = "ExecutionStarted"
+	EventStateEntered     EventKind = "StateEntered"
+	EventStateExited      EventKind = "StateExited"    // the state finished (successfully or caught); Output set
+	EventStateFailed      EventKind = "StateFailed"    // one attempt failed; Error/Cause set
+	EventRetryScheduled   EventKind = "RetryScheduled" // Duration is the delay before the next attempt
+	EventStateCaught      EventKind = "StateCaught"
+	EventExecutionEnded   EventKind = "ExecutionEnded" // Type holds the final status
+)
+
+// Event describes progress of an execution for live printing.
+type Event struct {
+	Kind     EventKind
+	State    string
+	Type     string
+	At       time.Time
+	Duration time.Duration
+	Attempt  int
+	Error    string
+	Cause    string
+	Input    any
+	Output   any
+}
+
+// Step is one visited state in Execution.Path.
+type Step struct {
+	Name     string
+	Type     string
+	Entered  time.Time
+	Duration time.Duration
+	Attempts int    // number of attempts (Task states with Retry may have several)
+	Error    string // error the state ended with, if any (also set when caught)
+	Cause    string
+}
+
+// Execution is the result of Machine.Execute.
+type Execution struct {
+	Status string // SUCCEEDED | FAILED | TIMED_OUT | ABORTED
+	Output any
+	Error  string
+	Cause  string
+	Path   []Step
+	// Name and ID ($$.Execution.Id) of this execution; StartTime/StopTime.
+	Name      string
+	ID        string
+	StartTime time.Time
+	StopTime  time.Time
+}
+
+// Machine is a parsed, validated state machine definition.
+type Machine struct {
+	startAt        string
+	states         map[string]*state
+	timeoutSeconds int64
+	comment        string
+}

@@ -1,0 +1,42 @@
+// Package statemachine is a small interpreter for AWS Step Functions state
+// machines written in the Amazon States Language with the JSONPath query
+// language. It runs the subset that edge-drop's CDK-synthesized definition
+// uses so the same definition can run on one machine, with Task states served
+// by a local TaskHandler.
+//
+// Supported: Pass, Task, Choice, Wait, Succeed and Fail states; InputPath,
+// Parameters (nested objects/arrays, "key.$" paths and intrinsic functions),
+// ResultSelector, ResultPath (null, "$", nested paths created on demand) and
+// OutputPath; the context object ($$.Execution.Id/Name/StartTime/Input,
+// $$.State.Name/EnteredTime/RetryCount, $$.StateMachine.Id/Name); every Choice
+// comparison operator (String*/Numeric*/Boolean*/Timestamp* and their Path
+// variants, StringMatches, Is*, And/Or/Not); Retry (IntervalSeconds,
+// MaxAttempts, BackoffRate, MaxDelaySeconds, JitterStrategy) and Catch with
+// States.ALL and States.TaskFailed; Task TimeoutSeconds/TimeoutSecondsPath
+// (HeartbeatSeconds is accepted and ignored); the top-level TimeoutSeconds;
+// Fail Error/Cause/ErrorPath/CausePath (paths or intrinsic functions); all 18
+// JSONPath intrinsic functions (States.Format ... States.UUID).
+//
+// Errors follow AWS: a path that selects nothing, a bad intrinsic call or an
+// unusable SecondsPath is States.Runtime, which fails the execution and is
+// never retried or caught (not even by States.ALL); ResultPath that cannot be
+// applied is States.ResultPathMatchFailure; a Choice without a match and
+// without Default is States.NoChoiceMatched.
+//
+// Not supported, rejected by Parse with an error naming the state and field:
+// QueryLanguage JSONata, Map and Parallel states, variables (Assign), Arguments
+// and Output, Credentials, unknown comparison operators and intrinsic
+// functions. Parse also rejects what AWS rejects: unknown fields, missing
+// transition targets, unreachable states, States.ALL not alone and last.
+//
+// JSONPath is RFC 9535 (github.com/theory/jsonpath). Definite paths select one
+// value; indefinite paths (wildcards, slices, filters, "..") select an array,
+// as with the Jayway implementation AWS uses. Dot-notation names RFC 9535 does
+// not allow in shorthand but AWS does ("$.detail-type") are accepted. Jayway
+// functions such as length() are not.
+//
+// Values are generic JSON: map[string]any, []any, json.Number, string, bool
+// and nil. Inputs (pass decoded values or a json.RawMessage) and task results
+// of other Go types are normalized through encoding/json; numbers are kept as
+// json.Number so they are output exactly as they came in.
+package statemachine
