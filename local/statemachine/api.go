@@ -8,8 +8,9 @@ import (
 // TaskHandler runs the resource of a Task state. parameters is the state's
 // effective input (after InputPath and Parameters). Returning an *Error lets
 // Retry/Catch match on its Name; any other error becomes States.TaskFailed
-// with err.Error() as the cause. ctx is cancelled when the state's
-// TimeoutSeconds elapses, the execution times out or is aborted.
+// with err.Error() as the cause. ctx carries the state's TimeoutSeconds as
+// its deadline and is also cancelled when the execution times out or is
+// aborted.
 type TaskHandler func(ctx context.Context, resource string, parameters any) (any, error)
 
 // Error is a named error, as raised by a Task handler or a Fail state.
@@ -45,7 +46,9 @@ type Options struct {
 	// Task is called for every Task state. Required if the machine has one.
 	Task TaskHandler
 	// Observer, if set, receives events as the execution progresses. It is
-	// called synchronously from the execution goroutine.
+	// called synchronously from the execution goroutine; if it panics, the
+	// execution fails with States.Runtime and the Observer is not called
+	// again.
 	Observer func(Event)
 	// Sleep waits for d or until ctx is done (returning ctx's error). Used
 	// for Retry intervals and Wait states. Default: a real timer.

@@ -49,6 +49,11 @@ import (
 //     coercion ("2" < 3 is true); AWS compares types strictly (false).
 //   - Fail states with an intrinsic function in ErrorPath/CausePath (allowed
 //     by AWS): the npm package evaluates it as a path and fails.
+//   - Non-integer arguments of States.MathAdd, States.MathRandom,
+//     States.ArrayRange and States.ArrayPartition: the npm package rejects
+//     them; AWS rounds them to the nearest integer. The npm package neither
+//     limits States.MathAdd to 32-bit integers nor cuts causes at 32,768
+//     characters, as AWS does.
 //   - Engine-generated causes (States.Runtime, States.NoChoiceMatched, ...)
 //     are worded differently; only the error names are compared for them.
 
@@ -183,6 +188,10 @@ func differentialCases(t *testing.T) []diffCase {
 		dc("intrinsic arrays", `{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"a.$":"States.Array(1, 'two', $.n)","len.$":"States.ArrayLength($.arr)","item.$":"States.ArrayGetItem($.arr, 1)","parts.$":"States.ArrayPartition($.arr, 2)","has.$":"States.ArrayContains($.arr, 3)","range.$":"States.ArrayRange(0, 10, 5)","uniq.$":"States.ArrayUnique($.dup)"},"End":true}}}`, `{"n":3,"arr":[1,2,3],"dup":[1,1,"a","a"]}`, nil),
 		dc("intrinsic math and strings", `{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"sum.$":"States.MathAdd($.n, -4)","split.$":"States.StringSplit($.csv, ',')","b64.$":"States.Base64Encode($.s)","dec.$":"States.Base64Decode('aGVsbG8=')","hash.$":"States.Hash($.s, 'SHA-256')","merged.$":"States.JsonMerge($.o1, $.o2, false)"},"End":true}}}`, `{"n":10,"csv":"a,b,c","s":"hello","o1":{"a":1,"b":1},"o2":{"b":2}}`, nil),
 		dc("intrinsic nested", `{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"n.$":"States.ArrayLength(States.StringSplit($.key, '/'))","f.$":"States.Format('{}', States.ArrayGetItem(States.StringSplit($.key, '/'), 1))"},"End":true}}}`, `{"key":"in/demo-1.txt"}`, nil),
+		dc("intrinsic ArrayUnique deep equality", `{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"u.$":"States.ArrayUnique($.a)"},"End":true}}}`,
+			`{"a":[1,1.0,"1",{"x":1,"y":[2,{"z":null}]},{"y":[2,{"z":null}],"x":1},[1,"a"],["a",1],[1,"a"],true,true,null,null,{},[],"",""]}`, nil),
+		dc("intrinsic MathAdd at the int32 bounds", `{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"max.$":"States.MathAdd(2147483646, 1)","min.$":"States.MathAdd($.min, 0)","both.$":"States.MathAdd($.min, 2147483647)"},"End":true}}}`,
+			`{"min":-2147483648}`, nil),
 		dc("intrinsic runtime failure", `{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"x.$":"States.Format('{} {}', $.a)"},"End":true}}}`, `{"a":1}`, nil),
 	}
 

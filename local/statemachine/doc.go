@@ -13,15 +13,27 @@
 // variants, StringMatches, Is*, And/Or/Not); Retry (IntervalSeconds,
 // MaxAttempts, BackoffRate, MaxDelaySeconds, JitterStrategy) and Catch with
 // States.ALL and States.TaskFailed; Task TimeoutSeconds/TimeoutSecondsPath
-// (HeartbeatSeconds is accepted and ignored); the top-level TimeoutSeconds;
+// (HeartbeatSeconds is validated, then ignored); the top-level TimeoutSeconds;
 // Fail Error/Cause/ErrorPath/CausePath (paths or intrinsic functions); all 18
 // JSONPath intrinsic functions (States.Format ... States.UUID).
+//
+// Parse enforces the AWS limits that keep every duration within
+// time.Duration: TimeoutSeconds, HeartbeatSeconds (below TimeoutSeconds),
+// Wait Seconds, Retry IntervalSeconds and MaxAttempts up to 99999999,
+// MaxDelaySeconds up to 31622400. Durations that come from the input
+// (SecondsPath, TimeoutSecondsPath) and retry backoff saturate instead of
+// overflowing. Intrinsic functions round non-integer arguments where AWS
+// does (States.MathAdd, States.MathRandom, States.ArrayRange,
+// States.ArrayPartition; halves up) and States.MathAdd takes 32-bit integers.
 //
 // Errors follow AWS: a path that selects nothing, a bad intrinsic call or an
 // unusable SecondsPath is States.Runtime, which fails the execution and is
 // never retried or caught (not even by States.ALL); ResultPath that cannot be
 // applied is States.ResultPathMatchFailure; a Choice without a match and
-// without Default is States.NoChoiceMatched.
+// without Default is States.NoChoiceMatched. Causes are cut at 32,768 characters,
+// the AWS limit. A Task handler that panics or returns a typed nil error
+// fails its state with States.TaskFailed; an Observer that panics fails the
+// execution with States.Runtime. Neither takes the process down.
 //
 // Not supported, rejected by Parse with an error naming the state and field:
 // QueryLanguage JSONata, Map and Parallel states, variables (Assign), Arguments

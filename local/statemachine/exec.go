@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"time"
 )
 
@@ -25,7 +26,7 @@ type runner struct {
 // Execute runs the machine on input and returns when the execution ends
 // (successfully, failed, timed out per the top-level TimeoutSeconds, or
 // aborted because ctx was cancelled).
-func (m *Machine) Execute(ctx context.Context, input any, opts Options) *Execution {
+func (m *Machine) Execute(ctx context.Context, input any, opts Options) (result *Execution) {
 	if opts.Sleep == nil {
 		opts.Sleep = realSleep
 	}
@@ -47,11 +48,19 @@ func (m *Machine) Execute(ctx context.Context, input any, opts Options) *Executi
 	start := opts.Now()
 	exec := &Execution{Name: opts.Name, ID: execARN, StartTime: start}
 	r := &runner{m: m, opts: opts, parent: ctx, exec: exec}
+	// A panic in the Observer (or in Sleep, Now or Rand) must not take the
+	// process down: it fails this execution with States.Runtime.
+	defer func() {
+		if p := recover(); p != nil {
+			r.opts.Observer = nil
+			result = r.finish(StatusFailed, nil, ErrRuntime, panicCause(p))
+		}
+	}()
 
 	runCtx := ctx
 	if m.timeoutSeconds > 0 {
 		var cancel context.CancelFunc
-		runCtx, cancel = context.WithTimeoutCause(ctx, time.Duration(m.timeoutSeconds)*time.Second, errExecutionTimeout)
+		runCtx, cancel = context.WithTimeoutCause(ctx, seconds(float64(m.timeoutSeconds)), errExecutionTimeout)
 		defer cancel()
 	}
 	r.ctx = runCtx
@@ -112,6 +121,7 @@ func (r *runner) finishInterrupted(status string) *Execution {
 }
 
 func (r *runner) finish(status string, out any, errName, cause string) *Execution {
+	cause = limitCause(cause)
 	r.exec.Status, r.exec.Output, r.exec.Error, r.exec.Cause = status, out, errName, cause
 	r.exec.StopTime = r.opts.Now()
 	r.emit(Event{Kind: EventExecutionEnded, Type: status, At: r.exec.StopTime,
@@ -120,12 +130,61 @@ func (r *runner) finish(status string, out any, errName, cause string) *Executio
 }
 
 func (r *runner) emit(e Event) {
-	if r.opts.Observer != nil {
-		if e.At.IsZero() {
-			e.At = r.opts.Now()
-		}
-		r.opts.Observer(e)
+	if r.opts.Observer == nil {
+		return
 	}
+	if e.At.IsZero() {
+		e.At = r.opts.Now()
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			panic(observerPanic{p}) // Execute turns it into States.Runtime
+		}
+	}()
+	r.opts.Observer(e)
+}
+
+type observerPanic struct{ value any }
+
+func panicCause(p any) string {
+	if o, ok := p.(observerPanic); ok {
+		return fmt.Sprintf("the Observer panicked: %v", o.value)
+	}
+	return fmt.Sprintf("the execution panicked: %v", p)
+}
+
+// maxCauseChars is the AWS limit of an error cause; longer causes (a
+// States.Runtime cause quotes the whole input) are cut there.
+const maxCauseChars = 32768
+
+func limitCause(cause string) string {
+	if len(cause) <= maxCauseChars {
+		return cause // no more bytes than characters allowed
+	}
+	n := 0
+	for i := range cause {
+		if n == maxCauseChars {
+			return cause[:i]
+		}
+		n++
+	}
+	return cause
+}
+
+// maxDurationSeconds is the longest time.Duration, in seconds.
+const maxDurationSeconds = float64(math.MaxInt64) / float64(time.Second)
+
+// seconds converts seconds to a Duration, saturating at the longest one:
+// 1e12 s from an input path waits "forever" instead of overflowing into a
+// negative wait (or a timeout that fires at once).
+func seconds(s float64) time.Duration {
+	switch {
+	case !(s > 0): // also NaN
+		return 0
+	case s*float64(time.Second) >= float64(math.MaxInt64):
+		return math.MaxInt64
+	}
+	return time.Duration(s * float64(time.Second))
 }
 
 func realSleep(ctx context.Context, d time.Duration) error {
@@ -161,6 +220,9 @@ func (r *runner) runState(s *state, input any) (out any, next string, serr *stat
 	for attempt := 1; ; attempt++ {
 		step.Attempts = attempt
 		out, next, serr = r.attempt(s, input)
+		if serr != nil {
+			serr.cause = limitCause(serr.cause)
+		}
 		if serr == nil {
 			r.emit(Event{Kind: EventStateExited, State: s.name, Type: s.typ, Attempt: attempt,
 				Duration: r.opts.Now().Sub(entered), Input: input, Output: out})
@@ -183,11 +245,12 @@ func (r *runner) runState(s *state, input any) (out any, next string, serr *stat
 			if rt.maxDelay > 0 && delay > rt.maxDelay {
 				delay = rt.maxDelay
 			}
+			delay = math.Min(delay, maxDurationSeconds) // finite before the jitter
 			if rt.jitterFull {
 				delay *= r.opts.Rand()
 			}
 			counts[i]++
-			d := time.Duration(delay * float64(time.Second))
+			d := seconds(delay)
 			r.emit(Event{Kind: EventRetryScheduled, State: s.name, Type: s.typ, Attempt: attempt + 1, Duration: d, Error: serr.name, Cause: serr.cause})
 			if err := r.opts.Sleep(r.ctx, d); err != nil || r.interrupted() != "" {
 				return nil, "", &stateError{name: serr.name, cause: serr.cause}
@@ -401,7 +464,7 @@ func (r *runner) wait(s *state, in any) *stateError {
 	var d time.Duration
 	switch {
 	case s.waitSeconds != nil:
-		d = time.Duration(*s.waitSeconds) * time.Second
+		d = seconds(float64(*s.waitSeconds))
 	case s.timestamp != nil:
 		d = s.timestamp.Sub(r.opts.Now())
 	case s.secondsPath != nil:
@@ -410,7 +473,7 @@ func (r *runner) wait(s *state, in any) *stateError {
 		if !ok || !isNum || f < 0 || !isInteger(f) {
 			return runtimeErr("An error occurred while executing the state '%s'. The SecondsPath '%s' must point to a non-negative integer, got %s", s.name, s.secondsPath.raw, toJSONString(v))
 		}
-		d = time.Duration(f) * time.Second
+		d = seconds(f)
 	case s.timestampPath != nil:
 		v, ok := s.timestampPath.eval(in, r.ctxObj)
 		t, isTS := parseTimestamp(v)
@@ -428,64 +491,86 @@ func (r *runner) wait(s *state, in any) *stateError {
 	return nil
 }
 
-type taskOutcome struct {
-	v   any
-	err error
-}
+var errTaskTimeout = errors.New("task timed out")
 
 func (r *runner) runTask(s *state, params any) (any, *stateError) {
 	if r.opts.Task == nil {
 		return nil, runtimeErr("no Options.Task handler to run the Task state '%s' (resource %s)", s.name, s.resource)
 	}
-	timeout := s.timeoutSeconds
+	timeout := float64(s.timeoutSeconds)
 	if s.timeoutPath != nil {
 		v, ok := s.timeoutPath.eval(params, r.ctxObj)
 		f, isNum := toFloat(v)
 		if !ok || !isNum || f < 1 || !isInteger(f) {
 			return nil, runtimeErr("An error occurred while executing the state '%s'. The TimeoutSecondsPath '%s' must point to a positive integer, got %s", s.name, s.timeoutPath.raw, toJSONString(v))
 		}
-		timeout = int64(f)
+		timeout = f
 	}
+	// The handler's context carries the state's timeout as its deadline.
 	ctx, cancel := context.WithCancel(r.ctx)
-	defer cancel()
-	var timer <-chan time.Time
 	if timeout > 0 {
-		t := time.NewTimer(time.Duration(timeout) * time.Second)
-		defer t.Stop()
-		timer = t.C
+		ctx, cancel = context.WithTimeoutCause(r.ctx, seconds(timeout), errTaskTimeout)
 	}
+	defer cancel()
 	done := make(chan taskOutcome, 1)
 	go func() {
+		// The handler is someone else's code: its panics, and those of the
+		// error or result it returns, fail the state instead of the process.
 		defer func() {
 			if p := recover(); p != nil {
-				done <- taskOutcome{err: fmt.Errorf("task handler panicked: %v", p)}
+				done <- taskOutcome{serr: &stateError{name: ErrTaskFailed, cause: fmt.Sprintf("task handler panicked: %v", p)}}
 			}
 		}()
 		v, err := r.opts.Task(ctx, s.resource, deepCopy(params))
-		done <- taskOutcome{v, err}
+		done <- taskResult(v, err)
 	}()
 	var o taskOutcome
 	select {
 	case o = <-done:
-	case <-timer:
-		cancel()
-		return nil, &stateError{name: ErrTimeout, cause: fmt.Sprintf("The task '%s' exceeded its TimeoutSeconds of %d", s.name, timeout)}
-	case <-r.ctx.Done():
-		cancel()
+	case <-ctx.Done():
+	}
+	if ctx.Err() != nil { // a result that comes with the timeout or the stop does not count
+		if r.ctx.Err() == nil && errors.Is(context.Cause(ctx), errTaskTimeout) {
+			return nil, &stateError{name: ErrTimeout, cause: fmt.Sprintf("The task '%s' exceeded its TimeoutSeconds of %.0f", s.name, timeout)}
+		}
 		return nil, &stateError{name: ErrRuntime, cause: "execution stopped: " + context.Cause(r.ctx).Error(), terminal: true}
 	}
-	if o.err != nil {
-		var e *Error
-		if errors.As(o.err, &e) && e.Name != "" {
-			return nil, &stateError{name: e.Name, cause: e.Cause}
-		}
-		return nil, &stateError{name: ErrTaskFailed, cause: o.err.Error()}
-	}
-	v, err := normalize(o.v)
+	return o.v, o.serr
+}
+
+type taskOutcome struct {
+	v    any
+	serr *stateError
+}
+
+// taskResult turns what a handler returned into the state's result or error.
+func taskResult(v any, err error) taskOutcome {
 	if err != nil {
-		return nil, &stateError{name: ErrTaskFailed, cause: fmt.Sprintf("task result is not JSON-serializable: %v", err)}
+		if isNilPointer(err) {
+			return taskOutcome{serr: &stateError{name: ErrTaskFailed, cause: fmt.Sprintf("the task handler returned a nil %T as its error", err)}}
+		}
+		var e *Error
+		if errors.As(err, &e) && e != nil && e.Name != "" {
+			return taskOutcome{serr: &stateError{name: e.Name, cause: e.Cause}}
+		}
+		return taskOutcome{serr: &stateError{name: ErrTaskFailed, cause: err.Error()}}
 	}
-	return v, nil
+	n, err := normalize(v)
+	if err != nil {
+		return taskOutcome{serr: &stateError{name: ErrTaskFailed, cause: fmt.Sprintf("task result is not JSON-serializable: %v", err)}}
+	}
+	return taskOutcome{v: n}
+}
+
+// isNilPointer reports a typed nil in an error interface (a handler that
+// returns a nil *MyError): not a nil error, and calling Error on it panics.
+func isNilPointer(err error) bool {
+	v := reflect.ValueOf(err)
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan:
+		return v.IsNil()
+	}
+	return false
 }
 
 // stateError is an error raised while running a state.

@@ -14,6 +14,8 @@ import (
 	"math"
 	"math/big"
 	"reflect"
+	"sort"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -379,6 +381,21 @@ func intArg(a []any, i int) (int64, error) {
 	return int64(f), nil
 }
 
+// roundArg is an integer argument that AWS rounds to the nearest integer
+// when it is not one (States.MathAdd, States.MathRandom, States.ArrayRange,
+// States.ArrayPartition); halves round up, as Java's Math.round does.
+func roundArg(a []any, i int) (int64, error) {
+	f, err := numArg(a, i)
+	if err != nil {
+		return 0, err
+	}
+	r := math.Floor(f + 0.5)
+	if math.Abs(r) > 1<<53 {
+		return 0, fmt.Errorf("argument %d is out of range, got %s", i+1, toJSONString(a[i]))
+	}
+	return int64(r), nil
+}
+
 func num(i int64) json.Number { return json.Number(fmt.Sprint(i)) }
 
 func fnStringToJSON(a []any) (any, error) {
@@ -398,7 +415,7 @@ func fnArrayPartition(a []any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	size, err := intArg(a, 1)
+	size, err := roundArg(a, 1)
 	if err != nil || size <= 0 {
 		return nil, fmt.Errorf("argument 2 must be a positive integer")
 	}
@@ -424,15 +441,15 @@ func fnArrayContains(a []any) (any, error) {
 }
 
 func fnArrayRange(a []any) (any, error) {
-	start, err := intArg(a, 0)
+	start, err := roundArg(a, 0)
 	if err != nil {
 		return nil, err
 	}
-	end, err := intArg(a, 1)
+	end, err := roundArg(a, 1)
 	if err != nil {
 		return nil, err
 	}
-	step, err := intArg(a, 2)
+	step, err := roundArg(a, 2)
 	if err != nil || step == 0 {
 		return nil, fmt.Errorf("argument 3 must be a non-zero integer")
 	}
@@ -469,20 +486,23 @@ func fnArrayLength(a []any) (any, error) {
 	return num(int64(len(arr))), nil
 }
 
+// fnArrayUnique keeps the first of equal items: one map lookup per item
+// (comparing every pair took over 40 s for 40,000 items).
 func fnArrayUnique(a []any) (any, error) {
 	arr, err := arrArg(a, 0)
 	if err != nil {
 		return nil, err
 	}
 	out := []any{}
-outer:
+	seen := make(map[string]bool, len(arr))
+	var key strings.Builder
 	for _, v := range arr {
-		for _, seen := range out {
-			if jsonEqual(v, seen) {
-				continue outer
-			}
+		key.Reset()
+		writeJSONKey(&key, v)
+		if !seen[key.String()] {
+			seen[key.String()] = true
+			out = append(out, v)
 		}
-		out = append(out, v)
 	}
 	return out, nil
 }
@@ -566,11 +586,11 @@ func fnJSONMerge(a []any) (any, error) {
 }
 
 func fnMathRandom(a []any) (any, error) {
-	lo, err := intArg(a, 0)
+	lo, err := roundArg(a, 0)
 	if err != nil {
 		return nil, err
 	}
-	hi, err := intArg(a, 1)
+	hi, err := roundArg(a, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -584,16 +604,21 @@ func fnMathRandom(a []any) (any, error) {
 	return num(lo + n.Int64()), nil
 }
 
+// fnMathAdd adds two 32-bit integers (the range AWS documents); the sum
+// itself may leave that range.
 func fnMathAdd(a []any) (any, error) {
-	x, err := intArg(a, 0)
-	if err != nil {
-		return nil, err
+	var sum int64
+	for i := range a {
+		x, err := roundArg(a, i)
+		if err != nil {
+			return nil, err
+		}
+		if x < math.MinInt32 || x > math.MaxInt32 {
+			return nil, fmt.Errorf("argument %d must be an integer from -2147483648 to 2147483647, got %s", i+1, toJSONString(a[i]))
+		}
+		sum += x
 	}
-	y, err := intArg(a, 1)
-	if err != nil {
-		return nil, err
-	}
-	return num(x + y), nil
+	return num(sum), nil
 }
 
 func fnStringSplit(a []any) (any, error) {
@@ -638,6 +663,48 @@ func toFloat(v any) (float64, bool) {
 		return float64(n), true
 	}
 	return 0, false
+}
+
+// writeJSONKey writes a canonical form of a JSON value: two values have the
+// same key exactly when jsonEqual holds (numbers by value, -0 as 0, objects
+// with sorted keys).
+func writeJSONKey(sb *strings.Builder, v any) {
+	if f, ok := toFloat(v); ok {
+		if f == 0 {
+			f = 0 // -0
+		}
+		sb.WriteString(strconv.FormatFloat(f, 'g', -1, 64))
+		return
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		sb.WriteByte('{')
+		for _, k := range keys {
+			sb.WriteString(strconv.Quote(k))
+			sb.WriteByte(':')
+			writeJSONKey(sb, x[k])
+			sb.WriteByte(',')
+		}
+		sb.WriteByte('}')
+	case []any:
+		sb.WriteByte('[')
+		for _, item := range x {
+			writeJSONKey(sb, item)
+			sb.WriteByte(',')
+		}
+		sb.WriteByte(']')
+	case string:
+		sb.WriteString(strconv.Quote(x))
+	case json.Number: // beyond float64: equal only to the same text
+		sb.WriteString("N" + string(x))
+	default: // bool, nil
+		fmt.Fprintf(sb, "%v", x)
+	}
 }
 
 // jsonEqual compares two generic JSON values; numbers compare numerically.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"time"
 )
@@ -98,7 +99,7 @@ func Parse(definition []byte) (*Machine, error) {
 		switch k {
 		case "StartAt", "States", "Comment", "Version":
 		case "TimeoutSeconds":
-			n, err := intField(v, 1)
+			n, err := intField(v, 1, maxSeconds)
 			if err != nil {
 				return nil, fmt.Errorf("statemachine: top-level field TimeoutSeconds: %v", err)
 			}
@@ -201,17 +202,37 @@ func Parse(definition []byte) (*Machine, error) {
 	return m, nil
 }
 
-func intField(v any, minimum int64) (int64, error) {
+// The AWS limits of the integer fields: TimeoutSeconds, HeartbeatSeconds,
+// Wait Seconds, Retry IntervalSeconds and MaxAttempts go up to 99999999 (a
+// bit over three years); MaxDelaySeconds stays below 31622401 (a leap year).
+// Within them no duration overflows time.Duration.
+const (
+	maxSeconds      = 99999999
+	maxDelaySeconds = 31622400
+)
+
+func intField(v any, minimum, maximum int64) (int64, error) {
 	n, ok := v.(json.Number)
 	if !ok {
 		return 0, fmt.Errorf("must be an integer, got %s", toJSONString(v))
 	}
 	i, err := n.Int64()
 	if err != nil {
-		return 0, fmt.Errorf("must be an integer, got %s", n)
+		// An integer beyond int64 is still only out of range.
+		f, ferr := n.Float64()
+		if ferr != nil || !isInteger(f) {
+			return 0, fmt.Errorf("must be an integer, got %s", n)
+		}
+		i = math.MaxInt64
+		if f < 0 {
+			i = math.MinInt64
+		}
 	}
-	if i < minimum {
-		return 0, fmt.Errorf("must be >= %d, got %d", minimum, i)
+	switch {
+	case i < minimum:
+		return 0, fmt.Errorf("must be >= %d, got %s", minimum, n)
+	case i > maximum:
+		return 0, fmt.Errorf("must be <= %d, got %s", maximum, n)
 	}
 	return i, nil
 }
@@ -358,7 +379,7 @@ func parseState(name string, obj map[string]any) (*state, error) {
 			return nil, fail("Resource", "missing")
 		}
 		if v, ok := obj["TimeoutSeconds"]; ok {
-			if st.timeoutSeconds, err = intField(v, 1); err != nil {
+			if st.timeoutSeconds, err = intField(v, 1, maxSeconds); err != nil {
 				return nil, fail("TimeoutSeconds", "%v", err)
 			}
 		}
@@ -368,12 +389,21 @@ func parseState(name string, obj map[string]any) (*state, error) {
 		if st.timeoutPath != nil && st.timeoutSeconds != 0 {
 			return nil, fail("TimeoutSecondsPath", "cannot be used together with TimeoutSeconds")
 		}
-		// HeartbeatSeconds/HeartbeatSecondsPath are accepted and ignored:
-		// local handlers do not send heartbeats.
-		_, hb := obj["HeartbeatSeconds"]
+		// HeartbeatSeconds/HeartbeatSecondsPath are validated as AWS does and
+		// otherwise ignored: local handlers do not send heartbeats.
+		v, hb := obj["HeartbeatSeconds"]
 		_, hbp := obj["HeartbeatSecondsPath"]
 		if hb && hbp {
 			return nil, fail("HeartbeatSecondsPath", "cannot be used together with HeartbeatSeconds")
+		}
+		if hb {
+			n, err := intField(v, 1, maxSeconds)
+			if err != nil {
+				return nil, fail("HeartbeatSeconds", "%v", err)
+			}
+			if st.timeoutSeconds != 0 && n >= st.timeoutSeconds {
+				return nil, fail("HeartbeatSeconds", "must be smaller than TimeoutSeconds (%d), got %d", st.timeoutSeconds, n)
+			}
 		}
 		if v, ok := obj["Retry"]; ok {
 			if st.retry, err = parseRetry(v); err != nil {
@@ -404,7 +434,7 @@ func parseState(name string, obj map[string]any) (*state, error) {
 	case "Wait":
 		count := 0
 		if v, ok := obj["Seconds"]; ok {
-			n, err := intField(v, 0)
+			n, err := intField(v, 0, maxSeconds)
 			if err != nil {
 				return nil, fail("Seconds", "%v", err)
 			}
@@ -540,13 +570,13 @@ func parseRetry(v any) ([]retrier, error) {
 			switch k {
 			case "ErrorEquals", "Comment":
 			case "IntervalSeconds":
-				n, err := intField(v, 1)
+				n, err := intField(v, 1, maxSeconds)
 				if err != nil {
 					return nil, fmt.Errorf("[%d].IntervalSeconds: %v", i, err)
 				}
 				rt.interval = float64(n)
 			case "MaxAttempts":
-				n, err := intField(v, 0)
+				n, err := intField(v, 0, maxSeconds)
 				if err != nil {
 					return nil, fmt.Errorf("[%d].MaxAttempts: %v", i, err)
 				}
@@ -558,7 +588,7 @@ func parseRetry(v any) ([]retrier, error) {
 				}
 				rt.backoffRate = f
 			case "MaxDelaySeconds":
-				n, err := intField(v, 1)
+				n, err := intField(v, 1, maxDelaySeconds)
 				if err != nil {
 					return nil, fmt.Errorf("[%d].MaxDelaySeconds: %v", i, err)
 				}
