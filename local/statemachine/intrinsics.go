@@ -11,10 +11,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash"
+	"maps"
 	"math"
 	"math/big"
 	"reflect"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -678,13 +679,8 @@ func writeJSONKey(sb *strings.Builder, v any) {
 	}
 	switch x := v.(type) {
 	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
 		sb.WriteByte('{')
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			sb.WriteString(strconv.Quote(k))
 			sb.WriteByte(':')
 			writeJSONKey(sb, x[k])
