@@ -37,39 +37,49 @@ func TestMakeTargetsAreDefinedOnce(t *testing.T) {
 	}
 }
 
-// make test-go tests each package once: the race packages under -race
-// only, the others (jsii) without.
-func TestTestGoRunsEachPackageOnce(t *testing.T) {
-	out, err := exec.Command("make", "-n", "test-go").CombinedOutput()
+// make test-go and test-task test each package of the three modules once:
+// the race packages under -race only, the others (jsii, qemu) without.
+func TestEveryPackageIsTestedOnce(t *testing.T) {
+	out, err := exec.Command("make", "-n", "test-go", "test-task").CombinedOutput()
 	if err != nil {
-		t.Fatalf("make -n test-go: %v\n%s", err, out)
+		t.Fatalf("make -n: %v\n%s", err, out)
+	}
+	list := func(dir string, args ...string) []string {
+		t.Helper()
+		cmd := exec.Command("go", append([]string{"list"}, args...)...)
+		cmd.Dir = dir
+		b, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go list %v in %s: %v", args, dir, err)
+		}
+		return strings.Fields(string(b))
 	}
 	runs := map[string]int{}
 	for _, line := range strings.Split(string(out), "\n") {
-		if !strings.HasPrefix(line, "go test ") {
-			continue
-		}
-		var pkgs []string
-		for _, f := range strings.Fields(line)[2:] {
-			if !strings.HasPrefix(f, "-") && (strings.HasPrefix(f, ".") || strings.Contains(f, "/")) {
-				pkgs = append(pkgs, f)
+		dir := "."
+		for _, cmd := range strings.Split(line, "&&") {
+			f := strings.Fields(cmd)
+			switch {
+			case len(f) == 2 && f[0] == "cd":
+				dir = f[1]
+			case len(f) > 2 && f[0] == "go" && f[1] == "test":
+				var pkgs []string
+				for _, a := range f[2:] {
+					if !strings.HasPrefix(a, "-") && (strings.HasPrefix(a, ".") || strings.Contains(a, "/")) {
+						pkgs = append(pkgs, a)
+					}
+				}
+				for _, p := range list(dir, pkgs...) {
+					runs[p]++
+				}
 			}
 		}
-		list, err := exec.Command("go", append([]string{"list"}, pkgs...)...).Output()
-		if err != nil {
-			t.Fatalf("go list %v: %v", pkgs, err)
-		}
-		for _, p := range strings.Fields(string(list)) {
-			runs[p]++
-		}
 	}
-	all, err := exec.Command("go", "list", "./...").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range strings.Fields(string(all)) {
-		if runs[p] != 1 {
-			t.Errorf("make test-go tests %s %d times, want once", p, runs[p])
+	for _, dir := range []string{".", "task", "contract"} {
+		for _, p := range list(dir, "./...") {
+			if runs[p] != 1 {
+				t.Errorf("make test tests %s %d times, want once", p, runs[p])
+			}
 		}
 	}
 }

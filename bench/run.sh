@@ -4,7 +4,7 @@
 # own process) on this machine. Prints a Markdown table; every download is
 # verified against the source's SHA-256 (outside the timed part).
 #
-#   make bench                      # or: bash bench/run.sh
+#   make bench-task                 # or: bash bench/run.sh
 #   REPS=5 SMALL_REPS=21 DEST=/dev/shm DISK_DEST=/var/tmp bash bench/run.sh
 #   (downloads go to fresh mktemp directories under DEST / DISK_DEST)
 #
