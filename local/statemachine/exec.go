@@ -220,14 +220,12 @@ func (r *runner) runState(s *state, input any) (out any, next string, serr *stat
 	for attempt := 1; ; attempt++ {
 		step.Attempts = attempt
 		out, next, serr = r.attempt(s, input)
-		if serr != nil {
-			serr.cause = limitCause(serr.cause)
-		}
 		if serr == nil {
 			r.emit(Event{Kind: EventStateExited, State: s.name, Type: s.typ, Attempt: attempt,
 				Duration: r.opts.Now().Sub(entered), Input: input, Output: out})
 			return out, next, nil
 		}
+		serr.cause = limitCause(serr.cause)
 		r.emit(Event{Kind: EventStateFailed, State: s.name, Type: s.typ, Attempt: attempt, Error: serr.name, Cause: serr.cause})
 		if serr.terminal || r.interrupted() != "" {
 			return nil, "", serr
