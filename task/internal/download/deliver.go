@@ -175,9 +175,16 @@ func (d *delivery) head(ctx context.Context, key string) (*s3.HeadObjectOutput, 
 	return h, nil
 }
 
+// errObjectChanged marks a response of another version than the one
+// pinned (from a server that ignores If-Match).
+var errObjectChanged = errors.New("object replaced")
+
 // objectChanged: S3 refused a ranged GET pinned with If-Match because the
-// key now holds another version.
+// key now holds another version (or the server sent that version).
 func objectChanged(err error) bool {
+	if errors.Is(err, errObjectChanged) {
+		return true
+	}
 	var re *awshttp.ResponseError
 	if errors.As(err, &re) && re.HTTPStatusCode() == http.StatusPreconditionFailed {
 		return true

@@ -283,3 +283,23 @@ func TestEventSuperseded(t *testing.T) {
 		t.Fatalf("record sequencer %q, want the newest delivery's", r.Sequencer)
 	}
 }
+
+// A server that ignores If-Match sends the new version instead of a 412:
+// its ETag gives the change away, and the delivery restarts the same way.
+func TestObjectChangedServerIgnoresIfMatch(t *testing.T) {
+	e := newEnv(t)
+	a, b := randBytes(300<<10, 5), randBytes(100<<10, 6)
+	e.srv.Put(t, bucket, "lax.bin", a, nil)
+	e.srv.SetRule(func(r *http.Request, n int) *s3test.Fault {
+		if isGet(r) {
+			r.Header.Del("If-Match")
+			if n == 2 {
+				return &s3test.Fault{Kind: s3test.Hook, Fn: func() { s3test.Put(e.srv.Backend, bucket, "lax.bin", b, nil) }}
+			}
+		}
+		return nil
+	})
+	if res := e.mustOK("lax.bin", "lax.bin", b); res.Restarts != 1 {
+		t.Fatalf("restarts = %d, want 1", res.Restarts)
+	}
+}

@@ -338,15 +338,17 @@ func (d *fetcher) fetch(parent context.Context, off, end int64, buf []byte, ph h
 		return 0, &requestError{err}
 	}
 	defer out.Body.Close()
+	// First: a server that ignores If-Match answers with the new version,
+	// whose length and range then differ too; the ETag says why.
+	if e := aws.ToString(out.ETag); d.etag != "" && e != "" && e != d.etag {
+		return 0, exitcode.Errorf(exitcode.Integrity, "%w: %w: ETag changed from %s to %s during download", ErrIntegrity, errObjectChanged, d.etag, e)
+	}
 	want := end - off
 	if out.ContentLength != nil && *out.ContentLength != want {
 		return 0, exitcode.Errorf(exitcode.Integrity, "%w: range %d-%d returned %d bytes", ErrIntegrity, off, end-1, *out.ContentLength)
 	}
 	if cr := aws.ToString(out.ContentRange); cr != "" && cr != fmt.Sprintf("bytes %d-%d/%d", off, end-1, d.size) {
 		return 0, exitcode.Errorf(exitcode.Integrity, "%w: asked for bytes %d-%d/%d, got %q (object changed?)", ErrIntegrity, off, end-1, d.size, cr)
-	}
-	if e := aws.ToString(out.ETag); d.etag != "" && e != "" && e != d.etag {
-		return 0, exitcode.Errorf(exitcode.Integrity, "%w: ETag changed from %s to %s during download", ErrIntegrity, d.etag, e)
 	}
 
 	var written int64
