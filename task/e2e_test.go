@@ -152,6 +152,8 @@ func TestE2ENative(t *testing.T) {
 		{"folder marker", []string{"-bucket", "edge", "-key", "dir/", "-dir", dir}, nil, 3},
 		{"not found", []string{"-bucket", "edge", "-key", "nope.txt", "-dir", dir}, nil, 4},
 		{"no data dir", []string{"-bucket", "edge", "-key", "demo1.txt", "-dir", filepath.Join(dir, "absent")}, nil, 6},
+		{"too large", []string{"-bucket", "edge", "-key", "demo1.txt", "-dir", dir, "-max-bytes", "4"}, nil, 10},
+		{"bad max bytes", []string{"-bucket", "edge", "-key", "demo1.txt", "-dir", dir}, []string{"EDGE_DROP_MAX_BYTES=1GB"}, 2},
 		{"server down", []string{"-bucket", "edge", "-key", "demo1.txt", "-dir", dir, "-request-timeout", "1s"}, []string{"AWS_ENDPOINT_URL_S3=http://127.0.0.1:1", "AWS_MAX_ATTEMPTS=1"}, 7},
 	}
 	for _, c := range codes {

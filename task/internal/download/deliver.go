@@ -94,12 +94,12 @@ func Run(ctx context.Context, api API, o Options) (Result, error) {
 			}
 		}
 		res, err := d.deliverKey(ctx, k, i == len(cands)-1)
-		if errors.Is(err, errTryRaw) {
-			continue
+		if !errors.Is(err, errTryRaw) {
+			return res, err
 		}
-		return res, err
 	}
-	panic("unreachable: the last candidate never answers errTryRaw")
+	// deliverKey answers errTryRaw only while candidates remain.
+	return Result{}, exitcode.Errorf(exitcode.NotFound, "s3://%s/%s not found", o.Bucket, o.Key)
 }
 
 // reclaim removes temp files that killed tasks left behind.
@@ -180,17 +180,22 @@ func (d *delivery) head(ctx context.Context, key string) (*s3.HeadObjectOutput, 
 var errObjectChanged = errors.New("object replaced")
 
 // objectChanged: S3 refused a ranged GET pinned with If-Match because the
-// key now holds another version (or the server sent that version).
+// key now holds another version (or the server sent that version). A 416
+// for a range inside the size HEAD gave means the same from a server that
+// ignores If-Match: the object is now shorter.
 func objectChanged(err error) bool {
 	if errors.Is(err, errObjectChanged) {
 		return true
 	}
 	var re *awshttp.ResponseError
-	if errors.As(err, &re) && re.HTTPStatusCode() == http.StatusPreconditionFailed {
-		return true
+	if errors.As(err, &re) {
+		switch re.HTTPStatusCode() {
+		case http.StatusPreconditionFailed, http.StatusRequestedRangeNotSatisfiable:
+			return true
+		}
 	}
 	var ae smithy.APIError
-	return errors.As(err, &ae) && ae.ErrorCode() == "PreconditionFailed"
+	return errors.As(err, &ae) && (ae.ErrorCode() == "PreconditionFailed" || ae.ErrorCode() == "InvalidRange")
 }
 
 // attempt delivers the version head describes, unless the board has it.
