@@ -1,8 +1,11 @@
-// Package download fetches one S3 object into a file under a data directory:
-// concurrent ranged GETs pinned to the object's ETag with If-Match, written
-// at their offsets into a temp file next to the target, resumed mid-part
-// after a dropped connection, verified against the object's checksum or
-// ETag, fsynced and atomically renamed into place.
+// Package download delivers one S3 object into a file under a data
+// directory: under the key's lock (package state) it HEADs the object and,
+// unless the delivery record (package record) says the board has that
+// version, runs concurrent ranged GETs pinned to the object's ETag with
+// If-Match, written at their offsets into a locked temp file, resumed
+// mid-part after a dropped connection, verified against the object's
+// checksum or ETag, fsynced, atomically renamed into place and recorded. An
+// object replaced during the download restarts the delivery (deliver.go).
 //
 // Why not feature/s3/manager or feature/s3/transfermanager: both restart a
 // failed part from its first byte (no mid-part resume), neither verifies a
@@ -91,7 +94,7 @@ type Result struct {
 	Bytes    int64
 	Elapsed  time.Duration
 	Verified string // name of the integrity check, "" if none was possible
-	UpToDate bool   // the target already had this object's size and mtime
+	UpToDate bool   // the delivery record says the board has this version
 	Resumes  int    // parts resumed mid-stream
 	// Restarts is how often the object changed during the download and
 	// the delivery started over on the new version.
