@@ -20,3 +20,8 @@ const (
 // ErrDeliveryFailed is the error of an execution whose delivery failed (the
 // DeliveryFailed state); its cause says which object and why.
 const ErrDeliveryFailed = "EdgeDrop.DeliveryFailed"
+
+// StateDirName is the hidden directory inside the board's data dir where
+// the task keeps its state (delivery records, per-key locks, temp files).
+// Object keys whose first component is this name are refused.
+const StateDirName = ".edge-drop"

@@ -152,6 +152,8 @@ func TestE2ENative(t *testing.T) {
 		{"folder marker", []string{"-bucket", "edge", "-key", "dir/", "-dir", dir}, nil, 3},
 		{"not found", []string{"-bucket", "edge", "-key", "nope.txt", "-dir", dir}, nil, 4},
 		{"no data dir", []string{"-bucket", "edge", "-key", "demo1.txt", "-dir", filepath.Join(dir, "absent")}, nil, 6},
+		{"too large", []string{"-bucket", "edge", "-key", "demo1.txt", "-dir", dir, "-max-bytes", "4"}, nil, 10},
+		{"bad max bytes", []string{"-bucket", "edge", "-key", "demo1.txt", "-dir", dir}, []string{"EDGE_DROP_MAX_BYTES=1GB"}, 2},
 		{"server down", []string{"-bucket", "edge", "-key", "demo1.txt", "-dir", dir, "-request-timeout", "1s"}, []string{"AWS_ENDPOINT_URL_S3=http://127.0.0.1:1", "AWS_MAX_ATTEMPTS=1"}, 7},
 	}
 	for _, c := range codes {
@@ -206,10 +208,90 @@ func TestE2ENative(t *testing.T) {
 			t.Errorf("took %v to stop", time.Since(start))
 		}
 		filepath.WalkDir(d, func(p string, de os.DirEntry, err error) error {
-			if err == nil && !de.IsDir() {
+			// Per-key lock files are empty and stay (see README).
+			if err == nil && !de.IsDir() && filepath.Dir(p) != filepath.Join(d, ".edge-drop", "locks") {
 				t.Errorf("left behind: %s", p)
 			}
 			return nil
 		})
 	})
+
+	// Issue 8: a task killed with SIGKILL (no chance to clean up) leaves
+	// its preallocated temp file; the next task start reclaims it.
+	t.Run("sigkill then a new delivery", func(t *testing.T) {
+		big := testData(64 << 20)
+		srv.Put(t, "edge", "big.bin", big, nil)
+		srv.SetRule(func(r *http.Request, n int) *s3test.Fault {
+			if r.Method == http.MethodGet {
+				return &s3test.Fault{Kind: s3test.Stall, N: 4096, D: time.Minute}
+			}
+			return nil
+		})
+		d := t.TempDir()
+		cmd := exec.Command(bin, "-bucket", "edge", "-key", "big.bin", "-dir", d)
+		cmd.Env = binEnv(t, srv)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Wait (bounded) for the preallocated temp file, i.e. mid-download.
+		deadline := time.Now().Add(10 * time.Second)
+		for len(partFiles(t, d)) == 0 || srv.Count(http.MethodGet) == 0 {
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				t.Fatal("no temp file appeared")
+			}
+			time.Sleep(5 * time.Millisecond) // polling a condition, not timing a race
+		}
+		cmd.Process.Kill()
+		cmd.Wait()
+		if used := diskUsage(t, d); used < int64(len(big)) {
+			t.Fatalf("killed task used %d bytes, expected a preallocated %d-byte temp file", used, len(big))
+		}
+
+		srv.SetRule(nil)
+		cmd = exec.Command(bin, "-bucket", "edge", "-key", "big.bin", "-dir", d)
+		cmd.Env = binEnv(t, srv)
+		r := runBin(t, cmd)
+		if r.code != 0 {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		summary(t, r.stdout, "reclaimed abandoned temp files")
+		if left := partFiles(t, d); len(left) != 0 {
+			t.Fatalf("temp files left after the next delivery: %v", left)
+		}
+		if used, want := diskUsage(t, d), int64(len(big)); used > want+1<<20 {
+			t.Fatalf("data dir uses %d bytes, want about the file's %d", used, want)
+		}
+	})
+}
+
+// partFiles lists temp files anywhere under dir.
+func partFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	filepath.WalkDir(dir, func(p string, de os.DirEntry, err error) error {
+		if err == nil && !de.IsDir() && strings.HasSuffix(p, ".part") {
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out
+}
+
+// diskUsage is the space the files under dir occupy (blocks, as du counts).
+func diskUsage(t *testing.T, dir string) int64 {
+	t.Helper()
+	var n int64
+	filepath.WalkDir(dir, func(p string, de os.DirEntry, err error) error {
+		if err != nil || de.IsDir() {
+			return nil
+		}
+		if fi, err := de.Info(); err == nil {
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+				n += st.Blocks * 512
+			}
+		}
+		return nil
+	})
+	return n
 }

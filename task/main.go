@@ -100,6 +100,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Bucket: cfg.Bucket, Key: cfg.Key, DataDir: cfg.DataDir,
 		PartSize: cfg.PartSize, Concurrency: cfg.Concurrency,
 		RequestTimeout: cfg.RequestTimeout, Logger: log, OnTransfer: onTransfer,
+		MaxBytes: cfg.MaxBytes,
+		Event:    download.Event{Sequencer: cfg.Event.Sequencer, ETag: cfg.Event.ETag, Size: cfg.Event.Size},
 	})
 	if err != nil {
 		code := exitcode.Of(err)
@@ -123,7 +125,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	log.Info(msg,
 		"bucket", cfg.Bucket, "key", res.Key, "path", res.Path, "bytes", res.Bytes,
 		"seconds", round(secs, 3), "mb_per_s", round(mbps, 1),
-		"verified", orNone(res.Verified), "resumed_parts", res.Resumes, "up_to_date", res.UpToDate)
+		"verified", orNone(res.Verified), "resumed_parts", res.Resumes, "up_to_date", res.UpToDate,
+		"superseded", res.Superseded, "restarts", res.Restarts, "record", orNone(res.Record))
 	return exitcode.OK
 }
 

@@ -1,11 +1,22 @@
 package localrun
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	mathrand "math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/edge-drop/edge-drop/local/statemachine"
 )
@@ -60,5 +71,96 @@ func BenchmarkUploadToFile(b *testing.B) {
 		b.ReportMetric(float64(n)/elapsed.Seconds(), "burst-files/s")
 		b.Logf("upload acknowledged -> file in place, %d sequential small uploads: p50 %.1f ms, p99 %.1f ms, max %.1f ms; burst of %d with 4 task slots: %.1f files/s",
 			n, ms(lat[n/2]), ms(lat[n*99/100]), ms(lat[n-1]), n, float64(n)/elapsed.Seconds())
+	}
+}
+
+// BenchmarkSoakOneKey is issue 8's soak: rounds of concurrent PUTs of one
+// key with random sizes, so deliveries of that key overlap, finish in any
+// order and see the object replaced mid-download. After each round the
+// board's file must equal S3's final bytes and no execution may fail. Run
+// with -benchtime 1x; it prints a table of the rounds.
+func BenchmarkSoakOneKey(b *testing.B) {
+	const (
+		rounds  = 20
+		puts    = 20
+		maxSize = 2 << 20
+		key     = "demo-soak.txt"
+	)
+	for range b.N {
+		var logMu sync.Mutex
+		counts := map[string]int{}
+		onLog := func(_, line string) {
+			var m struct {
+				Msg      string `json:"msg"`
+				Restarts int    `json:"restarts"`
+				Error    string `json:"error"`
+			}
+			if json.Unmarshal([]byte(line), &m) != nil {
+				return
+			}
+			logMu.Lock()
+			defer logMu.Unlock()
+			counts[m.Msg]++
+			counts["restarts"] += m.Restarts
+			if m.Msg == "download failed" {
+				b.Logf("task failed: %s", m.Error)
+			}
+		}
+		h := start(b, defaultAsm, Options{ObjectDir: b.TempDir(), TaskSlots: 4, OnTaskLog: onLog})
+		rng := mathrand.New(mathrand.NewPCG(8, 20))
+		var table strings.Builder
+		fmt.Fprintf(&table, "\nBenchmarkSoakOneKey\n| round | PUTs | SUCCEEDED | FAILED | final size B | board = S3 | seconds |\n|---:|---:|---:|---:|---:|---|---:|\n")
+		var failed, mismatched int
+		var total time.Duration
+		for round := 1; round <= rounds; round++ {
+			start := time.Now()
+			var wg sync.WaitGroup
+			for range puts {
+				body := randomBytes(rng.IntN(maxSize + 1))
+				wg.Go(func() { h.put(key, body) })
+			}
+			wg.Wait()
+			succeeded, roundFailed := 0, 0
+			for range puts {
+				select {
+				case r := <-h.p.Results():
+					if r.Execution.Status == statemachine.StatusSucceeded {
+						succeeded++
+					} else {
+						roundFailed++
+						b.Logf("round %d: execution %s (the task's cause is logged above)", round, r.Execution.Status)
+					}
+				case <-time.After(3 * time.Minute):
+					b.Fatalf("round %d: executions did not finish", round)
+				}
+			}
+			elapsed := time.Since(start)
+			total += elapsed
+			out, err := h.client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: &h.bucket, Key: aws.String(key)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			want, err := io.ReadAll(out.Body)
+			out.Body.Close()
+			if err != nil {
+				b.Fatal(err)
+			}
+			got, err := os.ReadFile(filepath.Join(h.data, key))
+			match := err == nil && bytes.Equal(got, want)
+			if !match {
+				mismatched++
+			}
+			failed += roundFailed
+			fmt.Fprintf(&table, "| %d | %d | %d | %d | %d | %v | %.2f |\n", round, puts, succeeded, roundFailed, len(want), match, elapsed.Seconds())
+		}
+		b.ReportMetric(float64(failed), "failed-executions")
+		b.ReportMetric(float64(mismatched), "stale-rounds")
+		b.ReportMetric(total.Seconds()/rounds, "s/round")
+		fmt.Print(table.String()) // b.Log truncates a benchmark's output after 10 lines
+		b.Logf("task log lines: %d download complete, %d already up to date, %d event superseded, %d waited for the key's lock, %d restarts on a changed object, %d download failed",
+			counts["download complete"], counts["already up to date"], counts["event superseded"], counts["waiting for another delivery of this key"], counts["restarts"], counts["download failed"])
+		if failed > 0 || mismatched > 0 {
+			b.Fatalf("%d executions FAILED, %d of %d rounds ended with a board file other than S3's final bytes", failed, mismatched, rounds)
+		}
 	}
 }

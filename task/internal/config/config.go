@@ -41,6 +41,19 @@ type Config struct {
 	Timeout        time.Duration // overall; 0 = none
 	RequestTimeout time.Duration // per request: time to headers, and longest stall while reading a body
 	ShowVersion    bool
+	// MaxBytes is the largest object the board accepts; 0 = no limit.
+	MaxBytes int64
+	// Event is what the S3 event said of the object (all optional).
+	Event Event
+}
+
+// Event is what the triggering S3 event said of the object, passed by the
+// state machine so the task can tell an event that a newer upload has
+// already superseded. Every field is optional (empty / -1 when unset).
+type Event struct {
+	Sequencer string
+	ETag      string
+	Size      int64 // -1 = not given
 }
 
 // ErrHelp is returned when -h/-help was given; usage has been printed.
@@ -55,6 +68,7 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (Confi
 		Concurrency:    DefaultConcurrency,
 		Timeout:        DefaultTimeout,
 		RequestTimeout: DefaultRequestTimeout,
+		Event:          Event{Size: -1},
 	}
 	var errs []error
 	bad := func(src string, err error) { errs = append(errs, fmt.Errorf("%s: %w", src, err)) }
@@ -104,6 +118,26 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (Confi
 	}
 	setTimeout := setDur(&c.Timeout, true)
 	setReqTimeout := setDur(&c.RequestTimeout, false)
+	setMax := func(src, v string) {
+		n, err := parseCount(v)
+		if err != nil {
+			bad(src, fmt.Errorf("%w (bytes; 0 = no limit)", err))
+			return
+		}
+		c.MaxBytes = n
+	}
+	if v := getenv(contract.EnvMaxBytes); v != "" {
+		setMax(contract.EnvMaxBytes, v)
+	}
+	c.Event.Sequencer = strings.TrimSpace(getenv(contract.EnvEventSequencer))
+	c.Event.ETag = strings.TrimSpace(getenv(contract.EnvEventETag))
+	if v := getenv(contract.EnvEventSize); v != "" {
+		if n, err := parseCount(v); err != nil {
+			bad(contract.EnvEventSize, err)
+		} else {
+			c.Event.Size = n
+		}
+	}
 	if v := getenv(contract.EnvPartSize); v != "" {
 		setSize(contract.EnvPartSize, v)
 	}
@@ -131,6 +165,7 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (Confi
 	fs.Func("concurrency", "parallel ranged GETs (env "+contract.EnvConcurrency+", default 4)", func(v string) error { setConc("-concurrency", v); return nil })
 	fs.Func("timeout", "overall timeout, 0 = none (env "+contract.EnvTimeout+", default 2h)", func(v string) error { setTimeout("-timeout", v); return nil })
 	fs.Func("request-timeout", "per-request timeout: to response headers and longest body stall (env "+contract.EnvRequestTimeout+", default 30s)", func(v string) error { setReqTimeout("-request-timeout", v); return nil })
+	fs.Func("max-bytes", "largest object accepted, in bytes, 0 = no limit (env "+contract.EnvMaxBytes+", default 0)", func(v string) error { setMax("-max-bytes", v); return nil })
 	fs.BoolVar(&c.ShowVersion, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -168,6 +203,16 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// parseCount parses a plain non-negative integer (no units: these values
+// come from machines, not people).
+func parseCount(v string) (int64, error) {
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q is not a non-negative integer", v)
+	}
+	return n, nil
 }
 
 func checkRange(n, lo, hi int64) error {

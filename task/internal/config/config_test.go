@@ -31,6 +31,7 @@ func TestParseSize(t *testing.T) {
 }
 
 func TestParseOK(t *testing.T) {
+	ok := map[string]string{contract.EnvBucket: "b", contract.EnvKey: "k"}
 	c, err := Parse(nil, env(map[string]string{
 		contract.EnvBucket: "b", contract.EnvKey: "red+flower.jpg", contract.EnvPartSize: "16MiB", contract.EnvConcurrency: "8", contract.EnvTimeout: "10m",
 	}), io.Discard)
@@ -56,6 +57,20 @@ func TestParseOK(t *testing.T) {
 	}
 	if c, err := Parse([]string{"-version"}, env(nil), io.Discard); err != nil || !c.ShowVersion {
 		t.Fatalf("-version: %v %+v", err, c)
+	}
+	// Size limit and the event's fields; all optional.
+	c, err = Parse(nil, env(map[string]string{
+		contract.EnvBucket: "b", contract.EnvKey: "k", contract.EnvMaxBytes: "1048576",
+		contract.EnvEventSequencer: " 0055AED6DCD90281E5 ", contract.EnvEventETag: `"abc"`, contract.EnvEventSize: "0",
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MaxBytes != 1<<20 || c.Event != (Event{Sequencer: "0055AED6DCD90281E5", ETag: `"abc"`, Size: 0}) {
+		t.Fatalf("unexpected %+v", c)
+	}
+	if c, _ := Parse(nil, env(ok), io.Discard); c.MaxBytes != 0 || c.Event != (Event{Size: -1}) {
+		t.Fatalf("defaults: %+v", c)
 	}
 	if _, err := Parse([]string{"-h"}, env(nil), io.Discard); !errors.Is(err, ErrHelp) {
 		t.Fatalf("-h: %v", err)
@@ -87,6 +102,11 @@ func TestParseErrors(t *testing.T) {
 		{"timeout junk", nil, with(contract.EnvTimeout, "10"), `EDGE_DROP_TIMEOUT: "10" is not a duration`},
 		{"timeout negative", nil, with(contract.EnvTimeout, "-1s"), `EDGE_DROP_TIMEOUT: "-1s" must be positive`},
 		{"req timeout zero", nil, with(contract.EnvRequestTimeout, "0s"), `EDGE_DROP_REQUEST_TIMEOUT: "0s" must be positive`},
+		{"max bytes junk", nil, with(contract.EnvMaxBytes, "1GiB"), `EDGE_DROP_MAX_BYTES: "1GiB" is not a non-negative integer (bytes; 0 = no limit)`},
+		{"max bytes negative", nil, with(contract.EnvMaxBytes, "-1"), `EDGE_DROP_MAX_BYTES: "-1" is not a non-negative integer`},
+		{"max bytes flag", []string{"-max-bytes", "x"}, ok, `-max-bytes: "x" is not a non-negative integer`},
+		{"event size junk", nil, with(contract.EnvEventSize, "12.5"), `EDGE_DROP_EVENT_SIZE: "12.5" is not a non-negative integer`},
+		{"event size negative", nil, with(contract.EnvEventSize, "-3"), `EDGE_DROP_EVENT_SIZE: "-3" is not a non-negative integer`},
 		{"unknown flag", []string{"-bogus"}, ok, "flag provided but not defined: -bogus"},
 		{"extra arg", []string{"file"}, ok, `unexpected argument "file"`},
 	}

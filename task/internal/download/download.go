@@ -1,8 +1,11 @@
-// Package download fetches one S3 object into a file under a data directory:
-// concurrent ranged GETs pinned to the object's ETag with If-Match, written
-// at their offsets into a temp file next to the target, resumed mid-part
-// after a dropped connection, verified against the object's checksum or
-// ETag, fsynced and atomically renamed into place.
+// Package download delivers one S3 object into a file under a data
+// directory: under the key's lock (package state) it HEADs the object and,
+// unless the delivery record (package record) says the board has that
+// version, runs concurrent ranged GETs pinned to the object's ETag with
+// If-Match, written at their offsets into a locked temp file, resumed
+// mid-part after a dropped connection, verified against the object's
+// checksum or ETag, fsynced, atomically renamed into place and recorded. An
+// object replaced during the download restarts the delivery (deliver.go).
 //
 // Why not feature/s3/manager or feature/s3/transfermanager: both restart a
 // failed part from its first byte (no mid-part resume), neither verifies a
@@ -14,16 +17,12 @@ package download
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
-	"path"
 	"strings"
 	"sync"
 	"syscall"
@@ -31,7 +30,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/edge-drop/edge-drop/task/internal/exitcode"
 	"github.com/edge-drop/edge-drop/task/internal/keypath"
@@ -64,6 +62,29 @@ type Options struct {
 	// OnTransfer, if set, is called with the object size just before the
 	// body transfer starts (main uses it to re-enable the GC).
 	OnTransfer func(size int64)
+	// MaxBytes is the largest object accepted (0 = no limit): a larger
+	// one fails with exit 10 before anything is written.
+	MaxBytes int64
+	// Event is what the triggering S3 event said of the object (optional).
+	Event Event
+	// Hooks let tests stop a delivery at a chosen point (nil in production).
+	Hooks Hooks
+}
+
+// Event is what the S3 event said of the object; empty fields are unknown.
+type Event struct {
+	Sequencer string
+	ETag      string
+	Size      int64 // -1 = unknown
+}
+
+// Hooks are called at fixed points of a delivery, for tests.
+type Hooks struct {
+	// LockWait is called once when another delivery holds the key's lock.
+	LockWait func()
+	// BeforeCommit is called when the data is downloaded and verified,
+	// before the fsync and rename.
+	BeforeCommit func()
 }
 
 // Result describes a finished download.
@@ -73,178 +94,21 @@ type Result struct {
 	Bytes    int64
 	Elapsed  time.Duration
 	Verified string // name of the integrity check, "" if none was possible
-	UpToDate bool   // the target already had this object's size and mtime
+	UpToDate bool   // the delivery record says the board has this version
 	Resumes  int    // parts resumed mid-stream
+	// Restarts is how often the object changed during the download and
+	// the delivery started over on the new version.
+	Restarts int
+	// Superseded: the event's version is no longer the current one (a
+	// newer upload replaced it); the current version was delivered.
+	Superseded bool
+	Record     string // the delivery record's path
 }
 
 // ErrIntegrity is wrapped by every integrity failure.
 var ErrIntegrity = errors.New("integrity check failed")
 
 const bufSize = 64 << 10 // per worker; larger buffers measured no faster but cost RSS
-
-// Run downloads the object. Errors carry an exitcode.
-func Run(ctx context.Context, api API, o Options) (Result, error) {
-	start := time.Now()
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.MaxStalls <= 0 {
-		o.MaxStalls = 5
-	}
-	if o.RetryDelay <= 0 {
-		o.RetryDelay = 200 * time.Millisecond
-	}
-	if o.Concurrency <= 0 {
-		o.Concurrency = 1
-	}
-	if o.PartSize <= 0 {
-		return Result{}, exitcode.Errorf(exitcode.Usage, "part size must be positive")
-	}
-	if o.RequestTimeout <= 0 {
-		o.RequestTimeout = 30 * time.Second
-	}
-
-	// 1. Every candidate key must be safe before anything touches S3 or disk.
-	cands := keypath.Candidates(o.Key)
-	for _, k := range cands {
-		if _, err := keypath.Validate(k); err != nil {
-			return Result{}, exitcode.New(exitcode.UnsafeKey, err)
-		}
-	}
-
-	// 2. The data dir is opened as an os.Root: every later path operation
-	// is confined to it, symlinks included.
-	root, err := os.OpenRoot(o.DataDir)
-	if err != nil {
-		return Result{}, exitcode.Errorf(exitcode.LocalIO, "open data dir: %w", err)
-	}
-	defer root.Close()
-
-	// 3. HEAD: decoded key first, raw key if the decoded one is not found.
-	var head *s3.HeadObjectOutput
-	var key string
-	for i, k := range cands {
-		head, err = api.HeadObject(ctx, &s3.HeadObjectInput{
-			Bucket: &o.Bucket, Key: aws.String(k), ChecksumMode: types.ChecksumModeEnabled,
-		})
-		if err == nil {
-			key = k
-			break
-		}
-		// Without s3:ListBucket, S3 answers a HEAD of a missing key with
-		// 403, not 404: both mean "try the raw key".
-		code := classify(ctx, err)
-		if (code != exitcode.NotFound && code != exitcode.Denied) || i == len(cands)-1 {
-			if code == exitcode.Denied {
-				err = fmt.Errorf("%w (S3 also answers 403 for a missing key when the role lacks s3:ListBucket)", err)
-			}
-			return Result{}, exitcode.New(code, fmt.Errorf("head s3://%s/%s: %w", o.Bucket, k, err))
-		}
-		o.Logger.Info("decoded key not found, trying raw key", "decoded_key", k, "raw_key", o.Key, "status", code.String())
-	}
-	o.Logger.Info("key resolved", "raw_key", o.Key, "key", key, "decoded", key != o.Key)
-
-	size := aws.ToInt64(head.ContentLength)
-	etag := aws.ToString(head.ETag)
-	lastMod := aws.ToTime(head.LastModified)
-	if size < 0 {
-		return Result{}, exitcode.Errorf(exitcode.Integrity, "%w: negative Content-Length %d", ErrIntegrity, size)
-	}
-	ver := chooseVerifier(head)
-	if ver.Name == "" && multipartParts(etag) > 0 && !encrypted(head) {
-		mv, why, ok := multipartVerifier(ctx, api, o.Bucket, key, etag, size)
-		if ok {
-			ver = mv
-		} else {
-			ver.Note += " (" + why + ")"
-		}
-	}
-	if ver.Name == "" {
-		o.Logger.Warn("integrity: " + ver.Note)
-	}
-
-	rel := key // validated: relative, clean, slash-separated
-	res := Result{Key: key, Path: path.Join(o.DataDir, rel), Bytes: size, Verified: ver.Name}
-
-	// 4. Idempotent re-run: same size and mtime means this object is there.
-	if fi, err := root.Lstat(rel); err == nil {
-		if fi.Mode().IsRegular() && fi.Size() == size && !lastMod.IsZero() && fi.ModTime().Equal(lastMod) {
-			res.UpToDate = true
-			res.Elapsed = time.Since(start)
-			return res, nil
-		}
-		if fi.IsDir() {
-			return Result{}, exitcode.Errorf(exitcode.LocalIO, "target %s is a directory", res.Path)
-		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return Result{}, rootErr(fmt.Errorf("inspect target: %w", err))
-	}
-
-	// 5. Temp file in the target directory (same file system: atomic rename).
-	dir := path.Dir(rel)
-	if fi, err := root.Stat(dir); err != nil || !fi.IsDir() { // Stat follows in-root symlinks
-		if err := root.MkdirAll(dir, 0o755); err != nil {
-			return Result{}, rootErr(fmt.Errorf("create %s: %w", dir, err))
-		}
-	}
-	var rnd [8]byte
-	_, _ = rand.Read(rnd[:])
-	tmp := path.Join(dir, ".edge-drop-"+hex.EncodeToString(rnd[:])+".part")
-	f, err := root.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return Result{}, rootErr(fmt.Errorf("create temp file: %w", err))
-	}
-	committed := false
-	defer func() {
-		if !committed {
-			f.Close()
-			if rmErr := root.Remove(tmp); rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) {
-				o.Logger.Warn("could not remove temp file", "path", path.Join(o.DataDir, tmp), "error", rmErr.Error())
-			}
-		}
-	}()
-	if err := preallocate(f, size); err != nil {
-		return Result{}, exitcode.Errorf(exitcode.LocalIO, "reserve %d bytes for %s: %w", size, res.Path, err)
-	}
-
-	// 6. Fetch and verify.
-	if o.OnTransfer != nil {
-		o.OnTransfer(size)
-	}
-	d := &fetcher{api: api, o: o, key: key, etag: etag, size: size, f: f, ver: ver}
-	if err := d.run(ctx, ver); err != nil {
-		return Result{}, exitcode.New(classify(ctx, err), err)
-	}
-	res.Resumes = d.resumes
-
-	// 7. Commit: fsync file, set mtime, rename, fsync dir.
-	if err := f.Sync(); err != nil {
-		return Result{}, exitcode.Errorf(exitcode.LocalIO, "fsync: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return Result{}, exitcode.Errorf(exitcode.LocalIO, "close: %w", err)
-	}
-	if !lastMod.IsZero() {
-		if err := root.Chtimes(tmp, lastMod, lastMod); err != nil {
-			return Result{}, exitcode.Errorf(exitcode.LocalIO, "set mtime: %w", err)
-		}
-	}
-	if err := ctx.Err(); err != nil { // last chance to honour a SIGTERM cleanly
-		return Result{}, exitcode.New(classify(ctx, err), err)
-	}
-	if err := root.Rename(tmp, rel); err != nil {
-		return Result{}, rootErr(fmt.Errorf("rename into place: %w", err))
-	}
-	committed = true
-	if df, err := root.Open(dir); err == nil {
-		if err := df.Sync(); err != nil {
-			o.Logger.Warn("fsync of directory failed", "dir", dir, "error", err.Error())
-		}
-		df.Close()
-	}
-	res.Elapsed = time.Since(start)
-	return res, nil
-}
 
 // rootErr classifies an error from an os.Root operation.
 func rootErr(err error) error {
@@ -477,15 +341,17 @@ func (d *fetcher) fetch(parent context.Context, off, end int64, buf []byte, ph h
 		return 0, &requestError{err}
 	}
 	defer out.Body.Close()
+	// First: a server that ignores If-Match answers with the new version,
+	// whose length and range then differ too; the ETag says why.
+	if e := aws.ToString(out.ETag); d.etag != "" && e != "" && e != d.etag {
+		return 0, exitcode.Errorf(exitcode.Integrity, "%w: %w: ETag changed from %s to %s during download", ErrIntegrity, errObjectChanged, d.etag, e)
+	}
 	want := end - off
 	if out.ContentLength != nil && *out.ContentLength != want {
 		return 0, exitcode.Errorf(exitcode.Integrity, "%w: range %d-%d returned %d bytes", ErrIntegrity, off, end-1, *out.ContentLength)
 	}
 	if cr := aws.ToString(out.ContentRange); cr != "" && cr != fmt.Sprintf("bytes %d-%d/%d", off, end-1, d.size) {
 		return 0, exitcode.Errorf(exitcode.Integrity, "%w: asked for bytes %d-%d/%d, got %q (object changed?)", ErrIntegrity, off, end-1, d.size, cr)
-	}
-	if e := aws.ToString(out.ETag); d.etag != "" && e != "" && e != d.etag {
-		return 0, exitcode.Errorf(exitcode.Integrity, "%w: ETag changed from %s to %s during download", ErrIntegrity, d.etag, e)
 	}
 
 	var written int64

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/edge-drop/edge-drop/contract"
 )
 
 // MaxKeyBytes is S3's limit on key length.
@@ -19,7 +21,11 @@ const MaxComponentBytes = 255
 // ErrUnsafe is wrapped by every rejection from Validate.
 var ErrUnsafe = errors.New("unsafe key")
 
-// Candidates returns the keys to try, in order. S3 event notifications
+// Candidates returns the keys to try, in order. Only a key that is about to
+// be used needs to pass Validate: the raw key of an encoded event is tried
+// (and validated) only when the decoded key is not found, because limits
+// such as the 255-byte component apply to the key S3 stores, not to its
+// URL-encoded spelling (30 × 日 is 90 bytes decoded, 270 encoded). S3 event notifications
 // URL-encode keys the way HTML forms do ("red flower.jpg" arrives as
 // "red+flower.jpg", "/" sometimes as "%2F"), so the query-unescaped key is
 // tried first and the raw key second (for a key that really contains "+" or
@@ -58,8 +64,10 @@ func Validate(key string) (string, error) {
 			return bad("control character %U in key", r)
 		}
 	}
-	for _, c := range strings.Split(key, "/") {
+	for i, c := range strings.Split(key, "/") {
 		switch {
+		case i == 0 && c == contract.StateDirName:
+			return bad("%q is reserved for edge-drop's state in the data dir", c)
 		case c == "":
 			return bad("empty path component (//)")
 		case c == "." || c == "..":

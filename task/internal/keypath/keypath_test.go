@@ -2,6 +2,7 @@ package keypath
 
 import (
 	"errors"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -70,6 +71,63 @@ func TestValidateHostile(t *testing.T) {
 		}
 		if !errors.Is(err, ErrUnsafe) || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate(%q) = %v, want ErrUnsafe mentioning %q", k, err, want)
+		}
+	}
+}
+
+// Long non-ASCII components: the limits apply to the decoded key (what S3
+// stores and what becomes the file name), never to the event's URL-encoded
+// spelling, which is up to 9 bytes per character.
+func TestLongNonASCIIKeys(t *testing.T) {
+	cases := []struct {
+		name string
+		key  string // decoded, as stored in S3
+		ok   bool
+	}{
+		{"30 × 日 (99 bytes)", "demo-" + strings.Repeat("日", 30) + ".txt", true},
+		{"85 × 日 (255 bytes)", strings.Repeat("日", 85), true},
+		{"86 × 日 (258 bytes)", strings.Repeat("日", 86), false},
+		{"127 × é + a (255 bytes)", strings.Repeat("é", 127) + "a", true},
+		{"128 × é (256 bytes)", strings.Repeat("é", 128), false},
+		{"63 emoji + 3 bytes (255 bytes)", strings.Repeat("😀", 63) + "abc", true},
+		{"64 emoji (256 bytes)", strings.Repeat("😀", 64), false},
+		{"e + combining acute × 85 (255 bytes)", strings.Repeat("e\u0301", 85), true},
+		{"e + combining acute × 86 (258 bytes)", strings.Repeat("e\u0301", 86), false},
+		{"deep non-ASCII dirs", strings.Repeat("写真/", 100) + "x.jpg", true},
+		{"1024-byte key", strings.Repeat(strings.Repeat("日", 80)+"/", 4) + strings.Repeat("a", 1024-4*241), true},
+		{"1025-byte key", strings.Repeat(strings.Repeat("日", 80)+"/", 4) + strings.Repeat("a", 1025-4*241), false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			enc := url.QueryEscape(c.key)
+			cands := Candidates(enc)
+			if cands[0] != c.key {
+				t.Fatalf("first candidate of %q is %q, want the decoded key", enc, cands[0])
+			}
+			_, err := Validate(cands[0])
+			if (err == nil) != c.ok {
+				t.Fatalf("Validate(decoded %d-byte key) = %v, want ok=%v", len(c.key), err, c.ok)
+			}
+			if c.ok && enc != c.key {
+				// The encoded spelling may itself break the limits; it is
+				// validated only if it is ever tried.
+				if _, err := Validate(enc); err == nil && len(enc) > MaxKeyBytes {
+					t.Errorf("raw key longer than %d bytes accepted", MaxKeyBytes)
+				}
+			}
+		})
+	}
+}
+
+func TestStateDirReserved(t *testing.T) {
+	for _, k := range []string{".edge-drop", ".edge-drop/records/x.json", ".edge-drop/tmp/a.part"} {
+		if _, err := Validate(k); err == nil || !strings.Contains(err.Error(), "reserved") {
+			t.Errorf("Validate(%q) = %v, want reserved", k, err)
+		}
+	}
+	for _, k := range []string{"a/.edge-drop", ".edge-drop-x", ".edge-drop.txt", "x/.edge-drop/y"} {
+		if _, err := Validate(k); err != nil {
+			t.Errorf("Validate(%q) = %v, want ok", k, err)
 		}
 	}
 }

@@ -1,0 +1,211 @@
+// Package state owns the task's hidden directory in the data dir,
+// .edge-drop/ (the only writable place in the read-only container):
+//
+//	.edge-drop/locks/<sha256 of key>.lock   per-key lock files (flock)
+//	.edge-drop/tmp/.edge-drop-<rand>.part   downloads in progress
+//	.edge-drop/records/<sha256 of key>.json delivery records (package record)
+//
+// Lock files are empty and stay; a temp file lives only while its writer
+// holds a lock on it, so any temp file nobody holds a lock on was
+// abandoned (its task was killed) and is removed by the next task start.
+package state
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/edge-drop/edge-drop/contract"
+	"github.com/edge-drop/edge-drop/task/internal/flock"
+)
+
+// Directories of the state dir, relative to the data dir.
+const (
+	LocksDir = contract.StateDirName + "/locks"
+	TmpDir   = contract.StateDirName + "/tmp"
+)
+
+// Temp file names: the old prefix is kept so that people (and scripts)
+// who know ".edge-drop-*.part" recognise them.
+const (
+	tmpPrefix = ".edge-drop-"
+	tmpSuffix = ".part"
+)
+
+// MaxReclaim bounds the work of one Reclaim: a task start never scans
+// more entries than this (abandoned temp files are rare: one per killed
+// task; a later start removes the rest).
+const MaxReclaim = 1000
+
+// KeyLock is a held per-key lock; Unlock releases it (the kernel releases
+// it too when the process dies).
+type KeyLock struct{ f *os.File }
+
+// LockKey waits for the exclusive lock of key (a hex SHA-256 names the
+// lock file, so every key maps to a short safe name). onWait is called
+// once if another task holds it. ctx ends the wait.
+func LockKey(ctx context.Context, root *os.Root, key string, onWait func()) (*KeyLock, error) {
+	if err := root.MkdirAll(LocksDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", LocksDir, err)
+	}
+	sum := sha256.Sum256([]byte(key))
+	f, err := root.OpenFile(path.Join(LocksDir, hex.EncodeToString(sum[:])+".lock"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open key lock: %w", err)
+	}
+	if err := flock.Lock(ctx, f, onWait); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &KeyLock{f: f}, nil
+}
+
+// Unlock releases the lock.
+func (l *KeyLock) Unlock() { l.f.Close() }
+
+// Temp is a download in progress, locked by this process until Commit or
+// Discard.
+type Temp struct {
+	root *os.Root
+	Name string // relative to the data dir
+	File *os.File
+}
+
+// CreateTemp creates and locks a new temp file in TmpDir.
+func CreateTemp(root *os.Root) (*Temp, error) {
+	if err := root.MkdirAll(TmpDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", TmpDir, err)
+	}
+	for range 3 {
+		var rnd [8]byte
+		_, _ = rand.Read(rnd[:])
+		name := path.Join(TmpDir, tmpPrefix+hex.EncodeToString(rnd[:])+tmpSuffix)
+		f, err := root.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("create temp file: %w", err)
+		}
+		ok, err := flock.TryLock(f)
+		if err != nil {
+			f.Close()
+			root.Remove(name)
+			return nil, fmt.Errorf("lock temp file: %w", err)
+		}
+		// A task start may have seen the new file before it was locked and
+		// reclaimed it (it holds its lock, or has removed the name): then
+		// start over with a new name.
+		if same, _ := sameFile(root, name, f); ok && same {
+			return &Temp{root: root, Name: name, File: f}, nil
+		}
+		f.Close()
+	}
+	return nil, errors.New("create temp file: removed by a concurrent task start three times")
+}
+
+func sameFile(root *os.Root, name string, f *os.File) (bool, error) {
+	a, err := root.Lstat(name)
+	if err != nil {
+		return false, err
+	}
+	b, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(a, b), nil
+}
+
+// Commit renames the temp file to target (relative to the data dir),
+// then closes it, which releases its lock: the name is gone by then.
+func (t *Temp) Commit(target string) error {
+	if err := t.root.Rename(t.Name, target); err != nil {
+		return err
+	}
+	return t.File.Close()
+}
+
+// Discard removes the temp file (still holding its lock, so no reclaimer
+// races with it) and closes it.
+func (t *Temp) Discard() error {
+	err := t.root.Remove(t.Name)
+	t.File.Close()
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// Reclaimed says what Reclaim removed.
+type Reclaimed struct {
+	Files int
+	Bytes int64 // their allocated size (preallocated temp files are full size)
+	InUse int   // temp files skipped: a running task holds them
+}
+
+// Reclaim removes abandoned temp files from TmpDir: those whose lock it
+// can take (a killed task's lock died with it). It looks at no more than
+// MaxReclaim entries.
+func Reclaim(root *os.Root) (Reclaimed, error) {
+	var r Reclaimed
+	d, err := root.Open(TmpDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return r, nil
+	}
+	if err != nil {
+		return r, fmt.Errorf("reclaim temp files: %w", err)
+	}
+	defer d.Close()
+	ents, err := d.ReadDir(MaxReclaim)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return r, fmt.Errorf("reclaim temp files: %w", err)
+	}
+	var errs []error
+	for _, e := range ents {
+		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), tmpPrefix) || !strings.HasSuffix(e.Name(), tmpSuffix) {
+			continue
+		}
+		name := path.Join(TmpDir, e.Name())
+		removed, bytes, err := reclaimOne(root, name)
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+		case removed:
+			r.Files++
+			r.Bytes += bytes
+		default:
+			r.InUse++
+		}
+	}
+	return r, errors.Join(errs...)
+}
+
+func reclaimOne(root *os.Root, name string) (removed bool, bytes int64, err error) {
+	f, err := root.OpenFile(name, os.O_RDONLY, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, 0, nil // committed or discarded meanwhile
+	}
+	if err != nil {
+		return false, 0, fmt.Errorf("reclaim %s: %w", name, err)
+	}
+	defer f.Close()
+	ok, err := flock.TryLock(f)
+	if !ok || err != nil {
+		return false, 0, err // a live task holds it
+	}
+	// Holding the lock, the name can still have been committed (renamed
+	// away) by its finished writer: remove only if it is still this file.
+	if same, _ := sameFile(root, name, f); !same {
+		return false, 0, nil
+	}
+	bytes = allocated(f)
+	if err := root.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, 0, fmt.Errorf("reclaim %s: %w", name, err)
+	}
+	return true, bytes, nil
+}
