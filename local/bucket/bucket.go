@@ -220,6 +220,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if s.preconditionFailed(r) {
+		writeError(w, r, http.StatusPreconditionFailed, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")
+		return
+	}
 	reason, bucket, key := classify(r)
 	if reason == "" {
 		s.s3.ServeHTTP(w, r)
@@ -235,6 +239,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.created(r, rec, reason, bucket, key)
+}
+
+// preconditionFailed tells whether a GET or HEAD carries an If-Match that
+// the object's current ETag does not satisfy. S3 answers those with 412;
+// gofakes3 v1.2.0 ignores If-Match, and the task pins its ranged GETs with it
+// to notice an object replaced mid-download. (The check and gofakes3's read
+// are not one atomic step; the task also compares each response's ETag.)
+func (s *Server) preconditionFailed(r *http.Request) bool {
+	want := r.Header.Get("If-Match")
+	if want == "" || want == "*" || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+		return false
+	}
+	bucket, key, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	if !ok || bucket == "" || key == "" {
+		return false
+	}
+	obj, err := s.backend.HeadObject(bucket, key)
+	if err != nil {
+		return false // a missing object answers as gofakes3 does (404)
+	}
+	return strings.TrimPrefix(want, "W/") != `"`+hex.EncodeToString(obj.Hash)+`"`
 }
 
 // created builds the notification for a successful creation and queues it.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -406,5 +408,43 @@ func TestStartErrors(t *testing.T) {
 	_, err = Start(context.Background(), Options{Addr: "127.0.0.1:-1", Logger: quietLogger()})
 	if err == nil || errors.Is(err, context.Canceled) {
 		t.Fatalf("bad address: %v", err)
+	}
+}
+
+// TestIfMatch: GET and HEAD honour If-Match as S3 does (412 when the object
+// was replaced), so the task's pinned ranged GETs see a replacement at once.
+func TestIfMatch(t *testing.T) {
+	s := start(t, Options{Buckets: []string{"bkt"}})
+	c := client(t, s)
+	ctx := context.Background()
+	first := put(t, c, "bkt", "k.txt", []byte("version A"))
+	next(t, s)
+	put(t, c, "bkt", "k.txt", []byte("version B"))
+	next(t, s)
+
+	_, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k.txt"), IfMatch: first.ETag, Range: aws.String("bytes=0-3")})
+	var re *awshttp.ResponseError
+	if !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusPreconditionFailed {
+		t.Fatalf("GET If-Match old ETag: want 412, got %v", err)
+	}
+	if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k.txt"), IfMatch: first.ETag}); !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusPreconditionFailed {
+		t.Fatalf("HEAD If-Match old ETag: want 412, got %v", err)
+	}
+	cur, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k.txt")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k.txt"), IfMatch: cur.ETag})
+	if err != nil {
+		t.Fatalf("GET If-Match current ETag: %v", err)
+	}
+	body, _ := io.ReadAll(out.Body)
+	out.Body.Close()
+	if string(body) != "version B" {
+		t.Fatalf("body %q", body)
+	}
+	// A missing key stays a 404, whatever If-Match says.
+	if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("bkt"), Key: aws.String("nope"), IfMatch: first.ETag}); !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusNotFound {
+		t.Fatalf("HEAD missing key: want 404, got %v", err)
 	}
 }
