@@ -20,3 +20,7 @@ const (
 // ErrDeliveryFailed is the error of an execution whose delivery failed (the
 // DeliveryFailed state); its cause says which object and why.
 const ErrDeliveryFailed = "EdgeDrop.DeliveryFailed"
+
+// ErrTooLarge is the error of an execution whose object is larger than the
+// board accepts (the TooLarge state): nothing was started on the board.
+const ErrTooLarge = "EdgeDrop.TooLarge"
