@@ -37,7 +37,7 @@ func build(app awscdk.App, cfg config.Config, imageDirectory string) *App {
 	}
 	if !cfg.ImportsCluster() {
 		out.Cluster = NewEdgeClusterStack(app, cfg.StackPrefix+"-Cluster", &EdgeClusterStackProps{
-			StackProps:  awscdk.StackProps{Env: env, Description: jsii.String("edge-drop ECS Anywhere cluster for ARM boards")},
+			StackProps:         awscdk.StackProps{Env: env, Description: jsii.String("edge-drop ECS Anywhere cluster for ARM boards")},
 			ClusterName:        cfg.ClusterName,
 			ManagedBoardPolicy: cfg.BoardPolicy == config.ManagedBoardPolicy,
 		})
@@ -46,7 +46,7 @@ func build(app awscdk.App, cfg config.Config, imageDirectory string) *App {
 	if out.Cluster != nil {
 		// The pipeline imports the cluster by its configured name (no
 		// cross-stack reference); this only orders deploys: cluster first.
-		out.Pipeline.AddDependency(out.Cluster.Stack, jsii.String("the pipeline runs tasks on the cluster"))
+		out.Pipeline.AddStackDependency(out.Cluster.Stack, jsii.String("the pipeline runs tasks on the cluster"))
 	}
 	return out
 }

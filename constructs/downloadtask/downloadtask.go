@@ -40,8 +40,8 @@ type Props struct {
 	Timeout time.Duration
 	// MaxObjectBytes is the largest object the task accepts.
 	MaxObjectBytes int64
-	LogRetention  awslogs.RetentionDays
-	RemovalPolicy awscdk.RemovalPolicy
+	LogRetention   awslogs.RetentionDays
+	RemovalPolicy  awscdk.RemovalPolicy
 }
 
 // DownloadTask exposes what it made.

@@ -83,7 +83,7 @@ func grantBoard(role awsiam.Role, clusterArn *string, clusterName string) {
 			"permissions in the Service Authorization Reference, so they are on * limited to this region by aws:RequestedRegion."),
 		AppliesTo: &[]any{
 			jsii.String("Resource::*"),
-			&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:[^:]+:ecs:.+:container-instance\/.+\/\*$/`)},
+			&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:.+:ecs:.+:container-instance\/.+\/\*$/`)},
 		},
 	}}, jsii.Bool(true))
 }

@@ -84,7 +84,7 @@ func stateMachineRole(scope constructs.Construct, props Props) awsiam.Role {
 			"logs:*LogDelivery*, logs resource-policy calls and xray:* have no resource-level permissions."),
 		AppliesTo: &[]any{
 			jsii.String("Resource::*"),
-			&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:[^:]+:ecs:.+:task\/.+\/\*$/`)},
+			&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:.+:ecs:.+:task\/.+\/\*$/`)},
 		},
 	}}, jsii.Bool(true))
 	return role
