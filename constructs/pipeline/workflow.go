@@ -92,8 +92,9 @@ func ExecutionTimeout(taskTimeout time.Duration) time.Duration {
 	return (taskTimeout + attemptAllowance + RetryBudget() + executionMargin).Round(time.Minute)
 }
 
-// definition is Extract → KeyMatchesPattern → DownloadToBoard, with
-// Skipped for other keys and DeliveryFailed when the task fails.
+// definition is Extract → KeyMatchesPattern → SizeWithinLimit →
+// DownloadToBoard, with Skipped for other keys, TooLarge for objects over
+// the limit and DeliveryFailed when the task fails.
 func definition(scope constructs.Construct, props Props) awsstepfunctions.IChainable {
 	extract := awsstepfunctions.NewPass(scope, jsii.String(StateExtract), &awsstepfunctions.PassProps{
 		Comment: jsii.String("Keep what the task needs from the S3 event; the key stays URL-encoded as S3 sent it"),
