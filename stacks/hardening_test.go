@@ -278,8 +278,11 @@ func TestEveryLogGroupHasRetention(t *testing.T) {
 		_, sm := only(t, tpl, "AWS::StepFunctions::StateMachine")
 		smGroup := render(t, get(t, sm, "LoggingConfiguration", "Destinations", 0, "CloudWatchLogsLogGroup", "LogGroupArn"))
 		smGroupID := strings.TrimSuffix(strings.TrimPrefix(smGroup, "${"), ".Arn}")
-		equalJSON(t, name+" state machine log group", get(t, groups[smGroupID], "Properties", "LogGroupName"),
-			"/aws/vendedlogs/states/"+*app.Pipeline.StackName())
+		// /aws/vendedlogs/states/<stack>-<stack GUID>: unique per stack instance.
+		equalJSON(t, name+" state machine log group", get(t, groups[smGroupID], "Properties", "LogGroupName"), map[string]any{"Fn::Join": []any{"", []any{
+			"/aws/vendedlogs/states/" + *app.Pipeline.StackName() + "-",
+			map[string]any{"Fn::Select": []any{2, map[string]any{"Fn::Split": []any{"/", map[string]any{"Ref": "AWS::StackId"}}}}},
+		}}})
 		functions := resources(t, tpl, "AWS::Lambda::Function")
 		if len(functions) == 0 && name == "imported" {
 			t.Errorf("%s: expected CDK's notifications handler", name)

@@ -178,7 +178,7 @@ func TestStateMachineDefinition(t *testing.T) {
 	def := asl(t, tpl)
 	states := def["States"].(map[string]any)
 	equalJSON(t, "StartAt", def["StartAt"], pipeline.StateExtract)
-	// 30 min task + 2,100 s of Retry waits + 16 attempts × 1 min + 6 min.
+	// 30 min task + 2,100 s of Retry waits + 16 attempts × 1 min + 5 min.
 	equalJSON(t, "execution timeout", def["TimeoutSeconds"], 5160)
 	var names []string
 	for n := range states {

@@ -64,9 +64,12 @@ func New(scope constructs.Construct, id string, props Props) *Pipeline {
 
 	// Under /aws/vendedlogs/ CloudWatch Logs needs no per-log-group entry in
 	// the account's log resource policy, whose 5,120-character limit
-	// otherwise fails state machine creation in busy accounts.
+	// otherwise fails state machine creation in busy accounts. The stack's
+	// GUID ends the name: a group retained by an earlier stack of the same
+	// name does not block a new deploy.
+	stackGUID := awscdk.Fn_Select(jsii.Number(2), awscdk.Fn_Split(jsii.String("/"), awscdk.Aws_STACK_ID(), nil))
 	p.LogGroup = awslogs.NewLogGroup(c, jsii.String("ExecutionLogs"), &awslogs.LogGroupProps{
-		LogGroupName:  jsii.String(ExecutionLogGroupPrefix + *awscdk.Stack_Of(c).StackName()),
+		LogGroupName:  awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String(ExecutionLogGroupPrefix + *awscdk.Stack_Of(c).StackName() + "-"), stackGUID}),
 		Retention:     props.LogRetention,
 		RemovalPolicy: props.RemovalPolicy,
 	})
@@ -122,7 +125,7 @@ const (
 )
 
 // ExecutionLogGroupPrefix starts the name of the state machine's log group
-// (the stack name follows).
+// (the stack name and the stack's GUID follow).
 const ExecutionLogGroupPrefix = "/aws/vendedlogs/states/"
 
 // EventPattern matches "Object Created" events of the bucket, narrowed by
