@@ -50,10 +50,9 @@ type Props struct {
 // EdgeCluster exposes what it made.
 type EdgeCluster struct {
 	constructs.Construct
-	// Cluster is the typed handle pipelines use. The cluster is an L1
-	// resource: ECS Anywhere needs no VPC, and the L2 Cluster would create
-	// one with NAT gateways.
-	Cluster     awsecs.ICluster
+	// CfnCluster is an L1 resource: ECS Anywhere needs no VPC, and the L2
+	// Cluster would create one with NAT gateways. Pipelines import it by
+	// name (Import).
 	CfnCluster  awsecs.CfnCluster
 	ClusterName *string
 	// InstanceRole is what SSM gives a registered board: the SSM agent and
@@ -79,7 +78,6 @@ func New(scope constructs.Construct, id string, props Props) *EdgeCluster {
 		}},
 	})
 	e.ClusterName = e.CfnCluster.Ref()
-	e.Cluster = handle(c, "Handle", e.CfnCluster.Ref(), e.CfnCluster.AttrArn())
 
 	e.InstanceRole = awsiam.NewRole(c, jsii.String("InstanceRole"), &awsiam.RoleProps{
 		AssumedBy:   trust.SSM.PrincipalIn(c),
@@ -104,8 +102,9 @@ func New(scope constructs.Construct, id string, props Props) *EdgeCluster {
 	return e
 }
 
-// Import returns a handle to an existing cluster, for pipelines deployed
-// without the cluster stack.
+// Import returns a handle to the cluster by its name, for every pipeline:
+// the ARN is built from the name in the pipeline's own account and region,
+// so no stack reads another stack's outputs.
 func Import(scope constructs.Construct, id, clusterName string) awsecs.ICluster {
 	arn := awscdk.Stack_Of(scope).FormatArn(&awscdk.ArnComponents{
 		Service: jsii.String("ecs"), Resource: jsii.String("cluster"), ResourceName: jsii.String(clusterName),
