@@ -34,6 +34,8 @@ const (
 	KeyTaskMemoryMiB       = "taskMemoryMiB"
 	KeyTaskUser            = "taskUser"
 	KeyTaskTimeout         = "taskTimeout"
+	KeyMaxObjectMiB        = "maxObjectMiB"
+	KeyBoardPolicy         = "boardPolicy"
 	KeyLogRetentionDays    = "logRetentionDays"
 	KeyRemovalPolicy       = "removalPolicy"
 )
@@ -46,6 +48,24 @@ const (
 	Retain  RemovalPolicy = "retain"
 	Destroy RemovalPolicy = "destroy"
 )
+
+// BoardPolicy selects the permissions of the boards' instance role.
+type BoardPolicy string
+
+const (
+	// ScopedBoardPolicy is edge-drop's own policy: the ECS agent's calls on
+	// this cluster and its container instances, the SSM agent's core calls,
+	// no parameter reads, no ECR, no logs.
+	ScopedBoardPolicy BoardPolicy = "scoped"
+	// ManagedBoardPolicy attaches AWS's two managed policies, the fallback
+	// when an agent release needs a call the scoped policy lacks.
+	ManagedBoardPolicy BoardPolicy = "managed"
+)
+
+// MaxObjectMiBLimit is the largest maxObjectMiB: 1 TiB, far beyond any
+// microSD card a NEO2 takes, yet a bound that keeps the byte count exact
+// in the state machine's numbers.
+const MaxObjectMiBLimit = 1 << 20
 
 // Config is the whole deploy-time configuration.
 type Config struct {
@@ -86,6 +106,14 @@ type Config struct {
 	TaskUser      string        // uid:gid the container runs as
 	TaskTimeout   time.Duration // the Task state's TimeoutSeconds
 
+	// MaxObjectMiB is the largest object delivered to a board: the state
+	// machine ends larger ones in TooLarge without starting a task, and the
+	// task refuses them before it allocates space.
+	MaxObjectMiB int
+
+	// BoardPolicy is "scoped" (default) or "managed".
+	BoardPolicy BoardPolicy
+
 	LogRetentionDays int
 	RemovalPolicy    RemovalPolicy
 }
@@ -101,6 +129,8 @@ func Default() Config {
 		TaskMemoryMiB:    128,
 		TaskUser:         "65532:65532",
 		TaskTimeout:      30 * time.Minute,
+		MaxObjectMiB:     1024,
+		BoardPolicy:      ScopedBoardPolicy,
 		LogRetentionDays: 30,
 		RemovalPolicy:    Retain,
 	}
@@ -152,6 +182,12 @@ func FromContext(lookup Lookup) (Config, error) {
 		} else {
 			c.TaskTimeout = d
 		}
+	}
+	integer(KeyMaxObjectMiB, &c.MaxObjectMiB)
+	var bp string
+	str(KeyBoardPolicy, &bp)
+	if bp != "" {
+		c.BoardPolicy = BoardPolicy(strings.ToLower(bp))
 	}
 	integer(KeyLogRetentionDays, &c.LogRetentionDays)
 	var rp string
@@ -228,6 +264,12 @@ func (c Config) Validate() error {
 	if c.TaskTimeout < time.Minute || c.TaskTimeout > 24*time.Hour || c.TaskTimeout%time.Second != 0 {
 		bad(KeyTaskTimeout, c.TaskTimeout, "must be whole seconds from 1m to 24h")
 	}
+	if c.MaxObjectMiB < 1 || c.MaxObjectMiB > MaxObjectMiBLimit {
+		bad(KeyMaxObjectMiB, c.MaxObjectMiB, fmt.Sprintf("must be a whole number of MiB from 1 to %d (1 TiB): the largest object a board accepts", MaxObjectMiBLimit))
+	}
+	if c.BoardPolicy != ScopedBoardPolicy && c.BoardPolicy != ManagedBoardPolicy {
+		bad(KeyBoardPolicy, c.BoardPolicy, `must be "scoped" (edge-drop's least-privilege policy) or "managed" (AWS's managed policies, the fallback)`)
+	}
 	if !slices.Contains(RetentionDays, c.LogRetentionDays) {
 		bad(KeyLogRetentionDays, c.LogRetentionDays, fmt.Sprintf("must be one of %v", RetentionDays))
 	}
@@ -241,8 +283,20 @@ func fieldError(key string, got any, rule string) error {
 	return fmt.Errorf("config: context key %q = %q %s (set it in cdk.json or with -c %s=...)", key, fmt.Sprint(got), rule, key)
 }
 
+// MaxObjectBytes is MaxObjectMiB in bytes.
+func (c Config) MaxObjectBytes() int64 { return int64(c.MaxObjectMiB) << 20 }
+
 // ImportsBucket reports whether the pipeline uses an existing bucket.
 func (c Config) ImportsBucket() bool { return c.ExistingBucketName != "" }
+
+// EffectiveClusterName is the cluster the pipeline runs tasks on: the
+// existing one, or the one the cluster stack creates.
+func (c Config) EffectiveClusterName() string {
+	if c.ImportsCluster() {
+		return c.ExistingClusterName
+	}
+	return c.ClusterName
+}
 
 // ImportsCluster reports whether the pipeline uses an existing cluster.
 func (c Config) ImportsCluster() bool { return c.ExistingClusterName != "" }

@@ -75,6 +75,11 @@ func TestBadValuesNameTheKey(t *testing.T) {
 		{KeyTaskTimeout, "10s", "1m to 24h"},
 		{KeyLogRetentionDays, "8", "must be one of"},
 		{KeyRemovalPolicy, "snapshot", `"retain" or "destroy"`},
+		{KeyMaxObjectMiB, "0", "from 1 to 1048576"},
+		{KeyMaxObjectMiB, "-5", "from 1 to 1048576"},
+		{KeyMaxObjectMiB, "1048577", "from 1 to 1048576"},
+		{KeyMaxObjectMiB, "1.5", "whole number"},
+		{KeyBoardPolicy, "wide", `"scoped"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.key+"="+tc.value.(string), func(t *testing.T) {
@@ -90,6 +95,22 @@ func TestBadValuesNameTheKey(t *testing.T) {
 				t.Fatalf("error %q must name the key, the rule (%q) and the fix", msg, tc.want)
 			}
 		})
+	}
+}
+
+func TestMaxObjectAndBoardPolicy(t *testing.T) {
+	c, err := FromContext(lookupFrom(map[string]any{KeyMaxObjectMiB: "3", KeyBoardPolicy: "Managed"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MaxObjectMiB != 3 || c.MaxObjectBytes() != 3<<20 || c.BoardPolicy != ManagedBoardPolicy {
+		t.Fatalf("got %+v", c)
+	}
+	if d := Default(); d.BoardPolicy != ScopedBoardPolicy || d.MaxObjectBytes() != 1<<30 {
+		t.Fatalf("defaults: scoped policy and 1 GiB, got %+v", d)
+	}
+	if c, err := FromContext(lookupFrom(map[string]any{KeyMaxObjectMiB: MaxObjectMiBLimit})); err != nil || c.MaxObjectBytes() != 1<<40 {
+		t.Fatalf("the limit itself is allowed: %v %v", c.MaxObjectBytes(), err)
 	}
 }
 

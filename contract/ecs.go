@@ -25,3 +25,7 @@ const ErrDeliveryFailed = "EdgeDrop.DeliveryFailed"
 // the task keeps its state (delivery records, per-key locks, temp files).
 // Object keys whose first component is this name are refused.
 const StateDirName = ".edge-drop"
+
+// ErrTooLarge is the error of an execution whose object is larger than the
+// board accepts (the TooLarge state): nothing was started on the board.
+const ErrTooLarge = "EdgeDrop.TooLarge"

@@ -37,12 +37,17 @@ func build(app awscdk.App, cfg config.Config, imageDirectory string) *App {
 	}
 	if !cfg.ImportsCluster() {
 		out.Cluster = NewEdgeClusterStack(app, cfg.StackPrefix+"-Cluster", &EdgeClusterStackProps{
-			StackProps:  awscdk.StackProps{Env: env, Description: jsii.String("edge-drop ECS Anywhere cluster for ARM boards")},
-			ClusterName: cfg.ClusterName,
+			StackProps:         awscdk.StackProps{Env: env, Description: jsii.String("edge-drop ECS Anywhere cluster for ARM boards")},
+			ClusterName:        cfg.ClusterName,
+			ManagedBoardPolicy: cfg.BoardPolicy == config.ManagedBoardPolicy,
 		})
-		props.Cluster = out.Cluster.Cluster.Cluster
 	}
 	out.Pipeline = NewPipelineStack(app, cfg.StackPrefix+"-Pipeline", props)
+	if out.Cluster != nil {
+		// The pipeline imports the cluster by its configured name (no
+		// cross-stack reference); this only orders deploys: cluster first.
+		out.Pipeline.AddStackDependency(out.Cluster.Stack, jsii.String("the pipeline runs tasks on the cluster"))
+	}
 	return out
 }
 

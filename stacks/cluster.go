@@ -17,6 +17,8 @@ import (
 type EdgeClusterStackProps struct {
 	awscdk.StackProps
 	ClusterName string
+	// ManagedBoardPolicy: see edgecluster.Props.
+	ManagedBoardPolicy bool
 }
 
 // EdgeClusterStack holds the ECS Anywhere cluster the boards join.
@@ -29,7 +31,9 @@ type EdgeClusterStack struct {
 // registration outputs.
 func NewEdgeClusterStack(scope constructs.Construct, id string, props *EdgeClusterStackProps) *EdgeClusterStack {
 	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
-	cluster := edgecluster.New(stack, "EdgeCluster", edgecluster.Props{ClusterName: props.ClusterName})
+	cluster := edgecluster.New(stack, "EdgeCluster", edgecluster.Props{
+		ClusterName: props.ClusterName, ManagedBoardPolicy: props.ManagedBoardPolicy,
+	})
 
 	output(stack, "ClusterName", cluster.ClusterName, "ECS Anywhere cluster the boards join")
 	output(stack, "InstanceRoleName", cluster.InstanceRole.RoleName(), "IAM role for SSM activations of the boards")

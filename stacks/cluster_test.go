@@ -22,18 +22,16 @@ func TestClusterStackRegistersBoards(t *testing.T) {
 	equalJSON(t, "settings", cluster["ClusterSettings"], []any{map[string]any{"Name": "containerInsights", "Value": "enabled"}})
 	tpl.ResourceCountIs(strPtr("AWS::EC2::VPC"), num(0))
 
-	// AND the SSM instance role the boards get on activation
-	_, role := only(t, tpl, "AWS::IAM::Role")
-	equalJSON(t, "trust", get(t, role, "AssumeRolePolicyDocument", "Statement", 0, "Principal"), map[string]any{"Service": "ssm.amazonaws.com"})
-	var managed []string
-	for _, p := range role["ManagedPolicyArns"].([]any) {
-		managed = append(managed, render(t, p))
+	// AND the SSM instance role the boards get on activation, with the
+	// scoped board policy and no AWS managed policy
+	roleID, role := only(t, tpl, "AWS::IAM::Role")
+	equalJSON(t, "trust principal", get(t, role, "AssumeRolePolicyDocument", "Statement", 0, "Principal"), map[string]any{"Service": "ssm.amazonaws.com"})
+	if _, ok := role["ManagedPolicyArns"]; ok {
+		t.Errorf("boardPolicy=scoped attaches no managed policy, got %v", role["ManagedPolicyArns"])
 	}
-	equalJSON(t, "managed policies", managed, []string{
-		"arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore",
-		"arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role",
-	})
-
+	if sts := statements(t, tpl)["${"+roleID+"}"]; len(sts) != 3 {
+		t.Errorf("want the three scoped statements, got %s", mustJSON(t, sts))
+	}
 	// AND outputs with the exact registration commands
 	outputs := *tpl.ToJSON()
 	outs := outputs["Outputs"].(map[string]any)
@@ -49,7 +47,13 @@ func TestClusterStackRegistersBoards(t *testing.T) {
 		}
 	}
 	install := mustJSON(t, get(t, outs, "InstallCommand", "Value"))
-	for _, want := range []string{"ecs-anywhere-install-latest.sh", "--cluster ${Cluster}", "--activation-id", "--activation-code", "--region ${AWS::Region}"} {
+	if verify, run := strings.Index(install, "gpg --batch --status-fd 1 --verify"), strings.Index(install, "sudo bash /tmp/ecs-anywhere-install.sh"); verify < 0 || run < verify {
+		t.Errorf("the installer must run only after its signature is verified: %s", install)
+	}
+	for _, want := range []string{"ecs-anywhere-install-latest.sh", "--cluster ${Cluster}", "--activation-id", "--activation-code", "--region ${AWS::Region}",
+		// the installer runs only after its signature checks out
+		"ecs-anywhere-install-latest.sh.asc", "gpg --batch --status-fd 1 --verify", "VALIDSIG .* F34C3DDAE72926B079BEAEC6BCE9D9A42D51784F$'",
+	} {
 		if !strings.Contains(install, want) {
 			t.Errorf("install command %s lacks %q", install, want)
 		}

@@ -153,10 +153,18 @@ func equalJSON(t *testing.T, what string, got, want any) {
 }
 
 // statements returns every IAM policy statement in the template (inline
-// policies of roles and AWS::IAM::Policy documents).
+// policies of roles and AWS::IAM::Policy documents), by "${RoleLogicalID}".
 func statements(t *testing.T, tpl assertions.Template) map[string][]map[string]any {
 	t.Helper()
 	out := map[string][]map[string]any{}
+	for id, r := range resources(t, tpl, "AWS::IAM::Role") {
+		policies, _ := r["Properties"].(map[string]any)["Policies"].([]any)
+		for _, p := range policies {
+			for _, s := range get(t, p, "PolicyDocument", "Statement").([]any) {
+				out["${"+id+"}"] = append(out["${"+id+"}"], s.(map[string]any))
+			}
+		}
+	}
 	for _, r := range resources(t, tpl, "AWS::IAM::Policy") {
 		doc := get(t, r, "Properties", "PolicyDocument").(map[string]any)
 		roles := r["Properties"].(map[string]any)["Roles"].([]any)
@@ -164,6 +172,16 @@ func statements(t *testing.T, tpl assertions.Template) map[string][]map[string]a
 		for _, s := range doc["Statement"].([]any) {
 			out[owner] = append(out[owner], s.(map[string]any))
 		}
+	}
+	return out
+}
+
+// envOf returns a container definition's environment as a map.
+func envOf(t *testing.T, container any) map[string]any {
+	t.Helper()
+	out := map[string]any{}
+	for _, kv := range get(t, container, "Environment").([]any) {
+		out[kv.(map[string]any)["Name"].(string)] = kv.(map[string]any)["Value"]
 	}
 	return out
 }

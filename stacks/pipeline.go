@@ -19,9 +19,6 @@ import (
 type PipelineStackProps struct {
 	awscdk.StackProps
 	Config config.Config
-	// Cluster is the cluster stack's cluster; nil imports
-	// Config.ExistingClusterName.
-	Cluster awsecs.ICluster
 	// ImageDirectory holds the Dockerfile built as the task image when
 	// Config.TaskImage is empty.
 	ImageDirectory string
@@ -48,35 +45,41 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 		RemovalPolicy:      removal,
 	})
 
-	cluster := props.Cluster
-	if cluster == nil {
-		cluster = edgecluster.Import(stack, "EdgeCluster", cfg.ExistingClusterName)
-	}
+	// The cluster is imported by its configured name whether or not this app
+	// creates it: no Fn::ImportValue export that locks the cluster stack,
+	// no Fn::GetStackOutput (undocumented per region, needs
+	// cloudformation:DescribeStacks, and goes stale when the cluster stack
+	// is replaced). The name is already configuration.
+	cluster := edgecluster.Import(stack, "EdgeCluster", cfg.EffectiveClusterName())
 
 	task := downloadtask.New(stack, "DownloadTask", downloadtask.Props{
-		Bucket:        bucket.Bucket,
-		KeyPrefix:     cfg.RuleKeyPrefix,
-		Image:         taskImage(cfg, props.ImageDirectory),
-		DataDir:       cfg.DataDir,
-		CPU:           cfg.TaskCPU,
-		MemoryMiB:     cfg.TaskMemoryMiB,
-		User:          cfg.TaskUser,
-		Timeout:       cfg.TaskTimeout,
-		LogRetention:  retention,
-		RemovalPolicy: removal,
+		Bucket:         bucket.Bucket,
+		KeyPrefix:      cfg.RuleKeyPrefix,
+		Image:          taskImage(cfg, props.ImageDirectory),
+		DataDir:        cfg.DataDir,
+		CPU:            cfg.TaskCPU,
+		MemoryMiB:      cfg.TaskMemoryMiB,
+		User:           cfg.TaskUser,
+		Timeout:        cfg.TaskTimeout,
+		MaxObjectBytes: cfg.MaxObjectBytes(),
+		LogRetention:   retention,
+		RemovalPolicy:  removal,
 	})
 
 	flow := pipeline.New(stack, "Pipeline", pipeline.Props{
-		Bucket:      bucket.Bucket,
-		Cluster:     cluster,
-		Task:        task,
-		KeyPattern:  cfg.KeyPattern,
-		KeyFilter:   pipeline.KeyFilter{Prefix: cfg.RuleKeyPrefix, Suffix: cfg.RuleKeySuffix, Wildcard: cfg.RuleKeyWildcard},
-		TaskTimeout: cfg.TaskTimeout,
+		Bucket:         bucket.Bucket,
+		Cluster:        cluster,
+		Task:           task,
+		KeyPattern:     cfg.KeyPattern,
+		KeyFilter:      pipeline.KeyFilter{Prefix: cfg.RuleKeyPrefix, Suffix: cfg.RuleKeySuffix, Wildcard: cfg.RuleKeyWildcard},
+		TaskTimeout:    cfg.TaskTimeout,
+		MaxObjectBytes: cfg.MaxObjectBytes(),
 
 		LogRetention:  retention,
 		RemovalPolicy: removal,
 	})
+
+	retainFunctionLogs(stack, retention, removal)
 
 	output(stack, "BucketName", bucket.Bucket.BucketName(), "Upload here")
 	output(stack, "StateMachineArn", flow.StateMachine.StateMachineArn(), "Executions show each delivery")
@@ -86,6 +89,23 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 		awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("aws s3 cp ./demo1.txt s3://"), bucket.Bucket.BucketName(), jsii.String("/demo1.txt")}),
 		"Try it: the file appears in "+cfg.DataDir+" on the board")
 	return &PipelineStack{Stack: stack, Bucket: bucket, Task: task, Pipeline: flow}
+}
+
+// retainFunctionLogs gives every Lambda function in the stack (CDK's
+// bucket-notifications handler) a log group with the configured retention;
+// Lambda would otherwise create /aws/lambda/NAME on first run, kept forever.
+func retainFunctionLogs(stack awscdk.Stack, retention awslogs.RetentionDays, removal awscdk.RemovalPolicy) {
+	for _, node := range *stack.Node().FindAll(constructs.ConstructOrder_PREORDER) {
+		fn, ok := node.(awscdk.CfnResource)
+		if !ok || *fn.CfnResourceType() != "AWS::Lambda::Function" {
+			continue
+		}
+		logs := awslogs.NewLogGroup(stack, jsii.String(*fn.Node().Scope().Node().Id()+"Logs"), &awslogs.LogGroupProps{
+			Retention:     retention,
+			RemovalPolicy: removal,
+		})
+		fn.AddPropertyOverride(jsii.String("LoggingConfig.LogGroup"), logs.LogGroupName())
+	}
 }
 
 func taskImage(cfg config.Config, dir string) awsecs.ContainerImage {

@@ -48,6 +48,8 @@ var customized = map[string]any{
 	config.KeyTaskUser:         "1000:1000",
 	config.KeyTaskImage:        "public.ecr.aws/example/edge-drop:1.2.3",
 	config.KeyBucketName:       "edge-drop-test-bucket",
+	config.KeyMaxObjectMiB:     "5",
+	config.KeyBoardPolicy:      "managed",
 }
 
 func customizedPipeline(t *testing.T) assertions.Template {
@@ -176,13 +178,15 @@ func TestStateMachineDefinition(t *testing.T) {
 	def := asl(t, tpl)
 	states := def["States"].(map[string]any)
 	equalJSON(t, "StartAt", def["StartAt"], pipeline.StateExtract)
-	equalJSON(t, "execution timeout", def["TimeoutSeconds"], 3600)
+	// 30 min task + 2,100 s of Retry waits + 16 attempts × 1 min + 5 min.
+	equalJSON(t, "execution timeout", def["TimeoutSeconds"], 5160)
 	var names []string
 	for n := range states {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	equalJSON(t, "states", names, []string{pipeline.StateFailed, pipeline.StateDownload, pipeline.StateExtract, pipeline.StateMatches, pipeline.StateSkipped})
+	equalJSON(t, "states", names, []string{pipeline.StateFailed, pipeline.StateDownload, pipeline.StateExtract, pipeline.StateMatches,
+		pipeline.StateSize, pipeline.StateSkipped, pipeline.StateTooLarge})
 
 	equalJSON(t, "Extract", states[pipeline.StateExtract], map[string]any{
 		"Type": "Pass", "Next": pipeline.StateMatches,
@@ -193,9 +197,18 @@ func TestStateMachineDefinition(t *testing.T) {
 		},
 	})
 	equalJSON(t, "Choice", get(t, states, pipeline.StateMatches, "Choices"), []any{map[string]any{
-		"Variable": "$.key", "StringMatches": "demo*.txt", "Next": pipeline.StateDownload}})
+		"Variable": "$.key", "StringMatches": "demo*.txt", "Next": pipeline.StateSize}})
 	equalJSON(t, "Choice default", get(t, states, pipeline.StateMatches, "Default"), pipeline.StateSkipped)
 	equalJSON(t, "Skipped", get(t, states, pipeline.StateSkipped, "Type"), "Succeed")
+	// Objects over maxObjectMiB (default 1024) end in TooLarge before RunTask.
+	equalJSON(t, "size Choice", get(t, states, pipeline.StateSize, "Choices"), []any{map[string]any{
+		"Variable": "$.size", "NumericGreaterThan": 1 << 30, "Next": pipeline.StateTooLarge}})
+	equalJSON(t, "size Choice default", get(t, states, pipeline.StateSize, "Default"), pipeline.StateDownload)
+	tooLarge := states[pipeline.StateTooLarge].(map[string]any)
+	equalJSON(t, "TooLarge type", tooLarge["Type"], "Fail")
+	equalJSON(t, "TooLarge error", tooLarge["Error"], contract.ErrTooLarge)
+	equalJSON(t, "TooLarge cause", tooLarge["CausePath"],
+		"States.Format('s3://{}/{} is {} bytes, more than the 1073741824 bytes (maxObjectMiB=1024) a board accepts: not delivered', $.bucket, $.key, $.size)")
 
 	task := states[pipeline.StateDownload].(map[string]any)
 	equalJSON(t, "task type", task["Type"], "Task")
@@ -203,10 +216,8 @@ func TestStateMachineDefinition(t *testing.T) {
 	equalJSON(t, "end", task["End"], true)
 	equalJSON(t, "task timeout", task["TimeoutSeconds"], 1800)
 	equalJSON(t, "launch type", get(t, task, "Parameters", "LaunchType"), "EXTERNAL")
-	cluster := get(t, task, "Parameters", "Cluster").(string)
-	if !strings.Contains(cluster, "EdgeDrop-Cluster:") {
-		t.Errorf("cluster %q must come from the cluster stack", cluster)
-	}
+	// The cluster is imported by its configured name: no cross-stack reference.
+	equalJSON(t, "cluster", get(t, task, "Parameters", "Cluster"), "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:cluster/edge-drop")
 	if td := get(t, task, "Parameters", "TaskDefinition").(string); !strings.Contains(td, "DownloadTaskTaskDefinition") {
 		t.Errorf("task definition %q", td)
 	}
@@ -245,6 +256,7 @@ func TestConfigChangesReachTheTemplate(t *testing.T) {
 	def := asl(t, tpl)
 	equalJSON(t, "pattern", get(t, def, "States", pipeline.StateMatches, "Choices", 0, "StringMatches"), "report*.csv")
 	equalJSON(t, "task timeout", get(t, def, "States", pipeline.StateDownload, "TimeoutSeconds"), 600)
+	equalJSON(t, "size limit", get(t, def, "States", pipeline.StateSize, "Choices", 0, "NumericGreaterThan"), 5<<20)
 
 	_, td := only(t, tpl, "AWS::ECS::TaskDefinition")
 	equalJSON(t, "volume", td["Volumes"], []any{map[string]any{"Name": "data", "Host": map[string]any{"SourcePath": "/srv/drop"}}})
@@ -254,7 +266,9 @@ func TestConfigChangesReachTheTemplate(t *testing.T) {
 	equalJSON(t, "user", c["User"], "1000:1000")
 	equalJSON(t, "memory", c["Memory"], 200)
 	equalJSON(t, "cpu", c["Cpu"], 512)
-	equalJSON(t, "task's own timeout", get(t, c, "Environment", 1, "Value"), "9m0s")
+	env := envOf(t, c)
+	equalJSON(t, "task's own timeout", env[contract.EnvTimeout], "9m0s")
+	equalJSON(t, "task's size limit", env[contract.EnvMaxBytes], "5242880")
 
 	for id, lg := range resources(t, tpl, "AWS::Logs::LogGroup") {
 		equalJSON(t, id+" retention", get(t, lg, "Properties", "RetentionInDays"), 7)
@@ -298,10 +312,16 @@ func TestTaskDefinitionRunsOnTheBoardWithTheDataDirMounted(t *testing.T) {
 	equalJSON(t, "read-only root", c["ReadonlyRootFilesystem"], true)
 	equalJSON(t, "memory", c["Memory"], 128)
 	equalJSON(t, "cpu", c["Cpu"], 256)
-	equalJSON(t, "environment", c["Environment"], []any{
-		map[string]any{"Name": contract.EnvDataDir, "Value": "/data"},
-		map[string]any{"Name": contract.EnvTimeout, "Value": "29m0s"}, // gives up a minute before the state's 30m
+	equalJSON(t, "environment", envOf(t, c), map[string]any{
+		contract.EnvDataDir:  "/data",
+		contract.EnvTimeout:  "29m0s",      // gives up a minute before the state's 30m
+		contract.EnvMaxBytes: "1073741824", // maxObjectMiB 1024
+		// The stack's region: older ECS agents do not set it on external
+		// instances, and the SDK would fall back to us-east-1.
+		"AWS_REGION": map[string]any{"Ref": "AWS::Region"},
 	})
+	// No Linux capability at all.
+	equalJSON(t, "capabilities", get(t, c, "LinuxParameters"), map[string]any{"Capabilities": map[string]any{"Drop": []string{"ALL"}}})
 	equalJSON(t, "log driver", get(t, c, "LogConfiguration", "LogDriver"), "awslogs")
 	if !strings.Contains(render(t, get(t, c, "LogConfiguration", "Options", "awslogs-group")), "DownloadTaskLogs") {
 		t.Error("task logs must go to the task's log group")

@@ -25,7 +25,7 @@ func TestDemoOnceDeliversTheSample(t *testing.T) {
 		"synthesized the CDK app",
 		"uploading s3://",
 		"demo1.txt: SUCCEEDED",
-		"path: Extract → KeyMatchesPattern → DownloadToBoard",
+		"path: Extract → KeyMatchesPattern → SizeWithinLimit → DownloadToBoard",
 		"notes/readme.md: SUCCEEDED",
 		"path: Extract → KeyMatchesPattern → Skipped",
 		"identical to the upload",

@@ -4,6 +4,7 @@
 package downloadtask
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/edge-drop/edge-drop/constructs/trust"
 	"github.com/edge-drop/edge-drop/contract"
 )
 
@@ -35,9 +37,11 @@ type Props struct {
 	User      string
 	// Timeout is the state machine's timeout for the task; the task is
 	// told to finish timeoutMargin earlier.
-	Timeout       time.Duration
-	LogRetention  awslogs.RetentionDays
-	RemovalPolicy awscdk.RemovalPolicy
+	Timeout time.Duration
+	// MaxObjectBytes is the largest object the task accepts.
+	MaxObjectBytes int64
+	LogRetention   awslogs.RetentionDays
+	RemovalPolicy  awscdk.RemovalPolicy
 }
 
 // DownloadTask exposes what it made.
@@ -56,7 +60,7 @@ func New(scope constructs.Construct, id string, props Props) *DownloadTask {
 	d := &DownloadTask{Construct: c}
 
 	d.TaskRole = awsiam.NewRole(c, jsii.String("TaskRole"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("ecs-tasks.amazonaws.com"), nil),
+		AssumedBy:   trust.ECSTasks.PrincipalIn(c),
 		Description: jsii.String("edge-drop task: read uploaded objects, nothing else"),
 	})
 	// s3:GetObject also authorises HeadObject. Without s3:ListBucket a
@@ -77,7 +81,7 @@ func New(scope constructs.Construct, id string, props Props) *DownloadTask {
 	}}, jsii.Bool(true))
 
 	d.ExecutionRole = awsiam.NewRole(c, jsii.String("ExecutionRole"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("ecs-tasks.amazonaws.com"), nil),
+		AssumedBy:   trust.ECSTasks.PrincipalIn(c),
 		Description: jsii.String("edge-drop task execution: pull the image, write logs"),
 	})
 
@@ -105,15 +109,23 @@ func New(scope constructs.Construct, id string, props Props) *DownloadTask {
 		User:                   jsii.String(props.User),
 		ReadonlyRootFilesystem: jsii.Bool(true),
 		Environment: &map[string]*string{
-			contract.EnvDataDir: jsii.String(props.DataDir),
-			contract.EnvTimeout: jsii.String(max(props.Timeout-timeoutMargin, props.Timeout/2).String()),
+			contract.EnvDataDir:  jsii.String(props.DataDir),
+			contract.EnvTimeout:  jsii.String(max(props.Timeout-timeoutMargin, props.Timeout/2).String()),
+			contract.EnvMaxBytes: jsii.String(strconv.FormatInt(props.MaxObjectBytes, 10)),
+			// ECS agents before 2026 do not set AWS_REGION on external
+			// instances; without it the SDK would call us-east-1.
+			"AWS_REGION": awscdk.Stack_Of(c).Region(),
 		},
+		// The task needs no capability: it runs as a non-root user, opens
+		// files it owns and talks HTTPS.
+		LinuxParameters: awsecs.NewLinuxParameters(c, jsii.String("Linux"), &awsecs.LinuxParametersProps{}),
 		Logging: awsecs.LogDriver_AwsLogs(&awsecs.AwsLogDriverProps{
 			LogGroup:     d.LogGroup,
 			StreamPrefix: jsii.String("edge-drop"),
 		}),
 		StopTimeout: awscdk.Duration_Seconds(jsii.Number(30)),
 	})
+	d.Container.LinuxParameters().DropCapabilities(awsecs.Capability_ALL)
 	d.Container.AddMountPoints(&awsecs.MountPoint{
 		ContainerPath: jsii.String(props.DataDir),
 		SourceVolume:  jsii.String(contract.VolumeName),
@@ -122,7 +134,7 @@ func New(scope constructs.Construct, id string, props Props) *DownloadTask {
 
 	cdknag.NagSuppressions_AddResourceSuppressions(d.TaskDefinition, &[]*cdknag.NagPackSuppression{{
 		Id:     jsii.String("AwsSolutions-ECS2"),
-		Reason: jsii.String("The static variables are the data directory path and a timeout, not secrets; bucket and key arrive as per-run overrides."),
+		Reason: jsii.String("The static variables are the data directory, a timeout, the size limit and AWS_REGION, not secrets; bucket and key arrive as per-run overrides."),
 	}}, jsii.Bool(true))
 	cdknag.NagSuppressions_AddResourceSuppressions(d.ExecutionRole, &[]*cdknag.NagPackSuppression{{
 		Id:        jsii.String("AwsSolutions-IAM5"),

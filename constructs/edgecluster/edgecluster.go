@@ -9,33 +9,59 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/edge-drop/edge-drop/constructs/trust"
 )
 
-// InstallScriptURL is AWS's ECS Anywhere installer; it picks the arm64
-// agent on the board by itself.
-const InstallScriptURL = "https://amazon-ecs-agent.s3.amazonaws.com/ecs-anywhere-install-latest.sh"
+// The ECS Anywhere installer and how to check it before it runs as root.
+// AWS signs the script (.asc next to it) with the Amazon ECS key, the same
+// key its installer uses for the ecs-init packages; the key file comes from
+// AWS's repository, and gpg's VALIDSIG status line must name this primary
+// key fingerprint (ECS Developer Guide, "Registering an external instance":
+// verify the install script's signature; key "Amazon ECS
+// <ecs-security@amazon.com>"), so a swapped key or script fails.
+const (
+	InstallScriptURL    = "https://amazon-ecs-agent.s3.amazonaws.com/ecs-anywhere-install-latest.sh"
+	InstallSignatureURL = InstallScriptURL + ".asc"
+	ECSSigningKeyURL    = "https://raw.githubusercontent.com/aws/amazon-ecs-init/master/scripts/amazon-ecs-agent.gpg"
+	ECSSigningKeyFPR    = "F34C3DDAE72926B079BEAEC6BCE9D9A42D51784F"
+)
+
+// VerifyInstallScript is the board-side shell that downloads the installer,
+// its signature and the signing key into a fresh keyring and fails unless
+// the signature is good and made by ECSSigningKeyFPR. It needs curl and gpg.
+const VerifyInstallScript = "export GNUPGHOME=\"$(mktemp -d)\"" +
+	" && curl --proto =https -fsSL -o /tmp/ecs-anywhere-install.sh " + InstallScriptURL +
+	" && curl --proto =https -fsSL -o /tmp/ecs-anywhere-install.sh.asc " + InstallSignatureURL +
+	" && curl --proto =https -fsSL " + ECSSigningKeyURL + " | gpg --batch --quiet --import" +
+	" && gpg --batch --status-fd 1 --verify /tmp/ecs-anywhere-install.sh.asc /tmp/ecs-anywhere-install.sh 2>/dev/null" +
+	" | grep -q '^\\[GNUPG:\\] VALIDSIG .* " + ECSSigningKeyFPR + "$'" +
+	" && echo 'ecs-anywhere-install.sh: good signature by the Amazon ECS key " + ECSSigningKeyFPR + "'"
 
 // Props names the cluster.
 type Props struct {
 	ClusterName string
+	// ManagedBoardPolicy attaches AWS's managed policies to the boards'
+	// role instead of edge-drop's scoped policy (the fallback when a newer
+	// agent needs a call the scoped policy lacks).
+	ManagedBoardPolicy bool
 }
 
 // EdgeCluster exposes what it made.
 type EdgeCluster struct {
 	constructs.Construct
-	// Cluster is the typed handle pipelines use. The cluster is an L1
-	// resource: ECS Anywhere needs no VPC, and the L2 Cluster would create
-	// one with NAT gateways.
-	Cluster     awsecs.ICluster
+	// CfnCluster is an L1 resource: ECS Anywhere needs no VPC, and the L2
+	// Cluster would create one with NAT gateways. Pipelines import it by
+	// name (Import).
 	CfnCluster  awsecs.CfnCluster
 	ClusterName *string
 	// InstanceRole is what SSM gives a registered board: the SSM agent and
 	// the ECS agent run under it.
 	InstanceRole awsiam.Role
 	// ActivationCommand creates a one-board SSM activation; InstallCommand
-	// registers the board (run on the board, with the activation's id and
-	// code in $ACTIVATION_ID and $ACTIVATION_CODE).
+	// verifies the installer's signature and registers the board (run on the
+	// board, with the activation's id and code in $ACTIVATION_ID and
+	// $ACTIVATION_CODE).
 	ActivationCommand *string
 	InstallCommand    *string
 }
@@ -52,39 +78,33 @@ func New(scope constructs.Construct, id string, props Props) *EdgeCluster {
 		}},
 	})
 	e.ClusterName = e.CfnCluster.Ref()
-	e.Cluster = handle(c, "Handle", e.CfnCluster.Ref(), e.CfnCluster.AttrArn())
 
 	e.InstanceRole = awsiam.NewRole(c, jsii.String("InstanceRole"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("ssm.amazonaws.com"), nil),
+		AssumedBy:   trust.SSM.PrincipalIn(c),
 		Description: jsii.String("ECS Anywhere: role of SSM-managed edge boards (SSM agent + ECS agent)"),
-		ManagedPolicies: &[]awsiam.IManagedPolicy{
-			awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("AmazonSSMManagedInstanceCore")),
-			awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("service-role/AmazonEC2ContainerServiceforEC2Role")),
-		},
 	})
-	cdknag.NagSuppressions_AddResourceSuppressions(e.InstanceRole, &[]*cdknag.NagPackSuppression{{
-		Id:     jsii.String("AwsSolutions-IAM4"),
-		Reason: jsii.String("ECS Anywhere requires exactly these AWS managed policies on the SSM instance role (AWS docs: ecs-anywhere-iam); AWS keeps them current as the agents change."),
-		AppliesTo: &[]any{
-			jsii.String("Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore"),
-			jsii.String("Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"),
-		},
-	}}, jsii.Bool(true))
+	if props.ManagedBoardPolicy {
+		attachManagedPolicies(e.InstanceRole)
+	} else {
+		grantBoard(e.InstanceRole, e.CfnCluster.AttrArn(), props.ClusterName)
+	}
 
 	e.ActivationCommand = awscdk.Fn_Sub(jsii.String(
 		"aws ssm create-activation --region ${AWS::Region} --iam-role ${Role} --registration-limit 1 "+
 			"--default-instance-name nanopi --description edge-drop --query '[ActivationId,ActivationCode]' --output text"),
 		&map[string]*string{"Role": e.InstanceRole.RoleName()})
-	e.InstallCommand = awscdk.Fn_Sub(jsii.String(
-		"curl --proto https -fsSL -o /tmp/ecs-anywhere-install.sh "+InstallScriptURL+
-			" && sudo bash /tmp/ecs-anywhere-install.sh --region ${AWS::Region} --cluster ${Cluster}"+
-			" --activation-id \"$ACTIVATION_ID\" --activation-code \"$ACTIVATION_CODE\""),
+	// Fn::Sub reads ${...} as its own: the shell's $(...) and "$VAR" stay
+	// as they are, and ${!...} would be needed only for ${...} in the shell.
+	e.InstallCommand = awscdk.Fn_Sub(jsii.String(VerifyInstallScript+
+		" && sudo bash /tmp/ecs-anywhere-install.sh --region ${AWS::Region} --cluster ${Cluster}"+
+		" --activation-id \"$ACTIVATION_ID\" --activation-code \"$ACTIVATION_CODE\""),
 		&map[string]*string{"Cluster": e.ClusterName})
 	return e
 }
 
-// Import returns a handle to an existing cluster, for pipelines deployed
-// without the cluster stack.
+// Import returns a handle to the cluster by its name, for every pipeline:
+// the ARN is built from the name in the pipeline's own account and region,
+// so no stack reads another stack's outputs.
 func Import(scope constructs.Construct, id, clusterName string) awsecs.ICluster {
 	arn := awscdk.Stack_Of(scope).FormatArn(&awscdk.ArnComponents{
 		Service: jsii.String("ecs"), Resource: jsii.String("cluster"), ResourceName: jsii.String(clusterName),

@@ -1,6 +1,9 @@
 package pipeline
 
 import (
+	"fmt"
+	"time"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
@@ -17,6 +20,8 @@ const (
 	StateExtract  = "Extract"
 	StateMatches  = "KeyMatchesPattern"
 	StateSkipped  = "Skipped"
+	StateSize     = "SizeWithinLimit"
+	StateTooLarge = "TooLarge"
 	StateDownload = "DownloadToBoard"
 	StateFailed   = "DeliveryFailed"
 )
@@ -27,8 +32,69 @@ const (
 // retried its downloads itself.
 var RetriedErrors = []string{"ECS.AmazonECSException", "ECS.ServerException", "ECS.ThrottlingException"}
 
-// definition is Extract → KeyMatchesPattern → DownloadToBoard, with
-// Skipped for other keys and DeliveryFailed when the task fails.
+// retryPolicy is one Retry rule of the download state, kept as data so that
+// the execution timeout can be derived from it.
+type retryPolicy struct {
+	errors      []string
+	interval    time.Duration
+	maxAttempts int
+	backoff     float64
+	maxDelay    time.Duration
+}
+
+// retries are the download state's Retry rules, in order.
+var retries = []retryPolicy{
+	// ECS throttling and service faults: soon and briefly.
+	{errors: RetriedErrors, interval: 5 * time.Second, maxAttempts: 5, backoff: 2, maxDelay: time.Minute},
+	// A busy board: up to ~33 minutes (1,965 s) of waiting, spread by full jitter so a
+	// burst of uploads does not retry in lockstep.
+	{errors: []string{contract.ErrPlacement}, interval: 15 * time.Second, maxAttempts: 10, backoff: 2, maxDelay: 5 * time.Minute},
+}
+
+// worstCaseWait is the longest this rule can wait in total: Step Functions
+// waits interval×backoff^(n-1), capped at maxDelay, before retry n (full
+// jitter only shortens a wait).
+func (r retryPolicy) worstCaseWait() time.Duration {
+	var total time.Duration
+	wait := float64(r.interval)
+	for range r.maxAttempts {
+		total += min(time.Duration(wait), r.maxDelay)
+		wait *= r.backoff
+	}
+	return total
+}
+
+// attemptAllowance is what one RunTask attempt that fails before a task
+// exists may take (the API call, Step Functions' scheduling); executionMargin
+// covers the other states and the task's stop and report.
+const (
+	attemptAllowance = time.Minute
+	executionMargin  = 5 * time.Minute
+)
+
+// RetryBudget is the worst-case time the download state spends before its
+// last attempt: every retry's wait plus every failed attempt. The retried
+// errors come from RunTask itself (placement, throttling), before a task
+// runs, so only the last attempt runs for up to the task timeout.
+func RetryBudget() time.Duration {
+	var budget time.Duration
+	for _, r := range retries {
+		budget += r.worstCaseWait() + time.Duration(r.maxAttempts)*attemptAllowance
+	}
+	return budget
+}
+
+// ExecutionTimeout is the state machine's TimeoutSeconds for a task
+// timeout: long enough that every Retry and the task's own timeout end in a
+// state with a Catch (DeliveryFailed) instead of an execution TIMED_OUT,
+// which nothing catches. Whole minutes.
+func ExecutionTimeout(taskTimeout time.Duration) time.Duration {
+	return (taskTimeout + attemptAllowance + RetryBudget() + executionMargin).Round(time.Minute)
+}
+
+// definition is Extract → KeyMatchesPattern → SizeWithinLimit →
+// DownloadToBoard, with Skipped for other keys, TooLarge for objects over
+// the limit and DeliveryFailed when the task fails.
 func definition(scope constructs.Construct, props Props) awsstepfunctions.IChainable {
 	extract := awsstepfunctions.NewPass(scope, jsii.String(StateExtract), &awsstepfunctions.PassProps{
 		Comment: jsii.String("Keep what the task needs from the S3 event; the key stays URL-encoded as S3 sent it"),
@@ -76,32 +142,42 @@ func definition(scope constructs.Construct, props Props) awsstepfunctions.IChain
 		ResultPath:  jsii.String("$.task"),
 		TaskTimeout: awsstepfunctions.Timeout_Duration(awscdk.Duration_Seconds(jsii.Number(props.TaskTimeout.Seconds()))),
 	})
-	download.AddRetry(&awsstepfunctions.RetryProps{
-		Errors:         jsii.Strings(RetriedErrors...),
-		Interval:       awscdk.Duration_Seconds(jsii.Number(5)),
-		MaxAttempts:    jsii.Number(5),
-		BackoffRate:    jsii.Number(2),
-		MaxDelay:       awscdk.Duration_Seconds(jsii.Number(60)),
-		JitterStrategy: awsstepfunctions.JitterType_FULL,
-	})
-	// A busy board: up to ~25 minutes of waiting, spread by jitter so a
-	// burst of uploads does not retry in lockstep.
-	download.AddRetry(&awsstepfunctions.RetryProps{
-		Errors:         jsii.Strings(contract.ErrPlacement),
-		Interval:       awscdk.Duration_Seconds(jsii.Number(15)),
-		MaxAttempts:    jsii.Number(10),
-		BackoffRate:    jsii.Number(2),
-		MaxDelay:       awscdk.Duration_Seconds(jsii.Number(300)),
-		JitterStrategy: awsstepfunctions.JitterType_FULL,
-	})
+	for _, r := range retries {
+		download.AddRetry(&awsstepfunctions.RetryProps{
+			Errors:         jsii.Strings(r.errors...),
+			Interval:       awscdk.Duration_Seconds(jsii.Number(r.interval.Seconds())),
+			MaxAttempts:    jsii.Number(float64(r.maxAttempts)),
+			BackoffRate:    jsii.Number(r.backoff),
+			MaxDelay:       awscdk.Duration_Seconds(jsii.Number(r.maxDelay.Seconds())),
+			JitterStrategy: awsstepfunctions.JitterType_FULL,
+		})
+	}
 	download.AddCatch(failed, &awsstepfunctions.CatchProps{
 		Errors:     jsii.Strings("States.ALL"),
 		ResultPath: jsii.String("$.error"),
 	})
 
+	// Nothing larger than the board accepts reaches it: the execution ends
+	// here, before RunTask, with the size and the limit in the cause.
+	tooLarge := awsstepfunctions.NewFail(scope, jsii.String(StateTooLarge), &awsstepfunctions.FailProps{
+		Comment: jsii.String("The object is larger than maxObjectMiB: nothing was started on the board"),
+		Error:   jsii.String(contract.ErrTooLarge),
+		CausePath: awsstepfunctions.JsonPath_Format(jsii.String(fmt.Sprintf(
+			"s3://{}/{} is {} bytes, more than the %d bytes (maxObjectMiB=%d) a board accepts: not delivered",
+			props.MaxObjectBytes, props.MaxObjectBytes>>20)),
+			awsstepfunctions.JsonPath_StringAt(jsii.String("$.bucket")),
+			awsstepfunctions.JsonPath_StringAt(jsii.String("$.key")),
+			awsstepfunctions.JsonPath_StringAt(jsii.String("$.size"))),
+	})
+	sizeCheck := awsstepfunctions.NewChoice(scope, jsii.String(StateSize), &awsstepfunctions.ChoiceProps{
+		Comment: jsii.String("Refuse objects larger than the board accepts before anything runs on it"),
+	}).
+		When(awsstepfunctions.Condition_NumberGreaterThan(jsii.String("$.size"), jsii.Number(float64(props.MaxObjectBytes))), tooLarge, nil).
+		Otherwise(download)
+
 	return extract.Next(awsstepfunctions.NewChoice(scope, jsii.String(StateMatches), &awsstepfunctions.ChoiceProps{
 		Comment: jsii.String("Deliver only keys that match the configured pattern"),
 	}).
-		When(awsstepfunctions.Condition_StringMatches(jsii.String("$.key"), jsii.String(props.KeyPattern)), download, nil).
+		When(awsstepfunctions.Condition_StringMatches(jsii.String("$.key"), jsii.String(props.KeyPattern)), sizeCheck, nil).
 		Otherwise(skipped))
 }

@@ -167,7 +167,7 @@ func TestMatchingKeyIsDeliveredAndOtherKeysAreSkipped(t *testing.T) {
 		if r.Execution.Status != statemachine.StatusSucceeded {
 			t.Fatalf("%s: %s %s %s", key, r.Execution.Status, r.Execution.Error, r.Execution.Cause)
 		}
-		if want := []string{pipeline.StateExtract, pipeline.StateMatches, pipeline.StateDownload}; !slices.Equal(pathOf(r.Execution), want) {
+		if want := []string{pipeline.StateExtract, pipeline.StateMatches, pipeline.StateSize, pipeline.StateDownload}; !slices.Equal(pathOf(r.Execution), want) {
 			t.Errorf("%s: path %v, want %v", key, pathOf(r.Execution), want)
 		}
 		out := r.Execution.Output.(map[string]any)
@@ -179,7 +179,7 @@ func TestMatchingKeyIsDeliveredAndOtherKeysAreSkipped(t *testing.T) {
 	if err != nil || !bytes.Equal(file, body) {
 		t.Fatalf("delivered file differs from the upload (err %v, %d vs %d bytes)", err, len(file), len(body))
 	}
-	if r := got[nested]; r.Execution.Status != statemachine.StatusSucceeded || len(r.Execution.Path) != 3 || r.Execution.Path[2].Name != pipeline.StateDownload {
+	if r := got[nested]; r.Execution.Status != statemachine.StatusSucceeded || len(r.Execution.Path) != 4 || r.Execution.Path[3].Name != pipeline.StateDownload {
 		t.Errorf("nested key: %s via %v %s", r.Execution.Status, pathOf(r.Execution), r.Execution.Cause)
 	} else if b, err := os.ReadFile(filepath.Join(h.data, filepath.FromSlash(nested))); err != nil || string(b) != "nested key with a space\n" {
 		t.Errorf("nested key file: %q %v", b, err)
@@ -210,7 +210,7 @@ func TestTaskFailuresEndInTheFailStateWithAReadableCause(t *testing.T) {
 			t.Errorf("%s: %s %s, want FAILED %s", key, x.Status, x.Error, contract.ErrDeliveryFailed)
 			continue
 		}
-		if want := []string{pipeline.StateExtract, pipeline.StateMatches, pipeline.StateDownload, pipeline.StateFailed}; !slices.Equal(pathOf(x), want) {
+		if want := []string{pipeline.StateExtract, pipeline.StateMatches, pipeline.StateSize, pipeline.StateDownload, pipeline.StateFailed}; !slices.Equal(pathOf(x), want) {
 			t.Errorf("%s: path %v, want %v", key, pathOf(x), want)
 		}
 		prefix := "s3://" + h.bucket + "/" + key + " was not delivered: States.TaskFailed: "
@@ -276,7 +276,7 @@ func TestConfigChangeChangesWhatMatches(t *testing.T) {
 	h.put("demo1.txt", []byte("matched by the default pattern only"))
 	got := h.results(3)
 	// THEN the new pattern is delivered
-	if x := got["report1.csv"].Execution; x == nil || x.Status != statemachine.StatusSucceeded || pathOf(x)[2] != pipeline.StateDownload {
+	if x := got["report1.csv"].Execution; x == nil || x.Status != statemachine.StatusSucceeded || pathOf(x)[3] != pipeline.StateDownload {
 		t.Errorf("report1.csv: %+v", x)
 	}
 	if _, err := os.Stat(filepath.Join(h.data, "report1.csv")); err != nil {
@@ -289,6 +289,57 @@ func TestConfigChangeChangesWhatMatches(t *testing.T) {
 	// AND the old default key never starts an execution: the rule's suffix filter drops it
 	if r := got["demo1.txt"]; r.Execution != nil || r.Rule != "" {
 		t.Errorf("demo1.txt must be filtered by the rule, got an execution via %s", r.Rule)
+	}
+}
+
+func TestObjectOverTheSizeLimitEndsInTooLargeWithoutATask(t *testing.T) {
+	// GIVEN the app synthesized with -c maxObjectMiB=1
+	asm := filepath.Join(t.TempDir(), "small.out")
+	if _, err := stacks.Synth("../..", asm, map[string]string{"maxObjectMiB": "1"}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var taskLines []string
+	h := start(t, asm, Options{OnTaskLog: func(id, line string) {
+		mu.Lock()
+		defer mu.Unlock()
+		taskLines = append(taskLines, id+": "+line)
+	}})
+	// WHEN one object one byte over the limit and one exactly at it are uploaded
+	h.put("demo-big.txt", randomBytes(1<<20+1))
+	h.put("demo-edge.txt", randomBytes(1<<20))
+	got := h.results(2)
+
+	// THEN the big one ends in TooLarge with its size and the limit as cause
+	x := got["demo-big.txt"].Execution
+	if x == nil || x.Status != statemachine.StatusFailed || x.Error != contract.ErrTooLarge {
+		t.Fatalf("demo-big.txt: want FAILED %s, got %+v", contract.ErrTooLarge, x)
+	}
+	equal := func(what string, got, want any) {
+		t.Helper()
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: got %v, want %v", what, got, want)
+		}
+	}
+	equal("path", pathOf(x), []string{pipeline.StateExtract, pipeline.StateMatches, pipeline.StateSize, pipeline.StateTooLarge})
+	equal("cause", x.Cause, "s3://"+h.bucket+"/demo-big.txt is 1048577 bytes, more than the 1048576 bytes (maxObjectMiB=1) a board accepts: not delivered")
+	// AND nothing ran on the board for it, and nothing was written
+	mu.Lock()
+	for _, line := range taskLines {
+		if strings.Contains(line, "demo-big.txt") {
+			t.Errorf("a task ran for the too-large object: %s", line)
+		}
+	}
+	mu.Unlock()
+	if _, err := os.Stat(filepath.Join(h.data, "demo-big.txt")); !os.IsNotExist(err) {
+		t.Errorf("demo-big.txt must not reach the data dir: %v", err)
+	}
+	// AND an object exactly at the limit is delivered
+	if x := got["demo-edge.txt"].Execution; x == nil || x.Status != statemachine.StatusSucceeded || pathOf(x)[3] != pipeline.StateDownload {
+		t.Errorf("demo-edge.txt: %+v", x)
+	}
+	if fi, err := os.Stat(filepath.Join(h.data, "demo-edge.txt")); err != nil || fi.Size() != 1<<20 {
+		t.Errorf("demo-edge.txt: %v %v", fi, err)
 	}
 }
 
@@ -322,7 +373,7 @@ func TestBusyBoardIsRetriedByTheStateMachine(t *testing.T) {
 			t.Errorf("%s: %s via %v: %s", key, x.Status, pathOf(x), x.Cause)
 			continue
 		}
-		if x.Path[2].Attempts > 1 {
+		if x.Path[len(x.Path)-1].Attempts > 1 {
 			retried++
 		}
 		if b, err := os.ReadFile(filepath.Join(h.data, filepath.FromSlash(key))); err != nil || !strings.HasPrefix(string(b), "file ") {

@@ -52,7 +52,7 @@ func TestPipelineDefinition(t *testing.T) {
 		tasks := newScripted(map[string][]outcome{res: {{Result: ecsResult(0, "Essential container in task exited")}}})
 		e := m.Execute(context.Background(), event("demo-1.txt"), Options{Task: tasks.handler})
 		assertEqual(t, "status", e.Status, StatusSucceeded)
-		assertEqual(t, "path", pathNames(e), "Extract,KeyMatchesPattern,DownloadToBoard")
+		assertEqual(t, "path", pathNames(e), "Extract,KeyMatchesPattern,SizeWithinLimit,DownloadToBoard")
 		assertJSON(t, e.Output, `{"bucket":"edge-drop-inbox","key":"demo-1.txt","size":5,"etag":"b1946ac92492d2347c6235b4d2611184",
 			"task":{"taskArn":"arn:aws:ecs:eu-west-1:123456789012:task/edge-drop/0123456789abcdef","exitCode":0,"stopReason":"Essential container in task exited"}}`)
 		assertJSON(t, tasks.params[res][0], `{
@@ -91,7 +91,30 @@ func TestPipelineDefinition(t *testing.T) {
 		assertEqual(t, "cause", e.Cause, "s3://edge-drop-inbox/demo-9.txt was not delivered: ECS.AmazonECSException: No Container Instances were found in your cluster.")
 		assertEqual(t, "sleeps", sl.seconds(), []float64{5, 10, 20, 40, 60})
 		assertEqual(t, "calls", len(tasks.params[res]), 6)
-		assertEqual(t, "path", pathNames(e), "Extract,KeyMatchesPattern,DownloadToBoard,DeliveryFailed")
+		assertEqual(t, "path", pathNames(e), "Extract,KeyMatchesPattern,SizeWithinLimit,DownloadToBoard,DeliveryFailed")
+	})
+
+	t.Run("an object over the limit ends in TooLarge without a task", func(t *testing.T) {
+		for _, tc := range []struct {
+			size        float64
+			want, state string
+		}{
+			{1 << 30, StatusSucceeded, "DownloadToBoard"}, // exactly the limit is delivered
+			{1<<30 + 1, StatusFailed, "TooLarge"},
+		} {
+			ev := event("demo-big.txt").(map[string]any)
+			ev["detail"].(map[string]any)["object"].(map[string]any)["size"] = tc.size
+			tasks := newScripted(map[string][]outcome{res: {{Result: ecsResult(0, "Essential container in task exited")}}})
+			e := m.Execute(context.Background(), ev, Options{Task: tasks.handler})
+			assertEqual(t, "status", e.Status, tc.want)
+			assertEqual(t, "path", pathNames(e), "Extract,KeyMatchesPattern,SizeWithinLimit,"+tc.state)
+			if tc.state != "TooLarge" {
+				continue
+			}
+			assertEqual(t, "calls", len(tasks.params[res]), 0)
+			assertEqual(t, "error", e.Error, "EdgeDrop.TooLarge")
+			assertEqual(t, "cause", e.Cause, "s3://edge-drop-inbox/demo-big.txt is 1073741825 bytes, more than the 1073741824 bytes (maxObjectMiB=1024) a board accepts: not delivered")
+		}
 	})
 
 	t.Run("task failure is not retried", func(t *testing.T) {

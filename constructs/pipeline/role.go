@@ -1,0 +1,91 @@
+package pipeline
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/edge-drop/edge-drop/constructs/trust"
+)
+
+// Step Functions' managed rule for ecs:runTask.sync: the service creates
+// it in the account to learn when a task stops (Step Functions Developer
+// Guide, "IAM policies for Amazon ECS": events:PutTargets, PutRule and
+// DescribeRule on this rule).
+const ecsSyncRule = "StepFunctionsGetEventsForECSTaskRule"
+
+// StateMachineAnyResourceActions are the only actions the state machine
+// role has on "*": log delivery and X-Ray, none of which has a resource type
+// in the Service Authorization Reference (Step Functions Developer Guide,
+// "IAM policies for logging to CloudWatch Logs" and "for X-Ray").
+var StateMachineAnyResourceActions = []string{
+	"logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+	"logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+	"xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets",
+}
+
+// stateMachineRole is the execution role with its whole policy: what
+// ecs:runTask.sync, logging and tracing need, every ECS call bound to the
+// one cluster by ecs:cluster, and PassRole only to ECS tasks.
+func stateMachineRole(scope constructs.Construct, props Props) awsiam.Role {
+	stack := awscdk.Stack_Of(scope)
+	onCluster := map[string]any{"ArnEquals": map[string]any{"ecs:cluster": props.Cluster.ClusterArn()}}
+	tasks := stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("ecs"), Resource: jsii.String("task"),
+		ResourceName: jsii.String(*props.Cluster.ClusterName() + "/*"),
+	})
+	rule := stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("events"), Resource: jsii.String("rule"), ResourceName: jsii.String(ecsSyncRule),
+	})
+	doc := awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("RunTheDownloadTaskOnTheCluster"),
+			Actions:    jsii.Strings("ecs:RunTask"),
+			Resources:  &[]*string{props.Task.TaskDefinition.TaskDefinitionArn()},
+			Conditions: &onCluster,
+		}),
+		// runTask.sync polls the task and stops it on timeout or abort; both
+		// actions take task ARNs and the ecs:cluster condition.
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("WatchAndStopItsTasks"),
+			Actions:    jsii.Strings("ecs:DescribeTasks", "ecs:StopTask"),
+			Resources:  &[]*string{tasks},
+			Conditions: &onCluster,
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:     jsii.String("PassTheTaskRolesToEcsTasksOnly"),
+			Actions: jsii.Strings("iam:PassRole"),
+			Resources: &[]*string{
+				props.Task.ExecutionRole.RoleArn(), props.Task.TaskRole.RoleArn(),
+			},
+			Conditions: &map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("ManagedRuleOfRunTaskSync"),
+			Actions:   jsii.Strings("events:PutTargets", "events:PutRule", "events:DescribeRule"),
+			Resources: &[]*string{rule},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("LogDeliveryAndTracing"),
+			Actions:   jsii.Strings(StateMachineAnyResourceActions...),
+			Resources: jsii.Strings("*"),
+		}),
+	}})
+	role := awsiam.NewRole(scope, jsii.String("StateMachineRole"), &awsiam.RoleProps{
+		AssumedBy:      trust.StepFunctions.PrincipalIn(scope),
+		Description:    jsii.String("edge-drop state machine: run the download task on the one cluster, log, trace"),
+		InlinePolicies: &map[string]awsiam.PolicyDocument{"Delivery": doc},
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("ecs:DescribeTasks/StopTask on this cluster's tasks (task IDs are assigned at run time; ecs:cluster pins the cluster); " +
+			"logs:*LogDelivery*, logs resource-policy calls and xray:* have no resource-level permissions."),
+		AppliesTo: &[]any{
+			jsii.String("Resource::*"),
+			&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:.+:ecs:.+:task\/.+\/\*$/`)},
+		},
+	}}, jsii.Bool(true))
+	return role
+}
