@@ -335,26 +335,35 @@ func runGo(t *testing.T, c diffCase) diffResult {
 	// The npm package overrides tasks by state name; the Go handler sees the
 	// resource, so map resources back to state names (resources are unique
 	// per Task state in these cases).
-	var def struct {
-		States map[string]struct{ Type, Resource string }
-	}
+	var def diffScope
 	if err := json.Unmarshal(c.Definition, &def); err != nil {
 		t.Fatal(err)
 	}
 	script := map[string][]outcome{}
-	for name, st := range def.States {
-		if st.Type != "Task" {
-			continue
+	var visit func(states map[string]diffState)
+	visit = func(states map[string]diffState) {
+		for name, st := range states {
+			if st.Type == "Map" {
+				for _, sub := range []*diffScope{st.ItemProcessor, st.Iterator} {
+					if sub != nil {
+						visit(sub.States)
+					}
+				}
+			}
+			if st.Type != "Task" {
+				continue
+			}
+			if _, dup := script[st.Resource]; dup {
+				t.Fatalf("case %q: Task resources must be unique", c.Name)
+			}
+			outs := c.Tasks[name]
+			if outs == nil {
+				outs = []outcome{{Echo: true}}
+			}
+			script[st.Resource] = outs
 		}
-		if _, dup := script[st.Resource]; dup {
-			t.Fatalf("case %q: Task resources must be unique", c.Name)
-		}
-		outs := c.Tasks[name]
-		if outs == nil {
-			outs = []outcome{{Echo: true}}
-		}
-		script[st.Resource] = outs
 	}
+	visit(def.States)
 	tasks := newScripted(script)
 	input := js(t, string(c.Input))
 	e := m.Execute(context.Background(), input, Options{Task: tasks.handler,
@@ -364,6 +373,17 @@ func runGo(t *testing.T, c diffCase) diffResult {
 		t.Fatal(err)
 	}
 	return diffResult{Name: c.Name, Status: e.Status, Output: out, Error: e.Error, Cause: e.Cause}
+}
+
+// diffScope is the part of a definition runGo needs: the Task states (also
+// those inside Map states) and their resources.
+type diffScope struct {
+	States map[string]diffState
+}
+
+type diffState struct {
+	Type, Resource          string
+	ItemProcessor, Iterator *diffScope
 }
 
 func TestDifferentialAgainstAWSLocalStepFunctions(t *testing.T) {

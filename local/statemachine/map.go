@@ -133,16 +133,19 @@ func checkProcessorConfig(v any) error {
 	if !ok {
 		return fmt.Errorf("must be an object such as {\"Mode\": \"INLINE\"}")
 	}
-	for k, x := range cfg {
+	// Mode first: DISTRIBUTED explains the rest.
+	if x, ok := cfg["Mode"]; ok {
+		switch x {
+		case "INLINE":
+		case "DISTRIBUTED":
+			return fmt.Errorf("Mode DISTRIBUTED is not supported: the local engine runs Inline Map states only (a Distributed Map reads its items from S3 in child executions); use \"INLINE\"")
+		default:
+			return fmt.Errorf("Mode must be \"INLINE\", got %s", toJSONString(x))
+		}
+	}
+	for k := range cfg {
 		switch k {
 		case "Mode":
-			switch x {
-			case "INLINE":
-			case "DISTRIBUTED":
-				return fmt.Errorf("Mode DISTRIBUTED is not supported: the local engine runs Inline Map states only (a Distributed Map reads its items from S3 in child executions); use \"INLINE\"")
-			default:
-				return fmt.Errorf("Mode must be \"INLINE\", got %s", toJSONString(x))
-			}
 		case "ExecutionType":
 			return fmt.Errorf("ExecutionType belongs to Distributed Map states only; remove it (Mode INLINE)")
 		default:
@@ -296,7 +299,7 @@ func (r *runner) scope(s *state, i int) string {
 func (r *runner) runIteration(ctx context.Context, s *state, i int, input any) (any, []Step, *stateError) {
 	child := &runner{m: s.mapState.processor, opts: r.opts, ctx: ctx, parent: r.parent, exec: r.exec, obs: r.obs,
 		iteration: r.scope(s, i),
-		ctxObj: map[string]any{"Execution": r.ctxObj["Execution"], "StateMachine": r.ctxObj["StateMachine"], "State": map[string]any{}}}
+		ctxObj:    map[string]any{"Execution": r.ctxObj["Execution"], "StateMachine": r.ctxObj["StateMachine"], "State": map[string]any{}}}
 	child.emit(Event{Kind: EventMapIterationStarted, State: s.name, Type: s.typ, Index: i, Input: input})
 	out, serr := child.run(input)
 	return out, child.path, serr
