@@ -13,13 +13,18 @@ import (
 // bounds it directly so a hostile input cannot exhaust memory.
 const MaxMapItems = 10000
 
+// MaxInlineConcurrency is the most iterations an inline Map state runs at
+// once in AWS ("up to 40 concurrent iterations"), whatever MaxConcurrency
+// says; MaxConcurrency 0 means this limit.
+const MaxInlineConcurrency = 40
+
 // mapConfig is what a Map state adds to a state.
 type mapConfig struct {
 	itemsPath          *path // nil: "$"
 	itemSelector       *template
 	selectorField      string // ItemSelector or Parameters (legacy), for messages
 	processor          *Machine
-	maxConcurrency     int64 // 0: unbounded
+	maxConcurrency     int64 // 0: MaxInlineConcurrency
 	maxConcurrencyPath *path
 }
 
@@ -192,9 +197,10 @@ func (r *runner) runMap(s *state, input any) (any, *stateError) {
 		}
 		limit = int64(math.Min(f, math.MaxInt32))
 	}
-	if limit == 0 || limit > int64(len(list)) {
-		limit = int64(len(list))
+	if limit == 0 || limit > MaxInlineConcurrency {
+		limit = MaxInlineConcurrency
 	}
+	limit = min(limit, int64(len(list)))
 
 	// The iteration inputs, all evaluated before the first iteration starts:
 	// an ItemSelector that fails fails the state before anything runs.

@@ -201,7 +201,8 @@ func (g *gate) waitEntered(t *testing.T) int {
 	}
 }
 
-const gatedMap = `{"StartAt":"M","States":{"M":{"Type":"Map",%s"ItemSelector":{"item.$":"$$.Map.Item.Index","fail.$":"$$.Map.Item.Value"},
+// gatedMap runs the gate's task for each of $.items (booleans: fail or not).
+const gatedMap = `{"StartAt":"M","States":{"M":{"Type":"Map",%s"ItemsPath":"$.items","ItemSelector":{"item.$":"$$.Map.Item.Index","fail.$":"$$.Map.Item.Value"},
 	"ItemProcessor":{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"r","End":true}}},"End":true}}}`
 
 func startGated(t *testing.T, fields string, items []bool, g *gate) <-chan *Execution {
@@ -212,7 +213,9 @@ func startGated(t *testing.T, fields string, items []bool, g *gate) <-chan *Exec
 		in[i] = f
 	}
 	done := make(chan *Execution, 1)
-	go func() { done <- m.Execute(context.Background(), in, Options{Task: g.handler}) }()
+	go func() {
+		done <- m.Execute(context.Background(), map[string]any{"items": in, "limit": 2}, Options{Task: g.handler})
+	}()
 	return done
 }
 
@@ -233,28 +236,43 @@ func TestMapResultsKeepItemOrderWhateverTheCompletionOrder(t *testing.T) {
 }
 
 func TestMapMaxConcurrencyIsNeverExceeded(t *testing.T) {
-	for _, limit := range []int{1, 2, 3} {
-		t.Run(fmt.Sprint(limit), func(t *testing.T) {
-			const n = 7
-			g := newGate(n)
-			done := startGated(t, fmt.Sprintf(`"MaxConcurrency":%d,`, limit), make([]bool, n), g)
+	for _, c := range []struct {
+		field     string
+		items     int
+		wantLimit int
+	}{
+		{`"MaxConcurrency":1,`, 5, 1},
+		{`"MaxConcurrency":2,`, 7, 2},
+		{`"MaxConcurrency":3,`, 7, 3},
+		{`"MaxConcurrency":0,`, 45, MaxInlineConcurrency}, // AWS runs at most 40 inline iterations at once
+		{`"MaxConcurrency":100,`, 45, MaxInlineConcurrency},
+		{`"MaxConcurrencyPath":"$.limit",`, 5, 2}, // startGated's input has "limit":2
+	} {
+		t.Run(c.field, func(t *testing.T) {
+			g := newGate(c.items)
+			items := make([]bool, c.items)
+			done := startGated(t, c.field, items, g)
 			var started []int
-			for i := 0; i < limit; i++ {
+			for i := 0; i < c.wantLimit; i++ {
 				started = append(started, g.waitEntered(t))
 			}
 			// Free one slot at a time: each release lets exactly one more in.
-			for len(started) < n {
-				close(g.release[started[len(started)-limit]])
+			for len(started) < c.items {
+				close(g.release[started[len(started)-c.wantLimit]])
 				started = append(started, g.waitEntered(t))
 			}
-			for _, i := range started[n-limit:] {
+			for _, i := range started[c.items-c.wantLimit:] {
 				close(g.release[i])
 			}
 			e := <-done
 			assertEqual(t, "status", e.Status, StatusSucceeded)
-			assertEqual(t, "peak concurrency", g.peak, limit)
+			assertEqual(t, "peak concurrency", g.peak, c.wantLimit)
 			slices.Sort(started)
-			assertEqual(t, "every item ran once", fmt.Sprint(started), fmt.Sprint([]int{0, 1, 2, 3, 4, 5, 6}))
+			for i, item := range started {
+				if item != i {
+					t.Fatalf("items that ran: %v, want each of 0..%d once", started, c.items-1)
+				}
+			}
 		})
 	}
 }
@@ -266,7 +284,7 @@ func TestMapFailureCancelsTheOtherIterations(t *testing.T) {
 	m := mustParse(t, fmt.Sprintf(gatedMap, `"MaxConcurrency":3,`))
 	done := make(chan *Execution, 1)
 	go func() {
-		done <- m.Execute(context.Background(), []any{false, true, false, false}, Options{Task: g.handler, Observer: func(e Event) {
+		done <- m.Execute(context.Background(), map[string]any{"items": []any{false, true, false, false}}, Options{Task: g.handler, Observer: func(e Event) {
 			if strings.HasPrefix(string(e.Kind), "MapIteration") {
 				mu.Lock()
 				events = append(events, fmt.Sprintf("%s:%d", e.Kind, e.Index))
@@ -304,7 +322,7 @@ func TestMapStopsWhenTheExecutionIsAborted(t *testing.T) {
 	m := mustParse(t, fmt.Sprintf(gatedMap, ``))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan *Execution, 1)
-	go func() { done <- m.Execute(ctx, []any{false, false}, Options{Task: g.handler}) }()
+	go func() { done <- m.Execute(ctx, map[string]any{"items": []any{false, false}}, Options{Task: g.handler}) }()
 	g.waitEntered(t)
 	g.waitEntered(t)
 	cancel()
