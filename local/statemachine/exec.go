@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,6 +28,8 @@ type runner struct {
 	exec   *Execution
 	obs    *observer
 	path   []Step
+	// mapItems counts the Map items of the execution (see MaxMapItems).
+	mapItems *atomic.Int64
 	// iteration is the Map iteration this runner runs ("" at the top level).
 	iteration string
 	// mapIterations hands the iteration paths of the Map state that just
@@ -58,7 +61,7 @@ func (m *Machine) Execute(ctx context.Context, input any, opts Options) (result 
 	execARN := "arn:aws:states:local:000000000000:execution:" + opts.StateMachineName + ":" + opts.Name
 	start := opts.Now()
 	exec := &Execution{Name: opts.Name, ID: execARN, StartTime: start}
-	r := &runner{m: m, opts: opts, parent: ctx, exec: exec, obs: &observer{fn: opts.Observer}}
+	r := &runner{m: m, opts: opts, parent: ctx, exec: exec, obs: &observer{fn: opts.Observer}, mapItems: new(atomic.Int64)}
 	// A panic in the Observer (or in Sleep, Now or Rand) must not take the
 	// process down: it fails this execution with States.Runtime.
 	defer func() {

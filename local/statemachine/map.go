@@ -8,9 +8,11 @@ import (
 	"sync"
 )
 
-// MaxMapItems bounds the items one Map state accepts. AWS bounds an inline
-// Map indirectly (25,000 history events per execution); the local engine
-// bounds it directly so a hostile input cannot exhaust memory.
+// MaxMapItems bounds the Map items (iterations) of one execution, all Map
+// states, nested ones and retries together. AWS bounds inline Maps
+// indirectly (25,000 history events per execution); the local engine bounds
+// them directly so that a hostile input, or Maps nested in Maps, cannot
+// exhaust memory.
 const MaxMapItems = 10000
 
 // MaxInlineConcurrency is the most iterations an inline Map state runs at
@@ -185,8 +187,9 @@ func (r *runner) runMap(s *state, input any) (any, *stateError) {
 		}
 		return nil, runtimeErr("An error occurred while executing the state '%s'. %s must select a JSON array, got %s", s.name, where, toJSONString(items))
 	}
-	if len(list) > MaxMapItems {
-		return nil, runtimeErr("An error occurred while executing the state '%s'. The Map state got %d items; the local engine accepts at most %d per Map state (split the input)", s.name, len(list), MaxMapItems)
+	if total := r.mapItems.Add(int64(len(list))); total > MaxMapItems {
+		return nil, runtimeErr("An error occurred while executing the state '%s'. The Map state got %d items, which makes %d in this execution; the local engine runs at most %d Map items per execution (split the input)",
+			s.name, len(list), total, MaxMapItems)
 	}
 	limit := mc.maxConcurrency
 	if mc.maxConcurrencyPath != nil {
@@ -303,7 +306,7 @@ func (r *runner) scope(s *state, i int) string {
 // own context object (no $$.Map: AWS offers it to ItemSelector only) and
 // path.
 func (r *runner) runIteration(ctx context.Context, s *state, i int, input any) (any, []Step, *stateError) {
-	child := &runner{m: s.mapState.processor, opts: r.opts, ctx: ctx, parent: r.parent, exec: r.exec, obs: r.obs,
+	child := &runner{m: s.mapState.processor, opts: r.opts, ctx: ctx, parent: r.parent, exec: r.exec, obs: r.obs, mapItems: r.mapItems,
 		iteration: r.scope(s, i),
 		ctxObj:    map[string]any{"Execution": r.ctxObj["Execution"], "StateMachine": r.ctxObj["StateMachine"], "State": map[string]any{}}}
 	child.emit(Event{Kind: EventMapIterationStarted, State: s.name, Type: s.typ, Index: i, Input: input})

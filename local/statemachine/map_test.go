@@ -383,9 +383,20 @@ func TestMapItemLimit(t *testing.T) {
 	e := m.Execute(context.Background(), make([]any, MaxMapItems+1), Options{})
 	assertEqual(t, "status", e.Status, StatusFailed)
 	assertEqual(t, "error", e.Error, ErrRuntime)
-	if !strings.Contains(e.Cause, "at most 10000") {
+	if !strings.Contains(e.Cause, "at most 10000 Map items per execution") {
 		t.Errorf("cause %q", e.Cause)
 	}
+
+	// Nested Maps multiply: 200 rows of 100 cells are 200 + 20,000 items.
+	nested := mustParse(t, `{"StartAt":"Rows","States":{"Rows":{"Type":"Map","ItemProcessor":{"StartAt":"Cells","States":{
+		"Cells":{"Type":"Map","ItemProcessor":{"StartAt":"C","States":{"C":{"Type":"Pass","End":true}}},"End":true}}},"End":true}}}`)
+	rows := make([]any, 200)
+	for i := range rows {
+		rows[i] = make([]any, 100)
+	}
+	e = nested.Execute(context.Background(), rows, Options{})
+	assertEqual(t, "nested status", e.Status, StatusFailed)
+	assertEqual(t, "nested error", e.Error, ErrRuntime)
 }
 
 func TestMapObserverPanicInAnIterationFailsTheExecution(t *testing.T) {
