@@ -10,7 +10,8 @@ import (
 // Retry/Catch match on its Name; any other error becomes States.TaskFailed
 // with err.Error() as the cause. ctx carries the state's TimeoutSeconds as
 // its deadline and is also cancelled when the execution times out or is
-// aborted.
+// aborted, or when a sibling iteration of the enclosing Map state fails. The
+// iterations of a Map state call it concurrently (up to MaxConcurrency).
 type TaskHandler func(ctx context.Context, resource string, parameters any) (any, error)
 
 // Error is a named error, as raised by a Task handler or a Fail state.
@@ -46,12 +47,13 @@ type Options struct {
 	// Task is called for every Task state. Required if the machine has one.
 	Task TaskHandler
 	// Observer, if set, receives events as the execution progresses. It is
-	// called synchronously from the execution goroutine; if it panics, the
-	// execution fails with States.Runtime and the Observer is not called
-	// again.
+	// called synchronously, never concurrently for one execution (Map
+	// iterations take turns); if it panics, the execution fails with
+	// States.Runtime and the Observer is not called again.
 	Observer func(Event)
 	// Sleep waits for d or until ctx is done (returning ctx's error). Used
-	// for Retry intervals and Wait states. Default: a real timer.
+	// for Retry intervals and Wait states. Default: a real timer. Sleep, Rand
+	// and Now are called concurrently by the iterations of a Map state.
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Rand returns a number in [0,1) for JitterStrategy FULL. Default math/rand/v2.
 	Rand func() float64
@@ -77,6 +79,14 @@ const (
 	EventRetryScheduled   EventKind = "RetryScheduled" // Duration is the delay before the next attempt
 	EventStateCaught      EventKind = "StateCaught"
 	EventExecutionEnded   EventKind = "ExecutionEnded" // Type holds the final status
+
+	// One iteration of a Map state (State is the Map state, Index the item's
+	// index, Iteration the iteration's own scope). An iteration is aborted
+	// when a sibling failed first or the execution stopped.
+	EventMapIterationStarted   EventKind = "MapIterationStarted" // Input is the iteration's input
+	EventMapIterationSucceeded EventKind = "MapIterationSucceeded"
+	EventMapIterationFailed    EventKind = "MapIterationFailed" // Error/Cause set
+	EventMapIterationAborted   EventKind = "MapIterationAborted"
 )
 
 // Event describes progress of an execution for live printing.
@@ -91,6 +101,12 @@ type Event struct {
 	Cause    string
 	Input    any
 	Output   any
+	// Iteration locates events inside Map iterations: "" at the top level,
+	// "Fleet[2]" inside iteration 2 of the Map state Fleet, "Outer[0]/Inner[3]"
+	// when Maps nest.
+	Iteration string
+	// Index is the item index of MapIteration* events.
+	Index int
 }
 
 // Step is one visited state in Execution.Path.
@@ -102,6 +118,9 @@ type Step struct {
 	Attempts int    // number of attempts (Task states with Retry may have several)
 	Error    string // error the state ended with, if any (also set when caught)
 	Cause    string
+	// Iterations holds, for a Map state, the path of each iteration in item
+	// order (of its last attempt); nil for iterations that never started.
+	Iterations [][]Step
 }
 
 // Execution is the result of Machine.Execute.

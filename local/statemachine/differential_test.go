@@ -54,6 +54,16 @@ import (
 //     them; AWS rounds them to the nearest integer. The npm package neither
 //     limits States.MathAdd to 32-bit integers nor cuts causes at 32,768
 //     characters, as AWS does.
+//   - Map iterations: the npm package runs them with an empty context object
+//     ($$.Execution, $$.State, $$.StateMachine select nothing: States.Runtime);
+//     AWS runs them in the context of the execution (TestMapContextObject).
+//   - Map MaxConcurrency: both engines run at most 40 iterations at once when
+//     it is 0; with a larger value the npm package runs that many, AWS (and
+//     this package) still at most 40 (TestMapMaxConcurrencyIsNeverExceeded).
+//   - Distributed Map fields (ProcessorConfig.Mode DISTRIBUTED, ItemReader,
+//     ToleratedFailure*, ...): AWS and the npm package accept them (the npm
+//     package runs the Map inline); this package rejects them at Parse, as
+//     an unsupported feature (TestMapParseErrors).
 //   - Engine-generated causes (States.Runtime, States.NoChoiceMatched, ...)
 //     are worded differently; only the error names are compared for them.
 
@@ -195,8 +205,55 @@ func differentialCases(t *testing.T) []diffCase {
 		dc("intrinsic runtime failure", `{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"x.$":"States.Format('{} {}', $.a)"},"End":true}}}`, `{"a":1}`, nil),
 	}
 
+	// Map states. Task outcomes go by input (byInput) so that concurrent
+	// iterations behave the same in both engines whatever their order.
+	byInput := map[string][]outcome{"T": {{ByInput: true}}}
+	mapOf := func(fields, start, states string) string {
+		return `{"StartAt":"M","States":{"M":{"Type":"Map",` + fields + `"ItemProcessor":{"ProcessorConfig":{"Mode":"INLINE"},"StartAt":"` + start + `","States":{` + states + `}},"End":true}}}`
+	}
+	task := `"T":{"Type":"Task","Resource":"arn:aws:states:::ecs:runTask.sync","End":true}`
+	cases = append(cases,
+		dc("map input array", mapOf(``, "P", `"P":{"Type":"Pass","End":true}`), `[1,{"a":[2]},"s",null]`, nil),
+		dc("map empty array", mapOf(`"ItemsPath":"$.xs",`, "P", `"P":{"Type":"Pass","End":true}`), `{"xs":[]}`, nil),
+		dc("map ItemsPath ItemSelector context", mapOf(`"ItemsPath":"$.xs","ItemSelector":{"i.$":"$$.Map.Item.Index","v.$":"$$.Map.Item.Value","c.$":"$.common","lit":[1]},`, "P", `"P":{"Type":"Pass","End":true}`),
+			`{"xs":["a",{"b":1}],"common":{"k":true}}`, nil),
+		dc("map Parameters legacy", mapOf(`"ItemsPath":"$.xs","Parameters":{"v.$":"$$.Map.Item.Value","i.$":"$$.Map.Item.Index"},`, "P", `"P":{"Type":"Pass","End":true}`), `{"xs":[3,4]}`, nil),
+		dc("map Iterator legacy", `{"StartAt":"M","States":{"M":{"Type":"Map","Iterator":{"StartAt":"P","States":{"P":{"Type":"Pass","Result":"r","End":true}}},"End":true}}}`, `[1,2]`, nil),
+		dc("map InputPath ResultSelector ResultPath OutputPath", mapOf(`"InputPath":"$.in","ItemsPath":"$.xs","ResultSelector":{"all.$":"$","n.$":"States.ArrayLength($)"},"ResultPath":"$.res","OutputPath":"$.res",`, "P", `"P":{"Type":"Pass","Parameters":{"x.$":"$"},"End":true}`),
+			`{"in":{"xs":[1,2,3]}}`, nil),
+		dc("map ResultPath merges", mapOf(`"ItemsPath":"$.xs","ResultPath":"$.out",`, "P", `"P":{"Type":"Pass","Result":"z","End":true}`), `{"xs":[1,2],"keep":"me"}`, nil),
+		dc("map MaxConcurrency 1", mapOf(`"MaxConcurrency":1,`, "T", task), `[{"a":1},{"a":2},{"a":3}]`, byInput),
+		dc("map MaxConcurrencyPath", mapOf(`"ItemsPath":"$.xs","MaxConcurrencyPath":"$.mc",`, "T", task), `{"xs":[{"a":1},{"a":2}],"mc":1}`, byInput),
+		dc("map ItemsPath not an array", mapOf(`"ItemsPath":"$.xs",`, "P", `"P":{"Type":"Pass","End":true}`), `{"xs":{"a":1}}`, nil),
+		dc("map task error fails the Map", mapOf(``, "T", task), `[{"a":1},{"error":"BoardLost","cause":"gone"},{"a":3}]`, byInput),
+		dc("map Fail inside", mapOf(``, "F", `"F":{"Type":"Fail","Error":"Bad","Cause":"item"}`), `[1]`, nil),
+		dc("map Catch on the Map", `{"StartAt":"M","States":{"M":{"Type":"Map","ItemProcessor":{"StartAt":"F","States":{"F":{"Type":"Fail","Error":"Bad","Cause":"item"}}},
+			"Catch":[{"ErrorEquals":["Bad"],"ResultPath":"$.err","Next":"H"}],"End":true},"H":{"Type":"Pass","End":true}}}`, `[1,2]`, nil),
+		dc("map Retry on the Map then Catch", `{"StartAt":"M","States":{"M":{"Type":"Map","ItemProcessor":{"StartAt":"T","States":{`+task+`}},
+			"Retry":[{"ErrorEquals":["BoardLost"],"MaxAttempts":2}],"Catch":[{"ErrorEquals":["States.ALL"],"Next":"H"}],"End":true},"H":{"Type":"Pass","End":true}}}`,
+			`[{"error":"BoardLost","cause":"gone"}]`, byInput),
+		dc("map fleet pattern", `{"StartAt":"Fleet","States":{"Fleet":{"Type":"Map","ItemsPath":"$.boards","MaxConcurrency":2,
+			"ItemSelector":{"board.$":"$$.Map.Item.Value","cluster.$":"$.cluster"},
+			"ItemProcessor":{"ProcessorConfig":{"Mode":"INLINE"},"StartAt":"T","States":{
+				"T":{"Type":"Task","Resource":"arn:aws:states:::ecs:runTask.sync","InputPath":"$.board","ResultSelector":{"id.$":"$.id"},"ResultPath":"$.task",
+					"Retry":[{"ErrorEquals":["ECS.ThrottlingException"],"MaxAttempts":2}],
+					"Catch":[{"ErrorEquals":["States.ALL"],"ResultPath":"$.failure","Next":"Failed"}],"Next":"Delivered"},
+				"Delivered":{"Type":"Pass","Parameters":{"board.$":"$.task.id","status":"delivered"},"End":true},
+				"Failed":{"Type":"Pass","Parameters":{"board.$":"$.board.id","status":"failed","error.$":"$.failure.Error","cause.$":"$.failure.Cause"},"End":true}}},
+			"ResultPath":"$.outcomes","End":true}}}`,
+			`{"cluster":"edge","boards":[{"id":"b1"},{"id":"b2","error":"ECS.TaskFailed","cause":"exit 3"},{"id":"b3","error":"ECS.ThrottlingException","cause":"slow down"}]}`, byInput),
+		dc("map no $$.Map inside the iteration", mapOf(``, "P", `"P":{"Type":"Pass","Parameters":{"i.$":"$$.Map.Item.Index"},"End":true}`), `[1]`, nil),
+		dc("map nested", `{"StartAt":"Outer","States":{"Outer":{"Type":"Map","ItemsPath":"$.rows","ItemSelector":{"row.$":"$$.Map.Item.Index","cells.$":"$$.Map.Item.Value"},
+			"ItemProcessor":{"StartAt":"Inner","States":{"Inner":{"Type":"Map","ItemsPath":"$.cells","ItemSelector":{"row.$":"$.row","col.$":"$$.Map.Item.Index","v.$":"$$.Map.Item.Value"},
+				"ItemProcessor":{"StartAt":"Cell","States":{"Cell":{"Type":"Pass","End":true}}},"End":true}}},"End":true}}}`, `{"rows":[["a","b"],["c"],[]]}`, nil),
+	)
+
 	// Invalid definitions: both engines must reject them.
 	cases = append(cases,
+		dc("invalid map without ItemProcessor", `{"StartAt":"M","States":{"M":{"Type":"Map","End":true}}}`, `[]`, nil),
+		dc("invalid map transition out of the iteration", `{"StartAt":"M","States":{"M":{"Type":"Map","ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","Next":"After"}}},"Next":"After"},"After":{"Type":"Succeed"}}}`, `[]`, nil),
+		dc("invalid map duplicate state name", `{"StartAt":"M","States":{"M":{"Type":"Map","ItemProcessor":{"StartAt":"After","States":{"After":{"Type":"Pass","End":true}}},"Next":"After"},"After":{"Type":"Succeed"}}}`, `[]`, nil),
+		dc("invalid map inner StartAt", `{"StartAt":"M","States":{"M":{"Type":"Map","ItemProcessor":{"StartAt":"Q","States":{"P":{"Type":"Pass","End":true}}},"End":true}}}`, `[]`, nil),
 		dc("invalid unreachable state", `{"StartAt":"A","States":{"A":{"Type":"Succeed"},"B":{"Type":"Succeed"}}}`, `{}`, nil),
 		dc("invalid missing Next target", `{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"Z"}}}`, `{}`, nil),
 		dc("invalid path", `{"StartAt":"A","States":{"A":{"Type":"Pass","InputPath":"nope","End":true}}}`, `{}`, nil),
@@ -335,26 +392,35 @@ func runGo(t *testing.T, c diffCase) diffResult {
 	// The npm package overrides tasks by state name; the Go handler sees the
 	// resource, so map resources back to state names (resources are unique
 	// per Task state in these cases).
-	var def struct {
-		States map[string]struct{ Type, Resource string }
-	}
+	var def diffScope
 	if err := json.Unmarshal(c.Definition, &def); err != nil {
 		t.Fatal(err)
 	}
 	script := map[string][]outcome{}
-	for name, st := range def.States {
-		if st.Type != "Task" {
-			continue
+	var visit func(states map[string]diffState)
+	visit = func(states map[string]diffState) {
+		for name, st := range states {
+			if st.Type == "Map" {
+				for _, sub := range []*diffScope{st.ItemProcessor, st.Iterator} {
+					if sub != nil {
+						visit(sub.States)
+					}
+				}
+			}
+			if st.Type != "Task" {
+				continue
+			}
+			if _, dup := script[st.Resource]; dup {
+				t.Fatalf("case %q: Task resources must be unique", c.Name)
+			}
+			outs := c.Tasks[name]
+			if outs == nil {
+				outs = []outcome{{Echo: true}}
+			}
+			script[st.Resource] = outs
 		}
-		if _, dup := script[st.Resource]; dup {
-			t.Fatalf("case %q: Task resources must be unique", c.Name)
-		}
-		outs := c.Tasks[name]
-		if outs == nil {
-			outs = []outcome{{Echo: true}}
-		}
-		script[st.Resource] = outs
 	}
+	visit(def.States)
 	tasks := newScripted(script)
 	input := js(t, string(c.Input))
 	e := m.Execute(context.Background(), input, Options{Task: tasks.handler,
@@ -364,6 +430,17 @@ func runGo(t *testing.T, c diffCase) diffResult {
 		t.Fatal(err)
 	}
 	return diffResult{Name: c.Name, Status: e.Status, Output: out, Error: e.Error, Cause: e.Cause}
+}
+
+// diffScope is the part of a definition runGo needs: the Task states (also
+// those inside Map states) and their resources.
+type diffScope struct {
+	States map[string]diffState
+}
+
+type diffState struct {
+	Type, Resource          string
+	ItemProcessor, Iterator *diffScope
 }
 
 func TestDifferentialAgainstAWSLocalStepFunctions(t *testing.T) {

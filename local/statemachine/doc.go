@@ -4,8 +4,9 @@
 // uses so the same definition can run on one machine, with Task states served
 // by a local TaskHandler.
 //
-// Supported: Pass, Task, Choice, Wait, Succeed and Fail states; InputPath,
-// Parameters (nested objects/arrays, "key.$" paths and intrinsic functions),
+// Supported: Pass, Task, Choice, Wait, Succeed, Fail and inline Map states;
+// InputPath, Parameters (nested objects/arrays, "key.$" paths and intrinsic
+// functions),
 // ResultSelector, ResultPath (null, "$", nested paths created on demand) and
 // OutputPath; the context object ($$.Execution.Id/Name/StartTime/Input,
 // $$.State.Name/EnteredTime/RetryCount, $$.StateMachine.Id/Name); every Choice
@@ -16,6 +17,22 @@
 // (HeartbeatSeconds is validated, then ignored); the top-level TimeoutSeconds;
 // Fail Error/Cause/ErrorPath/CausePath (paths or intrinsic functions); all 18
 // JSONPath intrinsic functions (States.Format ... States.UUID).
+//
+// Map states run inline: ItemsPath (default "$", must select an array,
+// else States.Runtime), ItemSelector or its legacy name Parameters (with
+// $$.Map.Item.Index and $$.Map.Item.Value), ItemProcessor or the legacy
+// Iterator (ProcessorConfig Mode INLINE; its states form their own scope:
+// transitions stay inside, names are unique in the whole machine),
+// MaxConcurrency or MaxConcurrencyPath (0 = no limit; at most 40 run at once,
+// as in AWS), ResultSelector, ResultPath, OutputPath, Retry and Catch on the
+// Map state and on the states inside. Results keep item order. The first
+// iteration that fails fails the Map state with its error (a Fail state
+// inside included, which the Map's Catch may handle) and cancels the others.
+// An execution runs at most MaxMapItems (10,000) Map items, all its Map
+// states (nested, retried) together; more fail with States.Runtime.
+// Iterations run concurrently: the Task handler, Sleep, Now and Rand are then
+// called concurrently; Observer calls are serialized. Events of iterations carry
+// Event.Iteration ("Fleet[2]"); Step.Iterations holds each iteration's path.
 //
 // Parse enforces the AWS limits that keep every duration within
 // time.Duration: TimeoutSeconds, HeartbeatSeconds (below TimeoutSeconds),
@@ -36,9 +53,10 @@
 // execution with States.Runtime. Neither takes the process down.
 //
 // Not supported, rejected by Parse with an error naming the state and field:
-// QueryLanguage JSONata, Map and Parallel states, variables (Assign), Arguments
-// and Output, Credentials, unknown comparison operators and intrinsic
-// functions. Parse also rejects what AWS rejects: unknown fields, missing
+// QueryLanguage JSONata, Parallel states, Distributed Map states (Mode
+// DISTRIBUTED, ItemReader, ItemBatcher, ResultWriter, ToleratedFailure*,
+// Label), variables (Assign), Arguments and Output, Credentials, unknown
+// comparison operators and intrinsic functions. Parse also rejects what AWS rejects: unknown fields, missing
 // transition targets, unreachable states, States.ALL not alone and last.
 //
 // JSONPath is RFC 9535 (github.com/theory/jsonpath). Definite paths select one

@@ -7,6 +7,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -14,6 +16,9 @@ const timeLayout = "2006-01-02T15:04:05.000Z"
 
 var errExecutionTimeout = errors.New("execution timed out")
 
+// runner runs one scope of states: the execution, or one Map iteration
+// (with its own context, context object and path; opts, obs and exec are
+// shared).
 type runner struct {
 	m      *Machine
 	opts   Options
@@ -21,6 +26,15 @@ type runner struct {
 	parent context.Context
 	ctxObj map[string]any
 	exec   *Execution
+	obs    *observer
+	path   []Step
+	// mapItems counts the Map items of the execution (see MaxMapItems).
+	mapItems *atomic.Int64
+	// iteration is the Map iteration this runner runs ("" at the top level).
+	iteration string
+	// mapIterations hands the iteration paths of the Map state that just
+	// ran to runState.
+	mapIterations [][]Step
 }
 
 // Execute runs the machine on input and returns when the execution ends
@@ -47,12 +61,12 @@ func (m *Machine) Execute(ctx context.Context, input any, opts Options) (result 
 	execARN := "arn:aws:states:local:000000000000:execution:" + opts.StateMachineName + ":" + opts.Name
 	start := opts.Now()
 	exec := &Execution{Name: opts.Name, ID: execARN, StartTime: start}
-	r := &runner{m: m, opts: opts, parent: ctx, exec: exec}
+	r := &runner{m: m, opts: opts, parent: ctx, exec: exec, obs: &observer{fn: opts.Observer}, mapItems: new(atomic.Int64)}
 	// A panic in the Observer (or in Sleep, Now or Rand) must not take the
 	// process down: it fails this execution with States.Runtime.
 	defer func() {
 		if p := recover(); p != nil {
-			r.opts.Observer = nil
+			r.obs.disable()
 			result = r.finish(StatusFailed, nil, ErrRuntime, panicCause(p))
 		}
 	}()
@@ -82,22 +96,29 @@ func (m *Machine) Execute(ctx context.Context, input any, opts Options) (result 
 	}
 	r.emit(Event{Kind: EventExecutionStarted, At: start, Input: in})
 
-	cur := m.startAt
-	data := deepCopy(in)
-	for {
+	out, serr := r.run(deepCopy(in))
+	if serr != nil {
 		if st := r.interrupted(); st != "" {
 			return r.finishInterrupted(st)
 		}
-		s := m.states[cur]
-		out, next, serr := r.runState(s, data)
+		return r.finish(StatusFailed, nil, serr.name, serr.cause)
+	}
+	return r.finish(StatusSucceeded, out, "", "")
+}
+
+// run runs the runner's states from StartAt until one ends the scope.
+func (r *runner) run(data any) (any, *stateError) {
+	cur := r.m.startAt
+	for {
+		if r.ctx.Err() != nil {
+			return nil, &stateError{name: ErrRuntime, cause: "execution stopped: " + context.Cause(r.ctx).Error(), terminal: true}
+		}
+		out, next, serr := r.runState(r.m.states[cur], data)
 		if serr != nil {
-			if st := r.interrupted(); st != "" {
-				return r.finishInterrupted(st)
-			}
-			return r.finish(StatusFailed, nil, serr.name, serr.cause)
+			return nil, serr
 		}
 		if next == "" {
-			return r.finish(StatusSucceeded, out, "", "")
+			return out, nil
 		}
 		cur, data = next, out
 	}
@@ -123,6 +144,7 @@ func (r *runner) finishInterrupted(status string) *Execution {
 func (r *runner) finish(status string, out any, errName, cause string) *Execution {
 	cause = limitCause(cause)
 	r.exec.Status, r.exec.Output, r.exec.Error, r.exec.Cause = status, out, errName, cause
+	r.exec.Path = r.path
 	r.exec.StopTime = r.opts.Now()
 	r.emit(Event{Kind: EventExecutionEnded, Type: status, At: r.exec.StopTime,
 		Duration: r.exec.StopTime.Sub(r.exec.StartTime), Error: errName, Cause: cause, Output: out})
@@ -130,18 +152,51 @@ func (r *runner) finish(status string, out any, errName, cause string) *Executio
 }
 
 func (r *runner) emit(e Event) {
-	if r.opts.Observer == nil {
+	if !r.obs.active() {
 		return
 	}
 	if e.At.IsZero() {
 		e.At = r.opts.Now()
 	}
+	if e.Iteration == "" {
+		e.Iteration = r.iteration
+	}
+	r.obs.call(e)
+}
+
+// observer serializes the calls of Options.Observer: Map iterations emit
+// events concurrently.
+type observer struct {
+	mu     sync.Mutex
+	fn     func(Event)
+	broken bool // it panicked once: never called again
+}
+
+func (o *observer) active() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.fn != nil && !o.broken
+}
+
+func (o *observer) disable() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.broken = true
+}
+
+func (o *observer) call(e Event) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.fn == nil || o.broken {
+		return
+	}
 	defer func() {
 		if p := recover(); p != nil {
-			panic(observerPanic{p}) // Execute turns it into States.Runtime
+			o.broken = true
+			panic(observerPanic{p}) // Execute (or the Map iteration) turns it into States.Runtime
 		}
 	}()
-	r.opts.Observer(e)
+	o.fn(e)
 }
 
 type observerPanic struct{ value any }
@@ -213,13 +268,16 @@ func (r *runner) runState(s *state, input any) (out any, next string, serr *stat
 		if serr != nil {
 			step.Error, step.Cause = serr.name, serr.cause
 		}
-		r.exec.Path = append(r.exec.Path, step)
+		r.path = append(r.path, step)
 	}()
 
 	counts := make([]int, len(s.retry))
 	for attempt := 1; ; attempt++ {
 		step.Attempts = attempt
 		out, next, serr = r.attempt(s, input)
+		if s.typ == "Map" {
+			step.Iterations, r.mapIterations = r.mapIterations, nil
+		}
 		if serr == nil {
 			r.emit(Event{Kind: EventStateExited, State: s.name, Type: s.typ, Attempt: attempt,
 				Duration: r.opts.Now().Sub(entered), Input: input, Output: out})
@@ -233,7 +291,7 @@ func (r *runner) runState(s *state, input any) (out any, next string, serr *stat
 		// Retry: the first retrier whose ErrorEquals matches decides.
 		retried := false
 		for i, rt := range s.retry {
-			if !matchesError(rt.errorEquals, serr.name) {
+			if !matchesError(rt.errorEquals, serr.name, s.typ) {
 				continue
 			}
 			if counts[i] >= rt.maxAttempts {
@@ -261,7 +319,7 @@ func (r *runner) runState(s *state, input any) (out any, next string, serr *stat
 			continue
 		}
 		for _, c := range s.catch {
-			if !matchesError(c.errorEquals, serr.name) {
+			if !matchesError(c.errorEquals, serr.name, s.typ) {
 				continue
 			}
 			errOut := map[string]any{"Error": serr.name, "Cause": serr.cause}
@@ -283,14 +341,14 @@ func (r *runner) runState(s *state, input any) (out any, next string, serr *stat
 func jsonInt(i int64) any { return num(i) }
 
 // matchesError reports whether an ErrorEquals list matches an error name.
-// States.ALL matches everything catchable; States.TaskFailed matches every
-// error except States.Timeout (retriers/catchers only exist on Task here).
-func matchesError(list []string, name string) bool {
+// States.ALL matches everything catchable; on a Task state States.TaskFailed
+// matches every error except States.Timeout (on a Map state, only itself).
+func matchesError(list []string, name, stateType string) bool {
 	for _, e := range list {
 		switch {
 		case e == name, e == ErrAll:
 			return true
-		case e == ErrTaskFailed && name != ErrTimeout:
+		case e == ErrTaskFailed && stateType == "Task" && name != ErrTimeout:
 			return true
 		}
 	}
@@ -353,14 +411,12 @@ func (r *runner) attempt(s *state, raw any) (any, string, *stateError) {
 			return nil, "", serr
 		}
 		result = v
-		if s.resultSelector != nil {
-			v, err := s.resultSelector.eval(result, r.ctxObj, "ResultSelector")
-			if err != nil {
-				err.cause = fmt.Sprintf("An error occurred while executing the state '%s'. %s", s.name, err.cause)
-				return nil, "", err
-			}
-			result = v
+	case "Map":
+		v, serr := r.runMap(s, effective)
+		if serr != nil {
+			return nil, "", serr
 		}
+		result = v
 	case "Choice":
 		hasResult = false
 		next = ""
@@ -390,6 +446,14 @@ func (r *runner) attempt(s *state, raw any) (any, string, *stateError) {
 		hasResult = false
 	}
 
+	if s.resultSelector != nil { // Task and Map
+		v, err := s.resultSelector.eval(result, r.ctxObj, "ResultSelector")
+		if err != nil {
+			err.cause = fmt.Sprintf("An error occurred while executing the state '%s'. %s", s.name, err.cause)
+			return nil, "", err
+		}
+		result = v
+	}
 	out := effective
 	if hasResult {
 		rp := s.resultPath
@@ -453,8 +517,8 @@ func (r *runner) failState(s *state, raw any) *stateError {
 	if e.cause, serr = resolve(s.causeStr, s.causePath, "CausePath"); serr != nil {
 		return serr
 	}
-	// A Fail state ends the execution: it is never retried or caught.
-	e.terminal = true
+	// A Fail state has no Retry or Catch: it ends its scope, which fails the
+	// execution, or the Map iteration (the Map state may catch it).
 	return e
 }
 

@@ -33,12 +33,16 @@ func (f *fakeSleep) seconds() []float64 {
 	return out
 }
 
-// outcome is a scripted task attempt: a result, an echo of the parameters, or an error.
+// outcome is a scripted task attempt: a result, an echo of the parameters, or
+// an error. ByInput lets the parameters decide, so that concurrent Map
+// iterations behave the same in any order: parameters with a string field
+// "error" fail with that name (and the "cause" field), others are echoed.
 type outcome struct {
-	Result any    `json:"result,omitempty"`
-	Echo   bool   `json:"echo,omitempty"`
-	Error  string `json:"error,omitempty"`
-	Cause  string `json:"cause,omitempty"`
+	Result  any    `json:"result,omitempty"`
+	Echo    bool   `json:"echo,omitempty"`
+	Error   string `json:"error,omitempty"`
+	Cause   string `json:"cause,omitempty"`
+	ByInput bool   `json:"byInput,omitempty"`
 }
 
 // scriptedTasks serves Task states by resource; each resource has a list of
@@ -65,6 +69,14 @@ func (s *scriptedTasks) handler(ctx context.Context, resource string, params any
 	i := min(s.attempts[resource], len(outs)-1)
 	s.attempts[resource]++
 	o := outs[i]
+	if o.ByInput {
+		obj, _ := params.(map[string]any)
+		if name, ok := obj["error"].(string); ok {
+			cause, _ := obj["cause"].(string)
+			return nil, &Error{Name: name, Cause: cause}
+		}
+		return params, nil
+	}
 	switch {
 	case o.Error != "":
 		return nil, &Error{Name: o.Error, Cause: o.Cause}

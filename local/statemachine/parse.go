@@ -73,6 +73,9 @@ type state struct {
 	// Fail
 	errorStr, causeStr   *string
 	errorPath, causePath *valueExpr
+
+	// Map
+	mapState *mapConfig
 }
 
 var allowedFields = map[string][]string{
@@ -83,6 +86,8 @@ var allowedFields = map[string][]string{
 	"Wait":    {"Next", "End", "InputPath", "OutputPath", "Seconds", "SecondsPath", "Timestamp", "TimestampPath"},
 	"Succeed": {"InputPath", "OutputPath"},
 	"Fail":    {"Error", "Cause", "ErrorPath", "CausePath"},
+	"Map": {"Next", "End", "InputPath", "OutputPath", "ItemsPath", "ItemSelector", "Parameters", "ItemProcessor", "Iterator",
+		"MaxConcurrency", "MaxConcurrencyPath", "ResultSelector", "ResultPath", "Retry", "Catch"},
 }
 
 // Parse parses and validates an ASL definition. Structural problems and
@@ -94,7 +99,8 @@ func Parse(definition []byte) (*Machine, error) {
 	if err := dec.Decode(&top); err != nil {
 		return nil, fmt.Errorf("statemachine: definition is not a JSON object: %v", err)
 	}
-	m := &Machine{states: map[string]*state{}}
+	m := &Machine{}
+	var err error
 	for k, v := range top {
 		switch k {
 		case "StartAt", "States", "Comment", "Version":
@@ -116,7 +122,6 @@ func Parse(definition []byte) (*Machine, error) {
 	if !ok || startAt == "" {
 		return nil, fmt.Errorf("statemachine: top-level field StartAt is missing or not a string")
 	}
-	m.startAt = startAt
 	if c, ok := top["Comment"].(string); ok {
 		m.comment = c
 	}
@@ -124,31 +129,48 @@ func Parse(definition []byte) (*Machine, error) {
 	if !ok || len(rawStates) == 0 {
 		return nil, fmt.Errorf("statemachine: top-level field States is missing or empty")
 	}
+	m.startAt = startAt
+	if m.states, err = parseStates(startAt, rawStates, map[string]bool{}, ""); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// parseStates parses and validates one scope of states: the top level or
+// the ItemProcessor of a Map state (where is then " in the ItemProcessor of
+// state ..."). Transitions stay inside the scope; names (seen) are unique
+// across the whole machine, as AWS requires.
+func parseStates(startAt string, rawStates map[string]any, seen map[string]bool, where string) (map[string]*state, error) {
+	states := map[string]*state{}
 	names := make([]string, 0, len(rawStates))
 	for n := range rawStates {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, name := range names {
+		if seen[name] {
+			return nil, fmt.Errorf("statemachine: state %q%s: the name is already used by another state; state names must be unique in the whole state machine, rename one", name, where)
+		}
+		seen[name] = true
 		obj, ok := rawStates[name].(map[string]any)
 		if !ok {
 			return nil, fmt.Errorf("statemachine: state %q: definition is not an object", name)
 		}
-		st, err := parseState(name, obj)
+		st, err := parseState(name, obj, seen)
 		if err != nil {
 			return nil, err
 		}
-		m.states[name] = st
+		states[name] = st
 	}
-	if _, ok := m.states[startAt]; !ok {
-		return nil, fmt.Errorf("statemachine: StartAt %q does not name a state", startAt)
+	if _, ok := states[startAt]; !ok {
+		return nil, fmt.Errorf("statemachine: StartAt %q does not name a state%s", startAt, where)
 	}
 	// Transition targets.
 	for _, name := range names {
-		st := m.states[name]
+		st := states[name]
 		check := func(field, target string) error {
-			if _, ok := m.states[target]; !ok {
-				return fmt.Errorf("statemachine: state %q: field %s: target state %q does not exist", name, field, target)
+			if _, ok := states[target]; !ok {
+				return fmt.Errorf("statemachine: state %q: field %s: target state %q does not exist%s", name, field, target, where)
 			}
 			return nil
 		}
@@ -178,7 +200,7 @@ func Parse(definition []byte) (*Machine, error) {
 	reached := map[string]bool{startAt: true}
 	queue := []string{startAt}
 	for len(queue) > 0 {
-		st := m.states[queue[0]]
+		st := states[queue[0]]
 		queue = queue[1:]
 		targets := []string{st.next, st.deflt}
 		for _, c := range st.choices {
@@ -196,10 +218,10 @@ func Parse(definition []byte) (*Machine, error) {
 	}
 	for _, name := range names {
 		if !reached[name] {
-			return nil, fmt.Errorf("statemachine: state %q is not reachable from StartAt %q", name, startAt)
+			return nil, fmt.Errorf("statemachine: state %q is not reachable from StartAt %q%s", name, startAt, where)
 		}
 	}
-	return m, nil
+	return states, nil
 }
 
 // The AWS limits of the integer fields: TimeoutSeconds, HeartbeatSeconds,
@@ -245,7 +267,7 @@ func numberField(v any) (float64, error) {
 	return n.Float64()
 }
 
-func parseState(name string, obj map[string]any) (*state, error) {
+func parseState(name string, obj map[string]any, seen map[string]bool) (*state, error) {
 	fail := func(field string, format string, args ...any) error {
 		return fmt.Errorf("statemachine: state %q: field %s: %s", name, field, fmt.Sprintf(format, args...))
 	}
@@ -253,7 +275,7 @@ func parseState(name string, obj map[string]any) (*state, error) {
 	allowed, ok := allowedFields[typ]
 	if !ok {
 		switch typ {
-		case "Map", "Parallel":
+		case "Parallel":
 			return nil, fail("Type", "%s states are not supported", typ)
 		case "":
 			return nil, fail("Type", "missing or not a string")
@@ -277,6 +299,9 @@ func parseState(name string, obj map[string]any) (*state, error) {
 				known = true
 				break
 			}
+		}
+		if !known && typ == "Map" && distributedMapFields[k] {
+			return nil, fail(k, "is a Distributed Map feature; the local engine runs Inline Map states only (remove it, or catch failures inside the ItemProcessor)")
 		}
 		if !known {
 			return nil, fail(k, "not supported in a %s state", typ)
@@ -370,6 +395,18 @@ func parseState(name string, obj map[string]any) (*state, error) {
 		st.result, st.hasResult = v, true
 	}
 
+	if typ == "Task" || typ == "Map" {
+		if v, ok := obj["Retry"]; ok {
+			if st.retry, err = parseRetry(v); err != nil {
+				return nil, fail("Retry", "%v", err)
+			}
+		}
+		if v, ok := obj["Catch"]; ok {
+			if st.catch, err = parseCatch(v); err != nil {
+				return nil, fail("Catch", "%v", err)
+			}
+		}
+	}
 	switch typ {
 	case "Task":
 		if st.resource, _, err = str("Resource"); err != nil {
@@ -405,15 +442,9 @@ func parseState(name string, obj map[string]any) (*state, error) {
 				return nil, fail("HeartbeatSeconds", "must be smaller than TimeoutSeconds (%d), got %d", st.timeoutSeconds, n)
 			}
 		}
-		if v, ok := obj["Retry"]; ok {
-			if st.retry, err = parseRetry(v); err != nil {
-				return nil, fail("Retry", "%v", err)
-			}
-		}
-		if v, ok := obj["Catch"]; ok {
-			if st.catch, err = parseCatch(v); err != nil {
-				return nil, fail("Catch", "%v", err)
-			}
+	case "Map":
+		if err := parseMapState(st, obj, seen); err != nil {
+			return nil, err
 		}
 	case "Choice":
 		raw, ok := obj["Choices"].([]any)

@@ -16,7 +16,7 @@ func TestParseErrors(t *testing.T) {
 		{"no States", `{"StartAt":"A"}`, []string{"States"}},
 		{"JSONata top-level", `{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Succeed"}}}`, []string{"QueryLanguage", "JSONata"}},
 		{"JSONata state", `{"StartAt":"A","States":{"A":{"Type":"Pass","QueryLanguage":"JSONata","End":true}}}`, []string{`state "A"`, "QueryLanguage"}},
-		{"Map", `{"StartAt":"A","States":{"A":{"Type":"Map","End":true}}}`, []string{`state "A"`, "field Type", "Map states are not supported"}},
+		{"Map without ItemProcessor", `{"StartAt":"A","States":{"A":{"Type":"Map","End":true}}}`, []string{`state "A"`, "field ItemProcessor", "missing"}},
 		{"Parallel", `{"StartAt":"A","States":{"A":{"Type":"Parallel","End":true}}}`, []string{"Parallel states are not supported"}},
 		{"unknown type", `{"StartAt":"A","States":{"A":{"Type":"Foo","End":true}}}`, []string{`unknown state type "Foo"`}},
 		{"Assign unsupported", `{"StartAt":"A","States":{"A":{"Type":"Pass","Assign":{"x":1},"End":true}}}`, []string{`state "A"`, "field Assign", "not supported"}},

@@ -8,6 +8,8 @@
 //     "tasks": { "<Task state name>": [ <outcome>, ... ] } }
 // where an outcome (one per attempt; the last one repeats) is
 //   { "result": <json> } | { "echo": true } | { "error": "Name", "cause": "text" }
+//   | { "byInput": true } (input with a string "error" field: fail with it and
+//   its "cause"; otherwise echo — the same in any order of Map iterations)
 // stdout: JSON array of { "name", "status", "output", "error", "cause" }
 // status is SUCCEEDED | FAILED | TIMED_OUT | INVALID (definition rejected).
 import { createRequire } from 'node:module';
@@ -63,6 +65,14 @@ function outcomeHandler(outcomes) {
   return async (input) => {
     const o = outcomes[Math.min(attempt, outcomes.length - 1)];
     attempt++;
+    if (o.byInput) {
+      if (input !== null && typeof input === 'object' && typeof input.error === 'string') {
+        const e = new Error(input.cause ?? '');
+        e.name = input.error;
+        throw e;
+      }
+      return input;
+    }
     if (o.error !== undefined) {
       const e = new Error(o.cause ?? '');
       e.name = o.error;
@@ -83,11 +93,17 @@ async function runCase(c) {
   const taskResourceLocalHandlers = {};
   const retryIntervalOverrides = {};
   const waitTimeOverrides = {};
-  for (const [name, st] of Object.entries(c.definition.States)) {
-    if (st.Type === 'Task') taskResourceLocalHandlers[name] = outcomeHandler(c.tasks?.[name] ?? [{ echo: true }]);
-    if (st.Retry) retryIntervalOverrides[name] = 0;
-    if (st.Type === 'Wait') waitTimeOverrides[name] = 0;
-  }
+  // Overrides go by state name, also for the states of Map iterations
+  // (names are unique in the whole machine).
+  const visit = (states) => {
+    for (const [name, st] of Object.entries(states ?? {})) {
+      if (st.Type === 'Task') taskResourceLocalHandlers[name] = outcomeHandler(c.tasks?.[name] ?? [{ echo: true }]);
+      if (st.Retry) retryIntervalOverrides[name] = 0;
+      if (st.Type === 'Wait') waitTimeOverrides[name] = 0;
+      if (st.Type === 'Map') visit((st.ItemProcessor ?? st.Iterator)?.States);
+    }
+  };
+  visit(c.definition.States);
   try {
     const exec = sm.run(c.input, { overrides: { taskResourceLocalHandlers, retryIntervalOverrides, waitTimeOverrides } });
     const output = await exec.result;
