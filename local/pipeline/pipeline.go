@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/edge-drop/edge-drop/local/assembly"
@@ -69,6 +70,9 @@ type Result struct {
 	Rule      string
 	Event     bucket.ObjectCreated
 	Execution *statemachine.Execution
+	// TaskReason is the last stderr line of the execution's last task that
+	// failed: the task's own words for why (in the cloud, its log has it).
+	TaskReason string
 }
 
 // Pipeline is a running local pipeline.
@@ -197,8 +201,17 @@ func (p *Pipeline) route(ctx context.Context, targets []target, runner *ecstask.
 			go func() {
 				defer p.wg.Done()
 				name := fmt.Sprintf("%s-%s", time.Now().UTC().Format("150405"), o.Sequencer)
+				// A timed-out state does not wait for its task to stop, so
+				// the task may still write this after the execution ended.
+				var reason atomic.Pointer[string]
 				exec := t.machine.Execute(ctx, in, statemachine.Options{
-					Task:             runner.Handle,
+					Task: func(ctx context.Context, resource string, params any) (any, error) {
+						out, err := runner.Handle(ctx, resource, params)
+						if f := (*ecstask.Failure)(nil); errors.As(err, &f) {
+							reason.Store(&f.LastStderr)
+						}
+						return out, err
+					},
 					Sleep:            opts.Sleep,
 					Name:             name,
 					StateMachineName: t.name,
@@ -208,7 +221,11 @@ func (p *Pipeline) route(ctx context.Context, targets []target, runner *ecstask.
 						}
 					},
 				})
-				p.results <- Result{Rule: t.rule.Name, Event: o, Execution: exec}
+				r := Result{Rule: t.rule.Name, Event: o, Execution: exec}
+				if s := reason.Load(); s != nil {
+					r.TaskReason = *s
+				}
+				p.results <- r
 			}()
 		}
 		if !matched {
