@@ -85,6 +85,34 @@ type Pipeline struct {
 	done    chan struct{}
 	resume  chan struct{}
 	resumed sync.Once
+	tasks   tasks
+}
+
+// tasks tracks running tasks. A stopped execution does not wait for its
+// task to stop (neither does Step Functions), but Close does: the tasks get
+// SIGTERM and their stop timeout to clean up, as ECS StopTask gives them.
+type tasks struct {
+	mu      sync.Mutex
+	stopped bool
+	running sync.WaitGroup
+}
+
+// start registers a task; false once Close began.
+func (t *tasks) start() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stopped {
+		return false
+	}
+	t.running.Add(1)
+	return true
+}
+
+func (t *tasks) stopAndWait() {
+	t.mu.Lock()
+	t.stopped = true
+	t.mu.Unlock()
+	t.running.Wait()
 }
 
 type target struct {
@@ -206,6 +234,10 @@ func (p *Pipeline) route(ctx context.Context, targets []target, runner *ecstask.
 				var reason atomic.Pointer[string]
 				exec := t.machine.Execute(ctx, in, statemachine.Options{
 					Task: func(ctx context.Context, resource string, params any) (any, error) {
+						if !p.tasks.start() {
+							return nil, context.Canceled
+						}
+						defer p.tasks.running.Done()
 						out, err := runner.Handle(ctx, resource, params)
 						if f := (*ecstask.Failure)(nil); errors.As(err, &f) {
 							reason.Store(&f.LastStderr)
@@ -241,7 +273,8 @@ func (p *Pipeline) Resume() { p.resumed.Do(func() { close(p.resume) }) }
 func (p *Pipeline) Results() <-chan Result { return p.results }
 
 // Close stops the server, cancels running executions, waits for them and
-// closes Results; results nobody read by then are dropped.
+// their tasks (which get SIGTERM) and closes Results; results nobody read by
+// then are dropped.
 func (p *Pipeline) Close() error {
 	err := p.S3.Close()
 	<-p.done
@@ -255,6 +288,7 @@ func (p *Pipeline) Close() error {
 		case <-p.results:
 		}
 	}
+	p.tasks.stopAndWait()
 	close(p.results)
 	if errors.Is(err, context.Canceled) {
 		err = nil
