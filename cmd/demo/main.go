@@ -6,6 +6,9 @@
 //	make demo                      # synthesize, upload two samples, keep running
 //	go run ./cmd/demo -once        # the same, then exit (tests, CI)
 //	go run ./cmd/demo -c keyPattern='report*.csv'
+//
+// Ctrl-C, SIGTERM and SIGHUP stop it: running tasks get SIGTERM and clean
+// up, and the exit status is the shell's for that signal (128+n).
 package main
 
 import (
@@ -56,14 +59,14 @@ type options struct {
 func main() {
 	o := options{context: contextFlags{}}
 	flag.StringVar(&o.assembly, "assembly", "", "use this synthesized cloud assembly (e.g. cdk.out) instead of synthesizing in-process")
-	flag.Var(o.context, "c", "CDK context override key=value, as with cdk synth -c (repeatable)")
+	flag.Var(o.context, "c", "config override key=value, as with cdk synth -c (repeatable; an unknown key is an error)")
 	flag.StringVar(&o.state, "state", ".demo", "directory for the embedded S3 server's objects and the synthesized assembly")
 	flag.StringVar(&o.data, "data", "data", "local directory standing in for the board's data directory (the task's host volume)")
 	flag.StringVar(&o.task, "task", "bin/edge-drop-task", "the task binary built for this machine (make task-native)")
 	flag.StringVar(&o.addr, "addr", "127.0.0.1:0", "address of the embedded S3 server")
 	flag.IntVar(&o.slots, "slots", 2, "tasks that may run at once (the board's capacity)")
-	flag.BoolVar(&o.once, "once", false, "upload the samples, wait for their executions, then exit (status 1 if the matching one failed)")
-	flag.BoolVar(&o.verbose, "v", false, "print the task's log lines too")
+	flag.BoolVar(&o.once, "once", false, "upload the samples, wait for their executions, then exit (status 1, with the reason, if the matching sample was not delivered)")
+	flag.BoolVar(&o.verbose, "v", false, "print the task's log lines too, and a failed task as ECS reports it (JSON)")
 	flag.BoolVar(&o.rejectWhenBusy, "reject-when-busy", false, "fail RunTask when every slot is taken, as ECS does on a full board; the state machine's Retry then waits (real intervals, 15 s and up)")
 	flag.StringVar(&o.match, "sample", "", "key of the sample that should match (default: made from keyPattern)")
 	flag.StringVar(&o.skip, "sample-skip", "notes/readme.md", "key of the sample that should be skipped")
@@ -96,10 +99,11 @@ func run(o options) (int, error) {
 		o.assembly = filepath.Join(o.state, "cdk.out")
 		start := time.Now()
 		var err error
-		if cfg, err = stacks.Synth(".", o.assembly, o.context); err != nil {
-			if code := signaled(); code != 0 { // Ctrl-C reached the synth's node process too
-				return code, nil
-			}
+		cfg, err = stacks.Synth(".", o.assembly, o.context)
+		if code := signaled(); code != 0 { // stopped during the synth (Ctrl-C reaches its node process too)
+			return code, nil
+		}
+		if err != nil {
 			return 2, err
 		}
 		fmt.Printf("synthesized the CDK app into %s in %.1fs\n", o.assembly, time.Since(start).Seconds())

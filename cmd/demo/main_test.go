@@ -216,7 +216,7 @@ func TestDemoOnceFailsWhenTheSampleIsSkipped(t *testing.T) {
 	}
 }
 
-// SIGHUP (the terminal closed) and SIGTERM stop the demo as Ctrl-C does:
+// SIGHUP (the terminal closed) and SIGTERM stop the demo as Ctrl-C (SIGINT) does:
 // the running task gets SIGTERM and cleans up, and the exit status follows
 // the shell's convention, 128 + the signal's number.
 func TestDemoStopsOnSignalsAndStopsItsTasks(t *testing.T) {
@@ -227,7 +227,7 @@ func TestDemoStopsOnSignalsAndStopsItsTasks(t *testing.T) {
 	if err := os.WriteFile(task, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGTERM} {
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
