@@ -77,15 +77,17 @@ type Result struct {
 
 // Pipeline is a running local pipeline.
 type Pipeline struct {
-	S3      *bucket.Server
-	Buckets []string
-	results chan Result
-	wg      sync.WaitGroup
-	cancel  context.CancelFunc
-	done    chan struct{}
-	resume  chan struct{}
-	resumed sync.Once
-	tasks   tasks
+	S3       *bucket.Server
+	Buckets  []string
+	results  chan Result
+	wg       sync.WaitGroup
+	cancel   context.CancelFunc
+	done     chan struct{}
+	resume   chan struct{}
+	resumed  sync.Once
+	tasks    tasks
+	closed   sync.Once
+	closeErr error
 }
 
 // tasks tracks running tasks. A stopped execution does not wait for its
@@ -274,8 +276,13 @@ func (p *Pipeline) Results() <-chan Result { return p.results }
 
 // Close stops the server, cancels running executions, waits for them and
 // their tasks (which get SIGTERM) and closes Results; results nobody read by
-// then are dropped.
+// then are dropped. Later calls return the first one's error.
 func (p *Pipeline) Close() error {
+	p.closed.Do(func() { p.closeErr = p.close() })
+	return p.closeErr
+}
+
+func (p *Pipeline) close() error {
 	err := p.S3.Close()
 	<-p.done
 	p.cancel()

@@ -268,6 +268,28 @@ func TestTheTaskGetsTheEventsSequencerETagAndSize(t *testing.T) {
 	}
 }
 
+// Close stops the running tasks as ECS StopTask does and waits for them: a
+// task gets SIGTERM and its stop timeout to clean up before Close returns.
+func TestCloseWaitsForTasksToCleanUp(t *testing.T) {
+	stub := filepath.Join(t.TempDir(), "task.sh")
+	script := "#!/bin/sh\ntrap 'sleep 0.2; echo cleaned > \"$" + contract.EnvDataDir + "/cleaned\"; exit 9' TERM\nsleep 300 &\necho running\nwait $!\n"
+	if err := os.WriteFile(stub, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	running := make(chan struct{}, 1)
+	h := start(t, defaultAsm, Options{TaskBinary: stub, OnTaskLog: func(_, line string) {
+		if line == "running" {
+			running <- struct{}{}
+		}
+	}})
+	h.put("demo-stop.txt", []byte("x"))
+	<-running
+	h.p.Close()
+	if b, err := os.ReadFile(filepath.Join(h.data, "cleaned")); err != nil || string(b) != "cleaned\n" {
+		t.Errorf("Close returned before the task cleaned up: %q %v", b, err)
+	}
+}
+
 func TestBurstOf200UploadsWithBoundedTasks(t *testing.T) {
 	h := start(t, defaultAsm, Options{ObjectDir: t.TempDir(), TaskSlots: 4})
 	const n = 200
