@@ -164,7 +164,7 @@ func run(o options) (int, error) {
 		if r.Event.Key == match {
 			notDelivered = deliveryProblem(r, filepath.Join(o.data, filepath.FromSlash(match)), samples[match])
 			if notDelivered == "" {
-				fmt.Printf("  file %s: %d bytes, identical to the upload\n", safe(filepath.Join(o.data, filepath.FromSlash(match))), len(samples[match]))
+				out.printf("  file %s: %d bytes, identical to the upload\n", safe(filepath.Join(o.data, filepath.FromSlash(match))), len(samples[match]))
 			} else if synthesized && strings.HasPrefix(notDelivered, skippedByPattern) {
 				notDelivered += fmt.Sprintf(" %q", cfg.KeyPattern)
 			}
