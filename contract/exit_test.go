@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -42,5 +43,17 @@ func TestEnvNamesShareThePrefix(t *testing.T) {
 		if !strings.HasPrefix(n, EnvPrefix) {
 			t.Errorf("%s lacks the %s prefix", n, EnvPrefix)
 		}
+	}
+}
+
+func TestExitDescriptionsAreIndexedByCode(t *testing.T) {
+	d := ExitDescriptions()
+	for _, c := range ExitCodes {
+		if d[int(c)] != c.Describe() {
+			t.Errorf("ExitDescriptions()[%d] = %q, want %q", int(c), d[int(c)], c.Describe())
+		}
+	}
+	if d[1] != ExitCode(1).Describe() || len(d) != int(slices.Max(ExitCodes))+1 {
+		t.Errorf("gaps must read as unknown codes and the last code must be the last entry: %q", d)
 	}
 }

@@ -185,8 +185,12 @@ func TestStateMachineDefinition(t *testing.T) {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	equalJSON(t, "states", names, []string{pipeline.StateFailed, pipeline.StateDownload, pipeline.StateExtract, pipeline.StateMatches,
-		pipeline.StateSize, pipeline.StateSkipped, pipeline.StateTooLarge})
+	want := []string{pipeline.StateFailed, pipeline.StateDownload, pipeline.StateExtract, pipeline.StateMatches, pipeline.StateSkipped,
+		pipeline.StateSize, pipeline.StateTooLarge,
+		pipeline.StateClassifyFailure, pipeline.StateReadStoppedTask, pipeline.StateClassifyExit, pipeline.StateDescribeExit,
+		pipeline.StateDescribeOtherExit, pipeline.StateDescribeStopped, pipeline.StateDescribeError, pipeline.StateDescribeErrorName}
+	slices.Sort(want)
+	equalJSON(t, "states", names, want)
 
 	equalJSON(t, "Extract", states[pipeline.StateExtract], map[string]any{
 		"Type": "Pass", "Next": pipeline.StateMatches,
@@ -194,6 +198,7 @@ func TestStateMachineDefinition(t *testing.T) {
 		"Parameters": map[string]any{
 			"bucket.$": "$.detail.bucket.name", "key.$": "$.detail.object.key",
 			"size.$": "$.detail.object.size", "etag.$": "$.detail.object.etag",
+			"sequencer.$": "$.detail.object.sequencer",
 		},
 	})
 	equalJSON(t, "Choice", get(t, states, pipeline.StateMatches, "Choices"), []any{map[string]any{
@@ -226,6 +231,10 @@ func TestStateMachineDefinition(t *testing.T) {
 		"Environment": []any{
 			map[string]any{"Name": contract.EnvBucket, "Value.$": "$.bucket"},
 			map[string]any{"Name": contract.EnvKey, "Value.$": "$.key"},
+			map[string]any{"Name": contract.EnvEventSequencer, "Value.$": "$.sequencer"},
+			map[string]any{"Name": contract.EnvEventETag, "Value.$": "$.etag"},
+			// ECS takes strings only: the size is formatted.
+			map[string]any{"Name": contract.EnvEventSize, "Value.$": "States.Format('{}', $.size)"},
 		},
 	}}})
 	equalJSON(t, "result selector", task["ResultSelector"], map[string]any{
@@ -243,12 +252,64 @@ func TestStateMachineDefinition(t *testing.T) {
 		}
 	}
 	equalJSON(t, "catch", task["Catch"], []any{map[string]any{
-		"ErrorEquals": []string{"States.ALL"}, "ResultPath": "$.error", "Next": pipeline.StateFailed}})
+		"ErrorEquals": []string{"States.ALL"}, "ResultPath": "$.error", "Next": pipeline.StateClassifyFailure}})
+	assertFailurePath(t, states)
+}
 
-	fail := states[pipeline.StateFailed].(map[string]any)
-	equalJSON(t, "fail type", fail["Type"], "Fail")
-	equalJSON(t, "fail error", fail["Error"], contract.ErrDeliveryFailed)
-	equalJSON(t, "fail cause", fail["CausePath"], "States.Format('s3://{}/{} was not delivered: {}: {}', $.bucket, $.key, $.error.Error, $.error.Cause)")
+// The failure path turns the caught error into one line; see the local
+// interpreter's TestPipelineDefinition for each path run end to end.
+func assertFailurePath(t *testing.T, states map[string]any) {
+	t.Helper()
+	cond := func(op, path string, v any) map[string]any { return map[string]any{"Variable": path, op: v} }
+	present := func(path, is string) []any { return []any{cond("IsPresent", path, true), cond(is, path, true)} }
+	and := func(next string, conds ...[]any) map[string]any {
+		return map[string]any{"And": slices.Concat(conds...), "Next": next}
+	}
+	const task = "$.failure.task"
+	causeGiven := append(present("$.error.Cause", "IsString"), map[string]any{"Not": cond("StringEquals", "$.error.Cause", "")})
+	equalJSON(t, "classify failure", states[pipeline.StateClassifyFailure], map[string]any{
+		"Type": "Choice", "Comment": get(t, states, pipeline.StateClassifyFailure, "Comment"),
+		"Choices": []any{
+			// Only States.TaskFailed with a JSON object as cause is parsed:
+			// StringToJson on anything else would fail the execution.
+			and(pipeline.StateReadStoppedTask, []any{cond("StringEquals", "$.error.Error", "States.TaskFailed")}, causeGiven,
+				[]any{cond("StringMatches", "$.error.Cause", `{"*}`)}),
+			and(pipeline.StateDescribeError, causeGiven),
+		},
+		"Default": pipeline.StateDescribeErrorName,
+	})
+	equalJSON(t, "read stopped task", states[pipeline.StateReadStoppedTask], map[string]any{
+		"Type": "Pass", "Comment": get(t, states, pipeline.StateReadStoppedTask, "Comment"), "Next": pipeline.StateClassifyExit,
+		"Parameters": map[string]any{"task.$": "States.StringToJson($.error.Cause)", "exitCodes": contract.ExitDescriptions()},
+		"ResultPath": "$.failure",
+	})
+	last := len(contract.ExitDescriptions()) - 1
+	equalJSON(t, "classify exit", states[pipeline.StateClassifyExit], map[string]any{
+		"Type": "Choice", "Comment": get(t, states, pipeline.StateClassifyExit, "Comment"),
+		"Choices": []any{
+			and(pipeline.StateDescribeExit, present(task+".TaskArn", "IsString"), present(task+".Containers[0].ExitCode", "IsNumeric"),
+				[]any{cond("NumericGreaterThanEquals", task+".Containers[0].ExitCode", 0), cond("NumericLessThanEquals", task+".Containers[0].ExitCode", last)}),
+			and(pipeline.StateDescribeOtherExit, present(task+".TaskArn", "IsString"), present(task+".Containers[0].ExitCode", "IsNumeric")),
+			and(pipeline.StateDescribeStopped, present(task+".TaskArn", "IsString"), present(task+".StoppedReason", "IsString")),
+		},
+		"Default": pipeline.StateDescribeError,
+	})
+	for name, reason := range map[string]string{
+		pipeline.StateDescribeExit:      "States.Format('{} (task {})', States.ArrayGetItem($.failure.exitCodes, $.failure.task.Containers[0].ExitCode), $.failure.task.TaskArn)",
+		pipeline.StateDescribeOtherExit: "States.Format('exit {}: not an edge-drop-task exit code (task {})', $.failure.task.Containers[0].ExitCode, $.failure.task.TaskArn)",
+		pipeline.StateDescribeStopped:   "States.Format('task stopped without an exit code: {} (task {})', $.failure.task.StoppedReason, $.failure.task.TaskArn)",
+		pipeline.StateDescribeError:     "States.Format('{}: {}', $.error.Error, $.error.Cause)",
+		pipeline.StateDescribeErrorName: "$.error.Error",
+	} {
+		equalJSON(t, name, states[name], map[string]any{
+			"Type": "Pass", "Comment": get(t, states, name, "Comment"), "Next": pipeline.StateFailed,
+			"Parameters": map[string]any{"reason.$": reason}, "ResultPath": "$.failure",
+		})
+	}
+	equalJSON(t, "fail", states[pipeline.StateFailed], map[string]any{
+		"Type": "Fail", "Comment": get(t, states, pipeline.StateFailed, "Comment"), "Error": contract.ErrDeliveryFailed,
+		"CausePath": "States.Format('s3://{}/{} was not delivered: {}', $.bucket, $.key, $.failure.reason)",
+	})
 }
 
 func TestConfigChangesReachTheTemplate(t *testing.T) {

@@ -3,8 +3,10 @@ package stacks
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -52,9 +54,13 @@ func SynthApp(app awscdk.App, imageDirectory string) (cfg config.Config, err err
 	return cfg, nil
 }
 
-// ConfigFrom reads and validates the configuration from app's context.
+// ConfigFrom reads and validates the configuration from app's context; a
+// context key that looks like a misspelt config key is an error too.
 func ConfigFrom(app awscdk.App) (config.Config, error) {
-	return config.FromContext(func(key string) any { return app.Node().TryGetContext(jsii.String(key)) })
+	all, _ := app.Node().GetAllContext(nil).(map[string]any)
+	keyErr := config.CheckKeys(slices.Collect(maps.Keys(all)), false)
+	cfg, err := config.FromContext(func(key string) any { return app.Node().TryGetContext(jsii.String(key)) })
+	return cfg, errors.Join(keyErr, err)
 }
 
 // CloseJSII stops the jsii node process. jsii-runtime-go waits for that

@@ -6,11 +6,14 @@
 //	make demo                      # synthesize, upload two samples, keep running
 //	go run ./cmd/demo -once        # the same, then exit (tests, CI)
 //	go run ./cmd/demo -c keyPattern='report*.csv'
+//
+// Ctrl-C, SIGTERM and SIGHUP stop it: running tasks get SIGTERM and clean
+// up, and the exit status is the shell's for that signal (128+n).
 package main
 
 import (
+	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,10 +21,14 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/edge-drop/edge-drop/config"
 	"github.com/edge-drop/edge-drop/local/localrun"
@@ -52,19 +59,22 @@ type options struct {
 func main() {
 	o := options{context: contextFlags{}}
 	flag.StringVar(&o.assembly, "assembly", "", "use this synthesized cloud assembly (e.g. cdk.out) instead of synthesizing in-process")
-	flag.Var(o.context, "c", "CDK context override key=value, as with cdk synth -c (repeatable)")
+	flag.Var(o.context, "c", "config override key=value, as with cdk synth -c (repeatable; an unknown key is an error)")
 	flag.StringVar(&o.state, "state", ".demo", "directory for the embedded S3 server's objects and the synthesized assembly")
 	flag.StringVar(&o.data, "data", "data", "local directory standing in for the board's data directory (the task's host volume)")
 	flag.StringVar(&o.task, "task", "bin/edge-drop-task", "the task binary built for this machine (make task-native)")
 	flag.StringVar(&o.addr, "addr", "127.0.0.1:0", "address of the embedded S3 server")
 	flag.IntVar(&o.slots, "slots", 2, "tasks that may run at once (the board's capacity)")
-	flag.BoolVar(&o.once, "once", false, "upload the samples, wait for their executions, then exit (status 1 if the matching one failed)")
-	flag.BoolVar(&o.verbose, "v", false, "print the task's log lines too")
+	flag.BoolVar(&o.once, "once", false, "upload the samples, wait for their executions, then exit (status 1, with the reason, if the matching sample was not delivered)")
+	flag.BoolVar(&o.verbose, "v", false, "print the task's log lines too, and a failed task as ECS reports it (JSON)")
 	flag.BoolVar(&o.rejectWhenBusy, "reject-when-busy", false, "fail RunTask when every slot is taken, as ECS does on a full board; the state machine's Retry then waits (real intervals, 15 s and up)")
 	flag.StringVar(&o.match, "sample", "", "key of the sample that should match (default: made from keyPattern)")
 	flag.StringVar(&o.skip, "sample-skip", "notes/readme.md", "key of the sample that should be skipped")
 	flag.Parse()
-	code, err := run(o)
+	code, err := checkFlags(o)
+	if err == nil {
+		code, err = run(o)
+	}
 	stacks.CloseJSII()
 	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
@@ -78,17 +88,22 @@ func main() {
 }
 
 func run(o options) (int, error) {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, signaled, stop := stopOnSignals(context.Background())
 	defer stop()
 	if _, err := os.Stat(o.task); err != nil {
 		return 2, fmt.Errorf("task binary %s not found: run make task-native (or pass -task)", o.task)
 	}
 	cfg := config.Default()
-	if o.assembly == "" {
+	synthesized := o.assembly == ""
+	if synthesized {
 		o.assembly = filepath.Join(o.state, "cdk.out")
 		start := time.Now()
 		var err error
-		if cfg, err = stacks.Synth(".", o.assembly, o.context); err != nil {
+		cfg, err = stacks.Synth(".", o.assembly, o.context)
+		if code := signaled(); code != 0 { // stopped during the synth (Ctrl-C reaches its node process too)
+			return code, nil
+		}
+		if err != nil {
 			return 2, err
 		}
 		fmt.Printf("synthesized the CDK app into %s in %.1fs\n", o.assembly, time.Since(start).Seconds())
@@ -125,30 +140,40 @@ func run(o options) (int, error) {
 		o.skip: []byte("this key does not match the pattern, so it is not delivered\n"),
 	}
 	for _, key := range []string{match, o.skip} {
-		out.printf("uploading s3://%s/%s (%d bytes)\n", bucket, key, len(samples[key]))
+		out.printf("uploading %s (%d bytes)\n", safe("s3://"+bucket+"/"+key), len(samples[key]))
 		if err := put(ctx, client, bucket, key, samples[key]); err != nil {
-			return 1, fmt.Errorf("upload %s: %w", key, err)
+			if code := signaled(); code != 0 {
+				return code, nil
+			}
+			return 1, fmt.Errorf("upload %s: %w", safe(key), err)
 		}
 	}
 
-	code := 0
+	// The matching sample must arrive in the data directory; why not, if not.
+	var notDelivered string
 	for range samples {
 		var r localrun.Result
 		select {
 		case r = <-p.Results():
 		case <-ctx.Done():
-			return 130, nil
+			return signaled(), nil
 		case <-time.After(2 * time.Minute):
 			return 1, errors.New("no execution finished within 2 minutes")
 		}
 		out.result(r)
 		if r.Event.Key == match {
-			if r.Execution == nil || r.Execution.Status != statemachine.StatusSucceeded {
-				code = 1
-			} else {
-				showFile(filepath.Join(o.data, filepath.FromSlash(match)), samples[match])
+			notDelivered = deliveryProblem(r, filepath.Join(o.data, filepath.FromSlash(match)), samples[match])
+			if notDelivered == "" {
+				out.printf("  file %s: %d bytes, identical to the upload\n", safe(filepath.Join(o.data, filepath.FromSlash(match))), len(samples[match]))
+			} else if synthesized && strings.HasPrefix(notDelivered, skippedByPattern) {
+				notDelivered += fmt.Sprintf(" %q", cfg.KeyPattern)
 			}
 		}
+	}
+	code := 0
+	if notDelivered != "" {
+		code = 1
+		fmt.Fprintf(os.Stderr, "demo: %s was not delivered: %s\n", safe("s3://"+bucket+"/"+match), notDelivered)
 	}
 	if o.once {
 		return code, nil
@@ -166,10 +191,65 @@ Files appear in %s. Ctrl-C stops.
 		case r := <-p.Results():
 			out.result(r)
 		case <-ctx.Done():
-			fmt.Println("\nstopping")
-			return code, nil
+			fmt.Println("\nstopping: running tasks get SIGTERM and clean up")
+			return signaled(), nil
 		}
 	}
+}
+
+// stopOnSignals returns a context that SIGINT (Ctrl-C), SIGTERM or SIGHUP
+// (the terminal closed) cancels, which stops every running task with
+// SIGTERM as ECS StopTask does, and the exit status the shell gives a
+// process killed by that signal (128+n: 130 for SIGINT), 0 before one
+// came. Later signals are ignored until stop: the tasks get to clean up.
+func stopOnSignals(parent context.Context) (ctx context.Context, status func() int, stop func()) {
+	ctx, cancel := context.WithCancel(parent)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	var code atomic.Int32
+	go func() {
+		select {
+		case s := <-sigs:
+			if n, ok := s.(syscall.Signal); ok {
+				code.Store(128 + int32(n))
+			}
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() int { return int(code.Load()) }, func() { signal.Stop(sigs); cancel() }
+}
+
+// skippedByPattern starts deliveryProblem's answer for a skipped sample.
+const skippedByPattern = "skipped: the key does not match the state machine's keyPattern"
+
+// deliveryProblem says why the sample of result r did not arrive intact at
+// path, or "" if it did.
+func deliveryProblem(r pipeline.Result, path string, want []byte) string {
+	x := r.Execution
+	switch {
+	case x == nil:
+		return "no rule matched it (the rule's key filter: ruleKeyPrefix, ruleKeySuffix or ruleKeyWildcard)"
+	case x.Status != statemachine.StatusSucceeded:
+		_, why, ok := strings.Cut(x.Cause, " was not delivered: ")
+		if !ok {
+			why = x.Status + ": " + x.Cause
+		}
+		if r.TaskReason != "" {
+			why += "; the task said: " + r.TaskReason
+		}
+		return safe(why)
+	case len(x.Path) > 0 && x.Path[len(x.Path)-1].Type == "Succeed":
+		return skippedByPattern
+	}
+	got, err := os.ReadFile(path)
+	switch {
+	case err != nil:
+		return safe(err.Error())
+	case !bytes.Equal(got, want):
+		return safe(path) + " differs from the upload"
+	}
+	return ""
 }
 
 // sampleKey makes a key that the Choice pattern (and a rule prefix) match.
@@ -180,18 +260,6 @@ func sampleKey(cfg config.Config) string {
 		key = cfg.RuleKeyPrefix + key
 	}
 	return key
-}
-
-func showFile(path string, want []byte) {
-	got, err := os.ReadFile(path)
-	switch {
-	case err != nil:
-		fmt.Printf("  !! %s: %v\n", path, err)
-	case sha256.Sum256(got) != sha256.Sum256(want):
-		fmt.Printf("  !! %s differs from the upload\n", path)
-	default:
-		fmt.Printf("  file %s: %d bytes, identical to the upload\n", path, len(got))
-	}
 }
 
 // printer writes execution progress; lines of concurrent executions never
@@ -213,7 +281,7 @@ func (p *printer) event(exec string, e statemachine.Event) {
 	case statemachine.EventStateExited:
 		p.printf("  [%s] %-18s %-7s %8s\n", exec, e.State, e.Type, e.Duration.Round(10*time.Microsecond))
 	case statemachine.EventStateFailed:
-		p.printf("  [%s] %-18s failed: %s\n", exec, e.State, e.Error)
+		p.printf("  [%s] %-18s failed: %s\n", exec, e.State, safe(e.Error))
 	case statemachine.EventRetryScheduled:
 		p.printf("  [%s] %-18s retry in %s\n", exec, e.State, e.Duration.Round(time.Millisecond))
 	}
@@ -221,23 +289,49 @@ func (p *printer) event(exec string, e statemachine.Event) {
 
 func (p *printer) taskLog(id, line string) {
 	if p.verbose {
-		p.printf("      task %s: %s\n", id[:8], line)
+		p.printf("      task %s: %s\n", id[:8], safe(line))
 	}
 }
 
 func (p *printer) result(r localrun.Result) {
 	x := r.Execution
+	object := safe("s3://" + r.Event.Bucket + "/" + r.Event.Key)
 	if x == nil {
-		p.printf("s3://%s/%s: no rule matched, no execution (the rule's event pattern filters it)\n", r.Event.Bucket, r.Event.Key)
+		p.printf("%s: no rule matched, no execution (the rule's event pattern filters it)\n", object)
 		return
 	}
 	var path []string
 	for _, s := range x.Path {
 		path = append(path, s.Name)
 	}
-	p.printf("execution %s for s3://%s/%s: %s in %s\n  path: %s\n", x.Name, r.Event.Bucket, r.Event.Key, x.Status,
+	p.printf("execution %s for %s: %s in %s\n  path: %s\n", x.Name, object, x.Status,
 		x.StopTime.Sub(x.StartTime).Round(time.Millisecond), strings.Join(path, " → "))
-	if x.Error != "" {
-		p.printf("  error: %s\n  cause: %s\n", x.Error, x.Cause)
+	if x.Error == "" {
+		return
 	}
+	// One line: the state machine's cause (exit code, class and words in
+	// the cloud too) and the task's own reason.
+	line := "  " + x.Error + ": " + safe(x.Cause)
+	if r.TaskReason != "" {
+		line += "; the task said: " + safe(r.TaskReason)
+	}
+	p.printf("%s\n", line)
+	if p.verbose { // what ECS reported: the stopped task as JSON
+		for _, s := range x.Path {
+			if s.Type == "Task" && s.Error != "" {
+				p.printf("  %s %s: %s\n", s.Name, s.Error, safe(s.Cause))
+			}
+		}
+	}
+}
+
+// safe prints a key, cause or log line so that it cannot rewrite the
+// terminal: as is when every character is printable, else Go-quoted
+// (control characters, escape sequences, newlines and invalid UTF-8
+// escaped).
+func safe(s string) string {
+	if utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) < 0 {
+		return s
+	}
+	return strconv.Quote(s)
 }

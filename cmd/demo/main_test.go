@@ -1,16 +1,25 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+
+	"github.com/edge-drop/edge-drop/stacks"
 )
 
 // The README's main command, as a user runs it: the real demo binary from
 // the project root, synthesizing in-process, with the real task binary.
 func TestDemoOnceDeliversTheSample(t *testing.T) {
+	t.Parallel()
 	bin, task := buildBinaries(t)
 	dir := t.TempDir()
 	cmd := exec.Command(bin, "-once", "-task", task, "-state", filepath.Join(dir, "state"), "-data", filepath.Join(dir, "data"))
@@ -51,6 +60,14 @@ func TestDemoBadInputIsOneLine(t *testing.T) {
 		"bad context value": {[]string{"-once", "-task", task, "-c", "taskMemoryMiB=9999"}, `config: context key "taskMemoryMiB" = "9999" must be from 32 to 448`},
 		"bad -c syntax":     {[]string{"-c", "keyPattern"}, `want key=value`},
 		"missing task":      {[]string{"-once", "-task", "/nonexistent/task"}, "run make task-native"},
+		"misspelt -c key":   {[]string{"-task", task, "-c", "keyPatern=report*.csv"}, `unknown config key "keyPatern": did you mean "keyPattern"?`},
+		"unknown -c key":    {[]string{"-task", task, "-c", "foo=bar"}, `unknown config key "foo" (known keys: stackPrefix, `},
+		"empty -data":       {[]string{"-task", task, "-data", ""}, "-data is empty"},
+		"-data /":           {[]string{"-task", task, "-data", "/"}, "-data / is the root directory"},
+		"-data .":           {[]string{"-task", task, "-data", "."}, "-data . is the current directory or one of its parents"},
+		"-data ..":          {[]string{"-task", task, "-data", ".."}, "-data .. is the current directory or one of its parents"},
+		"-data in .git":     {[]string{"-task", task, "-data", ".git/objects"}, "-data .git/objects is inside a .git directory"},
+		"-data in -state":   {[]string{"-task", task, "-state", ".demo", "-data", ".demo/s3"}, "-data .demo/s3 is overlapping -state .demo"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cmd := exec.Command(bin, tc.args...)
@@ -67,22 +84,214 @@ func TestDemoBadInputIsOneLine(t *testing.T) {
 			if name != "bad -c syntax" && strings.Count(text, "\n") != 0 {
 				t.Errorf("want one line, got:\n%s", text)
 			}
+			if code := cmd.ProcessState.ExitCode(); code != 2 {
+				t.Errorf("want exit status 2 (usage), got %d", code)
+			}
 		})
 	}
 }
 
-func buildBinaries(t *testing.T) (demo, task string) {
-	t.Helper()
-	dir := t.TempDir()
-	demo, task = filepath.Join(dir, "demo"), filepath.Join(dir, "edge-drop-task")
-	for _, b := range []struct{ dir, out, pkg string }{{".", demo, "."}, {"../../task", task, "."}} {
-		cmd := exec.Command("go", "build", "-o", b.out, b.pkg)
+// The demo and task binaries are built once; tests that need no -c run
+// the demo on one assembly synthesized once (-assembly), as an in-process
+// synth costs 10-20 s.
+var (
+	demoBin, taskBin, sharedAsm string
+	buildErr                    error
+	asmOnce                     sync.Once
+	asmErr                      error
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "edge-drop-demo-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	demoBin, taskBin = filepath.Join(dir, "demo"), filepath.Join(dir, "edge-drop-task")
+	for _, b := range []struct{ dir, out string }{{".", demoBin}, {"../../task", taskBin}} {
+		cmd := exec.Command("go", "build", "-o", b.out, ".")
 		cmd.Dir = b.dir
 		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("build %s: %v\n%s", b.dir, err, out)
+			buildErr = fmt.Errorf("build %s: %v\n%s", b.dir, err, out)
 		}
 	}
-	return demo, task
+	sharedAsm = filepath.Join(dir, "cdk.out")
+	code := m.Run()
+	stacks.CloseJSII()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func buildBinaries(t *testing.T) (demo, task string) {
+	t.Helper()
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return demoBin, taskBin
+}
+
+// assembly is the app as cdk.json ships it, synthesized once.
+func assembly(t *testing.T) string {
+	t.Helper()
+	asmOnce.Do(func() { _, asmErr = stacks.Synth("../..", sharedAsm, nil) })
+	if asmErr != nil {
+		t.Fatal(asmErr)
+	}
+	return sharedAsm
+}
+
+// demo runs the demo binary from the project root; it returns stdout,
+// stderr and the exit status.
+func demo(t *testing.T, bin string, args ...string) (stdout, stderr string, status int) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = "../.."
+	cmd.Env = append(os.Environ(), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20")
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	if _, exited := err.(*exec.ExitError); err != nil && !exited {
+		t.Fatal(err)
+	}
+	return out.String(), errOut.String(), cmd.ProcessState.ExitCode()
+}
+
+// A key with an escape sequence and a newline cannot rewrite the terminal,
+// and a failed delivery is one line: the exit code, its class and words,
+// and the task's own reason; the ECS JSON only with -v.
+func TestDemoPrintsHostileKeysSafelyAndTheFailureInOneLine(t *testing.T) {
+	t.Parallel()
+	bin, task := buildBinaries(t)
+	dir := t.TempDir()
+	const key = "demo\x1b[2J\nx.txt" // matches demo*.txt; the task refuses control characters
+	stdout, stderr, status := demo(t, bin, "-once", "-assembly", assembly(t), "-task", task, "-state", filepath.Join(dir, "state"), "-data", filepath.Join(dir, "data"), "-sample", key)
+	all := stdout + stderr
+	if status != 1 {
+		t.Errorf("-once with a failed delivery: want status 1, got %d\n%s", status, all)
+	}
+	if strings.ContainsAny(all, "\x1b") || strings.Contains(all, "\nx.txt") {
+		t.Errorf("the key reached the terminal raw:\n%q", all)
+	}
+	if !strings.Contains(all, `"s3://`) || !strings.Contains(all, `/demo\x1b[2J\nx.txt"`) {
+		t.Errorf("want the key quoted with its controls escaped:\n%s", all)
+	}
+	var failure []string
+	for _, line := range strings.Split(stdout, "\n") {
+		if strings.Contains(line, "was not delivered") {
+			failure = append(failure, line)
+		}
+	}
+	want := []string{"EdgeDrop.DeliveryFailed: ", "was not delivered: exit 3 unsafe_key: unsafe or invalid object key (task arn:aws:ecs:",
+		"; the task said: edge-drop-task: ", "(exit 3 unsafe_key)"}
+	if len(failure) != 1 {
+		t.Fatalf("want one failure line, got %q\n%s", failure, stdout)
+	}
+	for _, w := range want {
+		if !strings.Contains(failure[0], w) {
+			t.Errorf("failure line lacks %q:\n%s", w, failure[0])
+		}
+	}
+	if strings.Contains(stdout, `"Containers"`) {
+		t.Errorf("the stopped task's JSON is for -v only:\n%s", stdout)
+	}
+	if lines := strings.Split(strings.TrimSpace(stderr), "\n"); len(lines) != 1 || !strings.Contains(lines[0], "was not delivered: exit 3 unsafe_key") {
+		t.Errorf("want one line on stderr saying why, got:\n%s", stderr)
+	}
+}
+
+// -once exits non-zero, with the reason, when the sample it expected to be
+// delivered was not: here the keyPattern skips it.
+func TestDemoOnceFailsWhenTheSampleIsSkipped(t *testing.T) {
+	t.Parallel()
+	bin, task := buildBinaries(t)
+	dir := t.TempDir()
+	stdout, stderr, status := demo(t, bin, "-once", "-task", task, "-state", filepath.Join(dir, "state"), "-data", filepath.Join(dir, "data"),
+		"-sample", "demo1.txt", "-c", "keyPattern=report*.csv")
+	if status != 1 {
+		t.Errorf("want status 1, got %d\n%s%s", status, stdout, stderr)
+	}
+	want := `was not delivered: skipped: the key does not match the state machine's keyPattern "report*.csv"`
+	if lines := strings.Split(strings.TrimSpace(stderr), "\n"); len(lines) != 1 || !strings.Contains(lines[0], want) {
+		t.Errorf("want one line with %q, got:\n%s", want, stderr)
+	}
+}
+
+// SIGHUP (the terminal closed) and SIGTERM stop the demo as Ctrl-C (SIGINT) does:
+// the running task gets SIGTERM and cleans up, and the exit status follows
+// the shell's convention, 128 + the signal's number.
+func TestDemoStopsOnSignalsAndStopsItsTasks(t *testing.T) {
+	bin, _ := buildBinaries(t)
+	// A task that runs until stopped and shows that it cleaned up.
+	task := filepath.Join(t.TempDir(), "task.sh")
+	script := "#!/bin/sh\ntrap 'echo cleaned > \"$EDGE_DROP_DATA_DIR/cleaned\"; exit 9' TERM\nsleep 300 &\necho \"running $$ $!\"\nwait $!\n"
+	if err := os.WriteFile(task, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			data := filepath.Join(dir, "data")
+			cmd := exec.Command(bin, "-v", "-assembly", assembly(t), "-task", task, "-state", filepath.Join(dir, "state"), "-data", data)
+			cmd.Dir = "../.."
+			cmd.Env = append(os.Environ(), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20")
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill()
+			// Wait for the task to run (its first line, printed with -v).
+			var pids []int
+			var out strings.Builder
+			sc := bufio.NewScanner(stdout)
+			for sc.Scan() {
+				out.WriteString(sc.Text() + "\n")
+				if _, rest, ok := strings.Cut(sc.Text(), ": running "); ok {
+					for _, f := range strings.Fields(rest) {
+						n, _ := strconv.Atoi(f)
+						pids = append(pids, n)
+					}
+					break
+				}
+			}
+			if len(pids) != 2 {
+				t.Fatalf("the task never ran:\n%s%s", out.String(), stderr.String())
+			}
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			for sc.Scan() {
+				out.WriteString(sc.Text() + "\n")
+			}
+			_ = cmd.Wait()
+			if got, want := cmd.ProcessState.ExitCode(), 128+int(sig); got != want {
+				t.Errorf("exit status %d, want %d\n%s%s", got, want, out.String(), stderr.String())
+			}
+			if b, err := os.ReadFile(filepath.Join(data, "cleaned")); err != nil || string(b) != "cleaned\n" {
+				t.Errorf("the task did not get SIGTERM and clean up (%v)\n%s", err, out.String())
+			}
+			for _, pid := range pids {
+				if alive(pid) {
+					t.Errorf("process %d of the task still runs after the demo exited", pid)
+				}
+			}
+		})
+	}
+}
+
+// alive reports whether pid is a live process (not gone, not a zombie).
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	_, rest, _ := strings.Cut(string(b), ") ")
+	return !strings.HasPrefix(rest, "Z")
 }
 
 // A pre-synthesized assembly with another dataDir: the host path comes from

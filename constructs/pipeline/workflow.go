@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -24,6 +25,19 @@ const (
 	StateTooLarge = "TooLarge"
 	StateDownload = "DownloadToBoard"
 	StateFailed   = "DeliveryFailed"
+)
+
+// The failure path between DownloadToBoard's Catch and DeliveryFailed: it
+// turns the caught error into one readable line ($.failure.reason).
+const (
+	StateClassifyFailure   = "ClassifyFailure"
+	StateReadStoppedTask   = "ReadStoppedTask"
+	StateClassifyExit      = "ClassifyExit"
+	StateDescribeExit      = "DescribeExitCode"
+	StateDescribeOtherExit = "DescribeOtherExitCode"
+	StateDescribeStopped   = "DescribeStoppedTask"
+	StateDescribeError     = "DescribeError"
+	StateDescribeErrorName = "DescribeErrorName"
 )
 
 // RetriedErrors are the ECS API errors worth retrying soon: throttling
@@ -103,6 +117,9 @@ func definition(scope constructs.Construct, props Props) awsstepfunctions.IChain
 			"key":    awsstepfunctions.JsonPath_StringAt(jsii.String("$.detail.object.key")),
 			"size":   awsstepfunctions.JsonPath_NumberAt(jsii.String("$.detail.object.size")),
 			"etag":   awsstepfunctions.JsonPath_StringAt(jsii.String("$.detail.object.etag")),
+			// S3's order of the events of one key: the task tells an event
+			// that a newer upload has superseded.
+			"sequencer": awsstepfunctions.JsonPath_StringAt(jsii.String("$.detail.object.sequencer")),
 		},
 	})
 
@@ -110,15 +127,7 @@ func definition(scope constructs.Construct, props Props) awsstepfunctions.IChain
 		Comment: jsii.String("The key does not match the pattern: nothing to deliver"),
 	})
 
-	failed := awsstepfunctions.NewFail(scope, jsii.String(StateFailed), &awsstepfunctions.FailProps{
-		Comment: jsii.String("The task failed or could not start; the cause names the object and the reason"),
-		Error:   jsii.String(contract.ErrDeliveryFailed),
-		CausePath: awsstepfunctions.JsonPath_Format(jsii.String("s3://{}/{} was not delivered: {}: {}"),
-			awsstepfunctions.JsonPath_StringAt(jsii.String("$.bucket")),
-			awsstepfunctions.JsonPath_StringAt(jsii.String("$.key")),
-			awsstepfunctions.JsonPath_StringAt(jsii.String("$.error.Error")),
-			awsstepfunctions.JsonPath_StringAt(jsii.String("$.error.Cause"))),
-	})
+	failed := failurePath(scope)
 
 	download := awsstepfunctionstasks.NewEcsRunTask(scope, jsii.String(StateDownload), &awsstepfunctionstasks.EcsRunTaskProps{
 		Comment:            jsii.String("Run the download task on the board and wait for it to stop"),
@@ -131,6 +140,10 @@ func definition(scope constructs.Construct, props Props) awsstepfunctions.IChain
 			Environment: &[]*awsstepfunctionstasks.TaskEnvironmentVariable{
 				{Name: jsii.String(contract.EnvBucket), Value: awsstepfunctions.JsonPath_StringAt(jsii.String("$.bucket"))},
 				{Name: jsii.String(contract.EnvKey), Value: awsstepfunctions.JsonPath_StringAt(jsii.String("$.key"))},
+				{Name: jsii.String(contract.EnvEventSequencer), Value: awsstepfunctions.JsonPath_StringAt(jsii.String("$.sequencer"))},
+				{Name: jsii.String(contract.EnvEventETag), Value: awsstepfunctions.JsonPath_StringAt(jsii.String("$.etag"))},
+				// Environment values are strings; the event's size is a number.
+				{Name: jsii.String(contract.EnvEventSize), Value: awsstepfunctions.JsonPath_Format(jsii.String("{}"), awsstepfunctions.JsonPath_StringAt(jsii.String("$.size")))},
 			},
 		}},
 		PropagatedTagSource: awsecs.PropagatedTagSource_TASK_DEFINITION,
@@ -180,4 +193,110 @@ func definition(scope constructs.Construct, props Props) awsstepfunctions.IChain
 	}).
 		When(awsstepfunctions.Condition_StringMatches(jsii.String("$.key"), jsii.String(props.KeyPattern)), sizeCheck, nil).
 		Otherwise(skipped))
+}
+
+// failurePath is where DownloadToBoard's Catch ($.error) leads: it says in
+// one line why the object was not delivered and ends in DeliveryFailed.
+//
+// A task that ran and exited non-zero fails runTask.sync with
+// States.TaskFailed, its cause the stopped task as DescribeTasks JSON
+// (PascalCase, as the ResultSelector reads it). That JSON is parsed, and the
+// container's exit code looked up in contract.ExitDescriptions: "exit 3
+// unsafe_key: unsafe or invalid object key (task arn:...)". Every other
+// error (placement failures after the retries, the task timeout, ECS API
+// errors) keeps its name and cause.
+//
+// Nothing on this path may fail itself: a failure here would end the
+// execution with States.Runtime instead of DeliveryFailed. So every path is
+// checked before it is read (IsPresent first, as And stops at the first
+// false), only a cause shaped like a JSON object ({"...}) is parsed, and
+// only codes inside the table are looked up.
+func failurePath(scope constructs.Construct) awsstepfunctions.IChainable {
+	at := func(p string) *string { return jsii.String(p) }
+	// present is IsPresent then the type test: a type test on a missing
+	// path is a States.Runtime error, and And stops at the first false.
+	present := func(p string, is func(*string) awsstepfunctions.Condition) []awsstepfunctions.Condition {
+		return []awsstepfunctions.Condition{awsstepfunctions.Condition_IsPresent(at(p)), is(at(p))}
+	}
+	and := func(conds ...[]awsstepfunctions.Condition) awsstepfunctions.Condition {
+		return awsstepfunctions.Condition_And(slices.Concat(conds...)...)
+	}
+	describe := func(id, comment string, reason *string) awsstepfunctions.Pass {
+		return awsstepfunctions.NewPass(scope, jsii.String(id), &awsstepfunctions.PassProps{
+			Comment:    jsii.String(comment),
+			Parameters: &map[string]any{"reason": reason},
+			ResultPath: jsii.String("$.failure"),
+		})
+	}
+	const (
+		task     = "$.failure.task"
+		exitCode = task + ".Containers[0].ExitCode"
+		taskArn  = task + ".TaskArn"
+	)
+	codes := contract.ExitDescriptions()
+
+	failed := awsstepfunctions.NewFail(scope, jsii.String(StateFailed), &awsstepfunctions.FailProps{
+		Comment: jsii.String("The task failed or could not start; the cause names the object and why"),
+		Error:   jsii.String(contract.ErrDeliveryFailed),
+		CausePath: awsstepfunctions.JsonPath_Format(jsii.String("s3://{}/{} was not delivered: {}"),
+			awsstepfunctions.JsonPath_StringAt(at("$.bucket")),
+			awsstepfunctions.JsonPath_StringAt(at("$.key")),
+			awsstepfunctions.JsonPath_StringAt(at("$.failure.reason"))),
+	})
+	exitKnown := describe(StateDescribeExit, "An exit code of edge-drop-task: its class and meaning",
+		awsstepfunctions.JsonPath_Format(jsii.String("{} (task {})"),
+			awsstepfunctions.JsonPath_ArrayGetItem(awsstepfunctions.JsonPath_ListAt(at("$.failure.exitCodes")), awsstepfunctions.JsonPath_NumberAt(at(exitCode))),
+			awsstepfunctions.JsonPath_StringAt(at(taskArn)))).Next(failed)
+	exitOther := describe(StateDescribeOtherExit, "An exit code edge-drop-task does not use (above 128: killed by signal code-128, e.g. 137 out of memory)",
+		awsstepfunctions.JsonPath_Format(jsii.String("exit {}: not an edge-drop-task exit code (task {})"),
+			awsstepfunctions.JsonPath_StringAt(at(exitCode)), awsstepfunctions.JsonPath_StringAt(at(taskArn)))).Next(failed)
+	stopped := describe(StateDescribeStopped, "The container never exited (image pull, board lost, task stopped): ECS's reason",
+		awsstepfunctions.JsonPath_Format(jsii.String("task stopped without an exit code: {} (task {})"),
+			awsstepfunctions.JsonPath_StringAt(at(task+".StoppedReason")), awsstepfunctions.JsonPath_StringAt(at(taskArn)))).Next(failed)
+	withCause := describe(StateDescribeError, "Any other error: its name and cause",
+		awsstepfunctions.JsonPath_Format(jsii.String("{}: {}"),
+			awsstepfunctions.JsonPath_StringAt(at("$.error.Error")), awsstepfunctions.JsonPath_StringAt(at("$.error.Cause")))).Next(failed)
+	nameOnly := describe(StateDescribeErrorName, "An error without a cause: its name",
+		awsstepfunctions.JsonPath_StringAt(at("$.error.Error"))).Next(failed)
+
+	readTask := awsstepfunctions.NewPass(scope, jsii.String(StateReadStoppedTask), &awsstepfunctions.PassProps{
+		Comment: jsii.String("The cause of States.TaskFailed is the stopped task as JSON; exitCodes holds contract.ExitDescriptions, indexed by code"),
+		Parameters: &map[string]any{
+			"task":      awsstepfunctions.JsonPath_StringToJson(awsstepfunctions.JsonPath_StringAt(at("$.error.Cause"))),
+			"exitCodes": codes,
+		},
+		ResultPath: jsii.String("$.failure"),
+	}).Next(awsstepfunctions.NewChoice(scope, jsii.String(StateClassifyExit), &awsstepfunctions.ChoiceProps{
+		Comment: jsii.String("Which exit code, if any"),
+	}).
+		When(and(
+			present(taskArn, awsstepfunctions.Condition_IsString),
+			present(exitCode, awsstepfunctions.Condition_IsNumeric),
+			[]awsstepfunctions.Condition{
+				awsstepfunctions.Condition_NumberGreaterThanEquals(at(exitCode), jsii.Number(0)),
+				awsstepfunctions.Condition_NumberLessThanEquals(at(exitCode), jsii.Number(len(codes)-1)),
+			},
+		), exitKnown, nil).
+		When(and(
+			present(taskArn, awsstepfunctions.Condition_IsString),
+			present(exitCode, awsstepfunctions.Condition_IsNumeric),
+		), exitOther, nil).
+		When(and(
+			present(taskArn, awsstepfunctions.Condition_IsString),
+			present(task+".StoppedReason", awsstepfunctions.Condition_IsString),
+		), stopped, nil).
+		Otherwise(withCause))
+
+	causeGiven := append(present("$.error.Cause", awsstepfunctions.Condition_IsString),
+		awsstepfunctions.Condition_Not(awsstepfunctions.Condition_StringEquals(at("$.error.Cause"), jsii.String(""))))
+	return awsstepfunctions.NewChoice(scope, jsii.String(StateClassifyFailure), &awsstepfunctions.ChoiceProps{
+		Comment: jsii.String("A task that ran and failed (its cause is the stopped task as JSON) or any other error"),
+	}).
+		When(and(
+			[]awsstepfunctions.Condition{awsstepfunctions.Condition_StringEquals(at("$.error.Error"), jsii.String("States.TaskFailed"))},
+			causeGiven,
+			[]awsstepfunctions.Condition{awsstepfunctions.Condition_StringMatches(at("$.error.Cause"), jsii.String(`{"*}`))},
+		), readTask, nil).
+		When(and(causeGiven), withCause, nil).
+		Otherwise(nameOnly)
 }

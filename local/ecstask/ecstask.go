@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"slices"
@@ -207,11 +208,14 @@ func (r *Runner) run(ctx context.Context, p runTaskParams, td assembly.TaskDefin
 		cmd.Env = append(cmd.Env, k+"="+env[k])
 	}
 	cmd.Env = append(cmd.Env, r.Env...)
-	out, err := cmd.StdoutPipe()
+	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
 	}
-	cmd.Stderr = cmd.Stdout
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
 	// Its own process group: stopping the task stops everything it started
 	// (and the pipe closes), as stopping a container does.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -219,18 +223,30 @@ func (r *Runner) run(ctx context.Context, p runTaskParams, td assembly.TaskDefin
 	if err := cmd.Start(); err != nil {
 		return nil, &statemachine.Error{Name: "ECS.AmazonECSException", Cause: "CannotStartContainerError: " + err.Error()}
 	}
-	var logs sync.WaitGroup
-	logs.Add(1)
-	go func() {
+	var (
+		logs       sync.WaitGroup
+		logMu      sync.Mutex // one line at a time to OnLog
+		lastStderr string
+	)
+	read := func(pipe io.Reader, last *string) {
 		defer logs.Done()
-		sc := bufio.NewScanner(out)
+		sc := bufio.NewScanner(pipe)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
-			if r.OnLog != nil {
-				r.OnLog(id, sc.Text())
+			line := sc.Text()
+			logMu.Lock()
+			if last != nil && strings.TrimSpace(line) != "" {
+				*last = line
 			}
+			if r.OnLog != nil {
+				r.OnLog(id, line)
+			}
+			logMu.Unlock()
 		}
-	}()
+	}
+	logs.Add(2)
+	go read(stdout, nil)
+	go read(stderr, &lastStderr)
 
 	// A cancelled state (timeout, execution stopped) stops the task as ECS
 	// StopTask does: SIGTERM, then SIGKILL after the stop timeout.
@@ -270,10 +286,24 @@ func (r *Runner) run(ctx context.Context, p runTaskParams, td assembly.TaskDefin
 	}
 	if code != 0 {
 		cause, _ := json.Marshal(task)
-		return nil, &statemachine.Error{Name: statemachine.ErrTaskFailed, Cause: string(cause)}
+		return nil, &Failure{Err: statemachine.Error{Name: statemachine.ErrTaskFailed, Cause: string(cause)}, LastStderr: lastStderr}
 	}
 	return task, nil
 }
+
+// Failure is a task that ran and exited non-zero. The state machine sees
+// what ECS reports (States.TaskFailed, the stopped task as JSON); the local
+// pipeline also gets the task's own reason, its last line on stderr, which
+// in the cloud is only in the task's log.
+type Failure struct {
+	Err        statemachine.Error
+	LastStderr string
+}
+
+func (f *Failure) Error() string { return f.Err.Error() }
+
+// Unwrap lets the state machine find the ECS error.
+func (f *Failure) Unwrap() error { return &f.Err }
 
 func newID() string {
 	b := make([]byte, 16)

@@ -22,6 +22,7 @@ const script = `#!/bin/sh
 trap 'echo stopped; exit 9' TERM
 echo "dir=$EDGE_DROP_DATA_DIR key=$EDGE_DROP_KEY endpoint=$AWS_ENDPOINT_URL_S3"
 if [ -n "$SLEEP" ]; then sleep "$SLEEP" & wait $!; fi
+if [ -n "$STDERR" ]; then printf '%s\n\n' "$STDERR" >&2; fi
 exit ${EXIT:-0}
 `
 
@@ -102,6 +103,21 @@ func TestNonZeroExitFailsLikeECS(t *testing.T) {
 	}
 	if *task.Containers[0].ExitCode != 4 || task.StoppedReason != "Essential container in task exited" {
 		t.Errorf("cause %s", se.Cause)
+	}
+}
+
+func TestFailureCarriesTheTasksLastStderrLine(t *testing.T) {
+	r, _, l := newTestRunner(t, 1)
+	_, err := r.Handle(context.Background(), ResourceRunTaskSync, params("EXIT", "3", "STDERR", "edge-drop-task: unsafe key (exit 3 unsafe_key)"))
+	var f *Failure
+	if !errors.As(err, &f) || f.LastStderr != "edge-drop-task: unsafe key (exit 3 unsafe_key)" {
+		t.Fatalf("want a Failure with the last non-empty stderr line, got %#v", err)
+	}
+	if f.Err.Name != "States.TaskFailed" || strings.Contains(f.Err.Cause, "unsafe key") {
+		t.Errorf("the state machine sees what ECS reports, not the task's stderr: %v", f.Err)
+	}
+	if !strings.Contains(l.all(), "edge-drop-task: unsafe key") || !strings.Contains(l.all(), "dir=") {
+		t.Errorf("stdout and stderr lines both reach OnLog: %q", l.all())
 	}
 }
 

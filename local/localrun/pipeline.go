@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/edge-drop/edge-drop/local/assembly"
@@ -74,6 +75,9 @@ type Result struct {
 	Rule      string
 	Event     bucket.ObjectCreated
 	Execution *statemachine.Execution
+	// TaskReason is the last stderr line of the execution's last task that
+	// failed: the task's own words for why (in the cloud, its log has it).
+	TaskReason string
 }
 
 // Pipeline is a running local pipeline.
@@ -85,12 +89,42 @@ type Pipeline struct {
 	// mapped to Options.DataDir.
 	HostPaths []string
 
-	results chan Result
-	wg      sync.WaitGroup
-	cancel  context.CancelFunc
-	done    chan struct{}
-	resume  chan struct{}
-	resumed sync.Once
+	results  chan Result
+	wg       sync.WaitGroup
+	cancel   context.CancelFunc
+	done     chan struct{}
+	resume   chan struct{}
+	resumed  sync.Once
+	tasks    tasks
+	closed   sync.Once
+	closeErr error
+}
+
+// tasks tracks running tasks. A stopped execution does not wait for its
+// task to stop (neither does Step Functions), but Close does: the tasks get
+// SIGTERM and their stop timeout to clean up, as ECS StopTask gives them.
+type tasks struct {
+	mu      sync.Mutex
+	stopped bool
+	running sync.WaitGroup
+}
+
+// start registers a task; false once Close began.
+func (t *tasks) start() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stopped {
+		return false
+	}
+	t.running.Add(1)
+	return true
+}
+
+func (t *tasks) stopAndWait() {
+	t.mu.Lock()
+	t.stopped = true
+	t.mu.Unlock()
+	t.running.Wait()
 }
 
 type target struct {
@@ -237,8 +271,21 @@ func (p *Pipeline) route(ctx context.Context, targets []target, runner *ecstask.
 			go func() {
 				defer p.wg.Done()
 				name := fmt.Sprintf("%s-%s", time.Now().UTC().Format("150405"), o.Sequencer)
+				// A timed-out state does not wait for its task to stop, so
+				// the task may still write this after the execution ended.
+				var reason atomic.Pointer[string]
 				exec := t.machine.Execute(ctx, in, statemachine.Options{
-					Task:             runner.Handle,
+					Task: func(ctx context.Context, resource string, params any) (any, error) {
+						if !p.tasks.start() {
+							return nil, context.Canceled
+						}
+						defer p.tasks.running.Done()
+						out, err := runner.Handle(ctx, resource, params)
+						if f := (*ecstask.Failure)(nil); errors.As(err, &f) {
+							reason.Store(&f.LastStderr)
+						}
+						return out, err
+					},
 					Sleep:            opts.Sleep,
 					Name:             name,
 					StateMachineName: t.name,
@@ -248,7 +295,11 @@ func (p *Pipeline) route(ctx context.Context, targets []target, runner *ecstask.
 						}
 					},
 				})
-				p.results <- Result{Rule: t.rule.Name, Event: o, Execution: exec}
+				r := Result{Rule: t.rule.Name, Event: o, Execution: exec}
+				if s := reason.Load(); s != nil {
+					r.TaskReason = *s
+				}
+				p.results <- r
 			}()
 		}
 		if !matched {
@@ -264,8 +315,14 @@ func (p *Pipeline) Resume() { p.resumed.Do(func() { close(p.resume) }) }
 func (p *Pipeline) Results() <-chan Result { return p.results }
 
 // Close stops the server, cancels running executions, waits for them and
-// closes Results; results nobody read by then are dropped.
+// their tasks (which get SIGTERM) and closes Results; results nobody read by
+// then are dropped. Later calls return the first one's error.
 func (p *Pipeline) Close() error {
+	p.closed.Do(func() { p.closeErr = p.close() })
+	return p.closeErr
+}
+
+func (p *Pipeline) close() error {
 	err := p.S3.Close()
 	<-p.done
 	p.cancel()
@@ -278,6 +335,7 @@ func (p *Pipeline) Close() error {
 		case <-p.results:
 		}
 	}
+	p.tasks.stopAndWait()
 	close(p.results)
 	if errors.Is(err, context.Canceled) {
 		err = nil

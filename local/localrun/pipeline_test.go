@@ -86,7 +86,9 @@ func start(t testing.TB, asm string, opts Options) *harness {
 	root := t.TempDir()
 	data := filepath.Join(root, "data")
 	opts.AssemblyDir = asm
-	opts.TaskBinary = taskBinary
+	if opts.TaskBinary == "" {
+		opts.TaskBinary = taskBinary
+	}
 	opts.DataDir = data
 	if opts.TaskSlots == 0 {
 		opts.TaskSlots = 2
@@ -204,18 +206,25 @@ func TestTaskFailuresEndInTheFailStateWithAReadableCause(t *testing.T) {
 	h.p.Resume()
 
 	got := h.results(2)
-	for key, exit := range map[string]string{"demo-gone.txt": `"ExitCode":4`, "demo/../../x.txt": `"ExitCode":3`} {
-		x := got[key].Execution
+	for key, exit := range map[string]contract.ExitCode{"demo-gone.txt": contract.ExitNotFound, "demo/../../x.txt": contract.ExitUnsafeKey} {
+		r := got[key]
+		x := r.Execution
 		if x.Status != statemachine.StatusFailed || x.Error != contract.ErrDeliveryFailed {
 			t.Errorf("%s: %s %s, want FAILED %s", key, x.Status, x.Error, contract.ErrDeliveryFailed)
 			continue
 		}
-		if want := []string{pipeline.StateExtract, pipeline.StateMatches, pipeline.StateSize, pipeline.StateDownload, pipeline.StateFailed}; !slices.Equal(pathOf(x), want) {
+		if want := []string{pipeline.StateExtract, pipeline.StateMatches, pipeline.StateSize, pipeline.StateDownload, pipeline.StateClassifyFailure,
+			pipeline.StateReadStoppedTask, pipeline.StateClassifyExit, pipeline.StateDescribeExit, pipeline.StateFailed}; !slices.Equal(pathOf(x), want) {
 			t.Errorf("%s: path %v, want %v", key, pathOf(x), want)
 		}
-		prefix := "s3://" + h.bucket + "/" + key + " was not delivered: States.TaskFailed: "
-		if !strings.HasPrefix(x.Cause, prefix) || !strings.Contains(x.Cause, exit) {
-			t.Errorf("%s: cause %q, want %q... with %s", key, x.Cause, prefix, exit)
+		// One line: the object, the exit code with its class and words, the task.
+		prefix := "s3://" + h.bucket + "/" + key + " was not delivered: " + exit.Describe() + " (task arn:aws:ecs:"
+		if !strings.HasPrefix(x.Cause, prefix) || strings.Contains(x.Cause, "{") || strings.Contains(x.Cause, "\n") {
+			t.Errorf("%s: cause %q, want %q...", key, x.Cause, prefix)
+		}
+		// The task's own reason, its last stderr line.
+		if want := fmt.Sprintf("(exit %d %s)", int(exit), exit.Class()); !strings.HasPrefix(r.TaskReason, "edge-drop-task: ") || !strings.Contains(r.TaskReason, want) {
+			t.Errorf("%s: task reason %q, want the task's stderr line ending in %s", key, r.TaskReason, want)
 		}
 	}
 	// Nothing escaped the data dir, nothing half-written inside it (the
@@ -230,6 +239,56 @@ func TestTaskFailuresEndInTheFailStateWithAReadableCause(t *testing.T) {
 	})
 	if len(files) != 0 {
 		t.Errorf("failed deliveries left files: %v", files)
+	}
+}
+
+// The task gets what the event said of the object, as strings (ECS
+// environment values), through the state machine's container overrides.
+func TestTheTaskGetsTheEventsSequencerETagAndSize(t *testing.T) {
+	stub := filepath.Join(t.TempDir(), "task.sh")
+	script := "#!/bin/sh\necho \"seq=$" + contract.EnvEventSequencer + " etag=$" + contract.EnvEventETag + " size=$" + contract.EnvEventSize + "\"\n"
+	if err := os.WriteFile(stub, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var lines []string
+	h := start(t, defaultAsm, Options{TaskBinary: stub, OnTaskLog: func(_, line string) { mu.Lock(); lines = append(lines, line); mu.Unlock() }})
+	body := randomBytes(12345)
+	out, err := h.client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: &h.bucket, Key: aws.String("demo-env.txt"), Body: bytes.NewReader(body)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := h.results(1)["demo-env.txt"]
+	if r.Execution.Status != statemachine.StatusSucceeded {
+		t.Fatalf("%s: %s", r.Execution.Status, r.Execution.Cause)
+	}
+	want := fmt.Sprintf("seq=%s etag=%s size=%d", r.Event.Sequencer, strings.Trim(aws.ToString(out.ETag), `"`), len(body))
+	mu.Lock()
+	defer mu.Unlock()
+	if r.Event.Sequencer == "" || !slices.Contains(lines, want) {
+		t.Errorf("task saw %q, want %q", lines, want)
+	}
+}
+
+// Close stops the running tasks as ECS StopTask does and waits for them: a
+// task gets SIGTERM and its stop timeout to clean up before Close returns.
+func TestCloseWaitsForTasksToCleanUp(t *testing.T) {
+	stub := filepath.Join(t.TempDir(), "task.sh")
+	script := "#!/bin/sh\ntrap 'sleep 0.2; echo cleaned > \"$" + contract.EnvDataDir + "/cleaned\"; exit 9' TERM\nsleep 300 &\necho running\nwait $!\n"
+	if err := os.WriteFile(stub, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	running := make(chan struct{}, 1)
+	h := start(t, defaultAsm, Options{TaskBinary: stub, OnTaskLog: func(_, line string) {
+		if line == "running" {
+			running <- struct{}{}
+		}
+	}})
+	h.put("demo-stop.txt", []byte("x"))
+	<-running
+	h.p.Close()
+	if b, err := os.ReadFile(filepath.Join(h.data, "cleaned")); err != nil || string(b) != "cleaned\n" {
+		t.Errorf("Close returned before the task cleaned up: %q %v", b, err)
 	}
 }
 

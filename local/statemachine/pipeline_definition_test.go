@@ -53,27 +53,17 @@ func TestPipelineDefinition(t *testing.T) {
 		e := m.Execute(context.Background(), event("demo-1.txt"), Options{Task: tasks.handler})
 		assertEqual(t, "status", e.Status, StatusSucceeded)
 		assertEqual(t, "path", pathNames(e), "Extract,KeyMatchesPattern,SizeWithinLimit,DownloadToBoard")
-		assertJSON(t, e.Output, `{"bucket":"edge-drop-inbox","key":"demo-1.txt","size":5,"etag":"b1946ac92492d2347c6235b4d2611184",
+		assertJSON(t, e.Output, `{"bucket":"edge-drop-inbox","key":"demo-1.txt","size":5,"etag":"b1946ac92492d2347c6235b4d2611184","sequencer":"00617F08299329D189",
 			"task":{"taskArn":"arn:aws:ecs:eu-west-1:123456789012:task/edge-drop/0123456789abcdef","exitCode":0,"stopReason":"Essential container in task exited"}}`)
 		assertJSON(t, tasks.params[res][0], `{
 			"Cluster":"arn:aws:ecs:eu-west-1:123456789012:cluster/EdgeDrop-Cluster:edge-drop",
 			"TaskDefinition":"arn:aws:ecs:eu-west-1:123456789012:task-definition/EdgeDropPipelineDownloadTaskTaskDefinition:1",
 			"PropagateTags":"TASK_DEFINITION","LaunchType":"EXTERNAL",
 			"Overrides":{"ContainerOverrides":[{"Name":"download","Environment":[
-				{"Name":"EDGE_DROP_BUCKET","Value":"edge-drop-inbox"},{"Name":"EDGE_DROP_KEY","Value":"demo-1.txt"}]}]}}`)
-	})
-
-	t.Run("non-zero exit code fails the state with the stopped task as cause", func(t *testing.T) {
-		// On AWS, runTask.sync fails with States.TaskFailed when an essential
-		// container exits non-zero; the cause is the stopped task as JSON.
-		// local/ecstask reports a non-zero exit the same way.
-		cause := `{"StopCode":"EssentialContainerExited","Containers":[{"Name":"download","ExitCode":4}]}`
-		tasks := newScripted(map[string][]outcome{res: {{Error: "States.TaskFailed", Cause: cause}}})
-		e := m.Execute(context.Background(), event("demo-1.txt"), Options{Task: tasks.handler})
-		assertEqual(t, "status", e.Status, StatusFailed)
-		assertEqual(t, "error", e.Error, "EdgeDrop.DeliveryFailed")
-		assertEqual(t, "cause", e.Cause, "s3://edge-drop-inbox/demo-1.txt was not delivered: States.TaskFailed: "+cause)
-		assertEqual(t, "calls", len(tasks.params[res]), 1)
+				{"Name":"EDGE_DROP_BUCKET","Value":"edge-drop-inbox"},{"Name":"EDGE_DROP_KEY","Value":"demo-1.txt"},
+				{"Name":"EDGE_DROP_EVENT_SEQUENCER","Value":"00617F08299329D189"},
+				{"Name":"EDGE_DROP_EVENT_ETAG","Value":"b1946ac92492d2347c6235b4d2611184"},
+				{"Name":"EDGE_DROP_EVENT_SIZE","Value":"5"}]}]}}`)
 	})
 
 	t.Run("skipped", func(t *testing.T) {
@@ -91,7 +81,7 @@ func TestPipelineDefinition(t *testing.T) {
 		assertEqual(t, "cause", e.Cause, "s3://edge-drop-inbox/demo-9.txt was not delivered: ECS.AmazonECSException: No Container Instances were found in your cluster.")
 		assertEqual(t, "sleeps", sl.seconds(), []float64{5, 10, 20, 40, 60})
 		assertEqual(t, "calls", len(tasks.params[res]), 6)
-		assertEqual(t, "path", pathNames(e), "Extract,KeyMatchesPattern,SizeWithinLimit,DownloadToBoard,DeliveryFailed")
+		assertEqual(t, "path", pathNames(e), "Extract,KeyMatchesPattern,SizeWithinLimit,DownloadToBoard,ClassifyFailure,DescribeError,DeliveryFailed")
 	})
 
 	t.Run("an object over the limit ends in TooLarge without a task", func(t *testing.T) {

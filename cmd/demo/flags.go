@@ -1,0 +1,93 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/edge-drop/edge-drop/config"
+)
+
+// checkFlags rejects what the demo must not run with, before it synthesizes
+// anything: status 2 and one line per problem.
+func checkFlags(o options) (int, error) {
+	err := errors.Join(
+		config.CheckKeys(slices.Collect(maps.Keys(o.context)), true),
+		checkDataDir(o.data, o.state),
+	)
+	if err != nil {
+		return 2, err
+	}
+	return 0, nil
+}
+
+// checkDataDir refuses a -data directory that is not safe to hand to the
+// tasks: they write the delivered files there and remove their own
+// leftovers (temporary files) from it, so it must be a directory of its
+// own, not the current directory (the project) or one of its parents, the
+// home directory, a git directory, or where -state keeps the bucket.
+func checkDataDir(data, state string) error {
+	if strings.TrimSpace(data) == "" {
+		return errors.New("-data is empty: give the local directory that stands in for the board's data directory, e.g. -data data")
+	}
+	dir, err := resolve(data)
+	if err != nil {
+		return fmt.Errorf("-data %s: %v", data, err)
+	}
+	cwd, err := resolve(".")
+	if err != nil {
+		return err
+	}
+	unsafe := func(what string) error {
+		return fmt.Errorf("-data %s is %s: the tasks write into it and clean it up, give it a directory of its own, e.g. -data data", data, what)
+	}
+	switch {
+	case dir == string(filepath.Separator):
+		return unsafe("the root directory")
+	case within(dir, cwd):
+		return unsafe("the current directory or one of its parents")
+	case slices.Contains(strings.Split(dir, string(filepath.Separator)), ".git"):
+		return unsafe("inside a .git directory")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		if home, err := resolve(home); err == nil && dir == home {
+			return unsafe("the home directory")
+		}
+	}
+	if st, err := resolve(state); err == nil && (within(dir, st) || within(st, dir)) {
+		return unsafe(fmt.Sprintf("overlapping -state %s (the bucket's objects and the assembly)", state))
+	}
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return fmt.Errorf("-data %s is not a directory", data)
+	}
+	return nil
+}
+
+// resolve makes path absolute with its symbolic links resolved, as far as
+// it exists: the demo creates the rest.
+func resolve(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	rest := ""
+	for p := abs; ; p = filepath.Dir(p) {
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			return filepath.Join(real, rest), nil
+		}
+		if p == filepath.Dir(p) {
+			return abs, nil
+		}
+		rest = filepath.Join(filepath.Base(p), rest)
+	}
+}
+
+// within reports whether path is dir or lies below it.
+func within(dir, path string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
