@@ -225,7 +225,7 @@ const skippedByPattern = "skipped: the key does not match the state machine's ke
 
 // deliveryProblem says why the sample of result r did not arrive intact at
 // path, or "" if it did.
-func deliveryProblem(r pipeline.Result, path string, want []byte) string {
+func deliveryProblem(r localrun.Result, path string, want []byte) string {
 	x := r.Execution
 	switch {
 	case x == nil:

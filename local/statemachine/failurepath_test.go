@@ -68,7 +68,7 @@ func TestPipelineFailurePath(t *testing.T) {
 			assertEqual(t, "status", e.Status, StatusFailed)
 			assertEqual(t, "error", e.Error, "EdgeDrop.DeliveryFailed")
 			assertEqual(t, "cause", e.Cause, "s3://edge-drop-inbox/demo-1.txt was not delivered: "+tc.want)
-			assertEqual(t, "path", pathNames(e), "Extract,KeyMatchesPattern,DownloadToBoard,ClassifyFailure,"+tc.path+",DeliveryFailed")
+			assertEqual(t, "path", pathNames(e), "Extract,KeyMatchesPattern,SizeWithinLimit,DownloadToBoard,ClassifyFailure,"+tc.path+",DeliveryFailed")
 			assertEqual(t, "calls", len(tasks.params[res]), 1)
 		})
 	}
