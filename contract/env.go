@@ -12,6 +12,10 @@ const (
 	EnvEventSequencer = "EDGE_DROP_EVENT_SEQUENCER"
 	EnvEventETag      = "EDGE_DROP_EVENT_ETAG"
 	EnvEventSize      = "EDGE_DROP_EVENT_SIZE"
+	// Routing by key (fleet): how many leading path components of the key
+	// (the routing prefix and the target) are not part of the local path,
+	// like tar's --strip-components. Unset or 0: the key is the path.
+	EnvStripComponents = "EDGE_DROP_STRIP_COMPONENTS"
 
 	// Fixed, from the task definition.
 	EnvDataDir = "EDGE_DROP_DATA_DIR"
