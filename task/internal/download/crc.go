@@ -40,6 +40,14 @@ func (k *crcKind) encode(v uint64) string {
 	return base64.StdEncoding.EncodeToString(b[:])
 }
 
+// decode reads a CRC digest (big-endian bytes, as hash.Hash.Sum gives it).
+func (k *crcKind) decode(b []byte) uint64 {
+	if k.width == 32 {
+		return uint64(binary.BigEndian.Uint32(b))
+	}
+	return binary.BigEndian.Uint64(b)
+}
+
 // combine returns the CRC of A||B from crc(A), crc(B) and len(B), by
 // applying len(B) zero bytes to crc(A) with GF(2) matrix squaring (the
 // method of zlib's crc32_combine).
