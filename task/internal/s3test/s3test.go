@@ -93,12 +93,12 @@ func Put(backend *s3mem.Backend, bucket, key string, data []byte, meta map[strin
 // whole-object checksums only for whole-object GETs, while gofakes3 echoes
 // stored metadata on every response (and the SDK would then "validate" a
 // range against the whole object's checksum).
-func IfMatch(backend gofakes3.Backend, next http.Handler) http.Handler {
+func IfMatch(backend gofakes3.Backend, next http.Handler) *Fixups {
 	return &Fixups{backend: backend, next: next}
 }
 
 // Fixups is the handler IfMatch returns. It can also present objects as
-// multipart uploads (see SetMultipart).
+// multipart uploads, with composite checksums (see SetParts).
 type Fixups struct {
 	backend gofakes3.Backend
 	next    http.Handler
