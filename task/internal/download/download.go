@@ -1,13 +1,14 @@
 // Package download fetches one S3 object into a file under a data directory:
 // concurrent ranged GETs pinned to the object's ETag with If-Match, written
 // at their offsets into a temp file next to the target, resumed mid-part
-// after a dropped connection, verified against the object's checksum or
-// ETag, fsynced and atomically renamed into place.
+// after a dropped connection, verified inline against the object's checksum
+// (full-object or composite) or ETag (verify.go, fetch.go), fsynced and
+// atomically renamed into place.
 //
 // Why not feature/s3/manager or feature/s3/transfermanager: both restart a
 // failed part from its first byte (no mid-part resume), neither verifies a
 // whole-object checksum on ranged downloads, and pinning every part with
-// If-Match needs per-request option plumbing; the loop here is ~150 lines
+// If-Match needs per-request option plumbing; the loop here is a few hundred lines
 // over the plain SDK client, which still does signing, endpoint resolution
 // and retries with backoff for every request.
 package download

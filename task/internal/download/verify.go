@@ -10,10 +10,8 @@ import (
 	"fmt"
 	"hash"
 	"hash/crc32"
-	"hash/crc64"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -22,10 +20,7 @@ import (
 // crc64NVME is the reflected NVMe polynomial, as S3 and the SDK use it.
 const crc64NVME = 0x9a6c9329ac4bc9b5
 
-var (
-	castagnoli = crc32.MakeTable(crc32.Castagnoli)
-	nvmeTable  = sync.OnceValue(func() *crc64.Table { return crc64.MakeTable(crc64NVME) })
-)
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // verifier is the integrity check chosen for a download. Exactly one of
 // two shapes is set:
