@@ -24,7 +24,7 @@ test-task: ## go vet + go test of the contract and task modules (incl. e2e and t
 	cd contract && go vet ./... && go test -count=1 ./...
 	cd task && go vet ./... && go test -count=1 -timeout 5m ./... && go test -race -count=1 -timeout 5m ./internal/...
 
-bench: ## Benchmark tables: this task vs s5cmd vs aws-cli on bench-s3 and versitygw, three upload kinds (needs awscli, time)
+bench: ## Benchmark table: this task vs aws-cli vs s5cmd vs manager.Downloader (needs awscli, time)
 	bash bench/run.sh
 
 image: ## Build the linux/arm64 container image with docker buildx (IMAGE=..., needs a Docker engine)
