@@ -365,6 +365,11 @@ func (d *fetcher) fetch(parent context.Context, r fetchReq, buf []byte, ph hash.
 		return res, 0, &requestError{err}
 	}
 	defer out.Body.Close()
+	// First: a server that ignores If-Match answers with the new version,
+	// whose length, range and parts then differ too; the ETag says why.
+	if e := aws.ToString(out.ETag); d.etag != "" && e != "" && e != d.etag {
+		return res, 0, exitcode.Errorf(exitcode.Integrity, "%w: ETag changed from %s to %s during download", ErrIntegrity, d.etag, e)
+	}
 	off, end := r.off, r.end
 	if r.partNumber > 0 {
 		sp, err := partSpan(out, d.size, r.partNumber, d.ver.parts)
@@ -385,9 +390,6 @@ func (d *fetcher) fetch(parent context.Context, r fetchReq, buf []byte, ph hash.
 		if cr := aws.ToString(out.ContentRange); cr != "" && cr != fmt.Sprintf("bytes %d-%d/%d", off, end-1, d.size) {
 			return res, 0, exitcode.Errorf(exitcode.Integrity, "%w: asked for bytes %d-%d/%d, got %q (object changed?)", ErrIntegrity, off, end-1, d.size, cr)
 		}
-	}
-	if e := aws.ToString(out.ETag); d.etag != "" && e != "" && e != d.etag {
-		return res, 0, exitcode.Errorf(exitcode.Integrity, "%w: ETag changed from %s to %s during download", ErrIntegrity, d.etag, e)
 	}
 
 	want := end - off
