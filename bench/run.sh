@@ -1,12 +1,23 @@
 #!/usr/bin/env bash
-# edge-drop benchmark: edge-drop-task vs aws-cli vs s5cmd vs a plain SDK
-# manager.Downloader, all against the same local S3 server (bench-s3, its
-# own process) on this machine. Prints a Markdown table; every download is
-# verified against the source's SHA-256 (outside the timed part).
+# edge-drop benchmark: edge-drop-task vs s5cmd vs aws-cli (and a plain SDK
+# manager.Downloader on one object kind), against two S3 servers on
+# 127.0.0.1, each its own process:
+#   bench-s3   task/internal/cmd/bench-s3: gofakes3 in memory plus the
+#              s3test fix-ups (If-Match, parts with their own checksums, as
+#              S3 serves them); objects preloaded
+#   versitygw  github.com/versity/versitygw v1.8.0 (built from the Go module
+#              proxy), posix backend on tmpfs; objects uploaded with the SDK
+#              (bench/upload)
+# Object kinds per server: composite (multipart, 8 MiB parts, COMPOSITE CRC32
+# "-N" + multipart ETag: what `aws s3 cp` of current CLIs makes), single
+# (one PUT, MD5 ETag; versitygw adds a full-object CRC64NVME as S3 does),
+# full (FULL_OBJECT CRC64NVME), and on bench-s3 mpetag (multipart ETag only).
+# Per kind a 1 GiB and a 6-byte object. The tools run interleaved (one run of
+# each in turn, REPS rounds); every download is checked against the source's
+# SHA-256 outside the timed part. Prints Markdown tables.
 #
 #   make bench-task                 # or: bash bench/run.sh
-#   REPS=5 SMALL_REPS=21 DEST=/dev/shm DISK_DEST=/var/tmp bash bench/run.sh
-#   (downloads go to fresh mktemp directories under DEST / DISK_DEST)
+#   REPS=3 SMALL_REPS=7 BIG_MIB=1024 DEST=/dev/shm bash bench/run.sh
 #
 # Needs: go, /usr/bin/time (GNU), /usr/bin/aws (Debian awscli).
 #   apt-get install -y awscli time
@@ -15,24 +26,31 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$ROOT/bench/out
 PORT=${PORT:-9123}
-EP=http://127.0.0.1:$PORT
-BIG_MIB=${BIG_MIB:-1024}   # size of the big objects (smoke runs: BIG_MIB=64)
+VGW_PORT=${VGW_PORT:-9124}
+BIG_MIB=${BIG_MIB:-1024}     # size of the big objects (smoke runs: BIG_MIB=64)
 BIG=$([[ $BIG_MIB == 1024 ]] && echo "1 GiB" || echo "$BIG_MIB MiB")
-REPS=${REPS:-5}             # 1 GiB / 10 MiB runs per tool (median reported)
-SMALL_REPS=${SMALL_REPS:-21} # 6-byte runs per tool
-DEST_BASE=${DEST:-/dev/shm}              # tmpfs: measures the tools, not the disk
-DISK_BASE=${DISK_DEST:-$OUT}             # one extra row on the real disk
+REPS=${REPS:-3}              # rounds for the big objects (median reported)
+SMALL_REPS=${SMALL_REPS:-7}  # rounds for the 6-byte objects
+DEST_BASE=${DEST:-/dev/shm}  # tmpfs: measures the tools, not the disk
 AWS=${AWS:-/usr/bin/aws}
 TIME=/usr/bin/time
+VGW_VERSION=v1.8.0
 
 for t in go "$TIME" "$AWS" sha256sum; do
   command -v "$t" >/dev/null || { echo "bench: $t not found (apt-get install -y awscli time)" >&2; exit 2; }
 done
-mkdir -p "$OUT" "$DEST_BASE" "$DISK_BASE"
+mkdir -p "$OUT" "$DEST_BASE"
 # Fresh private directories: the script only ever deletes what it created.
-DEST=$(mktemp -d "$DEST_BASE/edge-drop-bench.XXXXXX")
-DISK_DEST=$(mktemp -d "$DISK_BASE/edge-drop-bench-disk.XXXXXX")
-trap 'rm -rf "$DEST" "$DISK_DEST"' EXIT
+WORK=$(mktemp -d "$DEST_BASE/edge-drop-bench.XXXXXX")
+DEST=$WORK/dl
+VGW_ROOT=$WORK/vgw
+mkdir -p "$DEST" "$VGW_ROOT/bench"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
 
 echo "== building" >&2
 export GOFLAGS=-buildvcs=false
@@ -40,6 +58,7 @@ VERSION=$(git -C "$ROOT" describe --tags --always --dirty 2>/dev/null || echo de
 (cd "$ROOT/task" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$VERSION" -o "$OUT/edge-drop-task" .)
 (cd "$ROOT/task" && go build -o "$OUT/bench-s3" ./internal/cmd/bench-s3)
 (cd "$ROOT/bench/managerdl" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$OUT/managerdl" .)
+(cd "$ROOT/bench/upload" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$OUT/upload" .)
 if [[ ! -x $OUT/s5cmd ]]; then
   # Throwaway module: `go install ...@v2.3.0` needs the proxy's version list,
   # which it refuses; an explicit require does not.
@@ -47,82 +66,134 @@ if [[ ! -x $OUT/s5cmd ]]; then
   (cd "$OUT/s5cmd-build" && printf 'module s5cmdbuild\n\ngo 1.24\n' > go.mod &&
     go get github.com/peak/s5cmd/v2@v2.3.0 && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$OUT/s5cmd" github.com/peak/s5cmd/v2)
 fi
-
-echo "== starting bench-s3 on $EP" >&2
-"$OUT/bench-s3" -big-mib "${BIG_MIB:-1024}" -addr "127.0.0.1:$PORT" -sums "$OUT/objects.sha256" > "$OUT/bench-s3.log" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true; rm -rf "$DEST" "$DISK_DEST"' EXIT
-for _ in $(seq 600); do
-  grep -q ready "$OUT/bench-s3.log" 2>/dev/null && break
-  kill -0 $SERVER 2>/dev/null || { cat "$OUT/bench-s3.log" >&2; exit 1; }
-  sleep 0.1
-done
-grep -q ready "$OUT/bench-s3.log" || { echo "bench-s3 did not start" >&2; exit 1; }
+if [[ ! -x $OUT/gobin/versitygw ]]; then
+  GOBIN=$OUT/gobin CGO_ENABLED=0 go install "github.com/versity/versitygw/cmd/versitygw@$VGW_VERSION"
+fi
 
 export HOME=$OUT/home AWS_ACCESS_KEY_ID=AKIDBENCH AWS_SECRET_ACCESS_KEY=benchsecret AWS_REGION=us-east-1 \
-  AWS_EC2_METADATA_DISABLED=true AWS_ENDPOINT_URL_S3=$EP AWS_PAGER=""
+  AWS_EC2_METADATA_DISABLED=true AWS_PAGER=""
 mkdir -p "$HOME"
 
-sum_of() { awk -v k="$1" '$2==k{print $1}' "$OUT/objects.sha256"; }
-
-STARTED=$(date -u +%Y-%m-%dT%H:%MZ)
-ROWS=()
-declare -A BASE_WALL BASE_CPU
-# measure LABEL SIZE KEY REPS DESTDIR -- CMD... ({OUT} in CMD = target file)
-measure() {
-  local label=$1 size=$2 key=$3 reps=$4 dir=$5; shift 6
-  local want; want=$(sum_of "$key")
-  local target=$dir/$key res=()
-  for ((i = 0; i < reps; i++)); do
-    rm -f "$target"; sync
-    local cmd=("${@//\{OUT\}/$target}")
-    local t0 t1
-    t0=$(date +%s%N)
-    if ! "$TIME" -f '%U %S %M' -o "$OUT/time.txt" "${cmd[@]}" > "$OUT/cmd.out" 2> "$OUT/cmd.err"; then
-      echo "bench: $label failed:" >&2; cat "$OUT/cmd.err" "$OUT/cmd.out" >&2; exit 1
-    fi
-    t1=$(date +%s%N)
-    local got; got=$(sha256sum "$target" | cut -d' ' -f1)
-    [[ $got == "$want" ]] || { echo "bench: $label: checksum mismatch for $target" >&2; exit 1; }
-    read -r u s m < <(tail -1 "$OUT/time.txt")
-    res+=("$(awk -v w=$((t1 - t0)) -v u="$u" -v s="$s" -v m="$m" 'BEGIN{printf "%.4f %.2f %.1f", w/1e9, u+s, m/1024}')")
+# wait_for LOGFILE PID PATTERN
+wait_for() {
+  for _ in $(seq 600); do
+    grep -q "$3" "$1" 2>/dev/null && return 0
+    kill -0 "$2" 2>/dev/null || { cat "$1" >&2; exit 1; }
+    sleep 0.1
   done
-  # median by wall time
-  local med; med=$(printf '%s\n' "${res[@]}" | sort -n | awk '{a[NR]=$0} END{print a[int((NR+1)/2)]}')
-  local maxrss; maxrss=$(printf '%s\n' "${res[@]}" | awk '$3>m{m=$3} END{print m}')
-  read -r wall cpu rss <<< "$med"
-  [[ $label == s5cmd* ]] && { BASE_WALL[$size]=$wall; BASE_CPU[$size]=$cpu; }
-  ROWS+=("$label|$size|$key|$wall|$cpu|$maxrss|$reps")
-  echo "  $label $size: wall ${wall}s cpu ${cpu}s rss ${maxrss}MiB" >&2
+  echo "bench: server did not start ($1)" >&2; exit 1
 }
 
-TASK=("$OUT/edge-drop-task" -bucket bench -dir)
-echo "== measuring (REPS=$REPS, SMALL_REPS=$SMALL_REPS, dest $DEST)" >&2
-for size in "$BIG:big.bin:$REPS" "6 B:small.txt:$SMALL_REPS"; do
-  IFS=: read -r sz key reps <<< "$size"
-  measure "s5cmd v2.3.0" "$sz" "$key" "$reps" "$DEST" -- "$OUT/s5cmd" --endpoint-url "$EP" cp "s3://bench/$key" "{OUT}"
-  measure "edge-drop-task" "$sz" "$key" "$reps" "$DEST" -- "${TASK[@]}" "$DEST" -key "$key"
-  measure "aws s3 cp (awscli $("$AWS" --version 2>&1 | cut -d' ' -f1 | cut -d/ -f2))" "$sz" "$key" "$reps" "$DEST" -- "$AWS" --endpoint-url "$EP" s3 cp --only-show-errors --no-progress "s3://bench/$key" "{OUT}"
-  measure "manager.Downloader (SDK defaults)" "$sz" "$key" "$reps" "$DEST" -- "$OUT/managerdl" bench "$key" "{OUT}"
+echo "== starting bench-s3 on 127.0.0.1:$PORT" >&2
+"$OUT/bench-s3" -big-mib "$BIG_MIB" -addr "127.0.0.1:$PORT" -sums "$OUT/bench-s3.sha256" > "$OUT/bench-s3.log" 2>&1 &
+PIDS+=($!)
+wait_for "$OUT/bench-s3.log" "${PIDS[-1]}" ready
+
+echo "== starting versitygw $VGW_VERSION on 127.0.0.1:$VGW_PORT (posix, $VGW_ROOT)" >&2
+"$OUT/gobin/versitygw" --port "127.0.0.1:$VGW_PORT" --access "$AWS_ACCESS_KEY_ID" --secret "$AWS_SECRET_ACCESS_KEY" \
+  --keep-alive --quiet posix "$VGW_ROOT" > "$OUT/versitygw.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$VGW_PORT") 2>/dev/null && break
+  kill -0 "${PIDS[-1]}" 2>/dev/null || { cat "$OUT/versitygw.log" >&2; exit 1; }
+  sleep 0.1
 done
-measure "edge-drop-task" "10 MiB" mid.bin "$REPS" "$DEST" -- "${TASK[@]}" "$DEST" -key mid.bin
-measure "edge-drop-task, CRC64NVME-only object" "$BIG" big-crc64nvme.bin "$REPS" "$DEST" -- "${TASK[@]}" "$DEST" -key big-crc64nvme.bin
-measure "edge-drop-task, MD5-ETag-only object" "$BIG" big-md5.bin "$REPS" "$DEST" -- "${TASK[@]}" "$DEST" -key big-md5.bin
-measure "edge-drop-task, to disk (fsync)" "$BIG" big.bin "$REPS" "$DISK_DEST" -- "${TASK[@]}" "$DISK_DEST" -key big.bin
-measure "s5cmd v2.3.0, to disk (no fsync)" "$BIG (disk)" big.bin "$REPS" "$DISK_DEST" -- "$OUT/s5cmd" --endpoint-url "$EP" cp "s3://bench/big.bin" "{OUT}"
+
+echo "== uploading to versitygw" >&2
+head -c $((BIG_MIB << 20)) /dev/urandom > "$WORK/big.src"
+printf 'hello\n' > "$WORK/small.src"
+: > "$OUT/versitygw.sha256"
+for kind in composite single full; do
+  for s in big small; do
+    key=$s-$kind.$([[ $s == big ]] && echo bin || echo txt)
+    AWS_ENDPOINT_URL_S3=http://127.0.0.1:$VGW_PORT "$OUT/upload" "$kind" bench "$key" "$WORK/$s.src"
+    echo "$(sha256sum < "$WORK/$s.src" | cut -d' ' -f1)  $key" >> "$OUT/versitygw.sha256"
+  done
+done
+rm -f "$WORK/big.src" "$WORK/small.src"
+
+STARTED=$(date -u +%Y-%m-%dT%H:%MZ)
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+AWSV=$("$AWS" --version 2>&1 | cut -d' ' -f1 | cut -d/ -f2)
+ROWS=()
+
+# one TOOL EP KEY: run one download, print "wall cpu rss check".
+one() {
+  local tool=$1 ep=$2 key=$3 target=$DEST/$3 cmd
+  case $tool in
+    s5cmd) cmd=("$OUT/s5cmd" --endpoint-url "$ep" cp "s3://bench/$key" "$target") ;;
+    task) cmd=("$OUT/edge-drop-task" -bucket bench -dir "$DEST" -key "$key") ;;
+    aws) cmd=("$AWS" --endpoint-url "$ep" s3 cp --only-show-errors --no-progress "s3://bench/$key" "$target") ;;
+    managerdl) cmd=("$OUT/managerdl" bench "$key" "$target") ;;
+  esac
+  rm -f "$target"; sync
+  local t0 t1
+  t0=$(date +%s%N)
+  if ! AWS_ENDPOINT_URL_S3=$ep "$TIME" -f '%U %S %M' -o "$OUT/time.txt" "${cmd[@]}" > "$OUT/cmd.out" 2> "$OUT/cmd.err"; then
+    echo "bench: $tool $ep $key failed:" >&2; cat "$OUT/cmd.err" "$OUT/cmd.out" >&2; exit 1
+  fi
+  t1=$(date +%s%N)
+  local got; got=$(sha256sum "$target" | cut -d' ' -f1)
+  [[ $got == "$(awk -v k="$key" '$2==k{print $1}' "$SUMS")" ]] || { echo "bench: $tool: checksum mismatch for $key" >&2; exit 1; }
+  local check=–
+  [[ $tool == task ]] && check=$(grep -o '"verified":"[^"]*"' "$OUT/cmd.out" | cut -d'"' -f4)
+  read -r u s m < <(tail -1 "$OUT/time.txt")
+  awk -v w=$((t1 - t0)) -v u="$u" -v s="$s" -v m="$m" -v c="${check:-none}" 'BEGIN{printf "%.4f %.2f %.1f %s\n", w/1e9, u+s, m/1024, c}'
+}
+
+median() { sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+
+# group SERVER EP KIND SIZE KEY REPS TOOL...: interleaved rounds, one row per tool.
+group() {
+  local server=$1 ep=$2 kind=$3 size=$4 key=$5 reps=$6; shift 6
+  local tools=("$@") t i
+  declare -A res=()
+  for ((i = 0; i < reps; i++)); do
+    for t in "${tools[@]}"; do res[$t]+="$(one "$t" "$ep" "$key")"$'\n'; done
+  done
+  declare -A wall=() cpu=() rss=() chk=()
+  for t in "${tools[@]}"; do
+    wall[$t]=$(printf '%s' "${res[$t]}" | awk '{print $1}' | median)
+    cpu[$t]=$(printf '%s' "${res[$t]}" | awk '{print $2}' | median)
+    rss[$t]=$(printf '%s' "${res[$t]}" | awk '$3>m{m=$3} END{print m}')
+    chk[$t]=$(printf '%s' "${res[$t]}" | awk '{print $4}' | sort -u | paste -sd/)
+  done
+  for t in "${tools[@]}"; do
+    local label
+    case $t in
+      s5cmd) label="s5cmd v2.3.0" ;; task) label="edge-drop-task" ;; aws) label="aws s3 cp ($AWSV)" ;;
+      managerdl) label="manager.Downloader" ;;
+    esac
+    ROWS+=("$(awk -v sv="$server" -v k="$kind" -v sz="$size" -v key="$key" -v l="$label" -v c="${chk[$t]}" \
+      -v w="${wall[$t]}" -v cp="${cpu[$t]}" -v r="${rss[$t]}" -v sw="${wall[s5cmd]}" -v sc="${cpu[s5cmd]}" -v aw="${wall[aws]}" -v n="$reps" \
+      'BEGIN{rc = sc > 0 ? sprintf("%.2f", cp/sc) : "–"; printf "| %s | %s | %s (`%s`) | %s | %s | %.3f | %.2f | %.1f | %.2f | %s | %.2f | %d |", sv, k, sz, key, l, c, w, cp, r, w/sw, rc, w/aw, n}')")
+    echo "  ${ROWS[-1]}" >&2
+  done
+}
+
+echo "== measuring (REPS=$REPS, SMALL_REPS=$SMALL_REPS, dest $DEST)" >&2
+SUMS=$OUT/bench-s3.sha256
+EP=http://127.0.0.1:$PORT
+group bench-s3 "$EP" composite "$BIG" big-composite.bin "$REPS" s5cmd task aws
+group bench-s3 "$EP" full "$BIG" big-crc64nvme.bin "$REPS" s5cmd task aws managerdl
+group bench-s3 "$EP" single "$BIG" big-md5.bin "$REPS" s5cmd task aws
+group bench-s3 "$EP" mpetag "$BIG" big-mpetag.bin "$REPS" s5cmd task aws
+group bench-s3 "$EP" full "10 MiB" mid.bin "$REPS" s5cmd task aws
+for k in composite:small-composite.txt full:small.txt single:small-md5.txt mpetag:small-mpetag.txt; do
+  group bench-s3 "$EP" "${k%%:*}" "6 B" "${k#*:}" "$SMALL_REPS" s5cmd task aws
+done
+SUMS=$OUT/versitygw.sha256
+EP=http://127.0.0.1:$VGW_PORT
+for kind in composite full single; do
+  group versitygw "$EP" "$kind" "$BIG" "big-$kind.bin" "$REPS" s5cmd task aws
+done
+for kind in composite full single; do
+  group versitygw "$EP" "$kind" "6 B" "small-$kind.txt" "$SMALL_REPS" s5cmd task aws
+done
 
 echo
-echo "Benchmark started $STARTED, $(nproc) cores, $(go version | cut -d' ' -f3), task $VERSION, dest $DEST ($(stat -f -c %T "$DEST")) unless the row says to disk ($DISK_BASE, $(stat -f -c %T "$DISK_DEST")); median of runs by wall time, peak RSS = max over runs."
+echo "Benchmark started $STARTED, $(nproc) cores, load average $LOAD0 at the start and $(cut -d' ' -f1-3 /proc/loadavg) at the end, $(go version | cut -d' ' -f3), task $VERSION, dest $DEST_BASE ($(stat -f -c %T "$DEST")); tools interleaved; wall and CPU = medians, peak RSS = max over runs; ratios against s5cmd / aws-cli in the same group."
 echo
-echo "| tool | object | wall s | CPU s (user+sys) | peak RSS MiB | wall / s5cmd | CPU / s5cmd | runs |"
-echo "|---|---|---:|---:|---:|---:|---:|---:|"
-for r in "${ROWS[@]}"; do
-  IFS='|' read -r label size key wall cpu rss reps <<< "$r"
-  # ratios against s5cmd on the same object and destination
-  base=$size
-  [[ $label == *"to disk"* ]] && base="$BIG (disk)"
-  bw=${BASE_WALL[$base]:-}; bc=${BASE_CPU[$base]:-}
-  rw=$(awk -v a="$wall" -v b="$bw" 'BEGIN{if(b>0)printf "%.2f", a/b; else print "–"}')
-  rc=$(awk -v a="$cpu" -v b="$bc" 'BEGIN{if(b>0)printf "%.2f", a/b; else print "–"}')
-  printf '| %s | %s (`%s`) | %.3f | %.2f | %.1f | %s | %s | %s |\n' "$label" "${size% (disk)}" "$key" "$wall" "$cpu" "$rss" "$rw" "$rc" "$reps"
-done
+echo "| server | kind | object | tool | check | wall s | CPU s | peak RSS MiB | wall / s5cmd | CPU / s5cmd | wall / aws-cli | runs |"
+echo "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|"
+printf '%s\n' "${ROWS[@]}"

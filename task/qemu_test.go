@@ -2,6 +2,9 @@ package main
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"hash/crc64"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -49,6 +52,27 @@ func TestQEMUArm64(t *testing.T) {
 	s := summary(t, r.stdout, "download complete")
 	if s["version"] != "qemu" || s["bytes"] != float64(len(data)) {
 		t.Errorf("summary: %v", s)
+	}
+
+	// The arm64 checksum code paths (CRC64NVME folding, CRC32C, composite
+	// per part): every kind must verify, not just download.
+	nvme := crc64.Checksum(data, crc64.MakeTable(0x9a6c9329ac4bc9b5))
+	srv.Put(t, "edge", "arm/nvme.bin", data, map[string]string{
+		"x-amz-checksum-crc64nvme": base64.StdEncoding.EncodeToString(binary.BigEndian.AppendUint64(nil, nvme)),
+		"x-amz-checksum-type":      "FULL_OBJECT",
+	})
+	srv.Put(t, "edge", "arm/composite.bin", data, nil)
+	srv.Fixups.SetParts("edge", "arm/composite.bin", data, []int64{2 << 20, 2 << 20, 1<<20 + 3}, "CRC32C")
+	for key, check := range map[string]string{"arm/nvme.bin": "crc64nvme", "arm/composite.bin": "crc32c-composite"} {
+		cmd := exec.Command(qemu, bin, "-part-size", "1MiB", "-concurrency", "4")
+		cmd.Env = binEnv(t, srv, "EDGE_DROP_BUCKET=edge", "EDGE_DROP_KEY="+key, "EDGE_DROP_DATA_DIR="+dir)
+		r := runBin(t, cmd)
+		if r.code != 0 {
+			t.Fatalf("%s: exit %d\nstdout: %s\nstderr: %s", key, r.code, r.stdout, r.stderr)
+		}
+		if s := summary(t, r.stdout, "download complete"); s["verified"] != check {
+			t.Errorf("%s: verified %v, want %s", key, s["verified"], check)
+		}
 	}
 
 	// And a clean failure path on arm64: unsafe key → 3.

@@ -239,15 +239,7 @@ func (d *delivery) attempt(ctx context.Context, key string, head *s3.HeadObjectO
 		return res, nil
 	}
 
-	ver := chooseVerifier(head)
-	if ver.Name == "" && multipartParts(etag) > 0 && !encrypted(head) {
-		mv, why, ok := multipartVerifier(ctx, d.api, o.Bucket, key, etag, size)
-		if ok {
-			ver = mv
-		} else {
-			ver.Note += " (" + why + ")"
-		}
-	}
+	ver := chooseVerifier(ctx, d.api, o.Bucket, key, etag, size, head)
 	if ver.Name == "" {
 		o.Logger.Warn("integrity: " + ver.Note)
 	}
@@ -283,7 +275,7 @@ func (d *delivery) attempt(ctx context.Context, key string, head *s3.HeadObjectO
 		o.OnTransfer(size)
 	}
 	f := &fetcher{api: d.api, o: o, key: key, etag: etag, size: size, f: tmp.File, ver: ver}
-	if err := f.run(ctx, ver); err != nil {
+	if err := f.run(ctx); err != nil {
 		return Result{}, exitcode.New(classify(ctx, err), err)
 	}
 	res.Resumes = f.resumes

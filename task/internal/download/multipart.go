@@ -2,15 +2,15 @@ package download
 
 import (
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"fmt"
-	"hash"
 	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/edge-drop/edge-drop/task/internal/exitcode"
 )
 
 // multipartParts returns N for a multipart ETag "<md5 of md5s>-N".
@@ -26,88 +26,63 @@ func multipartParts(etag string) int {
 	return parts
 }
 
-// multipartVerifier makes a multipart ETag verifiable by learning the
-// upload's part size: HEAD with partNumber=1 gives the first part's length,
-// and HEAD partNumber=N checks that the last part fits a uniform part size
-// (what every common uploader uses). On any doubt it returns ok=false and
-// the caller keeps the "not verifiable" note.
-func multipartVerifier(ctx context.Context, api API, bucket, key, etag string, size int64) (verifier, string, bool) {
-	parts := multipartParts(etag)
-	if parts == 0 {
-		return verifier{}, "not a multipart ETag", false
+// learnParts checks that the server can serve the upload's parts, for a
+// verifier that needs them (composite checksum, multipart ETag), and
+// returns "" or why not. One extra request, whatever the part sizes: HEAD
+// ?partNumber=1 must report the part count the checksum/ETag names
+// (x-amz-mp-parts-count) and a first part that fits the object. The parts'
+// exact offsets then come from the Content-Range of each part's GET
+// ?partNumber=, so uploads with mixed part sizes need no further requests.
+func learnParts(ctx context.Context, api API, bucket, key, etag string, size int64, parts int) string {
+	if size == 0 {
+		if parts != 1 {
+			return fmt.Sprintf("an empty object cannot have %d parts", parts)
+		}
+		return ""
 	}
-	head := func(n int32) (*s3.HeadObjectOutput, error) {
-		return api.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bucket, Key: &key, PartNumber: aws.Int32(n), IfMatch: &etag})
+	in := &s3.HeadObjectInput{Bucket: &bucket, Key: &key, PartNumber: aws.Int32(1), ChecksumMode: types.ChecksumModeEnabled}
+	if etag != "" {
+		in.IfMatch = &etag
 	}
-	first, err := head(1)
+	first, err := api.HeadObject(ctx, in)
 	if err != nil {
-		return verifier{}, "HEAD partNumber=1 failed: " + err.Error(), false
+		return "HEAD ?partNumber=1 failed: " + err.Error()
 	}
 	p := aws.ToInt64(first.ContentLength)
-	if first.PartsCount != nil && int(*first.PartsCount) != parts {
-		return verifier{}, fmt.Sprintf("parts count %d does not match ETag's %d", *first.PartsCount, parts), false
+	switch {
+	case parts > 1 && first.PartsCount == nil:
+		return "the server reports no parts count"
+	case first.PartsCount != nil && int(*first.PartsCount) != parts:
+		return fmt.Sprintf("the server reports %d parts", *first.PartsCount)
+	case p <= 0 || p > size || (parts == 1) != (p == size):
+		return fmt.Sprintf("its part 1 has %d bytes of %d", p, size)
 	}
-	if p <= 0 || int64(parts-1)*p >= size || int64(parts)*p < size {
-		return verifier{}, fmt.Sprintf("part size %d does not fit %d parts of a %d-byte object", p, parts, size), false
+	return ""
+}
+
+// partSpan reads where part partNumber lies in the object from the
+// response to GET ?partNumber= (Content-Range "bytes first-last/size").
+func partSpan(out *s3.GetObjectOutput, size int64, partNumber, parts int) (span, error) {
+	bad := func(what string) (span, error) {
+		return span{}, exitcode.Errorf(exitcode.Integrity, "%w: GET ?partNumber=%d of a %d-byte object in %d parts: %s", ErrIntegrity, partNumber, size, parts, what)
 	}
-	if parts > 1 {
-		last, err := head(int32(parts))
-		if err != nil {
-			return verifier{}, "HEAD of the last part failed: " + err.Error(), false
+	if out.PartsCount != nil && int(*out.PartsCount) != parts {
+		return bad(fmt.Sprintf("server reports %d parts", *out.PartsCount))
+	}
+	n := aws.ToInt64(out.ContentLength)
+	cr := aws.ToString(out.ContentRange)
+	if cr == "" {
+		if parts == 1 && n == size { // the whole object, as a 200
+			return span{0, size}, nil
 		}
-		if aws.ToInt64(last.ContentLength) != size-int64(parts-1)*p {
-			return verifier{}, "parts are not of uniform size", false
-		}
+		return bad("no Content-Range (does the server support ?partNumber= on GET?)")
 	}
-	return verifier{
-		Name:     "md5-multipart-etag",
-		Expected: strings.Trim(etag, `"`),
-		New:      func() hash.Hash { return newMultipartMD5(p) },
-		Encode:   func(b []byte) string { return string(b) },
-	}, "", true
-}
-
-// multipartMD5 computes an S3 multipart ETag for a given part size; Sum
-// appends "<hex md5 of the parts' md5s>-<parts>".
-type multipartMD5 struct {
-	partSize int64
-	cur      hash.Hash
-	n        int64
-	sums     []byte
-	parts    int
-}
-
-func newMultipartMD5(partSize int64) *multipartMD5 {
-	return &multipartMD5{partSize: partSize, cur: md5.New()}
-}
-
-func (m *multipartMD5) Write(b []byte) (int, error) {
-	total := len(b)
-	for len(b) > 0 {
-		take := min(int64(len(b)), m.partSize-m.n)
-		m.cur.Write(b[:take])
-		m.n += take
-		b = b[take:]
-		if m.n == m.partSize {
-			m.sums = m.cur.Sum(m.sums)
-			m.cur.Reset()
-			m.n = 0
-			m.parts++
-		}
+	var first, last, total int64
+	if _, err := fmt.Sscanf(cr, "bytes %d-%d/%d", &first, &last, &total); err != nil {
+		return bad(fmt.Sprintf("Content-Range %q", cr))
 	}
-	return total, nil
-}
-
-func (m *multipartMD5) Sum(b []byte) []byte {
-	sums, parts := m.sums, m.parts
-	if m.n > 0 || parts == 0 {
-		sums = m.cur.Sum(append([]byte(nil), sums...))
-		parts++
+	if total != size || first < 0 || last < first || last >= size || (out.ContentLength != nil && n != last-first+1) {
+		return bad(fmt.Sprintf("Content-Range %q with Content-Length %d", cr, n))
 	}
-	d := md5.Sum(sums)
-	return append(b, hex.EncodeToString(d[:])+"-"+strconv.Itoa(parts)...)
+	return span{first, last - first + 1}, nil
 }
-
-func (m *multipartMD5) Reset()         { *m = multipartMD5{partSize: m.partSize, cur: md5.New()} }
-func (m *multipartMD5) Size() int      { return 0 }
-func (m *multipartMD5) BlockSize() int { return md5.BlockSize }

@@ -7,8 +7,14 @@ package s3test
 import (
 	"bytes"
 	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"hash"
+	"hash/crc32"
+	"hash/crc64"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -87,12 +93,12 @@ func Put(backend *s3mem.Backend, bucket, key string, data []byte, meta map[strin
 // whole-object checksums only for whole-object GETs, while gofakes3 echoes
 // stored metadata on every response (and the SDK would then "validate" a
 // range against the whole object's checksum).
-func IfMatch(backend gofakes3.Backend, next http.Handler) http.Handler {
+func IfMatch(backend gofakes3.Backend, next http.Handler) *Fixups {
 	return &Fixups{backend: backend, next: next}
 }
 
 // Fixups is the handler IfMatch returns. It can also present objects as
-// multipart uploads (see SetMultipart).
+// multipart uploads, with composite checksums (see SetParts).
 type Fixups struct {
 	backend gofakes3.Backend
 	next    http.Handler
@@ -101,34 +107,91 @@ type Fixups struct {
 }
 
 type multipart struct {
-	hash     string // gofakes3's ETag of the stored content, to detect replacement
-	etag     string // "<md5 of part md5s>-N"
-	partSize int64
-	size     int64
+	hash   string  // gofakes3's ETag of the stored content, to detect replacement
+	etag   string  // "<md5 of part md5s>-N"
+	ends   []int64 // end offset of each part
+	header string  // "x-amz-checksum-<algo>" of a composite checksum, or ""
+	sums   []string
+	whole  string // the composite checksum "<base64>-N"
+}
+
+// start returns where part n (from 1) begins.
+func (m multipart) start(n int) int64 {
+	if n == 1 {
+		return 0
+	}
+	return m.ends[n-2]
 }
 
 // SetMultipart makes bucket/key look like an object uploaded in parts of
-// partSize: multipart ETag on GET/HEAD (and for If-Match), and HEAD with
-// partNumber answered with that part's length and x-amz-mp-parts-count.
-// It lasts until the object's content changes.
+// partSize (the last one shorter); see SetParts.
 func (f *Fixups) SetMultipart(bucket, key string, data []byte, partSize int64) string {
-	var sums []byte
-	n := 0
-	for off := int64(0); off < int64(len(data)) || n == 0; off += partSize {
-		s := md5.Sum(data[off:min(off+partSize, int64(len(data)))])
-		sums = append(sums, s[:]...)
-		n++
+	var sizes []int64
+	for off := int64(0); off < int64(len(data)) || len(sizes) == 0; off += partSize {
+		sizes = append(sizes, min(partSize, int64(len(data))-off))
 	}
-	d := md5.Sum(sums)
+	etag, _ := f.SetParts(bucket, key, data, sizes, "")
+	return etag
+}
+
+// ChecksumAlgos are the algorithms SetParts knows, by S3 name.
+var ChecksumAlgos = map[string]func() hash.Hash{
+	"CRC32":     func() hash.Hash { return crc32.NewIEEE() },
+	"CRC32C":    func() hash.Hash { return crc32.New(crc32.MakeTable(crc32.Castagnoli)) },
+	"CRC64NVME": func() hash.Hash { return crc64.New(crc64.MakeTable(0x9a6c9329ac4bc9b5)) },
+	"SHA1":      sha1.New,
+	"SHA256":    sha256.New,
+}
+
+// SetParts makes bucket/key look like an object uploaded in parts of the
+// given sizes, as S3 presents one: multipart ETag on GET/HEAD (and for
+// If-Match); GET and HEAD with ?partNumber= answered with that part's
+// bytes/length, Content-Range and x-amz-mp-parts-count. With algo (a key of
+// ChecksumAlgos) it also carries a COMPOSITE checksum: the checksum of the
+// concatenated part checksums, "<base64>-N", on whole-object responses and
+// each part's own checksum on ?partNumber= responses with checksum mode.
+// It lasts until the object's content changes. It returns the quoted ETag
+// and the composite checksum ("" without algo).
+func (f *Fixups) SetParts(bucket, key string, data []byte, sizes []int64, algo string) (string, string) {
+	var md5s []byte
+	m := multipart{}
+	var comp hash.Hash
+	if algo != "" {
+		m.header = "x-amz-checksum-" + strings.ToLower(algo)
+		comp = ChecksumAlgos[algo]()
+	}
+	off := int64(0)
+	for _, n := range sizes {
+		part := data[off : off+n]
+		s := md5.Sum(part)
+		md5s = append(md5s, s[:]...)
+		if comp != nil {
+			h := ChecksumAlgos[algo]()
+			h.Write(part)
+			sum := h.Sum(nil)
+			comp.Write(sum)
+			m.sums = append(m.sums, base64.StdEncoding.EncodeToString(sum))
+		}
+		off += n
+		m.ends = append(m.ends, off)
+	}
+	if off != int64(len(data)) {
+		panic(fmt.Sprintf("s3test.SetParts: sizes add up to %d, data has %d bytes", off, len(data)))
+	}
+	d := md5.Sum(md5s)
 	whole := md5.Sum(data)
-	etag := fmt.Sprintf(`"%s-%d"`, hex.EncodeToString(d[:]), n)
+	m.etag = fmt.Sprintf(`"%s-%d"`, hex.EncodeToString(d[:]), len(sizes))
+	m.hash = `"` + hex.EncodeToString(whole[:]) + `"`
+	if comp != nil {
+		m.whole = fmt.Sprintf("%s-%d", base64.StdEncoding.EncodeToString(comp.Sum(nil)), len(sizes))
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.mp == nil {
 		f.mp = map[string]multipart{}
 	}
-	f.mp[bucket+"/"+key] = multipart{hash: `"` + hex.EncodeToString(whole[:]) + `"`, etag: etag, partSize: partSize, size: int64(len(data))}
-	return etag
+	f.mp[bucket+"/"+key] = m
+	return m.etag, m.whole
 }
 
 func (f *Fixups) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -154,35 +217,45 @@ func (f *Fixups) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		etag = mp.etag
 	} else {
 		isMP = false
+		mp = multipart{ends: []int64{obj.Size}}
 	}
 	if im := r.Header.Get("If-Match"); im != "" && im != "*" && strings.TrimPrefix(im, "W/") != etag {
 		WriteError(w, http.StatusPreconditionFailed, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")
 		return
 	}
-	if pn := r.URL.Query().Get("partNumber"); pn != "" && r.Method == http.MethodHead {
-		n, err := strconv.Atoi(pn)
-		parts := 1
-		partSize := obj.Size
-		if isMP {
-			partSize = mp.partSize
-			parts = int((mp.size + mp.partSize - 1) / mp.partSize)
+	fw := &fixWriter{ResponseWriter: w, stripChecksums: r.Header.Get("Range") != "" && r.Method == http.MethodGet, set: map[string]string{}}
+	if isMP {
+		fw.set["ETag"] = etag
+		if mp.header != "" {
+			fw.set[mp.header] = mp.whole
+			fw.set["x-amz-checksum-type"] = "COMPOSITE"
 		}
-		if err != nil || n < 1 || n > parts {
+	}
+	if pn := r.URL.Query().Get("partNumber"); pn != "" {
+		n, err := strconv.Atoi(pn)
+		if err != nil || n < 1 || n > len(mp.ends) {
 			WriteError(w, http.StatusRequestedRangeNotSatisfiable, "InvalidPartNumber", "The requested partnumber is not satisfiable")
 			return
 		}
-		start := int64(n-1) * partSize
-		end := min(start+partSize, obj.Size)
-		w.Header().Set("ETag", etag)
-		w.Header().Set("Content-Length", strconv.FormatInt(end-start, 10))
-		w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, end-1, obj.Size))
-		w.Header().Set("x-amz-mp-parts-count", strconv.Itoa(parts))
-		w.WriteHeader(http.StatusPartialContent)
-		return
-	}
-	fw := &fixWriter{ResponseWriter: w, stripChecksums: r.Header.Get("Range") != "" && r.Method == http.MethodGet}
-	if isMP {
-		fw.etag = etag
+		start, end := mp.start(n), mp.ends[n-1]
+		fw.stripChecksums = true
+		fw.set = map[string]string{"ETag": etag, "x-amz-mp-parts-count": strconv.Itoa(len(mp.ends))}
+		if mp.header != "" && strings.EqualFold(r.Header.Get("x-amz-checksum-mode"), "ENABLED") {
+			fw.set[mp.header] = mp.sums[n-1]
+		}
+		if r.Method == http.MethodHead {
+			fw.fix()
+			w.Header().Set("Content-Length", strconv.FormatInt(end-start, 10))
+			w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, end-1, obj.Size))
+			w.WriteHeader(http.StatusPartialContent)
+			return
+		}
+		// GET: serve the part as the equivalent range.
+		r = r.Clone(r.Context())
+		q := r.URL.Query()
+		q.Del("partNumber")
+		r.URL.RawQuery = q.Encode()
+		r.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", start, end-1))
 	}
 	f.next.ServeHTTP(fw, r)
 	fw.fix() // a HEAD may never call WriteHeader/Write
@@ -198,7 +271,7 @@ func WriteError(w http.ResponseWriter, status int, code, msg string) {
 type fixWriter struct {
 	http.ResponseWriter
 	stripChecksums bool
-	etag           string
+	set            map[string]string // headers to set (after stripping)
 	done           bool
 }
 
@@ -207,15 +280,15 @@ func (n *fixWriter) fix() {
 		return
 	}
 	n.done = true
-	if n.etag != "" {
-		n.Header().Set("ETag", n.etag)
-	}
 	if n.stripChecksums {
 		for k := range n.Header() {
 			if strings.HasPrefix(strings.ToLower(k), "x-amz-checksum-") {
 				n.Header().Del(k)
 			}
 		}
+	}
+	for k, v := range n.set {
+		n.Header().Set(k, v)
 	}
 }
 

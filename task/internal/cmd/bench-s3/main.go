@@ -53,25 +53,47 @@ func main() {
 	full := func(k, v string) map[string]string {
 		return map[string]string{k: v, "x-amz-checksum-type": "FULL_OBJECT"}
 	}
-	bigCRC32 := crc32Of(big)
-	objs := []struct {
-		key  string
-		data []byte
-		meta map[string]string
-	}{
-		// As uploaded by current AWS SDKs/CLI: full-object CRC32 checksum.
-		{"big.bin", big, full("x-amz-checksum-crc32", bigCRC32)},
-		// As stored by S3 when the uploader sent no checksum: CRC64NVME.
-		{"big-crc64nvme.bin", big, full("x-amz-checksum-crc64nvme", crc64Of(big))},
-		// Only an MD5 ETag (single-part upload, no checksum): worst case.
-		{"big-md5.bin", big, nil},
-		{"mid.bin", mid, full("x-amz-checksum-crc32", crc32Of(mid))},
-		{"small.txt", small, full("x-amz-checksum-crc32", crc32Of(small))},
+	// Presented as multipart uploads in 8 MiB parts (after the Puts).
+	sizes := func(b []byte) []int64 {
+		var out []int64
+		for off := 0; off < len(b) || len(out) == 0; off += 8 << 20 {
+			out = append(out, int64(min(8<<20, len(b)-off)))
+		}
+		return out
 	}
+	objs := []struct {
+		key   string
+		data  []byte
+		meta  map[string]string
+		parts string // "": single part; "-": multipart ETag only; else composite algorithm
+	}{
+		// Current `aws s3 cp`: multipart, CRC32 per part, COMPOSITE "-N".
+		{"big-composite.bin", big, nil, "CRC32"},
+		// Full-object checksum (what S3 stores when the uploader sent none).
+		{"big-crc64nvme.bin", big, full("x-amz-checksum-crc64nvme", crc64Of(big)), ""},
+		// Single-part upload, only an MD5 ETag.
+		{"big-md5.bin", big, nil, ""},
+		// Multipart upload with no checksum at all: only the multipart ETag.
+		{"big-mpetag.bin", big, nil, "-"},
+		{"mid.bin", mid, full("x-amz-checksum-crc32", crc32Of(mid)), ""},
+		{"small-composite.txt", small, nil, "CRC32"},
+		{"small.txt", small, full("x-amz-checksum-crc64nvme", crc64Of(small)), ""},
+		{"small-md5.txt", small, nil, ""},
+		{"small-mpetag.txt", small, nil, "-"},
+	}
+	fake := gofakes3.New(backend, gofakes3.WithTimeSkewLimit(0))
+	fx := s3test.IfMatch(backend, fake.Server())
 	var lines []string
 	for _, o := range objs {
 		if err := s3test.Put(backend, "bench", o.key, o.data, o.meta); err != nil {
 			log.Fatal(err)
+		}
+		switch o.parts {
+		case "":
+		case "-":
+			fx.SetParts("bench", o.key, o.data, sizes(o.data), "")
+		default:
+			fx.SetParts("bench", o.key, o.data, sizes(o.data), o.parts)
 		}
 		sum := sha256.Sum256(o.data)
 		lines = append(lines, hex.EncodeToString(sum[:])+"  "+o.key)
@@ -82,11 +104,10 @@ func main() {
 			log.Fatal(err)
 		}
 	}
-	fake := gofakes3.New(backend, gofakes3.WithTimeSkewLimit(0))
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Printf("bench-s3 ready on http://%s\n", ln.Addr())
-	log.Fatal(http.Serve(ln, s3test.IfMatch(backend, fake.Server())))
+	log.Fatal(http.Serve(ln, fx))
 }
