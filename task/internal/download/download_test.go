@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"hash/crc64"
 	"io/fs"
@@ -212,7 +213,10 @@ func TestFaultsRecovered(t *testing.T) {
 			return nil
 		}, 0, true},
 		{"body shorter than content-length", func(r *http.Request, n int) *s3test.Fault {
-			if isGet(r) && n == 3 {
+			// The third part's first GET, chosen by its range: which GET
+			// is the third to arrive depends on the workers' scheduling,
+			// and the last part is too short to be cut at partSize/2.
+			if isGet(r) && r.Header.Get("Range") == fmt.Sprintf("bytes=%d-%d", 2*partSize, 3*partSize-1) {
 				return &s3test.Fault{Kind: s3test.Short, N: partSize / 2}
 			}
 			return nil
