@@ -241,8 +241,5 @@ func fieldError(key string, got any, rule string) error {
 	return fmt.Errorf("config: context key %q = %q %s (set it in cdk.json or with -c %s=...)", key, fmt.Sprint(got), rule, key)
 }
 
-// ImportsBucket reports whether the pipeline uses an existing bucket.
-func (c Config) ImportsBucket() bool { return c.ExistingBucketName != "" }
-
 // ImportsCluster reports whether the pipeline uses an existing cluster.
 func (c Config) ImportsCluster() bool { return c.ExistingClusterName != "" }

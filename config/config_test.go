@@ -45,8 +45,8 @@ func TestOverridesFromContextStrings(t *testing.T) {
 	if c != want {
 		t.Fatalf("got %+v\nwant %+v", c, want)
 	}
-	if !c.ImportsBucket() || c.ImportsCluster() {
-		t.Fatal("import flags wrong")
+	if c.ImportsCluster() {
+		t.Fatal("no existingClusterName, yet ImportsCluster")
 	}
 }
 

@@ -18,13 +18,16 @@ type App struct {
 
 // Build adds edge-drop's stacks to app, with cdk-nag's AwsSolutions checks
 // on all of them: an unsuppressed finding fails synth.
-func Build(app awscdk.App, cfg config.Config, imageDirectory string) *App {
-	out := build(app, cfg, imageDirectory)
+func Build(app awscdk.App, cfg config.Config, imageDirectory string) (*App, error) {
+	out, err := build(app, cfg, imageDirectory)
+	if err != nil {
+		return nil, err
+	}
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
-	return out
+	return out, nil
 }
 
-func build(app awscdk.App, cfg config.Config, imageDirectory string) *App {
+func build(app awscdk.App, cfg config.Config, imageDirectory string) (*App, error) {
 	env := &awscdk.Environment{
 		Account: envOrNil("CDK_DEFAULT_ACCOUNT"),
 		Region:  envOrNil("CDK_DEFAULT_REGION"),
@@ -42,8 +45,9 @@ func build(app awscdk.App, cfg config.Config, imageDirectory string) *App {
 		})
 		props.Cluster = out.Cluster.Cluster.Cluster
 	}
-	out.Pipeline = NewPipelineStack(app, cfg.StackPrefix+"-Pipeline", props)
-	return out
+	var err error
+	out.Pipeline, err = NewPipelineStack(app, cfg.StackPrefix+"-Pipeline", props)
+	return out, err
 }
 
 // Stacks lists the stacks that were created.

@@ -28,7 +28,10 @@ func synth(t *testing.T, overrides map[string]any) (*App, config.Config) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	built := Build(app, cfg, "..")
+	built, err := Build(app, cfg, "..")
+	if err != nil {
+		t.Fatal(err)
+	}
 	app.Synth(nil)
 	return built, cfg
 }

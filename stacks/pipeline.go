@@ -5,6 +5,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecrassets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -36,17 +37,20 @@ type PipelineStack struct {
 }
 
 // NewPipelineStack creates the whole data flow for one bucket.
-func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStackProps) *PipelineStack {
+func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStackProps) (*PipelineStack, error) {
 	cfg := props.Config
 	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
 	removal := removalPolicy(cfg.RemovalPolicy)
 	retention := logRetention(cfg.LogRetentionDays)
 
-	bucket := dropbucket.New(stack, "DropBucket", dropbucket.Props{
-		BucketName:         cfg.BucketName,
-		ExistingBucketName: cfg.ExistingBucketName,
-		RemovalPolicy:      removal,
-	})
+	bucketProps := dropbucket.Props{BucketProps: &dropbucket.BucketProps{BucketName: cfg.BucketName, RemovalPolicy: removal}}
+	if cfg.ExistingBucketName != "" {
+		bucketProps = dropbucket.Props{ExistingBucketObj: awss3.Bucket_FromBucketName(stack, jsii.String("ExistingBucket"), jsii.String(cfg.ExistingBucketName))}
+	}
+	bucket, err := dropbucket.New(stack, "DropBucket", bucketProps)
+	if err != nil {
+		return nil, err
+	}
 
 	cluster := props.Cluster
 	if cluster == nil {
@@ -85,7 +89,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 	output(stack, "UploadCommand",
 		awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("aws s3 cp ./demo1.txt s3://"), bucket.Bucket.BucketName(), jsii.String("/demo1.txt")}),
 		"Try it: the file appears in "+cfg.DataDir+" on the board")
-	return &PipelineStack{Stack: stack, Bucket: bucket, Task: task, Pipeline: flow}
+	return &PipelineStack{Stack: stack, Bucket: bucket, Task: task, Pipeline: flow}, nil
 }
 
 func taskImage(cfg config.Config, dir string) awsecs.ContainerImage {

@@ -68,12 +68,10 @@ func TestBucketIsPrivateEncryptedTLSOnlyAndSendsEvents(t *testing.T) {
 	if drop["DeletionPolicy"] != "Retain" || drop["UpdateReplacePolicy"] != "Retain" {
 		t.Errorf("default removal policy must retain the bucket, got %v/%v", drop["DeletionPolicy"], drop["UpdateReplacePolicy"])
 	}
-	// EventBridge notifications on, through CDK's notifications resource.
-	_, notif := only(t, tpl, "Custom::S3BucketNotifications")
-	equalJSON(t, "notifications", notif["NotificationConfiguration"], map[string]any{"EventBridgeConfiguration": map[string]any{}})
-	if render(t, notif["BucketName"]) != "${"+dropID+"}" {
-		t.Errorf("notifications target %v, want the drop bucket", notif["BucketName"])
-	}
+	// EventBridge notifications on, natively: no custom resource, no Lambda.
+	equalJSON(t, "notifications", props["NotificationConfiguration"], map[string]any{"EventBridgeConfiguration": map[string]any{"EventBridgeEnabled": true}})
+	tpl.ResourceCountIs(strPtr("Custom::S3BucketNotifications"), num(0))
+	tpl.ResourceCountIs(strPtr("AWS::Lambda::Function"), num(0))
 	// TLS only, and TLS 1.2 at least, in the bucket policy.
 	var denies []string
 	for _, p := range resources(t, tpl, "AWS::S3::BucketPolicy") {

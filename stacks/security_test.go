@@ -21,7 +21,6 @@ var allowedOnAnyResource = []string{
 	"logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
 	"logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups", // state machine logging
 	"xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets", // tracing
-	"s3:PutBucketNotification", // CDK's notifications custom resource
 }
 
 func TestIAMHasNoWildcardActionsAndScopedResources(t *testing.T) {

@@ -1,0 +1,88 @@
+// Package cdktest helps test one construct on its own: a bare stack with
+// cdk-nag's AwsSolutions checks, assertions that report instead of panic,
+// and a check that no finding is left unsuppressed.
+package cdktest
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/edge-drop/edge-drop/stacks"
+)
+
+// Stack is an empty stack in its own app, in a fixed account and region,
+// with the project's feature flags (cdk.json) and AwsSolutions checks
+// attached (they run when the stack is synthesized).
+func Stack(t *testing.T) awscdk.Stack {
+	t.Helper()
+	flags, err := stacks.CDKJSONContext(cdkJSON(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &flags, Outdir: jsii.String(t.TempDir())})
+	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Reports: jsii.Bool(false)}), nil)
+	return awscdk.NewStack(app, jsii.String("Test"), &awscdk.StackProps{
+		Env: &awscdk.Environment{Account: jsii.String("123456789012"), Region: jsii.String("eu-west-1")},
+	})
+}
+
+// cdkJSON finds the project's cdk.json above the test's directory.
+func cdkJSON(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "cdk.json")); err == nil {
+			return filepath.Join(dir, "cdk.json")
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no cdk.json above the test directory")
+		}
+		dir = parent
+	}
+}
+
+// Template synthesizes the stack.
+func Template(stack awscdk.Stack) assertions.Template {
+	return assertions.Template_FromStack(stack, nil)
+}
+
+// Check runs one assertions call (HasResourceProperties and friends panic
+// on a mismatch) and reports a mismatch as a test error with its message.
+func Check(t *testing.T, what string, assertion func()) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("%s: %s", what, strings.TrimSpace(fmt.Sprint(r)))
+		}
+	}()
+	assertion()
+}
+
+// NagClean fails the test for every AwsSolutions error or warning left on
+// the stack: each finding must be fixed or suppressed with a reason.
+func NagClean(t *testing.T, stack awscdk.Stack) {
+	t.Helper()
+	ann := assertions.Annotations_FromStack(stack)
+	rule := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
+	for kind, found := range map[string]*[]*cxapi.SynthesisMessage{
+		"error":   ann.FindError(jsii.String("*"), rule),
+		"warning": ann.FindWarning(jsii.String("*"), rule),
+	} {
+		for _, m := range *found {
+			t.Errorf("cdk-nag %s on %s: %v", kind, *m.Id, m.Entry.Data)
+		}
+	}
+}
