@@ -36,6 +36,7 @@ const (
 	KeyTaskTimeout         = "taskTimeout"
 	KeyLogRetentionDays    = "logRetentionDays"
 	KeyRemovalPolicy       = "removalPolicy"
+	KeyAlarmEmail          = "alarmEmail"
 )
 
 // RemovalPolicy says what happens to stateful resources (bucket, log groups)
@@ -88,6 +89,10 @@ type Config struct {
 
 	LogRetentionDays int
 	RemovalPolicy    RemovalPolicy
+
+	// AlarmEmail is subscribed to the delivery alarms' topic ("" = no
+	// subscription; the topic exists either way).
+	AlarmEmail string
 }
 
 // Default returns the configuration cdk.json ships with.
@@ -159,6 +164,7 @@ func FromContext(lookup Lookup) (Config, error) {
 	if rp != "" {
 		c.RemovalPolicy = RemovalPolicy(strings.ToLower(rp))
 	}
+	str(KeyAlarmEmail, &c.AlarmEmail)
 	if len(errs) > 0 {
 		return c, errors.Join(errs...)
 	}
@@ -171,6 +177,9 @@ var (
 	clusterRE     = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
 	taskUserRE    = regexp.MustCompile(`^[0-9]{1,10}(:[0-9]{1,10})?$`)
 	imageRE       = regexp.MustCompile(`^[a-z0-9][a-z0-9._/:@-]*[a-z0-9]$`)
+	// emailRE takes one ordinary address (local part, @, a dotted domain):
+	// no display name, no list, nothing SNS would refuse at deploy time.
+	emailRE = regexp.MustCompile(`^[A-Za-z0-9.!#$%&'*+/=?^_{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$`)
 )
 
 // RetentionDays are the values CloudWatch Logs accepts.
@@ -233,6 +242,9 @@ func (c Config) Validate() error {
 	}
 	if c.RemovalPolicy != Retain && c.RemovalPolicy != Destroy {
 		bad(KeyRemovalPolicy, c.RemovalPolicy, `must be "retain" or "destroy"`)
+	}
+	if c.AlarmEmail != "" && (len(c.AlarmEmail) > 254 || !emailRE.MatchString(c.AlarmEmail)) {
+		bad(KeyAlarmEmail, c.AlarmEmail, "must be one e-mail address such as ops@example.com (or empty for no subscription)")
 	}
 	return errors.Join(errs...)
 }

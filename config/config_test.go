@@ -34,6 +34,7 @@ func TestOverridesFromContextStrings(t *testing.T) {
 		KeyRemovalPolicy:      "DESTROY",
 		KeyExistingBucketName: "my-landing-bucket",
 		KeyRuleKeyPrefix:      "reports/",
+		KeyAlarmEmail:         " ops+edge-drop@example.co.uk ",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -42,6 +43,7 @@ func TestOverridesFromContextStrings(t *testing.T) {
 	want.KeyPattern, want.TaskMemoryMiB, want.TaskCPU = "report*.csv", 256, 512
 	want.TaskTimeout, want.LogRetentionDays, want.RemovalPolicy = 2*time.Hour, 90, Destroy
 	want.ExistingBucketName, want.RuleKeyPrefix = "my-landing-bucket", "reports/"
+	want.AlarmEmail = "ops+edge-drop@example.co.uk"
 	if c != want {
 		t.Fatalf("got %+v\nwant %+v", c, want)
 	}
@@ -75,6 +77,12 @@ func TestBadValuesNameTheKey(t *testing.T) {
 		{KeyTaskTimeout, "10s", "1m to 24h"},
 		{KeyLogRetentionDays, "8", "must be one of"},
 		{KeyRemovalPolicy, "snapshot", `"retain" or "destroy"`},
+		{KeyAlarmEmail, "ops", "one e-mail address"},
+		{KeyAlarmEmail, "ops@localhost", "one e-mail address"},
+		{KeyAlarmEmail, "a@example.com,b@example.com", "one e-mail address"},
+		{KeyAlarmEmail, "Ops <ops@example.com>", "one e-mail address"},
+		{KeyAlarmEmail, "ops@example..com", "one e-mail address"},
+		{KeyAlarmEmail, "ops@-example.com", "one e-mail address"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.key+"="+tc.value.(string), func(t *testing.T) {

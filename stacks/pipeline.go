@@ -10,6 +10,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/edge-drop/edge-drop/config"
+	"github.com/edge-drop/edge-drop/constructs/alarms"
 	"github.com/edge-drop/edge-drop/constructs/downloadtask"
 	"github.com/edge-drop/edge-drop/constructs/dropbucket"
 	"github.com/edge-drop/edge-drop/constructs/edgecluster"
@@ -28,12 +29,14 @@ type PipelineStackProps struct {
 	ImageDirectory string
 }
 
-// PipelineStack is bucket → rule → state machine → task.
+// PipelineStack is bucket → rule → state machine → task, with alarms on
+// every way a delivery can fail.
 type PipelineStack struct {
 	awscdk.Stack
 	Bucket   *dropbucket.DropBucket
 	Task     *downloadtask.DownloadTask
 	Pipeline *pipeline.Pipeline
+	Alarms   *alarms.Alarms
 }
 
 // NewPipelineStack creates the whole data flow for one bucket.
@@ -82,14 +85,22 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 		RemovalPolicy: removal,
 	})
 
+	alarmed := alarms.New(stack, "Alarms", alarms.Props{
+		StateMachine:    flow.StateMachine,
+		DeadLetterQueue: flow.DeadLetterQueue,
+		Email:           cfg.AlarmEmail,
+		RemovalPolicy:   removal,
+	})
+
 	output(stack, "BucketName", bucket.Bucket.BucketName(), "Upload here")
 	output(stack, "StateMachineArn", flow.StateMachine.StateMachineArn(), "Executions show each delivery")
 	output(stack, "DeadLetterQueueUrl", flow.DeadLetterQueue.QueueUrl(), "Events EventBridge could not deliver")
 	output(stack, "TaskLogGroup", task.LogGroup.LogGroupName(), "Logs of the task on the board")
+	output(stack, "AlarmTopicArn", alarmed.Topic.TopicArn(), "Failed deliveries are announced here: subscribe (alarmEmail does it for one address)")
 	output(stack, "UploadCommand",
 		awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("aws s3 cp ./demo1.txt s3://"), bucket.Bucket.BucketName(), jsii.String("/demo1.txt")}),
 		"Try it: the file appears in "+cfg.DataDir+" on the board")
-	return &PipelineStack{Stack: stack, Bucket: bucket, Task: task, Pipeline: flow}, nil
+	return &PipelineStack{Stack: stack, Bucket: bucket, Task: task, Pipeline: flow, Alarms: alarmed}, nil
 }
 
 func taskImage(cfg config.Config, dir string) awsecs.ContainerImage {

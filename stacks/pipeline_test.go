@@ -48,6 +48,7 @@ var customized = map[string]any{
 	config.KeyTaskUser:         "1000:1000",
 	config.KeyTaskImage:        "public.ecr.aws/example/edge-drop:1.2.3",
 	config.KeyBucketName:       "edge-drop-test-bucket",
+	config.KeyAlarmEmail:       "ops@example.com",
 }
 
 func customizedPipeline(t *testing.T) assertions.Template {

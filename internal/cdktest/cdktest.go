@@ -4,6 +4,7 @@
 package cdktest
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,8 +16,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
-
-	"github.com/edge-drop/edge-drop/stacks"
 )
 
 // Stack is an empty stack in its own app, in a fixed account and region,
@@ -24,10 +23,7 @@ import (
 // attached (they run when the stack is synthesized).
 func Stack(t *testing.T) awscdk.Stack {
 	t.Helper()
-	flags, err := stacks.CDKJSONContext(cdkJSON(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	flags := featureFlags(t)
 	app := awscdk.NewApp(&awscdk.AppProps{Context: &flags, Outdir: jsii.String(t.TempDir())})
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Reports: jsii.Bool(false)}), nil)
 	return awscdk.NewStack(app, jsii.String("Test"), &awscdk.StackProps{
@@ -35,16 +31,31 @@ func Stack(t *testing.T) awscdk.Stack {
 	})
 }
 
-// cdkJSON finds the project's cdk.json above the test's directory.
-func cdkJSON(t *testing.T) string {
+// featureFlags returns the "@aws-cdk/..." flags of the project's cdk.json
+// (found above the test's directory): constructs are tested with the
+// behaviour the app gets, and without any app setting.
+func featureFlags(t *testing.T) map[string]any {
 	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for {
-		if _, err := os.Stat(filepath.Join(dir, "cdk.json")); err == nil {
-			return filepath.Join(dir, "cdk.json")
+		raw, err := os.ReadFile(filepath.Join(dir, "cdk.json"))
+		if err == nil {
+			var file struct {
+				Context map[string]any `json:"context"`
+			}
+			if err := json.Unmarshal(raw, &file); err != nil {
+				t.Fatalf("cdk.json: %v", err)
+			}
+			flags := map[string]any{}
+			for k, v := range file.Context {
+				if strings.HasPrefix(k, "@") {
+					flags[k] = v
+				}
+			}
+			return flags
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
