@@ -1,9 +1,10 @@
 // Package config is the one typed place for edge-drop's deploy-time settings.
 //
-// Values come from CDK context: defaults in cdk.json, overrides with
-// `cdk synth -c key=value`. Everything is validated before a single construct
-// is built, so a bad value fails synth with one line that names the context
-// key, what it got and what is allowed.
+// Values come from CDK context over the defaults in Default(), the one place
+// they live (cdk.json holds only CDK's feature flags): set a key in cdk.json's
+// "context" or with `cdk synth -c key=value`. Everything is validated before
+// a single construct is built, so a bad value fails synth with one line that
+// names the context key, what it got and what is allowed.
 package config
 
 import (
@@ -95,7 +96,8 @@ type Config struct {
 	AlarmEmail string
 }
 
-// Default returns the configuration cdk.json ships with.
+// Default returns the configuration used for every key the context does not
+// set. README's configuration table documents it (a test keeps them equal).
 func Default() Config {
 	return Config{
 		StackPrefix:      "EdgeDrop",

@@ -15,7 +15,7 @@ import (
 )
 
 // synth builds the app the way `cdk synth` does: cdk.json's context (feature
-// flags and defaults) plus overrides, then config validation, then Build.
+// flags) plus overrides, then config validation, then Build.
 func synth(t *testing.T, overrides map[string]any) (*App, config.Config) {
 	t.Helper()
 	ctx, err := CDKJSONContext("../cdk.json")
