@@ -71,15 +71,24 @@ func Template(stack awscdk.Stack) assertions.Template {
 }
 
 // Check runs one assertions call (HasResourceProperties and friends panic
-// on a mismatch) and reports a mismatch as a test error with its message.
+// on a mismatch) and reports a mismatch as a test error with its message,
+// at the caller's line.
 func Check(t *testing.T, what string, assertion func()) {
 	t.Helper()
+	if msg := mismatch(assertion); msg != "" {
+		t.Errorf("%s: %s", what, msg)
+	}
+}
+
+// mismatch runs assertion and returns its panic message, "" if none.
+func mismatch(assertion func()) (msg string) {
 	defer func() {
 		if r := recover(); r != nil {
-			t.Errorf("%s: %s", what, strings.TrimSpace(fmt.Sprint(r)))
+			msg = strings.TrimSpace(fmt.Sprint(r))
 		}
 	}()
 	assertion()
+	return ""
 }
 
 // NagClean fails the test for every AwsSolutions error or warning left on
