@@ -28,8 +28,17 @@ const image = "public.ecr.aws/example/edge-drop:1.2.3"
 func task(t *testing.T, change func(*downloadtask.Props)) (awscdk.Stack, *downloadtask.DownloadTask) {
 	t.Helper()
 	stack := cdktest.Stack(t)
-	props := downloadtask.Props{
-		Bucket:        awss3.Bucket_FromBucketName(stack, jsii.String("Landing"), jsii.String("landing")),
+	props := defaults(awss3.Bucket_FromBucketName(stack, jsii.String("Landing"), jsii.String("landing")))
+	if change != nil {
+		change(&props)
+	}
+	return stack, downloadtask.New(stack, "Task", props)
+}
+
+// defaults are the app's default settings.
+func defaults(bucket awss3.IBucket) downloadtask.Props {
+	return downloadtask.Props{
+		Bucket:        bucket,
 		Image:         awsecs.ContainerImage_FromRegistry(jsii.String(image), nil),
 		DataDir:       "/data",
 		CPU:           256,
@@ -39,10 +48,6 @@ func task(t *testing.T, change func(*downloadtask.Props)) (awscdk.Stack, *downlo
 		LogRetention:  awslogs.RetentionDays_ONE_MONTH,
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	}
-	if change != nil {
-		change(&props)
-	}
-	return stack, downloadtask.New(stack, "Task", props)
 }
 
 func logicalID(stack awscdk.Stack, r awscdk.IResource) string {
@@ -100,42 +105,45 @@ func TestTaskDefinitionRunsOnTheBoardWithTheDataDirMounted(t *testing.T) {
 }
 
 func TestTaskRoleMayOnlyGetObjectsOfTheBucket(t *testing.T) {
-	for _, tc := range []struct {
-		prefix, resource string
-	}{
-		{"", "arn:aws:s3:::landing/*"},
-		{"reports/", "arn:aws:s3:::landing/reports/*"},
+	// One stack, two tasks: the whole bucket, and one prefix.
+	stack, whole := task(t, nil)
+	props := defaults(awss3.Bucket_FromBucketName(stack, jsii.String("SameBucket"), jsii.String("landing")))
+	props.KeyPrefix = "reports/"
+	prefixed := downloadtask.New(stack, "Prefixed", props)
+	tpl := cdktest.Template(stack)
+	for role, resource := range map[string]string{
+		logicalID(stack, whole.TaskRole):    "arn:aws:s3:::landing/*",
+		logicalID(stack, prefixed.TaskRole): "arn:aws:s3:::landing/reports/*",
 	} {
-		stack, d := task(t, func(p *downloadtask.Props) { p.KeyPrefix = tc.prefix })
-		tpl := cdktest.Template(stack)
-		cdktest.Check(t, "task role policy, prefix "+tc.prefix, func() {
+		cdktest.Check(t, "task role policy "+resource, func() {
 			tpl.HasResourceProperties(jsii.String("AWS::IAM::Policy"), like(&map[string]any{
-				"Roles": []any{map[string]any{"Ref": logicalID(stack, d.TaskRole)}},
+				"Roles": []any{map[string]any{"Ref": role}},
 				"PolicyDocument": like(&map[string]any{"Statement": []any{map[string]any{
-					"Sid": "ReadUploadedObjects", "Effect": "Allow", "Action": "s3:GetObject", "Resource": tc.resource,
+					"Sid": "ReadUploadedObjects", "Effect": "Allow", "Action": "s3:GetObject", "Resource": resource,
 				}}}),
 			}))
 		})
-		cdktest.NagClean(t, stack)
 	}
+	cdktest.NagClean(t, stack)
 }
 
 func TestTaskGivesUpBeforeTheStateTimesOut(t *testing.T) {
 	// The task's own timeout is a minute short of the state's, but never
-	// less than half of it.
-	for timeout, want := range map[time.Duration]string{
-		30 * time.Minute: "29m0s",
-		2 * time.Minute:  "1m0s",
-		time.Minute:      "30s",
-	} {
-		stack, _ := task(t, func(p *downloadtask.Props) { p.Timeout = timeout })
-		tpl := cdktest.Template(stack)
-		cdktest.Check(t, "timeout "+timeout.String(), func() {
-			tpl.HasResourceProperties(jsii.String("AWS::ECS::TaskDefinition"), like(&map[string]any{
+	// less than half of it. One stack, one task per timeout.
+	stack, _ := task(t, nil) // 30m
+	for _, timeout := range []time.Duration{2 * time.Minute, time.Minute} {
+		props := defaults(awss3.Bucket_FromBucketName(stack, jsii.String("Bucket"+timeout.String()), jsii.String("landing")))
+		props.Timeout = timeout
+		downloadtask.New(stack, "Task"+timeout.String(), props)
+	}
+	tpl := cdktest.Template(stack)
+	for _, want := range []string{"29m0s", "1m0s", "30s"} {
+		cdktest.Check(t, "timeout "+want, func() {
+			tpl.ResourcePropertiesCountIs(jsii.String("AWS::ECS::TaskDefinition"), like(&map[string]any{
 				"ContainerDefinitions": []any{like(&map[string]any{"Environment": with(&[]any{
 					map[string]any{"Name": contract.EnvTimeout, "Value": want},
 				})})},
-			}))
+			}), jsii.Number(1))
 		})
 	}
 }
