@@ -167,6 +167,7 @@ type Machine struct {
 	startAt        string
 	states         map[string]*state
 	timeoutSeconds int64
+	comment        string
 }
 
 type optPath struct {
@@ -277,6 +278,9 @@ func Parse(definition []byte) (*Machine, error) {
 		return nil, fmt.Errorf("statemachine: top-level field StartAt is missing or not a string")
 	}
 	m.startAt = startAt
+	if c, ok := top["Comment"].(string); ok {
+		m.comment = c
+	}
 	rawStates, ok := top["States"].(map[string]any)
 	if !ok || len(rawStates) == 0 {
 		return nil, fmt.Errorf("statemachine: top-level field States is missing or empty")
