@@ -119,7 +119,7 @@ func New(scope constructs.Construct, id string, props Props) *Alarms {
 			"Open the failed execution of the state machine (stack output StateMachineArn): the DeliveryFailed cause names the object, "+
 			"the error and the task's exit code (meanings in README, \"The task binary\"). Fix the cause, then upload the object again.")
 	a.add(stack, DeliveryTimedOut, sm.MetricTimedOut(stats),
-		"A delivery ran longer than the execution allows (taskTimeout + 30 min): the board is offline, full or too slow for the object. "+
+		"A delivery ran longer than the execution allows (taskTimeout plus time for placement retries): the board is offline, full or too slow for the object. "+
 			"Check the board in the ECS console (container instance connected, agent running) and the task log group (output TaskLogGroup); "+
 			"raise taskTimeout for large objects, then upload the object again.")
 	a.add(stack, DeliveryAborted, sm.MetricAborted(stats),

@@ -70,6 +70,8 @@ func TestOneAlarmPerFailureKindNotifiesTheTopic(t *testing.T) {
 				"ComparisonOperator": "GreaterThanOrEqualToThreshold",
 				"TreatMissingData":   "notBreaching",
 				"AlarmActions":       []any{map[string]any{"Ref": ids["topic"]}},
+				"OKActions":          absent(), // recovery is no news: no second mail per burst
+				"ActionsEnabled":     absent(), // CloudFormation default: enabled
 			})
 		})
 		if a.ByName[tc.name] == nil {
