@@ -42,7 +42,7 @@ func watched(t *testing.T, email string) (awscdk.Stack, *alarms.Alarms, map[stri
 func TestOneAlarmPerFailureKindNotifiesTheTopic(t *testing.T) {
 	// GIVEN a state machine and a dead-letter queue WHEN alarmed
 	stack, a, ids := watched(t, "")
-	tpl := cdktest.Template(stack)
+	tpl := cdktest.Template(t, stack)
 
 	// THEN four alarms, each firing on the first failure of its kind,
 	// treating no data as healthy and notifying the topic
@@ -82,7 +82,7 @@ func TestOneAlarmPerFailureKindNotifiesTheTopic(t *testing.T) {
 
 func TestTopicIsEncryptedWithAKeyCloudWatchMayUseAndTLSOnly(t *testing.T) {
 	stack, _, ids := watched(t, "")
-	tpl := cdktest.Template(stack)
+	tpl := cdktest.Template(t, stack)
 
 	// The topic is encrypted with the construct's customer managed key.
 	cdktest.Check(t, "topic", func() {
@@ -137,7 +137,7 @@ func TestTopicIsEncryptedWithAKeyCloudWatchMayUseAndTLSOnly(t *testing.T) {
 
 func TestEmailSubscribesOnlyWhenSet(t *testing.T) {
 	stack, _, ids := watched(t, "ops@example.com")
-	tpl := cdktest.Template(stack)
+	tpl := cdktest.Template(t, stack)
 	tpl.ResourceCountIs(jsii.String("AWS::SNS::Subscription"), jsii.Number(1))
 	cdktest.Check(t, "subscription", func() {
 		tpl.HasResourceProperties(jsii.String("AWS::SNS::Subscription"), &map[string]any{

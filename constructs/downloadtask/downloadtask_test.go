@@ -56,7 +56,7 @@ func logicalID(stack awscdk.Stack, r awscdk.IResource) string {
 
 func TestTaskDefinitionRunsOnTheBoardWithTheDataDirMounted(t *testing.T) {
 	stack, d := task(t, nil)
-	tpl := cdktest.Template(stack)
+	tpl := cdktest.Template(t, stack)
 	logs := logicalID(stack, d.LogGroup)
 
 	tpl.ResourceCountIs(jsii.String("AWS::ECS::TaskDefinition"), jsii.Number(1))
@@ -110,7 +110,7 @@ func TestTaskRoleMayOnlyGetObjectsOfTheBucket(t *testing.T) {
 	props := defaults(awss3.Bucket_FromBucketName(stack, jsii.String("SameBucket"), jsii.String("landing")))
 	props.KeyPrefix = "reports/"
 	prefixed := downloadtask.New(stack, "Prefixed", props)
-	tpl := cdktest.Template(stack)
+	tpl := cdktest.Template(t, stack)
 	for role, resource := range map[string]string{
 		logicalID(stack, whole.TaskRole):    "arn:aws:s3:::landing/*",
 		logicalID(stack, prefixed.TaskRole): "arn:aws:s3:::landing/reports/*",
@@ -136,7 +136,7 @@ func TestTaskGivesUpBeforeTheStateTimesOut(t *testing.T) {
 		props.Timeout = timeout
 		downloadtask.New(stack, "Task"+timeout.String(), props)
 	}
-	tpl := cdktest.Template(stack)
+	tpl := cdktest.Template(t, stack)
 	for _, want := range []string{"29m0s", "1m0s", "30s"} {
 		cdktest.Check(t, "timeout "+want, func() {
 			tpl.ResourcePropertiesCountIs(jsii.String("AWS::ECS::TaskDefinition"), like(&map[string]any{

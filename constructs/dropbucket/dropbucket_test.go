@@ -26,7 +26,7 @@ func TestCreatedBucketIsLockedDownAndSendsEventsNatively(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tpl := cdktest.Template(stack)
+	tpl := cdktest.Template(t, stack)
 	logs := logicalIDOf(stack, d.AccessLogs)
 
 	// THEN two buckets: the drop bucket and its access-log bucket
@@ -93,7 +93,7 @@ func TestBucketPropsNameTheBucketAndSetTheRemovalPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tpl := cdktest.Template(stack)
+	tpl := cdktest.Template(t, stack)
 	cdktest.Check(t, "named bucket", func() {
 		tpl.HasResourceProperties(jsii.String("AWS::S3::Bucket"), like(&map[string]any{"BucketName": "edge-drop-landing"}))
 	})
@@ -115,7 +115,7 @@ func TestExistingBucketGetsEventBridgeThroughCDKsCustomResource(t *testing.T) {
 	if d.Bucket != existing || d.AccessLogs != nil {
 		t.Errorf("want the given bucket and no access-log bucket, got %v, %v", d.Bucket, d.AccessLogs)
 	}
-	tpl := cdktest.Template(stack)
+	tpl := cdktest.Template(t, stack)
 	tpl.ResourceCountIs(jsii.String("AWS::S3::Bucket"), jsii.Number(0))
 	// AND EventBridge is turned on without dropping the bucket's other
 	// notifications (Managed false merges with what is there)

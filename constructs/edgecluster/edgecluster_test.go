@@ -19,7 +19,7 @@ func TestClusterWithoutVPCAndTheBoardsRole(t *testing.T) {
 	// GIVEN a bare stack WHEN the cluster is created
 	stack := cdktest.Stack(t)
 	e := edgecluster.New(stack, "Edge", edgecluster.Props{ClusterName: "boards"})
-	tpl := cdktest.Template(stack)
+	tpl := cdktest.Template(t, stack)
 
 	// THEN one ECS cluster with Container Insights and nothing of a VPC
 	tpl.ResourceCountIs(jsii.String("AWS::ECS::Cluster"), jsii.Number(1))

@@ -54,7 +54,7 @@ func logicalID(stack awscdk.Stack, r awscdk.IResource) string {
 func TestRuleStartsTheStateMachineWithRetriesAndADeadLetterQueue(t *testing.T) {
 	// GIVEN a bare stack WHEN the pipeline is built
 	stack, p := build(t, pipeline.KeyFilter{})
-	tpl := cdktest.Template(stack)
+	tpl := cdktest.Template(t, stack)
 	sm, dlq, role := logicalID(stack, p.StateMachine), logicalID(stack, p.DeadLetterQueue), logicalID(stack, p.TargetRole)
 
 	// THEN one rule: Object Created in this bucket, any key, to the state
@@ -104,7 +104,7 @@ func TestRuleStartsTheStateMachineWithRetriesAndADeadLetterQueue(t *testing.T) {
 
 func TestStateMachineIsStandardTracedAndLogsEverything(t *testing.T) {
 	stack, p := build(t, pipeline.KeyFilter{})
-	tpl := cdktest.Template(stack)
+	tpl := cdktest.Template(t, stack)
 	cdktest.Check(t, "state machine", func() {
 		tpl.HasResourceProperties(jsii.String("AWS::StepFunctions::StateMachine"), like(&map[string]any{
 			"StateMachineType":     "STANDARD", // ecs:runTask.sync needs it
@@ -140,7 +140,7 @@ func TestKeyFilterGoesIntoTheRulesPattern(t *testing.T) {
 		}
 	}
 	stack, _ := build(t, pipeline.KeyFilter{Prefix: "in/"})
-	tpl := cdktest.Template(stack)
+	tpl := cdktest.Template(t, stack)
 	cdktest.Check(t, "prefix in the template", func() {
 		tpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), like(&map[string]any{
 			"EventPattern": like(&map[string]any{"detail": map[string]any{

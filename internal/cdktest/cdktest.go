@@ -65,9 +65,16 @@ func featureFlags(t *testing.T) map[string]any {
 	}
 }
 
-// Template synthesizes the stack.
-func Template(stack awscdk.Stack) assertions.Template {
-	return assertions.Template_FromStack(stack, nil)
+// Template synthesizes the stack. A synth that fails (an unsuppressed
+// cdk-nag error fails validation) ends the test with its message instead of
+// a panic that would stop every other test of the package.
+func Template(t *testing.T, stack awscdk.Stack) assertions.Template {
+	t.Helper()
+	var tpl assertions.Template
+	if msg := mismatch(func() { tpl = assertions.Template_FromStack(stack, nil) }); msg != "" {
+		t.Fatalf("synth failed (cdk-nag findings are printed above): %s", msg)
+	}
+	return tpl
 }
 
 // Check runs one assertions call (HasResourceProperties and friends panic
