@@ -1,9 +1,10 @@
 // Package config is the one typed place for edge-drop's deploy-time settings.
 //
-// Values come from CDK context: defaults in cdk.json, overrides with
-// `cdk synth -c key=value`. Everything is validated before a single construct
-// is built, so a bad value fails synth with one line that names the context
-// key, what it got and what is allowed.
+// Values come from CDK context over the defaults in Default(), the one place
+// they live (cdk.json holds only CDK's feature flags): set a key in cdk.json's
+// "context" or with `cdk synth -c key=value`. Everything is validated before
+// a single construct is built, so a bad value fails synth with one line that
+// names the context key, what it got and what is allowed.
 package config
 
 import (
@@ -38,6 +39,7 @@ const (
 	KeyBoardPolicy         = "boardPolicy"
 	KeyLogRetentionDays    = "logRetentionDays"
 	KeyRemovalPolicy       = "removalPolicy"
+	KeyAlarmEmail          = "alarmEmail"
 )
 
 // RemovalPolicy says what happens to stateful resources (bucket, log groups)
@@ -116,9 +118,14 @@ type Config struct {
 
 	LogRetentionDays int
 	RemovalPolicy    RemovalPolicy
+
+	// AlarmEmail is subscribed to the delivery alarms' topic ("" = no
+	// subscription; the topic exists either way).
+	AlarmEmail string
 }
 
-// Default returns the configuration cdk.json ships with.
+// Default returns the configuration used for every key the context does not
+// set. README's configuration table documents it (a test keeps them equal).
 func Default() Config {
 	return Config{
 		StackPrefix:      "EdgeDrop",
@@ -195,6 +202,7 @@ func FromContext(lookup Lookup) (Config, error) {
 	if rp != "" {
 		c.RemovalPolicy = RemovalPolicy(strings.ToLower(rp))
 	}
+	str(KeyAlarmEmail, &c.AlarmEmail)
 	if len(errs) > 0 {
 		return c, errors.Join(errs...)
 	}
@@ -207,6 +215,9 @@ var (
 	clusterRE     = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
 	taskUserRE    = regexp.MustCompile(`^[0-9]{1,10}(:[0-9]{1,10})?$`)
 	imageRE       = regexp.MustCompile(`^[a-z0-9][a-z0-9._/:@-]*[a-z0-9]$`)
+	// emailRE takes one ordinary address (local part, @, a dotted domain):
+	// no display name, no list, nothing SNS would refuse at deploy time.
+	emailRE = regexp.MustCompile(`^[A-Za-z0-9.!#$%&'*+/=?^_{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$`)
 )
 
 // RetentionDays are the values CloudWatch Logs accepts.
@@ -276,6 +287,9 @@ func (c Config) Validate() error {
 	if c.RemovalPolicy != Retain && c.RemovalPolicy != Destroy {
 		bad(KeyRemovalPolicy, c.RemovalPolicy, `must be "retain" or "destroy"`)
 	}
+	if c.AlarmEmail != "" && (len(c.AlarmEmail) > 254 || !emailRE.MatchString(c.AlarmEmail)) {
+		bad(KeyAlarmEmail, c.AlarmEmail, "must be one e-mail address such as ops@example.com (or empty for no subscription)")
+	}
 	return errors.Join(errs...)
 }
 
@@ -285,9 +299,6 @@ func fieldError(key string, got any, rule string) error {
 
 // MaxObjectBytes is MaxObjectMiB in bytes.
 func (c Config) MaxObjectBytes() int64 { return int64(c.MaxObjectMiB) << 20 }
-
-// ImportsBucket reports whether the pipeline uses an existing bucket.
-func (c Config) ImportsBucket() bool { return c.ExistingBucketName != "" }
 
 // EffectiveClusterName is the cluster the pipeline runs tasks on: the
 // existing one, or the one the cluster stack creates.

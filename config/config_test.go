@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -34,6 +35,7 @@ func TestOverridesFromContextStrings(t *testing.T) {
 		KeyRemovalPolicy:      "DESTROY",
 		KeyExistingBucketName: "my-landing-bucket",
 		KeyRuleKeyPrefix:      "reports/",
+		KeyAlarmEmail:         " ops+edge-drop@example.co.uk ",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -42,11 +44,12 @@ func TestOverridesFromContextStrings(t *testing.T) {
 	want.KeyPattern, want.TaskMemoryMiB, want.TaskCPU = "report*.csv", 256, 512
 	want.TaskTimeout, want.LogRetentionDays, want.RemovalPolicy = 2*time.Hour, 90, Destroy
 	want.ExistingBucketName, want.RuleKeyPrefix = "my-landing-bucket", "reports/"
+	want.AlarmEmail = "ops+edge-drop@example.co.uk"
 	if c != want {
 		t.Fatalf("got %+v\nwant %+v", c, want)
 	}
-	if !c.ImportsBucket() || c.ImportsCluster() {
-		t.Fatal("import flags wrong")
+	if c.ImportsCluster() {
+		t.Fatal("no existingClusterName, yet ImportsCluster")
 	}
 }
 
@@ -80,6 +83,12 @@ func TestBadValuesNameTheKey(t *testing.T) {
 		{KeyMaxObjectMiB, "1048577", "from 1 to 1048576"},
 		{KeyMaxObjectMiB, "1.5", "whole number"},
 		{KeyBoardPolicy, "wide", `"scoped"`},
+		{KeyAlarmEmail, "ops", "one e-mail address"},
+		{KeyAlarmEmail, "ops@localhost", "one e-mail address"},
+		{KeyAlarmEmail, "a@example.com,b@example.com", "one e-mail address"},
+		{KeyAlarmEmail, "Ops <ops@example.com>", "one e-mail address"},
+		{KeyAlarmEmail, "ops@example..com", "one e-mail address"},
+		{KeyAlarmEmail, "ops@-example.com", "one e-mail address"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.key+"="+tc.value.(string), func(t *testing.T) {
@@ -129,5 +138,49 @@ func TestEveryBadKeyIsReported(t *testing.T) {
 	_, err := FromContext(lookupFrom(map[string]any{KeyTaskMemoryMiB: "4096", KeyRemovalPolicy: "maybe"}))
 	if err == nil || strings.Count(err.Error(), "\n") != 1 {
 		t.Fatalf("want two lines, one per bad key, got %v", err)
+	}
+}
+
+// TestREADMEDocumentsEveryKeyWithItsDefault keeps README's configuration
+// table and the code in step: the same keys in the same order, and each
+// documented default, set explicitly, gives exactly Default().
+func TestREADMEDocumentsEveryKeyWithItsDefault(t *testing.T) {
+	raw, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var documented []string
+	defaults := map[string]string{}
+	inTable := false
+	for _, line := range strings.Split(string(raw), "\n") {
+		switch {
+		case strings.HasPrefix(line, "| key | default |"):
+			inTable = true
+		case inTable && strings.HasPrefix(line, "| `"):
+			cells := strings.Split(line, "|")
+			key := strings.Trim(strings.TrimSpace(cells[1]), "`")
+			value := strings.TrimSpace(cells[2])
+			if strings.HasPrefix(value, "(") { // (generated), (build): nothing set
+				value = ""
+			}
+			documented = append(documented, key)
+			defaults[key] = strings.Trim(value, "`")
+		case inTable && !strings.HasPrefix(line, "|"):
+			inTable = false
+		}
+	}
+
+	var read []string
+	if _, err := FromContext(func(key string) any { read = append(read, key); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(documented, " ") != strings.Join(read, " ") {
+		t.Fatalf("README's configuration table lists\n  %v\nbut FromContext reads\n  %v", documented, read)
+	}
+	for _, key := range documented {
+		c, err := FromContext(lookupFrom(map[string]any{key: defaults[key]}))
+		if err != nil || c != Default() {
+			t.Errorf("README says %s defaults to %q, but setting that gives %+v, %v (Default() is %+v)", key, defaults[key], c, err, Default())
+		}
 	}
 }

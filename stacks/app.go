@@ -18,13 +18,16 @@ type App struct {
 
 // Build adds edge-drop's stacks to app, with cdk-nag's AwsSolutions checks
 // on all of them: an unsuppressed finding fails synth.
-func Build(app awscdk.App, cfg config.Config, imageDirectory string) *App {
-	out := build(app, cfg, imageDirectory)
+func Build(app awscdk.App, cfg config.Config, imageDirectory string) (*App, error) {
+	out, err := build(app, cfg, imageDirectory)
+	if err != nil {
+		return nil, err
+	}
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
-	return out
+	return out, nil
 }
 
-func build(app awscdk.App, cfg config.Config, imageDirectory string) *App {
+func build(app awscdk.App, cfg config.Config, imageDirectory string) (*App, error) {
 	env := &awscdk.Environment{
 		Account: envOrNil("CDK_DEFAULT_ACCOUNT"),
 		Region:  envOrNil("CDK_DEFAULT_REGION"),
@@ -42,13 +45,16 @@ func build(app awscdk.App, cfg config.Config, imageDirectory string) *App {
 			ManagedBoardPolicy: cfg.BoardPolicy == config.ManagedBoardPolicy,
 		})
 	}
-	out.Pipeline = NewPipelineStack(app, cfg.StackPrefix+"-Pipeline", props)
+	var err error
+	if out.Pipeline, err = NewPipelineStack(app, cfg.StackPrefix+"-Pipeline", props); err != nil {
+		return nil, err
+	}
 	if out.Cluster != nil {
 		// The pipeline imports the cluster by its configured name (no
 		// cross-stack reference); this only orders deploys: cluster first.
 		out.Pipeline.AddStackDependency(out.Cluster.Stack, jsii.String("the pipeline runs tasks on the cluster"))
 	}
-	return out
+	return out, nil
 }
 
 // Stacks lists the stacks that were created.

@@ -6,9 +6,10 @@ import (
 	"os"
 )
 
-// CDKJSONContext reads the "context" block of cdk.json: the config defaults
-// and the feature flags. The CLI passes it to the app itself; tests and the
-// local demo, which create the App in-process, pass it through AppProps.
+// CDKJSONContext reads the "context" block of cdk.json: CDK's feature flags
+// and any config overrides (the defaults are config.Default()). The CLI
+// passes it to the app itself; tests and the local demo, which create the
+// App in-process, pass it through AppProps.
 func CDKJSONContext(path string) (map[string]any, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 )
 
 // synth builds the app the way `cdk synth` does: cdk.json's context (feature
-// flags and defaults) plus overrides, then config validation, then Build.
+// flags) plus overrides, then config validation, then Build.
 func synth(t *testing.T, overrides map[string]any) (*App, config.Config) {
 	t.Helper()
 	ctx, err := CDKJSONContext("../cdk.json")
@@ -28,7 +28,10 @@ func synth(t *testing.T, overrides map[string]any) (*App, config.Config) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	built := Build(app, cfg, "..")
+	built, err := Build(app, cfg, "..")
+	if err != nil {
+		t.Fatal(err)
+	}
 	app.Synth(nil)
 	return built, cfg
 }

@@ -5,10 +5,12 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecrassets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/edge-drop/edge-drop/config"
+	"github.com/edge-drop/edge-drop/constructs/alarms"
 	"github.com/edge-drop/edge-drop/constructs/downloadtask"
 	"github.com/edge-drop/edge-drop/constructs/dropbucket"
 	"github.com/edge-drop/edge-drop/constructs/edgecluster"
@@ -24,26 +26,31 @@ type PipelineStackProps struct {
 	ImageDirectory string
 }
 
-// PipelineStack is bucket → rule → state machine → task.
+// PipelineStack is bucket → rule → state machine → task, with alarms on
+// every way a delivery can fail.
 type PipelineStack struct {
 	awscdk.Stack
 	Bucket   *dropbucket.DropBucket
 	Task     *downloadtask.DownloadTask
 	Pipeline *pipeline.Pipeline
+	Alarms   *alarms.Alarms
 }
 
 // NewPipelineStack creates the whole data flow for one bucket.
-func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStackProps) *PipelineStack {
+func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStackProps) (*PipelineStack, error) {
 	cfg := props.Config
 	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
 	removal := removalPolicy(cfg.RemovalPolicy)
 	retention := logRetention(cfg.LogRetentionDays)
 
-	bucket := dropbucket.New(stack, "DropBucket", dropbucket.Props{
-		BucketName:         cfg.BucketName,
-		ExistingBucketName: cfg.ExistingBucketName,
-		RemovalPolicy:      removal,
-	})
+	bucketProps := dropbucket.Props{BucketProps: &dropbucket.BucketProps{BucketName: cfg.BucketName, RemovalPolicy: removal}}
+	if cfg.ExistingBucketName != "" {
+		bucketProps = dropbucket.Props{ExistingBucketObj: awss3.Bucket_FromBucketName(stack, jsii.String("ExistingBucket"), jsii.String(cfg.ExistingBucketName))}
+	}
+	bucket, err := dropbucket.New(stack, "DropBucket", bucketProps)
+	if err != nil {
+		return nil, err
+	}
 
 	// The cluster is imported by its configured name whether or not this app
 	// creates it: no Fn::ImportValue export that locks the cluster stack,
@@ -80,15 +87,22 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 	})
 
 	retainFunctionLogs(stack, retention, removal)
+	alarmed := alarms.New(stack, "Alarms", alarms.Props{
+		StateMachine:    flow.StateMachine,
+		DeadLetterQueue: flow.DeadLetterQueue,
+		Email:           cfg.AlarmEmail,
+		RemovalPolicy:   removal,
+	})
 
 	output(stack, "BucketName", bucket.Bucket.BucketName(), "Upload here")
 	output(stack, "StateMachineArn", flow.StateMachine.StateMachineArn(), "Executions show each delivery")
 	output(stack, "DeadLetterQueueUrl", flow.DeadLetterQueue.QueueUrl(), "Events EventBridge could not deliver")
 	output(stack, "TaskLogGroup", task.LogGroup.LogGroupName(), "Logs of the task on the board")
+	output(stack, "AlarmTopicArn", alarmed.Topic.TopicArn(), "Failed deliveries are announced here: subscribe (alarmEmail does it for one address)")
 	output(stack, "UploadCommand",
 		awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("aws s3 cp ./demo1.txt s3://"), bucket.Bucket.BucketName(), jsii.String("/demo1.txt")}),
 		"Try it: the file appears in "+cfg.DataDir+" on the board")
-	return &PipelineStack{Stack: stack, Bucket: bucket, Task: task, Pipeline: flow}
+	return &PipelineStack{Stack: stack, Bucket: bucket, Task: task, Pipeline: flow, Alarms: alarmed}, nil
 }
 
 // retainFunctionLogs gives every Lambda function in the stack (CDK's

@@ -11,6 +11,7 @@ import (
 	"github.com/edge-drop/edge-drop/config"
 	"github.com/edge-drop/edge-drop/constructs/pipeline"
 	"github.com/edge-drop/edge-drop/contract"
+	"github.com/edge-drop/edge-drop/internal/cdktest"
 )
 
 // Each configuration is synthesized once (a synth costs seconds) and shared.
@@ -50,51 +51,31 @@ var customized = map[string]any{
 	config.KeyBucketName:       "edge-drop-test-bucket",
 	config.KeyMaxObjectMiB:     "5",
 	config.KeyBoardPolicy:      "managed",
+	config.KeyAlarmEmail:       "ops@example.com",
 }
 
 func customizedPipeline(t *testing.T) assertions.Template {
 	return assertions.Template_FromStack(synthCached(t, "customized", customized).Pipeline.Stack, nil)
 }
 
-func TestBucketIsPrivateEncryptedTLSOnlyAndSendsEvents(t *testing.T) {
+// The bucket's own properties are dropbucket's tests; here: the stack
+// creates it by default, retained, sending events natively.
+func TestDefaultStackCreatesTheDropBucketSendingEventsNatively(t *testing.T) {
 	// GIVEN the default configuration WHEN synthesized
 	tpl := defaultPipeline(t)
-	// THEN the drop bucket (the one with access logging) is locked down
-	dropID := dropBucketID(t, tpl)
-	drop := resources(t, tpl, "AWS::S3::Bucket")[dropID]
-	props := drop["Properties"].(map[string]any)
-	equalJSON(t, "public access block", props["PublicAccessBlockConfiguration"], map[string]any{
-		"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true})
-	equalJSON(t, "encryption", get(t, props, "BucketEncryption", "ServerSideEncryptionConfiguration", 0, "ServerSideEncryptionByDefault", "SSEAlgorithm"), "AES256")
-	equalJSON(t, "versioning", props["VersioningConfiguration"], map[string]any{"Status": "Enabled"})
-	if drop["DeletionPolicy"] != "Retain" || drop["UpdateReplacePolicy"] != "Retain" {
-		t.Errorf("default removal policy must retain the bucket, got %v/%v", drop["DeletionPolicy"], drop["UpdateReplacePolicy"])
-	}
-	// EventBridge notifications on, through CDK's notifications resource.
-	_, notif := only(t, tpl, "Custom::S3BucketNotifications")
-	equalJSON(t, "notifications", notif["NotificationConfiguration"], map[string]any{"EventBridgeConfiguration": map[string]any{}})
-	if render(t, notif["BucketName"]) != "${"+dropID+"}" {
-		t.Errorf("notifications target %v, want the drop bucket", notif["BucketName"])
-	}
-	// TLS only, and TLS 1.2 at least, in the bucket policy.
-	var denies []string
-	for _, p := range resources(t, tpl, "AWS::S3::BucketPolicy") {
-		if render(t, get(t, p, "Properties", "Bucket")) != "${"+dropID+"}" {
-			continue
-		}
-		for _, s := range get(t, p, "Properties", "PolicyDocument", "Statement").([]any) {
-			st := s.(map[string]any)
-			if st["Effect"] == "Deny" {
-				denies = append(denies, mustJSON(t, st["Condition"]))
-				equalJSON(t, "deny action", st["Action"], "s3:*")
-			}
-		}
-	}
-	slices.Sort(denies)
-	equalJSON(t, "TLS conditions", denies, []string{
-		`{"Bool":{"aws:SecureTransport":"false"}}`,
-		`{"NumericLessThan":{"s3:TlsVersion":1.2}}`,
+	// THEN the drop bucket (the one with access logging) is retained and
+	// sends events to EventBridge without a custom resource or a Lambda
+	cdktest.Check(t, "drop bucket", func() {
+		tpl.HasResource(strPtr("AWS::S3::Bucket"), assertions.Match_ObjectLike(&map[string]any{
+			"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
+			"Properties": assertions.Match_ObjectLike(&map[string]any{
+				"LoggingConfiguration":      assertions.Match_AnyValue(),
+				"NotificationConfiguration": map[string]any{"EventBridgeConfiguration": map[string]any{"EventBridgeEnabled": true}},
+			}),
+		}))
 	})
+	tpl.ResourceCountIs(strPtr("Custom::S3BucketNotifications"), num(0))
+	tpl.ResourceCountIs(strPtr("AWS::Lambda::Function"), num(0))
 }
 
 func TestRuleMatchesObjectCreatedInTheBucketAndTargetsTheStateMachine(t *testing.T) {

@@ -49,7 +49,9 @@ func SynthApp(app awscdk.App, imageDirectory string) (cfg config.Config, err err
 			return cfg, errors.New("taskImage is empty, so the task image is built from ./Dockerfile, which is missing: run cdk from the project root or set -c taskImage=<image URI>")
 		}
 	}
-	Build(app, cfg, imageDirectory)
+	if _, err = Build(app, cfg, imageDirectory); err != nil {
+		return cfg, err
+	}
 	app.Synth(nil)
 	return cfg, nil
 }

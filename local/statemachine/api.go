@@ -142,5 +142,4 @@ type Machine struct {
 	startAt        string
 	states         map[string]*state
 	timeoutSeconds int64
-	comment        string
 }

@@ -122,9 +122,6 @@ func Parse(definition []byte) (*Machine, error) {
 	if !ok || startAt == "" {
 		return nil, fmt.Errorf("statemachine: top-level field StartAt is missing or not a string")
 	}
-	if c, ok := top["Comment"].(string); ok {
-		m.comment = c
-	}
 	rawStates, ok := top["States"].(map[string]any)
 	if !ok || len(rawStates) == 0 {
 		return nil, fmt.Errorf("statemachine: top-level field States is missing or empty")

@@ -1,0 +1,160 @@
+// Package alarms makes sure a failed delivery is never silent: one CloudWatch
+// alarm per way a delivery can fail (the execution failed, timed out or was
+// stopped; EventBridge could not start it at all), each telling the operator
+// what to do, all notifying one encrypted, TLS-only SNS topic.
+package alarms
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Props says what to watch and whom to tell.
+type Props struct {
+	StateMachine    awsstepfunctions.IStateMachine
+	DeadLetterQueue awssqs.IQueue
+	// Email subscribes one address to the topic ("" = none; subscribe
+	// later, e.g. a chat or paging integration). SNS mails a confirmation
+	// link first.
+	Email string
+	// RemovalPolicy applies to the topic's KMS key; "" retains it.
+	RemovalPolicy awscdk.RemovalPolicy
+}
+
+// Alarm names, after the stack name: "<stack>-<name>".
+const (
+	DeliveryFailed    = "DeliveryFailed"
+	DeliveryTimedOut  = "DeliveryTimedOut"
+	DeliveryAborted   = "DeliveryAborted"
+	EventsUndelivered = "EventsUndelivered"
+)
+
+// Alarms exposes what it made.
+type Alarms struct {
+	constructs.Construct
+	Topic awssns.Topic
+	Key   awskms.Key
+	// ByName holds the alarms by the names above.
+	ByName map[string]awscloudwatch.Alarm
+}
+
+// period is the evaluation window. Every failure is a real event, so one
+// datapoint of at least 1 in one period alarms: the operator hears within
+// about five minutes, and a burst of failures in the same window is one
+// notification, not one per object.
+var period = awscdk.Duration_Minutes(jsii.Number(5))
+
+// New creates the key, the topic and the alarms.
+func New(scope constructs.Construct, id string, props Props) *Alarms {
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	a := &Alarms{Construct: c, ByName: map[string]awscloudwatch.Alarm{}}
+	stack := awscdk.Stack_Of(c)
+	removal := props.RemovalPolicy
+	if removal == "" {
+		removal = awscdk.RemovalPolicy_RETAIN
+	}
+
+	// A customer managed key: the AWS managed alias/aws/sns key's policy
+	// cannot be changed, and CloudWatch may only publish to an encrypted
+	// topic whose key policy lets it use the key.
+	a.Key = awskms.NewKey(c, jsii.String("TopicKey"), &awskms.KeyProps{
+		Description:       jsii.String(fmt.Sprintf("edge-drop %s: encrypts the delivery alarm topic", *stack.StackName())),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     removal,
+	})
+	// No source conditions here: the key encrypts this one topic, and who
+	// may publish is decided by the topic policy below. A condition key the
+	// KMS request does not carry would drop every alarm without an error.
+	a.Key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudWatchAlarmsEncryptForTheTopic"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
+		Resources:  jsii.Strings("*"), // in a key policy: this key
+	}), nil)
+
+	a.Topic = awssns.NewTopic(c, jsii.String("Topic"), &awssns.TopicProps{
+		DisplayName: jsii.String("edge-drop delivery alarms"),
+		MasterKey:   a.Key,
+		EnforceSSL:  jsii.Bool(true),
+	})
+	names := []string{DeliveryFailed, DeliveryTimedOut, DeliveryAborted, EventsUndelivered}
+	var alarmArns []*string
+	for _, n := range names {
+		alarmArns = append(alarmArns, stack.FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("cloudwatch"), Resource: jsii.String("alarm"),
+			ResourceName: alarmName(stack, n), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+		}))
+	}
+	// The topic policy replaces SNS's default one, so CloudWatch needs an
+	// explicit grant: these alarms of this account only.
+	a.Topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("OnlyTheseAlarmsPublish"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  &[]*string{a.Topic.TopicArn()},
+		Conditions: &map[string]any{
+			"ArnLike":      map[string]any{"aws:SourceArn": alarmArns},
+			"StringEquals": map[string]any{"aws:SourceAccount": stack.Account()},
+		},
+	}))
+	if props.Email != "" {
+		a.Topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(props.Email), nil))
+	}
+
+	sm := props.StateMachine
+	stats := &awscloudwatch.MetricOptions{Period: period, Statistic: awscloudwatch.Stats_SUM()}
+	a.add(stack, DeliveryFailed, sm.MetricFailed(stats),
+		"An object was not delivered to the board: the task exited non-zero or could not be started. "+
+			"Open the failed execution of the state machine (stack output StateMachineArn): the DeliveryFailed cause names the object, "+
+			"the error and the task's exit code (meanings in README, \"The task binary\"). Fix the cause, then upload the object again.")
+	a.add(stack, DeliveryTimedOut, sm.MetricTimedOut(stats),
+		"A delivery ran longer than the execution allows (taskTimeout plus time for placement retries): the board is offline, full or too slow for the object. "+
+			"Check the board in the ECS console (container instance connected, agent running) and the task log group (output TaskLogGroup); "+
+			"raise taskTimeout for large objects, then upload the object again.")
+	a.add(stack, DeliveryAborted, sm.MetricAborted(stats),
+		"A delivery was stopped before it finished (StopExecution by a person or a script), so its object was not delivered. "+
+			"If that was not intended, find the aborted execution of the state machine (output StateMachineArn) and upload the object again.")
+	// Maximum: the queue holds undelivered events until someone acts, so
+	// the alarm stays in ALARM (one notification) until it is drained.
+	a.add(stack, EventsUndelivered, props.DeadLetterQueue.MetricApproximateNumberOfMessagesVisible(
+		&awscloudwatch.MetricOptions{Period: period, Statistic: awscloudwatch.Stats_MAXIMUM()}),
+		"EventBridge could not start the state machine for an upload, even after 24 hours of retries, so no delivery was attempted. "+
+			"Read the messages in the dead-letter queue (output DeadLetterQueueUrl): their ERROR_CODE and ERROR_MESSAGE attributes say why "+
+			"(throttling, permissions, a deleted state machine). Fix it, upload the objects again, then purge the queue.")
+	return a
+}
+
+// add creates one alarm on metric that notifies the topic.
+func (a *Alarms) add(stack awscdk.Stack, name string, metric awscloudwatch.IMetric, description string) {
+	alarm := awscloudwatch.NewAlarm(a.Construct, jsii.String(name), &awscloudwatch.AlarmProps{
+		AlarmName:          alarmName(stack, name),
+		AlarmDescription:   jsii.String(description),
+		Metric:             metric,
+		Threshold:          jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		EvaluationPeriods:  jsii.Number(1),
+		DatapointsToAlarm:  jsii.Number(1),
+		// No executions (or an empty queue) publish no datapoints: that is
+		// the healthy state, not an unknown one.
+		TreatMissingData: awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(a.Topic))
+	a.ByName[name] = alarm
+}
+
+// alarmName is "<stack>-<name>": readable in the notification's subject and
+// unique when several pipeline stacks share an account.
+func alarmName(stack awscdk.Stack, name string) *string {
+	return jsii.String(*stack.StackName() + "-" + name)
+}
