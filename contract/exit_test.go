@@ -38,7 +38,7 @@ func TestDescribe(t *testing.T) {
 }
 
 func TestEnvNamesShareThePrefix(t *testing.T) {
-	for _, n := range []string{EnvBucket, EnvKey, EnvEventSequencer, EnvEventETag, EnvEventSize, EnvDataDir, EnvMaxBytes, EnvTimeout, EnvPartSize, EnvConcurrency, EnvRequestTimeout} {
+	for _, n := range []string{EnvBucket, EnvKey, EnvEventSequencer, EnvEventETag, EnvEventSize, EnvDataDir, EnvMaxBytes, EnvTimeout, EnvPartSize, EnvConcurrency, EnvRequestTimeout, EnvMode, EnvKeyPrefix, EnvKeyPattern, EnvSyncObjects, EnvMirrorDeletes} {
 		if !strings.HasPrefix(n, EnvPrefix) {
 			t.Errorf("%s lacks the %s prefix", n, EnvPrefix)
 		}
