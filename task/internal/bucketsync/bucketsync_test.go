@@ -447,4 +447,3 @@ func TestSyncMissingDataDir(t *testing.T) {
 		t.Fatal("data dir created")
 	}
 }
-
