@@ -34,34 +34,12 @@ DEST=$(mktemp -d "$DEST_BASE/edge-drop-bench.XXXXXX")
 DISK_DEST=$(mktemp -d "$DISK_BASE/edge-drop-bench-disk.XXXXXX")
 trap 'rm -rf "$DEST" "$DISK_DEST"' EXIT
 
-echo "== building" >&2
-export GOFLAGS=-buildvcs=false
-VERSION=$(git -C "$ROOT" describe --tags --always --dirty 2>/dev/null || echo dev)
-(cd "$ROOT/task" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$VERSION" -o "$OUT/edge-drop-task" .)
-(cd "$ROOT/task" && go build -o "$OUT/bench-s3" ./internal/cmd/bench-s3)
+source "$ROOT/bench/lib.sh"
+build_tools
 (cd "$ROOT/bench/managerdl" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$OUT/managerdl" .)
-if [[ ! -x $OUT/s5cmd ]]; then
-  # Throwaway module: `go install ...@v2.3.0` needs the proxy's version list,
-  # which it refuses; an explicit require does not.
-  mkdir -p "$OUT/s5cmd-build"
-  (cd "$OUT/s5cmd-build" && printf 'module s5cmdbuild\n\ngo 1.24\n' > go.mod &&
-    go get github.com/peak/s5cmd/v2@v2.3.0 && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$OUT/s5cmd" github.com/peak/s5cmd/v2)
-fi
-
-echo "== starting bench-s3 on $EP" >&2
-"$OUT/bench-s3" -big-mib "${BIG_MIB:-1024}" -addr "127.0.0.1:$PORT" -sums "$OUT/objects.sha256" > "$OUT/bench-s3.log" 2>&1 &
-SERVER=$!
+SERVER=
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$DEST" "$DISK_DEST"' EXIT
-for _ in $(seq 600); do
-  grep -q ready "$OUT/bench-s3.log" 2>/dev/null && break
-  kill -0 $SERVER 2>/dev/null || { cat "$OUT/bench-s3.log" >&2; exit 1; }
-  sleep 0.1
-done
-grep -q ready "$OUT/bench-s3.log" || { echo "bench-s3 did not start" >&2; exit 1; }
-
-export HOME=$OUT/home AWS_ACCESS_KEY_ID=AKIDBENCH AWS_SECRET_ACCESS_KEY=benchsecret AWS_REGION=us-east-1 \
-  AWS_EC2_METADATA_DISABLED=true AWS_ENDPOINT_URL_S3=$EP AWS_PAGER=""
-mkdir -p "$HOME"
+start_server -big-mib "$BIG_MIB"
 
 sum_of() { awk -v k="$1" '$2==k{print $1}' "$OUT/objects.sha256"; }
 
