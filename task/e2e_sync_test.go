@@ -113,6 +113,14 @@ func TestE2ESyncAndDelete(t *testing.T) {
 		}
 	})
 
+	t.Run("bad sync setting", func(t *testing.T) {
+		r := run(t, append(syncEnv, "EDGE_DROP_SYNC_OBJECTS=0"))
+		if r.code != 2 || strings.Count(r.stderr, "\n") != 1 {
+			t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+		}
+		want(t, summary(t, r.stdout, "sync failed"), map[string]any{"exit_code": 2.0, "class": "usage"})
+	})
+
 	t.Run("unknown mode", func(t *testing.T) {
 		r := run(t, []string{"EDGE_DROP_MODE=mirror", "EDGE_DROP_BUCKET=edge"})
 		if r.code != 2 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, `unknown mode "mirror"`) {

@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"syscall"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -84,6 +85,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	cfg, err := config.Parse(args, getenv, stderr)
+	if slices.Contains(contract.Modes, cfg.Mode) { // also for a bad setting of a known mode
+		mode = cfg.Mode
+	}
 	if errors.Is(err, config.ErrHelp) {
 		return exitcode.OK
 	}
@@ -94,7 +98,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stdout, "edge-drop-task", version)
 		return exitcode.OK
 	}
-	mode = cfg.Mode
 	if cfg.Timeout > 0 {
 		var c context.CancelFunc
 		ctx, c = context.WithTimeout(ctx, cfg.Timeout)
