@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -144,7 +145,11 @@ type syncer struct {
 
 // list walks the listing page by page and queues what needs a download.
 func (s *syncer) list(ctx context.Context, jobs chan<- string) error {
-	in := &s3.ListObjectsV2Input{Bucket: &s.o.Bucket}
+	// EncodingType=url: S3 can then list keys with characters XML 1.0
+	// cannot carry (U+0001 …), which would otherwise fail the whole
+	// listing; such keys are skipped as unsafe below. A server that
+	// ignores it says so by not echoing EncodingType, and its keys are raw.
+	in := &s3.ListObjectsV2Input{Bucket: &s.o.Bucket, EncodingType: types.EncodingTypeUrl}
 	if s.o.Prefix != "" {
 		in.Prefix = &s.o.Prefix
 	}
@@ -164,8 +169,9 @@ func (s *syncer) list(ctx context.Context, jobs chan<- string) error {
 			}
 			return exitcode.Errorf(code, "list s3://%s/%s: %w", s.o.Bucket, s.o.Prefix, err)
 		}
+		encoded := page.EncodingType == types.EncodingTypeUrl
 		for i := range page.Contents {
-			key, ok := s.check(&page.Contents[i])
+			key, ok := s.check(&page.Contents[i], encoded)
 			if !ok {
 				continue
 			}
@@ -182,11 +188,23 @@ func (s *syncer) list(ctx context.Context, jobs chan<- string) error {
 // check counts one listed object and says whether it needs a download.
 // Only the listing and the local record are consulted: a no-change sync
 // makes no request per object.
-func (s *syncer) check(obj *types.Object) (string, bool) {
+func (s *syncer) check(obj *types.Object, encoded bool) (string, bool) {
 	key := aws.ToString(obj.Key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sum.Listed++
+	if encoded {
+		// S3 form-encodes listed keys (space as '+'), as botocore and the
+		// Java SDK decode them.
+		dec, err := url.QueryUnescape(key)
+		if err != nil {
+			s.sum.Checked++
+			s.sum.Skipped++
+			s.o.Logger.Warn("skipped: unsafe key", "key", key, "error", "listed key is not valid URL encoding: "+err.Error())
+			return "", false
+		}
+		key = dec
+	}
 	if !s.pat.Match(keypath.EventKey(key)) {
 		return "", false
 	}
