@@ -80,8 +80,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	mode := contract.ModeDownload
 	fail := func(code exitcode.Code, err error, attrs ...any) exitcode.Code {
 		log.Error(mode+" failed", append(attrs, "exit_code", int(code), "class", code.String(), "error", err.Error())...)
-		fmt.Fprintf(stderr, "edge-drop-task: %s (exit %d %s)\n", err, int(code), code)
-		return code
+		return stderrLine(stderr, code, err)
 	}
 
 	cfg, err := config.Parse(args, getenv, stderr)
@@ -194,8 +193,13 @@ func runSync(ctx context.Context, api *s3.Client, cfg config.Config, dl download
 	}
 	c, err := code(err)
 	log.Error("sync incomplete", append(attrs, "exit_code", int(c), "class", c.String(), "error", err.Error())...)
-	fmt.Fprintf(stderr, "edge-drop-task: %s (exit %d %s)\n", err, int(c), c)
-	return c
+	return stderrLine(stderr, c, err)
+}
+
+// stderrLine writes a failure's one line on stderr and returns its code.
+func stderrLine(stderr io.Writer, code exitcode.Code, err error) exitcode.Code {
+	fmt.Fprintf(stderr, "edge-drop-task: %s (exit %d %s)\n", err, int(code), code)
+	return code
 }
 
 // minLevel drops records below a level.
