@@ -10,7 +10,7 @@
 // Memory does not grow with the number of objects: one listing page (at
 // most 1,000 entries) is held at a time, the downloads queue holds
 // Objects keys, and mirroring keeps one 8-byte hash per listed key (80 KB
-// for 10,000 keys, 8 MB for a million; see listedSet).
+// for 10,000 keys, 8-10 MB for a million; see listedSet).
 package bucketsync
 
 import (
@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -286,6 +287,7 @@ func (s *syncer) fail(key string, code exitcode.Code, err error) {
 // each is gone with a HEAD under the key's lock: an object uploaded after
 // the listing passed its key is kept.
 func (s *syncer) mirrorDeletes(ctx context.Context) {
+	s.listed.seal()
 	po := prune.Options{Bucket: s.o.Bucket, DataDir: s.o.DataDir, ExactKey: true, Logger: s.o.Logger}
 	for rec, err := range s.records.All() {
 		if ctx.Err() != nil {
@@ -329,20 +331,23 @@ func (s *syncer) mirrorDeletes(ctx context.Context) {
 
 // listedSet remembers which keys the listing held, for mirrored deletes:
 // 8 bytes of a seeded 64-bit hash per key instead of the key (up to 1,024
-// bytes). A collision can only make a gone object's file look listed,
-// i.e. kept until a later sync: the safe direction.
+// bytes), in a slice sorted once the listing is complete (a map would cost
+// 30-40 bytes per key; the slice 8, plus append's slack while it grows).
+// A collision can only make a gone object's file look listed, i.e. kept
+// until a later sync: the safe direction.
 type listedSet struct {
-	seed maphash.Seed
-	m    map[uint64]struct{}
+	seed   maphash.Seed
+	hashes []uint64
 }
 
-func newListedSet() *listedSet {
-	return &listedSet{seed: maphash.MakeSeed(), m: map[uint64]struct{}{}}
-}
+func newListedSet() *listedSet { return &listedSet{seed: maphash.MakeSeed()} }
 
-func (l *listedSet) add(key string) { l.m[maphash.String(l.seed, key)] = struct{}{} }
+func (l *listedSet) add(key string) { l.hashes = append(l.hashes, maphash.String(l.seed, key)) }
+
+// seal sorts the set; has may be called only after it.
+func (l *listedSet) seal() { slices.Sort(l.hashes) }
 
 func (l *listedSet) has(key string) bool {
-	_, ok := l.m[maphash.String(l.seed, key)]
+	_, ok := slices.BinarySearch(l.hashes, maphash.String(l.seed, key))
 	return ok
 }
