@@ -6,7 +6,7 @@ export GOFLAGS := -buildvcs=false
 include mk/*.mk
 
 .PHONY: help bench
-bench: bench-task bench-demo ## Every benchmark: the task binary against its peers, then the local pipeline end to end
+bench: bench-task bench-sync bench-demo ## Every benchmark: the task binary against its peers (download, sync), then the local pipeline end to end
 
 
 help: ## List the targets

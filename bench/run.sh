@@ -52,20 +52,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== building" >&2
-export GOFLAGS=-buildvcs=false
-VERSION=$(git -C "$ROOT" describe --tags --always --dirty 2>/dev/null || echo dev)
-(cd "$ROOT/task" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$VERSION" -o "$OUT/edge-drop-task" .)
-(cd "$ROOT/task" && go build -o "$OUT/bench-s3" ./internal/cmd/bench-s3)
+source "$ROOT/bench/lib.sh"
+build_tools
 (cd "$ROOT/bench/managerdl" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$OUT/managerdl" .)
 (cd "$ROOT/bench/upload" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$OUT/upload" .)
-if [[ ! -x $OUT/s5cmd ]]; then
-  # Throwaway module: `go install ...@v2.3.0` needs the proxy's version list,
-  # which it refuses; an explicit require does not.
-  mkdir -p "$OUT/s5cmd-build"
-  (cd "$OUT/s5cmd-build" && printf 'module s5cmdbuild\n\ngo 1.24\n' > go.mod &&
-    go get github.com/peak/s5cmd/v2@v2.3.0 && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$OUT/s5cmd" github.com/peak/s5cmd/v2)
-fi
 if [[ ! -x $OUT/gobin/versitygw ]]; then
   GOBIN=$OUT/gobin CGO_ENABLED=0 go install "github.com/versity/versitygw/cmd/versitygw@$VGW_VERSION"
 fi

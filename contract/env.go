@@ -23,6 +23,22 @@ const (
 	// The largest object the board accepts, in bytes (0 = no limit).
 	EnvMaxBytes = "EDGE_DROP_MAX_BYTES"
 
+	// Mode selects what the task does: ModeDownload (the default when
+	// unset), ModeSync or ModeDelete.
+	EnvMode = "EDGE_DROP_MODE"
+	// Sync mode: which keys to mirror. KeyPrefix is the ListObjectsV2
+	// prefix (a raw key prefix); KeyPattern is a Step Functions
+	// StringMatches pattern applied to the key as S3 events encode it
+	// (see testdata/stringmatches.json), default "*".
+	EnvKeyPrefix  = "EDGE_DROP_KEY_PREFIX"
+	EnvKeyPattern = "EDGE_DROP_KEY_PATTERN"
+	// Sync mode: objects downloaded at once (each with EDGE_DROP_CONCURRENCY
+	// ranged GETs).
+	EnvSyncObjects = "EDGE_DROP_SYNC_OBJECTS"
+	// Sync mode: "true" removes delivered files whose objects are gone
+	// (opt-in; default false).
+	EnvMirrorDeletes = "EDGE_DROP_MIRROR_DELETES"
+
 	// Tuning, for a person running the binary by hand.
 	EnvPartSize       = "EDGE_DROP_PART_SIZE"
 	EnvConcurrency    = "EDGE_DROP_CONCURRENCY"
@@ -31,3 +47,13 @@ const (
 
 // EnvPrefix starts every variable above.
 const EnvPrefix = "EDGE_DROP_"
+
+// Values of EnvMode.
+const (
+	ModeDownload = "download" // deliver EDGE_DROP_KEY (an Object Created event)
+	ModeSync     = "sync"     // deliver every matching object under the prefix that the board lacks
+	ModeDelete   = "delete"   // remove the delivered file of EDGE_DROP_KEY (an Object Deleted event)
+)
+
+// Modes lists the values of EnvMode.
+var Modes = []string{ModeDownload, ModeSync, ModeDelete}

@@ -19,10 +19,14 @@ const (
 	ExitIntegrity ExitCode = 8  // integrity failure (length, checksum or ETag mismatch; object kept changing)
 	ExitCanceled  ExitCode = 9  // canceled (SIGTERM / SIGINT)
 	ExitTooLarge  ExitCode = 10 // the object is larger than the board accepts (EDGE_DROP_MAX_BYTES)
+	// ExitPartial: a sync listed the whole prefix but some objects failed
+	// (each logged on its own line); every other object was delivered.
+	// Running the sync again retries only the failed ones.
+	ExitPartial ExitCode = 11
 )
 
 // ExitCodes lists every code, in order.
-var ExitCodes = []ExitCode{ExitOK, ExitUsage, ExitUnsafeKey, ExitNotFound, ExitDenied, ExitLocalIO, ExitNetwork, ExitIntegrity, ExitCanceled, ExitTooLarge}
+var ExitCodes = []ExitCode{ExitOK, ExitUsage, ExitUnsafeKey, ExitNotFound, ExitDenied, ExitLocalIO, ExitNetwork, ExitIntegrity, ExitCanceled, ExitTooLarge, ExitPartial}
 
 var exitInfo = map[ExitCode]struct{ class, words string }{
 	ExitOK:        {"ok", "delivered"},
@@ -35,6 +39,7 @@ var exitInfo = map[ExitCode]struct{ class, words string }{
 	ExitIntegrity: {"integrity", "integrity check failed"},
 	ExitCanceled:  {"canceled", "canceled"},
 	ExitTooLarge:  {"too_large", "object larger than the board accepts"},
+	ExitPartial:   {"partial", "sync incomplete: some objects failed, the rest were delivered"},
 }
 
 // Class is the code's short stable name, the "class" field of the task's log.

@@ -39,7 +39,7 @@ func TestDescribe(t *testing.T) {
 }
 
 func TestEnvNamesShareThePrefix(t *testing.T) {
-	for _, n := range []string{EnvBucket, EnvKey, EnvEventSequencer, EnvEventETag, EnvEventSize, EnvStripComponents, EnvDataDir, EnvMaxBytes, EnvTimeout, EnvPartSize, EnvConcurrency, EnvRequestTimeout} {
+	for _, n := range []string{EnvBucket, EnvKey, EnvEventSequencer, EnvEventETag, EnvEventSize, EnvStripComponents, EnvDataDir, EnvMaxBytes, EnvTimeout, EnvPartSize, EnvConcurrency, EnvRequestTimeout, EnvMode, EnvKeyPrefix, EnvKeyPattern, EnvSyncObjects, EnvMirrorDeletes} {
 		if !strings.HasPrefix(n, EnvPrefix) {
 			t.Errorf("%s lacks the %s prefix", n, EnvPrefix)
 		}

@@ -2,6 +2,9 @@
 // an ECS Anywhere host. It is started by the edge-drop state machine with
 // EDGE_DROP_BUCKET / EDGE_DROP_KEY (as in the S3 event, URL-encoded) and
 // EDGE_DROP_DATA_DIR (default /data, a bind-mounted host volume).
+// EDGE_DROP_MODE (or the first argument) selects the mode: download (the
+// default), sync (deliver what the board lacks under a prefix) or delete
+// (remove the delivered file of a deleted object).
 //
 // Logs are JSON lines (log/slog) on stdout; a failure also prints one line
 // on stderr. Exit codes are listed in internal/exitcode and README.md.
@@ -16,13 +19,18 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"syscall"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	_ "golang.org/x/crypto/x509roots/fallback" // CA roots independent of the image (scratch has none)
 
+	"github.com/edge-drop/edge-drop/contract"
+	"github.com/edge-drop/edge-drop/task/internal/bucketsync"
 	"github.com/edge-drop/edge-drop/task/internal/config"
 	"github.com/edge-drop/edge-drop/task/internal/download"
 	"github.com/edge-drop/edge-drop/task/internal/exitcode"
+	"github.com/edge-drop/edge-drop/task/internal/prune"
 	"github.com/edge-drop/edge-drop/task/internal/s3conn"
 )
 
@@ -69,13 +77,16 @@ func onTransfer(size int64) {
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) exitcode.Code {
 	log := slog.New(slog.NewJSONHandler(stdout, nil)).With("version", version)
+	mode := contract.ModeDownload
 	fail := func(code exitcode.Code, err error, attrs ...any) exitcode.Code {
-		log.Error("download failed", append(attrs, "exit_code", int(code), "class", code.String(), "error", err.Error())...)
-		fmt.Fprintf(stderr, "edge-drop-task: %s (exit %d %s)\n", err, int(code), code)
-		return code
+		log.Error(mode+" failed", append(attrs, "exit_code", int(code), "class", code.String(), "error", err.Error())...)
+		return stderrLine(stderr, code, err)
 	}
 
 	cfg, err := config.Parse(args, getenv, stderr)
+	if slices.Contains(contract.Modes, cfg.Mode) { // also for a bad setting of a known mode
+		mode = cfg.Mode
+	}
 	if errors.Is(err, config.ErrHelp) {
 		return exitcode.OK
 	}
@@ -91,27 +102,51 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ctx, c = context.WithTimeout(ctx, cfg.Timeout)
 		defer c()
 	}
+	// code is the exit code of err: the context's cause when it ended
+	// (signal: 9, overall timeout: 7), else the error's own.
+	code := func(err error) (exitcode.Code, error) {
+		c := exitcode.Of(err)
+		if ctx.Err() != nil {
+			c = download.Classify(ctx, ctx.Err())
+			if c == exitcode.Network {
+				err = fmt.Errorf("overall timeout %s exceeded: %w", cfg.Timeout, err)
+			}
+		}
+		return c, err
+	}
 
-	api, err := s3conn.New(ctx, s3conn.Options{RequestTimeout: cfg.RequestTimeout, Concurrency: cfg.Concurrency}, getenv)
+	conns := cfg.Concurrency
+	if cfg.Mode == contract.ModeSync {
+		conns *= cfg.SyncObjects
+	}
+	api, err := s3conn.New(ctx, s3conn.Options{RequestTimeout: cfg.RequestTimeout, Concurrency: conns}, getenv)
 	if err != nil {
 		return fail(exitcode.Usage, fmt.Errorf("aws config: %w", err))
 	}
-	res, err := download.Run(ctx, api, download.Options{
+	dl := download.Options{
 		Bucket: cfg.Bucket, Key: cfg.Key, DataDir: cfg.DataDir,
 		PartSize: cfg.PartSize, Concurrency: cfg.Concurrency,
 		RequestTimeout: cfg.RequestTimeout, Logger: log, OnTransfer: onTransfer,
 		MaxBytes: cfg.MaxBytes,
 		Event:    download.Event{Sequencer: cfg.Event.Sequencer, ETag: cfg.Event.ETag, Size: cfg.Event.Size},
-	})
-	if err != nil {
-		code := exitcode.Of(err)
-		if ctx.Err() != nil { // the cause decides: signal (9) or overall timeout (7)
-			code = download.Classify(ctx, ctx.Err())
-			if code == exitcode.Network {
-				err = fmt.Errorf("overall timeout %s exceeded: %w", cfg.Timeout, err)
-			}
+	}
+	switch cfg.Mode {
+	case contract.ModeSync:
+		return runSync(ctx, api, cfg, dl, log, stderr, code)
+	case contract.ModeDelete:
+		res, err := prune.Run(ctx, api, prune.Options{Bucket: cfg.Bucket, Key: cfg.Key, DataDir: cfg.DataDir, Logger: log})
+		if err != nil {
+			c, err := code(err)
+			return fail(c, err, "bucket", cfg.Bucket, "key", cfg.Key)
 		}
-		return fail(code, err, "bucket", cfg.Bucket, "key", cfg.Key)
+		log.Info(string(res.Outcome), "bucket", cfg.Bucket, "key", res.Key, "path", res.Path, "bytes", res.Bytes, "reason", orNone(res.Reason))
+		return exitcode.OK
+	}
+
+	res, err := download.Run(ctx, api, dl)
+	if err != nil {
+		c, err := code(err)
+		return fail(c, err, "bucket", cfg.Bucket, "key", cfg.Key)
 	}
 	secs := res.Elapsed.Seconds()
 	mbps := 0.0
@@ -128,6 +163,61 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		"verified", orNone(res.Verified), "resumed_parts", res.Resumes, "up_to_date", res.UpToDate,
 		"superseded", res.Superseded, "restarts", res.Restarts, "record", orNone(res.Record))
 	return exitcode.OK
+}
+
+// runSync runs sync mode and writes its one summary line (with the exit
+// code when it failed; each failed object has its own line before it).
+func runSync(ctx context.Context, api *s3.Client, cfg config.Config, dl download.Options, log *slog.Logger, stderr io.Writer,
+	code func(error) (exitcode.Code, error)) exitcode.Code {
+	// Many objects: the GC runs from the start (tune switched it off for
+	// the single download's start-up).
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
+	}
+	// Each object's own lines (key resolved, …) would repeat the sync's;
+	// its warnings and errors are kept.
+	dl.Logger = slog.New(minLevel{log.Handler(), slog.LevelWarn})
+	dl.OnTransfer = nil
+	sum, err := bucketsync.Run(ctx, api, bucketsync.Options{
+		Bucket: cfg.Bucket, Prefix: cfg.Prefix, Pattern: cfg.Pattern, DataDir: cfg.DataDir,
+		Objects: cfg.SyncObjects, MirrorDeletes: cfg.MirrorDeletes, Download: dl, Logger: log,
+	})
+	secs := sum.Elapsed.Seconds()
+	attrs := []any{"bucket", cfg.Bucket, "prefix", cfg.Prefix, "pattern", cfg.Pattern, "mirror_deletes", cfg.MirrorDeletes,
+		"listed", sum.Listed, "checked", sum.Checked, "downloaded", sum.Downloaded, "up_to_date", sum.UpToDate,
+		"skipped", sum.Skipped, "failed", sum.Failed, "vanished", sum.Vanished, "deleted", sum.Deleted, "kept", sum.Kept,
+		"bytes", sum.Bytes, "seconds", round(secs, 3), "files_per_s", round(float64(sum.Downloaded)/max(secs, 1e-9), 1)}
+	if err == nil {
+		log.Info("sync complete", attrs...)
+		return exitcode.OK
+	}
+	c, err := code(err)
+	log.Error("sync incomplete", append(attrs, "exit_code", int(c), "class", c.String(), "error", err.Error())...)
+	return stderrLine(stderr, c, err)
+}
+
+// stderrLine writes a failure's one line on stderr and returns its code.
+func stderrLine(stderr io.Writer, code exitcode.Code, err error) exitcode.Code {
+	fmt.Fprintf(stderr, "edge-drop-task: %s (exit %d %s)\n", err, int(code), code)
+	return code
+}
+
+// minLevel drops records below a level.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(a []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(a), h.min}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{h.Handler.WithGroup(name), h.min}
 }
 
 func round(v float64, places int) float64 {

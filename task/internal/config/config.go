@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,13 +27,24 @@ const (
 	DefaultTimeout        = 2 * time.Hour
 	DefaultRequestTimeout = 30 * time.Second
 
+	// DefaultSyncObjects: objects a sync downloads at once. With the
+	// default 4 ranged GETs each, at most 16 requests are in flight: enough
+	// to keep a board's link busy with small files, and the memory of 16
+	// connections and 64 KiB buffers is ~2 MiB.
+	DefaultSyncObjects = 4
+
 	MinPartSize    = 4 << 10
 	MaxPartSize    = 5 << 30
 	MaxConcurrency = 64
+	// MaxInFlight bounds objects × ranged GETs per object in a sync, the
+	// requests (connections, buffers) in flight at once.
+	MaxInFlight = 64
 )
 
 // Config is the validated configuration.
 type Config struct {
+	// Mode is contract.ModeDownload, ModeSync or ModeDelete.
+	Mode           string
 	Bucket         string
 	Key            string // raw, as received (possibly URL-encoded)
 	DataDir        string
@@ -45,6 +57,11 @@ type Config struct {
 	MaxBytes int64
 	// Event is what the S3 event said of the object (all optional).
 	Event Event
+	// Sync mode.
+	Prefix        string // raw key prefix
+	Pattern       string // StringMatches pattern on the event-encoded key
+	SyncObjects   int    // objects at once
+	MirrorDeletes bool
 }
 
 // Event is what the triggering S3 event said of the object, passed by the
@@ -63,6 +80,9 @@ var ErrHelp = flag.ErrHelp
 // name). Errors are single lines suitable for the log.
 func Parse(args []string, getenv func(string) string, usageOut io.Writer) (Config, error) {
 	c := Config{
+		Mode:           contract.ModeDownload,
+		SyncObjects:    DefaultSyncObjects,
+		Pattern:        "*",
 		DataDir:        DefaultDataDir,
 		PartSize:       DefaultPartSize,
 		Concurrency:    DefaultConcurrency,
@@ -72,6 +92,18 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (Confi
 	}
 	var errs []error
 	bad := func(src string, err error) { errs = append(errs, fmt.Errorf("%s: %w", src, err)) }
+
+	// The mode: the first argument, else the environment, else download.
+	modeSrc := contract.EnvMode
+	if v := getenv(contract.EnvMode); v != "" {
+		c.Mode = v
+	}
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		c.Mode, modeSrc, args = args[0], "mode argument", args[1:]
+	}
+	if !slices.Contains(contract.Modes, c.Mode) {
+		return c, fmt.Errorf("%s: unknown mode %q: use %s (default %s)", modeSrc, c.Mode, strings.Join(contract.Modes, ", "), contract.ModeDownload)
+	}
 
 	// Environment first.
 	c.Bucket = getenv(contract.EnvBucket)
@@ -138,6 +170,40 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (Confi
 			c.Event.Size = n
 		}
 	}
+	setObjects := func(src, v string) {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			bad(src, fmt.Errorf("%q is not an integer", v))
+			return
+		}
+		if err := checkRange(int64(n), 1, MaxInFlight); err != nil {
+			bad(src, err)
+			return
+		}
+		c.SyncObjects = n
+	}
+	setMirror := func(src, v string) {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			bad(src, fmt.Errorf("%q is not true or false", v))
+			return
+		}
+		c.MirrorDeletes = b
+	}
+	// Sync settings in the environment are read in sync mode only: a task
+	// definition may set them for every mode.
+	if c.Mode == contract.ModeSync {
+		c.Prefix = getenv(contract.EnvKeyPrefix)
+		if v := getenv(contract.EnvKeyPattern); v != "" {
+			c.Pattern = v
+		}
+		if v := getenv(contract.EnvSyncObjects); v != "" {
+			setObjects(contract.EnvSyncObjects, v)
+		}
+		if v := getenv(contract.EnvMirrorDeletes); v != "" {
+			setMirror(contract.EnvMirrorDeletes, v)
+		}
+	}
 	if v := getenv(contract.EnvPartSize); v != "" {
 		setSize(contract.EnvPartSize, v)
 	}
@@ -155,7 +221,11 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (Confi
 	fs := flag.NewFlagSet("edge-drop-task", flag.ContinueOnError)
 	fs.SetOutput(usageOut)
 	fs.Usage = func() {
-		fmt.Fprintf(usageOut, "usage: edge-drop-task [flags]\n\nDownloads s3://BUCKET/KEY into DIR/KEY. Flags override the %s* environment variables.\n\n", contract.EnvPrefix)
+		fmt.Fprintf(usageOut, "usage: edge-drop-task [download|sync|delete] [flags]\n\n"+
+			"  download  (default) deliver s3://BUCKET/KEY to DIR/KEY\n"+
+			"  sync      deliver every object under -prefix whose key matches -pattern that DIR lacks or holds in another version\n"+
+			"  delete    remove DIR/KEY if KEY is gone from the bucket and this task delivered the file\n\n"+
+			"The mode can also be set with %s. Flags override the %s* environment variables.\n\n", contract.EnvMode, contract.EnvPrefix)
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&c.Bucket, "bucket", c.Bucket, "S3 bucket (env "+contract.EnvBucket+")")
@@ -166,6 +236,10 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (Confi
 	fs.Func("timeout", "overall timeout, 0 = none (env "+contract.EnvTimeout+", default 2h)", func(v string) error { setTimeout("-timeout", v); return nil })
 	fs.Func("request-timeout", "per-request timeout: to response headers and longest body stall (env "+contract.EnvRequestTimeout+", default 30s)", func(v string) error { setReqTimeout("-request-timeout", v); return nil })
 	fs.Func("max-bytes", "largest object accepted, in bytes, 0 = no limit (env "+contract.EnvMaxBytes+", default 0)", func(v string) error { setMax("-max-bytes", v); return nil })
+	fs.StringVar(&c.Prefix, "prefix", c.Prefix, "sync: key prefix to list (env "+contract.EnvKeyPrefix+")")
+	fs.StringVar(&c.Pattern, "pattern", c.Pattern, "sync: StringMatches pattern ('*' = any run, '\\*' a literal '*') on the key as S3 events encode it (env "+contract.EnvKeyPattern+")")
+	fs.Func("objects", "sync: objects downloaded at once; times -concurrency at most 64 (env "+contract.EnvSyncObjects+", default 4)", func(v string) error { setObjects("-objects", v); return nil })
+	fs.BoolFunc("mirror-deletes", "sync: remove delivered files whose objects are gone (env "+contract.EnvMirrorDeletes+", default false)", func(v string) error { setMirror("-mirror-deletes", v); return nil })
 	fs.BoolVar(&c.ShowVersion, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -182,8 +256,24 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (Confi
 	if c.Bucket == "" {
 		errs = append(errs, fmt.Errorf("bucket is required (%s or -bucket)", contract.EnvBucket))
 	}
-	if c.Key == "" {
-		errs = append(errs, fmt.Errorf("key is required (%s or -key)", contract.EnvKey))
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if c.Mode == contract.ModeSync {
+		if set["key"] {
+			errs = append(errs, errors.New("-key is not used in sync mode (it lists -prefix and keeps -pattern)"))
+		}
+		if n := c.SyncObjects * c.Concurrency; n > MaxInFlight {
+			errs = append(errs, fmt.Errorf("objects × concurrency = %d × %d = %d requests in flight, more than %d: lower %s or %s", c.SyncObjects, c.Concurrency, n, MaxInFlight, contract.EnvSyncObjects, contract.EnvConcurrency))
+		}
+	} else {
+		if c.Key == "" {
+			errs = append(errs, fmt.Errorf("key is required (%s or -key)", contract.EnvKey))
+		}
+		for _, f := range []string{"prefix", "pattern", "objects", "mirror-deletes"} {
+			if set[f] {
+				errs = append(errs, fmt.Errorf("-%s is only for sync mode (edge-drop-task sync ...)", f))
+			}
+		}
 	}
 	if c.DataDir == "" {
 		errs = append(errs, fmt.Errorf("data dir must not be empty (%s or -dir)", contract.EnvDataDir))

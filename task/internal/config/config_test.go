@@ -77,6 +77,41 @@ func TestParseOK(t *testing.T) {
 	}
 }
 
+func TestParseModes(t *testing.T) {
+	c, err := Parse([]string{"sync", "-bucket", "b", "-prefix", "in/", "-pattern", "demo*.txt", "-objects", "8", "-concurrency", "8", "-mirror-deletes"}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Mode != contract.ModeSync || c.Bucket != "b" || c.Prefix != "in/" || c.Pattern != "demo*.txt" || c.SyncObjects != 8 || !c.MirrorDeletes {
+		t.Fatalf("sync flags: %+v", c)
+	}
+	// The state machine sets env only; sync settings apply in sync mode.
+	all := map[string]string{contract.EnvMode: "sync", contract.EnvBucket: "b", contract.EnvKeyPrefix: "p/",
+		contract.EnvKeyPattern: "*.csv", contract.EnvSyncObjects: "2", contract.EnvMirrorDeletes: "true"}
+	c, err = Parse(nil, env(all), io.Discard)
+	if err != nil || c.Mode != contract.ModeSync || c.Prefix != "p/" || c.Pattern != "*.csv" || c.SyncObjects != 2 || !c.MirrorDeletes {
+		t.Fatalf("sync env: %v %+v", err, c)
+	}
+	c, err = Parse([]string{"sync", "-bucket", "b"}, env(nil), io.Discard)
+	if err != nil || c.Pattern != "*" || c.SyncObjects != DefaultSyncObjects || c.MirrorDeletes || c.Prefix != "" {
+		t.Fatalf("sync defaults: %v %+v", err, c)
+	}
+	all[contract.EnvMode], all[contract.EnvKey], all[contract.EnvSyncObjects] = "delete", "a%2Fb.txt", "junk"
+	c, err = Parse(nil, env(all), io.Discard)
+	if err != nil || c.Mode != contract.ModeDelete || c.Key != "a%2Fb.txt" || c.MirrorDeletes || c.Prefix != "" {
+		t.Fatalf("delete env (sync settings ignored): %v %+v", err, c)
+	}
+	// The argument wins over the environment; no mode is download.
+	c, err = Parse([]string{"download"}, env(all), io.Discard)
+	if err != nil || c.Mode != contract.ModeDownload {
+		t.Fatalf("argument over env: %v %+v", err, c)
+	}
+	c, err = Parse(nil, env(map[string]string{contract.EnvBucket: "b", contract.EnvKey: "k"}), io.Discard)
+	if err != nil || c.Mode != contract.ModeDownload {
+		t.Fatalf("default mode: %v %+v", err, c)
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	ok := map[string]string{contract.EnvBucket: "b", contract.EnvKey: "k"}
 	with := func(k, v string) map[string]string {
@@ -108,7 +143,17 @@ func TestParseErrors(t *testing.T) {
 		{"event size junk", nil, with(contract.EnvEventSize, "12.5"), `EDGE_DROP_EVENT_SIZE: "12.5" is not a non-negative integer`},
 		{"event size negative", nil, with(contract.EnvEventSize, "-3"), `EDGE_DROP_EVENT_SIZE: "-3" is not a non-negative integer`},
 		{"unknown flag", []string{"-bogus"}, ok, "flag provided but not defined: -bogus"},
-		{"extra arg", []string{"file"}, ok, `unexpected argument "file"`},
+		{"extra arg", []string{"-bucket", "b", "file"}, ok, `unexpected argument "file"`},
+		{"unknown mode arg", []string{"snyc"}, ok, `mode argument: unknown mode "snyc": use download, sync, delete (default download)`},
+		{"unknown mode env", nil, with(contract.EnvMode, "Sync"), `EDGE_DROP_MODE: unknown mode "Sync"`},
+		{"sync with -key", []string{"sync", "-key", "k"}, ok, "-key is not used in sync mode"},
+		{"sync objects junk", []string{"sync"}, with(contract.EnvSyncObjects, "many"), `EDGE_DROP_SYNC_OBJECTS: "many" is not an integer`},
+		{"sync objects zero", []string{"sync", "-objects", "0"}, ok, "-objects: 0 out of range [1, 64]"},
+		{"sync product", []string{"sync", "-objects", "16", "-concurrency", "8"}, ok, "objects × concurrency = 16 × 8 = 128 requests in flight, more than 64"},
+		{"sync mirror junk", []string{"sync"}, with(contract.EnvMirrorDeletes, "yes please"), `EDGE_DROP_MIRROR_DELETES: "yes please" is not true or false`},
+		{"pattern in download mode", []string{"-pattern", "*.txt"}, ok, "-pattern is only for sync mode"},
+		{"mirror in delete mode", []string{"delete", "-mirror-deletes=true"}, ok, "-mirror-deletes is only for sync mode"},
+		{"delete without key", []string{"delete"}, map[string]string{contract.EnvBucket: "b"}, "key is required"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -71,3 +71,7 @@ func retryable(ctx context.Context, err error) bool {
 
 // Classify is classify for callers outside the package (main).
 func Classify(ctx context.Context, err error) exitcode.Code { return classify(ctx, err) }
+
+// RootErr is rootErr for callers outside the package: an os.Root error
+// that means the path left the data dir is exit 3, anything else exit 6.
+func RootErr(err error) error { return rootErr(err) }

@@ -72,6 +72,9 @@ func Run(ctx context.Context, api API, o Options) (Result, error) {
 	// 1. The key that will be tried first must be safe before anything
 	// touches S3 or disk; the raw key is checked only if it is tried.
 	cands := keypath.Candidates(o.Key)
+	if o.ExactKey {
+		cands = []string{o.Key}
+	}
 	if _, err := keypath.Validate(cands[0]); err != nil {
 		return Result{}, exitcode.New(exitcode.UnsafeKey, err)
 	}
@@ -308,7 +311,7 @@ func (d *delivery) attempt(ctx context.Context, key string, head *s3.HeadObjectO
 		}
 		df.Close()
 	}
-	nr := record.Record{Key: key, ETag: etag, VersionID: versionID, Size: size, LastModified: lastMod.UTC(),
+	nr := record.Record{Key: key, Bucket: o.Bucket, ETag: etag, VersionID: versionID, Size: size, LastModified: lastMod.UTC(),
 		Sequencer: d.eventSequencer(etag), DeliveredAt: time.Now().UTC()}
 	if ver.Name != "" {
 		nr.Checksum = ver.Name + ":" + ver.Expected

@@ -41,8 +41,11 @@ type API interface {
 
 // Options describe one download.
 type Options struct {
-	Bucket      string
-	Key         string // as received; may be URL-encoded
+	Bucket string
+	Key    string // as received; may be URL-encoded
+	// ExactKey: Key is the object's key as S3 lists it (a sync), not an
+	// event's encoded key, so it is used as is and never decoded.
+	ExactKey    bool
 	DataDir     string
 	PartSize    int64
 	Concurrency int

@@ -27,6 +27,7 @@ const (
 	Integrity = contract.ExitIntegrity
 	Canceled  = contract.ExitCanceled
 	TooLarge  = contract.ExitTooLarge
+	Partial   = contract.ExitPartial
 )
 
 // Error carries an exit code together with the underlying error.

@@ -33,7 +33,7 @@ func TestOf(t *testing.T) {
 }
 
 func TestValuesAreTheContract(t *testing.T) {
-	want := map[Code]int{OK: 0, Usage: 2, UnsafeKey: 3, NotFound: 4, Denied: 5, LocalIO: 6, Network: 7, Integrity: 8, Canceled: 9}
+	want := map[Code]int{OK: 0, Usage: 2, UnsafeKey: 3, NotFound: 4, Denied: 5, LocalIO: 6, Network: 7, Integrity: 8, Canceled: 9, TooLarge: 10, Partial: 11}
 	for c, v := range want {
 		if int(c) != v {
 			t.Errorf("%s = %d, want %d", c, int(c), v)

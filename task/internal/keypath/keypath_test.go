@@ -131,3 +131,25 @@ func TestStateDirReserved(t *testing.T) {
 		}
 	}
 }
+
+func TestEventKey(t *testing.T) {
+	for _, c := range []struct{ raw, enc string }{
+		{"red flower.jpg", "red+flower.jpg"},
+		{"this im + age blah.txt", "this+im+%2B+age+blah.txt"},
+		{"a/b/c.txt", "a/b/c.txt"},
+		{"dt=2018-05-04/_SUCCESS", "dt%3D2018-05-04/_SUCCESS"},
+		{"100%.txt", "100%25.txt"},
+		{"ünï çødé.bin", "%C3%BCn%C3%AF+%C3%A7%C3%B8d%C3%A9.bin"},
+		{"copy (1).txt", "copy+%281%29.txt"},
+		{"keep-._*", "keep-._*"},
+		{"tilde~q?h#", "tilde%7Eq%3Fh%23"},
+	} {
+		if got := EventKey(c.raw); got != c.enc {
+			t.Errorf("EventKey(%q) = %q, want %q", c.raw, got, c.enc)
+		}
+		// The download mode decodes event keys with Candidates: round trip.
+		if got := Candidates(c.enc)[0]; got != c.raw {
+			t.Errorf("Candidates(%q)[0] = %q, want %q", c.enc, got, c.raw)
+		}
+	}
+}

@@ -40,7 +40,10 @@ const listBatch = 256
 
 // Record says which version of an object the board holds for Key.
 type Record struct {
-	Key          string    `json:"key"`
+	Key string `json:"key"`
+	// Bucket the object was delivered from (absent in records written
+	// before sync and delete modes existed).
+	Bucket       string    `json:"bucket,omitempty"`
 	ETag         string    `json:"etag"`
 	VersionID    string    `json:"version_id,omitempty"`
 	Size         int64     `json:"size"`
@@ -143,6 +146,20 @@ func (s *Store) Write(r Record) error {
 	if err != nil {
 		s.root.Remove(tmp)
 		return fmt.Errorf("write delivery record: %w", err)
+	}
+	return syncDir(s.root, Dir)
+}
+
+// Remove deletes the record of key (no error if there is none) and fsyncs
+// the directory. The caller holds the key's lock and has removed the file
+// first: a crash in between leaves a record without its file, which every
+// reader treats as "not delivered".
+func (s *Store) Remove(key string) error {
+	if err := s.root.Remove(Path(key)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("remove delivery record: %w", err)
 	}
 	return syncDir(s.root, Dir)
 }

@@ -127,3 +127,20 @@ func TestCompareSequencers(t *testing.T) {
 		}
 	}
 }
+
+func TestRemove(t *testing.T) {
+	s, _ := store(t)
+	r := Record{Key: "a/b.txt", Bucket: "edge", ETag: `"a"`, Size: 1}
+	if err := s.Write(r); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Remove(r.Key); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := s.Read(r.Key); ok || err != nil {
+		t.Fatalf("record still readable after Remove: %v, %v", ok, err)
+	}
+	if err := s.Remove(r.Key); err != nil {
+		t.Fatalf("second Remove: %v", err)
+	}
+}

@@ -32,6 +32,10 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:9123", "listen address (loopback)")
 	sums := flag.String("sums", "", "write \"sha256  key\" lines here")
 	bigMiB := flag.Int("big-mib", 1024, "size of the big objects in MiB")
+	syncSmall := flag.Int("sync-small", 0, "sync benchmark: this many 4 KiB objects under sync-small/")
+	syncBig := flag.Int("sync-big", 0, "sync benchmark: this many objects of -sync-big-mib MiB under sync-big/")
+	syncBigMiB := flag.Int("sync-big-mib", 100, "size of the sync-big objects in MiB")
+	syncMany := flag.Int("sync-many", 0, "sync benchmark (memory): this many 64-byte objects under sync-many/")
 	flag.Parse()
 
 	backend := s3mem.New()
@@ -81,10 +85,29 @@ func main() {
 		{"small-md5.txt", small, nil, ""},
 		{"small-mpetag.txt", small, nil, "-"},
 	}
+	// The sync sets: distinct content per object, each with the full-object
+	// CRC32 current AWS SDKs/CLI upload.
+	rnd := rand.NewChaCha8([32]byte{2})
+	for _, set := range []struct {
+		n    int
+		size int
+		name string
+	}{{*syncSmall, 4 << 10, "sync-small/f-%05d.txt"}, {*syncBig, *syncBigMiB << 20, "sync-big/b-%02d.bin"}, {*syncMany, 64, "sync-many/m-%05d.txt"}} {
+		for i := range set.n {
+			b := make([]byte, set.size)
+			rnd.Read(b)
+			objs = append(objs, struct {
+				key   string
+				data  []byte
+				meta  map[string]string
+				parts string
+			}{fmt.Sprintf(set.name, i), b, full("x-amz-checksum-crc32", crc32Of(b)), ""})
+		}
+	}
 	fake := gofakes3.New(backend, gofakes3.WithTimeSkewLimit(0))
 	fx := s3test.IfMatch(backend, fake.Server())
 	var lines []string
-	for _, o := range objs {
+	for i, o := range objs {
 		if err := s3test.Put(backend, "bench", o.key, o.data, o.meta); err != nil {
 			log.Fatal(err)
 		}
@@ -97,6 +120,7 @@ func main() {
 		}
 		sum := sha256.Sum256(o.data)
 		lines = append(lines, hex.EncodeToString(sum[:])+"  "+o.key)
+		objs[i].data = nil // the backend holds its own copy
 	}
 	big, mid = nil, nil
 	if *sums != "" {

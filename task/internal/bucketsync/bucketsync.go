@@ -1,0 +1,353 @@
+// Package bucketsync is the task's sync mode: it lists a bucket prefix
+// page by page, keeps the keys the pipeline would deliver (the pipeline's
+// StringMatches pattern on the event-encoded key; safe keys; not over the
+// size limit), and delivers every object the board lacks or holds in
+// another version, several at once, through the single-object delivery
+// (package download: lock, verification, atomic commit, record). With
+// mirroring on, it then removes delivered files whose objects are gone
+// (package prune).
+//
+// Memory does not grow with the number of objects: one listing page (at
+// most 1,000 entries) is held at a time, the downloads queue holds
+// Objects keys, and mirroring keeps one 8-byte hash per listed key (80 KB
+// for 10,000 keys, 8-10 MB for a million; see listedSet).
+package bucketsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/edge-drop/edge-drop/task/internal/download"
+	"github.com/edge-drop/edge-drop/task/internal/exitcode"
+	"github.com/edge-drop/edge-drop/task/internal/keypath"
+	"github.com/edge-drop/edge-drop/task/internal/pattern"
+	"github.com/edge-drop/edge-drop/task/internal/prune"
+	"github.com/edge-drop/edge-drop/task/internal/record"
+)
+
+// API is the part of *s3.Client a sync uses.
+type API interface {
+	download.API
+	s3.ListObjectsV2APIClient
+}
+
+// Options describe one sync.
+type Options struct {
+	Bucket  string
+	Prefix  string // raw key prefix for ListObjectsV2
+	Pattern string // StringMatches pattern on the event-encoded key; "" = "*"
+	DataDir string
+	// Objects is how many objects are downloaded at once (each with
+	// Download.Concurrency ranged GETs).
+	Objects int
+	// MirrorDeletes removes delivered files whose objects are gone.
+	MirrorDeletes bool
+	// PageSize is ListObjectsV2's MaxKeys (0 = S3's default, 1,000).
+	PageSize int32
+	// Download carries the per-object settings (part size, concurrency,
+	// timeouts, size limit, logger); Bucket, Key and DataDir are set here.
+	Download download.Options
+	Logger   *slog.Logger
+}
+
+// Summary counts what a sync did; it is logged as one line.
+type Summary struct {
+	Listed     int   // keys listed under the prefix
+	Checked    int   // of those, keys the pattern keeps
+	Downloaded int   // delivered now
+	UpToDate   int   // the delivery record names the listed version
+	Skipped    int   // keys the pipeline refuses (unsafe, over the size limit)
+	Failed     int   // deliveries or deletes that failed (one log line each)
+	Vanished   int   // deleted between the listing and the download
+	Deleted    int   // files removed because their objects are gone (mirroring)
+	Kept       int   // files not removed although their objects are gone: not ours
+	Bytes      int64 // bytes downloaded
+	Elapsed    time.Duration
+}
+
+// Run syncs. The error is nil when every kept object is on the board,
+// exit 11 (partial) when some failed after a complete listing, or the
+// listing's own failure (the downloads started before it still finish;
+// no deletes then).
+func Run(ctx context.Context, api API, o Options) (Summary, error) {
+	s := &syncer{o: o, api: api, start: time.Now()}
+	if s.o.Logger == nil {
+		s.o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if s.o.Objects <= 0 {
+		s.o.Objects = 1
+	}
+	if s.o.Pattern == "" {
+		s.o.Pattern = "*"
+	}
+	s.pat = pattern.Compile(s.o.Pattern)
+	root, err := os.OpenRoot(o.DataDir)
+	if err != nil {
+		return s.sum, exitcode.Errorf(exitcode.LocalIO, "open data dir: %w", err)
+	}
+	defer root.Close()
+	s.root, s.records = root, record.New(root)
+	if o.MirrorDeletes {
+		s.listed = newListedSet()
+	}
+
+	jobs := make(chan string, s.o.Objects)
+	var wg sync.WaitGroup
+	for range s.o.Objects {
+		wg.Go(func() {
+			for key := range jobs {
+				s.deliver(ctx, key)
+			}
+		})
+	}
+	listErr := s.list(ctx, jobs)
+	close(jobs)
+	wg.Wait()
+
+	if listErr == nil && ctx.Err() == nil && o.MirrorDeletes {
+		s.mirrorDeletes(ctx)
+	}
+	s.sum.Elapsed = time.Since(s.start)
+	switch {
+	case ctx.Err() != nil:
+		return s.sum, exitcode.New(download.Classify(ctx, ctx.Err()), context.Cause(ctx))
+	case listErr != nil:
+		return s.sum, listErr
+	case s.sum.Failed > 0:
+		return s.sum, exitcode.Errorf(exitcode.Partial, "sync incomplete: %d of %d objects failed (see the \"object failed\" lines); the rest are on the board", s.sum.Failed, s.sum.Checked)
+	}
+	return s.sum, nil
+}
+
+type syncer struct {
+	o       Options
+	api     API
+	pat     pattern.Pattern
+	root    *os.Root
+	records *record.Store
+	listed  *listedSet
+	start   time.Time
+	mu      sync.Mutex // guards sum while workers run
+	sum     Summary
+}
+
+// list walks the listing page by page and queues what needs a download.
+func (s *syncer) list(ctx context.Context, jobs chan<- string) error {
+	// EncodingType=url: S3 can then list keys with characters XML 1.0
+	// cannot carry (U+0001 …), which would otherwise fail the whole
+	// listing; such keys are skipped as unsafe below. A server that
+	// ignores it says so by not echoing EncodingType, and its keys are raw.
+	in := &s3.ListObjectsV2Input{Bucket: &s.o.Bucket, EncodingType: types.EncodingTypeUrl}
+	if s.o.Prefix != "" {
+		in.Prefix = &s.o.Prefix
+	}
+	if s.o.PageSize > 0 {
+		in.MaxKeys = &s.o.PageSize
+	}
+	pages := s3.NewListObjectsV2Paginator(s.api, in)
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil // Run reports the cancellation
+			}
+			code := download.Classify(ctx, err)
+			if code == exitcode.Denied {
+				err = fmt.Errorf("%w (the task role needs s3:ListBucket on the prefix)", err)
+			}
+			return exitcode.Errorf(code, "list s3://%s/%s: %w", s.o.Bucket, s.o.Prefix, err)
+		}
+		encoded := page.EncodingType == types.EncodingTypeUrl
+		for i := range page.Contents {
+			key, ok := s.check(&page.Contents[i], encoded)
+			if !ok {
+				continue
+			}
+			select {
+			case jobs <- key:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+// check counts one listed object and says whether it needs a download.
+// Only the listing and the local record are consulted: a no-change sync
+// makes no request per object.
+func (s *syncer) check(obj *types.Object, encoded bool) (string, bool) {
+	key := aws.ToString(obj.Key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sum.Listed++
+	if encoded {
+		// S3 form-encodes listed keys (space as '+'), as botocore and the
+		// Java SDK decode them.
+		dec, err := url.QueryUnescape(key)
+		if err != nil {
+			s.sum.Checked++
+			s.sum.Skipped++
+			s.o.Logger.Warn("skipped: unsafe key", "key", key, "error", "listed key is not valid URL encoding: "+err.Error())
+			return "", false
+		}
+		key = dec
+	}
+	if !s.pat.Match(keypath.EventKey(key)) {
+		return "", false
+	}
+	s.sum.Checked++
+	if _, err := keypath.Validate(key); err != nil {
+		s.sum.Skipped++
+		s.o.Logger.Warn("skipped: unsafe key", "key", key, "error", err.Error())
+		return "", false
+	}
+	size := aws.ToInt64(obj.Size)
+	if m := s.o.Download.MaxBytes; m > 0 && size > m {
+		s.sum.Skipped++
+		s.o.Logger.Warn("skipped: larger than the board accepts", "key", key, "bytes", size, "max_bytes", m)
+		return "", false
+	}
+	if s.listed != nil {
+		s.listed.add(key)
+	}
+	if s.upToDate(key, aws.ToString(obj.ETag), size) {
+		s.sum.UpToDate++
+		return "", false
+	}
+	return key, true
+}
+
+// upToDate: the record holds this ETag and size, and the file is there
+// with that size. The listing has no version id; an equal ETag means equal
+// content (an MD5, an MD5 of part MD5s, or an SSE-KMS ETag unique to its
+// upload), so the board has these bytes whichever version holds them.
+// Anything else goes to the download, which HEADs and decides with the
+// version id under the key's lock.
+func (s *syncer) upToDate(key, etag string, size int64) bool {
+	rec, ok, err := s.records.Read(key)
+	if err != nil || !ok || strings.Trim(rec.ETag, `"`) != strings.Trim(etag, `"`) || rec.Size != size ||
+		(rec.Bucket != "" && rec.Bucket != s.o.Bucket) {
+		return false
+	}
+	fi, err := s.root.Lstat(key)
+	return err == nil && fi.Mode().IsRegular() && fi.Size() == size
+}
+
+// deliver runs the single-object delivery for one listed key.
+func (s *syncer) deliver(ctx context.Context, key string) {
+	o := s.o.Download
+	o.Bucket, o.Key, o.DataDir, o.ExactKey = s.o.Bucket, key, s.o.DataDir, true
+	o.Event = download.Event{Size: -1}
+	res, err := download.Run(ctx, s.api, o)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch code := exitcode.Of(err); {
+	case err == nil && res.UpToDate:
+		s.sum.UpToDate++
+	case err == nil:
+		s.sum.Downloaded++
+		s.sum.Bytes += res.Bytes
+		s.o.Logger.Info("object delivered", "key", key, "bytes", res.Bytes, "seconds", res.Elapsed.Seconds(), "verified", res.Verified)
+	case ctx.Err() != nil:
+		// Canceled or timed out: Run reports it once, not per object.
+	case code == exitcode.NotFound:
+		s.sum.Vanished++
+		s.o.Logger.Info("object deleted since the listing", "key", key)
+	case code == exitcode.TooLarge:
+		// Grew past the limit since the listing: refused like a download.
+		s.sum.Skipped++
+		s.o.Logger.Warn("skipped: larger than the board accepts", "key", key, "error", err.Error())
+	default:
+		s.fail(key, code, err)
+	}
+}
+
+// fail logs one failed object; the caller holds mu.
+func (s *syncer) fail(key string, code exitcode.Code, err error) {
+	s.sum.Failed++
+	s.o.Logger.Error("object failed", "key", key, "exit_code", int(code), "class", code.String(), "error", err.Error())
+}
+
+// mirrorDeletes removes delivered files of keys under the prefix and
+// pattern that the (complete) listing did not contain. prune.Key confirms
+// each is gone with a HEAD under the key's lock: an object uploaded after
+// the listing passed its key is kept.
+func (s *syncer) mirrorDeletes(ctx context.Context) {
+	s.listed.seal()
+	po := prune.Options{Bucket: s.o.Bucket, DataDir: s.o.DataDir, ExactKey: true, Logger: s.o.Logger}
+	for rec, err := range s.records.All() {
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			// An unreadable record proves nothing: its file is kept. A
+			// directory that cannot be read ends the listing.
+			if !errors.Is(err, record.ErrCorrupt) {
+				s.fail(record.Dir, exitcode.LocalIO, err)
+			}
+			continue
+		}
+		key := rec.Key
+		if !strings.HasPrefix(key, s.o.Prefix) || !s.pat.Match(keypath.EventKey(key)) ||
+			(rec.Bucket != "" && rec.Bucket != s.o.Bucket) || s.listed.has(key) {
+			continue
+		}
+		if _, err := keypath.Validate(key); err != nil {
+			continue // never delivered by this task: downloads refuse such keys
+		}
+		res, err := prune.Key(ctx, s.api, s.root, s.records, po, key)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.fail(key, exitcode.Of(err), err)
+			}
+			continue
+		}
+		switch res.Outcome {
+		case prune.Removed:
+			s.sum.Deleted++
+			s.o.Logger.Info("deleted: object gone from the bucket", "key", key, "path", res.Path, "bytes", res.Bytes)
+		case prune.NotOurs:
+			s.sum.Kept++
+			s.o.Logger.Info("kept: not ours", "key", key, "path", res.Path, "reason", res.Reason)
+		case prune.ObjectThere, prune.Nothing:
+			// Uploaded after the listing passed it, or nothing on disk.
+		}
+	}
+}
+
+// listedSet remembers which keys the listing held, for mirrored deletes:
+// 8 bytes of a seeded 64-bit hash per key instead of the key (up to 1,024
+// bytes), in a slice sorted once the listing is complete (a map would cost
+// 30-40 bytes per key; the slice 8, plus append's slack while it grows).
+// A collision can only make a gone object's file look listed, i.e. kept
+// until a later sync: the safe direction.
+type listedSet struct {
+	seed   maphash.Seed
+	hashes []uint64
+}
+
+func newListedSet() *listedSet { return &listedSet{seed: maphash.MakeSeed()} }
+
+func (l *listedSet) add(key string) { l.hashes = append(l.hashes, maphash.String(l.seed, key)) }
+
+// seal sorts the set; has may be called only after it.
+func (l *listedSet) seal() { slices.Sort(l.hashes) }
+
+func (l *listedSet) has(key string) bool {
+	_, ok := slices.BinarySearch(l.hashes, maphash.String(l.seed, key))
+	return ok
+}

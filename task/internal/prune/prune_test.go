@@ -1,0 +1,211 @@
+package prune_test
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/edge-drop/edge-drop/task/internal/download"
+	"github.com/edge-drop/edge-drop/task/internal/exitcode"
+	"github.com/edge-drop/edge-drop/task/internal/prune"
+	"github.com/edge-drop/edge-drop/task/internal/record"
+	"github.com/edge-drop/edge-drop/task/internal/s3conn"
+	"github.com/edge-drop/edge-drop/task/internal/s3test"
+)
+
+const bucket = "edge"
+
+type env struct {
+	t   *testing.T
+	srv *s3test.Server
+	dir string
+	api *s3.Client
+}
+
+func newEnv(t *testing.T) *env {
+	t.Parallel()
+	e := &env{t: t, srv: s3test.Start(t), dir: t.TempDir()}
+	api, err := s3conn.New(context.Background(), s3conn.Options{
+		RequestTimeout: 2 * time.Second, Concurrency: 2, MaxBackoff: 5 * time.Millisecond, MaxAttempts: 2,
+		Endpoint:    e.srv.URL(),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
+	}, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.api = api
+	return e
+}
+
+// deliver puts key in the bucket and delivers it the way the task does.
+func (e *env) deliver(key string, data []byte) {
+	e.t.Helper()
+	e.srv.Put(e.t, bucket, key, data, nil)
+	if _, err := download.Run(context.Background(), e.api, download.Options{Bucket: bucket, Key: key, ExactKey: true, DataDir: e.dir, PartSize: 1 << 20, Concurrency: 1}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) del(key string) {
+	e.t.Helper()
+	if _, err := e.srv.Backend.DeleteObject(bucket, key); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) run(eventKey string) (prune.Result, error) {
+	return prune.Run(context.Background(), e.api, prune.Options{Bucket: bucket, Key: eventKey, DataDir: e.dir})
+}
+
+func (e *env) exists(rel string) bool {
+	_, err := os.Lstat(filepath.Join(e.dir, rel))
+	return err == nil
+}
+
+func (e *env) hasRecord(key string) bool {
+	root, err := os.OpenRoot(e.dir)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer root.Close()
+	_, ok, _ := record.New(root).Read(key)
+	return ok
+}
+
+// Gone from the bucket: the delivered file, its record and the directories
+// it leaves empty are removed; the data dir and non-empty directories stay.
+func TestDeleteGoneRemoves(t *testing.T) {
+	e := newEnv(t)
+	e.deliver("in/a/red flower.jpg", []byte("petals"))
+	e.deliver("in/other.txt", []byte("stays"))
+	e.del("in/a/red flower.jpg")
+	res, err := e.run("in%2Fa%2Fred+flower.jpg") // as the event encodes it
+	if err != nil || res.Outcome != prune.Removed || res.Bytes != 6 {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	if e.exists("in/a/red flower.jpg") || e.hasRecord("in/a/red flower.jpg") || e.exists("in/a") {
+		t.Fatal("file, record or emptied directory left")
+	}
+	if !e.exists("in/other.txt") || !e.exists("in") {
+		t.Fatal("removed more than the key")
+	}
+	// Again: nothing there any more.
+	if res, err := e.run("in/a/red+flower.jpg"); err != nil || res.Outcome != prune.Nothing {
+		t.Fatalf("second delete: %+v, %v", res, err)
+	}
+	// A key at the top: the data dir itself is never removed.
+	e.deliver("top.txt", []byte("t"))
+	e.del("top.txt")
+	e.del("in/other.txt")
+	if _, err := e.run("in/other.txt"); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := e.run("top.txt"); err != nil || res.Outcome != prune.Removed {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	if ents, err := os.ReadDir(e.dir); err != nil || len(ents) != 1 || ents[0].Name() != ".edge-drop" {
+		t.Fatalf("data dir: %v, %v", ents, err)
+	}
+}
+
+// A re-upload raced the delete event: S3 has the key again, so nothing is
+// deleted (the re-upload's own event delivers it).
+func TestDeleteReuploadedKeeps(t *testing.T) {
+	e := newEnv(t)
+	e.deliver("k.txt", []byte("v1"))
+	e.del("k.txt")
+	e.srv.Put(t, bucket, "k.txt", []byte("v2"), nil)
+	res, err := e.run("k.txt")
+	if err != nil || res.Outcome != prune.ObjectThere {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	if !e.exists("k.txt") || !e.hasRecord("k.txt") {
+		t.Fatal("removed although the object exists")
+	}
+}
+
+// 403 on HEAD: the task cannot tell "gone" from "not allowed": exit 5,
+// nothing removed.
+func TestDeleteForbiddenRemovesNothing(t *testing.T) {
+	e := newEnv(t)
+	e.deliver("k.txt", []byte("v1"))
+	e.del("k.txt")
+	e.srv.SetRule(func(r *http.Request, _ int) *s3test.Fault {
+		return &s3test.Fault{Kind: s3test.Status, Status: 403, Code: "AccessDenied"}
+	})
+	_, err := e.run("k.txt")
+	if exitcode.Of(err) != exitcode.Denied {
+		t.Fatalf("exit %d: %v", exitcode.Of(err), err)
+	}
+	if !e.exists("k.txt") || !e.hasRecord("k.txt") {
+		t.Fatal("removed on a 403")
+	}
+}
+
+// Hostile keys are refused before anything is touched, as for downloads.
+func TestDeleteUnsafeKey(t *testing.T) {
+	e := newEnv(t)
+	for _, k := range []string{"..%2Fetc%2Fpasswd", "%2Fabs", "a%2F..%2F..%2Fx", ".edge-drop%2Frecords%2Fx", "dir%2F", ""} {
+		if _, err := e.run(k); exitcode.Of(err) != exitcode.UnsafeKey {
+			t.Errorf("%q: exit %d: %v", k, exitcode.Of(err), err)
+		}
+	}
+	if e.srv.Count(http.MethodHead) != 0 {
+		t.Fatal("a hostile key reached S3")
+	}
+}
+
+// Only files this project delivered are removed: a person's file (no
+// record), a delivered file a person replaced (other size, or same size
+// and another mtime), a record of another bucket: all kept. A record that
+// no longer describes the file is dropped.
+func TestDeleteKeepsWhatIsNotOurs(t *testing.T) {
+	e := newEnv(t)
+	write := func(rel, data string) {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(e.dir, rel)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(e.dir, rel), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("person.txt", "mine")
+	e.deliver("resized.txt", []byte("delivered"))
+	write("resized.txt", "a person's longer text")
+	e.deliver("same-size.txt", []byte("delivered"))
+	write("same-size.txt", "DELIVERED")
+	e.deliver("sub/dir.txt", []byte("d"))
+	os.Remove(filepath.Join(e.dir, "sub/dir.txt"))
+	if err := os.Mkdir(filepath.Join(e.dir, "sub/dir.txt"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"resized.txt", "same-size.txt", "sub/dir.txt"} {
+		e.del(k)
+	}
+	for _, k := range []string{"person.txt", "resized.txt", "same-size.txt", "sub/dir.txt"} {
+		res, err := e.run(k)
+		if err != nil || res.Outcome != prune.NotOurs {
+			t.Errorf("%s: %+v, %v", k, res, err)
+		}
+		if !e.exists(k) {
+			t.Errorf("%s removed", k)
+		}
+		if e.hasRecord(k) {
+			t.Errorf("%s: stale record kept", k)
+		}
+	}
+
+	// A record from another bucket.
+	e.deliver("b.txt", []byte("from edge"))
+	e.srv.Put(t, "other-bucket", "unrelated.txt", []byte("x"), nil)
+	res, err := prune.Run(context.Background(), e.api, prune.Options{Bucket: "other-bucket", Key: "b.txt", DataDir: e.dir})
+	if err != nil || res.Outcome != prune.NotOurs || !e.exists("b.txt") || !e.hasRecord("b.txt") {
+		t.Fatalf("a delete event of another bucket: %+v, %v", res, err)
+	}
+}
