@@ -538,3 +538,31 @@ func TestRawKeyAfter403(t *testing.T) {
 		t.Errorf("no hint in %v", err)
 	}
 }
+
+// TestCanceledBeforeTheFirstGET: a signal that arrives after the HEAD but
+// before any part is fetched is a cancel (exit 9), never an integrity
+// failure of an unfetched file (it was exit 8: the verifier hashed an empty
+// read-back), and nothing is left behind.
+func TestCanceledBeforeTheFirstGET(t *testing.T) {
+	for name, meta := range map[string]map[string]string{"md5 etag": nil, "crc32c": {"x-amz-checksum-crc32c": crc32c([]byte("payload"))}} {
+		t.Run(name, func(t *testing.T) { canceledBeforeTheFirstGET(t, meta) })
+	}
+}
+
+func canceledBeforeTheFirstGET(t *testing.T, meta map[string]string) {
+	e := newEnv(t)
+	data := []byte("payload")
+	e.srv.Put(t, bucket, "c/obj.bin", data, meta)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	o := e.o
+	o.OnTransfer = func(int64) { cancel(download.ErrSignal) }
+	_, err := e.runOpts(ctx, "c/obj.bin", o)
+	if code := exitcode.Of(err); err == nil || code != exitcode.Canceled {
+		t.Fatalf("want exit 9 (canceled), got exit %d: %v", code, err)
+	}
+	e.noTemp()
+	if _, err := os.Stat(filepath.Join(e.dir, "c/obj.bin")); !os.IsNotExist(err) {
+		t.Fatalf("target exists after a cancel: %v", err)
+	}
+}

@@ -121,6 +121,12 @@ func (d *fetcher) run(parent context.Context) error {
 	if first != nil {
 		return first
 	}
+	// Canceled before any worker failed (e.g. a signal before the first
+	// GET: the workers just stop): the file is incomplete, so report the
+	// cancel, never a verification of what was not fetched.
+	if parent.Err() != nil {
+		return context.Cause(parent)
+	}
 	return d.finish(whole)
 }
 
