@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/local/bucket"
 )
 
@@ -46,7 +47,7 @@ type DetailBucket struct {
 }
 
 // DetailObject is detail.object. Key is URL-encoded as S3 encodes it (see
-// EncodeKey); VersionID is only present for versioned buckets.
+// contract.EventKey); VersionID is only present for versioned buckets.
 type DetailObject struct {
 	Key       string `json:"key"`
 	Size      int64  `json:"size"`
@@ -77,7 +78,7 @@ func NewObjectCreatedEvent(o bucket.ObjectCreated, account, region string) Event
 			Version: "0",
 			Bucket:  DetailBucket{Name: o.Bucket},
 			Object: DetailObject{
-				Key:       EncodeKey(o.Key),
+				Key:       contract.EventKey(o.Key),
 				Size:      o.Size,
 				ETag:      strings.Trim(o.ETag, `"`),
 				Sequencer: o.Sequencer,
@@ -102,44 +103,7 @@ func (e Event) JSON() []byte {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
 
-// EncodeKey encodes an object key the way S3 writes it into event
-// notifications: application/x-www-form-urlencoded (Java URLEncoder rules:
-// A-Z a-z 0-9 . - * _ kept, space as '+', every other byte of the UTF-8
-// encoding as %XX upper-case) except that '/' is kept.
-//
-// Sources: the S3 user guide, "Event message structure" (notification-
-// content-structure): "The object key name value is URL encoded. For
-// example, "red flower.jpg" becomes "red+flower.jpg" (Amazon S3 returns
-// "application/x-www-form-urlencoded" as the content type in the
-// response)"; observed events: "this im + age blah.txt" →
-// "this+im+%2B+age+blah.txt" (aws/aws-sdk-net#640), '=' → "%3D"
-// (aws/aws-sam-cli#379), ':' → "%3A" (aws/aws-sdk-js#837); and '/' kept
-// in real S3 events, which minio changed its encoding to match
-// (minio/minio#11665: "the slash character is not encoded, while
-// otherwise using query-style encoding (eg space -> +)"). S3 applies the
-// same encoding to the key in the events it sends to EventBridge.
-func EncodeKey(key string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	b.Grow(len(key))
-	for i := 0; i < len(key); i++ {
-		c := key[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
-			c == '.', c == '-', c == '*', c == '_', c == '/':
-			b.WriteByte(c)
-		case c == ' ':
-			b.WriteByte('+')
-		default:
-			b.WriteByte('%')
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&15])
-		}
-	}
-	return b.String()
-}
-
-// DecodeKey reverses EncodeKey (what a consumer of the event must do before
+// DecodeKey reverses contract.EventKey (what a consumer of the event must do before
 // calling S3 with the key).
 func DecodeKey(encoded string) (string, error) {
 	var b strings.Builder

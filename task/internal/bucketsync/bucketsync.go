@@ -30,6 +30,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/task/internal/download"
 	"github.com/edge-drop/edge-drop/task/internal/exitcode"
 	"github.com/edge-drop/edge-drop/task/internal/keypath"
@@ -206,7 +207,7 @@ func (s *syncer) check(obj *types.Object, encoded bool) (string, bool) {
 		}
 		key = dec
 	}
-	if !s.pat.Match(keypath.EventKey(key)) {
+	if !s.pat.Match(contract.EventKey(key)) {
 		return "", false
 	}
 	s.sum.Checked++
@@ -302,7 +303,7 @@ func (s *syncer) mirrorDeletes(ctx context.Context) {
 			continue
 		}
 		key := rec.Key
-		if !strings.HasPrefix(key, s.o.Prefix) || !s.pat.Match(keypath.EventKey(key)) ||
+		if !strings.HasPrefix(key, s.o.Prefix) || !s.pat.Match(contract.EventKey(key)) ||
 			(rec.Bucket != "" && rec.Bucket != s.o.Bucket) || s.listed.has(key) {
 			continue
 		}

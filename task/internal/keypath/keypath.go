@@ -78,28 +78,3 @@ func Validate(key string) (string, error) {
 	}
 	return key, nil
 }
-
-// EventKey encodes key the way S3 writes it into event notifications (and
-// the events it sends to EventBridge): form encoding (space as '+', every
-// byte outside A-Z a-z 0-9 . - * _ as upper-case %XX) except that '/' is
-// kept. The pipeline's key pattern sees this form, so a sync matches it
-// too. Same rules as local/rule.EncodeKey, which cites the sources.
-func EventKey(key string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	b.Grow(len(key))
-	for i := 0; i < len(key); i++ {
-		switch c := key[i]; {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
-			c == '.', c == '-', c == '*', c == '_', c == '/':
-			b.WriteByte(c)
-		case c == ' ':
-			b.WriteByte('+')
-		default:
-			b.WriteByte('%')
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&15])
-		}
-	}
-	return b.String()
-}

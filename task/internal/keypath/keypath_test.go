@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/edge-drop/edge-drop/contract"
 )
 
 func TestCandidates(t *testing.T) {
@@ -132,6 +134,8 @@ func TestStateDirReserved(t *testing.T) {
 	}
 }
 
+// TestEventKey: the download mode decodes the event's key (contract.EventKey)
+// with Candidates.
 func TestEventKey(t *testing.T) {
 	for _, c := range []struct{ raw, enc string }{
 		{"red flower.jpg", "red+flower.jpg"},
@@ -144,7 +148,7 @@ func TestEventKey(t *testing.T) {
 		{"keep-._*", "keep-._*"},
 		{"tilde~q?h#", "tilde%7Eq%3Fh%23"},
 	} {
-		if got := EventKey(c.raw); got != c.enc {
+		if got := contract.EventKey(c.raw); got != c.enc {
 			t.Errorf("EventKey(%q) = %q, want %q", c.raw, got, c.enc)
 		}
 		// The download mode decodes event keys with Candidates: round trip.
