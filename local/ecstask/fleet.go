@@ -88,28 +88,42 @@ type fleet struct {
 	changed chan struct{}
 }
 
-func newFleet(boards []Board) (*fleet, error) {
+// CheckBoards validates a fleet: at least one board, valid distinct names,
+// valid groups (each at most once), at most contract.MaxGroups per board.
+func CheckBoards(boards []Board) error {
 	if len(boards) == 0 {
-		return nil, fmt.Errorf("the fleet has no boards")
+		return fmt.Errorf("the fleet has no boards")
 	}
-	f := &fleet{changed: make(chan struct{})}
 	seen := map[string]bool{}
 	for _, b := range boards {
 		if err := contract.CheckName("board", b.Name); err != nil {
-			return nil, err
+			return err
 		}
 		if seen[b.Name] {
-			return nil, fmt.Errorf("board %q is named twice", b.Name)
+			return fmt.Errorf("board %q is named twice", b.Name)
 		}
 		seen[b.Name] = true
 		if len(b.Groups) > contract.MaxGroups {
-			return nil, fmt.Errorf("board %q is in %d groups; ECS allows %d (one attribute each)", b.Name, len(b.Groups), contract.MaxGroups)
+			return fmt.Errorf("board %q is in %d groups; ECS allows %d (one attribute each)", b.Name, len(b.Groups), contract.MaxGroups)
 		}
-		for _, g := range b.Groups {
+		for i, g := range b.Groups {
 			if err := contract.CheckName("group", g); err != nil {
-				return nil, fmt.Errorf("board %q: %w", b.Name, err)
+				return fmt.Errorf("board %q: %w", b.Name, err)
+			}
+			if slices.Contains(b.Groups[:i], g) {
+				return fmt.Errorf("board %q names group %q twice", b.Name, g)
 			}
 		}
+	}
+	return nil
+}
+
+func newFleet(boards []Board) (*fleet, error) {
+	if err := CheckBoards(boards); err != nil {
+		return nil, err
+	}
+	f := &fleet{changed: make(chan struct{})}
+	for _, b := range boards {
 		b.Groups = slices.Clone(b.Groups)
 		f.boards = append(f.boards, newBoard(b))
 	}

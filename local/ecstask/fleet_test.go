@@ -267,7 +267,9 @@ func TestRunTaskPlacesOnTheMatchingBoard(t *testing.T) {
 	if !errors.As(err, &se) || se.Name != contract.ErrPlacement {
 		t.Fatalf("offline board: %v", err)
 	}
-	var cause struct{ Failures []struct{ Arn, Reason string } }
+	var cause struct {
+		Failures []struct{ Arn, Reason string }
+	}
 	if json.Unmarshal([]byte(se.Cause), &cause) != nil || len(cause.Failures) != 1 || cause.Failures[0].Reason != "AGENT" ||
 		!instanceARN.MatchString(cause.Failures[0].Arn) {
 		t.Errorf("cause: %s", se.Cause)
