@@ -55,3 +55,8 @@ const ErrNoBoards = "EdgeDrop.NoBoards"
 // ErrSomeBoardsFailed fails a fleet execution in which at least one board
 // did not get the file; the cause names the boards.
 const ErrSomeBoardsFailed = "EdgeDrop.SomeBoardsFailed"
+
+// ErrBadTarget fails a routed delivery whose key names no valid target
+// (not under the routing prefix, an empty or unsafe board or group name):
+// nothing was asked of ECS.
+const ErrBadTarget = "EdgeDrop.BadTarget"
