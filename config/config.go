@@ -309,6 +309,9 @@ func (c Config) Validate() error {
 	if c.RoutePrefix != "" && !routePrefixRE.MatchString(c.RoutePrefix) {
 		bad(KeyRoutePrefix, c.RoutePrefix, "must be empty (no routing by key) or path components of letters, digits, '.', '-' or '_', each ending in '/', e.g. to/")
 	}
+	if c.RoutePrefix != "" && routePrefixRE.MatchString(c.RoutePrefix) && !strings.HasPrefix(c.KeyPattern, "*") && !strings.HasPrefix(c.KeyPattern, c.RoutePrefix) {
+		bad(KeyKeyPattern, c.KeyPattern, "matches no routed key: with routePrefix="+c.RoutePrefix+" it must start with "+c.RoutePrefix+", e.g. "+c.RoutePrefix+"*")
+	}
 	if c.RoutePrefix != "" && c.DeliverTo.Kind != TargetAny {
 		bad(KeyRoutePrefix, c.RoutePrefix, "cannot be set together with deliverTo="+c.DeliverTo.String()+": the key names the target; unset one of them")
 	}

@@ -20,14 +20,16 @@ func fleetPipeline(t *testing.T, name string, overrides map[string]any) assertio
 	return assertions.Template_FromStack(synthCached(t, name, overrides).Pipeline.Stack, nil)
 }
 
-// Fleet definitions the local ASL interpreter's tests run: a group target
-// and a routed one. Their copies in local/statemachine/testdata must match
+// Fleet definitions the local ASL interpreter's tests run, one per target
+// mode. Their copies in local/statemachine/testdata must match
 // what synth renders (account, region and generated names aside).
 var fleetTestdata = []struct {
 	name      string
 	overrides map[string]any
 }{
+	{"fleet-board", fleetConfigs["fleet-board"]},
 	{"fleet-group", fleetConfigs["fleet-group"]},
+	{"fleet-all", fleetConfigs["fleet-all"]},
 	{"fleet-routed", fleetConfigs["fleet-routed"]},
 }
 
@@ -36,7 +38,7 @@ var fleetConfigs = map[string]map[string]any{
 	"fleet-board":  {config.KeyDeliverTo: "board:shop-1"},
 	"fleet-group":  {config.KeyDeliverTo: "group:site1"},
 	"fleet-all":    {config.KeyDeliverTo: "all"},
-	"fleet-routed": {config.KeyRoutePrefix: "to/"},
+	"fleet-routed": {config.KeyRoutePrefix: "to/", config.KeyKeyPattern: "to/*"},
 }
 
 // normalizeASL replaces what differs by account and generated names (the
