@@ -57,13 +57,18 @@ type fleetView struct {
 }
 
 // iterationBoard remembers the board of a Map iteration from its input
-// (the ItemSelector's "board": a name, or a one-name list from a JSONPath
-// filter) and returns it, "" if the input names none.
+// (the ItemSelector's "names" or "board": a name, or a one-name list from
+// a JSONPath filter on the instance's attributes) and returns it, "" if
+// the input names none.
 func (v *fleetView) iterationBoard(exec string, e statemachine.Event) string {
 	key := exec + " " + e.Iteration
 	if e.Kind == statemachine.EventMapIterationStarted {
 		if in, ok := e.Input.(map[string]any); ok {
-			if b := boardName(in["board"]); b != "" {
+			b := boardName(in["names"])
+			if b == "" {
+				b = boardName(in["board"])
+			}
+			if b != "" {
 				if v.boards == nil {
 					v.boards = map[string]string{}
 				}

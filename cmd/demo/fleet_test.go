@@ -54,7 +54,7 @@ func TestPrinterShowsEachBoard(t *testing.T) {
 	ev := func(kind statemachine.EventKind, state, iter string, in, out any) {
 		p.event("x1", statemachine.Event{Kind: kind, State: state, Type: "Task", Iteration: iter, Input: in, Output: out})
 	}
-	ev(statemachine.EventMapIterationStarted, "DeliverToEachBoard", "DeliverToEachBoard[0]", map[string]any{"board": []any{"a"}}, nil)
+	ev(statemachine.EventMapIterationStarted, "DeliverToEachBoard", "DeliverToEachBoard[0]", map[string]any{"names": []any{"a"}}, nil)
 	ev(statemachine.EventMapIterationStarted, "DeliverToEachBoard", "DeliverToEachBoard[1]", map[string]any{"board": "b\x1b[31m"}, nil)
 	ev(statemachine.EventStateExited, "RunOnBoard", "DeliverToEachBoard[0]", nil, map[string]any{"task": 1})
 	ev(statemachine.EventStateExited, "Delivered", "DeliverToEachBoard[0]", nil, map[string]any{"board": "a", "status": "delivered", "exitCode": 0})
