@@ -25,7 +25,7 @@ var (
 )
 
 // synthFleet synthesizes the app with these -c values once per test binary.
-func synthFleet(t *testing.T, ctx map[string]string) string {
+func synthFleet(t testing.TB, ctx map[string]string) string {
 	t.Helper()
 	fleetAsmMu.Lock()
 	defer fleetAsmMu.Unlock()
@@ -42,7 +42,7 @@ func synthFleet(t *testing.T, ctx map[string]string) string {
 }
 
 // delivered lists the boards whose data dir holds rel with body.
-func delivered(t *testing.T, h *harness, rel string, body []byte) []string {
+func delivered(t testing.TB, h *harness, rel string, body []byte) []string {
 	t.Helper()
 	var got []string
 	for _, b := range []string{"a", "b", "c"} {
