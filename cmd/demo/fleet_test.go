@@ -122,3 +122,28 @@ func TestDemoOnceWithBoards(t *testing.T) {
 		}
 	}
 }
+
+// deliverTo=group:site1 over a fleet: the synthesized fan-out definition,
+// one line per board, the sample on both members and not on board a.
+func TestDemoOnceDeliversToAGroup(t *testing.T) {
+	t.Parallel()
+	bin, task := buildBinaries(t)
+	dir := t.TempDir()
+	stdout, stderr, status := demo(t, bin, "-once", "-task", task, "-state", dir+"/state", "-data", dir+"/data",
+		"-boards", "a,b@site1,c@site1+eu", "-c", "deliverTo=group:site1")
+	if status != 0 {
+		t.Fatalf("status %d\n%s\n%s", status, stdout, stderr)
+	}
+	for _, want := range []string{
+		"DeliverToEachBoard[0] board b DeliverToBoard", "DeliverToEachBoard[1] board c DeliverToBoard",
+		"  board b: delivered (exit 0)\n", "  board c: delivered (exit 0)\n",
+		"file " + dir + "/data/b/demo1.txt: ", "file " + dir + "/data/c/demo1.txt: ",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if strings.Contains(stdout, "  board a: delivered") || strings.Contains(stdout, "board a DeliverToBoard") {
+		t.Errorf("board a is not in site1:\n%s", stdout)
+	}
+}
