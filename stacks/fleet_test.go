@@ -147,10 +147,14 @@ func TestFleetStateMachinePerTarget(t *testing.T) {
 		})
 
 		// Pagination: the first page, then NextToken while there is one.
+		// The SDK integration's errors are Ecs.<Exception>.
+		sdkRetry := []any{map[string]any{"ErrorEquals": []any{"Ecs.ThrottlingException", "Ecs.ServerException"},
+			"IntervalSeconds": 2, "MaxAttempts": 5, "BackoffRate": 2, "MaxDelaySeconds": 30, "JitterStrategy": "FULL"}}
 		list := map[string]any{
 			"Type": "Task", "Resource": "arn:${AWS::Partition}:states:::aws-sdk:ecs:listContainerInstances",
 			"Parameters": map[string]any{"Cluster": clusterArn, "Filter.$": "$.fleet.filter", "Status": "ACTIVE", "MaxResults": pipeline.BoardsPerPage},
 			"ResultPath": "$.listed", "Next": pipeline.StateAnyBoardsOnPage,
+			"Retry": sdkRetry,
 		}
 		like(t, name+" ListBoards", renderAll(t, states[pipeline.StateListBoards]), list)
 		list["Parameters"].(map[string]any)["NextToken.$"] = "$.listed.NextToken"
@@ -174,6 +178,7 @@ func TestFleetStateMachinePerTarget(t *testing.T) {
 			"Parameters":     map[string]any{"Cluster": clusterArn, "ContainerInstances.$": "$.listed.ContainerInstanceArns"},
 			"ResultSelector": map[string]any{"instances.$": "$.ContainerInstances"},
 			"Next":           pipeline.StateDeliverEach,
+			"Retry":          sdkRetry,
 		})
 		like(t, name+" CollectOutcomes", states[pipeline.StateCollect], map[string]any{
 			"Parameters": map[string]any{"pair.$": "States.Array($.fleet.outcomes, $.page)"}, "Next": pipeline.StateFlatten,

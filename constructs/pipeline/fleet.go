@@ -134,6 +134,8 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 		})
 	}
 	first, next := list(StateListBoards, false), list(StateListMoreBoards, true)
+	first.AddRetry(sdkRetry.props())
+	next.AddRetry(sdkRetry.props())
 
 	describe := awsstepfunctionstasks.NewCallAwsService(scope, at(StateDescribeBoards), &awsstepfunctionstasks.CallAwsServiceProps{
 		Comment:   at("Each board's name and instance id (mi-…) on this page"),
@@ -150,6 +152,7 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 		ResultSelector: &map[string]any{"instances": awsstepfunctions.JsonPath_ListAt(at("$.ContainerInstances"))},
 		ResultPath:     at("$.described"),
 	})
+	describe.AddRetry(sdkRetry.props())
 
 	selector := map[string]any{
 		"instance": awsstepfunctions.JsonPath_StringAt(at("$$.Map.Item.Value.Ec2InstanceId")),
@@ -192,15 +195,19 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 		CausePath: awsstepfunctions.JsonPath_Format(at("no registered board matches {} (cluster query: {}): {} was not delivered"),
 			str("$.fleet.target"), str("$.fleet.filter"), props.What),
 	})
+	// The cause names the boards by status; their outcomes (exit code in
+	// words, RunTask's failures) are in TallyOutcomes' output. Names only
+	// keep the cause short: a Fail's cause holds at most 32,768 characters.
 	someFailed := awsstepfunctions.NewFail(scope, at(StateSomeBoardsFail), &awsstepfunctions.FailProps{
-		Comment: at("At least one board did not get the file; the cause lists those boards' outcomes"),
+		Comment: at("At least one board did not get the file; the cause names those boards, TallyOutcomes holds their outcomes"),
 		Error:   at(contract.ErrSomeBoardsFailed),
-		CausePath: awsstepfunctions.JsonPath_Format(at("{} was not delivered to {} of the {} boards of {}: {}"),
+		CausePath: awsstepfunctions.JsonPath_Format(at("{} was not delivered to {} of the {} boards of {}: offline {}, failed {} (outcomes: output of "+StateTally+")"),
 			props.What,
 			awsstepfunctions.JsonPath_ArrayLength(awsstepfunctions.JsonPath_ListAt(at("$.tally.undelivered"))),
 			awsstepfunctions.JsonPath_StringAt(at("$.tally.boards")),
 			str("$.fleet.target"),
-			awsstepfunctions.JsonPath_JsonToString(awsstepfunctions.JsonPath_ListAt(at("$.tally.undelivered")))),
+			awsstepfunctions.JsonPath_JsonToString(awsstepfunctions.JsonPath_ListAt(at("$.tally.offline"))),
+			awsstepfunctions.JsonPath_JsonToString(awsstepfunctions.JsonPath_ListAt(at("$.tally.failed")))),
 	})
 	delivered := awsstepfunctions.NewSucceed(scope, at(StateFleetDelivered), &awsstepfunctions.SucceedProps{
 		Comment:    at("Every matching board got the file; the output is one outcome per board"),
@@ -211,6 +218,8 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 		Parameters: &map[string]any{
 			"boards":      awsstepfunctions.JsonPath_ArrayLength(awsstepfunctions.JsonPath_ListAt(at("$.fleet.outcomes"))),
 			"undelivered": awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$.fleet.outcomes[?(@.status != '%s')]", contract.OutcomeDelivered))),
+			"offline":     awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$.fleet.outcomes[?(@.status == '%s')].board", contract.OutcomeOffline))),
+			"failed":      awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$.fleet.outcomes[?(@.status == '%s')].board", contract.OutcomeFailed))),
 		},
 		ResultPath: at("$.tally"),
 	}).Next(awsstepfunctions.NewChoice(scope, at(StateVerdict), &awsstepfunctions.ChoiceProps{

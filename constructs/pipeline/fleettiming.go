@@ -23,6 +23,16 @@ const (
 // service faults (retries[0]) on the errors that are not offline.
 var apiFaultRetry = retryPolicy{errors: APIFaultErrors, interval: 5 * time.Second, maxAttempts: 5, backoff: 2, maxDelay: time.Minute}
 
+// sdkRetry is the rule of ListBoards and DescribeBoards: the SDK
+// integration names ECS's errors Ecs.<Exception>; throttling (many
+// executions listing at once) and service faults are retried briefly.
+var sdkRetry = retryPolicy{errors: []string{"Ecs.ThrottlingException", "Ecs.ServerException"}, interval: 2 * time.Second, maxAttempts: sdkRetries, backoff: 2, maxDelay: 30 * time.Second}
+
+const sdkRetries = 5
+
+// listingCalls is how many SDK calls one page makes (list, describe).
+const listingCalls = 2
+
 // offlineRetry is the rule for busy or offline boards: as many attempts
 // as fit in OfflineWait at the worst case (no jitter), at least one.
 func (t FleetTiming) offlineRetry() retryPolicy {
@@ -53,8 +63,8 @@ const (
 	// Per page: ListBoards (entered, scheduled, started, succeeded,
 	// exited), AnyBoardsOnPage, DescribeBoards, the Map (entered,
 	// started, succeeded, exited), CollectOutcomes, FlattenOutcomes,
-	// MoreBoards.
-	pageEvents = 5 + 2 + 5 + 4 + 2 + 2 + 2
+	// MoreBoards; and each SDK call's retries at worst.
+	pageEvents = 5 + 2 + 5 + 4 + 2 + 2 + 2 + listingCalls*sdkRetries*attemptEvents
 	// Per board around its task attempts: MapIterationStarted/Succeeded,
 	// BoardIsNamed, DeliverToBoard entered/exited, and the longest outcome
 	// path (ClassifyBoardFailure, ReadBoardTask, ClassifyBoardExit, the
@@ -110,6 +120,6 @@ func (t FleetTiming) ExecutionTimeout() time.Duration {
 	n := t.MaxFleet()
 	rounds := n/MaxConcurrency + 1
 	pages := (n + BoardsPerPage - 1) / BoardsPerPage
-	listing := time.Duration(pages) * 2 * attemptAllowance
+	listing := time.Duration(pages*listingCalls) * (sdkRetry.worstCaseWait() + time.Duration(1+sdkRetry.maxAttempts)*attemptAllowance)
 	return (time.Duration(rounds)*t.boardBudget() + listing + executionMargin).Round(time.Minute)
 }

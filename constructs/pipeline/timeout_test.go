@@ -69,9 +69,9 @@ func TestFleetHistoryBound(t *testing.T) {
 		wait           time.Duration
 		perBoard, fits int
 	}{
-		{time.Minute, 39, 625},
-		{30 * time.Minute, 60, 410},
-		{2 * time.Hour, 114, 217},
+		{time.Minute, 39, 607},
+		{30 * time.Minute, 60, 401},
+		{2 * time.Hour, 114, 215},
 	} {
 		f := FleetTiming{TaskTimeout: 30 * time.Minute, OfflineWait: tc.wait}
 		if f.EventsPerBoard() != tc.perBoard || f.MaxFleet() != tc.fits {
@@ -92,9 +92,9 @@ func TestFleetExecutionTimeoutOutlastsTheLargestFleet(t *testing.T) {
 	for _, tc := range []struct {
 		task, wait, want time.Duration
 	}{
-		{30 * time.Minute, 30 * time.Minute, 26*time.Hour + 54*time.Minute},
-		{time.Minute, time.Minute, 7*time.Hour + 19*time.Minute},
-		{24 * time.Hour, 2 * time.Hour, 292*time.Hour + 26*time.Minute},
+		{30 * time.Minute, 30 * time.Minute, 30*time.Hour + 18*time.Minute},
+		{time.Minute, time.Minute, 12*time.Hour + 7*time.Minute},
+		{24 * time.Hour, 2 * time.Hour, 294*time.Hour + 14*time.Minute},
 	} {
 		f := FleetTiming{TaskTimeout: tc.task, OfflineWait: tc.wait}
 		got := f.ExecutionTimeout()

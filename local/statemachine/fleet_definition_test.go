@@ -54,6 +54,9 @@ type fakeECS struct {
 	boards   []fakeBoard
 	matches  map[string][]string // query → instance ids
 	pageSize int
+	// throttled is how many calls (list or describe) answer
+	// Ecs.ThrottlingException first.
+	throttled int
 
 	mu    sync.Mutex
 	calls map[string][]map[string]any
@@ -81,6 +84,10 @@ func (f *fakeECS) handler(_ context.Context, resource string, params any) (any, 
 		f.calls, f.tries = map[string][]map[string]any{}, map[string]int{}
 	}
 	f.calls[resource] = append(f.calls[resource], p)
+	if f.throttled > 0 && resource != resRunTask {
+		f.throttled--
+		return nil, &Error{Name: "Ecs.ThrottlingException", Cause: "Rate exceeded"}
+	}
 	switch resource {
 	case resList:
 		ids, ok := f.matches[p["Filter"].(string)]
@@ -161,6 +168,19 @@ func outcomes(t *testing.T, e *Execution) []map[string]any {
 	return out
 }
 
+// tallied runs the execution and returns it with TallyOutcomes' output
+// (every outcome, and those not delivered), which the cause points to.
+func tallied(t *testing.T, m *Machine, event any, opts Options) (*Execution, map[string]any) {
+	t.Helper()
+	var tally map[string]any
+	opts.Observer = func(ev Event) {
+		if ev.Kind == EventStateExited && ev.State == "TallyOutcomes" {
+			tally = ev.Output.(map[string]any)["tally"].(map[string]any)
+		}
+	}
+	return m.Execute(context.Background(), event, opts), tally
+}
+
 func siteBoards(attempts ...[]string) []fakeBoard {
 	var out []fakeBoard
 	for i, a := range attempts {
@@ -228,35 +248,29 @@ func TestFleetBoardOfflinePastOfflineWaitFailsTheExecutionNamingIt(t *testing.T)
 	boards := siteBoards([]string{"ok"}, []string{"offline"})
 	ecs := &fakeECS{boards: boards, matches: map[string][]string{groupQuery: ids(boards)}, pageSize: 25}
 	sl := &fakeSleep{}
-	e := m.Execute(context.Background(), s3Event(t, "demo-1.txt"), Options{Task: ecs.handler, Sleep: sl.sleep, Rand: func() float64 { return 1 }})
+	e, tally := tallied(t, m, s3Event(t, "demo-1.txt"), Options{Task: ecs.handler, Sleep: sl.sleep, Rand: func() float64 { return 1 }})
 	assertEqual(t, "status", e.Status, StatusFailed)
 	assertEqual(t, "error", e.Error, "EdgeDrop.SomeBoardsFailed")
 	// offlineWait=30m: 9 retries, 1,665 s of waits at most.
 	assertEqual(t, "waits (s)", sl.seconds(), []float64{15, 30, 60, 120, 240, 300, 300, 300, 300})
 	assertEqual(t, "attempts on the offline board", ecs.tries["mi-00000000000000002"], 10)
-	for _, want := range []string{"s3://edge-drop-inbox/demo-1.txt was not delivered to 1 of the 2 boards of group:site1",
-		`"board":"shop-2"`, `"status":"offline"`, "AmazonECS.Unknown", "AGENT"} {
-		if !strings.Contains(e.Cause, want) {
-			t.Errorf("cause lacks %q: %s", want, e.Cause)
-		}
-	}
-	if strings.Contains(e.Cause, `"board":"shop-1"`) {
-		t.Errorf("the cause lists only the boards that did not get the file: %s", e.Cause)
-	}
+	assertEqual(t, "cause", e.Cause, `s3://edge-drop-inbox/demo-1.txt was not delivered to 1 of the 2 boards of group:site1: offline ["shop-2"], failed [] (outcomes: output of TallyOutcomes)`)
+	assertJSON(t, tally["undelivered"], `[{"board":"shop-2","instance":"mi-00000000000000002","status":"offline",
+		"cause":"AmazonECS.Unknown: {\"Failures\":[{\"Arn\":\"`+arnOf("mi-00000000000000002")+`\",\"Reason\":\"AGENT\"}]}"}]`)
 }
 
 func TestFleetTaskExitIsAFailedOutcomeWithTheExitCode(t *testing.T) {
 	m := loadFleet(t, "fleet-group")
 	boards := siteBoards([]string{"ok"}, []string{"exit 3"}, []string{"ok"})
 	ecs := &fakeECS{boards: boards, matches: map[string][]string{groupQuery: ids(boards)}, pageSize: 25}
-	e := m.Execute(context.Background(), s3Event(t, "demo-1.txt"), Options{Task: ecs.handler})
+	e, tally := tallied(t, m, s3Event(t, "demo-1.txt"), Options{Task: ecs.handler})
 	assertEqual(t, "status", e.Status, StatusFailed)
 	assertEqual(t, "error", e.Error, "EdgeDrop.SomeBoardsFailed")
 	assertEqual(t, "no retry of a task that ran", ecs.tries["mi-00000000000000002"], 1)
-	want := `"board":"shop-2","cause":"exit 3 unsafe_key: unsafe or invalid object key","exitCode":3,"instance":"mi-00000000000000002","status":"failed","taskArn":"arn:aws:ecs:eu-west-1:123456789012:task/edge-drop/mi-00000000000000002"`
-	if !strings.Contains(e.Cause, want) || !strings.Contains(e.Cause, "not delivered to 1 of the 3 boards") {
-		t.Errorf("cause: %s\nwant it to hold %s", e.Cause, want)
-	}
+	assertEqual(t, "cause", e.Cause, `s3://edge-drop-inbox/demo-1.txt was not delivered to 1 of the 3 boards of group:site1: offline [], failed ["shop-2"] (outcomes: output of TallyOutcomes)`)
+	assertJSON(t, tally["undelivered"], `[{"board":"shop-2","cause":"exit 3 unsafe_key: unsafe or invalid object key","exitCode":3,
+		"instance":"mi-00000000000000002","status":"failed","taskArn":"arn:aws:ecs:eu-west-1:123456789012:task/edge-drop/mi-00000000000000002"}]`)
+	assertJSON(t, tally["boards"], `3`)
 }
 
 func TestFleetZeroBoardsIsNoBoards(t *testing.T) {
@@ -273,12 +287,14 @@ func TestFleetMemberWithoutABoardNameGetsNoTask(t *testing.T) {
 	m := loadFleet(t, "fleet-group")
 	boards := append(siteBoards([]string{"ok"}), fakeBoard{instance: "mi-0000000000000000f", attempts: []string{"ok"}})
 	ecs := &fakeECS{boards: boards, matches: map[string][]string{groupQuery: ids(boards)}, pageSize: 25}
-	e := m.Execute(context.Background(), s3Event(t, "demo-1.txt"), Options{Task: ecs.handler})
+	e, tally := tallied(t, m, s3Event(t, "demo-1.txt"), Options{Task: ecs.handler})
 	assertEqual(t, "error", e.Error, "EdgeDrop.SomeBoardsFailed")
 	assertEqual(t, "placements", ecs.placements(), []string{"ec2InstanceId == mi-00000000000000001 (memberOf)"})
-	if !strings.Contains(e.Cause, `"board":"mi-0000000000000000f"`) || !strings.Contains(e.Cause, "no edge-drop.board attribute") {
+	if !strings.Contains(e.Cause, `failed ["mi-0000000000000000f"]`) {
 		t.Errorf("cause: %s", e.Cause)
 	}
+	assertJSON(t, tally["undelivered"], `[{"board":"mi-0000000000000000f","instance":"mi-0000000000000000f","status":"failed",
+		"cause":"the container instance has no edge-drop.board attribute: name it (make register prints the put-attributes command)"}]`)
 }
 
 func TestFleetRoutedKeyGoesToTheNamedBoardOrGroup(t *testing.T) {
@@ -347,4 +363,14 @@ func TestFleetBoardAndAllTargetsQueryTheirBoards(t *testing.T) {
 		want := []string{"shop-1 delivered", "shop-2 delivered"}[:len(tc.match)]
 		assertEqual(t, name+" outcomes", got, want)
 	}
+}
+
+func TestFleetListingRetriesECSThrottling(t *testing.T) {
+	boards := siteBoards([]string{"ok"})
+	ecs := &fakeECS{boards: boards, matches: map[string][]string{groupQuery: ids(boards)}, pageSize: 25, throttled: 3}
+	sl := &fakeSleep{}
+	e := loadFleet(t, "fleet-group").Execute(context.Background(), s3Event(t, "demo-1.txt"), Options{Task: ecs.handler, Sleep: sl.sleep, Rand: func() float64 { return 1 }})
+	assertEqual(t, "status", e.Status, StatusSucceeded)
+	assertEqual(t, "list calls", len(ecs.calls[resList]), 4)
+	assertEqual(t, "waits (s)", sl.seconds(), []float64{2, 4, 8})
 }
