@@ -171,7 +171,12 @@ func TestSynthesizedFleetBoardOfflineDuringTheUpload(t *testing.T) {
 	})
 	t.Run("offline past offlineWait", func(t *testing.T) {
 		var waits atomic.Int32
-		h := start(t, asm, Options{Boards: threeBoards, Sleep: noWait(&waits, nil)})
+		var tally atomic.Value // TallyOutcomes' output: the outcomes the cause refers to
+		h := start(t, asm, Options{Boards: threeBoards, Sleep: noWait(&waits, nil), Observer: func(_ string, e statemachine.Event) {
+			if e.Kind == statemachine.EventStateExited && e.State == "TallyOutcomes" {
+				tally.Store(e.Output)
+			}
+		}})
 		if err := h.p.SetConnected("c", false); err != nil {
 			t.Fatal(err)
 		}
@@ -179,9 +184,17 @@ func TestSynthesizedFleetBoardOfflineDuringTheUpload(t *testing.T) {
 		h.put("demo1.txt", body)
 		x := h.results(1)["demo1.txt"].Execution
 		if x.Status != statemachine.StatusFailed || x.Error != contract.ErrSomeBoardsFailed ||
-			!strings.Contains(x.Cause, `"board":"c"`) || !strings.Contains(x.Cause, `"status":"offline"`) || !strings.Contains(x.Cause, "AGENT") ||
-			strings.Contains(x.Cause, `"board":"a"`) {
+			!strings.Contains(x.Cause, `offline ["c"], failed []`) {
 			t.Fatalf("%s %s %s", x.Status, x.Error, x.Cause)
+		}
+		out, _ := json.Marshal(tally.Load())
+		var tallied struct {
+			Tally struct{ Undelivered []struct{ Board, Status, Cause string } }
+		}
+		if err := json.Unmarshal(out, &tallied); err != nil || len(tallied.Tally.Undelivered) != 1 ||
+			tallied.Tally.Undelivered[0].Board != "c" || tallied.Tally.Undelivered[0].Status != contract.OutcomeOffline ||
+			!strings.Contains(tallied.Tally.Undelivered[0].Cause, `"AGENT"`) {
+			t.Errorf("TallyOutcomes: %s (%v)", out, err)
 		}
 		if got := delivered(t, h, "demo1.txt", body); !slices.Equal(got, []string{"a", "b"}) {
 			t.Errorf("delivered to %v", got)
