@@ -189,7 +189,9 @@ func TestSynthesizedFleetBoardOfflineDuringTheUpload(t *testing.T) {
 		}
 		out, _ := json.Marshal(tally.Load())
 		var tallied struct {
-			Tally struct{ Undelivered []struct{ Board, Status, Cause string } }
+			Tally struct {
+				Undelivered []struct{ Board, Status, Cause string }
+			}
 		}
 		if err := json.Unmarshal(out, &tallied); err != nil || len(tallied.Tally.Undelivered) != 1 ||
 			tallied.Tally.Undelivered[0].Board != "c" || tallied.Tally.Undelivered[0].Status != contract.OutcomeOffline ||
