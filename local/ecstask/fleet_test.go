@@ -328,8 +328,14 @@ func TestConcurrentRunTasksOverTheFleet(t *testing.T) {
 			if i%10 == 0 {
 				_ = r.SetConnected(name, i%20 == 0)
 			}
-			_, _ = r.Handle(context.Background(), ResourceRunTaskSync, onBoard(params(), "attribute:edge-drop.board == "+name))
-			_, _ = call(t, r, ResourceListContainerInstances, map[string]any{"Cluster": clusterARN})
+			_, err := r.Handle(context.Background(), ResourceRunTaskSync, onBoard(params(), "attribute:edge-drop.board == "+name))
+			var se *statemachine.Error
+			if err != nil && (!errors.As(err, &se) || se.Name != contract.ErrPlacement || !strings.Contains(se.Cause, `"AGENT"`)) {
+				t.Errorf("board %s: %v (want success, or AGENT while it is offline)", name, err)
+			}
+			if _, err := call(t, r, ResourceListContainerInstances, map[string]any{"Cluster": clusterARN}); err != nil {
+				t.Error(err)
+			}
 		}()
 	}
 	wg.Wait()
@@ -340,7 +346,7 @@ func TestConcurrentRunTasksOverTheFleet(t *testing.T) {
 			t.Errorf("board %s still counts %d running tasks", b.Name, b.running)
 		}
 	}
-	for _, n := range []string{"a", "b", "c"} {
+	for _, n := range []string{"a", "c"} { // connected throughout
 		if _, err := os.Stat(filepath.Join(dir, n)); err != nil {
 			t.Errorf("board %s never ran a task: %v", n, err)
 		}
@@ -367,5 +373,30 @@ func TestFleetConfigIsValidated(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", name, err, tc.want)
 		}
+	}
+}
+
+// A full board is busy for its own tasks even when another has room: the
+// constraint decides where, the slots only when.
+func TestPlacementHonoursConstraintWhenBusy(t *testing.T) {
+	r, _ := newTestFleet(t)
+	r.RejectWhenBusy = true
+	a, _, err := r.fleet.place(context.Background(), attrQuery{name: contract.AttrBoard, op: "==", value: "a"}, true)
+	if err != nil || a == nil || a.Name != "a" {
+		t.Fatalf("place on a: %v %v", a, err)
+	}
+	_, err = r.Handle(context.Background(), ResourceRunTaskSync, onBoard(params(), "attribute:edge-drop.board == a"))
+	var se *statemachine.Error
+	if !errors.As(err, &se) || se.Name != contract.ErrPlacement || !strings.Contains(se.Cause, "RESOURCE:MEMORY") || !strings.Contains(se.Cause, a.arn(clusterARN)) {
+		t.Errorf("a full: %v", err)
+	}
+	// Any board: the free ones take it.
+	out, err := call(t, r, ResourceRunTaskSync, params())
+	if err != nil || out["ContainerInstanceArn"] == a.arn(clusterARN) {
+		t.Errorf("no constraint, a full: %v on %v", err, out["ContainerInstanceArn"])
+	}
+	r.fleet.release(a)
+	if _, err := call(t, r, ResourceRunTaskSync, onBoard(params(), "attribute:edge-drop.board == a")); err != nil {
+		t.Errorf("a free again: %v", err)
 	}
 }
