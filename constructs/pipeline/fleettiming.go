@@ -103,7 +103,7 @@ const (
 // the fewer of the boards whose outcomes fit the payload quota and of
 // those that fit the history limit when every board costs EventsPerBoard.
 func (t FleetTiming) MaxFleet() int {
-	byPayload := (MaxPayloadBytes-stateBytes-BoardsPerPage*(describedBytes+outcomeBytes))/outcomeBytes
+	byPayload := (MaxPayloadBytes - stateBytes - BoardsPerPage*(describedBytes+outcomeBytes)) / outcomeBytes
 	per := t.EventsPerBoard()
 	n := 0
 	for n < byPayload {
