@@ -180,13 +180,20 @@ func TestFleetStateMachinePerTarget(t *testing.T) {
 			"Next":           pipeline.StateDeliverEach,
 			"Retry":          sdkRetry,
 		})
-		like(t, name+" CollectOutcomes", states[pipeline.StateCollect], map[string]any{
-			"Parameters": map[string]any{"pair.$": "States.Array($.fleet.outcomes, $.page)"}, "Next": pipeline.StateFlatten,
-		})
-		like(t, name+" FlattenOutcomes", states[pipeline.StateFlatten], map[string]any{
-			"Parameters": map[string]any{"outcomes.$": "$.collected.pair[*][*]", "filter.$": "$.fleet.filter", "target.$": "$.fleet.target"},
-			"ResultPath": "$.fleet", "Next": pipeline.StateMoreBoards,
-		})
+		// The state is rebuilt without the page's description.
+		carried := map[string]any{"bucket.$": "$.bucket", "key.$": "$.key", "size.$": "$.size", "etag.$": "$.etag", "sequencer.$": "$.sequencer", "listed.$": "$.listed"}
+		collect := map[string]any{"fleet": map[string]any{"filter.$": "$.fleet.filter", "target.$": "$.fleet.target"}, "pair.$": "States.Array($.fleet.outcomes, $.page)"}
+		flatten := map[string]any{"fleet": map[string]any{"filter.$": "$.fleet.filter", "target.$": "$.fleet.target", "outcomes.$": "$.pair[*][*]"}}
+		for k, v := range carried {
+			collect[k], flatten[k] = v, v
+		}
+		equalJSON(t, name+" CollectOutcomes", get(t, states, pipeline.StateCollect, "Parameters"), collect)
+		equalJSON(t, name+" FlattenOutcomes", get(t, states, pipeline.StateFlatten, "Parameters"), flatten)
+		for _, st := range []string{pipeline.StateCollect, pipeline.StateFlatten} {
+			if _, ok := states[st].(map[string]any)["ResultPath"]; ok {
+				t.Errorf("%s %s: the state must be rebuilt, not merged (payload quota)", name, st)
+			}
+		}
 
 		// One inline Map iteration per board, MaxConcurrency bounded.
 		each := states[pipeline.StateDeliverEach]

@@ -59,11 +59,12 @@ var OfflineErrors = []string{contract.ErrPlacement, "ECS.AmazonECSException"}
 // briefly, like the single-board path does.
 var APIFaultErrors = []string{"ECS.ServerException", "ECS.ThrottlingException"}
 
-// BoardsPerPage is ListBoards' MaxResults. DescribeContainerInstances
-// returns every attribute and resource of an instance (about 4 KB for an
-// ECS Anywhere board); 25 of them stay far below Step Functions' 256 KiB
-// payload quota. listContainerInstances allows up to 100.
-const BoardsPerPage = 25
+// BoardsPerPage is ListBoards' MaxResults (listContainerInstances allows
+// up to 100). DescribeContainerInstances returns every attribute and
+// resource of an instance, about 4 KB for an ECS Anywhere board, and the
+// page's description shares the state's 256 KiB payload quota with the
+// outcomes gathered so far: 10 keep it to about 40 KB (see MaxFleet).
+const BoardsPerPage = 10
 
 // MaxConcurrency is how many boards receive at once. Inline Map runs at
 // most 40 iterations at a time whatever it is told; 20 leaves half of that
@@ -172,21 +173,32 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 	})
 	each.ItemProcessor(deliverToOneBoard(scope, props), nil)
 
+	// The state is rebuilt (no ResultPath) so that the page's description
+	// and the outcomes are not carried twice: the payload quota.
+	rebuilt := func(fleet map[string]any, extra map[string]any) *map[string]any {
+		state := map[string]any{"listed": awsstepfunctions.JsonPath_ObjectAt(at("$.listed")), "fleet": fleet}
+		for _, f := range props.Carry {
+			state[f] = awsstepfunctions.JsonPath_StringAt(at("$." + f))
+		}
+		for k, v := range extra {
+			state[k] = v
+		}
+		return &state
+	}
+	query := map[string]any{"filter": str("$.fleet.filter"), "target": str("$.fleet.target")}
 	collect := awsstepfunctions.NewPass(scope, at(StateCollect), &awsstepfunctions.PassProps{
-		Comment: at("Pair the outcomes so far with this page's (there is no array concatenation intrinsic)"),
-		Parameters: &map[string]any{
+		Comment: at("Pair the outcomes so far with this page's (there is no array concatenation intrinsic); drop the page's description"),
+		Parameters: rebuilt(query, map[string]any{
 			"pair": awsstepfunctions.JsonPath_Array(str("$.fleet.outcomes"), str("$.page")),
-		},
-		ResultPath: at("$.collected"),
+		}),
 	})
 	flatten := awsstepfunctions.NewPass(scope, at(StateFlatten), &awsstepfunctions.PassProps{
 		Comment: at("[[so far...], [this page...]] → [so far..., this page...]"),
-		Parameters: &map[string]any{
+		Parameters: rebuilt(map[string]any{
 			"filter":   str("$.fleet.filter"),
 			"target":   str("$.fleet.target"),
-			"outcomes": awsstepfunctions.JsonPath_ListAt(at("$.collected.pair[*][*]")),
-		},
-		ResultPath: at("$.fleet"),
+			"outcomes": awsstepfunctions.JsonPath_ListAt(at("$.pair[*][*]")),
+		}, nil),
 	})
 
 	noBoards := awsstepfunctions.NewFail(scope, at(StateNoBoards), &awsstepfunctions.FailProps{

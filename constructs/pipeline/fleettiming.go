@@ -85,13 +85,28 @@ func (t FleetTiming) EventsPerBoard() int {
 	return boardEvents + attempts*attemptEvents + 1
 }
 
-// MaxFleet is the largest number of boards one execution can deliver to
-// when every board costs EventsPerBoard: beyond it the execution could
-// exceed the history limit.
+// Payload: a state's input or output holds at most 256 KiB. While the Map
+// runs, the state holds the outcomes so far, the page's description and
+// the page's outcomes.
+const (
+	MaxPayloadBytes = 256 << 10
+	// An outcome: a 63-character name, the mi-… id, the task ARN and a
+	// cause such as RunTask's failures as JSON.
+	outcomeBytes = 512
+	// DescribeContainerInstances' answer per instance (every attribute
+	// and resource of an ECS Anywhere board), and the rest of the state.
+	describedBytes = 4 << 10
+	stateBytes     = 16 << 10
+)
+
+// MaxFleet is the largest number of boards one execution can deliver to:
+// the fewer of the boards whose outcomes fit the payload quota and of
+// those that fit the history limit when every board costs EventsPerBoard.
 func (t FleetTiming) MaxFleet() int {
+	byPayload := (MaxPayloadBytes - stateBytes - BoardsPerPage*(describedBytes+outcomeBytes)) / outcomeBytes
 	per := t.EventsPerBoard()
 	n := 0
-	for {
+	for n < byPayload {
 		m := n + 1
 		pages := (m + BoardsPerPage - 1) / BoardsPerPage
 		if fixedEvents+pages*pageEvents+m*per > MaxHistoryEvents {
@@ -99,6 +114,7 @@ func (t FleetTiming) MaxFleet() int {
 		}
 		n = m
 	}
+	return n
 }
 
 // boardBudget is the longest one iteration can take: every retry's wait

@@ -62,25 +62,32 @@ func TestFleetOfflineRetriesFitOfflineWait(t *testing.T) {
 	}
 }
 
-// The history bound: 25,000 events per execution. A board that is offline
-// for all of offlineWait costs the most events; MaxFleet such boards fit.
-func TestFleetHistoryBound(t *testing.T) {
+// The history bound (25,000 events per execution; a board offline for all
+// of offlineWait costs the most) and the payload bound (256 KiB of state:
+// the outcomes so far and one page's description) limit one execution.
+func TestFleetHistoryAndPayloadBounds(t *testing.T) {
+	fits := func(f FleetTiming, n int) (history, payload bool) {
+		pages := (n + BoardsPerPage - 1) / BoardsPerPage
+		return fixedEvents+pages*pageEvents+n*f.EventsPerBoard() <= MaxHistoryEvents,
+			stateBytes+BoardsPerPage*describedBytes+(n+BoardsPerPage)*outcomeBytes <= MaxPayloadBytes
+	}
 	for _, tc := range []struct {
 		wait           time.Duration
-		perBoard, fits int
+		perBoard, most int
 	}{
-		{time.Minute, 39, 607},
-		{30 * time.Minute, 60, 401},
-		{2 * time.Hour, 114, 215},
+		{time.Minute, 39, 390}, // payload-bound
+		{30 * time.Minute, 60, 382},
+		{2 * time.Hour, 114, 209},
 	} {
 		f := FleetTiming{TaskTimeout: 30 * time.Minute, OfflineWait: tc.wait}
-		if f.EventsPerBoard() != tc.perBoard || f.MaxFleet() != tc.fits {
-			t.Errorf("offlineWait %s: %d events per board, %d boards fit; want %d and %d", tc.wait, f.EventsPerBoard(), f.MaxFleet(), tc.perBoard, tc.fits)
+		if f.EventsPerBoard() != tc.perBoard || f.MaxFleet() != tc.most {
+			t.Errorf("offlineWait %s: %d events per board, %d boards; want %d and %d", tc.wait, f.EventsPerBoard(), f.MaxFleet(), tc.perBoard, tc.most)
 		}
-		n := f.MaxFleet() + 1
-		pages := (n + BoardsPerPage - 1) / BoardsPerPage
-		if fixedEvents+pages*pageEvents+n*f.EventsPerBoard() <= MaxHistoryEvents {
-			t.Errorf("offlineWait %s: %d boards would still fit", tc.wait, n)
+		if h, p := fits(f, f.MaxFleet()); !h || !p {
+			t.Errorf("offlineWait %s: %d boards exceed history (%v) or payload (%v)", tc.wait, f.MaxFleet(), !h, !p)
+		}
+		if h, p := fits(f, f.MaxFleet()+1); h && p {
+			t.Errorf("offlineWait %s: %d boards would still fit", tc.wait, f.MaxFleet()+1)
 		}
 	}
 }
@@ -92,9 +99,9 @@ func TestFleetExecutionTimeoutOutlastsTheLargestFleet(t *testing.T) {
 	for _, tc := range []struct {
 		task, wait, want time.Duration
 	}{
-		{30 * time.Minute, 30 * time.Minute, 30*time.Hour + 18*time.Minute},
-		{time.Minute, time.Minute, 12*time.Hour + 7*time.Minute},
-		{24 * time.Hour, 2 * time.Hour, 294*time.Hour + 14*time.Minute},
+		{30 * time.Minute, 30 * time.Minute, 34*time.Hour + 11*time.Minute},
+		{time.Minute, time.Minute, 13*time.Hour + 11*time.Minute},
+		{24 * time.Hour, 2 * time.Hour, 297*time.Hour + 2*time.Minute},
 	} {
 		f := FleetTiming{TaskTimeout: tc.task, OfflineWait: tc.wait}
 		got := f.ExecutionTimeout()

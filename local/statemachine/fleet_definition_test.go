@@ -214,8 +214,8 @@ func TestFleetGroupDeliversToEveryBoardOverTwoPages(t *testing.T) {
 	// Two pages: the second asks with the first's NextToken.
 	lists := ecs.calls[resList]
 	assertEqual(t, "list calls", len(lists), 2)
-	assertJSON(t, lists[0], `{"Cluster":"<cluster>","Filter":"`+groupQuery+`","Status":"ACTIVE","MaxResults":25}`)
-	assertJSON(t, lists[1], `{"Cluster":"<cluster>","Filter":"`+groupQuery+`","Status":"ACTIVE","MaxResults":25,"NextToken":"page-2"}`)
+	assertJSON(t, lists[0], `{"Cluster":"<cluster>","Filter":"`+groupQuery+`","Status":"ACTIVE","MaxResults":10}`)
+	assertJSON(t, lists[1], `{"Cluster":"<cluster>","Filter":"`+groupQuery+`","Status":"ACTIVE","MaxResults":10,"NextToken":"page-2"}`)
 	assertEqual(t, "describe calls", len(ecs.calls[resDescribe]), 2)
 	// Each task pinned to its board, with the object's environment.
 	placed := ecs.placements()
