@@ -4,10 +4,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/edge-drop/edge-drop/constructs/edgecluster"
+	"github.com/edge-drop/edge-drop/contract"
 )
 
 // make register reads the cluster stack's outputs with the AWS CLI; a fake
@@ -18,6 +20,8 @@ func TestRegisterPrintsTheBoardCommands(t *testing.T) {
 case "$*" in
   *missing*) echo "An error occurred (ValidationError) when calling the DescribeStacks operation: Stack with id missing does not exist" >&2; exit 254 ;;
   *ActivationCommand*) echo "aws ssm create-activation --region eu-west-1 --iam-role EdgeDrop-Cluster-Role --registration-limit 1" ;;
+  *ClusterName*) echo "edge-drop" ;;
+  "ssm create-activation"*) echo "act-0123 code-4567" ;;
   *old*InstallCommand*) echo "curl --proto https -fsSL -o /tmp/ecs-anywhere-install.sh URL && sudo bash /tmp/ecs-anywhere-install.sh --cluster edge-drop" ;;
   *InstallCommand*) cat "$INSTALL_COMMAND_FILE" ;;
 esac
@@ -32,9 +36,10 @@ esac
 	if err := os.WriteFile(installFile, []byte(install+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	run := func(stack string) (string, error) {
+	run := func(stack string, env ...string) (string, error) {
 		cmd := exec.Command("bash", "scripts/register.sh")
-		cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "STACK="+stack, "INSTALL_COMMAND_FILE="+installFile)
+		cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "STACK="+stack, "INSTALL_COMMAND_FILE="+installFile, "BOARD=shop-1", "GROUP=site1,eu")
+		cmd.Env = append(cmd.Env, env...)
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
@@ -55,6 +60,30 @@ esac
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
+	// The board's identity goes into ecs.config before the installer runs
+	// (the agent reads it at its first registration only).
+	ecsConfig := `echo 'ECS_INSTANCE_ATTRIBUTES={"edge-drop.board":"shop-1","edge-drop.group.site1":"member","edge-drop.group.eu":"member"}' | sudo tee -a /etc/ecs/ecs.config`
+	if i, j := strings.Index(out, ecsConfig), strings.Index(out, install); i < 0 || j < i {
+		t.Errorf("the ecs.config line must come before the install command:\n%s", out)
+	}
+	// How to rename and regroup it later, on this cluster and region.
+	for _, want := range []string{
+		"ci=$(aws ecs list-container-instances --region eu-west-1 --cluster edge-drop --filter 'attribute:edge-drop.board == shop-1' --query 'containerInstanceArns[0]' --output text)",
+		"aws ecs put-attributes --region eu-west-1 --cluster edge-drop --attributes name=edge-drop.board,value=<new-name>,targetType=container-instance,targetId=$ci",
+		"aws ecs put-attributes --region eu-west-1 --cluster edge-drop --attributes name=edge-drop.group.<group>,value=member,targetType=container-instance,targetId=$ci",
+		"aws ecs delete-attributes --region eu-west-1 --cluster edge-drop --attributes name=edge-drop.group.'<group>',targetType=container-instance,targetId=$ci",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+
+	// RUN=1 creates the activation and fills it in.
+	out, err = run("EdgeDrop-Cluster", "RUN=1")
+	if err != nil || !strings.Contains(out, "export ACTIVATION_ID=act-0123 ACTIVATION_CODE=code-4567") ||
+		strings.Index(out, ecsConfig) > strings.Index(out, install) || !strings.Contains(out, "aws ecs put-attributes") {
+		t.Errorf("RUN=1: %v\n%s", err, out)
+	}
 
 	// A cluster stack deployed before the signature check prints no
 	// unverified command: it says to redeploy.
@@ -66,5 +95,65 @@ esac
 	out, err = run("missing")
 	if err == nil || !strings.Contains(out, "register: stack missing not found: run 'make deploy' first") {
 		t.Errorf("a missing stack must say what to do, got %v:\n%s", err, out)
+	}
+}
+
+// Names are checked before anything else runs, with the contract's rule and
+// words, one line each; the script's copy of the rule is the contract's.
+func TestRegisterChecksBoardAndGroupNames(t *testing.T) {
+	script, err := os.ReadFile("scripts/register.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{
+		"name_re='" + contract.NamePattern + "'",
+		`name_rule="` + contract.NameRule + `"`,
+		"max_groups=" + strconv.Itoa(contract.MaxGroups),
+	} {
+		if !strings.Contains(string(script), "\n"+line+"\n") {
+			t.Errorf("scripts/register.sh must define %s (the contract's rule)", line)
+		}
+	}
+
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A PATH with the script's tools but no aws: a bad name fails before
+	// the CLI is needed.
+	bin := t.TempDir()
+	for _, tool := range []string{"grep", "sort", "uniq", "head"} {
+		p, err := exec.LookPath(tool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(p, filepath.Join(bin, tool)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct{ board, groups, want string }{
+		{"", "", "register: name the board: make register BOARD=<name> [GROUP=<group>[,<group>...]]"},
+		{"shop 1", "", "register: " + contract.CheckName("board", "shop 1").Error()},
+		{"shop-1'; rm -rf /", "", "register: " + contract.CheckName("board", "shop-1'; rm -rf /").Error()},
+		{"-shop", "", "register: " + contract.CheckName("board", "-shop").Error()},
+		{strings.Repeat("a", 64), "", "register: " + contract.CheckName("board", strings.Repeat("a", 64)).Error()},
+		{"shop-1", "site1,eu.west", "register: " + contract.CheckName("group", "eu.west").Error()},
+		{"shop-1", "site1,,eu", "register: " + contract.CheckName("group", "").Error()},
+		{"shop-1", "site1,", "register: " + contract.CheckName("group", "").Error()},
+		{"shop-1", "a,b,c,d,e,f,g,h,i,j", "register: 10 groups: a board can be in at most 9"},
+		{"shop-1", "site1,eu,site1", "register: GROUP=site1,eu,site1 names a group twice"},
+	} {
+		cmd := exec.Command(bash, "scripts/register.sh")
+		cmd.Env = append(os.Environ(), "PATH="+bin, "BOARD="+tc.board, "GROUP="+tc.groups)
+		out, err := cmd.CombinedOutput()
+		if err == nil || strings.Count(strings.TrimSpace(string(out)), "\n") != 0 || !strings.HasPrefix(string(out), tc.want) {
+			t.Errorf("BOARD=%q GROUP=%q: %v %q, want one line starting %q", tc.board, tc.groups, err, out, tc.want)
+		}
+	}
+	// Nine groups are allowed.
+	cmd := exec.Command(bash, "scripts/register.sh")
+	cmd.Env = append(os.Environ(), "PATH="+bin, "BOARD=shop-1", "GROUP=a,b,c,d,e,f,g,h,i")
+	if out, _ := cmd.CombinedOutput(); !strings.Contains(string(out), "the AWS CLI is needed") {
+		t.Errorf("nine groups must pass the name checks: %s", out)
 	}
 }

@@ -37,6 +37,9 @@ const (
 	KeyTaskTimeout         = "taskTimeout"
 	KeyMaxObjectMiB        = "maxObjectMiB"
 	KeyBoardPolicy         = "boardPolicy"
+	KeyDeliverTo           = "deliverTo"
+	KeyRoutePrefix         = "routePrefix"
+	KeyOfflineWait         = "offlineWait"
 	KeyLogRetentionDays    = "logRetentionDays"
 	KeyRemovalPolicy       = "removalPolicy"
 	KeyAlarmEmail          = "alarmEmail"
@@ -116,6 +119,16 @@ type Config struct {
 	// BoardPolicy is "scoped" (default) or "managed".
 	BoardPolicy BoardPolicy
 
+	// DeliverTo says which boards get each file (see Target).
+	DeliverTo Target
+	// RoutePrefix, when set (e.g. "to/"), routes by key instead:
+	// <RoutePrefix><board-or-group>/<path> goes to that board or group and
+	// lands as <DataDir>/<path>.
+	RoutePrefix string
+	// OfflineWait is how long a fleet delivery retries a board that is busy
+	// or offline before its outcome is "offline".
+	OfflineWait time.Duration
+
 	LogRetentionDays int
 	RemovalPolicy    RemovalPolicy
 
@@ -138,6 +151,8 @@ func Default() Config {
 		TaskTimeout:      30 * time.Minute,
 		MaxObjectMiB:     1024,
 		BoardPolicy:      ScopedBoardPolicy,
+		DeliverTo:        Target{Kind: TargetAny},
+		OfflineWait:      DefaultOfflineWait,
 		LogRetentionDays: 30,
 		RemovalPolicy:    Retain,
 	}
@@ -196,6 +211,23 @@ func FromContext(lookup Lookup) (Config, error) {
 	if bp != "" {
 		c.BoardPolicy = BoardPolicy(strings.ToLower(bp))
 	}
+	if v := lookup(KeyDeliverTo); v != nil {
+		t, err := ParseTarget(strings.TrimSpace(fmt.Sprint(v)))
+		if err != nil {
+			errs = append(errs, fieldError(KeyDeliverTo, v, err.Error()))
+		} else {
+			c.DeliverTo = t
+		}
+	}
+	str(KeyRoutePrefix, &c.RoutePrefix)
+	if v := lookup(KeyOfflineWait); v != nil {
+		d, err := time.ParseDuration(strings.TrimSpace(fmt.Sprint(v)))
+		if err != nil {
+			errs = append(errs, fieldError(KeyOfflineWait, v, `must be a duration such as "30m" or "1h"`))
+		} else {
+			c.OfflineWait = d
+		}
+	}
 	integer(KeyLogRetentionDays, &c.LogRetentionDays)
 	var rp string
 	str(KeyRemovalPolicy, &rp)
@@ -218,6 +250,10 @@ var (
 	// emailRE takes one ordinary address (local part, @, a dotted domain):
 	// no display name, no list, nothing SNS would refuse at deploy time.
 	emailRE = regexp.MustCompile(`^[A-Za-z0-9.!#$%&'*+/=?^_{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$`)
+	// Characters S3 leaves as they are in an event's URL-encoded key, so
+	// the state machine can match the prefix literally; no '*' or '\',
+	// which StringMatches would read as a wildcard or an escape.
+	routePrefixRE = regexp.MustCompile(`^([A-Za-z0-9._-]+/){1,8}$`)
 )
 
 // RetentionDays are the values CloudWatch Logs accepts.
@@ -280,6 +316,18 @@ func (c Config) Validate() error {
 	}
 	if c.BoardPolicy != ScopedBoardPolicy && c.BoardPolicy != ManagedBoardPolicy {
 		bad(KeyBoardPolicy, c.BoardPolicy, `must be "scoped" (edge-drop's least-privilege policy) or "managed" (AWS's managed policies, the fallback)`)
+	}
+	if c.RoutePrefix != "" && !routePrefixRE.MatchString(c.RoutePrefix) {
+		bad(KeyRoutePrefix, c.RoutePrefix, "must be empty (no routing by key) or path components of letters, digits, '.', '-' or '_', each ending in '/', e.g. to/")
+	}
+	if c.RoutePrefix != "" && routePrefixRE.MatchString(c.RoutePrefix) && !strings.HasPrefix(c.KeyPattern, "*") && !strings.HasPrefix(c.KeyPattern, c.RoutePrefix) {
+		bad(KeyKeyPattern, c.KeyPattern, "matches no routed key: with routePrefix="+c.RoutePrefix+" it must start with "+c.RoutePrefix+", e.g. "+c.RoutePrefix+"*")
+	}
+	if c.RoutePrefix != "" && c.DeliverTo.Kind != TargetAny {
+		bad(KeyRoutePrefix, c.RoutePrefix, "cannot be set together with deliverTo="+c.DeliverTo.String()+": the key names the target; unset one of them")
+	}
+	if c.OfflineWait < MinOfflineWait || c.OfflineWait > MaxOfflineWait || c.OfflineWait%time.Second != 0 {
+		bad(KeyOfflineWait, c.OfflineWait, fmt.Sprintf("must be whole seconds from %s to %s: how long an offline board is retried", MinOfflineWait, MaxOfflineWait))
 	}
 	if !slices.Contains(RetentionDays, c.LogRetentionDays) {
 		bad(KeyLogRetentionDays, c.LogRetentionDays, fmt.Sprintf("must be one of %v", RetentionDays))

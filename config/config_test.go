@@ -89,6 +89,20 @@ func TestBadValuesNameTheKey(t *testing.T) {
 		{KeyAlarmEmail, "Ops <ops@example.com>", "one e-mail address"},
 		{KeyAlarmEmail, "ops@example..com", "one e-mail address"},
 		{KeyAlarmEmail, "ops@-example.com", "one e-mail address"},
+		{KeyDeliverTo, "everyone", `"any", "board:<name>", "group:<name>" or "all"`},
+		{KeyDeliverTo, "board:", "bad board name"},
+		{KeyDeliverTo, "group:site 1", "bad group name"},
+		{KeyDeliverTo, "board:shop-1' or attribute:x exists", "bad board name"},
+		{KeyDeliverTo, "group:-site", "starting with a letter or digit"},
+		{KeyDeliverTo, "all:site1", `"all"`},
+		{KeyRoutePrefix, "to", "each ending in '/'"},
+		{KeyRoutePrefix, "/to/", "each ending in '/'"},
+		{KeyRoutePrefix, "to*/", "each ending in '/'"},
+		{KeyRoutePrefix, "a b/", "each ending in '/'"},
+		{KeyOfflineWait, "soon", "duration"},
+		{KeyOfflineWait, "30s", "from 1m0s to 2h0m0s"},
+		{KeyOfflineWait, "3h", "from 1m0s to 2h0m0s"},
+		{KeyOfflineWait, "90500ms", "whole seconds"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.key+"="+tc.value.(string), func(t *testing.T) {
@@ -181,6 +195,41 @@ func TestREADMEDocumentsEveryKeyWithItsDefault(t *testing.T) {
 		c, err := FromContext(lookupFrom(map[string]any{key: defaults[key]}))
 		if err != nil || c != Default() {
 			t.Errorf("README says %s defaults to %q, but setting that gives %+v, %v (Default() is %+v)", key, defaults[key], c, err, Default())
+		}
+	}
+}
+
+func TestFleetTargets(t *testing.T) {
+	for in, want := range map[string]Target{
+		"any": {Kind: TargetAny}, "all": {Kind: TargetAll},
+		"board:shop-1": {Kind: TargetBoard, Name: "shop-1"}, "group:site_1": {Kind: TargetGroup, Name: "site_1"},
+	} {
+		c, err := FromContext(lookupFrom(map[string]any{KeyDeliverTo: in}))
+		if err != nil || c.DeliverTo != want || c.DeliverTo.String() != in {
+			t.Errorf("deliverTo=%s: got %+v (%q), %v", in, c.DeliverTo, c.DeliverTo.String(), err)
+		}
+	}
+	if d := Default(); d.DeliverTo.Kind != TargetAny || d.RoutePrefix != "" || d.OfflineWait != 30*time.Minute {
+		t.Errorf("defaults: deliverTo any, no routing, 30m offlineWait; got %+v", d)
+	}
+	c, err := FromContext(lookupFrom(map[string]any{KeyRoutePrefix: "drop/to/", KeyKeyPattern: "drop/to/*", KeyOfflineWait: "1h"}))
+	if err != nil || c.RoutePrefix != "drop/to/" || c.OfflineWait != time.Hour {
+		t.Errorf("routePrefix: got %+v, %v", c, err)
+	}
+}
+
+func TestRoutingConflicts(t *testing.T) {
+	for _, tc := range []struct {
+		ctx  map[string]any
+		want string
+	}{
+		// The default keyPattern (demo*.txt) would skip every routed key.
+		{map[string]any{KeyRoutePrefix: "to/"}, `"keyPattern" = "demo*.txt" matches no routed key: with routePrefix=to/ it must start with to/`},
+		{map[string]any{KeyRoutePrefix: "to/", KeyKeyPattern: "*", KeyDeliverTo: "all"}, `"routePrefix" = "to/" cannot be set together with deliverTo=all`},
+	} {
+		_, err := FromContext(lookupFrom(tc.ctx))
+		if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: got %v, want one line with %q", tc.ctx, err, tc.want)
 		}
 	}
 }

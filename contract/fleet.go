@@ -25,10 +25,13 @@ const (
 // GroupAttr is the attribute that marks membership of group g.
 func GroupAttr(g string) string { return AttrGroupPrefix + g }
 
-// namePattern is what a board or group name may be: it must fit both an
+// NamePattern is what a board or group name may be: it must fit both an
 // attribute value and (for groups) an attribute name, and be safe in a
 // cluster query expression, a shell command and a path component.
-var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`)
+// scripts/register.sh holds the same expression (register_test.go checks).
+const NamePattern = `^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`
+
+var namePattern = regexp.MustCompile(NamePattern)
 
 // NameRule says in words what namePattern accepts.
 const NameRule = "1-63 letters, digits, '-' or '_', starting with a letter or digit"
@@ -55,3 +58,8 @@ const ErrNoBoards = "EdgeDrop.NoBoards"
 // ErrSomeBoardsFailed fails a fleet execution in which at least one board
 // did not get the file; the cause names the boards.
 const ErrSomeBoardsFailed = "EdgeDrop.SomeBoardsFailed"
+
+// ErrBadTarget fails a routed delivery whose key names no valid target
+// (not under the routing prefix, an empty or unsafe board or group name):
+// nothing was asked of ECS.
+const ErrBadTarget = "EdgeDrop.BadTarget"

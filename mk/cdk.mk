@@ -25,7 +25,7 @@ deploy: node-deps ## cdk deploy both stacks (needs AWS credentials, cdk bootstra
 destroy: node-deps ## cdk destroy both stacks (a retained bucket and log groups stay)
 	$(CDK) destroy --all $(CDK_FLAGS)
 
-register: ## Print the board registration commands from the deployed cluster stack (needs AWS credentials)
+register: ## Print the commands that register a board as BOARD=<name> [GROUP=<g>[,<g2>]] and rename/regroup it later (needs AWS credentials; RUN=1 creates the activation)
 	@bash scripts/register.sh
 
 clean: ## Remove build output, cdk.out and the local demo's state

@@ -12,6 +12,6 @@ demo-once: task-native ## The same as demo, but exit after the two sample execut
 	@bash scripts/first-run-note.sh ./cmd/demo
 	go run ./cmd/demo -task $(TASK_NATIVE) -once $(DEMO_FLAGS)
 
-bench-demo: ## Local end-to-end latency (upload acknowledged -> file in place, p50/p99) and burst throughput
-	go test -run '^$$' -bench UploadToFile -benchtime 1x ./local/localrun
+bench-demo: ## Local end-to-end latency (upload acknowledged -> file in place, p50/p99), burst throughput, and a 200-upload burst to a fleet of 3 boards
+	go test -run '^$$' -bench 'UploadToFile|FleetBurst' -benchtime 1x ./local/localrun
 

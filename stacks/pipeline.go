@@ -81,6 +81,8 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 		KeyFilter:      pipeline.KeyFilter{Prefix: cfg.RuleKeyPrefix, Suffix: cfg.RuleKeySuffix, Wildcard: cfg.RuleKeyWildcard},
 		TaskTimeout:    cfg.TaskTimeout,
 		MaxObjectBytes: cfg.MaxObjectBytes(),
+		Target:         target(cfg),
+		OfflineWait:    cfg.OfflineWait,
 
 		LogRetention:  retention,
 		RemovalPolicy: removal,
@@ -120,6 +122,14 @@ func retainFunctionLogs(stack awscdk.Stack, retention awslogs.RetentionDays, rem
 		})
 		fn.AddPropertyOverride(jsii.String("LoggingConfig.LogGroup"), logs.LogGroupName())
 	}
+}
+
+// target maps deliverTo and routePrefix to the pipeline's target.
+func target(cfg config.Config) pipeline.Target {
+	if cfg.RoutePrefix != "" {
+		return pipeline.Target{Kind: pipeline.TargetRouted, RoutePrefix: cfg.RoutePrefix}
+	}
+	return pipeline.Target{Kind: pipeline.TargetKind(cfg.DeliverTo.Kind), Name: cfg.DeliverTo.Name}
 }
 
 func taskImage(cfg config.Config, dir string) awsecs.ContainerImage {

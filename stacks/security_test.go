@@ -29,7 +29,8 @@ var allowedOnAnyResource = []string{
 }
 
 func TestIAMHasNoWildcardActionsAndScopedResources(t *testing.T) {
-	for name, overrides := range map[string]map[string]any{"default": nil, "customized": customized, "imported": imported} {
+	for name, overrides := range map[string]map[string]any{"default": nil, "customized": customized, "imported": imported,
+		"fleet-group": fleetConfigs["fleet-group"], "fleet-routed": fleetConfigs["fleet-routed"]} {
 		app := synthCached(t, name, overrides)
 		for _, stack := range app.Stacks() {
 			tpl := assertions.Template_FromStack(stack, nil)
@@ -96,7 +97,8 @@ func TestTaskRoleMayOnlyGetObjectsOfTheDropBucket(t *testing.T) {
 // unsuppressed errors or warnings, and the suppressed findings are exactly
 // the justified ones (a new finding must be fixed or justified in code).
 func TestCdkNagAwsSolutions(t *testing.T) {
-	for name, overrides := range map[string]map[string]any{"default": nil, "customized": customized, "imported": imported} {
+	for name, overrides := range map[string]map[string]any{"default": nil, "customized": customized, "imported": imported,
+		"fleet-group": fleetConfigs["fleet-group"], "fleet-routed": fleetConfigs["fleet-routed"]} {
 		app := synthCached(t, name, overrides)
 		for _, stack := range app.Stacks() {
 			ann := assertions.Annotations_FromStack(stack)

@@ -154,6 +154,8 @@ func TestE2ENative(t *testing.T) {
 		{"no data dir", []string{"-bucket", "edge", "-key", "demo1.txt", "-dir", filepath.Join(dir, "absent")}, nil, 6},
 		{"too large", []string{"-bucket", "edge", "-key", "demo1.txt", "-dir", dir, "-max-bytes", "4"}, nil, 10},
 		{"bad max bytes", []string{"-bucket", "edge", "-key", "demo1.txt", "-dir", dir}, []string{"EDGE_DROP_MAX_BYTES=1GB"}, 2},
+		{"bad strip components", []string{"-bucket", "edge", "-key", "to/a/demo1.txt", "-dir", dir}, []string{"EDGE_DROP_STRIP_COMPONENTS=two"}, 2},
+		{"strip leaves no name", []string{"-bucket", "edge", "-key", "to/a", "-dir", dir}, []string{"EDGE_DROP_STRIP_COMPONENTS=2"}, 3},
 		{"server down", []string{"-bucket", "edge", "-key", "demo1.txt", "-dir", dir, "-request-timeout", "1s"}, []string{"AWS_ENDPOINT_URL_S3=http://127.0.0.1:1", "AWS_MAX_ATTEMPTS=1"}, 7},
 	}
 	for _, c := range codes {

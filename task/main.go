@@ -127,8 +127,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Bucket: cfg.Bucket, Key: cfg.Key, DataDir: cfg.DataDir,
 		PartSize: cfg.PartSize, Concurrency: cfg.Concurrency,
 		RequestTimeout: cfg.RequestTimeout, Logger: log, OnTransfer: onTransfer,
-		MaxBytes: cfg.MaxBytes,
-		Event:    download.Event{Sequencer: cfg.Event.Sequencer, ETag: cfg.Event.ETag, Size: cfg.Event.Size},
+		MaxBytes: cfg.MaxBytes, StripComponents: cfg.StripComponents,
+		Event: download.Event{Sequencer: cfg.Event.Sequencer, ETag: cfg.Event.ETag, Size: cfg.Event.Size},
 	}
 	switch cfg.Mode {
 	case contract.ModeSync:

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/edge-drop/edge-drop/config"
+	"github.com/edge-drop/edge-drop/local/localrun"
 )
 
 // checkFlags rejects what the demo must not run with, before it synthesizes
@@ -18,11 +19,21 @@ func checkFlags(o options) (int, error) {
 	err := errors.Join(
 		config.CheckKeys(slices.Collect(maps.Keys(o.context)), true),
 		checkDataDir(o.data, o.state),
+		checkBoards(o.boards),
 	)
 	if err != nil {
 		return 2, err
 	}
 	return 0, nil
+}
+
+// checkBoards validates -boards (empty: one board, no fleet).
+func checkBoards(spec string) error {
+	if spec == "" {
+		return nil
+	}
+	_, err := localrun.ParseBoards(spec)
+	return err
 }
 
 // checkDataDir refuses a -data directory that is not safe to hand to the

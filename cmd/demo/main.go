@@ -6,6 +6,11 @@
 //	make demo                      # synthesize, upload two samples, keep running
 //	go run ./cmd/demo -once        # the same, then exit (tests, CI)
 //	go run ./cmd/demo -c keyPattern='report*.csv'
+//	go run ./cmd/demo -boards a,b@site1,c@site1+eu -c deliverTo=all
+//
+// With -boards, each board has its data dir ./data/<board>/ and lines
+// "offline <board>" / "online <board>" typed on the standard input take a
+// board's agent offline and back while the demo runs.
 //
 // Ctrl-C, SIGTERM and SIGHUP stop it: running tasks get SIGTERM and clean
 // up, and the exit status is the shell's for that signal (128+n).
@@ -31,6 +36,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/edge-drop/edge-drop/config"
+	"github.com/edge-drop/edge-drop/constructs/pipeline"
+	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/local/localrun"
 	"github.com/edge-drop/edge-drop/local/statemachine"
 	"github.com/edge-drop/edge-drop/stacks"
@@ -50,6 +57,7 @@ func (c contextFlags) Set(v string) error {
 
 type options struct {
 	assembly, state, data, task, addr string
+	boards                            string
 	once, verbose, rejectWhenBusy     bool
 	slots                             int
 	context                           contextFlags
@@ -64,7 +72,8 @@ func main() {
 	flag.StringVar(&o.data, "data", "data", "local directory standing in for the board's data directory (the task's host volume)")
 	flag.StringVar(&o.task, "task", "bin/edge-drop-task", "the task binary built for this machine (make task-native)")
 	flag.StringVar(&o.addr, "addr", "127.0.0.1:0", "address of the embedded S3 server")
-	flag.IntVar(&o.slots, "slots", 2, "tasks that may run at once (the board's capacity)")
+	flag.IntVar(&o.slots, "slots", 2, "tasks that may run at once on each board (its capacity)")
+	flag.StringVar(&o.boards, "boards", "", "a local fleet: boards with optional groups, e.g. a,b@site1,c@site1+eu (data dirs <-data>/<board>; default: one board, data dir -data)")
 	flag.BoolVar(&o.once, "once", false, "upload the samples, wait for their executions, then exit (status 1, with the reason, if the matching sample was not delivered)")
 	flag.BoolVar(&o.verbose, "v", false, "print the task's log lines too, and a failed task as ECS reports it (JSON)")
 	flag.BoolVar(&o.rejectWhenBusy, "reject-when-busy", false, "fail RunTask when every slot is taken, as ECS does on a full board; the state machine's Retry then waits (real intervals, 15 s and up)")
@@ -94,11 +103,11 @@ func run(o options) (int, error) {
 		return 2, fmt.Errorf("task binary %s not found: run make task-native (or pass -task)", o.task)
 	}
 	cfg := config.Default()
+	var err error
 	synthesized := o.assembly == ""
 	if synthesized {
 		o.assembly = filepath.Join(o.state, "cdk.out")
 		start := time.Now()
-		var err error
 		cfg, err = stacks.Synth(".", o.assembly, o.context)
 		if code := signaled(); code != 0 { // stopped during the synth (Ctrl-C reaches its node process too)
 			return code, nil
@@ -111,8 +120,15 @@ func run(o options) (int, error) {
 		return 2, errors.New("-c applies to the in-process synth; drop -assembly or synthesize with those values")
 	}
 
+	var boards []localrun.Board
+	if o.boards != "" {
+		if boards, err = localrun.ParseBoards(o.boards); err != nil {
+			return 2, err
+		}
+	}
 	out := &printer{w: os.Stdout, verbose: o.verbose}
 	p, err := localrun.Start(ctx, localrun.Options{
+		Boards:         boards,
 		AssemblyDir:    o.assembly,
 		ObjectDir:      filepath.Join(o.state, "s3"),
 		DataDir:        o.data,
@@ -128,7 +144,20 @@ func run(o options) (int, error) {
 	}
 	defer p.Close()
 	bucket := p.Buckets[0]
-	fmt.Printf("S3 endpoint %s, bucket %s; %s on the board is %s here\n\n", p.S3.URL(), bucket, strings.Join(p.HostPaths, ", "), o.data)
+	if len(boards) == 0 {
+		fmt.Printf("S3 endpoint %s, bucket %s; %s on the board is %s here\n\n", p.S3.URL(), bucket, strings.Join(p.HostPaths, ", "), o.data)
+	} else {
+		fmt.Printf("S3 endpoint %s, bucket %s; %s on each board is:\n", p.S3.URL(), bucket, strings.Join(p.HostPaths, ", "))
+		for _, b := range p.Boards {
+			groups := ""
+			if len(b.Groups) > 0 {
+				groups = " (groups " + strings.Join(b.Groups, ", ") + ")"
+			}
+			fmt.Printf("  board %s%s: %s\n", b.Name, groups, b.Dir)
+		}
+		fmt.Printf("%s\n\n", consoleHelp)
+		go console(os.Stdin, p, out)
+	}
 
 	match := o.match
 	if match == "" {
@@ -160,11 +189,14 @@ func run(o options) (int, error) {
 		case <-time.After(2 * time.Minute):
 			return 1, errors.New("no execution finished within 2 minutes")
 		}
-		out.result(r)
+		outcomes := out.result(r)
 		if r.Event.Key == match {
-			notDelivered = deliveryProblem(r, filepath.Join(o.data, filepath.FromSlash(match)), samples[match])
+			var paths []string
+			notDelivered, paths = deliveryProblem(r, samplePaths(p.Boards, outcomes, match), samples[match])
 			if notDelivered == "" {
-				out.printf("  file %s: %d bytes, identical to the upload\n", safe(filepath.Join(o.data, filepath.FromSlash(match))), len(samples[match]))
+				for _, path := range paths {
+					out.printf("  file %s: %d bytes, identical to the upload\n", safe(path), len(samples[match]))
+				}
 			} else if synthesized && strings.HasPrefix(notDelivered, skippedByPattern) {
 				notDelivered += fmt.Sprintf(" %q", cfg.KeyPattern)
 			}
@@ -178,6 +210,10 @@ func run(o options) (int, error) {
 	if o.once {
 		return code, nil
 	}
+	filesIn := o.data
+	if len(boards) > 0 {
+		filesIn = filepath.Join(o.data, "<board>")
+	}
 	fmt.Printf(`
 The pipeline keeps running. Upload more from another shell:
 
@@ -185,7 +221,7 @@ The pipeline keeps running. Upload more from another shell:
   aws --endpoint-url %s s3 cp ./demo2.txt s3://%s/demo2.txt
 
 Files appear in %s. Ctrl-C stops.
-`, localrun.AccessKey, localrun.SecretKey, localrun.Region, p.S3.URL(), bucket, o.data)
+`, localrun.AccessKey, localrun.SecretKey, localrun.Region, p.S3.URL(), bucket, filesIn)
 	for {
 		select {
 		case r := <-p.Results():
@@ -223,13 +259,34 @@ func stopOnSignals(parent context.Context) (ctx context.Context, status func() i
 // skippedByPattern starts deliveryProblem's answer for a skipped sample.
 const skippedByPattern = "skipped: the key does not match the state machine's keyPattern"
 
-// deliveryProblem says why the sample of result r did not arrive intact at
-// path, or "" if it did.
-func deliveryProblem(r localrun.Result, path string, want []byte) string {
+// samplePaths says where the sample should be: on each board with a
+// delivered outcome (a fleet execution), else on any one board (one
+// RunTask without constraints: deliverTo=any).
+func samplePaths(boards []localrun.BoardDir, outcomes []outcome, key string) samplePlaces {
+	var s samplePlaces
+	for _, b := range boards {
+		path := filepath.Join(b.Dir, filepath.FromSlash(key))
+		s.any = append(s.any, path)
+		for _, o := range outcomes {
+			if o.board == b.Name && o.status == contract.OutcomeDelivered {
+				s.all = append(s.all, path)
+			}
+		}
+	}
+	return s
+}
+
+// samplePlaces: every path of all must hold the sample; without them, one
+// path of any.
+type samplePlaces struct{ all, any []string }
+
+// deliveryProblem says why the sample of result r did not arrive intact
+// where it should, or "" (and the paths that hold it) if it did.
+func deliveryProblem(r localrun.Result, places samplePlaces, want []byte) (string, []string) {
 	x := r.Execution
 	switch {
 	case x == nil:
-		return "no rule matched it (the rule's key filter: ruleKeyPrefix, ruleKeySuffix or ruleKeyWildcard)"
+		return "no rule matched it (the rule's key filter: ruleKeyPrefix, ruleKeySuffix or ruleKeyWildcard)", nil
 	case x.Status != statemachine.StatusSucceeded:
 		_, why, ok := strings.Cut(x.Cause, " was not delivered: ")
 		if !ok {
@@ -238,18 +295,35 @@ func deliveryProblem(r localrun.Result, path string, want []byte) string {
 		if r.TaskReason != "" {
 			why += "; the task said: " + r.TaskReason
 		}
-		return safe(why)
-	case len(x.Path) > 0 && x.Path[len(x.Path)-1].Type == "Succeed":
-		return skippedByPattern
+		return safe(why), nil
+	case len(x.Path) > 0 && x.Path[len(x.Path)-1].Name == pipeline.StateSkipped:
+		return skippedByPattern, nil
 	}
-	got, err := os.ReadFile(path)
-	switch {
-	case err != nil:
-		return safe(err.Error())
-	case !bytes.Equal(got, want):
-		return safe(path) + " differs from the upload"
+	intact := func(path string) string {
+		got, err := os.ReadFile(path)
+		switch {
+		case err != nil:
+			return safe(err.Error())
+		case !bytes.Equal(got, want):
+			return safe(path) + " differs from the upload"
+		}
+		return ""
 	}
-	return ""
+	if len(places.all) > 0 {
+		for _, path := range places.all {
+			if problem := intact(path); problem != "" {
+				return problem, nil
+			}
+		}
+		return "", places.all
+	}
+	problem := "no board is configured"
+	for _, path := range places.any {
+		if problem = intact(path); problem == "" {
+			return "", []string{path}
+		}
+	}
+	return problem, nil
 }
 
 // sampleKey makes a key that the Choice pattern (and a rule prefix) match.
@@ -268,6 +342,7 @@ type printer struct {
 	mu      sync.Mutex
 	w       io.Writer
 	verbose bool
+	fleet   fleetView
 }
 
 func (p *printer) printf(format string, a ...any) {
@@ -277,13 +352,23 @@ func (p *printer) printf(format string, a ...any) {
 }
 
 func (p *printer) event(exec string, e statemachine.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	where := "[" + exec + "]"
+	if e.Iteration != "" { // inside a Map iteration: which one, for which board
+		where += " " + e.Iteration
+		if b := p.fleet.iterationBoard(exec, e); b != "" {
+			where += " board " + safe(b)
+		}
+	}
 	switch e.Kind {
 	case statemachine.EventStateExited:
-		p.printf("  [%s] %-18s %-7s %8s\n", exec, e.State, e.Type, e.Duration.Round(10*time.Microsecond))
+		p.fleet.note(exec, e)
+		fmt.Fprintf(p.w, "  %s %-18s %-7s %8s\n", where, e.State, e.Type, e.Duration.Round(10*time.Microsecond))
 	case statemachine.EventStateFailed:
-		p.printf("  [%s] %-18s failed: %s\n", exec, e.State, safe(e.Error))
+		fmt.Fprintf(p.w, "  %s %-18s failed: %s\n", where, e.State, safe(e.Error))
 	case statemachine.EventRetryScheduled:
-		p.printf("  [%s] %-18s retry in %s\n", exec, e.State, e.Duration.Round(time.Millisecond))
+		fmt.Fprintf(p.w, "  %s %-18s retry in %s\n", where, e.State, e.Duration.Round(time.Millisecond))
 	}
 }
 
@@ -293,13 +378,27 @@ func (p *printer) taskLog(id, line string) {
 	}
 }
 
-func (p *printer) result(r localrun.Result) {
+// result prints a finished execution, with one line per board of a fleet
+// execution, and returns those boards' outcomes.
+func (p *printer) result(r localrun.Result) []outcome {
 	x := r.Execution
 	object := safe("s3://" + r.Event.Bucket + "/" + r.Event.Key)
 	if x == nil {
 		p.printf("%s: no rule matched, no execution (the rule's event pattern filters it)\n", object)
-		return
+		return nil
 	}
+	p.mu.Lock()
+	outcomes := p.fleet.take(x.Name)
+	p.mu.Unlock()
+	defer func() {
+		for _, o := range outcomes {
+			line := "  board " + safe(o.board) + ": " + o.status
+			if o.detail != "" {
+				line += " (" + safe(o.detail) + ")"
+			}
+			p.printf("%s\n", line)
+		}
+	}()
 	var path []string
 	for _, s := range x.Path {
 		path = append(path, s.Name)
@@ -307,7 +406,7 @@ func (p *printer) result(r localrun.Result) {
 	p.printf("execution %s for %s: %s in %s\n  path: %s\n", x.Name, object, x.Status,
 		x.StopTime.Sub(x.StartTime).Round(time.Millisecond), strings.Join(path, " → "))
 	if x.Error == "" {
-		return
+		return outcomes
 	}
 	// One line: the state machine's cause (exit code, class and words in
 	// the cloud too) and the task's own reason.
@@ -323,6 +422,7 @@ func (p *printer) result(r localrun.Result) {
 			}
 		}
 	}
+	return outcomes
 }
 
 // safe prints a key, cause or log line so that it cannot rewrite the

@@ -68,6 +68,8 @@ func TestDemoBadInputIsOneLine(t *testing.T) {
 		"-data ..":          {[]string{"-task", task, "-data", ".."}, "-data .. is the current directory or one of its parents"},
 		"-data in .git":     {[]string{"-task", task, "-data", ".git/objects"}, "-data .git/objects is inside a .git directory"},
 		"-data in -state":   {[]string{"-task", task, "-state", ".demo", "-data", ".demo/s3"}, "-data .demo/s3 is overlapping -state .demo"},
+		"-boards twice":     {[]string{"-task", task, "-boards", "a,b,a"}, `-boards "a,b,a": board "a" is named twice`},
+		"-boards bad group": {[]string{"-task", task, "-boards", "a@site.1"}, `group name "site.1" is not valid`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cmd := exec.Command(bin, tc.args...)

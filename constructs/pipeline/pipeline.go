@@ -42,6 +42,11 @@ type Props struct {
 	// MaxObjectBytes is the largest object delivered; larger ones end in
 	// TooLarge.
 	MaxObjectBytes int64
+	// Target is where each file goes; the zero value is TargetAny.
+	Target Target
+	// OfflineWait bounds the retries of a busy or offline board (fleet
+	// targets only).
+	OfflineWait time.Duration
 
 	LogRetention  awslogs.RetentionDays
 	RemovalPolicy awscdk.RemovalPolicy
@@ -61,6 +66,9 @@ type Pipeline struct {
 func New(scope constructs.Construct, id string, props Props) *Pipeline {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	p := &Pipeline{Construct: c}
+	if props.Target.Kind == "" {
+		props.Target.Kind = TargetAny
+	}
 
 	// Under /aws/vendedlogs/ CloudWatch Logs needs no per-log-group entry in
 	// the account's log resource policy, whose 5,120-character limit
@@ -78,7 +86,7 @@ func New(scope constructs.Construct, id string, props Props) *Pipeline {
 		Comment:          jsii.String("edge-drop: deliver an uploaded S3 object to an ECS Anywhere board"),
 		StateMachineType: awsstepfunctions.StateMachineType_STANDARD, // .sync needs STANDARD
 		DefinitionBody:   awsstepfunctions.DefinitionBody_FromChainable(definition(c, props)),
-		Timeout:          awscdk.Duration_Seconds(jsii.Number(ExecutionTimeout(props.TaskTimeout).Seconds())),
+		Timeout:          awscdk.Duration_Seconds(jsii.Number(props.executionTimeout().Seconds())),
 		TracingEnabled:   jsii.Bool(true),
 		// The role's policy is written in full by stateMachineRole; CDK's
 		// own grants (unconditioned RunTask, StopTask on *) do not reach it.

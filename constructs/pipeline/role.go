@@ -39,7 +39,7 @@ func stateMachineRole(scope constructs.Construct, props Props) awsiam.Role {
 	rule := stack.FormatArn(&awscdk.ArnComponents{
 		Service: jsii.String("events"), Resource: jsii.String("rule"), ResourceName: jsii.String(ecsSyncRule),
 	})
-	doc := awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
+	statements := []awsiam.PolicyStatement{
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:        jsii.String("RunTheDownloadTaskOnTheCluster"),
 			Actions:    jsii.Strings("ecs:RunTask"),
@@ -72,7 +72,11 @@ func stateMachineRole(scope constructs.Construct, props Props) awsiam.Role {
 			Actions:   jsii.Strings(StateMachineAnyResourceActions...),
 			Resources: jsii.Strings("*"),
 		}),
-	}})
+	}
+	if props.Target.Kind != TargetAny {
+		statements = append(statements, fleetStatements(stack, props, onCluster)...)
+	}
+	doc := awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &statements})
 	role := awsiam.NewRole(scope, jsii.String("StateMachineRole"), &awsiam.RoleProps{
 		AssumedBy:      trust.StepFunctions.PrincipalIn(scope),
 		Description:    jsii.String("edge-drop state machine: run the download task on the one cluster, log, trace"),
@@ -81,11 +85,38 @@ func stateMachineRole(scope constructs.Construct, props Props) awsiam.Role {
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String("ecs:DescribeTasks/StopTask on this cluster's tasks (task IDs are assigned at run time; ecs:cluster pins the cluster); " +
+			"fleet targets: ecs:DescribeContainerInstances on this cluster's container instances (boards register at any time; ecs:cluster pins the cluster); " +
 			"logs:*LogDelivery*, logs resource-policy calls and xray:* have no resource-level permissions."),
 		AppliesTo: &[]any{
 			jsii.String("Resource::*"),
 			&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:.+:ecs:.+:task\/.+\/\*$/`)},
+			&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:.+:ecs:.+:container-instance\/.+\/\*$/`)},
 		},
 	}}, jsii.Bool(true))
 	return role
+}
+
+// fleetStatements let a fleet target find its boards: list the container
+// instances of this cluster (the action's resource is the cluster itself)
+// and describe them (container-instance ARNs of this cluster, with
+// ecs:cluster, which the Service Authorization Reference lists for
+// DescribeContainerInstances). No other cluster, no wildcard action.
+func fleetStatements(stack awscdk.Stack, props Props, onCluster map[string]any) []awsiam.PolicyStatement {
+	instances := stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("ecs"), Resource: jsii.String("container-instance"),
+		ResourceName: jsii.String(*props.Cluster.ClusterName() + "/*"),
+	})
+	return []awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("ListTheBoardsOfTheCluster"),
+			Actions:   jsii.Strings("ecs:ListContainerInstances"),
+			Resources: &[]*string{props.Cluster.ClusterArn()},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("DescribeTheBoardsOfTheCluster"),
+			Actions:    jsii.Strings("ecs:DescribeContainerInstances"),
+			Resources:  &[]*string{instances},
+			Conditions: &onCluster,
+		}),
+	}
 }

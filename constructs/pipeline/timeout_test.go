@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -37,6 +38,85 @@ func TestExecutionTimeoutOutlastsEveryRetryAndTheTask(t *testing.T) {
 		}
 		if got > 365*24*time.Hour {
 			t.Errorf("task %s: %s is over the 1-year STANDARD limit", tc.task, got)
+		}
+	}
+}
+
+func TestFleetOfflineRetriesFitOfflineWait(t *testing.T) {
+	for _, tc := range []struct {
+		wait     time.Duration
+		attempts int
+		waited   time.Duration
+	}{
+		{time.Minute, 2, 45 * time.Second},                 // 15+30 s
+		{30 * time.Minute, 9, 1665 * time.Second},          // 15..240 s, then 4 × 300 s
+		{2 * time.Hour, 27, 2*time.Hour - 135*time.Second}, // 15..240 s, then 22 × 300 s
+	} {
+		r := FleetTiming{TaskTimeout: 30 * time.Minute, OfflineWait: tc.wait}.offlineRetry()
+		if r.maxAttempts != tc.attempts || r.worstCaseWait() != tc.waited || r.worstCaseWait() > tc.wait {
+			t.Errorf("offlineWait %s: %d attempts waiting %s, want %d waiting %s (≤ offlineWait)", tc.wait, r.maxAttempts, r.worstCaseWait(), tc.attempts, tc.waited)
+		}
+		if !slices.Equal(r.errors, OfflineErrors) {
+			t.Errorf("offline rule retries %v", r.errors)
+		}
+	}
+}
+
+// The history bound (25,000 events per execution; a board offline for all
+// of offlineWait costs the most) and the payload bound (256 KiB of state:
+// the outcomes so far and one page's description) limit one execution.
+func TestFleetHistoryAndPayloadBounds(t *testing.T) {
+	fits := func(f FleetTiming, n int) (history, payload bool) {
+		pages := (n + BoardsPerPage - 1) / BoardsPerPage
+		return fixedEvents+pages*pageEvents+n*f.EventsPerBoard() <= MaxHistoryEvents,
+			stateBytes+BoardsPerPage*describedBytes+(n+BoardsPerPage)*outcomeBytes <= MaxPayloadBytes
+	}
+	for _, tc := range []struct {
+		wait           time.Duration
+		perBoard, most int
+	}{
+		{time.Minute, 39, 390}, // payload-bound
+		{30 * time.Minute, 60, 382},
+		{2 * time.Hour, 114, 209},
+	} {
+		f := FleetTiming{TaskTimeout: 30 * time.Minute, OfflineWait: tc.wait}
+		if f.EventsPerBoard() != tc.perBoard || f.MaxFleet() != tc.most {
+			t.Errorf("offlineWait %s: %d events per board, %d boards; want %d and %d", tc.wait, f.EventsPerBoard(), f.MaxFleet(), tc.perBoard, tc.most)
+		}
+		if h, p := fits(f, f.MaxFleet()); !h || !p {
+			t.Errorf("offlineWait %s: %d boards exceed history (%v) or payload (%v)", tc.wait, f.MaxFleet(), !h, !p)
+		}
+		if h, p := fits(f, f.MaxFleet()+1); h && p {
+			t.Errorf("offlineWait %s: %d boards would still fit", tc.wait, f.MaxFleet()+1)
+		}
+	}
+}
+
+// Every board of the largest fleet ends in an outcome before the execution
+// times out: MaxFleet boards through MaxConcurrency slots, each taking its
+// worst case (all retries, then the task's whole timeout).
+func TestFleetExecutionTimeoutOutlastsTheLargestFleet(t *testing.T) {
+	for _, tc := range []struct {
+		task, wait, want time.Duration
+	}{
+		{30 * time.Minute, 30 * time.Minute, 34*time.Hour + 11*time.Minute},
+		{time.Minute, time.Minute, 13*time.Hour + 11*time.Minute},
+		{24 * time.Hour, 2 * time.Hour, 297*time.Hour + 2*time.Minute},
+	} {
+		f := FleetTiming{TaskTimeout: tc.task, OfflineWait: tc.wait}
+		got := f.ExecutionTimeout()
+		if got != tc.want {
+			t.Errorf("task %s, offlineWait %s: %s, want %s", tc.task, tc.wait, got, tc.want)
+		}
+		perBoard := tc.task + attemptAllowance
+		for _, r := range f.retries() {
+			perBoard += r.worstCaseWait() + time.Duration(r.maxAttempts)*attemptAllowance
+		}
+		if floor := time.Duration(f.MaxFleet()/MaxConcurrency+1) * perBoard; got < floor {
+			t.Errorf("task %s: %s < %s: the last boards would end TIMED_OUT", tc.task, got, floor)
+		}
+		if got > 365*24*time.Hour {
+			t.Errorf("%s is over the 1-year STANDARD limit", got)
 		}
 	}
 }

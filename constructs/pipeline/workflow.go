@@ -86,6 +86,18 @@ const (
 	executionMargin  = 5 * time.Minute
 )
 
+// props renders the rule for AddRetry.
+func (r retryPolicy) props() *awsstepfunctions.RetryProps {
+	return &awsstepfunctions.RetryProps{
+		Errors:         jsii.Strings(r.errors...),
+		Interval:       awscdk.Duration_Seconds(jsii.Number(r.interval.Seconds())),
+		MaxAttempts:    jsii.Number(float64(r.maxAttempts)),
+		BackoffRate:    jsii.Number(r.backoff),
+		MaxDelay:       awscdk.Duration_Seconds(jsii.Number(r.maxDelay.Seconds())),
+		JitterStrategy: awsstepfunctions.JitterType_FULL,
+	}
+}
+
 // RetryBudget is the worst-case time the download state spends before its
 // last attempt: every retry's wait plus every failed attempt. The retried
 // errors come from RunTask itself (placement, throttling), before a task
@@ -104,6 +116,15 @@ func RetryBudget() time.Duration {
 // which nothing catches. Whole minutes.
 func ExecutionTimeout(taskTimeout time.Duration) time.Duration {
 	return (taskTimeout + attemptAllowance + RetryBudget() + executionMargin).Round(time.Minute)
+}
+
+// executionTimeout is ExecutionTimeout or, for a fleet target,
+// FleetTiming.ExecutionTimeout.
+func (p Props) executionTimeout() time.Duration {
+	if p.Target.Kind == TargetAny {
+		return ExecutionTimeout(p.TaskTimeout)
+	}
+	return FleetTiming{TaskTimeout: p.TaskTimeout, OfflineWait: p.OfflineWait}.ExecutionTimeout()
 }
 
 // definition is Extract → KeyMatchesPattern → SizeWithinLimit →
@@ -127,48 +148,12 @@ func definition(scope constructs.Construct, props Props) awsstepfunctions.IChain
 		Comment: jsii.String("The key does not match the pattern: nothing to deliver"),
 	})
 
-	failed := failurePath(scope)
-
-	download := awsstepfunctionstasks.NewEcsRunTask(scope, jsii.String(StateDownload), &awsstepfunctionstasks.EcsRunTaskProps{
-		Comment:            jsii.String("Run the download task on the board and wait for it to stop"),
-		IntegrationPattern: awsstepfunctions.IntegrationPattern_RUN_JOB, // ecs:runTask.sync
-		Cluster:            props.Cluster,
-		TaskDefinition:     props.Task.TaskDefinition,
-		LaunchTarget:       externallaunch.New(),
-		ContainerOverrides: &[]*awsstepfunctionstasks.ContainerOverride{{
-			ContainerDefinition: props.Task.Container,
-			Environment: &[]*awsstepfunctionstasks.TaskEnvironmentVariable{
-				{Name: jsii.String(contract.EnvBucket), Value: awsstepfunctions.JsonPath_StringAt(jsii.String("$.bucket"))},
-				{Name: jsii.String(contract.EnvKey), Value: awsstepfunctions.JsonPath_StringAt(jsii.String("$.key"))},
-				{Name: jsii.String(contract.EnvEventSequencer), Value: awsstepfunctions.JsonPath_StringAt(jsii.String("$.sequencer"))},
-				{Name: jsii.String(contract.EnvEventETag), Value: awsstepfunctions.JsonPath_StringAt(jsii.String("$.etag"))},
-				// Environment values are strings; the event's size is a number.
-				{Name: jsii.String(contract.EnvEventSize), Value: awsstepfunctions.JsonPath_Format(jsii.String("{}"), awsstepfunctions.JsonPath_StringAt(jsii.String("$.size")))},
-			},
-		}},
-		PropagatedTagSource: awsecs.PropagatedTagSource_TASK_DEFINITION,
-		ResultSelector: &map[string]any{
-			"taskArn":    awsstepfunctions.JsonPath_StringAt(jsii.String("$.TaskArn")),
-			"exitCode":   awsstepfunctions.JsonPath_NumberAt(jsii.String("$.Containers[0].ExitCode")),
-			"stopReason": awsstepfunctions.JsonPath_StringAt(jsii.String("$.StoppedReason")),
-		},
-		ResultPath:  jsii.String("$.task"),
-		TaskTimeout: awsstepfunctions.Timeout_Duration(awscdk.Duration_Seconds(jsii.Number(props.TaskTimeout.Seconds()))),
-	})
-	for _, r := range retries {
-		download.AddRetry(&awsstepfunctions.RetryProps{
-			Errors:         jsii.Strings(r.errors...),
-			Interval:       awscdk.Duration_Seconds(jsii.Number(r.interval.Seconds())),
-			MaxAttempts:    jsii.Number(float64(r.maxAttempts)),
-			BackoffRate:    jsii.Number(r.backoff),
-			MaxDelay:       awscdk.Duration_Seconds(jsii.Number(r.maxDelay.Seconds())),
-			JitterStrategy: awsstepfunctions.JitterType_FULL,
-		})
+	var deliver awsstepfunctions.IChainable
+	if props.Target.Kind == TargetAny {
+		deliver = oneBoard(scope, props)
+	} else {
+		deliver = fleet(scope, props)
 	}
-	download.AddCatch(failed, &awsstepfunctions.CatchProps{
-		Errors:     jsii.Strings("States.ALL"),
-		ResultPath: jsii.String("$.error"),
-	})
 
 	// Nothing larger than the board accepts reaches it: the execution ends
 	// here, before RunTask, with the size and the limit in the cause.
@@ -186,13 +171,58 @@ func definition(scope constructs.Construct, props Props) awsstepfunctions.IChain
 		Comment: jsii.String("Refuse objects larger than the board accepts before anything runs on it"),
 	}).
 		When(awsstepfunctions.Condition_NumberGreaterThan(jsii.String("$.size"), jsii.Number(float64(props.MaxObjectBytes))), tooLarge, nil).
-		Otherwise(download)
+		Otherwise(deliver)
 
 	return extract.Next(awsstepfunctions.NewChoice(scope, jsii.String(StateMatches), &awsstepfunctions.ChoiceProps{
 		Comment: jsii.String("Deliver only keys that match the configured pattern"),
 	}).
 		When(awsstepfunctions.Condition_StringMatches(jsii.String("$.key"), jsii.String(props.KeyPattern)), sizeCheck, nil).
 		Otherwise(skipped))
+}
+
+// oneBoard is the "any" target: one RunTask without constraints (ECS picks
+// the board), the failure path behind it.
+func oneBoard(scope constructs.Construct, props Props) awsstepfunctions.IChainable {
+	download := awsstepfunctionstasks.NewEcsRunTask(scope, jsii.String(StateDownload), &awsstepfunctionstasks.EcsRunTaskProps{
+		Comment:            jsii.String("Run the download task on the board and wait for it to stop"),
+		IntegrationPattern: awsstepfunctions.IntegrationPattern_RUN_JOB, // ecs:runTask.sync
+		Cluster:            props.Cluster,
+		TaskDefinition:     props.Task.TaskDefinition,
+		LaunchTarget:       externallaunch.New(),
+		ContainerOverrides: &[]*awsstepfunctionstasks.ContainerOverride{{
+			ContainerDefinition: props.Task.Container,
+			Environment:         objectEnvironment(),
+		}},
+		PropagatedTagSource: awsecs.PropagatedTagSource_TASK_DEFINITION,
+		ResultSelector: &map[string]any{
+			"taskArn":    awsstepfunctions.JsonPath_StringAt(jsii.String("$.TaskArn")),
+			"exitCode":   awsstepfunctions.JsonPath_NumberAt(jsii.String("$.Containers[0].ExitCode")),
+			"stopReason": awsstepfunctions.JsonPath_StringAt(jsii.String("$.StoppedReason")),
+		},
+		ResultPath:  jsii.String("$.task"),
+		TaskTimeout: awsstepfunctions.Timeout_Duration(awscdk.Duration_Seconds(jsii.Number(props.TaskTimeout.Seconds()))),
+	})
+	for _, r := range retries {
+		download.AddRetry(r.props())
+	}
+	download.AddCatch(failurePath(scope), &awsstepfunctions.CatchProps{
+		Errors:     jsii.Strings("States.ALL"),
+		ResultPath: jsii.String("$.error"),
+	})
+	return download
+}
+
+// objectEnvironment is what the task learns of the object: the event's
+// fields, read from the state ($.bucket, $.key, ...).
+func objectEnvironment() *[]*awsstepfunctionstasks.TaskEnvironmentVariable {
+	return &[]*awsstepfunctionstasks.TaskEnvironmentVariable{
+		{Name: jsii.String(contract.EnvBucket), Value: awsstepfunctions.JsonPath_StringAt(jsii.String("$.bucket"))},
+		{Name: jsii.String(contract.EnvKey), Value: awsstepfunctions.JsonPath_StringAt(jsii.String("$.key"))},
+		{Name: jsii.String(contract.EnvEventSequencer), Value: awsstepfunctions.JsonPath_StringAt(jsii.String("$.sequencer"))},
+		{Name: jsii.String(contract.EnvEventETag), Value: awsstepfunctions.JsonPath_StringAt(jsii.String("$.etag"))},
+		// Environment values are strings; the event's size is a number.
+		{Name: jsii.String(contract.EnvEventSize), Value: awsstepfunctions.JsonPath_Format(jsii.String("{}"), awsstepfunctions.JsonPath_StringAt(jsii.String("$.size")))},
+	}
 }
 
 // failurePath is where DownloadToBoard's Catch ($.error) leads: it says in

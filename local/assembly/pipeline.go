@@ -153,6 +153,19 @@ func (a *Assembly) Rules() ([]Rule, error) {
 	return out, nil
 }
 
+// Clusters returns the ARNs of the ECS clusters.
+func (a *Assembly) Clusters() ([]string, error) {
+	var out []string
+	for _, f := range a.resourcesOf("AWS::ECS::Cluster") {
+		arn, err := a.physical(f.stack, f.id, f.stack.resources[f.id], "Arn")
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, arn.(string))
+	}
+	return out, nil
+}
+
 // StateMachines returns the state machines by ARN.
 func (a *Assembly) StateMachines() (map[string]StateMachine, error) {
 	out := map[string]StateMachine{}

@@ -1,9 +1,15 @@
-// Package ecstask serves the state machine's ecs:runTask.sync states on one
-// machine: it runs the task binary as a local process with the task
-// definition's environment plus the container overrides, the task's host
-// volumes mapped to local directories, and reports the stopped task the way
+// Package ecstask stands in for an ECS cluster of boards (ECS Anywhere
+// container instances) on one machine. It serves the state machine's
+// ecs:runTask.sync states: it places the task on a board (memberOf
+// placement constraints, the board's agent connected, a free slot), runs
+// the task binary as a local process with the task definition's
+// environment plus the container overrides, the task's host volumes mapped
+// to the board's local directories, and reports the stopped task the way
 // ECS's DescribeTasks does. A non-zero exit fails the state as ECS does
-// (States.TaskFailed, the stopped task as the cause).
+// (States.TaskFailed, the stopped task as the cause). It also answers the
+// SDK integration's listContainerInstances and describeContainerInstances
+// with AWS's shapes, filters evaluated by the cluster query language
+// subset in query.go.
 package ecstask
 
 import (
@@ -27,50 +33,73 @@ import (
 	"github.com/edge-drop/edge-drop/local/statemachine"
 )
 
-// ResourceRunTaskSync is the only integration the local run serves.
+// ResourceRunTaskSync runs a task and waits for it to stop.
 const ResourceRunTaskSync = "arn:aws:states:::ecs:runTask.sync"
 
-// Runner runs tasks. The zero value is not usable; fill every field but
-// OnLog.
+// Runner runs tasks on a fleet of boards. Make it with NewRunner or
+// NewFleetRunner. Handle may be called concurrently.
 type Runner struct {
 	// TaskDefinitions by ARN and family, from the cloud assembly.
 	TaskDefinitions map[string]assembly.TaskDefinition
 	// Binary is the task program (the container's entrypoint, built for
 	// this machine).
 	Binary string
-	// Volumes maps a host volume's source path (e.g. /data) to the local
-	// directory that stands in for it.
-	Volumes map[string]string
 	// Env is added to every task: S3 endpoint, region, credentials.
 	Env []string
-	// Slots bounds how many tasks run at once (the board's capacity);
-	// further RunTask calls wait, as tasks wait for placement.
-	Slots chan struct{}
+	// Clusters are the ARNs of the clusters the boards are registered in
+	// (the assembly's); another cluster is not found. Empty: any cluster
+	// ARN is accepted.
+	Clusters []string
 	// StopTimeout is how long a task may take to exit after SIGTERM when
 	// its state is cancelled (ECS: the container's stopTimeout).
 	StopTimeout time.Duration
 	// OnLog receives each line the task writes, with its task ID.
 	OnLog func(taskID, line string)
-	// RejectWhenBusy makes RunTask fail when every slot is taken, as ECS
-	// does when the board lacks memory (runTask.sync raises
-	// AmazonECS.Unknown), instead of waiting for a free slot.
+	// RejectWhenBusy makes RunTask fail when every slot of the matching
+	// boards is taken, as ECS does when a board lacks memory (runTask.sync
+	// raises AmazonECS.Unknown), instead of waiting for a free slot.
 	RejectWhenBusy bool
+
+	fleet *fleet
 }
 
-// NewRunner returns a runner with at most slots concurrent tasks.
+// NewRunner returns a runner for one board, DefaultBoard, in no group,
+// with at most slots concurrent tasks.
 func NewRunner(defs map[string]assembly.TaskDefinition, binary string, volumes map[string]string, env []string, slots int) *Runner {
-	if slots < 1 {
-		slots = 1
+	r, _ := NewFleetRunner(defs, binary, env, []Board{{Name: DefaultBoard, Volumes: volumes, Slots: slots}})
+	return r
+}
+
+// NewFleetRunner returns a runner for these boards (valid, distinct
+// names; at most contract.MaxGroups groups each), all connected.
+func NewFleetRunner(defs map[string]assembly.TaskDefinition, binary string, env []string, boards []Board) (*Runner, error) {
+	f, err := newFleet(boards)
+	if err != nil {
+		return nil, err
 	}
-	return &Runner{TaskDefinitions: defs, Binary: binary, Volumes: volumes, Env: env,
-		Slots: make(chan struct{}, slots), StopTimeout: 10 * time.Second}
+	return &Runner{TaskDefinitions: defs, Binary: binary, Env: env, StopTimeout: 10 * time.Second, fleet: f}, nil
+}
+
+// SetConnected connects or disconnects a board's agent: tasks already
+// running there keep running, as containers do when an ECS agent loses
+// its connection; new tasks are not placed there (RunTask: reason AGENT).
+func (r *Runner) SetConnected(board string, connected bool) error {
+	return r.fleet.setConnected(board, connected)
+}
+
+// BoardNames lists the boards, in name order.
+func (r *Runner) BoardNames() []string {
+	r.fleet.mu.Lock()
+	defer r.fleet.mu.Unlock()
+	return r.fleet.names()
 }
 
 type runTaskParams struct {
-	Cluster        string
-	TaskDefinition string
-	LaunchType     string
-	Overrides      struct {
+	Cluster              string
+	TaskDefinition       string
+	LaunchType           string
+	PlacementConstraints []struct{ Type, Expression string }
+	Overrides            struct {
 		ContainerOverrides []struct {
 			Name        string
 			Environment []struct{ Name, Value string }
@@ -81,10 +110,20 @@ type runTaskParams struct {
 
 // Handle is a statemachine.TaskHandler.
 func (r *Runner) Handle(ctx context.Context, resource string, parameters any) (any, error) {
-	if !strings.HasSuffix(resource, ":states:::ecs:runTask.sync") {
-		return nil, &statemachine.Error{Name: statemachine.ErrRuntime,
-			Cause: fmt.Sprintf("the local run serves only %s, not %s", ResourceRunTaskSync, resource)}
+	switch {
+	case strings.HasSuffix(resource, ":states:::ecs:runTask.sync"):
+		return r.runTask(ctx, parameters)
+	case strings.HasSuffix(resource, ":states:::aws-sdk:ecs:listContainerInstances"):
+		return r.listContainerInstances(parameters)
+	case strings.HasSuffix(resource, ":states:::aws-sdk:ecs:describeContainerInstances"):
+		return r.describeContainerInstances(parameters)
 	}
+	return nil, &statemachine.Error{Name: statemachine.ErrRuntime,
+		Cause: fmt.Sprintf("the local run serves only %s, %s and %s, not %s", ResourceRunTaskSync,
+			ResourceListContainerInstances, ResourceDescribeContainerInstances, resource)}
+}
+
+func (r *Runner) runTask(ctx context.Context, parameters any) (any, error) {
 	raw, _ := json.Marshal(parameters)
 	var p runTaskParams
 	if err := json.Unmarshal(raw, &p); err != nil {
@@ -112,40 +151,69 @@ func (r *Runner) Handle(ctx context.Context, resource string, parameters any) (a
 		}
 		command = o.Command
 	}
-	if err := r.mapVolumes(td, c, env); err != nil {
-		return nil, &statemachine.Error{Name: "ECS.ClientException", Cause: err.Error()}
+	cluster, err := r.cluster(p.Cluster)
+	if err != nil {
+		return nil, &statemachine.Error{Name: "ECS.ClusterNotFoundException", Cause: "Cluster not found."}
+	}
+	p.Cluster = cluster
+	q, err := placement(p.PlacementConstraints)
+	if err != nil {
+		return nil, &statemachine.Error{Name: "ECS.InvalidParameterException", Cause: err.Error()}
 	}
 
-	// Placement: a free slot, or wait for one (or fail, like ECS).
-	if r.RejectWhenBusy {
-		select {
-		case r.Slots <- struct{}{}:
-		default:
-			failures, _ := json.Marshal(map[string]any{"Failures": []any{map[string]any{
-				"Arn": strings.Replace(p.Cluster, ":cluster/", ":container-instance/", 1) + "/local", "Reason": "RESOURCE:MEMORY"}}})
-			return nil, &statemachine.Error{Name: contract.ErrPlacement, Cause: string(failures)}
+	// Placement: a matching connected board with a free slot, or wait for
+	// one (or fail, like ECS).
+	b, reason, err := r.fleet.place(ctx, q, r.RejectWhenBusy)
+	if err != nil {
+		return nil, err
+	}
+	if reason != "" {
+		failure := map[string]any{"Reason": reason}
+		if b != nil {
+			failure["Arn"] = b.arn(p.Cluster)
 		}
-	} else {
-		select {
-		case r.Slots <- struct{}{}:
-		case <-ctx.Done():
-			return nil, ctx.Err()
+		failures, _ := json.Marshal(map[string]any{"Failures": []any{failure}})
+		return nil, &statemachine.Error{Name: contract.ErrPlacement, Cause: string(failures)}
+	}
+	defer r.fleet.release(b)
+	if err := mapVolumes(b, td, c, env); err != nil {
+		return nil, &statemachine.Error{Name: "ECS.ClientException", Cause: err.Error()}
+	}
+	return r.run(ctx, p, b, td, c, env, command)
+}
+
+// placement parses the memberOf constraints (all must hold); nil: none.
+func placement(constraints []struct{ Type, Expression string }) (query, error) {
+	var all andQuery
+	for _, c := range constraints {
+		switch c.Type {
+		case "memberOf":
+			q, err := parseQuery(c.Expression)
+			if err != nil {
+				return nil, fmt.Errorf("PlacementConstraints expression %q: %v", c.Expression, err)
+			}
+			all = append(all, q)
+		case "distinctInstance": // one task: always satisfied
+		default:
+			return nil, fmt.Errorf("PlacementConstraints type %q is not memberOf or distinctInstance", c.Type)
 		}
 	}
-	defer func() { <-r.Slots }()
-	return r.run(ctx, p, td, c, env, command)
+	if len(all) == 0 {
+		return nil, nil
+	}
+	return all, nil
 }
 
 // mapVolumes points every environment value under a mount's container path
-// at the local directory that stands in for the volume's host path, and
-// creates that directory.
-func (r *Runner) mapVolumes(td assembly.TaskDefinition, c assembly.Container, env map[string]string) error {
+// at the board's local directory that stands in for the volume's host
+// path, and creates that directory.
+func mapVolumes(b *board, td assembly.TaskDefinition, c assembly.Container, env map[string]string) error {
 	for _, mp := range c.MountPoints {
 		host, ok := td.HostPaths[mp.SourceVolume]
 		if !ok {
 			return fmt.Errorf("volume %s of %s is not a host volume", mp.SourceVolume, td.Family)
 		}
-		local, ok := r.Volumes[host]
+		local, ok := b.Volumes[host]
 		if !ok {
 			return fmt.Errorf("host path %s of %s has no local directory (map it with -data)", host, td.Family)
 		}
@@ -166,15 +234,17 @@ type Task struct {
 	TaskArn           string
 	ClusterArn        string
 	TaskDefinitionArn string
-	LaunchType        string
-	LastStatus        string
-	DesiredStatus     string
-	StopCode          string
-	StoppedReason     string
-	CreatedAt         int64
-	StartedAt         int64
-	StoppedAt         int64
-	Containers        []TaskContainer
+	// ContainerInstanceArn is the board the task ran on.
+	ContainerInstanceArn string
+	LaunchType           string
+	LastStatus           string
+	DesiredStatus        string
+	StopCode             string
+	StoppedReason        string
+	CreatedAt            int64
+	StartedAt            int64
+	StoppedAt            int64
+	Containers           []TaskContainer
 }
 
 // TaskContainer is one container of a stopped task.
@@ -186,16 +256,17 @@ type TaskContainer struct {
 	TaskArn    string
 }
 
-func (r *Runner) run(ctx context.Context, p runTaskParams, td assembly.TaskDefinition, c assembly.Container, env map[string]string, command []string) (any, error) {
+func (r *Runner) run(ctx context.Context, p runTaskParams, b *board, td assembly.TaskDefinition, c assembly.Container, env map[string]string, command []string) (any, error) {
 	id := newID()
 	task := Task{
-		TaskArn:           strings.Replace(p.Cluster, ":cluster/", ":task/", 1) + "/" + id,
-		ClusterArn:        p.Cluster,
-		TaskDefinitionArn: td.ARN,
-		LaunchType:        p.LaunchType,
-		LastStatus:        "STOPPED",
-		DesiredStatus:     "STOPPED",
-		CreatedAt:         time.Now().UnixMilli(),
+		TaskArn:              strings.Replace(p.Cluster, ":cluster/", ":task/", 1) + "/" + id,
+		ClusterArn:           p.Cluster,
+		ContainerInstanceArn: b.arn(p.Cluster),
+		TaskDefinitionArn:    td.ARN,
+		LaunchType:           p.LaunchType,
+		LastStatus:           "STOPPED",
+		DesiredStatus:        "STOPPED",
+		CreatedAt:            time.Now().UnixMilli(),
 	}
 	cmd := exec.Command(r.Binary, command...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir()}

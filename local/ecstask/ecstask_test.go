@@ -143,7 +143,7 @@ func TestBadRequestsAreECSErrors(t *testing.T) {
 			t.Errorf("%s: got %v, want %s with a cause", name, err, tc.want)
 		}
 	}
-	r.Volumes = map[string]string{}
+	r.fleet.boards[0].Volumes = map[string]string{}
 	if _, err := r.Handle(context.Background(), ResourceRunTaskSync, params()); err == nil || !strings.Contains(err.Error(), "host path /data") {
 		t.Errorf("unmapped host path: %v", err)
 	}
@@ -188,13 +188,13 @@ func TestSlotsBoundConcurrentTasks(t *testing.T) {
 func TestRejectWhenBusyFailsPlacementLikeECS(t *testing.T) {
 	r, _, _ := newTestRunner(t, 1)
 	r.RejectWhenBusy = true
-	r.Slots <- struct{}{} // the board is full
+	b, _, _ := r.fleet.place(context.Background(), nil, true) // the board is full
 	_, err := r.Handle(context.Background(), ResourceRunTaskSync, params())
 	var se *statemachine.Error
 	if !errors.As(err, &se) || se.Name != contract.ErrPlacement || !strings.Contains(se.Cause, "RESOURCE:MEMORY") {
 		t.Fatalf("want %s with a RESOURCE:MEMORY failure, got %v", contract.ErrPlacement, err)
 	}
-	<-r.Slots
+	r.fleet.release(b)
 	if _, err := r.Handle(context.Background(), ResourceRunTaskSync, params()); err != nil {
 		t.Fatalf("a free slot must run the task: %v", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/local/statemachine"
 )
 
@@ -161,6 +162,99 @@ func BenchmarkSoakOneKey(b *testing.B) {
 			counts["download complete"], counts["already up to date"], counts["event superseded"], counts["waiting for another delivery of this key"], counts["restarts"], counts["download failed"])
 		if failed > 0 || mismatched > 0 {
 			b.Fatalf("%d executions FAILED, %d of %d rounds ended with a board file other than S3's final bytes", failed, mismatched, rounds)
+		}
+	}
+}
+
+// BenchmarkFleetBurst is issue 11's burst: 200 uploads at once with
+// deliverTo=all over three boards (4 task slots each), so 600 files. Each
+// execution ends when the last board's task has stopped (after its rename
+// and fsync), so upload acknowledged -> execution end is the time to the
+// file on the last board. Every file must be on every board, intact, and
+// no temp file may be left. Run with -benchtime 1x; it prints a table.
+func BenchmarkFleetBurst(b *testing.B) {
+	const (
+		n    = 200
+		size = 64 << 10
+	)
+	boards := []string{"a", "b", "c"}
+	asm := synthFleet(b, map[string]string{"deliverTo": "all"})
+	for range b.N {
+		h := start(b, asm, Options{ObjectDir: b.TempDir(), TaskSlots: 4, Boards: threeBoards})
+		bodies := make([][]byte, n)
+		for i := range bodies {
+			bodies[i] = randomBytes(size)
+		}
+		var mu sync.Mutex
+		acked := map[string]time.Time{}
+		start := time.Now()
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, 16)
+		for i := range n {
+			key := fmt.Sprintf("demo-fleet/%03d.txt", i)
+			wg.Go(func() {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				h.put(key, bodies[i])
+				mu.Lock()
+				acked[key] = time.Now()
+				mu.Unlock()
+			})
+		}
+		var lat []time.Duration
+		failed := 0
+		for range n {
+			select {
+			case r := <-h.p.Results():
+				if r.Execution.Status != statemachine.StatusSucceeded {
+					failed++
+					b.Logf("%s: %s %s %s", r.Event.Key, r.Execution.Status, r.Execution.Error, r.Execution.Cause)
+					continue
+				}
+				mu.Lock()
+				lat = append(lat, r.Execution.StopTime.Sub(acked[r.Event.Key]))
+				mu.Unlock()
+			case <-time.After(5 * time.Minute):
+				b.Fatalf("executions did not finish")
+			}
+		}
+		elapsed := time.Since(start)
+		wg.Wait()
+		slices.Sort(lat)
+
+		var intact, lost, partial, temps int
+		for _, board := range boards {
+			for i := range n {
+				got, err := os.ReadFile(filepath.Join(h.data, board, fmt.Sprintf("demo-fleet/%03d.txt", i)))
+				switch {
+				case err != nil:
+					lost++
+				case !bytes.Equal(got, bodies[i]):
+					partial++
+				default:
+					intact++
+				}
+			}
+			tmp, _ := os.ReadDir(filepath.Join(h.data, board, contract.StateDirName, "tmp"))
+			temps += len(tmp)
+		}
+		ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+		p := func(q int) time.Duration {
+			if len(lat) == 0 {
+				return 0
+			}
+			return lat[min(len(lat)-1, len(lat)*q/100)]
+		}
+		b.ReportMetric(float64(intact)/elapsed.Seconds(), "files/s")
+		b.ReportMetric(ms(p(50)), "p50-ms")
+		b.ReportMetric(ms(p(99)), "p99-ms")
+		fmt.Printf("\nBenchmarkFleetBurst: %d uploads of %d KiB, deliverTo=all, 3 boards x 4 task slots\n", n, size>>10)
+		fmt.Printf("| uploads | boards | files expected | intact | lost | partial | temp files left | failed executions | seconds | files/s | p50 upload->last board ms | p99 ms | max ms |\n")
+		fmt.Printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		fmt.Printf("| %d | %d | %d | %d | %d | %d | %d | %d | %.2f | %.1f | %.0f | %.0f | %.0f |\n", n, len(boards), n*len(boards),
+			intact, lost, partial, temps, failed, elapsed.Seconds(), float64(intact)/elapsed.Seconds(), ms(p(50)), ms(p(99)), ms(p(100)))
+		if failed > 0 || lost > 0 || partial > 0 || temps > 0 {
+			b.Fatalf("%d failed executions, %d files lost, %d partial, %d temp files left", failed, lost, partial, temps)
 		}
 	}
 }

@@ -42,13 +42,17 @@ type Options struct {
 	// DataDir is the local directory that stands in for every host volume
 	// of the assembly's task definitions (the board's data directory, e.g.
 	// /data → ./data). The host paths come from the assembly, so a
-	// synthesized -c dataDir=/srv/drop maps without being told.
+	// synthesized -c dataDir=/srv/drop maps without being told. With
+	// Boards, each board has its own: DataDir/<board>.
 	DataDir string
+	// Boards is the fleet (see ParseBoards); none: one board named
+	// ecstask.DefaultBoard, in no group, whose data dir is DataDir.
+	Boards []Board
 	// TaskBinary is the task program built for this machine.
 	TaskBinary string
 	// Addr for the S3 server ("127.0.0.1:0" picks a port).
 	Addr string
-	// TaskSlots bounds concurrent tasks (the board's capacity).
+	// TaskSlots bounds concurrent tasks per board (its capacity).
 	TaskSlots int
 	// Observer sees every state machine event, with the execution it
 	// belongs to (for live printing).
@@ -86,9 +90,12 @@ type Pipeline struct {
 	Buckets []string
 
 	// HostPaths are the task definitions' host volume paths (sorted), each
-	// mapped to Options.DataDir.
+	// mapped to a board's data dir.
 	HostPaths []string
+	// Boards are the fleet's boards, with their data dirs (absolute).
+	Boards []BoardDir
 
+	runner   *ecstask.Runner
 	results  chan Result
 	wg       sync.WaitGroup
 	cancel   context.CancelFunc
@@ -157,6 +164,10 @@ func Start(ctx context.Context, opts Options) (*Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
+	clusters, err := asm.Clusters()
+	if err != nil {
+		return nil, err
+	}
 	var targets []target
 	for _, r := range rules {
 		m, err := rule.Compile(r.Name, r.Pattern)
@@ -173,7 +184,7 @@ func Start(ctx context.Context, opts Options) (*Pipeline, error) {
 		}
 		targets = append(targets, target{rule: r, matcher: m, machine: parsed, name: sm.Name})
 	}
-	volumes, hostPaths, err := hostVolumes(defs, opts.DataDir)
+	boards, dirs, hostPaths, err := fleetVolumes(defs, opts.DataDir, opts.Boards, opts.TaskSlots)
 	if err != nil {
 		return nil, err
 	}
@@ -192,21 +203,74 @@ func Start(ctx context.Context, opts Options) (*Pipeline, error) {
 		cancel()
 		return nil, err
 	}
-	runner := ecstask.NewRunner(defs, opts.TaskBinary, volumes, []string{
+	runner, err := ecstask.NewFleetRunner(defs, opts.TaskBinary, []string{
 		"AWS_ENDPOINT_URL_S3=" + srv.URL(), "AWS_REGION=" + Region, "AWS_S3_USE_PATH_STYLE=true",
 		"AWS_ACCESS_KEY_ID=" + AccessKey, "AWS_SECRET_ACCESS_KEY=" + SecretKey,
 		"AWS_EC2_METADATA_DISABLED=true",
-	}, opts.TaskSlots)
+	}, boards)
+	if err != nil {
+		cancel()
+		_ = srv.Close()
+		return nil, err
+	}
+	runner.Clusters = clusters
 	runner.OnLog = opts.OnTaskLog
 	runner.RejectWhenBusy = opts.RejectWhenBusy
 
-	p := &Pipeline{S3: srv, Buckets: buckets, HostPaths: hostPaths, results: make(chan Result, 1024), cancel: cancel,
-		done: make(chan struct{}), resume: make(chan struct{})}
+	p := &Pipeline{S3: srv, Buckets: buckets, HostPaths: hostPaths, Boards: dirs, runner: runner,
+		results: make(chan Result, 1024), cancel: cancel, done: make(chan struct{}), resume: make(chan struct{})}
 	if !opts.Paused {
 		p.Resume()
 	}
 	go p.route(runCtx, targets, runner, opts, logger)
 	return p, nil
+}
+
+// SetConnected takes a board offline (its agent disconnects: running tasks
+// keep running, new ones fail placement with reason AGENT) or back online.
+func (p *Pipeline) SetConnected(board string, connected bool) error {
+	return p.runner.SetConnected(board, connected)
+}
+
+// BoardDir is a board and its local data dir.
+type BoardDir struct {
+	Board
+	Dir string
+}
+
+// fleetVolumes gives each board its data dir (dataDir itself for the one
+// default board, dataDir/<board> in a fleet) for every host path the task
+// definitions mount.
+func fleetVolumes(defs map[string]assembly.TaskDefinition, dataDir string, fleet []Board, slots int) ([]ecstask.Board, []BoardDir, []string, error) {
+	single := len(fleet) == 0
+	if single {
+		fleet = []Board{{Name: ecstask.DefaultBoard}}
+	}
+	volumes, hostPaths, err := hostVolumes(defs, dataDir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var boards []ecstask.Board
+	var dirs []BoardDir
+	for _, b := range fleet {
+		v := map[string]string{}
+		for host, dir := range volumes {
+			if !single {
+				dir = filepath.Join(dir, b.Name)
+			}
+			v[host] = dir
+		}
+		dir := ""
+		if len(hostPaths) > 0 {
+			dir = v[hostPaths[0]]
+		}
+		boards = append(boards, ecstask.Board{Name: b.Name, Groups: b.Groups, Volumes: v, Slots: slots})
+		dirs = append(dirs, BoardDir{Board: b, Dir: dir})
+	}
+	if err := ecstask.CheckBoards(boards); err != nil {
+		return nil, nil, nil, err
+	}
+	return boards, dirs, hostPaths, nil
 }
 
 // hostVolumes maps every host path the task definitions mount to dataDir,

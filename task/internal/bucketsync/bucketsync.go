@@ -244,7 +244,13 @@ func (s *syncer) upToDate(key, etag string, size int64) bool {
 		(rec.Bucket != "" && rec.Bucket != s.o.Bucket) {
 		return false
 	}
-	fi, err := s.root.Lstat(key)
+	// The file is where this sync's delivery would put it (routing strips
+	// leading components; the record remembers where it went).
+	file, err := keypath.Local(key, s.o.Download.StripComponents)
+	if err != nil || rec.LocalPath() != file {
+		return false
+	}
+	fi, err := s.root.Lstat(file)
 	return err == nil && fi.Mode().IsRegular() && fi.Size() == size
 }
 

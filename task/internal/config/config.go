@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/edge-drop/edge-drop/contract"
+	"github.com/edge-drop/edge-drop/task/internal/keypath"
 )
 
 // Defaults, sized for a 512 MB, 4-core ARM board: memory use does not depend
@@ -55,6 +56,9 @@ type Config struct {
 	ShowVersion    bool
 	// MaxBytes is the largest object the board accepts; 0 = no limit.
 	MaxBytes int64
+	// StripComponents leading key components are not part of the local
+	// path (routing by key: the prefix and the target); 0 = the key is the path.
+	StripComponents int
 	// Event is what the S3 event said of the object (all optional).
 	Event Event
 	// Sync mode.
@@ -160,6 +164,13 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (Confi
 	}
 	if v := getenv(contract.EnvMaxBytes); v != "" {
 		setMax(contract.EnvMaxBytes, v)
+	}
+	if v := getenv(contract.EnvStripComponents); v != "" {
+		if n, err := parseCount(v); err != nil || n > keypath.MaxKeyBytes {
+			bad(contract.EnvStripComponents, fmt.Errorf("%q is not a non-negative integer (leading key components to drop)", v))
+		} else {
+			c.StripComponents = int(n)
+		}
 	}
 	c.Event.Sequencer = strings.TrimSpace(getenv(contract.EnvEventSequencer))
 	c.Event.ETag = strings.TrimSpace(getenv(contract.EnvEventETag))

@@ -69,7 +69,10 @@ func TestParseOK(t *testing.T) {
 	if c.MaxBytes != 1<<20 || c.Event != (Event{Sequencer: "0055AED6DCD90281E5", ETag: `"abc"`, Size: 0}) {
 		t.Fatalf("unexpected %+v", c)
 	}
-	if c, _ := Parse(nil, env(ok), io.Discard); c.MaxBytes != 0 || c.Event != (Event{Size: -1}) {
+	if c, err := Parse(nil, env(map[string]string{contract.EnvBucket: "b", contract.EnvKey: "k", contract.EnvStripComponents: "2"}), io.Discard); err != nil || c.StripComponents != 2 {
+		t.Fatalf("strip components: %v %+v", err, c)
+	}
+	if c, _ := Parse(nil, env(ok), io.Discard); c.MaxBytes != 0 || c.Event != (Event{Size: -1}) || c.StripComponents != 0 {
 		t.Fatalf("defaults: %+v", c)
 	}
 	if _, err := Parse([]string{"-h"}, env(nil), io.Discard); !errors.Is(err, ErrHelp) {
@@ -140,6 +143,9 @@ func TestParseErrors(t *testing.T) {
 		{"max bytes junk", nil, with(contract.EnvMaxBytes, "1GiB"), `EDGE_DROP_MAX_BYTES: "1GiB" is not a non-negative integer (bytes; 0 = no limit)`},
 		{"max bytes negative", nil, with(contract.EnvMaxBytes, "-1"), `EDGE_DROP_MAX_BYTES: "-1" is not a non-negative integer`},
 		{"max bytes flag", []string{"-max-bytes", "x"}, ok, `-max-bytes: "x" is not a non-negative integer`},
+		{"strip junk", nil, with(contract.EnvStripComponents, "two"), `EDGE_DROP_STRIP_COMPONENTS: "two" is not a non-negative integer (leading key components to drop)`},
+		{"strip negative", nil, with(contract.EnvStripComponents, "-1"), `EDGE_DROP_STRIP_COMPONENTS: "-1" is not a non-negative integer`},
+		{"strip huge", nil, with(contract.EnvStripComponents, "99999"), `EDGE_DROP_STRIP_COMPONENTS: "99999" is not a non-negative integer`},
 		{"event size junk", nil, with(contract.EnvEventSize, "12.5"), `EDGE_DROP_EVENT_SIZE: "12.5" is not a non-negative integer`},
 		{"event size negative", nil, with(contract.EnvEventSize, "-3"), `EDGE_DROP_EVENT_SIZE: "-3" is not a non-negative integer`},
 		{"unknown flag", []string{"-bogus"}, ok, "flag provided but not defined: -bogus"},

@@ -75,7 +75,7 @@ func Run(ctx context.Context, api API, o Options) (Result, error) {
 	if o.ExactKey {
 		cands = []string{o.Key}
 	}
-	if _, err := keypath.Validate(cands[0]); err != nil {
+	if _, err := keypath.Local(cands[0], o.StripComponents); err != nil {
 		return Result{}, exitcode.New(exitcode.UnsafeKey, err)
 	}
 
@@ -92,7 +92,7 @@ func Run(ctx context.Context, api API, o Options) (Result, error) {
 	// 3. Decoded key first, raw key if S3 does not have the decoded one.
 	for i, k := range cands {
 		if i > 0 {
-			if _, err := keypath.Validate(k); err != nil {
+			if _, err := keypath.Local(k, o.StripComponents); err != nil {
 				return Result{}, exitcode.Errorf(exitcode.UnsafeKey, "decoded key %q not found, raw key: %w", cands[0], err)
 			}
 		}
@@ -216,7 +216,7 @@ func (d *delivery) attempt(ctx context.Context, key string, head *s3.HeadObjectO
 		return Result{}, exitcode.Errorf(exitcode.TooLarge, "s3://%s/%s is %d bytes, larger than the board accepts (%d bytes, EDGE_DROP_MAX_BYTES)", o.Bucket, key, size, o.MaxBytes)
 	}
 
-	rel := key // validated: relative, clean, slash-separated
+	rel, _ := keypath.Local(key, o.StripComponents) // validated by Run: relative, clean, slash-separated
 	res := Result{Key: key, Path: path.Join(o.DataDir, rel), Bytes: size, Record: path.Join(o.DataDir, record.Path(key))}
 
 	// 4. Up to date = the record names this version (ETag, plus version
@@ -235,7 +235,7 @@ func (d *delivery) attempt(ctx context.Context, key string, head *s3.HeadObjectO
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return Result{}, rootErr(fmt.Errorf("inspect target: %w", err))
 	case err == nil && haveRec && rec.ETag == etag && rec.VersionID == versionID && rec.Size == size &&
-		fi.Mode().IsRegular() && fi.Size() == size:
+		rec.LocalPath() == rel && fi.Mode().IsRegular() && fi.Size() == size:
 		res.UpToDate = true
 		d.noteSequencer(rec, etag)
 		res.Elapsed = time.Since(d.start)
@@ -313,6 +313,9 @@ func (d *delivery) attempt(ctx context.Context, key string, head *s3.HeadObjectO
 	}
 	nr := record.Record{Key: key, Bucket: o.Bucket, ETag: etag, VersionID: versionID, Size: size, LastModified: lastMod.UTC(),
 		Sequencer: d.eventSequencer(etag), DeliveredAt: time.Now().UTC()}
+	if rel != key {
+		nr.Path = rel
+	}
 	if ver.Name != "" {
 		nr.Checksum = ver.Name + ":" + ver.Expected
 	}

@@ -65,6 +65,10 @@ type Options struct {
 	// MaxBytes is the largest object accepted (0 = no limit): a larger
 	// one fails with exit 10 before anything is written.
 	MaxBytes int64
+	// StripComponents leading components of the key are not part of the
+	// local path (routing by key); the lock and record stay keyed by the
+	// key, the record remembers the path.
+	StripComponents int
 	// Event is what the triggering S3 event said of the object (optional).
 	Event Event
 	// Hooks let tests stop a delivery at a chosen point (nil in production).

@@ -78,3 +78,26 @@ func Validate(key string) (string, error) {
 	}
 	return key, nil
 }
+
+// Local validates key and returns its path relative to the data dir: the
+// key without its first strip components (routing by key, like tar's
+// --strip-components). What remains must name a file and pass Validate
+// too (e.g. not start in the state directory).
+func Local(key string, strip int) (string, error) {
+	if _, err := Validate(key); err != nil {
+		return "", err
+	}
+	if strip <= 0 {
+		return key, nil
+	}
+	parts := strings.Split(key, "/")
+	if strip >= len(parts) {
+		return "", fmt.Errorf("%w %q: it has %d path components and %s=%d strips %d, which leaves no file name (route keys as <prefix><target>/<file>)",
+			ErrUnsafe, key, len(parts), contract.EnvStripComponents, strip, strip)
+	}
+	rel := strings.Join(parts[strip:], "/")
+	if _, err := Validate(rel); err != nil {
+		return "", fmt.Errorf("key %q without its first %d components: %w", key, strip, err)
+	}
+	return rel, nil
+}

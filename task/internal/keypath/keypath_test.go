@@ -157,3 +157,34 @@ func TestEventKey(t *testing.T) {
 		}
 	}
 }
+
+func TestLocal(t *testing.T) {
+	for _, tc := range []struct {
+		key   string
+		strip int
+		want  string // "" = refused
+		why   string
+	}{
+		{"a/b/c.txt", 0, "a/b/c.txt", ""},
+		{"to/a/c.txt", 2, "c.txt", ""},
+		{"to/a/d/c.txt", 2, "d/c.txt", ""},
+		{"routes/to/g/c.txt", 3, "c.txt", ""},
+		{"to/a", 2, "", "2 path components"},
+		{"to/a/c.txt", 5, "", "leaves no file name"},
+		{"to/a/.edge-drop/x", 2, "", "reserved"},
+		{"to/../c.txt", 1, "", `".."`},
+		{"to//c.txt", 1, "", "empty path component"},
+		{"to/a/", 2, "", "folder marker"},
+	} {
+		got, err := Local(tc.key, tc.strip)
+		if tc.want == "" {
+			if err == nil || !errors.Is(err, ErrUnsafe) || !strings.Contains(err.Error(), tc.why) {
+				t.Errorf("Local(%q, %d) = %q, %v; want an ErrUnsafe naming %q", tc.key, tc.strip, got, err, tc.why)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("Local(%q, %d) = %q, %v; want %q", tc.key, tc.strip, got, err, tc.want)
+		}
+	}
+}

@@ -125,12 +125,18 @@ func Key(ctx context.Context, api API, root *os.Root, store *record.Store, o Opt
 		return res, exitcode.New(code, fmt.Errorf("head s3://%s/%s: %w", o.Bucket, key, err))
 	}
 
-	// 2. Did this project deliver the file that is there?
+	// 2. Did this project deliver the file that is there? It is at the
+	// record's path (the key, or the key without its routing components).
 	rec, haveRec, rerr := store.Read(key)
-	fi, err := root.Lstat(key)
+	file := key
+	if haveRec {
+		file = rec.LocalPath()
+		res.Path = path.Join(o.DataDir, file)
+	}
+	fi, err := root.Lstat(file)
 	exists := err == nil
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return res, download.RootErr(fmt.Errorf("inspect %s: %w", key, err))
+		return res, download.RootErr(fmt.Errorf("inspect %s: %w", file, err))
 	}
 	switch {
 	case rerr != nil:
@@ -163,16 +169,16 @@ func Key(ctx context.Context, api API, root *os.Root, store *record.Store, o Opt
 
 	// 3. Remove the file, then the record, then the directories the
 	// delivery left empty.
-	if err := root.Remove(key); err != nil {
-		return res, download.RootErr(fmt.Errorf("remove %s: %w", key, err))
+	if err := root.Remove(file); err != nil {
+		return res, download.RootErr(fmt.Errorf("remove %s: %w", file, err))
 	}
-	syncDir(root, path.Dir(key))
+	syncDir(root, path.Dir(file))
 	if err := store.Remove(key); err != nil {
 		// The file is gone; a record without its file reads as "not
 		// delivered" and the next delete or sync drops it.
 		o.Logger.Warn("delivery record not removed", "key", key, "error", err.Error())
 	}
-	removeEmptyParents(root, key)
+	removeEmptyParents(root, file)
 	res.Outcome, res.Bytes = Removed, rec.Size
 	return res, nil
 }

@@ -209,3 +209,36 @@ func TestDeleteKeepsWhatIsNotOurs(t *testing.T) {
 		t.Fatalf("a delete event of another bucket: %+v, %v", res, err)
 	}
 }
+
+// TestDeleteRoutedKey: a key delivered with routing (EDGE_DROP_STRIP_COMPONENTS)
+// lives at the record's path, not at the key; delete removes that file and
+// never a file a person put at the key's own path.
+func TestDeleteRoutedKey(t *testing.T) {
+	e := newEnv(t)
+	const key = "to/a/docs/c.txt"
+	e.srv.Put(t, bucket, key, []byte("routed"), nil)
+	if _, err := download.Run(context.Background(), e.api, download.Options{Bucket: bucket, Key: key, ExactKey: true, StripComponents: 2,
+		DataDir: e.dir, PartSize: 1 << 20, Concurrency: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(e.dir, "to/a/docs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(e.dir, key), []byte("a person's"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.del(key)
+	res, err := e.run(key)
+	if err != nil || res.Outcome != prune.Removed {
+		t.Fatalf("got %+v, %v; want removed", res, err)
+	}
+	if e.exists("docs/c.txt") || e.exists("docs") {
+		t.Error("the routed file (docs/c.txt) or its emptied directory is still there")
+	}
+	if !e.exists(key) {
+		t.Error("the person's file at the key's own path was removed")
+	}
+	if e.hasRecord(key) {
+		t.Error("record not removed")
+	}
+}

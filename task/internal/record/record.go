@@ -43,7 +43,10 @@ type Record struct {
 	Key string `json:"key"`
 	// Bucket the object was delivered from (absent in records written
 	// before sync and delete modes existed).
-	Bucket       string    `json:"bucket,omitempty"`
+	Bucket string `json:"bucket,omitempty"`
+	// Path is where the file is, relative to the data dir, when it is
+	// not the key (routing by key strips leading components).
+	Path         string    `json:"path,omitempty"`
 	ETag         string    `json:"etag"`
 	VersionID    string    `json:"version_id,omitempty"`
 	Size         int64     `json:"size"`
@@ -54,6 +57,14 @@ type Record struct {
 	// Sequencer of the S3 event that triggered the delivery, when given.
 	Sequencer   string    `json:"sequencer,omitempty"`
 	DeliveredAt time.Time `json:"delivered_at"`
+}
+
+// LocalPath is the file's path relative to the data dir.
+func (r Record) LocalPath() string {
+	if r.Path != "" {
+		return r.Path
+	}
+	return r.Key
 }
 
 // ErrCorrupt is wrapped when a record exists but cannot be used; callers

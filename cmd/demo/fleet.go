@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/edge-drop/edge-drop/contract"
+	"github.com/edge-drop/edge-drop/local/statemachine"
+)
+
+// boardSwitch is what the console commands act on (the pipeline).
+type boardSwitch interface {
+	SetConnected(board string, connected bool) error
+}
+
+// consoleHelp says what the demo reads on its standard input.
+const consoleHelp = `Type "offline <board>" to disconnect a board's agent (its running tasks keep running, new tasks on it fail placement with AGENT and are retried until offlineWait), "online <board>" to reconnect it.`
+
+// console reads "offline <board>" / "online <board>" lines until in ends,
+// acknowledging each (or saying what is wrong with it) on out.
+func console(in io.Reader, boards boardSwitch, out *printer) {
+	sc := bufio.NewScanner(in)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 0 {
+			continue
+		}
+		if len(f) != 2 || (f[0] != "offline" && f[0] != "online") {
+			out.printf("? %s\n", safe(consoleHelp))
+			continue
+		}
+		online := f[0] == "online"
+		if err := boards.SetConnected(f[1], online); err != nil {
+			out.printf("? %s\n", safe(err.Error()))
+			continue
+		}
+		if online {
+			out.printf("board %s is online: tasks are placed on it again\n", safe(f[1]))
+		} else {
+			out.printf("board %s is offline: its running tasks keep running, new tasks on it fail with AGENT\n", safe(f[1]))
+		}
+	}
+}
+
+// outcome is one board's result in a fleet execution.
+type outcome struct{ board, status, detail string }
+
+// fleetView follows Map iterations: which board each iteration is for and
+// the outcome it produced (its last state's {board, status, ...} output).
+// The printer's mutex guards it.
+type fleetView struct {
+	boards   map[string]string             // exec + iteration → board
+	outcomes map[string]map[string]outcome // exec → board → outcome
+}
+
+// iterationBoard remembers the board of a Map iteration from its input
+// (the ItemSelector's "names" or "board": a name, or a one-name list from
+// a JSONPath filter on the instance's attributes) and returns it, "" if
+// the input names none.
+func (v *fleetView) iterationBoard(exec string, e statemachine.Event) string {
+	key := exec + " " + e.Iteration
+	if e.Kind == statemachine.EventMapIterationStarted {
+		if in, ok := e.Input.(map[string]any); ok {
+			b := boardName(in["names"])
+			if b == "" {
+				b = boardName(in["board"])
+			}
+			if b != "" {
+				if v.boards == nil {
+					v.boards = map[string]string{}
+				}
+				v.boards[key] = b
+			}
+		}
+	}
+	return v.boards[key]
+}
+
+func boardName(v any) string {
+	switch b := v.(type) {
+	case string:
+		return b
+	case []any:
+		if len(b) == 1 {
+			s, _ := b[0].(string)
+			return s
+		}
+	}
+	return ""
+}
+
+// note records an outcome an iteration's state produced.
+func (v *fleetView) note(exec string, e statemachine.Event) {
+	m, ok := e.Output.(map[string]any)
+	if !ok || e.Iteration == "" {
+		return
+	}
+	b, status := boardName(m["board"]), fmt.Sprint(m["status"])
+	switch status {
+	case contract.OutcomeDelivered, contract.OutcomeFailed, contract.OutcomeOffline:
+	default:
+		return
+	}
+	if b == "" {
+		return
+	}
+	detail := ""
+	if c, ok := m["cause"].(string); ok && c != "" {
+		detail = c
+	} else if code, ok := m["exitCode"]; ok {
+		detail = fmt.Sprintf("exit %v", code)
+	}
+	if v.outcomes == nil {
+		v.outcomes = map[string]map[string]outcome{}
+	}
+	if v.outcomes[exec] == nil {
+		v.outcomes[exec] = map[string]outcome{}
+	}
+	v.outcomes[exec][b] = outcome{board: b, status: status, detail: detail}
+}
+
+// take returns and forgets an execution's outcomes, by board name.
+func (v *fleetView) take(exec string) []outcome {
+	var out []outcome
+	for _, o := range v.outcomes[exec] {
+		out = append(out, o)
+	}
+	delete(v.outcomes, exec)
+	for k := range v.boards {
+		if strings.HasPrefix(k, exec+" ") {
+			delete(v.boards, k)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].board < out[j].board })
+	return out
+}

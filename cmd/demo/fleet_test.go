@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edge-drop/edge-drop/local/bucket"
+	"github.com/edge-drop/edge-drop/local/localrun"
+	"github.com/edge-drop/edge-drop/local/statemachine"
+)
+
+type fakeBoards map[string]bool
+
+func (f fakeBoards) SetConnected(b string, on bool) error {
+	if _, ok := f[b]; !ok {
+		return errors.New(`no board is named "` + b + `"`)
+	}
+	f[b] = on
+	return nil
+}
+
+func TestConsoleTakesBoardsOfflineAndBack(t *testing.T) {
+	var buf bytes.Buffer
+	boards := fakeBoards{"a": true, "b": true}
+	console(strings.NewReader("offline b\n\n  online   b \nonline a\nreboot a\noffline zz\noffline \x1b[2J\n"), boards, &printer{w: &buf})
+	out := buf.String()
+	for _, want := range []string{
+		"board b is offline: its running tasks keep running, new tasks on it fail with AGENT\n",
+		"board b is online: tasks are placed on it again\n",
+		"board a is online",
+		`? Type "offline <board>"`,
+		`? no board is named "zz"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("console output lacks %q:\n%s", want, out)
+		}
+	}
+	if !boards["a"] || !boards["b"] {
+		t.Errorf("boards %v, want both online", boards)
+	}
+	if strings.Contains(out, "\x1b") {
+		t.Errorf("a control sequence reached the terminal: %q", out)
+	}
+}
+
+// Iterations print with their board; the execution's outcomes print one
+// line per board, hostile names and causes quoted.
+func TestPrinterShowsEachBoard(t *testing.T) {
+	var buf bytes.Buffer
+	p := &printer{w: &buf}
+	ev := func(kind statemachine.EventKind, state, iter string, in, out any) {
+		p.event("x1", statemachine.Event{Kind: kind, State: state, Type: "Task", Iteration: iter, Input: in, Output: out})
+	}
+	ev(statemachine.EventMapIterationStarted, "DeliverToEachBoard", "DeliverToEachBoard[0]", map[string]any{"names": []any{"a"}}, nil)
+	ev(statemachine.EventMapIterationStarted, "DeliverToEachBoard", "DeliverToEachBoard[1]", map[string]any{"board": "b\x1b[31m"}, nil)
+	ev(statemachine.EventStateExited, "RunOnBoard", "DeliverToEachBoard[0]", nil, map[string]any{"task": 1})
+	ev(statemachine.EventStateExited, "Delivered", "DeliverToEachBoard[0]", nil, map[string]any{"board": "a", "status": "delivered", "exitCode": 0})
+	ev(statemachine.EventStateExited, "Offline", "DeliverToEachBoard[1]", nil, map[string]any{"board": "b\x1b[31m", "status": "offline", "cause": "{\"Failures\":[{\"Reason\":\"AGENT\"}]}\n"})
+	outcomes := p.result(localrun.Result{Event: bucket.ObjectCreated{Bucket: "bk", Key: "k"},
+		Execution: &statemachine.Execution{Name: "x1", Status: statemachine.StatusFailed, Error: "EdgeDrop.SomeBoardsFailed", Cause: "b offline",
+			StartTime: time.Unix(0, 0), StopTime: time.Unix(1, 0)}})
+	out := buf.String()
+	for _, want := range []string{
+		"[x1] DeliverToEachBoard[0] board a RunOnBoard",
+		`[x1] DeliverToEachBoard[1] board "b\x1b[31m" Offline`,
+		"  board a: delivered (exit 0)\n",
+		`  board "b\x1b[31m": offline ("{\"Failures\":[{\"Reason\":\"AGENT\"}]}\n")`,
+		"EdgeDrop.SomeBoardsFailed: b offline",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "\x1b") {
+		t.Errorf("a control sequence reached the terminal: %q", out)
+	}
+	if len(outcomes) != 2 || outcomes[0].board != "a" || outcomes[1].status != "offline" {
+		t.Errorf("outcomes %+v", outcomes)
+	}
+	if len(p.fleet.outcomes) != 0 || len(p.fleet.boards) != 0 {
+		t.Errorf("a finished execution's iterations are kept: %+v", p.fleet)
+	}
+}
+
+func TestSampleMustBeOnEveryDeliveredBoard(t *testing.T) {
+	dir := t.TempDir()
+	boards := []localrun.BoardDir{{Board: localrun.Board{Name: "a"}, Dir: dir + "/a"}, {Board: localrun.Board{Name: "b"}, Dir: dir + "/b"}}
+	ok := localrun.Result{Execution: &statemachine.Execution{Status: statemachine.StatusSucceeded, Path: []statemachine.Step{{Name: "Done", Type: "Succeed"}}}}
+	places := samplePaths(boards, []outcome{{board: "a", status: "delivered"}, {board: "b", status: "delivered"}}, "k.txt")
+	if len(places.all) != 2 {
+		t.Fatalf("places %+v", places)
+	}
+	if problem, _ := deliveryProblem(ok, places, []byte("x")); !strings.Contains(problem, "no such file") {
+		t.Errorf("missing files: %q", problem)
+	}
+	if problem, _ := deliveryProblem(ok, samplePaths(boards, nil, "k.txt"), []byte("x")); !strings.Contains(problem, "no such file") {
+		t.Errorf("any board, none has it: %q", problem)
+	}
+}
+
+// A fleet with deliverTo=any (one RunTask, no constraint): the sample lands
+// on one board's data dir, <-data>/<board>.
+func TestDemoOnceWithBoards(t *testing.T) {
+	t.Parallel()
+	bin, task := buildBinaries(t)
+	dir := t.TempDir()
+	stdout, stderr, status := demo(t, bin, "-once", "-task", task, "-assembly", assembly(t), "-state", dir+"/state",
+		"-data", dir+"/data", "-boards", "a,b@site1,c@site1+eu")
+	if status != 0 {
+		t.Fatalf("status %d\n%s\n%s", status, stdout, stderr)
+	}
+	for _, want := range []string{
+		"board a: " + dir + "/data/a\n", "board b (groups site1): " + dir + "/data/b\n", "board c (groups site1, eu): " + dir + "/data/c\n",
+		`Type "offline <board>"`,
+		"file " + dir + "/data/a/demo1.txt: ",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
+// deliverTo=group:site1 over a fleet: the synthesized fan-out definition,
+// one line per board, the sample on both members and not on board a.
+func TestDemoOnceDeliversToAGroup(t *testing.T) {
+	t.Parallel()
+	bin, task := buildBinaries(t)
+	dir := t.TempDir()
+	stdout, stderr, status := demo(t, bin, "-once", "-task", task, "-state", dir+"/state", "-data", dir+"/data",
+		"-boards", "a,b@site1,c@site1+eu", "-c", "deliverTo=group:site1")
+	if status != 0 {
+		t.Fatalf("status %d\n%s\n%s", status, stdout, stderr)
+	}
+	for _, want := range []string{
+		"DeliverToEachBoard[0] board b DeliverToBoard", "DeliverToEachBoard[1] board c DeliverToBoard",
+		"  board b: delivered (exit 0)\n", "  board c: delivered (exit 0)\n",
+		"file " + dir + "/data/b/demo1.txt: ", "file " + dir + "/data/c/demo1.txt: ",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if strings.Contains(stdout, "  board a: delivered") || strings.Contains(stdout, "board a DeliverToBoard") {
+		t.Errorf("board a is not in site1:\n%s", stdout)
+	}
+}

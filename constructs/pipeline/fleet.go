@@ -1,0 +1,403 @@
+package pipeline
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/edge-drop/edge-drop/constructs/downloadtask"
+	"github.com/edge-drop/edge-drop/constructs/externallaunch"
+	"github.com/edge-drop/edge-drop/contract"
+)
+
+// State names of the fleet fan-out (every target but "any").
+const (
+	StateChooseBoards    = "ChooseBoards"
+	StateListBoards      = "ListBoards"
+	StateListMoreBoards  = "ListMoreBoards"
+	StateAnyBoardsOnPage = "AnyBoardsOnPage"
+	StateDescribeBoards  = "DescribeBoards"
+	StateDeliverEach     = "DeliverToEachBoard"
+	StateDeliverBoard    = "DeliverToBoard"
+	StateCollect         = "CollectOutcomes"
+	StateFlatten         = "FlattenOutcomes"
+	StateMoreBoards      = "MoreBoards"
+	StateTally           = "TallyOutcomes"
+	StateVerdict         = "EveryBoardDelivered"
+	StateNoBoards        = "NoBoards"
+	StateSomeBoardsFail  = "SomeBoardsFailed"
+	StateFleetDelivered  = "DeliveredToEveryBoard"
+
+	// Inside each iteration: one outcome per board.
+	StateBoardDelivered       = "BoardDelivered"
+	StateClassifyBoardFailure = "ClassifyBoardFailure"
+	StateBoardOffline         = "BoardOffline"
+	StateReadBoardTask        = "ReadBoardTask"
+	StateClassifyBoardExit    = "ClassifyBoardExit"
+	StateBoardExitCode        = "BoardFailedExitCode"
+	StateBoardOtherExitCode   = "BoardFailedOtherExitCode"
+	StateBoardTaskStopped     = "BoardTaskStopped"
+	StateBoardError           = "BoardFailedError"
+	StateBoardErrorName       = "BoardFailedErrorName"
+)
+
+// OfflineErrors are what RunTask raises for a board that cannot take the
+// task now: runTask.sync turns RunTask's failures (AGENT: the board's
+// agent is disconnected; RESOURCE:*: the board is busy) into
+// AmazonECS.Unknown, and in the field they also arrive as
+// ECS.AmazonECSException. They are retried for offlineWait, then the
+// board's outcome is "offline".
+var OfflineErrors = []string{contract.ErrPlacement, "ECS.AmazonECSException"}
+
+// APIFaultErrors are ECS service faults and throttling: retried soon and
+// briefly, like the single-board path does.
+var APIFaultErrors = []string{"ECS.ServerException", "ECS.ThrottlingException"}
+
+// BoardsPerPage is ListBoards' MaxResults (listContainerInstances allows
+// up to 100). DescribeContainerInstances returns every attribute and
+// resource of an instance, about 4 KB for an ECS Anywhere board, and the
+// page's description shares the state's 256 KiB payload quota with the
+// outcomes gathered so far: 10 keep it to about 40 KB (see MaxFleet).
+const BoardsPerPage = 10
+
+// MaxConcurrency is how many boards receive at once. Inline Map runs at
+// most 40 iterations at a time whatever it is told; 20 leaves half of that
+// so that the boards of one site, which share its uplink, do not all
+// download at once, and the RunTask and DescribeTasks calls of the
+// in-flight iterations stay well inside the account's ECS API token
+// buckets that the boards' agents share.
+const MaxConcurrency = 20
+
+// FanOutProps configures a fan-out: one pinned task per board that
+// matches a cluster query.
+type FanOutProps struct {
+	Cluster awsecs.ICluster
+	Task    *downloadtask.DownloadTask
+	// Filter is the cluster query that selects the boards (a literal, or a
+	// JsonPath expression built at run time).
+	Filter *string
+	// Target says in words which boards were meant (in causes).
+	Target *string
+	// What names the delivered object in causes (a JsonPath expression).
+	What *string
+	// Carry are the top-level fields of the state each iteration needs;
+	// Environment's paths read them from the iteration's input.
+	Carry       []string
+	Environment []*awsstepfunctionstasks.TaskEnvironmentVariable
+	Timing      FleetTiming
+}
+
+// FanOut builds ChooseBoards → (ListBoards → DescribeBoards →
+// DeliverToEachBoard → CollectOutcomes)* → the verdict: NoBoards when no
+// board matched, SomeBoardsFailed when any board did not get the file,
+// else the execution's output is the list of outcomes, one
+// {board, status, exitCode, taskArn, cause} per board.
+func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.IChainable {
+	at := jsii.String
+	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
+
+	choose := awsstepfunctions.NewPass(scope, at(StateChooseBoards), &awsstepfunctions.PassProps{
+		Comment: jsii.String("The cluster query that selects the boards; outcomes accumulate over the pages"),
+		Parameters: &map[string]any{
+			"filter":   props.Filter,
+			"target":   props.Target,
+			"outcomes": []any{},
+		},
+		ResultPath: at("$.fleet"),
+	})
+
+	list := func(id string, more bool) awsstepfunctionstasks.CallAwsService {
+		params := map[string]any{
+			"Cluster":    props.Cluster.ClusterArn(),
+			"Filter":     str("$.fleet.filter"),
+			"Status":     "ACTIVE",
+			"MaxResults": BoardsPerPage,
+		}
+		comment := "The first page of the container instances that match the query"
+		if more {
+			params["NextToken"] = str("$.listed.NextToken")
+			comment = "The next page"
+		}
+		return awsstepfunctionstasks.NewCallAwsService(scope, at(id), &awsstepfunctionstasks.CallAwsServiceProps{
+			Comment:      at(comment),
+			Service:      at("ecs"),
+			Action:       at("listContainerInstances"),
+			IamAction:    at("ecs:ListContainerInstances"),
+			IamResources: &[]*string{props.Cluster.ClusterArn()},
+			Parameters:   &params,
+			ResultPath:   at("$.listed"),
+		})
+	}
+	first, next := list(StateListBoards, false), list(StateListMoreBoards, true)
+	first.AddRetry(sdkRetry.props())
+	next.AddRetry(sdkRetry.props())
+
+	describe := awsstepfunctionstasks.NewCallAwsService(scope, at(StateDescribeBoards), &awsstepfunctionstasks.CallAwsServiceProps{
+		Comment:   at("Each board's name and instance id (mi-…) on this page"),
+		Service:   at("ecs"),
+		Action:    at("describeContainerInstances"),
+		IamAction: at("ecs:DescribeContainerInstances"),
+		// Container instance ARNs are known only at run time; the role
+		// scopes the call to this cluster's container instances.
+		IamResources: &[]*string{props.Cluster.ClusterArn()},
+		Parameters: &map[string]any{
+			"Cluster":            props.Cluster.ClusterArn(),
+			"ContainerInstances": awsstepfunctions.JsonPath_ListAt(at("$.listed.ContainerInstanceArns")),
+		},
+		ResultSelector: &map[string]any{"instances": awsstepfunctions.JsonPath_ListAt(at("$.ContainerInstances"))},
+		ResultPath:     at("$.described"),
+	})
+	describe.AddRetry(sdkRetry.props())
+
+	selector := map[string]any{
+		"instance": awsstepfunctions.JsonPath_StringAt(at("$$.Map.Item.Value.Ec2InstanceId")),
+		// A filter yields a list: the one value of the board attribute
+		// (every query requires it to exist).
+		"names": awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$$.Map.Item.Value.Attributes[?(@.Name == '%s')].Value", contract.AttrBoard))),
+	}
+	for _, f := range props.Carry {
+		selector[f] = awsstepfunctions.JsonPath_StringAt(at("$." + f))
+	}
+	each := awsstepfunctions.NewMap(scope, at(StateDeliverEach), &awsstepfunctions.MapProps{
+		Comment:        at(fmt.Sprintf("One pinned task per board, %d at a time; each iteration catches its own failure", MaxConcurrency)),
+		ItemsPath:      at("$.described.instances"),
+		ItemSelector:   &selector,
+		MaxConcurrency: jsii.Number(MaxConcurrency),
+		ResultPath:     at("$.page"),
+	})
+	each.ItemProcessor(deliverToOneBoard(scope, props), nil)
+
+	// The state is rebuilt (no ResultPath) so that the page's description
+	// and the outcomes are not carried twice: the payload quota.
+	rebuilt := func(fleet map[string]any, extra map[string]any) *map[string]any {
+		state := map[string]any{"listed": awsstepfunctions.JsonPath_ObjectAt(at("$.listed")), "fleet": fleet}
+		for _, f := range props.Carry {
+			state[f] = awsstepfunctions.JsonPath_StringAt(at("$." + f))
+		}
+		for k, v := range extra {
+			state[k] = v
+		}
+		return &state
+	}
+	query := map[string]any{"filter": str("$.fleet.filter"), "target": str("$.fleet.target")}
+	collect := awsstepfunctions.NewPass(scope, at(StateCollect), &awsstepfunctions.PassProps{
+		Comment: at("Pair the outcomes so far with this page's (there is no array concatenation intrinsic); drop the page's description"),
+		Parameters: rebuilt(query, map[string]any{
+			"pair": awsstepfunctions.JsonPath_Array(str("$.fleet.outcomes"), str("$.page")),
+		}),
+	})
+	flatten := awsstepfunctions.NewPass(scope, at(StateFlatten), &awsstepfunctions.PassProps{
+		Comment: at("[[so far...], [this page...]] → [so far..., this page...]"),
+		Parameters: rebuilt(map[string]any{
+			"filter":   str("$.fleet.filter"),
+			"target":   str("$.fleet.target"),
+			"outcomes": awsstepfunctions.JsonPath_ListAt(at("$.pair[*][*]")),
+		}, nil),
+	})
+
+	noBoards := awsstepfunctions.NewFail(scope, at(StateNoBoards), &awsstepfunctions.FailProps{
+		Comment: at("No registered board matches the target: nothing was delivered"),
+		Error:   at(contract.ErrNoBoards),
+		CausePath: awsstepfunctions.JsonPath_Format(at("no registered board matches {} (cluster query: {}): {} was not delivered"),
+			str("$.fleet.target"), str("$.fleet.filter"), props.What),
+	})
+	// The cause names the boards by status; their outcomes (exit code in
+	// words, RunTask's failures) are in TallyOutcomes' output. Names only
+	// keep the cause short: a Fail's cause holds at most 32,768 characters.
+	someFailed := awsstepfunctions.NewFail(scope, at(StateSomeBoardsFail), &awsstepfunctions.FailProps{
+		Comment: at("At least one board did not get the file; the cause names those boards, TallyOutcomes holds their outcomes"),
+		Error:   at(contract.ErrSomeBoardsFailed),
+		CausePath: awsstepfunctions.JsonPath_Format(at("{} was not delivered to {} of the {} boards of {}: offline {}, failed {} (outcomes: output of "+StateTally+")"),
+			props.What,
+			awsstepfunctions.JsonPath_ArrayLength(awsstepfunctions.JsonPath_ListAt(at("$.tally.undelivered"))),
+			awsstepfunctions.JsonPath_StringAt(at("$.tally.boards")),
+			str("$.fleet.target"),
+			awsstepfunctions.JsonPath_JsonToString(awsstepfunctions.JsonPath_ListAt(at("$.tally.offline"))),
+			awsstepfunctions.JsonPath_JsonToString(awsstepfunctions.JsonPath_ListAt(at("$.tally.failed")))),
+	})
+	delivered := awsstepfunctions.NewSucceed(scope, at(StateFleetDelivered), &awsstepfunctions.SucceedProps{
+		Comment:    at("Every matching board got the file; the output is one outcome per board"),
+		OutputPath: at("$.fleet.outcomes"),
+	})
+	tally := awsstepfunctions.NewPass(scope, at(StateTally), &awsstepfunctions.PassProps{
+		Comment: at("Count the boards and pick the outcomes that are not delivered"),
+		Parameters: &map[string]any{
+			"boards":      awsstepfunctions.JsonPath_ArrayLength(awsstepfunctions.JsonPath_ListAt(at("$.fleet.outcomes"))),
+			"undelivered": awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$.fleet.outcomes[?(@.status != '%s')]", contract.OutcomeDelivered))),
+			"offline":     awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$.fleet.outcomes[?(@.status == '%s')].board", contract.OutcomeOffline))),
+			"failed":      awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$.fleet.outcomes[?(@.status == '%s')].board", contract.OutcomeFailed))),
+		},
+		ResultPath: at("$.tally"),
+	}).Next(awsstepfunctions.NewChoice(scope, at(StateVerdict), &awsstepfunctions.ChoiceProps{
+		Comment: at("Succeed only when every board got the file"),
+	}).
+		When(awsstepfunctions.Condition_IsPresent(at("$.tally.undelivered[0]")), someFailed, nil).
+		Otherwise(delivered))
+	verdict := awsstepfunctions.NewChoice(scope, at(StateMoreBoards), &awsstepfunctions.ChoiceProps{
+		Comment: at("Another page of boards, or the verdict"),
+	}).
+		When(awsstepfunctions.Condition_And(
+			awsstepfunctions.Condition_IsPresent(at("$.listed.NextToken")),
+			awsstepfunctions.Condition_IsString(at("$.listed.NextToken")),
+		), next, nil).
+		When(awsstepfunctions.Condition_IsPresent(at("$.fleet.outcomes[0]")), tally, nil).
+		Otherwise(noBoards)
+
+	anyOnPage := awsstepfunctions.NewChoice(scope, at(StateAnyBoardsOnPage), &awsstepfunctions.ChoiceProps{
+		Comment: at("An empty page (no match) skips describe and delivery"),
+	}).
+		When(awsstepfunctions.Condition_IsPresent(at("$.listed.ContainerInstanceArns[0]")),
+			describe.Next(each).Next(collect).Next(flatten).Next(verdict), nil).
+		Otherwise(verdict)
+	first.Next(anyOnPage)
+	next.Next(anyOnPage)
+	return choose.Next(first)
+}
+
+// deliverToOneBoard is one iteration: the task pinned to the board, then
+// the board's outcome. Every failure is caught here, so the Map always
+// completes and lists every board.
+func deliverToOneBoard(scope constructs.Construct, props FanOutProps) awsstepfunctions.IChainable {
+	at := jsii.String
+	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
+	board := awsstepfunctions.JsonPath_ArrayGetItem(awsstepfunctions.JsonPath_ListAt(at("$.names")), jsii.Number(0))
+	outcome := func(id, comment, status string, exitCode, taskArn, cause any) awsstepfunctions.Pass {
+		return awsstepfunctions.NewPass(scope, at(id), &awsstepfunctions.PassProps{
+			Comment: at(comment),
+			Parameters: &map[string]any{
+				"board":    board,
+				"instance": str("$.instance"),
+				"status":   status,
+				"exitCode": exitCode,
+				"taskArn":  taskArn,
+				"cause":    cause,
+			},
+		})
+	}
+
+	run := awsstepfunctionstasks.NewEcsRunTask(scope, at(StateDeliverBoard), &awsstepfunctionstasks.EcsRunTaskProps{
+		Comment:            at("Run the download task on this board only and wait for it to stop"),
+		IntegrationPattern: awsstepfunctions.IntegrationPattern_RUN_JOB,
+		Cluster:            props.Cluster,
+		TaskDefinition:     props.Task.TaskDefinition,
+		LaunchTarget:       externallaunch.NewPinned("$.instance"),
+		ContainerOverrides: &[]*awsstepfunctionstasks.ContainerOverride{{
+			ContainerDefinition: props.Task.Container,
+			Environment:         &props.Environment,
+		}},
+		PropagatedTagSource: awsecs.PropagatedTagSource_TASK_DEFINITION,
+		ResultSelector: &map[string]any{
+			"taskArn":  str("$.TaskArn"),
+			"exitCode": awsstepfunctions.JsonPath_NumberAt(at("$.Containers[0].ExitCode")),
+		},
+		ResultPath:  at("$.task"),
+		TaskTimeout: awsstepfunctions.Timeout_Duration(awscdk.Duration_Seconds(jsii.Number(props.Timing.TaskTimeout.Seconds()))),
+	})
+	for _, r := range props.Timing.retries() {
+		run.AddRetry(r.props())
+	}
+
+	ok := outcome(StateBoardDelivered, "The task exited 0", contract.OutcomeDelivered,
+		awsstepfunctions.JsonPath_NumberAt(at("$.task.exitCode")), str("$.task.taskArn"), "")
+
+	const (
+		task     = "$.failure.task"
+		exitCode = task + ".Containers[0].ExitCode"
+		taskArn  = task + ".TaskArn"
+	)
+	codes := contract.ExitDescriptions()
+	present := func(p string, is func(*string) awsstepfunctions.Condition) []awsstepfunctions.Condition {
+		return []awsstepfunctions.Condition{awsstepfunctions.Condition_IsPresent(at(p)), is(at(p))}
+	}
+	and := func(conds ...[]awsstepfunctions.Condition) awsstepfunctions.Condition {
+		return awsstepfunctions.Condition_And(slices.Concat(conds...)...)
+	}
+	causeGiven := append(present("$.error.Cause", awsstepfunctions.Condition_IsString),
+		awsstepfunctions.Condition_Not(awsstepfunctions.Condition_StringEquals(at("$.error.Cause"), at(""))))
+
+	offline := outcome(StateBoardOffline, "Busy or offline for all of offlineWait: RunTask's failures are the cause",
+		contract.OutcomeOffline, nil, nil,
+		awsstepfunctions.JsonPath_Format(at("{}: {}"), str("$.error.Error"), str("$.error.Cause")))
+	exitKnown := outcome(StateBoardExitCode, "The task exited with one of edge-drop-task's codes", contract.OutcomeFailed,
+		awsstepfunctions.JsonPath_NumberAt(at(exitCode)), str(taskArn),
+		awsstepfunctions.JsonPath_ArrayGetItem(awsstepfunctions.JsonPath_ListAt(at("$.failure.exitCodes")), awsstepfunctions.JsonPath_NumberAt(at(exitCode))))
+	exitOther := outcome(StateBoardOtherExitCode, "An exit code edge-drop-task does not use (above 128: killed by signal code-128)", contract.OutcomeFailed,
+		awsstepfunctions.JsonPath_NumberAt(at(exitCode)), str(taskArn),
+		awsstepfunctions.JsonPath_Format(at("exit {}: not an edge-drop-task exit code"), str(exitCode)))
+	stopped := outcome(StateBoardTaskStopped, "The container never exited: ECS's reason", contract.OutcomeFailed,
+		nil, str(taskArn), awsstepfunctions.JsonPath_Format(at("task stopped without an exit code: {}"), str(task+".StoppedReason")))
+	withCause := outcome(StateBoardError, "Any other error: its name and cause", contract.OutcomeFailed, nil, nil,
+		awsstepfunctions.JsonPath_Format(at("{}: {}"), str("$.error.Error"), str("$.error.Cause")))
+	nameOnly := outcome(StateBoardErrorName, "An error without a cause: its name", contract.OutcomeFailed, nil, nil, str("$.error.Error"))
+
+	readTask := awsstepfunctions.NewPass(scope, at(StateReadBoardTask), &awsstepfunctions.PassProps{
+		Comment: at("The cause of States.TaskFailed is the stopped task as JSON"),
+		Parameters: &map[string]any{
+			"task":      awsstepfunctions.JsonPath_StringToJson(str("$.error.Cause")),
+			"exitCodes": codes,
+		},
+		ResultPath: at("$.failure"),
+	}).Next(awsstepfunctions.NewChoice(scope, at(StateClassifyBoardExit), &awsstepfunctions.ChoiceProps{
+		Comment: at("Which exit code, if any"),
+	}).
+		When(and(
+			present(taskArn, awsstepfunctions.Condition_IsString),
+			present(exitCode, awsstepfunctions.Condition_IsNumeric),
+			[]awsstepfunctions.Condition{
+				awsstepfunctions.Condition_NumberGreaterThanEquals(at(exitCode), jsii.Number(0)),
+				awsstepfunctions.Condition_NumberLessThanEquals(at(exitCode), jsii.Number(len(codes)-1)),
+			},
+		), exitKnown, nil).
+		When(and(
+			present(taskArn, awsstepfunctions.Condition_IsString),
+			present(exitCode, awsstepfunctions.Condition_IsNumeric),
+		), exitOther, nil).
+		When(and(
+			present(taskArn, awsstepfunctions.Condition_IsString),
+			present(task+".StoppedReason", awsstepfunctions.Condition_IsString),
+		), stopped, nil).
+		Otherwise(withCause))
+
+	offlineNames := make([]awsstepfunctions.Condition, 0, len(OfflineErrors))
+	for _, e := range OfflineErrors {
+		offlineNames = append(offlineNames, awsstepfunctions.Condition_StringEquals(at("$.error.Error"), at(e)))
+	}
+	classify := awsstepfunctions.NewChoice(scope, at(StateClassifyBoardFailure), &awsstepfunctions.ChoiceProps{
+		Comment: at("Offline (RunTask placed nothing), a task that ran and failed, or any other error"),
+	}).
+		When(and([]awsstepfunctions.Condition{awsstepfunctions.Condition_Or(offlineNames...)}, causeGiven), offline, nil).
+		When(and(
+			[]awsstepfunctions.Condition{awsstepfunctions.Condition_StringEquals(at("$.error.Error"), at("States.TaskFailed"))},
+			causeGiven,
+			[]awsstepfunctions.Condition{awsstepfunctions.Condition_StringMatches(at("$.error.Cause"), at(`{"*}`))},
+		), readTask, nil).
+		When(and(causeGiven), withCause, nil).
+		Otherwise(nameOnly)
+
+	run.AddCatch(classify, &awsstepfunctions.CatchProps{
+		Errors:     jsii.Strings("States.ALL"),
+		ResultPath: at("$.error"),
+	})
+	unnamed := awsstepfunctions.NewPass(scope, at(StateUnnamedBoard), &awsstepfunctions.PassProps{
+		Comment: at("Not a board: no " + contract.AttrBoard + " attribute; its instance id stands for the name"),
+		Parameters: &map[string]any{
+			"board":    str("$.instance"),
+			"instance": str("$.instance"),
+			"status":   contract.OutcomeFailed,
+			"exitCode": nil,
+			"taskArn":  nil,
+			"cause":    "the container instance has no " + contract.AttrBoard + " attribute: name it (make register prints the put-attributes command)",
+		},
+	})
+	return awsstepfunctions.NewChoice(scope, at(StateBoardIsNamed), &awsstepfunctions.ChoiceProps{
+		Comment: at("A group member without a board name gets no task: its outcome says why"),
+	}).
+		When(awsstepfunctions.Condition_IsPresent(at("$.names[0]")), run.Next(ok), nil).
+		Otherwise(unnamed)
+}

@@ -1,0 +1,155 @@
+package pipeline
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/edge-drop/edge-drop/contract"
+)
+
+// TargetKind is which boards a file goes to.
+type TargetKind string
+
+const (
+	TargetAny    TargetKind = "any"    // one board ECS picks
+	TargetBoard  TargetKind = "board"  // the board named Name
+	TargetGroup  TargetKind = "group"  // every board of group Name
+	TargetAll    TargetKind = "all"    // every board
+	TargetRouted TargetKind = "routed" // the board or group the key names after RoutePrefix
+)
+
+// Target is where the pipeline delivers. Names are checked by the config
+// (contract.CheckName) before they reach a cluster query.
+type Target struct {
+	Kind        TargetKind
+	Name        string
+	RoutePrefix string // TargetRouted: e.g. "to/"
+}
+
+// State names of routing by key.
+const (
+	StateRouted       = "KeyIsRouted"
+	StateReadRoute    = "ReadRoute"
+	StateRouteIsName  = "RouteIsAName"
+	StateBadTarget    = "BadTarget"
+	StateUnroutedKey  = "NotRouted"
+	StateBoardIsNamed = "BoardIsNamed"
+	StateUnnamedBoard = "BoardHasNoName"
+)
+
+// nameChars are the characters contract.NameRule allows. Splitting a
+// name on them (States.StringSplit treats every character of its second
+// argument as a delimiter and drops empty pieces) leaves nothing; any
+// other character survives the split and fails the name.
+const nameChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+// Filter is the cluster query (listContainerInstances' Filter) that
+// selects a target's boards; routed targets are filled in at run time.
+func Filter(kind TargetKind, name string) string {
+	board := "attribute:" + contract.AttrBoard
+	group := "attribute:" + contract.GroupAttr(name)
+	switch kind {
+	case TargetBoard:
+		return board + " == " + name
+	case TargetGroup:
+		return group + " exists"
+	case TargetAll:
+		return board + " exists"
+	case TargetRouted:
+		return board + " == " + name + " or " + group + " exists"
+	}
+	panic("pipeline: no cluster query for target " + string(kind))
+}
+
+// StripComponents is how many leading components of a routed key are not
+// part of the board's path: the prefix's and the target's.
+func StripComponents(routePrefix string) int { return strings.Count(routePrefix, "/") + 1 }
+
+// fleet is every target but "any": for a routed key first the target is
+// read from the key and checked, then FanOut.
+func fleet(scope constructs.Construct, props Props) awsstepfunctions.IChainable {
+	at := jsii.String
+	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
+	what := awsstepfunctions.JsonPath_Format(at("s3://{}/{}"), str("$.bucket"), str("$.key"))
+	fan := FanOutProps{
+		Cluster:     props.Cluster,
+		Task:        props.Task,
+		What:        what,
+		Carry:       []string{"bucket", "key", "size", "etag", "sequencer"},
+		Environment: *objectEnvironment(),
+		Timing:      FleetTiming{TaskTimeout: props.TaskTimeout, OfflineWait: props.OfflineWait},
+	}
+	t := props.Target
+	if t.Kind != TargetRouted {
+		fan.Filter = at(Filter(t.Kind, t.Name))
+		fan.Target = at(strings.TrimSuffix(string(t.Kind)+":"+t.Name, ":"))
+		return FanOut(scope, fan)
+	}
+
+	fan.Environment = append(fan.Environment, &awsstepfunctionstasks.TaskEnvironmentVariable{
+		Name: at(contract.EnvStripComponents), Value: at(strconv.Itoa(StripComponents(t.RoutePrefix))),
+	})
+	const target = "$.route.target"
+	// The one place the key's text reaches a cluster query: only after
+	// RouteIsAName has proven it a name.
+	marker := "\x00"
+	filter := strings.ReplaceAll(Filter(TargetRouted, marker), marker, "{}")
+	fan.Filter = awsstepfunctions.JsonPath_Format(at(filter), str(target), str(target))
+	fan.Target = awsstepfunctions.JsonPath_Format(at("route {} (board or group)"), str(target))
+
+	bad := func(id, comment, cause string, args ...*string) awsstepfunctions.Fail {
+		return awsstepfunctions.NewFail(scope, at(id), &awsstepfunctions.FailProps{
+			Comment:   at(comment),
+			Error:     at(contract.ErrBadTarget),
+			CausePath: awsstepfunctions.JsonPath_Format(at(cause), args...),
+		})
+	}
+	usage := fmt.Sprintf("keys are %s<board-or-group>/<path>", t.RoutePrefix)
+	notRouted := bad(StateUnroutedKey, "The key names no target: nothing was asked of ECS",
+		"{} names no board or group: "+usage+": not delivered", what)
+	badName := bad(StateBadTarget, "The target is not a valid name: it never reaches a cluster query",
+		"{}: {} is not a valid board or group name ("+contract.NameRule+"): not delivered", what, str(target))
+
+	comps := StripComponents(t.RoutePrefix) - 1
+	readRoute := awsstepfunctions.NewPass(scope, at(StateReadRoute), &awsstepfunctions.PassProps{
+		Comment: at("The key's component after the routing prefix, and what of it is not a name character"),
+		Parameters: &map[string]any{
+			"target": awsstepfunctions.JsonPath_ArrayGetItem(
+				awsstepfunctions.JsonPath_StringSplit(str("$.key"), at("/")), jsii.Number(comps)),
+			"leftover": awsstepfunctions.JsonPath_StringSplit(
+				awsstepfunctions.JsonPath_ArrayGetItem(awsstepfunctions.JsonPath_StringSplit(str("$.key"), at("/")), jsii.Number(comps)),
+				at(nameChars)),
+		},
+		ResultPath: at("$.route"),
+	})
+	isName := awsstepfunctions.NewChoice(scope, at(StateRouteIsName), &awsstepfunctions.ChoiceProps{
+		// A name longer than 63 is harmless in a query (only name
+		// characters) and matches no board: NoBoards.
+		Comment: at("Only [A-Za-z0-9_-], starting with a letter or digit: else no query is built"),
+	}).
+		When(awsstepfunctions.Condition_Or(
+			awsstepfunctions.Condition_IsPresent(at("$.route.leftover[0]")),
+			awsstepfunctions.Condition_StringMatches(at(target), at("-*")),
+			awsstepfunctions.Condition_StringMatches(at(target), at("_*")),
+		), badName, nil).
+		Otherwise(FanOut(scope, fan))
+
+	// The key is URL-encoded as S3 sent it; the prefix holds only
+	// characters S3 does not encode (config checks it), so it matches as
+	// written. An empty target ("to//x") or no path after it ("to/x") is
+	// not a route.
+	return awsstepfunctions.NewChoice(scope, at(StateRouted), &awsstepfunctions.ChoiceProps{
+		Comment: at("Is the key " + t.RoutePrefix + "<board-or-group>/<path>?"),
+	}).
+		When(awsstepfunctions.Condition_And(
+			awsstepfunctions.Condition_StringMatches(at("$.key"), at(t.RoutePrefix+"*/*")),
+			awsstepfunctions.Condition_Not(awsstepfunctions.Condition_StringMatches(at("$.key"), at(t.RoutePrefix+"/*"))),
+		), readRoute.Next(isName), nil).
+		Otherwise(notRouted)
+}
