@@ -17,6 +17,8 @@ func TestRegisterPrintsTheBoardCommands(t *testing.T) {
 	fake := `#!/bin/sh
 case "$*" in
   *missing*) echo "An error occurred (ValidationError) when calling the DescribeStacks operation: Stack with id missing does not exist" >&2; exit 254 ;;
+  *expired*) printf '\nAn error occurred (ExpiredToken) when calling the DescribeStacks operation: The security token included in the request is expired\n' >&2; exit 254 ;;
+  *create-activation*) test "$ACTIVATION" != fail || { echo "An error occurred (AccessDeniedException) when calling the CreateActivation operation: not authorized to perform iam:PassRole" >&2; exit 254; }; printf '%s\n' "$ACTIVATION" ;;
   *ActivationCommand*) echo "aws ssm create-activation --region eu-west-1 --iam-role EdgeDrop-Cluster-Role --registration-limit 1" ;;
   *old*InstallCommand*) echo "curl --proto https -fsSL -o /tmp/ecs-anywhere-install.sh URL && sudo bash /tmp/ecs-anywhere-install.sh --cluster edge-drop" ;;
   *InstallCommand*) cat "$INSTALL_COMMAND_FILE" ;;
@@ -32,9 +34,10 @@ esac
 	if err := os.WriteFile(installFile, []byte(install+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	run := func(stack string) (string, error) {
+	run := func(stack string, env ...string) (string, error) {
 		cmd := exec.Command("bash", "scripts/register.sh")
 		cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "STACK="+stack, "INSTALL_COMMAND_FILE="+installFile)
+		cmd.Env = append(cmd.Env, env...)
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
@@ -66,5 +69,28 @@ esac
 	out, err = run("missing")
 	if err == nil || !strings.Contains(out, "register: stack missing not found: run 'make deploy' first") {
 		t.Errorf("a missing stack must say what to do, got %v:\n%s", err, out)
+	}
+
+	// Other failures to read the stack are not a missing stack: the
+	// message says what AWS said and where to look, not to deploy.
+	out, err = run("expired")
+	if err == nil || strings.Contains(out, "make deploy") ||
+		!strings.Contains(out, "register: cannot read stack expired's outputs: An error occurred (ExpiredToken)") ||
+		!strings.Contains(out, "AWS credentials") {
+		t.Errorf("an expired token must be reported as such, got %v:\n%s", err, out)
+	}
+
+	// RUN=1 creates the activation; the board command gets its id and code.
+	out, err = run("EdgeDrop-Cluster", "RUN=1", "ACTIVATION=id-123\tcode-456")
+	if err != nil || !strings.Contains(out, "export ACTIVATION_ID=id-123 ACTIVATION_CODE=code-456\n"+install) {
+		t.Errorf("RUN=1 must print the board command with the activation, got %v:\n%s", err, out)
+	}
+	// A failed or empty activation prints no board command with empty
+	// values: it fails and says so.
+	for _, activation := range []string{"fail", ""} {
+		out, err = run("EdgeDrop-Cluster", "RUN=1", "ACTIVATION="+activation)
+		if err == nil || strings.Contains(out, "export ACTIVATION_ID") || !strings.Contains(out, "register: creating the activation") {
+			t.Errorf("RUN=1 with activation %q must fail without a board command, got %v:\n%s", activation, err, out)
+		}
 	}
 }

@@ -10,7 +10,18 @@ out() {
   aws cloudformation describe-stacks --stack-name "$stack" \
     --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text
 }
-activation=$(out ActivationCommand) || { echo "register: stack $stack not found: run 'make deploy' first (or STACK=<name>)" >&2; exit 2; }
+errs=$(mktemp)
+trap 'rm -f "$errs"' EXIT
+if ! activation=$(out ActivationCommand 2>"$errs"); then
+  # Only a missing stack means "deploy"; anything else (credentials,
+  # region, throttling) is said as AWS said it.
+  if grep -q 'does not exist' "$errs"; then
+    echo "register: stack $stack not found: run 'make deploy' first (or STACK=<name>, or AWS_REGION=<the stack's region>)" >&2
+  else
+    echo "register: cannot read stack $stack's outputs: $(grep -v '^[[:space:]]*$' "$errs" | tail -n 1): check the AWS credentials (aws sts get-caller-identity) and region (AWS_PROFILE, AWS_REGION)" >&2
+  fi
+  exit 2
+fi
 install=$(out InstallCommand)
 # The fingerprint the board command pins, for the person reading along.
 fpr=$(grep -o 'VALIDSIG \.\* [0-9A-F]\{40\}' <<<"$install" | grep -o '[0-9A-F]\{40\}' || true)
@@ -35,7 +46,15 @@ sudo install -d -o 65532 -g 65532 -m 0750 /data
 MSG
   exit 0
 fi
-read -r id code < <(eval "$activation")
+if ! pair=$(eval "$activation"); then
+  echo "register: creating the activation failed (AWS's message above): check the AWS credentials and that they may call ssm:CreateActivation and iam:PassRole" >&2
+  exit 2
+fi
+read -r id code <<<"$pair" || true
+if [[ -z "$id" || -z "$code" ]]; then
+  echo "register: creating the activation printed no id and code (got \"$pair\"): run step 1 of 'make register' by hand" >&2
+  exit 2
+fi
 echo "# On the board (checks the installer's signature, key $fpr, before running it):"
 echo "export ACTIVATION_ID=$id ACTIVATION_CODE=$code"
 echo "$install"
