@@ -91,6 +91,31 @@ func TestDemoBadInputIsOneLine(t *testing.T) {
 	}
 }
 
+// Until it synthesizes, the demo needs no Node: a flag error or a missing
+// -assembly is one line, never a panic from the jsii runtime starting (a
+// package-level CDK value would start it before main).
+func TestDemoNeedsNoNodeBeforeItSynthesizes(t *testing.T) {
+	bin, task := buildBinaries(t)
+	for name, tc := range map[string]struct {
+		args []string
+		want string
+	}{
+		"misspelt -c key":   {[]string{"-task", task, "-c", "keyPatern=x"}, `demo: config: unknown config key "keyPatern"`},
+		"missing -assembly": {[]string{"-task", task, "-assembly", filepath.Join(t.TempDir(), "cdk.out")}, "demo: no cloud assembly in "},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(bin, tc.args...)
+			cmd.Dir = "../.."
+			cmd.Env = append(os.Environ(), "PATH="+t.TempDir()) // no node
+			out, err := cmd.CombinedOutput()
+			text := strings.TrimSpace(string(out))
+			if err == nil || cmd.ProcessState.ExitCode() != 2 || !strings.HasPrefix(text, tc.want) || strings.Contains(text, "\n") {
+				t.Errorf("want exit 2 and one line starting %q, got %v:\n%s", tc.want, err, text)
+			}
+		})
+	}
+}
+
 // The demo and task binaries are built once; tests that need no -c run
 // the demo on one assembly synthesized once (-assembly), as an in-process
 // synth costs 10-20 s.
