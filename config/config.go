@@ -10,6 +10,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"path"
 	"regexp"
 	"slices"
@@ -160,6 +161,11 @@ func FromContext(lookup Lookup) (Config, error) {
 		v := lookup(key)
 		if v == nil {
 			return
+		}
+		// A JSON number (cdk.json) is a float64, which fmt.Sprint writes
+		// as 1e+06 from a million up.
+		if f, ok := v.(float64); ok && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+			v = strconv.FormatFloat(f, 'f', -1, 64)
 		}
 		n, err := strconv.Atoi(strings.TrimSpace(fmt.Sprint(v)))
 		if err != nil {

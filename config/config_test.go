@@ -53,6 +53,20 @@ func TestOverridesFromContextStrings(t *testing.T) {
 	}
 }
 
+// cdk.json's numbers arrive as float64, which fmt prints in exponent form
+// from a million up (1e+06): the largest maxObjectMiB must still read.
+func TestLargeNumbersFromCDKJSON(t *testing.T) {
+	c, err := FromContext(lookupFrom(map[string]any{KeyMaxObjectMiB: float64(MaxObjectMiBLimit)}))
+	if err != nil || c.MaxObjectMiB != MaxObjectMiBLimit {
+		t.Fatalf("maxObjectMiB %d from cdk.json: got %d, %v", MaxObjectMiBLimit, c.MaxObjectMiB, err)
+	}
+	for _, v := range []any{float64(1.5), float64(1e300)} {
+		if _, err := FromContext(lookupFrom(map[string]any{KeyMaxObjectMiB: v})); err == nil || !strings.Contains(err.Error(), "must be a whole number") {
+			t.Errorf("maxObjectMiB %v: want a whole-number error, got %v", v, err)
+		}
+	}
+}
+
 func TestBadValuesNameTheKey(t *testing.T) {
 	cases := []struct {
 		key   string
