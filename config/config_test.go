@@ -67,6 +67,19 @@ func TestLargeNumbersFromCDKJSON(t *testing.T) {
 	}
 }
 
+func TestFiltersInEventEncoding(t *testing.T) {
+	for _, c := range []map[string]any{
+		{KeyKeyPattern: "red+flower*.jpg"},
+		{KeyKeyPattern: `caf%C3%A9/a\*b*`},
+		{KeyRuleKeyPrefix: "dt%3D2018-05-04/"},
+		{KeyRuleKeyWildcard: "in/*/x_y.csv"},
+	} {
+		if _, err := FromContext(lookupFrom(c)); err != nil {
+			t.Errorf("%v: %v", c, err)
+		}
+	}
+}
+
 func TestBadValuesNameTheKey(t *testing.T) {
 	cases := []struct {
 		key   string
@@ -79,6 +92,12 @@ func TestBadValuesNameTheKey(t *testing.T) {
 		{KeyClusterName, "has space", "letters, digits"},
 		{KeyExistingClusterName, "x/y", "letters, digits"},
 		{KeyKeyPattern, "", "non-empty"},
+		// Filters see the key as S3 events encode it: a space or an é
+		// never appears there, so such a filter never matches.
+		{KeyKeyPattern, "my report*.csv", `holds ' ', which no S3 event key carries: events URL-encode keys (a space is '+', other characters %XX, e.g. red+flower.jpg, caf%C3%A9.txt), so it could never match; write it encoded`},
+		{KeyRuleKeyPrefix, "données/", `holds 'é', which no S3 event key carries`},
+		{KeyRuleKeyPrefix, "100%/", "does not start a %XX escape"},
+		{KeyRuleKeySuffix, `\.csv`, `holds '\\', which no S3 event key carries`},
 		{KeyDataDir, "data", "clean absolute path"},
 		{KeyDataDir, "/", "clean absolute path"},
 		{KeyDataDir, "/data/../etc", "clean absolute path"},
