@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/edge-drop/edge-drop/config"
 	"github.com/edge-drop/edge-drop/stacks"
 )
 
@@ -343,5 +344,22 @@ func TestDemoAssemblyKeepsItsDataDir(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(data, "demo1.txt")); err != nil {
 		t.Error(err)
+	}
+}
+
+// The sample is uploaded as a raw key; the pattern and the rule prefix see
+// it encoded, so the sample is the pattern decoded.
+func TestSampleKeyMatchesTheEncodedPattern(t *testing.T) {
+	for _, tc := range []struct{ pattern, prefix, want string }{
+		{"demo*.txt", "", "demo1.txt"},
+		{`a\*b*.txt`, "", "a*b1.txt"},
+		{"q3+report*.csv", "", "q3 report1.csv"},
+		{"caf%C3%A9*", "in/", "in/café1"},
+	} {
+		cfg := config.Default()
+		cfg.KeyPattern, cfg.RuleKeyPrefix = tc.pattern, tc.prefix
+		if got := sampleKey(cfg); got != tc.want {
+			t.Errorf("sampleKey(%q, prefix %q) = %q, want %q", tc.pattern, tc.prefix, got, tc.want)
+		}
 	}
 }
