@@ -19,9 +19,10 @@ func TestRegisterPrintsTheBoardCommands(t *testing.T) {
 	fake := `#!/bin/sh
 case "$*" in
   *missing*) echo "An error occurred (ValidationError) when calling the DescribeStacks operation: Stack with id missing does not exist" >&2; exit 254 ;;
+  *expired*) printf '\nAn error occurred (ExpiredToken) when calling the DescribeStacks operation: The security token included in the request is expired\n' >&2; exit 254 ;;
   *ActivationCommand*) echo "aws ssm create-activation --region eu-west-1 --iam-role EdgeDrop-Cluster-Role --registration-limit 1" ;;
   *ClusterName*) echo "edge-drop" ;;
-  "ssm create-activation"*) echo "act-0123 code-4567" ;;
+  "ssm create-activation"*) test "$ACTIVATION" != fail || { echo "An error occurred (AccessDeniedException) when calling the CreateActivation operation: not authorized to perform iam:PassRole" >&2; exit 254; }; echo "${ACTIVATION-act-0123 code-4567}" ;;
   *old*InstallCommand*) echo "curl --proto https -fsSL -o /tmp/ecs-anywhere-install.sh URL && sudo bash /tmp/ecs-anywhere-install.sh --cluster edge-drop" ;;
   *InstallCommand*) cat "$INSTALL_COMMAND_FILE" ;;
 esac
@@ -95,6 +96,24 @@ esac
 	out, err = run("missing")
 	if err == nil || !strings.Contains(out, "register: stack missing not found: run 'make deploy' first") {
 		t.Errorf("a missing stack must say what to do, got %v:\n%s", err, out)
+	}
+
+	// Other failures to read the stack are not a missing stack: the
+	// message says what AWS said and where to look, not to deploy.
+	out, err = run("expired")
+	if err == nil || strings.Contains(out, "make deploy") ||
+		!strings.Contains(out, "register: cannot read stack expired's outputs: An error occurred (ExpiredToken)") ||
+		!strings.Contains(out, "AWS credentials") {
+		t.Errorf("an expired token must be reported as such, got %v:\n%s", err, out)
+	}
+
+	// A failed or empty activation prints no board command with empty
+	// values: it fails and says so.
+	for _, activation := range []string{"fail", ""} {
+		out, err = run("EdgeDrop-Cluster", "RUN=1", "ACTIVATION="+activation)
+		if err == nil || strings.Contains(out, "export ACTIVATION_ID") || !strings.Contains(out, "register: creating the activation") {
+			t.Errorf("RUN=1 with activation %q must fail without a board command, got %v:\n%s", activation, err, out)
+		}
 	}
 }
 

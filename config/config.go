@@ -10,12 +10,15 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
+	"net/url"
 	"path"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Context keys, in the order the README documents them.
@@ -176,6 +179,11 @@ func FromContext(lookup Lookup) (Config, error) {
 		if v == nil {
 			return
 		}
+		// A JSON number (cdk.json) is a float64, which fmt.Sprint writes
+		// as 1e+06 from a million up.
+		if f, ok := v.(float64); ok && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+			v = strconv.FormatFloat(f, 'f', -1, 64)
+		}
 		n, err := strconv.Atoi(strings.TrimSpace(fmt.Sprint(v)))
 		if err != nil {
 			errs = append(errs, fieldError(key, v, "must be a whole number"))
@@ -290,6 +298,18 @@ func (c Config) Validate() error {
 			filters++
 		}
 	}
+	for _, f := range []struct {
+		key, value string
+		escapes    bool // `\` escapes a '*' (StringMatches, EventBridge wildcard)
+	}{{KeyKeyPattern, c.KeyPattern, true}, {KeyRuleKeyPrefix, c.RuleKeyPrefix, false}, {KeyRuleKeySuffix, c.RuleKeySuffix, false}, {KeyRuleKeyWildcard, c.RuleKeyWildcard, true}} {
+		if i := strings.IndexFunc(f.value, func(r rune) bool { return !inEventKey(r) && !(f.escapes && r == '\\') }); i >= 0 {
+			r, _ := utf8.DecodeRuneInString(f.value[i:])
+			bad(f.key, f.value, fmt.Sprintf("holds %q, which no S3 event key carries: events URL-encode keys (a space is '+', other characters %%XX, e.g. red+flower.jpg, caf%%C3%%A9.txt), so it could never match; write it encoded", r))
+		}
+	}
+	if _, err := url.QueryUnescape(c.RuleKeyPrefix); err != nil {
+		bad(KeyRuleKeyPrefix, c.RuleKeyPrefix, "has a '%' that does not start a %XX escape: write it as S3 events encode keys, e.g. 100%25/ for \"100%/\"")
+	}
 	if filters > 1 {
 		bad(KeyRuleKeyPrefix, c.RuleKeyPrefix+"|"+c.RuleKeySuffix+"|"+c.RuleKeyWildcard, "set at most one of ruleKeyPrefix, ruleKeySuffix, ruleKeyWildcard")
 	}
@@ -341,8 +361,26 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// inEventKey reports whether r can appear in an object key as S3 events
+// (and so the rule and the Choice state) see it: letters, digits, the
+// characters S3 leaves unencoded, '+' (a space) and '%' (of %XX).
+func inEventKey(r rune) bool {
+	return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune(".-*_/+%", r)
+}
+
 func fieldError(key string, got any, rule string) error {
 	return fmt.Errorf("config: context key %q = %q %s (set it in cdk.json or with -c %s=...)", key, fmt.Sprint(got), rule, key)
+}
+
+// ObjectKeyPrefix is RuleKeyPrefix as S3 stores keys: the rule sees keys
+// URL-encoded ("q3+reports/"), IAM resources name them as they are
+// ("q3 reports/"). Validate has checked that it decodes.
+func (c Config) ObjectKeyPrefix() string {
+	p, err := url.QueryUnescape(c.RuleKeyPrefix)
+	if err != nil {
+		return c.RuleKeyPrefix
+	}
+	return p
 }
 
 // MaxObjectBytes is MaxObjectMiB in bytes.

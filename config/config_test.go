@@ -53,6 +53,33 @@ func TestOverridesFromContextStrings(t *testing.T) {
 	}
 }
 
+// cdk.json's numbers arrive as float64, which fmt prints in exponent form
+// from a million up (1e+06): the largest maxObjectMiB must still read.
+func TestLargeNumbersFromCDKJSON(t *testing.T) {
+	c, err := FromContext(lookupFrom(map[string]any{KeyMaxObjectMiB: float64(MaxObjectMiBLimit)}))
+	if err != nil || c.MaxObjectMiB != MaxObjectMiBLimit {
+		t.Fatalf("maxObjectMiB %d from cdk.json: got %d, %v", MaxObjectMiBLimit, c.MaxObjectMiB, err)
+	}
+	for _, v := range []any{float64(1.5), float64(1e300)} {
+		if _, err := FromContext(lookupFrom(map[string]any{KeyMaxObjectMiB: v})); err == nil || !strings.Contains(err.Error(), "must be a whole number") {
+			t.Errorf("maxObjectMiB %v: want a whole-number error, got %v", v, err)
+		}
+	}
+}
+
+func TestFiltersInEventEncoding(t *testing.T) {
+	for _, c := range []map[string]any{
+		{KeyKeyPattern: "red+flower*.jpg"},
+		{KeyKeyPattern: `caf%C3%A9/a\*b*`},
+		{KeyRuleKeyPrefix: "dt%3D2018-05-04/"},
+		{KeyRuleKeyWildcard: "in/*/x_y.csv"},
+	} {
+		if _, err := FromContext(lookupFrom(c)); err != nil {
+			t.Errorf("%v: %v", c, err)
+		}
+	}
+}
+
 func TestBadValuesNameTheKey(t *testing.T) {
 	cases := []struct {
 		key   string
@@ -65,6 +92,12 @@ func TestBadValuesNameTheKey(t *testing.T) {
 		{KeyClusterName, "has space", "letters, digits"},
 		{KeyExistingClusterName, "x/y", "letters, digits"},
 		{KeyKeyPattern, "", "non-empty"},
+		// Filters see the key as S3 events encode it: a space or an é
+		// never appears there, so such a filter never matches.
+		{KeyKeyPattern, "my report*.csv", `holds ' ', which no S3 event key carries: events URL-encode keys (a space is '+', other characters %XX, e.g. red+flower.jpg, caf%C3%A9.txt), so it could never match; write it encoded`},
+		{KeyRuleKeyPrefix, "données/", `holds 'é', which no S3 event key carries`},
+		{KeyRuleKeyPrefix, "100%/", "does not start a %XX escape"},
+		{KeyRuleKeySuffix, `\.csv`, `holds '\\', which no S3 event key carries`},
 		{KeyDataDir, "data", "clean absolute path"},
 		{KeyDataDir, "/", "clean absolute path"},
 		{KeyDataDir, "/data/../etc", "clean absolute path"},

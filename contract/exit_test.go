@@ -1,7 +1,9 @@
 package contract
 
 import (
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -55,5 +57,48 @@ func TestExitDescriptionsAreIndexedByCode(t *testing.T) {
 	}
 	if d[1] != ExitCode(1).Describe() || len(d) != int(slices.Max(ExitCodes))+1 {
 		t.Errorf("gaps must read as unknown codes and the last code must be the last entry: %q", d)
+	}
+}
+
+// TestREADMEsTableEveryExitCode keeps the exit-code tables of README.md and
+// task/README.md in step with ExitCodes: every code, in order, and (where
+// the table has a class column) its class.
+func TestREADMEsTableEveryExitCode(t *testing.T) {
+	for _, readme := range []string{"../README.md", "../task/README.md"} {
+		raw, err := os.ReadFile(readme)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var codes []ExitCode
+		classCol := -1
+		inTable := false
+		for _, line := range strings.Split(string(raw), "\n") {
+			cells := strings.Split(line, "|")
+			switch {
+			case strings.HasPrefix(line, "| code |") && strings.HasSuffix(line, "| meaning |"):
+				inTable = true
+				for i, c := range cells {
+					if strings.TrimSpace(c) == "class" {
+						classCol = i
+					}
+				}
+			case inTable && strings.HasPrefix(line, "|---"):
+			case inTable && strings.HasPrefix(line, "|"):
+				n, err := strconv.Atoi(strings.TrimSpace(cells[1]))
+				if err != nil {
+					t.Errorf("%s: exit-code row %q does not start with a number", readme, line)
+					continue
+				}
+				codes = append(codes, ExitCode(n))
+				if classCol > 0 && strings.TrimSpace(cells[classCol]) != ExitCode(n).Class() {
+					t.Errorf("%s: exit %d has class %q, contract says %q", readme, n, strings.TrimSpace(cells[classCol]), ExitCode(n).Class())
+				}
+			case inTable:
+				inTable = false
+			}
+		}
+		if !slices.Equal(codes, ExitCodes) {
+			t.Errorf("%s's exit-code table lists %v, contract.ExitCodes is %v", readme, codes, ExitCodes)
+		}
 	}
 }

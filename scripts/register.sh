@@ -42,7 +42,14 @@ out() {
   aws cloudformation describe-stacks --stack-name "$stack" \
     --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text
 }
-activation=$(out ActivationCommand) || fail "stack $stack not found: run 'make deploy' first (or STACK=<name>)"
+errs=$(mktemp)
+trap 'rm -f "$errs"' EXIT
+if ! activation=$(out ActivationCommand 2>"$errs"); then
+  # Only a missing stack means "deploy"; anything else (credentials,
+  # region, throttling) is said as AWS said it.
+  grep -q 'does not exist' "$errs" && fail "stack $stack not found: run 'make deploy' first (or STACK=<name>, or AWS_REGION=<the stack's region>)"
+  fail "cannot read stack $stack's outputs: $(grep -v '^[[:space:]]*$' "$errs" | tail -n 1): check the AWS credentials (aws sts get-caller-identity) and region (AWS_PROFILE, AWS_REGION)"
+fi
 install=$(out InstallCommand)
 cluster=$(out ClusterName)
 region=$(grep -o -- '--region [^ ]*' <<<"$activation" | head -n 1 || true)
@@ -99,7 +106,9 @@ MSG
   later
   exit 0
 fi
-read -r id code < <(eval "$activation")
+pair=$(eval "$activation") || fail "creating the activation failed (AWS's message above): check the AWS credentials and that they may call ssm:CreateActivation and iam:PassRole"
+read -r id code <<<"$pair" || true
+[[ -n "$id" && -n "$code" ]] || fail "creating the activation printed no id and code (got \"$pair\"): run step 1 of 'make register' by hand"
 echo "# On board \"$board\": its name and groups first, then the installer (checks its signature, key $fpr):"
 echo "$ecs_config"
 echo "export ACTIVATION_ID=$id ACTIVATION_CODE=$code"

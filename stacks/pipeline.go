@@ -61,7 +61,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 
 	task := downloadtask.New(stack, "DownloadTask", downloadtask.Props{
 		Bucket:         bucket.Bucket,
-		KeyPrefix:      cfg.RuleKeyPrefix,
+		KeyPrefix:      cfg.ObjectKeyPrefix(), // the rule's prefix, decoded: IAM names raw keys
 		Image:          taskImage(cfg, props.ImageDirectory),
 		DataDir:        cfg.DataDir,
 		CPU:            cfg.TaskCPU,

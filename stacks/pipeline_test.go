@@ -40,7 +40,7 @@ func defaultPipeline(t *testing.T) assertions.Template {
 var customized = map[string]any{
 	config.KeyKeyPattern:       "report*.csv",
 	config.KeyDataDir:          "/srv/drop",
-	config.KeyRuleKeyPrefix:    "reports/",
+	config.KeyRuleKeyPrefix:    "q3+reports/", // as events encode "q3 reports/"
 	config.KeyRemovalPolicy:    "destroy",
 	config.KeyLogRetentionDays: "7",
 	config.KeyTaskTimeout:      "10m",
@@ -145,7 +145,7 @@ func TestRuleKeyFilterGoesIntoThePattern(t *testing.T) {
 	}
 	tpl := customizedPipeline(t)
 	_, rule := only(t, tpl, "AWS::Events::Rule")
-	equalJSON(t, "prefix filter", get(t, rule, "EventPattern", "detail", "object", "key"), []any{map[string]any{"prefix": "reports/"}})
+	equalJSON(t, "prefix filter", get(t, rule, "EventPattern", "detail", "object", "key"), []any{map[string]any{"prefix": "q3+reports/"}})
 }
 
 func TestStateMachineDefinition(t *testing.T) {
@@ -326,9 +326,10 @@ func TestConfigChangesReachTheTemplate(t *testing.T) {
 	if named != 1 {
 		t.Error("bucketName must name the drop bucket")
 	}
-	// With a key prefix, the task may read only under it.
+	// With a key prefix, the task may read only under it: IAM names the
+	// key as S3 stores it, not as the event encodes it.
 	taskRole := statementsOf(t, tpl, "DownloadTaskTaskRole")
-	if len(taskRole) != 1 || !strings.HasSuffix(render(t, taskRole[0]["Resource"]), "/reports/*") {
+	if len(taskRole) != 1 || !strings.HasSuffix(render(t, taskRole[0]["Resource"]), "/q3 reports/*") {
 		t.Errorf("task role must be scoped to the prefix: %s", mustJSON(t, taskRole))
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -327,11 +328,16 @@ func deliveryProblem(r localrun.Result, places samplePlaces, want []byte) (strin
 }
 
 // sampleKey makes a key that the Choice pattern (and a rule prefix) match.
+// Both see the key as events encode it, so the key to upload is that one
+// decoded ("q3+report*.csv" matches the upload "q3 report1.csv").
 func sampleKey(cfg config.Config) string {
 	key := strings.ReplaceAll(strings.ReplaceAll(cfg.KeyPattern, `\*`, "\x00"), "*", "1")
 	key = strings.ReplaceAll(key, "\x00", "*")
 	if !strings.HasPrefix(key, cfg.RuleKeyPrefix) {
 		key = cfg.RuleKeyPrefix + key
+	}
+	if raw, err := url.QueryUnescape(key); err == nil {
+		return raw
 	}
 	return key
 }

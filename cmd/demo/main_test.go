@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/edge-drop/edge-drop/config"
 	"github.com/edge-drop/edge-drop/stacks"
 )
 
@@ -88,6 +89,31 @@ func TestDemoBadInputIsOneLine(t *testing.T) {
 			}
 			if code := cmd.ProcessState.ExitCode(); code != 2 {
 				t.Errorf("want exit status 2 (usage), got %d", code)
+			}
+		})
+	}
+}
+
+// Until it synthesizes, the demo needs no Node: a flag error or a missing
+// -assembly is one line, never a panic from the jsii runtime starting (a
+// package-level CDK value would start it before main).
+func TestDemoNeedsNoNodeBeforeItSynthesizes(t *testing.T) {
+	bin, task := buildBinaries(t)
+	for name, tc := range map[string]struct {
+		args []string
+		want string
+	}{
+		"misspelt -c key":   {[]string{"-task", task, "-c", "keyPatern=x"}, `demo: config: unknown config key "keyPatern"`},
+		"missing -assembly": {[]string{"-task", task, "-assembly", filepath.Join(t.TempDir(), "cdk.out")}, "demo: no cloud assembly in "},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(bin, tc.args...)
+			cmd.Dir = "../.."
+			cmd.Env = append(os.Environ(), "PATH="+t.TempDir()) // no node
+			out, err := cmd.CombinedOutput()
+			text := strings.TrimSpace(string(out))
+			if err == nil || cmd.ProcessState.ExitCode() != 2 || !strings.HasPrefix(text, tc.want) || strings.Contains(text, "\n") {
+				t.Errorf("want exit 2 and one line starting %q, got %v:\n%s", tc.want, err, text)
 			}
 		})
 	}
@@ -320,5 +346,22 @@ func TestDemoAssemblyKeepsItsDataDir(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(data, "demo1.txt")); err != nil {
 		t.Error(err)
+	}
+}
+
+// The sample is uploaded as a raw key; the pattern and the rule prefix see
+// it encoded, so the sample is the pattern decoded.
+func TestSampleKeyMatchesTheEncodedPattern(t *testing.T) {
+	for _, tc := range []struct{ pattern, prefix, want string }{
+		{"demo*.txt", "", "demo1.txt"},
+		{`a\*b*.txt`, "", "a*b1.txt"},
+		{"q3+report*.csv", "", "q3 report1.csv"},
+		{"caf%C3%A9*", "in/", "in/café1"},
+	} {
+		cfg := config.Default()
+		cfg.KeyPattern, cfg.RuleKeyPrefix = tc.pattern, tc.prefix
+		if got := sampleKey(cfg); got != tc.want {
+			t.Errorf("sampleKey(%q, prefix %q) = %q, want %q", tc.pattern, tc.prefix, got, tc.want)
+		}
 	}
 }

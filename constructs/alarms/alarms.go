@@ -52,8 +52,10 @@ type Alarms struct {
 // period is the evaluation window. Every failure is a real event, so one
 // datapoint of at least 1 in one period alarms: the operator hears within
 // about five minutes, and a burst of failures in the same window is one
-// notification, not one per object.
-var period = awscdk.Duration_Minutes(jsii.Number(5))
+// notification, not one per object. A function, not a package variable: a
+// CDK value at package level would start the jsii runtime (Node) in every
+// program that imports this package, before main, even the demo's -h.
+func period() awscdk.Duration { return awscdk.Duration_Minutes(jsii.Number(5)) }
 
 // New creates the key, the topic and the alarms.
 func New(scope constructs.Construct, id string, props Props) *Alarms {
@@ -113,7 +115,7 @@ func New(scope constructs.Construct, id string, props Props) *Alarms {
 	}
 
 	sm := props.StateMachine
-	stats := &awscloudwatch.MetricOptions{Period: period, Statistic: awscloudwatch.Stats_SUM()}
+	stats := &awscloudwatch.MetricOptions{Period: period(), Statistic: awscloudwatch.Stats_SUM()}
 	a.add(stack, DeliveryFailed, sm.MetricFailed(stats),
 		"An object was not delivered to the board: the task exited non-zero or could not be started. "+
 			"Open the failed execution of the state machine (stack output StateMachineArn): the DeliveryFailed cause names the object, "+
@@ -128,7 +130,7 @@ func New(scope constructs.Construct, id string, props Props) *Alarms {
 	// Maximum: the queue holds undelivered events until someone acts, so
 	// the alarm stays in ALARM (one notification) until it is drained.
 	a.add(stack, EventsUndelivered, props.DeadLetterQueue.MetricApproximateNumberOfMessagesVisible(
-		&awscloudwatch.MetricOptions{Period: period, Statistic: awscloudwatch.Stats_MAXIMUM()}),
+		&awscloudwatch.MetricOptions{Period: period(), Statistic: awscloudwatch.Stats_MAXIMUM()}),
 		"EventBridge could not start the state machine for an upload, even after 24 hours of retries, so no delivery was attempted. "+
 			"Read the messages in the dead-letter queue (output DeadLetterQueueUrl): their ERROR_CODE and ERROR_MESSAGE attributes say why "+
 			"(throttling, permissions, a deleted state machine). Fix it, upload the objects again, then purge the queue.")

@@ -273,6 +273,11 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (Confi
 		if set["key"] {
 			errs = append(errs, errors.New("-key is not used in sync mode (it lists -prefix and keeps -pattern)"))
 		}
+		// An empty pattern keeps no key: the sync would list everything,
+		// deliver nothing and succeed (an unset shell variable, say).
+		if c.Pattern == "" {
+			errs = append(errs, errors.New(`-pattern is empty (it would keep no key): give a StringMatches pattern, "*" for every key`))
+		}
 		if n := c.SyncObjects * c.Concurrency; n > MaxInFlight {
 			errs = append(errs, fmt.Errorf("objects × concurrency = %d × %d = %d requests in flight, more than %d: lower %s or %s", c.SyncObjects, c.Concurrency, n, MaxInFlight, contract.EnvSyncObjects, contract.EnvConcurrency))
 		}

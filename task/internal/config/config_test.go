@@ -157,6 +157,7 @@ func TestParseErrors(t *testing.T) {
 		{"sync objects zero", []string{"sync", "-objects", "0"}, ok, "-objects: 0 out of range [1, 64]"},
 		{"sync product", []string{"sync", "-objects", "16", "-concurrency", "8"}, ok, "objects × concurrency = 16 × 8 = 128 requests in flight, more than 64"},
 		{"sync mirror junk", []string{"sync"}, with(contract.EnvMirrorDeletes, "yes please"), `EDGE_DROP_MIRROR_DELETES: "yes please" is not true or false`},
+		{"sync empty pattern", []string{"sync", "-pattern", ""}, ok, `-pattern is empty (it would keep no key): give a StringMatches pattern, "*" for every key`},
 		{"pattern in download mode", []string{"-pattern", "*.txt"}, ok, "-pattern is only for sync mode"},
 		{"mirror in delete mode", []string{"delete", "-mirror-deletes=true"}, ok, "-mirror-deletes is only for sync mode"},
 		{"delete without key", []string{"delete"}, map[string]string{contract.EnvBucket: "b"}, "key is required"},

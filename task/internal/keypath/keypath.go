@@ -66,7 +66,7 @@ func Validate(key string) (string, error) {
 	}
 	for i, c := range strings.Split(key, "/") {
 		switch {
-		case i == 0 && c == contract.StateDirName:
+		case i == 0 && strings.EqualFold(c, contract.StateDirName): // any case: the data dir may be case-insensitive (exFAT, macOS)
 			return bad("%q is reserved for edge-drop's state in the data dir", c)
 		case c == "":
 			return bad("empty path component (//)")

@@ -122,7 +122,9 @@ func TestLongNonASCIIKeys(t *testing.T) {
 }
 
 func TestStateDirReserved(t *testing.T) {
-	for _, k := range []string{".edge-drop", ".edge-drop/records/x.json", ".edge-drop/tmp/a.part"} {
+	// In any letter case: on a case-insensitive data dir (exFAT or FAT
+	// stick, the demo on macOS) .EDGE-DROP/records is the state dir.
+	for _, k := range []string{".edge-drop", ".edge-drop/records/x.json", ".edge-drop/tmp/a.part", ".EDGE-DROP/records/x.json", ".Edge-Drop/locks/y.lock"} {
 		if _, err := Validate(k); err == nil || !strings.Contains(err.Error(), "reserved") {
 			t.Errorf("Validate(%q) = %v, want reserved", k, err)
 		}
