@@ -15,6 +15,11 @@ const (
 	// failures instead of a task (RESOURCE:MEMORY: the board is busy;
 	// AGENT: the board's agent is disconnected).
 	ErrPlacement = "AmazonECS.Unknown"
+	// ErrECSException is ECS's catch-all error. It carries throttling
+	// ("Rate exceeded") and, as reported in the field, RunTask capacity
+	// failures too (no container instance can take the task: the board is
+	// busy or offline), so it is retried like ErrPlacement, not briefly.
+	ErrECSException = "ECS.AmazonECSException"
 )
 
 // ErrDeliveryFailed is the error of an execution whose delivery failed (the

@@ -222,9 +222,11 @@ func TestStateMachineDefinition(t *testing.T) {
 		"exitCode.$": "$.Containers[0].ExitCode", "stopReason.$": "$.StoppedReason", "taskArn.$": "$.TaskArn"})
 	equalJSON(t, "result path", task["ResultPath"], "$.task")
 	equalJSON(t, "retry", task["Retry"], []any{
-		map[string]any{"ErrorEquals": pipeline.RetriedErrors,
+		map[string]any{"ErrorEquals": []string{"ECS.ServerException", "ECS.ThrottlingException"},
 			"IntervalSeconds": 5, "MaxAttempts": 5, "BackoffRate": 2, "MaxDelaySeconds": 60, "JitterStrategy": "FULL"},
-		map[string]any{"ErrorEquals": []string{"AmazonECS.Unknown"},
+		// A busy or offline board: RunTask's failures, and ECS's catch-all
+		// error, which reports capacity failures in the field too.
+		map[string]any{"ErrorEquals": []string{"AmazonECS.Unknown", "ECS.AmazonECSException"},
 			"IntervalSeconds": 15, "MaxAttempts": 10, "BackoffRate": 2, "MaxDelaySeconds": 300, "JitterStrategy": "FULL"},
 	})
 	for _, e := range pipeline.RetriedErrors {

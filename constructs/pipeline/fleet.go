@@ -53,7 +53,7 @@ const (
 // AmazonECS.Unknown, and in the field they also arrive as
 // ECS.AmazonECSException. They are retried for offlineWait, then the
 // board's outcome is "offline".
-var OfflineErrors = []string{contract.ErrPlacement, "ECS.AmazonECSException"}
+var OfflineErrors = []string{contract.ErrPlacement, contract.ErrECSException}
 
 // APIFaultErrors are ECS service faults and throttling: retried soon and
 // briefly, like the single-board path does.

@@ -40,11 +40,12 @@ const (
 	StateDescribeErrorName = "DescribeErrorName"
 )
 
-// RetriedErrors are the ECS API errors worth retrying soon: throttling
-// ("Rate exceeded" surfaces as AmazonECSException) and service faults. A
+// RetriedErrors are the ECS API errors worth retrying soon: service faults
+// and explicit throttling. (ECS.AmazonECSException, which also carries
+// capacity failures, is retried with the busy board: OfflineErrors.) A
 // task that ran and failed is not retried: the task binary has already
 // retried its downloads itself.
-var RetriedErrors = []string{"ECS.AmazonECSException", "ECS.ServerException", "ECS.ThrottlingException"}
+var RetriedErrors = []string{"ECS.ServerException", "ECS.ThrottlingException"}
 
 // retryPolicy is one Retry rule of the download state, kept as data so that
 // the execution timeout can be derived from it.
@@ -60,9 +61,10 @@ type retryPolicy struct {
 var retries = []retryPolicy{
 	// ECS throttling and service faults: soon and briefly.
 	{errors: RetriedErrors, interval: 5 * time.Second, maxAttempts: 5, backoff: 2, maxDelay: time.Minute},
-	// A busy board: up to ~33 minutes (1,965 s) of waiting, spread by full jitter so a
-	// burst of uploads does not retry in lockstep.
-	{errors: []string{contract.ErrPlacement}, interval: 15 * time.Second, maxAttempts: 10, backoff: 2, maxDelay: 5 * time.Minute},
+	// A busy or offline board (and ECS's catch-all error, which reports
+	// capacity failures too): up to ~33 minutes (1,965 s) of waiting, spread
+	// by full jitter so a burst of uploads does not retry in lockstep.
+	{errors: OfflineErrors, interval: 15 * time.Second, maxAttempts: 10, backoff: 2, maxDelay: 5 * time.Minute},
 }
 
 // worstCaseWait is the longest this rule can wait in total: Step Functions

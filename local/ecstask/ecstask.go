@@ -292,7 +292,7 @@ func (r *Runner) run(ctx context.Context, p runTaskParams, b *board, td assembly
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	task.StartedAt = time.Now().UnixMilli()
 	if err := cmd.Start(); err != nil {
-		return nil, &statemachine.Error{Name: "ECS.AmazonECSException", Cause: "CannotStartContainerError: " + err.Error()}
+		return nil, &statemachine.Error{Name: contract.ErrECSException, Cause: "CannotStartContainerError: " + err.Error()}
 	}
 	var (
 		logs       sync.WaitGroup

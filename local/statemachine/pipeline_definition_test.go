@@ -72,16 +72,28 @@ func TestPipelineDefinition(t *testing.T) {
 		assertEqual(t, "path", pathNames(e), "Extract,KeyMatchesPattern,Skipped")
 	})
 
-	t.Run("ECS API errors retried five times then DeliveryFailed", func(t *testing.T) {
-		tasks := newScripted(map[string][]outcome{res: {{Error: "ECS.AmazonECSException", Cause: "No Container Instances were found in your cluster."}}})
+	t.Run("ECS API faults retried five times then DeliveryFailed", func(t *testing.T) {
+		tasks := newScripted(map[string][]outcome{res: {{Error: "ECS.ServerException", Cause: "Service Unavailable."}}})
 		sl := &fakeSleep{}
 		e := m.Execute(context.Background(), event("demo-9.txt"), Options{Task: tasks.handler, Sleep: sl.sleep, Rand: func() float64 { return 1 }})
 		assertEqual(t, "status", e.Status, StatusFailed)
 		assertEqual(t, "error", e.Error, "EdgeDrop.DeliveryFailed")
-		assertEqual(t, "cause", e.Cause, "s3://edge-drop-inbox/demo-9.txt was not delivered: ECS.AmazonECSException: No Container Instances were found in your cluster.")
+		assertEqual(t, "cause", e.Cause, "s3://edge-drop-inbox/demo-9.txt was not delivered: ECS.ServerException: Service Unavailable.")
 		assertEqual(t, "sleeps", sl.seconds(), []float64{5, 10, 20, 40, 60})
 		assertEqual(t, "calls", len(tasks.params[res]), 6)
 		assertEqual(t, "path", pathNames(e), "Extract,KeyMatchesPattern,SizeWithinLimit,DownloadToBoard,ClassifyFailure,DescribeError,DeliveryFailed")
+	})
+
+	t.Run("ECS's catch-all error waits like a busy board, then DeliveryFailed", func(t *testing.T) {
+		// In the field RunTask's capacity failures also arrive as
+		// ECS.AmazonECSException: ~33 minutes of backoff, not 5 short retries.
+		tasks := newScripted(map[string][]outcome{res: {{Error: "ECS.AmazonECSException", Cause: "No Container Instances were found in your cluster."}}})
+		sl := &fakeSleep{}
+		e := m.Execute(context.Background(), event("demo-9.txt"), Options{Task: tasks.handler, Sleep: sl.sleep, Rand: func() float64 { return 1 }})
+		assertEqual(t, "status", e.Status, StatusFailed)
+		assertEqual(t, "cause", e.Cause, "s3://edge-drop-inbox/demo-9.txt was not delivered: ECS.AmazonECSException: No Container Instances were found in your cluster.")
+		assertEqual(t, "sleeps", sl.seconds(), []float64{15, 30, 60, 120, 240, 300, 300, 300, 300, 300})
+		assertEqual(t, "calls", len(tasks.params[res]), 11)
 	})
 
 	t.Run("an object over the limit ends in TooLarge without a task", func(t *testing.T) {
