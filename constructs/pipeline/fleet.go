@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
@@ -306,63 +305,23 @@ func deliverToOneBoard(scope constructs.Construct, props FanOutProps) awsstepfun
 	ok := outcome(StateBoardDelivered, "The task exited 0", contract.OutcomeDelivered,
 		awsstepfunctions.JsonPath_NumberAt(at("$.task.exitCode")), str("$.task.taskArn"), "")
 
-	const (
-		task     = "$.failure.task"
-		exitCode = task + ".Containers[0].ExitCode"
-		taskArn  = task + ".TaskArn"
-	)
-	codes := contract.ExitDescriptions()
-	present := func(p string, is func(*string) awsstepfunctions.Condition) []awsstepfunctions.Condition {
-		return []awsstepfunctions.Condition{awsstepfunctions.Condition_IsPresent(at(p)), is(at(p))}
-	}
-	and := func(conds ...[]awsstepfunctions.Condition) awsstepfunctions.Condition {
-		return awsstepfunctions.Condition_And(slices.Concat(conds...)...)
-	}
-	causeGiven := append(present("$.error.Cause", awsstepfunctions.Condition_IsString),
-		awsstepfunctions.Condition_Not(awsstepfunctions.Condition_StringEquals(at("$.error.Cause"), at(""))))
-
 	offline := outcome(StateBoardOffline, "Busy or offline for all of offlineWait: RunTask's failures are the cause",
 		contract.OutcomeOffline, nil, nil,
 		awsstepfunctions.JsonPath_Format(at("{}: {}"), str("$.error.Error"), str("$.error.Cause")))
 	exitKnown := outcome(StateBoardExitCode, "The task exited with one of edge-drop-task's codes", contract.OutcomeFailed,
-		awsstepfunctions.JsonPath_NumberAt(at(exitCode)), str(taskArn),
-		awsstepfunctions.JsonPath_ArrayGetItem(awsstepfunctions.JsonPath_ListAt(at("$.failure.exitCodes")), awsstepfunctions.JsonPath_NumberAt(at(exitCode))))
+		awsstepfunctions.JsonPath_NumberAt(at(failedExitCode)), str(failedTaskArn),
+		awsstepfunctions.JsonPath_ArrayGetItem(awsstepfunctions.JsonPath_ListAt(at("$.failure.exitCodes")), awsstepfunctions.JsonPath_NumberAt(at(failedExitCode))))
 	exitOther := outcome(StateBoardOtherExitCode, "An exit code edge-drop-task does not use (above 128: killed by signal code-128)", contract.OutcomeFailed,
-		awsstepfunctions.JsonPath_NumberAt(at(exitCode)), str(taskArn),
-		awsstepfunctions.JsonPath_Format(at("exit {}: not an edge-drop-task exit code"), str(exitCode)))
+		awsstepfunctions.JsonPath_NumberAt(at(failedExitCode)), str(failedTaskArn),
+		awsstepfunctions.JsonPath_Format(at("exit {}: not an edge-drop-task exit code"), str(failedExitCode)))
 	stopped := outcome(StateBoardTaskStopped, "The container never exited: ECS's reason", contract.OutcomeFailed,
-		nil, str(taskArn), awsstepfunctions.JsonPath_Format(at("task stopped without an exit code: {}"), str(task+".StoppedReason")))
+		nil, str(failedTaskArn), awsstepfunctions.JsonPath_Format(at("task stopped without an exit code: {}"), str(failedTask+".StoppedReason")))
 	withCause := outcome(StateBoardError, "Any other error: its name and cause", contract.OutcomeFailed, nil, nil,
 		awsstepfunctions.JsonPath_Format(at("{}: {}"), str("$.error.Error"), str("$.error.Cause")))
 	nameOnly := outcome(StateBoardErrorName, "An error without a cause: its name", contract.OutcomeFailed, nil, nil, str("$.error.Error"))
 
-	readTask := awsstepfunctions.NewPass(scope, at(StateReadBoardTask), &awsstepfunctions.PassProps{
-		Comment: at("The cause of States.TaskFailed is the stopped task as JSON"),
-		Parameters: &map[string]any{
-			"task":      awsstepfunctions.JsonPath_StringToJson(str("$.error.Cause")),
-			"exitCodes": codes,
-		},
-		ResultPath: at("$.failure"),
-	}).Next(awsstepfunctions.NewChoice(scope, at(StateClassifyBoardExit), &awsstepfunctions.ChoiceProps{
-		Comment: at("Which exit code, if any"),
-	}).
-		When(and(
-			present(taskArn, awsstepfunctions.Condition_IsString),
-			present(exitCode, awsstepfunctions.Condition_IsNumeric),
-			[]awsstepfunctions.Condition{
-				awsstepfunctions.Condition_NumberGreaterThanEquals(at(exitCode), jsii.Number(0)),
-				awsstepfunctions.Condition_NumberLessThanEquals(at(exitCode), jsii.Number(len(codes)-1)),
-			},
-		), exitKnown, nil).
-		When(and(
-			present(taskArn, awsstepfunctions.Condition_IsString),
-			present(exitCode, awsstepfunctions.Condition_IsNumeric),
-		), exitOther, nil).
-		When(and(
-			present(taskArn, awsstepfunctions.Condition_IsString),
-			present(task+".StoppedReason", awsstepfunctions.Condition_IsString),
-		), stopped, nil).
-		Otherwise(withCause))
+	readTask := readStoppedTask(scope, StateReadBoardTask, "The cause of States.TaskFailed is the stopped task as JSON",
+		StateClassifyBoardExit, exitBranches{known: exitKnown, other: exitOther, stopped: stopped, neither: withCause})
 
 	offlineNames := make([]awsstepfunctions.Condition, 0, len(OfflineErrors))
 	for _, e := range OfflineErrors {
@@ -371,13 +330,9 @@ func deliverToOneBoard(scope constructs.Construct, props FanOutProps) awsstepfun
 	classify := awsstepfunctions.NewChoice(scope, at(StateClassifyBoardFailure), &awsstepfunctions.ChoiceProps{
 		Comment: at("Offline (RunTask placed nothing), a task that ran and failed, or any other error"),
 	}).
-		When(and([]awsstepfunctions.Condition{awsstepfunctions.Condition_Or(offlineNames...)}, causeGiven), offline, nil).
-		When(and(
-			[]awsstepfunctions.Condition{awsstepfunctions.Condition_StringEquals(at("$.error.Error"), at("States.TaskFailed"))},
-			causeGiven,
-			[]awsstepfunctions.Condition{awsstepfunctions.Condition_StringMatches(at("$.error.Cause"), at(`{"*}`))},
-		), readTask, nil).
-		When(and(causeGiven), withCause, nil).
+		When(and([]awsstepfunctions.Condition{awsstepfunctions.Condition_Or(offlineNames...)}, causeGiven()), offline, nil).
+		When(isTaskFailure(), readTask, nil).
+		When(and(causeGiven()), withCause, nil).
 		Otherwise(nameOnly)
 
 	run.AddCatch(classify, &awsstepfunctions.CatchProps{

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -245,14 +244,6 @@ func objectEnvironment() *[]*awsstepfunctionstasks.TaskEnvironmentVariable {
 // only codes inside the table are looked up.
 func failurePath(scope constructs.Construct) awsstepfunctions.IChainable {
 	at := func(p string) *string { return jsii.String(p) }
-	// present is IsPresent then the type test: a type test on a missing
-	// path is a States.Runtime error, and And stops at the first false.
-	present := func(p string, is func(*string) awsstepfunctions.Condition) []awsstepfunctions.Condition {
-		return []awsstepfunctions.Condition{awsstepfunctions.Condition_IsPresent(at(p)), is(at(p))}
-	}
-	and := func(conds ...[]awsstepfunctions.Condition) awsstepfunctions.Condition {
-		return awsstepfunctions.Condition_And(slices.Concat(conds...)...)
-	}
 	describe := func(id, comment string, reason *string) awsstepfunctions.Pass {
 		return awsstepfunctions.NewPass(scope, jsii.String(id), &awsstepfunctions.PassProps{
 			Comment:    jsii.String(comment),
@@ -260,12 +251,6 @@ func failurePath(scope constructs.Construct) awsstepfunctions.IChainable {
 			ResultPath: jsii.String("$.failure"),
 		})
 	}
-	const (
-		task     = "$.failure.task"
-		exitCode = task + ".Containers[0].ExitCode"
-		taskArn  = task + ".TaskArn"
-	)
-	codes := contract.ExitDescriptions()
 
 	failed := awsstepfunctions.NewFail(scope, jsii.String(StateFailed), &awsstepfunctions.FailProps{
 		Comment: jsii.String("The task failed or could not start; the cause names the object and why"),
@@ -277,58 +262,28 @@ func failurePath(scope constructs.Construct) awsstepfunctions.IChainable {
 	})
 	exitKnown := describe(StateDescribeExit, "An exit code of edge-drop-task: its class and meaning",
 		awsstepfunctions.JsonPath_Format(jsii.String("{} (task {})"),
-			awsstepfunctions.JsonPath_ArrayGetItem(awsstepfunctions.JsonPath_ListAt(at("$.failure.exitCodes")), awsstepfunctions.JsonPath_NumberAt(at(exitCode))),
-			awsstepfunctions.JsonPath_StringAt(at(taskArn)))).Next(failed)
+			awsstepfunctions.JsonPath_ArrayGetItem(awsstepfunctions.JsonPath_ListAt(at("$.failure.exitCodes")), awsstepfunctions.JsonPath_NumberAt(at(failedExitCode))),
+			awsstepfunctions.JsonPath_StringAt(at(failedTaskArn)))).Next(failed)
 	exitOther := describe(StateDescribeOtherExit, "An exit code edge-drop-task does not use (above 128: killed by signal code-128, e.g. 137 out of memory)",
 		awsstepfunctions.JsonPath_Format(jsii.String("exit {}: not an edge-drop-task exit code (task {})"),
-			awsstepfunctions.JsonPath_StringAt(at(exitCode)), awsstepfunctions.JsonPath_StringAt(at(taskArn)))).Next(failed)
+			awsstepfunctions.JsonPath_StringAt(at(failedExitCode)), awsstepfunctions.JsonPath_StringAt(at(failedTaskArn)))).Next(failed)
 	stopped := describe(StateDescribeStopped, "The container never exited (image pull, board lost, task stopped): ECS's reason",
 		awsstepfunctions.JsonPath_Format(jsii.String("task stopped without an exit code: {} (task {})"),
-			awsstepfunctions.JsonPath_StringAt(at(task+".StoppedReason")), awsstepfunctions.JsonPath_StringAt(at(taskArn)))).Next(failed)
+			awsstepfunctions.JsonPath_StringAt(at(failedTask+".StoppedReason")), awsstepfunctions.JsonPath_StringAt(at(failedTaskArn)))).Next(failed)
 	withCause := describe(StateDescribeError, "Any other error: its name and cause",
 		awsstepfunctions.JsonPath_Format(jsii.String("{}: {}"),
 			awsstepfunctions.JsonPath_StringAt(at("$.error.Error")), awsstepfunctions.JsonPath_StringAt(at("$.error.Cause")))).Next(failed)
 	nameOnly := describe(StateDescribeErrorName, "An error without a cause: its name",
 		awsstepfunctions.JsonPath_StringAt(at("$.error.Error"))).Next(failed)
 
-	readTask := awsstepfunctions.NewPass(scope, jsii.String(StateReadStoppedTask), &awsstepfunctions.PassProps{
-		Comment: jsii.String("The cause of States.TaskFailed is the stopped task as JSON; exitCodes holds contract.ExitDescriptions, indexed by code"),
-		Parameters: &map[string]any{
-			"task":      awsstepfunctions.JsonPath_StringToJson(awsstepfunctions.JsonPath_StringAt(at("$.error.Cause"))),
-			"exitCodes": codes,
-		},
-		ResultPath: jsii.String("$.failure"),
-	}).Next(awsstepfunctions.NewChoice(scope, jsii.String(StateClassifyExit), &awsstepfunctions.ChoiceProps{
-		Comment: jsii.String("Which exit code, if any"),
-	}).
-		When(and(
-			present(taskArn, awsstepfunctions.Condition_IsString),
-			present(exitCode, awsstepfunctions.Condition_IsNumeric),
-			[]awsstepfunctions.Condition{
-				awsstepfunctions.Condition_NumberGreaterThanEquals(at(exitCode), jsii.Number(0)),
-				awsstepfunctions.Condition_NumberLessThanEquals(at(exitCode), jsii.Number(len(codes)-1)),
-			},
-		), exitKnown, nil).
-		When(and(
-			present(taskArn, awsstepfunctions.Condition_IsString),
-			present(exitCode, awsstepfunctions.Condition_IsNumeric),
-		), exitOther, nil).
-		When(and(
-			present(taskArn, awsstepfunctions.Condition_IsString),
-			present(task+".StoppedReason", awsstepfunctions.Condition_IsString),
-		), stopped, nil).
-		Otherwise(withCause))
+	readTask := readStoppedTask(scope, StateReadStoppedTask,
+		"The cause of States.TaskFailed is the stopped task as JSON; exitCodes holds contract.ExitDescriptions, indexed by code",
+		StateClassifyExit, exitBranches{known: exitKnown, other: exitOther, stopped: stopped, neither: withCause})
 
-	causeGiven := append(present("$.error.Cause", awsstepfunctions.Condition_IsString),
-		awsstepfunctions.Condition_Not(awsstepfunctions.Condition_StringEquals(at("$.error.Cause"), jsii.String(""))))
 	return awsstepfunctions.NewChoice(scope, jsii.String(StateClassifyFailure), &awsstepfunctions.ChoiceProps{
 		Comment: jsii.String("A task that ran and failed (its cause is the stopped task as JSON) or any other error"),
 	}).
-		When(and(
-			[]awsstepfunctions.Condition{awsstepfunctions.Condition_StringEquals(at("$.error.Error"), jsii.String("States.TaskFailed"))},
-			causeGiven,
-			[]awsstepfunctions.Condition{awsstepfunctions.Condition_StringMatches(at("$.error.Cause"), jsii.String(`{"*}`))},
-		), readTask, nil).
-		When(and(causeGiven), withCause, nil).
+		When(isTaskFailure(), readTask, nil).
+		When(and(causeGiven()), withCause, nil).
 		Otherwise(nameOnly)
 }
