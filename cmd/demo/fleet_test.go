@@ -59,7 +59,7 @@ func TestPrinterShowsEachBoard(t *testing.T) {
 	ev(statemachine.EventStateExited, "RunOnBoard", "DeliverToEachBoard[0]", nil, map[string]any{"task": 1})
 	ev(statemachine.EventStateExited, "Delivered", "DeliverToEachBoard[0]", nil, map[string]any{"board": "a", "status": "delivered", "exitCode": 0})
 	ev(statemachine.EventStateExited, "Offline", "DeliverToEachBoard[1]", nil, map[string]any{"board": "b\x1b[31m", "status": "offline", "cause": "{\"Failures\":[{\"Reason\":\"AGENT\"}]}\n"})
-	outcomes := p.result(localrun.Result{Event: bucket.ObjectCreated{Bucket: "bk", Key: "k"},
+	outcomes := p.result(localrun.Result{Event: bucket.Notification{Bucket: "bk", Key: "k"},
 		Execution: &statemachine.Execution{Name: "x1", Status: statemachine.StatusFailed, Error: "EdgeDrop.SomeBoardsFailed", Cause: "b offline",
 			StartTime: time.Unix(0, 0), StopTime: time.Unix(1, 0)}})
 	out := buf.String()

@@ -74,10 +74,11 @@ type Options struct {
 }
 
 // Result is one finished execution, or an upload no rule matched (Rule
-// empty, Execution nil): in the cloud such an event costs nothing.
+// empty, Execution nil): in the cloud such an event costs nothing. A
+// deletion no rule matched (mirrorDeletes off) is no result.
 type Result struct {
 	Rule      string
-	Event     bucket.ObjectCreated
+	Event     bucket.Notification
 	Execution *statemachine.Execution
 	// TaskReason is the last stderr line of the execution's last task that
 	// failed: the task's own words for why (in the cloud, its log has it).
@@ -312,7 +313,7 @@ func (p *Pipeline) route(ctx context.Context, targets []target, runner *ecstask.
 	case <-ctx.Done():
 	}
 	for o := range p.S3.Events() {
-		event, _ := json.Marshal(rule.NewObjectCreatedEvent(o, Account, Region))
+		event, _ := json.Marshal(rule.NewEvent(o, Account, Region))
 		matched := false
 		for _, t := range targets {
 			ok, err := t.matcher.Matches(event)
@@ -366,7 +367,7 @@ func (p *Pipeline) route(ctx context.Context, targets []target, runner *ecstask.
 				p.results <- r
 			}()
 		}
-		if !matched {
+		if !matched && !o.Deleted {
 			p.results <- Result{Event: o}
 		}
 	}
