@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/local/bucket"
@@ -159,4 +160,18 @@ func newUUID() string {
 	u[6] = u[6]&0x0f | 0x40
 	u[8] = u[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
+}
+
+// DetailTypeScheduledEvent is the detail-type of a scheduled rule's event.
+const DetailTypeScheduledEvent = "Scheduled Event"
+
+// NewScheduledEvent builds the event a scheduled rule sends its targets
+// (source aws.events, the rule's ARN as the resource, detail {}).
+func NewScheduledEvent(ruleARN, account, region string, at time.Time) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"version": "0", "id": newUUID(), "detail-type": DetailTypeScheduledEvent, "source": "aws.events",
+		"account": account, "time": at.UTC().Format("2006-01-02T15:04:05Z"), "region": region,
+		"resources": []string{ruleARN}, "detail": map[string]any{},
+	})
+	return b
 }
