@@ -57,7 +57,7 @@ func (c contextFlags) Set(v string) error {
 
 type options struct {
 	assembly, state, data, task, addr string
-	boards                            string
+	boards, syncEvery                 string
 	once, verbose, rejectWhenBusy     bool
 	slots                             int
 	context                           contextFlags
@@ -77,6 +77,7 @@ func main() {
 	flag.BoolVar(&o.once, "once", false, "upload the samples, wait for their executions, then exit (status 1, with the reason, if the matching sample was not delivered)")
 	flag.BoolVar(&o.verbose, "v", false, "print the task's log lines too, and a failed task as ECS reports it (JSON)")
 	flag.BoolVar(&o.rejectWhenBusy, "reject-when-busy", false, "fail RunTask when every slot is taken, as ECS does on a full board; the state machine's Retry then waits (real intervals, 15 s and up)")
+	flag.StringVar(&o.syncEvery, "sync-every", "", "run the scheduled sync this often instead of the app's syncEvery, e.g. 10s (at least 1s)")
 	flag.StringVar(&o.match, "sample", "", "key of the sample that should match (default: made from keyPattern)")
 	flag.StringVar(&o.skip, "sample-skip", "notes/readme.md", "key of the sample that should be skipped")
 	flag.Parse()
@@ -127,7 +128,9 @@ func run(o options) (int, error) {
 		}
 	}
 	out := &printer{w: os.Stdout, verbose: o.verbose}
+	syncEvery, _ := parseSyncEvery(o.syncEvery) // checked by checkFlags
 	p, err := localrun.Start(ctx, localrun.Options{
+		ScheduleEvery:  syncEvery,
 		Boards:         boards,
 		AssemblyDir:    o.assembly,
 		ObjectDir:      filepath.Join(o.state, "s3"),
@@ -179,8 +182,9 @@ func run(o options) (int, error) {
 	}
 
 	// The matching sample must arrive in the data directory; why not, if not.
+	// Other executions (a scheduled sync) are printed on the way.
 	var notDelivered string
-	for range samples {
+	for waiting := len(samples); waiting > 0; {
 		var r localrun.Result
 		select {
 		case r = <-p.Results():
@@ -190,7 +194,10 @@ func run(o options) (int, error) {
 			return 1, errors.New("no execution finished within 2 minutes")
 		}
 		outcomes := out.result(r)
-		if r.Event.Key == match {
+		if _, sample := samples[r.Event.Key]; sample && !r.Event.Deleted {
+			waiting--
+		}
+		if r.Event.Key == match && !r.Event.Deleted {
 			var paths []string
 			notDelivered, paths = deliveryProblem(r, samplePaths(p.Boards, outcomes, match), samples[match])
 			if notDelivered == "" {
@@ -383,6 +390,14 @@ func (p *printer) taskLog(id, line string) {
 func (p *printer) result(r localrun.Result) []outcome {
 	x := r.Execution
 	object := safe("s3://" + r.Event.Bucket + "/" + r.Event.Key)
+	switch {
+	case r.Event.Key == "" && r.Rule != "":
+		object = safe(r.StateMachine) + " (rule " + safe(r.Rule) + ")"
+	case r.Event.Key == "":
+		object = safe(r.StateMachine) + " (started by hand)"
+	case r.Event.Deleted:
+		object += " (deleted)"
+	}
 	if x == nil {
 		p.printf("%s: no rule matched, no execution (the rule's event pattern filters it)\n", object)
 		return nil
