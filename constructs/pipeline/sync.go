@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -97,7 +98,7 @@ func NewSync(scope constructs.Construct, id string, props SyncProps) *Sync {
 		Description: jsii.String("edge-drop sync schedule: start executions of the sync state machine"),
 	})
 	s.Schedule = awsevents.NewRule(c, jsii.String("Schedule"), &awsevents.RuleProps{
-		Description: jsii.String("edge-drop: reconcile every board with the bucket every " + props.Every.String()),
+		Description: jsii.String("edge-drop: reconcile every board with the bucket every " + strings.TrimSuffix(strings.TrimSuffix(props.Every.String(), "0s"), "0m")),
 		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(props.Every.Minutes()))),
 	})
 	// A start that fails is retried until the next scheduled one would
@@ -154,11 +155,13 @@ func syncDefinition(scope constructs.Construct, props SyncProps, timing FleetTim
 
 	what := "the sync of s3://" + *props.Bucket.BucketName() + "/" + props.KeyPrefix + " (" + props.KeyPattern + ")"
 	fan := FanOut(scope, FanOutProps{
-		Cluster:     props.Cluster,
-		Task:        props.Task,
-		Filter:      str("$.query.filter"),
-		Target:      str("$.query.target"),
-		What:        str("$.query.what"),
+		Cluster: props.Cluster,
+		Task:    props.Task,
+		Filter:  str("$.query.filter"),
+		Target:  str("$.query.target"),
+		What:    str("$.query.what"),
+		// The causes read $.query after the fan-out rebuilt the state.
+		Carry:       []string{"query"},
 		Environment: env,
 		Timing:      timing,
 	})
