@@ -70,32 +70,13 @@ func New(scope constructs.Construct, id string, props Props) *Pipeline {
 		props.Target.Kind = TargetAny
 	}
 
-	// Under /aws/vendedlogs/ CloudWatch Logs needs no per-log-group entry in
-	// the account's log resource policy, whose 5,120-character limit
-	// otherwise fails state machine creation in busy accounts. The stack's
-	// GUID ends the name: a group retained by an earlier stack of the same
-	// name does not block a new deploy.
-	stackGUID := awscdk.Fn_Select(jsii.Number(2), awscdk.Fn_Split(jsii.String("/"), awscdk.Aws_STACK_ID(), nil))
-	p.LogGroup = awslogs.NewLogGroup(c, jsii.String("ExecutionLogs"), &awslogs.LogGroupProps{
-		LogGroupName:  awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String(ExecutionLogGroupPrefix + *awscdk.Stack_Of(c).StackName() + "-"), stackGUID}),
-		Retention:     props.LogRetention,
-		RemovalPolicy: props.RemovalPolicy,
-	})
-	role := stateMachineRole(c, props)
-	p.StateMachine = awsstepfunctions.NewStateMachine(c, jsii.String("StateMachine"), &awsstepfunctions.StateMachineProps{
-		Comment:          jsii.String("edge-drop: deliver an uploaded S3 object to an ECS Anywhere board"),
-		StateMachineType: awsstepfunctions.StateMachineType_STANDARD, // .sync needs STANDARD
-		DefinitionBody:   awsstepfunctions.DefinitionBody_FromChainable(definition(c, props)),
-		Timeout:          awscdk.Duration_Seconds(jsii.Number(props.executionTimeout().Seconds())),
-		TracingEnabled:   jsii.Bool(true),
-		// The role's policy is written in full by stateMachineRole; CDK's
-		// own grants (unconditioned RunTask, StopTask on *) do not reach it.
-		Role: role.WithoutPolicyUpdates(nil),
-		Logs: &awsstepfunctions.LogOptions{
-			Destination:          p.LogGroup,
-			Level:                awsstepfunctions.LogLevel_ALL,
-			IncludeExecutionData: jsii.Bool(true),
-		},
+	p.LogGroup = executionLogGroup(c, "", props.LogRetention, props.RemovalPolicy)
+	p.StateMachine = newStateMachine(c, stateMachineProps{
+		Comment:  "edge-drop: deliver an uploaded S3 object to an ECS Anywhere board",
+		Body:     definition(c, props),
+		Timeout:  props.executionTimeout(),
+		Role:     stateMachineRole(c, props, props.Target.Kind != TargetAny),
+		LogGroup: p.LogGroup,
 	})
 
 	p.DeadLetterQueue = awssqs.NewQueue(c, jsii.String("DeadLetters"), &awssqs.QueueProps{
@@ -123,6 +104,56 @@ func New(scope constructs.Construct, id string, props Props) *Pipeline {
 		MaxEventAge:     awscdk.Duration_Hours(jsii.Number(targetMaxEventAgeHours)),
 	}))
 	return p
+}
+
+// executionLogGroup is a state machine's log group. Under /aws/vendedlogs/
+// CloudWatch Logs needs no per-log-group entry in the account's log
+// resource policy, whose 5,120-character limit otherwise fails state
+// machine creation in busy accounts. The stack's GUID ends the name: a
+// group retained by an earlier stack of the same name does not block a new
+// deploy. infix tells the stack's state machines apart ("" for the
+// pipeline's).
+func executionLogGroup(c constructs.Construct, infix string, retention awslogs.RetentionDays, removal awscdk.RemovalPolicy) awslogs.LogGroup {
+	stackGUID := awscdk.Fn_Select(jsii.Number(2), awscdk.Fn_Split(jsii.String("/"), awscdk.Aws_STACK_ID(), nil))
+	return awslogs.NewLogGroup(c, jsii.String("ExecutionLogs"), &awslogs.LogGroupProps{
+		LogGroupName:  awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String(ExecutionLogGroupPrefix + *awscdk.Stack_Of(c).StackName() + "-" + infix), stackGUID}),
+		Retention:     retention,
+		RemovalPolicy: removal,
+	})
+}
+
+// stateMachineProps is what differs between the stack's state machines.
+type stateMachineProps struct {
+	Name, Comment string
+	Body          awsstepfunctions.IChainable
+	Timeout       time.Duration
+	Role          awsiam.Role
+	LogGroup      awslogs.LogGroup
+}
+
+// newStateMachine is a STANDARD state machine (.sync needs it), traced,
+// logging everything to its group.
+func newStateMachine(c constructs.Construct, props stateMachineProps) awsstepfunctions.StateMachine {
+	var name *string
+	if props.Name != "" {
+		name = jsii.String(props.Name)
+	}
+	return awsstepfunctions.NewStateMachine(c, jsii.String("StateMachine"), &awsstepfunctions.StateMachineProps{
+		StateMachineName: name,
+		Comment:          jsii.String(props.Comment),
+		StateMachineType: awsstepfunctions.StateMachineType_STANDARD,
+		DefinitionBody:   awsstepfunctions.DefinitionBody_FromChainable(props.Body),
+		Timeout:          awscdk.Duration_Seconds(jsii.Number(props.Timeout.Seconds())),
+		TracingEnabled:   jsii.Bool(true),
+		// The role's policy is written in full by stateMachineRole; CDK's
+		// own grants (unconditioned RunTask, StopTask on *) do not reach it.
+		Role: props.Role.WithoutPolicyUpdates(nil),
+		Logs: &awsstepfunctions.LogOptions{
+			Destination:          props.LogGroup,
+			Level:                awsstepfunctions.LogLevel_ALL,
+			IncludeExecutionData: jsii.Bool(true),
+		},
+	})
 }
 
 // Target delivery: EventBridge retries a failed StartExecution with backoff
