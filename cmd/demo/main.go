@@ -10,7 +10,10 @@
 //
 // With -boards, each board has its data dir ./data/<board>/ and lines
 // "offline <board>" / "online <board>" typed on the standard input take a
-// board's agent offline and back while the demo runs.
+// board's agent offline and back while the demo runs; "sync [board]" runs
+// the sync state machine now. -sync-every 10s runs the scheduled sync that
+// often. A local Step Functions endpoint, written to .demo/stepfunctions.json,
+// lets make sync start the demo's sync as it starts the cloud's.
 //
 // Ctrl-C, SIGTERM and SIGHUP stop it: running tasks get SIGTERM and clean
 // up, and the exit status is the shell's for that signal (128+n).
@@ -19,6 +22,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -40,6 +44,7 @@ import (
 	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/local/localrun"
 	"github.com/edge-drop/edge-drop/local/statemachine"
+	"github.com/edge-drop/edge-drop/local/stepfunctions"
 	"github.com/edge-drop/edge-drop/stacks"
 )
 
@@ -158,8 +163,22 @@ func run(o options) (int, error) {
 			}
 			fmt.Printf("  board %s%s: %s\n", b.Name, groups, b.Dir)
 		}
+	}
+	syncARN := syncStateMachine(p)
+	sfn, err := stepfunctions.Start("127.0.0.1:0", p)
+	if err != nil {
+		return 1, err
+	}
+	defer sfn.Close()
+	stateFile := filepath.Join(o.state, stepFunctionsFile)
+	if err := writeStepFunctionsFile(stateFile, sfn.URL(), syncARN); err != nil {
+		return 1, err
+	}
+	defer os.Remove(stateFile)
+	fmt.Printf("Step Functions endpoint %s (in %s: make sync works against this demo)\n", sfn.URL(), stateFile)
+	if !o.once {
 		fmt.Printf("%s\n\n", consoleHelp)
-		go console(os.Stdin, p, out)
+		go console(os.Stdin, p, syncARN, out)
 	}
 
 	match := o.match
@@ -238,6 +257,43 @@ Files appear in %s. Ctrl-C stops.
 			return signaled(), nil
 		}
 	}
+}
+
+// stepFunctionsFile, in -state, tells scripts/sync.sh (make sync) where
+// the running demo's Step Functions endpoint and sync state machine are.
+const stepFunctionsFile = "stepfunctions.json"
+
+// syncStateMachine is the ARN of the app's <prefix>-Sync state machine, ""
+// if it has none.
+func syncStateMachine(p *localrun.Pipeline) string {
+	for _, m := range p.StateMachines() {
+		if strings.HasSuffix(m.Name, "-Sync") {
+			return m.ARN
+		}
+	}
+	return ""
+}
+
+// writeStepFunctionsFile writes {"endpoint", "syncStateMachineArn"} to
+// path, whole or not at all (a reader never sees half of it).
+func writeStepFunctionsFile(path, endpoint, syncARN string) error {
+	b, _ := json.MarshalIndent(map[string]string{"endpoint": endpoint, "syncStateMachineArn": syncARN}, "", "  ")
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".stepfunctions-*.json")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename: nothing to remove
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
 }
 
 // stopOnSignals returns a context that SIGINT (Ctrl-C), SIGTERM or SIGHUP
