@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/edge-drop/edge-drop/local/statemachine"
 )
 
@@ -151,5 +154,33 @@ func TestStartExecution(t *testing.T) {
 	var ae *APIError
 	if _, err := h.p.StartExecution(echoARN, "", ""); !errors.As(err, &ae) || ae.Code != "ServiceUnavailable" {
 		t.Errorf("StartExecution after Close = %v", err)
+	}
+}
+
+// A deletion in the embedded S3 server reaches the rules as S3's Object
+// Deleted event: a rule matching it starts its state machine, the
+// pipeline's (Object Created only) does not.
+func TestDeletionsReachTheRulesThatMatchThem(t *testing.T) {
+	deletions := map[string]any{"Type": "AWS::Events::Rule", "Properties": map[string]any{
+		"EventPattern": map[string]any{"source": []any{"aws.s3"}, "detail-type": []any{"Object Deleted"}, "detail": map[string]any{"deletion-type": []any{"Permanently Deleted"}}},
+		"Targets":      []any{map[string]any{"Arn": map[string]any{"Ref": "EchoMachine"}, "Id": "echo"}}}}
+	asm := withResources(t, defaultAsm, map[string]any{"EchoMachine": echoMachine("edge-drop-Echo"), "Deletions": deletions})
+	h := start(t, asm, Options{})
+	h.put("notes.md", []byte("outside the pattern: the pipeline skips it"))
+	if r := nextResult(t, h.p); r.Event.Deleted || r.StateMachine == "edge-drop-Echo" {
+		t.Fatalf("the upload: %+v", r)
+	}
+	if _, err := h.client.DeleteObject(t.Context(), &s3.DeleteObjectInput{Bucket: &h.bucket, Key: aws.String("notes.md")}); err != nil {
+		t.Fatal(err)
+	}
+	r := nextResult(t, h.p)
+	out, _ := json.Marshal(r.Execution.Output)
+	if !r.Event.Deleted || r.Event.Key != "notes.md" || r.Rule != "Deletions" || r.StateMachine != "edge-drop-Echo" || string(out) != `{"source":"aws.s3","via":"Object Deleted"}` {
+		t.Fatalf("the deletion: %+v, output %s", r, out)
+	}
+	select {
+	case r := <-h.p.Results():
+		t.Fatalf("a second execution for the deletion: %+v", r)
+	default:
 	}
 }
