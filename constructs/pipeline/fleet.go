@@ -127,7 +127,7 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 			params["NextToken"] = str("$.listed.NextToken")
 			comment = "The next page"
 		}
-		return awsstepfunctionstasks.NewCallAwsService(scope, at(props.Prefix + id), &awsstepfunctionstasks.CallAwsServiceProps{
+		return awsstepfunctionstasks.NewCallAwsService(scope, at(props.Prefix+id), &awsstepfunctionstasks.CallAwsServiceProps{
 			Comment:      at(comment),
 			Service:      at("ecs"),
 			Action:       at("listContainerInstances"),
@@ -271,7 +271,7 @@ func deliverToOneBoard(scope constructs.Construct, props FanOutProps) awsstepfun
 	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
 	board := awsstepfunctions.JsonPath_ArrayGetItem(awsstepfunctions.JsonPath_ListAt(at("$.names")), jsii.Number(0))
 	outcome := func(id, comment, status string, exitCode, taskArn, cause any) awsstepfunctions.Pass {
-		return awsstepfunctions.NewPass(scope, at(props.Prefix + id), &awsstepfunctions.PassProps{
+		return awsstepfunctions.NewPass(scope, at(props.Prefix+id), &awsstepfunctions.PassProps{
 			Comment: at(comment),
 			Parameters: &map[string]any{
 				"board":    board,
