@@ -113,6 +113,10 @@ func asl(t *testing.T, tpl assertions.Template) map[string]any {
 	return aslOf(t, tpl, "Pipeline")
 }
 
+func templateOf(stack awscdk.Stack) assertions.Template {
+	return assertions.Template_FromStack(stack, nil)
+}
+
 // onlyOf returns the single resource of a type in a construct
 // ("Pipeline", "Sync": the logical ID starts with it), failing otherwise.
 func onlyOf(t *testing.T, tpl assertions.Template, typ, construct string) (string, map[string]any) {

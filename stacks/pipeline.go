@@ -89,6 +89,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 		MaxObjectBytes: cfg.MaxObjectBytes(),
 		Target:         target(cfg),
 		OfflineWait:    cfg.OfflineWait,
+		MirrorDeletes:  cfg.MirrorDeletes,
 
 		LogRetention:  retention,
 		RemovalPolicy: removal,

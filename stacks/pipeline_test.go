@@ -140,7 +140,7 @@ func TestRuleKeyFilterGoesIntoThePattern(t *testing.T) {
 		p := pipeline.EventPattern(nil, pipeline.KeyFilter{
 			Suffix:   map[bool]string{true: tc.value}[tc.key == config.KeyRuleKeySuffix],
 			Wildcard: map[bool]string{true: tc.value}[tc.key == config.KeyRuleKeyWildcard],
-		})
+		}, false)
 		equalJSON(t, tc.key, get(t, *p.Detail, "object", "key"), []any{tc.want})
 	}
 	tpl := customizedPipeline(t)

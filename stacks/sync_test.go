@@ -356,3 +356,34 @@ func TestRoutedSyncListsEachBoardsRoute(t *testing.T) {
 	slices.Sort(got)
 	equalJSON(t, "routes", got, []string{"kiosk_2 to/kiosk_2/ 2", "shop-1 to/shop-1/ 2"})
 }
+
+// nagSuppressions counts the cdk-nag suppressions of a stack by rule.
+func nagSuppressions(t *testing.T, tpl assertions.Template) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	resources, _ := (*tpl.ToJSON())["Resources"].(map[string]any)
+	for _, r := range resources {
+		meta, _ := r.(map[string]any)["Metadata"].(map[string]any)
+		nag, _ := meta["cdk_nag"].(map[string]any)
+		list, _ := nag["rules_to_suppress"].([]any)
+		for _, s := range list {
+			out[s.(map[string]any)["id"].(string)]++
+		}
+	}
+	return out
+}
+
+// The sync adds one suppression: its state machine role's IAM5 (task
+// ARNs and container instances of this cluster, log delivery and X-Ray),
+// the same reason as the pipeline's role. s3:ListBucket needs none.
+func TestSyncNagSuppressions(t *testing.T) {
+	off := nagSuppressions(t, syncPipeline(t, "sync-off"))
+	on := nagSuppressions(t, defaultPipeline(t))
+	want := map[string]int{}
+	for k, v := range off {
+		want[k] = v
+	}
+	want["AwsSolutions-IAM5"]++
+	equalJSON(t, "suppressions with the sync", on, want)
+	t.Logf("pipeline stack suppressions: without sync %v, with %v", off, on)
+}

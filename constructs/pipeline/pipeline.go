@@ -47,6 +47,9 @@ type Props struct {
 	// OfflineWait bounds the retries of a busy or offline board (fleet
 	// targets only).
 	OfflineWait time.Duration
+	// MirrorDeletes: Object Deleted events remove the delivered file from
+	// the boards of the target (every board for "any").
+	MirrorDeletes bool
 
 	LogRetention  awslogs.RetentionDays
 	RemovalPolicy awscdk.RemovalPolicy
@@ -75,7 +78,7 @@ func New(scope constructs.Construct, id string, props Props) *Pipeline {
 		Comment:  "edge-drop: deliver an uploaded S3 object to an ECS Anywhere board",
 		Body:     definition(c, props),
 		Timeout:  props.executionTimeout(),
-		Role:     stateMachineRole(c, props, props.Target.Kind != TargetAny),
+		Role:     stateMachineRole(c, props, props.fansOut()),
 		LogGroup: p.LogGroup,
 	})
 
@@ -94,8 +97,8 @@ func New(scope constructs.Construct, id string, props Props) *Pipeline {
 		Description: jsii.String("edge-drop rule target: start executions of the one state machine"),
 	})
 	p.Rule = awsevents.NewRule(c, jsii.String("ObjectCreated"), &awsevents.RuleProps{
-		Description:  jsii.String("edge-drop: S3 Object Created in the drop bucket starts a delivery"),
-		EventPattern: EventPattern(props.Bucket.BucketName(), props.KeyFilter),
+		Description:  jsii.String(ruleDescription(props.MirrorDeletes)),
+		EventPattern: EventPattern(props.Bucket.BucketName(), props.KeyFilter, props.MirrorDeletes),
 	})
 	p.Rule.AddTarget(awseventstargets.NewSfnStateMachine(p.StateMachine, &awseventstargets.SfnStateMachineProps{
 		Role:            p.TargetRole,
@@ -167,9 +170,17 @@ const (
 // (the stack name and the stack's GUID follow).
 const ExecutionLogGroupPrefix = "/aws/vendedlogs/states/"
 
-// EventPattern matches "Object Created" events of the bucket, narrowed by
-// the key filter when one is set.
-func EventPattern(bucketName *string, f KeyFilter) *awsevents.EventPattern {
+func ruleDescription(deletes bool) string {
+	if deletes {
+		return "edge-drop: S3 Object Created in the drop bucket starts a delivery, Object Deleted a delete"
+	}
+	return "edge-drop: S3 Object Created in the drop bucket starts a delivery"
+}
+
+// EventPattern matches "Object Created" events of the bucket (and "Object
+// Deleted" ones, of either deletion-type, when deletes are mirrored),
+// narrowed by the key filter when one is set.
+func EventPattern(bucketName *string, f KeyFilter, deletes bool) *awsevents.EventPattern {
 	detail := map[string]any{"bucket": map[string]any{"name": []any{bucketName}}}
 	var key map[string]any
 	switch {
@@ -183,9 +194,13 @@ func EventPattern(bucketName *string, f KeyFilter) *awsevents.EventPattern {
 	if key != nil {
 		detail["object"] = map[string]any{"key": []any{key}}
 	}
+	detailTypes := []string{DetailTypeCreated}
+	if deletes {
+		detailTypes = append(detailTypes, DetailTypeDeleted)
+	}
 	return &awsevents.EventPattern{
 		Source:     jsii.Strings("aws.s3"),
-		DetailType: jsii.Strings("Object Created"),
+		DetailType: jsii.Strings(detailTypes...),
 		Detail:     &detail,
 	}
 }
