@@ -23,12 +23,15 @@ import (
 // deliverTo=all): board b is offline during 50 uploads and 5 deletes, comes
 // back, and one run of the <prefix>-Sync state machine makes its data dir
 // equal the bucket under the key pattern, byte for byte; a file a person
-// put there survives.
+// put there survives. Board a, online throughout, follows the deletes
+// through the Object Deleted events alone.
 func TestSynthesizedSyncCatchesUpABoardThatWasOffline(t *testing.T) {
 	asm := synthFleet(t, map[string]string{"deliverTo": "all", "offlineWait": "1m", "mirrorDeletes": "true"})
 	var waits atomic.Int32
 	h := start(t, asm, Options{Boards: []Board{{Name: "a"}, {Name: "b"}}, Sleep: noWait(&waits, nil), TaskSlots: 4})
-	deletionsRun := rulesMatchDeletions(t, asm)
+	if !rulesMatchDeletions(t, asm) {
+		t.Fatal("the app's rule does not match Object Deleted with mirrorDeletes=true")
+	}
 	bDir := filepath.Join(h.data, "b")
 
 	// Before: both boards have the five objects that will be deleted.
@@ -68,17 +71,17 @@ func TestSynthesizedSyncCatchesUpABoardThatWasOffline(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want := 50
-	if deletionsRun {
-		want += len(doomed)
-	}
-	for _, r := range h.collect(want) {
+	for _, r := range h.collect(50 + len(doomed)) {
 		if r.Event.Key == "notes/outside-the-pattern.md" || r.Event.Deleted {
 			continue
 		}
 		if r.Execution.Status != statemachine.StatusFailed || r.Execution.Error != contract.ErrSomeBoardsFailed || !strings.Contains(r.Execution.Cause, `offline ["b"]`) {
 			t.Fatalf("%s while b is offline: %s %s %s", r.Event.Key, r.Execution.Status, r.Execution.Error, r.Execution.Cause)
 		}
+	}
+	// a stayed online: the Object Deleted events removed its copies, no sync needed.
+	if diff := bucketUnder(t, h, "demo*.txt").diff(t, filepath.Join(h.data, "a")); len(diff) > 0 {
+		t.Errorf("board a, online throughout, differs from the bucket: %v", diff)
 	}
 	if diff := bucketUnder(t, h, "demo*.txt").diff(t, bDir); len(diff) < 50 {
 		t.Fatalf("b misses only %v before the sync: the test proves little", diff)
