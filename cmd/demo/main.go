@@ -176,7 +176,7 @@ func run(o options) (int, error) {
 	}
 	defer os.Remove(stateFile)
 	fmt.Printf("Step Functions endpoint %s (in %s: make sync works against this demo)\n", sfn.URL(), stateFile)
-	if !o.once {
+	if len(boards) > 0 || !o.once {
 		fmt.Printf("%s\n\n", consoleHelp)
 		go console(os.Stdin, p, syncARN, out)
 	}
