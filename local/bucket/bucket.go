@@ -239,6 +239,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if bucket, keys, ok := s.deletion(r); ok {
+		for _, k := range keys { // DeleteObjects' keys are in the body, not the path
+			if why := keyProblem(k); why != "" && s.onDisk {
+				writeError(w, r, http.StatusBadRequest, "InvalidArgument", why)
+				return
+			}
+		}
 		s.serveDeletion(w, r, bucket, keys)
 		return
 	}
@@ -461,14 +467,20 @@ func (s *Server) closingCh(deadline <-chan time.Time) <-chan struct{} {
 }
 
 // unsafeKey explains why the object key in urlPath ("/bucket/key") cannot
-// be kept as a file: the filesystem backend joins bucket and key as a path,
-// so "." / ".." / empty segments and a trailing '/' would alias another
-// key or another bucket. "" when the key is fine (or there is none).
+// be kept as a file (see keyProblem); "" when it can, or there is none.
 func unsafeKey(urlPath string) string {
 	_, key, ok := strings.Cut(strings.TrimPrefix(urlPath, "/"), "/")
 	if !ok || key == "" {
 		return ""
 	}
+	return keyProblem(key)
+}
+
+// keyProblem explains why key cannot be kept as a file: the filesystem
+// backend joins bucket and key as a path, so "." / ".." / empty segments
+// and a trailing '/' would alias another key or another bucket. "" when
+// the key is fine.
+func keyProblem(key string) string {
 	if strings.HasSuffix(key, "/") {
 		return "keys ending in '/' (folder markers) are not supported by the local filesystem-backed S3"
 	}

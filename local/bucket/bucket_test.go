@@ -239,6 +239,29 @@ func TestKeysThatCannotBeFiles(t *testing.T) {
 	expectNone(t, disk)
 }
 
+// DeleteObjects names its keys in the body, not the path: on disk such a
+// key must not reach another bucket or alias another key either.
+func TestDeleteObjectsWithKeysThatCannotBeFiles(t *testing.T) {
+	disk := start(t, Options{Dir: t.TempDir(), Buckets: []string{"uploads", "other"}})
+	c := client(t, disk)
+	put(t, c, "other", "x", []byte("another bucket's object"))
+	put(t, c, "uploads", "b", []byte("this bucket's object"))
+	next(t, disk)
+	next(t, disk)
+	for _, key := range []string{"../other/x", "a/../b"} {
+		_, err := c.DeleteObjects(context.Background(), &s3.DeleteObjectsInput{Bucket: aws.String("uploads"), Delete: &types.Delete{Objects: []types.ObjectIdentifier{{Key: aws.String(key)}}}})
+		if err == nil || !strings.Contains(err.Error(), "InvalidArgument") {
+			t.Errorf("DeleteObjects %q: %v, want InvalidArgument", key, err)
+		}
+	}
+	for bucket, key := range map[string]string{"other": "x", "uploads": "b"} {
+		if _, err := c.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}); err != nil {
+			t.Errorf("%s/%s is gone: %v", bucket, key, err)
+		}
+	}
+	expectNone(t, disk)
+}
+
 func TestMultipartUpload(t *testing.T) {
 	s := start(t, Options{Dir: t.TempDir()})
 	c := client(t, s)
