@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -108,7 +109,7 @@ func (p *Pipeline) schedule(ctx context.Context, s schedule) {
 			p.wg.Add(1) // this goroutine's own count keeps the group above zero
 			go func() {
 				defer p.wg.Done()
-				p.results <- p.execute(ctx, s.machine, name, in, Result{Rule: s.rule.Name})
+				p.results <- p.execute(ctx, s.machine, name, in, Result{Rule: s.rule.Name}, nil)
 			}()
 		}
 	}
@@ -120,6 +121,34 @@ type Run struct {
 	Start                             time.Time
 	done                              chan struct{}
 	result                            Result // set before done is closed
+
+	mu     sync.Mutex
+	exited []StateExit
+}
+
+// StateExit is a top-level state that finished, with its output: the part
+// of an execution's history `make sync` reads (TallyOutcomes' output).
+type StateExit struct {
+	Name, Type string // Type: Pass, Task, Choice, ...
+	At         time.Time
+	Output     string // JSON
+}
+
+// Exited lists the top-level states that finished so far, in order.
+func (r *Run) Exited() []StateExit {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.exited)
+}
+
+func (r *Run) observe(e statemachine.Event) {
+	if e.Kind != statemachine.EventStateExited || e.Iteration != "" {
+		return
+	}
+	out, _ := json.Marshal(e.Output)
+	r.mu.Lock()
+	r.exited = append(r.exited, StateExit{Name: e.State, Type: e.Type, At: e.At, Output: string(out)})
+	r.mu.Unlock()
 }
 
 // Done is closed when the execution has ended.
@@ -188,7 +217,7 @@ func (p *Pipeline) StartExecution(arn, name, input string) (*Run, error) {
 	p.wg.Add(1) // under the lock, before close sets closing and waits
 	go func() {
 		defer p.wg.Done()
-		r.result = p.execute(p.runCtx, m, name, in, Result{})
+		r.result = p.execute(p.runCtx, m, name, in, Result{}, r.observe)
 		close(r.done)
 		p.results <- r.result
 	}()

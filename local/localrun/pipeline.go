@@ -355,7 +355,7 @@ func (p *Pipeline) route(ctx context.Context, targets []target) {
 			p.wg.Add(1)
 			go func() {
 				defer p.wg.Done()
-				p.results <- p.execute(ctx, t.machine, name, in, Result{Rule: t.rule.Name, Event: o})
+				p.results <- p.execute(ctx, t.machine, name, in, Result{Rule: t.rule.Name, Event: o}, nil)
 			}()
 		}
 		if !matched && !o.Deleted {
@@ -378,8 +378,9 @@ func targetInput(event []byte, r assembly.Rule) (any, error) {
 }
 
 // execute runs one execution of m to its end and returns r completed with
-// it: the task calls go to the fleet runner.
-func (p *Pipeline) execute(ctx context.Context, m machine, name string, in any, r Result) Result {
+// it: the task calls go to the fleet runner. observe, if set, sees every
+// event of the execution too.
+func (p *Pipeline) execute(ctx context.Context, m machine, name string, in any, r Result, observe func(statemachine.Event)) Result {
 	// A timed-out state does not wait for its task to stop, so the task
 	// may still write this after the execution ended.
 	var reason atomic.Pointer[string]
@@ -402,6 +403,9 @@ func (p *Pipeline) execute(ctx context.Context, m machine, name string, in any, 
 		Observer: func(e statemachine.Event) {
 			if p.opts.Observer != nil {
 				p.opts.Observer(name, e)
+			}
+			if observe != nil {
+				observe(e)
 			}
 		},
 	})

@@ -1,5 +1,6 @@
 // Package stepfunctions serves the part of the AWS Step Functions API that
-// `make sync` needs (StartExecution, DescribeExecution) on 127.0.0.1 for the
+// `make sync` needs (StartExecution, DescribeExecution, and of
+// GetExecutionHistory the top-level state exits) on 127.0.0.1 for the
 // local demo, so that the aws CLI (`aws --endpoint-url`) starts and follows
 // executions of the demo's state machines as it does in the cloud.
 //
@@ -16,6 +17,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -104,8 +106,23 @@ func Handler(x Executions) http.Handler {
 				return
 			}
 			reply(w, describe(run))
+		case "GetExecutionHistory":
+			var in struct {
+				ExecutionArn string
+				ReverseOrder bool
+			}
+			if err := json.Unmarshal(body, &in); err != nil {
+				fail(w, &localrun.APIError{Code: "SerializationException", Message: err.Error()})
+				return
+			}
+			run, ok := x.Execution(in.ExecutionArn)
+			if !ok {
+				fail(w, &localrun.APIError{Code: "ExecutionDoesNotExist", Message: "Execution Does Not Exist: '" + in.ExecutionArn + "'"})
+				return
+			}
+			reply(w, map[string]any{"events": history(run, in.ReverseOrder)})
 		default:
-			fail(w, &localrun.APIError{Code: "UnknownOperationException", Message: "the local Step Functions endpoint serves StartExecution and DescribeExecution, not " + op})
+			fail(w, &localrun.APIError{Code: "UnknownOperationException", Message: "the local Step Functions endpoint serves StartExecution, DescribeExecution and GetExecutionHistory, not " + op})
 		}
 	})
 }
@@ -134,6 +151,25 @@ func describe(run *localrun.Run) map[string]any {
 		out["cause"] = x.Cause
 	}
 	return out
+}
+
+// history is GetExecutionHistory's events, in one page: the state exits
+// of the top level only (<Type>StateExited with name and output).
+func history(run *localrun.Run, reverse bool) []map[string]any {
+	var events []map[string]any
+	for i, e := range run.Exited() {
+		events = append(events, map[string]any{
+			"id": i + 1, "previousEventId": i, "timestamp": epoch(e.At), "type": e.Type + "StateExited",
+			"stateExitedEventDetails": map[string]string{"name": e.Name, "output": e.Output},
+		})
+	}
+	if reverse {
+		slices.Reverse(events)
+	}
+	if events == nil {
+		events = []map[string]any{}
+	}
+	return events
 }
 
 // epoch is a timestamp as AWS JSON protocols send it: seconds, fractional.

@@ -18,6 +18,7 @@ const (
 	echoARN   = "arn:aws:states:" + localrun.Region + ":" + localrun.Account + ":stateMachine:echo-Echo"
 	gateARN   = "arn:aws:states:" + localrun.Region + ":" + localrun.Account + ":stateMachine:echo-Gate"
 	brokenARN = "arn:aws:states:" + localrun.Region + ":" + localrun.Account + ":stateMachine:echo-Broken"
+	tallyARN  = "arn:aws:states:" + localrun.Region + ":" + localrun.Account + ":stateMachine:echo-Tally"
 )
 
 // start runs a pipeline of hand-written state machines (no tasks) and the
@@ -103,6 +104,36 @@ func TestStartAndDescribe(t *testing.T) {
 	}
 }
 
+func TestHistoryHasTheTopLevelStateExits(t *testing.T) {
+	s, p, _ := start(t)
+	arn, run := startExecution(t, s, p, tallyARN, `{"x":1}`)
+	<-run.Done()
+	type event struct {
+		ID, PreviousEventID     int
+		Type                    string
+		StateExitedEventDetails struct{ Name, Output string }
+	}
+	for _, reverse := range []bool{false, true} {
+		code, out := call(t, s, "GetExecutionHistory", map[string]any{"executionArn": arn, "reverseOrder": reverse})
+		b, _ := json.Marshal(out["events"])
+		var events []event
+		if err := json.Unmarshal(b, &events); code != 200 || err != nil || len(events) != 2 {
+			t.Fatalf("GetExecutionHistory: %d %s %v", code, b, err)
+		}
+		first, second := events[0], events[1]
+		if reverse {
+			first, second = second, first
+		}
+		if first.ID != 1 || first.Type != "PassStateExited" || first.StateExitedEventDetails.Name != "Prepare" || first.StateExitedEventDetails.Output != `{"x":1}` ||
+			second.ID != 2 || second.PreviousEventID != 1 || second.StateExitedEventDetails.Name != "TallyOutcomes" || second.StateExitedEventDetails.Output != `{"offline":["b"]}` {
+			t.Errorf("reverse %v: events %s", reverse, b)
+		}
+	}
+	if code, out := call(t, s, "GetExecutionHistory", map[string]any{"executionArn": arn + "-nope"}); code != 400 || out["__type"] != "ExecutionDoesNotExist" {
+		t.Errorf("unknown execution: %d %v", code, out)
+	}
+}
+
 func TestErrorsAreAWSExceptions(t *testing.T) {
 	s, _, _ := start(t)
 	for _, c := range []struct {
@@ -115,6 +146,7 @@ func TestErrorsAreAWSExceptions(t *testing.T) {
 		{"StartExecution", "not an object", "SerializationException"},
 		{"DescribeExecution", map[string]string{"executionArn": "arn:aws:states:eu-west-1:0:execution:x:y"}, "ExecutionDoesNotExist"},
 		{"StopExecution", map[string]string{}, "UnknownOperationException"},
+		{"GetExecutionHistory", "[]", "SerializationException"},
 	} {
 		code, out := call(t, s, c.op, c.body)
 		if msg, _ := out["message"].(string); code != 400 || out["__type"] != c.want || msg == "" || strings.Contains(msg, "\n") {
@@ -165,6 +197,19 @@ func TestAWSCLI(t *testing.T) {
 	out, err := aws("stepfunctions", "describe-execution", "--execution-arn", arn, "--query", "[status,error,cause]")
 	if err != nil || out != "FAILED\tEdge.Broken\talways fails" {
 		t.Fatalf("describe-execution: %v %q", err, out)
+	}
+	// scripts/sync.sh's query for a failed sync's outcomes.
+	arn, err = aws("stepfunctions", "start-execution", "--state-machine-arn", tallyARN, "--query", "executionArn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run, ok := p.Execution(arn); ok {
+		<-run.Done()
+	}
+	out, err = aws("stepfunctions", "get-execution-history", "--execution-arn", arn, "--reverse-order",
+		"--query", "events[?type=='PassStateExited' && stateExitedEventDetails.name=='TallyOutcomes'] | [0].stateExitedEventDetails.output")
+	if err != nil || out != `{"offline":["b"]}` {
+		t.Fatalf("get-execution-history: %v %q", err, out)
 	}
 	if out, err := aws("stepfunctions", "start-execution", "--state-machine-arn", echoARN+"-nope"); err == nil || !strings.Contains(out, "StateMachineDoesNotExist") {
 		t.Fatalf("an unknown state machine: %v %s", err, out)
