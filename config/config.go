@@ -43,6 +43,8 @@ const (
 	KeyDeliverTo           = "deliverTo"
 	KeyRoutePrefix         = "routePrefix"
 	KeyOfflineWait         = "offlineWait"
+	KeySyncEvery           = "syncEvery"
+	KeyMirrorDeletes       = "mirrorDeletes"
 	KeyLogRetentionDays    = "logRetentionDays"
 	KeyRemovalPolicy       = "removalPolicy"
 	KeyAlarmEmail          = "alarmEmail"
@@ -132,6 +134,16 @@ type Config struct {
 	// or offline before its outcome is "offline".
 	OfflineWait time.Duration
 
+	// SyncEvery is how often every board of the target is reconciled with
+	// the bucket (the sync state machine on a schedule); 0 = "off": syncs
+	// run only on demand (make sync).
+	SyncEvery time.Duration
+	// MirrorDeletes makes deletes follow the bucket: Object Deleted events
+	// remove the delivered file from the boards, and syncs remove
+	// delivered files whose objects are gone. Only files this project
+	// delivered are ever removed.
+	MirrorDeletes bool
+
 	LogRetentionDays int
 	RemovalPolicy    RemovalPolicy
 
@@ -156,6 +168,7 @@ func Default() Config {
 		BoardPolicy:      ScopedBoardPolicy,
 		DeliverTo:        Target{Kind: TargetAny},
 		OfflineWait:      DefaultOfflineWait,
+		SyncEvery:        DefaultSyncEvery,
 		LogRetentionDays: 30,
 		RemovalPolicy:    Retain,
 	}
@@ -234,6 +247,24 @@ func FromContext(lookup Lookup) (Config, error) {
 			errs = append(errs, fieldError(KeyOfflineWait, v, `must be a duration such as "30m" or "1h"`))
 		} else {
 			c.OfflineWait = d
+		}
+	}
+	if v := lookup(KeySyncEvery); v != nil {
+		s := strings.TrimSpace(fmt.Sprint(v))
+		if d, err := time.ParseDuration(s); err == nil {
+			c.SyncEvery = d
+		} else if strings.EqualFold(s, SyncOff) {
+			c.SyncEvery = 0
+		} else {
+			errs = append(errs, fieldError(KeySyncEvery, v, `must be a duration such as "6h" or "30m", or "off" (syncs on demand only)`))
+		}
+	}
+	if v := lookup(KeyMirrorDeletes); v != nil {
+		b, err := strconv.ParseBool(strings.TrimSpace(fmt.Sprint(v)))
+		if err != nil {
+			errs = append(errs, fieldError(KeyMirrorDeletes, v, `must be "true" (deletes follow the bucket) or "false"`))
+		} else {
+			c.MirrorDeletes = b
 		}
 	}
 	integer(KeyLogRetentionDays, &c.LogRetentionDays)
@@ -349,6 +380,9 @@ func (c Config) Validate() error {
 	if c.OfflineWait < MinOfflineWait || c.OfflineWait > MaxOfflineWait || c.OfflineWait%time.Second != 0 {
 		bad(KeyOfflineWait, c.OfflineWait, fmt.Sprintf("must be whole seconds from %s to %s: how long an offline board is retried", MinOfflineWait, MaxOfflineWait))
 	}
+	if c.SyncEvery != 0 && (c.SyncEvery < MinSyncEvery || c.SyncEvery > MaxSyncEvery || c.SyncEvery%time.Minute != 0) {
+		bad(KeySyncEvery, c.SyncEvery, fmt.Sprintf(`must be whole minutes from %s to %s, or "off": how often every board is reconciled with the bucket`, MinSyncEvery, MaxSyncEvery))
+	}
 	if !slices.Contains(RetentionDays, c.LogRetentionDays) {
 		bad(KeyLogRetentionDays, c.LogRetentionDays, fmt.Sprintf("must be one of %v", RetentionDays))
 	}
@@ -382,6 +416,25 @@ func (c Config) ObjectKeyPrefix() string {
 	}
 	return p
 }
+
+// Sync schedule. 6 h: a board that was away is whole again within a
+// quarter of a day without a person, while a no-change sync (one listing,
+// no request per object) four times a day costs a few ECS tasks and
+// ListObjectsV2 pages per board. Not below 15 min: a sync of a large
+// prefix to a slow board can take that long, and a schedule faster than
+// its syncs only stacks them up behind each other's key locks. Not above
+// 7 days: longer than that "level-triggered" no longer guarantees much.
+// Whole minutes: a rate expression has no seconds.
+const (
+	DefaultSyncEvery = 6 * time.Hour
+	MinSyncEvery     = 15 * time.Minute
+	MaxSyncEvery     = 7 * 24 * time.Hour
+	// SyncOff as syncEvery turns the schedule off.
+	SyncOff = "off"
+)
+
+// Syncs reports whether the schedule runs syncs.
+func (c Config) Syncs() bool { return c.SyncEvery != 0 }
 
 // MaxObjectBytes is MaxObjectMiB in bytes.
 func (c Config) MaxObjectBytes() int64 { return int64(c.MaxObjectMiB) << 20 }

@@ -136,6 +136,14 @@ func TestBadValuesNameTheKey(t *testing.T) {
 		{KeyOfflineWait, "30s", "from 1m0s to 2h0m0s"},
 		{KeyOfflineWait, "3h", "from 1m0s to 2h0m0s"},
 		{KeyOfflineWait, "90500ms", "whole seconds"},
+		{KeySyncEvery, "daily", `or "off"`},
+		{KeySyncEvery, "never", `or "off"`},
+		{KeySyncEvery, "10m", "from 15m0s to 168h0m0s"},
+		{KeySyncEvery, "169h", "from 15m0s to 168h0m0s"},
+		{KeySyncEvery, "-6h", "from 15m0s to 168h0m0s"},
+		{KeySyncEvery, "90m30s", "whole minutes"},
+		{KeyMirrorDeletes, "yes", `"true"`},
+		{KeyMirrorDeletes, "", `"true"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.key+"="+tc.value.(string), func(t *testing.T) {
@@ -229,6 +237,32 @@ func TestREADMEDocumentsEveryKeyWithItsDefault(t *testing.T) {
 		if err != nil || c != Default() {
 			t.Errorf("README says %s defaults to %q, but setting that gives %+v, %v (Default() is %+v)", key, defaults[key], c, err, Default())
 		}
+	}
+}
+
+func TestSyncSettings(t *testing.T) {
+	for _, tc := range []struct {
+		every   any
+		mirror  any
+		want    time.Duration
+		mirror2 bool
+	}{
+		{"off", nil, 0, false},
+		{" OFF ", "true", 0, true},
+		{"15m", true, 15 * time.Minute, true},
+		{"168h", "false", 7 * 24 * time.Hour, false},
+		{"1h30m", "1", 90 * time.Minute, true},
+	} {
+		c, err := FromContext(lookupFrom(map[string]any{KeySyncEvery: tc.every, KeyMirrorDeletes: tc.mirror}))
+		if err != nil {
+			t.Fatalf("%v/%v: %v", tc.every, tc.mirror, err)
+		}
+		if c.SyncEvery != tc.want || c.MirrorDeletes != tc.mirror2 || c.Syncs() != (tc.want != 0) {
+			t.Errorf("%v/%v: got %s, %v", tc.every, tc.mirror, c.SyncEvery, c.MirrorDeletes)
+		}
+	}
+	if d := Default(); d.SyncEvery != 6*time.Hour || d.MirrorDeletes {
+		t.Fatalf("defaults: sync every %s, mirror %v", d.SyncEvery, d.MirrorDeletes)
 	}
 }
 

@@ -6,7 +6,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 CDK := npx --no-install cdk
 CDK_FLAGS ?=
 
-.PHONY: node-deps synth diff deploy destroy register clean
+.PHONY: node-deps synth diff deploy destroy register sync clean
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -27,6 +27,9 @@ destroy: node-deps ## cdk destroy both stacks (a retained bucket and log groups 
 
 register: ## Print the commands that register a board as BOARD=<name> [GROUP=<g>[,<g2>]] and rename/regroup it later (needs AWS credentials; RUN=1 creates the activation)
 	@bash scripts/register.sh
+
+sync: ## Start a sync of every board, or BOARD=<name>, print the execution ARN, follow it to the end and print each board's outcome (the deployed stack, or the running demo)
+	@bash scripts/sync.sh
 
 clean: ## Remove build output, cdk.out and the local demo's state
 	rm -rf bin cdk.out .demo data bench/out

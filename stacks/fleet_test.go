@@ -283,7 +283,7 @@ func renderAll(t *testing.T, v any) any {
 func TestFleetRoleListsAndDescribesThisClusterOnly(t *testing.T) {
 	clusterName := clusterArn[strings.LastIndex(clusterArn, "/")+1:]
 	for _, name := range []string{"fleet-group", "fleet-routed"} {
-		got := reduce(t, statementsOf(t, fleetPipeline(t, name, fleetConfigs[name]), "StateMachineRole"))
+		got := reduce(t, statementsOf(t, fleetPipeline(t, name, fleetConfigs[name]), "PipelineStateMachineRole"))
 		equalJSON(t, name+" list", got["ListTheBoardsOfTheCluster"], policyStatement{
 			Sid: "ListTheBoardsOfTheCluster", Actions: []string{"ecs:ListContainerInstances"}, Resources: []string{clusterArn},
 		})
@@ -293,7 +293,7 @@ func TestFleetRoleListsAndDescribesThisClusterOnly(t *testing.T) {
 			Conditions: `{"ArnEquals":{"ecs:cluster":"` + clusterArn + `"}}`,
 		})
 	}
-	for _, st := range reduce(t, statementsOf(t, defaultPipeline(t), "StateMachineRole")) {
+	for _, st := range reduce(t, statementsOf(t, defaultPipeline(t), "PipelineStateMachineRole")) {
 		for _, a := range st.Actions {
 			if a == "ecs:ListContainerInstances" || a == "ecs:DescribeContainerInstances" {
 				t.Errorf("the default target (any) needs no %s", a)

@@ -48,7 +48,9 @@ func TestServiceTrustPoliciesCarryConfusedDeputyConditions(t *testing.T) {
 				}
 			}
 		}
-		want := map[string]int{"ecs-tasks.amazonaws.com": 2, "states.amazonaws.com": 1, "events.amazonaws.com": 1}
+		// Two state machines (pipeline, sync) and two rule targets (the
+		// upload rule, the sync schedule).
+		want := map[string]int{"ecs-tasks.amazonaws.com": 2, "states.amazonaws.com": 2, "events.amazonaws.com": 2}
 		if name == "default" {
 			want["ssm.amazonaws.com"] = 1
 		}
@@ -160,7 +162,7 @@ func TestStateMachineRoleIsBoundToTheCluster(t *testing.T) {
 		clusterName := cluster[strings.LastIndex(cluster, "/")+1:]
 		onCluster := `{"ArnEquals":{"ecs:cluster":"` + cluster + `"}}`
 		tdID, _ := only(t, tpl, "AWS::ECS::TaskDefinition")
-		got := reduce(t, statementsOf(t, tpl, "StateMachineRole"))
+		got := reduce(t, statementsOf(t, tpl, "PipelineStateMachineRole"))
 		var anyActions []string
 		anyActions = append(anyActions, pipeline.StateMachineAnyResourceActions...)
 		slices.Sort(anyActions)
@@ -275,7 +277,7 @@ func TestEveryLogGroupHasRetention(t *testing.T) {
 		for id, lg := range groups {
 			equalJSON(t, name+" "+id+" retention", get(t, lg, "Properties", "RetentionInDays"), days)
 		}
-		_, sm := only(t, tpl, "AWS::StepFunctions::StateMachine")
+		_, sm := onlyOf(t, tpl, "AWS::StepFunctions::StateMachine", "Pipeline")
 		smGroup := render(t, get(t, sm, "LoggingConfiguration", "Destinations", 0, "CloudWatchLogsLogGroup", "LogGroupArn"))
 		smGroupID := strings.TrimSuffix(strings.TrimPrefix(smGroup, "${"), ".Arn}")
 		// /aws/vendedlogs/states/<stack>-<stack GUID>: unique per stack instance.

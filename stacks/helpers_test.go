@@ -107,10 +107,53 @@ func render(t *testing.T, v any) string {
 	return ""
 }
 
-// asl returns the state machine's definition as parsed JSON.
+// asl returns the pipeline state machine's definition as parsed JSON.
 func asl(t *testing.T, tpl assertions.Template) map[string]any {
 	t.Helper()
-	_, props := only(t, tpl, "AWS::StepFunctions::StateMachine")
+	return aslOf(t, tpl, "Pipeline")
+}
+
+func templateOf(stack awscdk.Stack) assertions.Template {
+	return assertions.Template_FromStack(stack, nil)
+}
+
+// onlyOf returns the single resource of a type in a construct
+// ("Pipeline", "Sync": the logical ID starts with it), failing otherwise.
+func onlyOf(t *testing.T, tpl assertions.Template, typ, construct string) (string, map[string]any) {
+	t.Helper()
+	var id string
+	var props map[string]any
+	for rid, r := range resources(t, tpl, typ) {
+		if strings.HasPrefix(rid, construct) {
+			if props != nil {
+				t.Fatalf("two %s in %s: %s and %s", typ, construct, id, rid)
+			}
+			id, props = rid, r["Properties"].(map[string]any)
+		}
+	}
+	if props == nil {
+		t.Fatalf("no %s in %s", typ, construct)
+	}
+	return id, props
+}
+
+// withRenderedResources is statements with each Resource rendered
+// ("${Bucket.Arn}/*").
+func withRenderedResources(t *testing.T, sts []map[string]any) []map[string]any {
+	t.Helper()
+	out := make([]map[string]any, len(sts))
+	for i, st := range sts {
+		out[i] = maps.Clone(st)
+		out[i]["Resource"] = render(t, st["Resource"])
+	}
+	return out
+}
+
+// aslOf returns the definition of the state machine of a construct
+// ("Pipeline", "Sync") as parsed JSON.
+func aslOf(t *testing.T, tpl assertions.Template, construct string) map[string]any {
+	t.Helper()
+	_, props := onlyOf(t, tpl, "AWS::StepFunctions::StateMachine", construct)
 	var def map[string]any
 	text := render(t, props["DefinitionString"])
 	if err := json.Unmarshal([]byte(text), &def); err != nil {

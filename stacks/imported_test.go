@@ -32,7 +32,7 @@ func TestImportedBucketAndCluster(t *testing.T) {
 	equalJSON(t, "eventbridge", notif["NotificationConfiguration"], map[string]any{"EventBridgeConfiguration": map[string]any{}})
 	equalJSON(t, "managed", notif["Managed"], false)
 
-	_, rule := only(t, tpl, "AWS::Events::Rule")
+	_, rule := onlyOf(t, tpl, "AWS::Events::Rule", "Pipeline")
 	equalJSON(t, "pattern bucket", get(t, rule, "EventPattern", "detail", "bucket", "name"), []string{"existing-landing-bucket"})
 
 	def := asl(t, tpl)
@@ -41,7 +41,8 @@ func TestImportedBucketAndCluster(t *testing.T) {
 		t.Errorf("cluster %q, want the existing cluster's ARN", cluster)
 	}
 	sts := statementsOf(t, tpl, "DownloadTaskTaskRole")
-	if len(sts) != 1 || !strings.HasSuffix(render(t, sts[0]["Resource"]), ":s3:::existing-landing-bucket/*") {
+	if len(sts) != 2 || !strings.HasSuffix(render(t, sts[0]["Resource"]), ":s3:::existing-landing-bucket/*") ||
+		!strings.HasSuffix(render(t, sts[1]["Resource"]), ":s3:::existing-landing-bucket") || sts[1]["Action"] != "s3:ListBucket" {
 		t.Errorf("task role %s", mustJSON(t, sts))
 	}
 }

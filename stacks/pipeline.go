@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -33,6 +34,7 @@ type PipelineStack struct {
 	Bucket   *dropbucket.DropBucket
 	Task     *downloadtask.DownloadTask
 	Pipeline *pipeline.Pipeline
+	Sync     *pipeline.Sync
 	Alarms   *alarms.Alarms
 }
 
@@ -60,8 +62,12 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 	cluster := edgecluster.Import(stack, "EdgeCluster", cfg.EffectiveClusterName())
 
 	task := downloadtask.New(stack, "DownloadTask", downloadtask.Props{
-		Bucket:         bucket.Bucket,
-		KeyPrefix:      cfg.ObjectKeyPrefix(), // the rule's prefix, decoded: IAM names raw keys
+		Bucket:    bucket.Bucket,
+		KeyPrefix: cfg.ObjectKeyPrefix(), // the rule's prefix, decoded: IAM names raw keys
+		// Every sync lists; a delete needs S3's 404 for a gone key. With
+		// syncEvery=off and mirrorDeletes=false there is no sync at all
+		// (not even on demand) and the role keeps to s3:GetObject.
+		ListKeys:       cfg.Syncs() || cfg.MirrorDeletes,
 		Image:          taskImage(cfg, props.ImageDirectory),
 		DataDir:        cfg.DataDir,
 		CPU:            cfg.TaskCPU,
@@ -83,15 +89,37 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 		MaxObjectBytes: cfg.MaxObjectBytes(),
 		Target:         target(cfg),
 		OfflineWait:    cfg.OfflineWait,
+		MirrorDeletes:  cfg.MirrorDeletes,
 
 		LogRetention:  retention,
 		RemovalPolicy: removal,
 	})
 
+	var sync *pipeline.Sync
+	if cfg.Syncs() || cfg.MirrorDeletes {
+		sync = pipeline.NewSync(stack, "Sync", pipeline.SyncProps{
+			Name:            cfg.StackPrefix + "-Sync",
+			Bucket:          bucket.Bucket,
+			Cluster:         cluster,
+			Task:            task,
+			Target:          target(cfg),
+			KeyPrefix:       cfg.ObjectKeyPrefix(),
+			KeyPattern:      cfg.KeyPattern,
+			MirrorDeletes:   cfg.MirrorDeletes,
+			TaskTimeout:     cfg.TaskTimeout,
+			OfflineWait:     cfg.OfflineWait,
+			Every:           cfg.SyncEvery,
+			DeadLetterQueue: flow.DeadLetterQueue,
+			LogRetention:    retention,
+			RemovalPolicy:   removal,
+		})
+	}
+
 	retainFunctionLogs(stack, retention, removal)
 	alarmed := alarms.New(stack, "Alarms", alarms.Props{
 		StateMachine:    flow.StateMachine,
 		DeadLetterQueue: flow.DeadLetterQueue,
+		Sync:            syncMachine(sync),
 		Email:           cfg.AlarmEmail,
 		RemovalPolicy:   removal,
 	})
@@ -99,12 +127,23 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 	output(stack, "BucketName", bucket.Bucket.BucketName(), "Upload here")
 	output(stack, "StateMachineArn", flow.StateMachine.StateMachineArn(), "Executions show each delivery")
 	output(stack, "DeadLetterQueueUrl", flow.DeadLetterQueue.QueueUrl(), "Events EventBridge could not deliver")
+	if sync != nil {
+		output(stack, "SyncStateMachineArn", sync.StateMachine.StateMachineArn(), "make sync [BOARD=<name>] starts a sync here")
+	}
 	output(stack, "TaskLogGroup", task.LogGroup.LogGroupName(), "Logs of the task on the board")
 	output(stack, "AlarmTopicArn", alarmed.Topic.TopicArn(), "Failed deliveries are announced here: subscribe (alarmEmail does it for one address)")
 	output(stack, "UploadCommand",
 		awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("aws s3 cp ./demo1.txt s3://"), bucket.Bucket.BucketName(), jsii.String("/demo1.txt")}),
 		"Try it: the file appears in "+cfg.DataDir+" on the board")
-	return &PipelineStack{Stack: stack, Bucket: bucket, Task: task, Pipeline: flow, Alarms: alarmed}, nil
+	return &PipelineStack{Stack: stack, Bucket: bucket, Task: task, Pipeline: flow, Sync: sync, Alarms: alarmed}, nil
+}
+
+// syncMachine is the sync's state machine, nil without a sync.
+func syncMachine(s *pipeline.Sync) awsstepfunctions.IStateMachine {
+	if s == nil {
+		return nil
+	}
+	return s.StateMachine
 }
 
 // retainFunctionLogs gives every Lambda function in the stack (CDK's

@@ -81,8 +81,8 @@ func TestDefaultStackCreatesTheDropBucketSendingEventsNatively(t *testing.T) {
 func TestRuleMatchesObjectCreatedInTheBucketAndTargetsTheStateMachine(t *testing.T) {
 	tpl := defaultPipeline(t)
 	bucketID := dropBucketID(t, tpl)
-	smID, _ := only(t, tpl, "AWS::StepFunctions::StateMachine")
-	_, rule := only(t, tpl, "AWS::Events::Rule")
+	smID, _ := onlyOf(t, tpl, "AWS::StepFunctions::StateMachine", "Pipeline")
+	_, rule := onlyOf(t, tpl, "AWS::Events::Rule", "Pipeline")
 
 	pattern := rule["EventPattern"].(map[string]any)
 	equalJSON(t, "source", pattern["source"], []string{"aws.s3"})
@@ -119,7 +119,7 @@ func TestRuleMatchesObjectCreatedInTheBucketAndTargetsTheStateMachine(t *testing
 	equalJSON(t, "DLQ retention", q["MessageRetentionPeriod"], 14*24*3600)
 	// The target role may start executions of this state machine only.
 	for owner, sts := range statements(t, tpl) {
-		if !strings.Contains(owner, "TargetRole") {
+		if !strings.HasPrefix(owner, "PipelineTargetRole") {
 			continue
 		}
 		equalJSON(t, "target role actions", sts[0]["Action"], "states:StartExecution")
@@ -140,17 +140,17 @@ func TestRuleKeyFilterGoesIntoThePattern(t *testing.T) {
 		p := pipeline.EventPattern(nil, pipeline.KeyFilter{
 			Suffix:   map[bool]string{true: tc.value}[tc.key == config.KeyRuleKeySuffix],
 			Wildcard: map[bool]string{true: tc.value}[tc.key == config.KeyRuleKeyWildcard],
-		})
+		}, false)
 		equalJSON(t, tc.key, get(t, *p.Detail, "object", "key"), []any{tc.want})
 	}
 	tpl := customizedPipeline(t)
-	_, rule := only(t, tpl, "AWS::Events::Rule")
+	_, rule := onlyOf(t, tpl, "AWS::Events::Rule", "Pipeline")
 	equalJSON(t, "prefix filter", get(t, rule, "EventPattern", "detail", "object", "key"), []any{map[string]any{"prefix": "q3+reports/"}})
 }
 
 func TestStateMachineDefinition(t *testing.T) {
 	tpl := defaultPipeline(t)
-	_, sm := only(t, tpl, "AWS::StepFunctions::StateMachine")
+	_, sm := onlyOf(t, tpl, "AWS::StepFunctions::StateMachine", "Pipeline")
 	equalJSON(t, "type", sm["StateMachineType"], "STANDARD")
 	equalJSON(t, "tracing", sm["TracingConfiguration"], map[string]any{"Enabled": true})
 	equalJSON(t, "log level", get(t, sm, "LoggingConfiguration", "Level"), "ALL")
@@ -328,12 +328,14 @@ func TestConfigChangesReachTheTemplate(t *testing.T) {
 	if named != 1 {
 		t.Error("bucketName must name the drop bucket")
 	}
-	// With a key prefix, the task may read only under it: IAM names the
-	// key as S3 stores it, not as the event encodes it.
+	// With a key prefix, the task may read and list only under it: IAM
+	// names the key as S3 stores it, not as the event encodes it.
 	taskRole := statementsOf(t, tpl, "DownloadTaskTaskRole")
-	if len(taskRole) != 1 || !strings.HasSuffix(render(t, taskRole[0]["Resource"]), "/q3 reports/*") {
-		t.Errorf("task role must be scoped to the prefix: %s", mustJSON(t, taskRole))
-	}
+	equalJSON(t, "task role scoped to the prefix", withRenderedResources(t, taskRole), []map[string]any{
+		{"Sid": "ReadUploadedObjects", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "${" + dropBucketID(t, tpl) + ".Arn}/q3 reports/*"},
+		{"Sid": "ListUploadedKeys", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "${" + dropBucketID(t, tpl) + ".Arn}",
+			"Condition": map[string]any{"StringLike": map[string]any{"s3:prefix": "q3 reports/*"}}},
+	})
 }
 
 func TestTaskDefinitionRunsOnTheBoardWithTheDataDirMounted(t *testing.T) {

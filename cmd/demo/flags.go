@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/edge-drop/edge-drop/config"
 	"github.com/edge-drop/edge-drop/local/localrun"
@@ -20,11 +21,29 @@ func checkFlags(o options) (int, error) {
 		config.CheckKeys(slices.Collect(maps.Keys(o.context)), true),
 		checkDataDir(o.data, o.state),
 		checkBoards(o.boards),
+		checkSyncEvery(o.syncEvery),
 	)
 	if err != nil {
 		return 2, err
 	}
 	return 0, nil
+}
+
+// parseSyncEvery reads -sync-every: 0 (the app's own rate) when empty.
+func parseSyncEvery(v string) (time.Duration, error) {
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Second {
+		return 0, fmt.Errorf("-sync-every %q: want a duration of at least 1s, e.g. -sync-every 10s (without it: the app's syncEvery)", v)
+	}
+	return d, nil
+}
+
+func checkSyncEvery(v string) error {
+	_, err := parseSyncEvery(v)
+	return err
 }
 
 // checkBoards validates -boards (empty: one board, no fleet).

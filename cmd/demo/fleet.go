@@ -2,36 +2,46 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
 
+	"github.com/edge-drop/edge-drop/constructs/pipeline"
 	"github.com/edge-drop/edge-drop/contract"
+	"github.com/edge-drop/edge-drop/local/localrun"
 	"github.com/edge-drop/edge-drop/local/statemachine"
 )
 
-// boardSwitch is what the console commands act on (the pipeline).
-type boardSwitch interface {
+// control is what the console commands act on (the pipeline).
+type control interface {
 	SetConnected(board string, connected bool) error
+	StartExecution(arn, name, input string) (*localrun.Run, error)
 }
 
 // consoleHelp says what the demo reads on its standard input.
-const consoleHelp = `Type "offline <board>" to disconnect a board's agent (its running tasks keep running, new tasks on it fail placement with AGENT and are retried until offlineWait), "online <board>" to reconnect it.`
+const consoleHelp = `Type "offline <board>" to disconnect a board's agent (its running tasks keep running, new tasks on it fail placement with AGENT and are retried until offlineWait), "online <board>" to reconnect it, "sync [board]" to reconcile every board of the target (or that one) with the bucket now.`
 
-// console reads "offline <board>" / "online <board>" lines until in ends,
-// acknowledging each (or saying what is wrong with it) on out.
-func console(in io.Reader, boards boardSwitch, out *printer) {
+// console reads "offline <board>", "online <board>" and "sync [board]"
+// lines until in ends, acknowledging each (or saying what is wrong with
+// it) on out. syncARN is the sync state machine ("" if the app has none).
+func console(in io.Reader, c control, syncARN string, out *printer) {
 	sc := bufio.NewScanner(in)
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
 		if len(f) == 0 {
 			continue
 		}
+		if f[0] == "sync" && len(f) <= 2 {
+			startSync(c, syncARN, f[1:], out)
+			continue
+		}
 		if len(f) != 2 || (f[0] != "offline" && f[0] != "online") {
 			out.printf("? %s\n", safe(consoleHelp))
 			continue
 		}
+		boards := c
 		online := f[0] == "online"
 		if err := boards.SetConnected(f[1], online); err != nil {
 			out.printf("? %s\n", safe(err.Error()))
@@ -43,6 +53,25 @@ func console(in io.Reader, boards boardSwitch, out *printer) {
 			out.printf("board %s is offline: its running tasks keep running, new tasks on it fail with AGENT\n", safe(f[1]))
 		}
 	}
+}
+
+// startSync starts the sync state machine as make sync does: input {} or
+// {"board": <name>}. Its result is printed when it ends.
+func startSync(c control, syncARN string, board []string, out *printer) {
+	if syncARN == "" {
+		out.printf("? the app has no sync state machine\n")
+		return
+	}
+	input := []byte("{}")
+	if len(board) == 1 {
+		input, _ = json.Marshal(map[string]string{pipeline.SyncInputBoard: board[0]})
+	}
+	run, err := c.StartExecution(syncARN, "", string(input))
+	if err != nil {
+		out.printf("? %s\n", safe(err.Error()))
+		return
+	}
+	out.printf("sync started with input %s: execution %s\n", safe(string(input)), run.Name)
 }
 
 // outcome is one board's result in a fleet execution.

@@ -1,9 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -13,6 +20,14 @@ import (
 )
 
 type fakeBoards map[string]bool
+
+func (f fakeBoards) StartExecution(arn, name, input string) (*localrun.Run, error) {
+	f["sync "+input] = arn == "arn:sync"
+	if arn != "arn:sync" {
+		return nil, &localrun.APIError{Code: "StateMachineDoesNotExist", Message: "no " + arn}
+	}
+	return &localrun.Run{Name: "run-1"}, nil
+}
 
 func (f fakeBoards) SetConnected(b string, on bool) error {
 	if _, ok := f[b]; !ok {
@@ -25,7 +40,7 @@ func (f fakeBoards) SetConnected(b string, on bool) error {
 func TestConsoleTakesBoardsOfflineAndBack(t *testing.T) {
 	var buf bytes.Buffer
 	boards := fakeBoards{"a": true, "b": true}
-	console(strings.NewReader("offline b\n\n  online   b \nonline a\nreboot a\noffline zz\noffline \x1b[2J\n"), boards, &printer{w: &buf})
+	console(strings.NewReader("offline b\n\n  online   b \nonline a\nreboot a\noffline zz\noffline \x1b[2J\nsync\nsync b\nsync a b\n"), boards, "arn:sync", &printer{w: &buf})
 	out := buf.String()
 	for _, want := range []string{
 		"board b is offline: its running tasks keep running, new tasks on it fail with AGENT\n",
@@ -33,16 +48,27 @@ func TestConsoleTakesBoardsOfflineAndBack(t *testing.T) {
 		"board a is online",
 		`? Type "offline <board>"`,
 		`? no board is named "zz"`,
+		"sync started with input {}: execution run-1\n",
+		`sync started with input {"board":"b"}: execution run-1` + "\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("console output lacks %q:\n%s", want, out)
 		}
+	}
+	if !boards["sync {}"] || !boards[`sync {"board":"b"}`] || len(boards) != 4 {
+		t.Errorf("sync starts %v, want {} and {\"board\":\"b\"} (sync a b is no command)", boards)
 	}
 	if !boards["a"] || !boards["b"] {
 		t.Errorf("boards %v, want both online", boards)
 	}
 	if strings.Contains(out, "\x1b") {
 		t.Errorf("a control sequence reached the terminal: %q", out)
+	}
+	buf.Reset()
+	console(strings.NewReader("sync\n"), boards, "", &printer{w: &buf})
+	console(strings.NewReader("sync\n"), boards, "arn:other", &printer{w: &buf})
+	if out := buf.String(); out != "? the app has no sync state machine\n? StateMachineDoesNotExist: no arn:other\n" {
+		t.Errorf("sync without a sync state machine: %q", out)
 	}
 }
 
@@ -59,7 +85,7 @@ func TestPrinterShowsEachBoard(t *testing.T) {
 	ev(statemachine.EventStateExited, "RunOnBoard", "DeliverToEachBoard[0]", nil, map[string]any{"task": 1})
 	ev(statemachine.EventStateExited, "Delivered", "DeliverToEachBoard[0]", nil, map[string]any{"board": "a", "status": "delivered", "exitCode": 0})
 	ev(statemachine.EventStateExited, "Offline", "DeliverToEachBoard[1]", nil, map[string]any{"board": "b\x1b[31m", "status": "offline", "cause": "{\"Failures\":[{\"Reason\":\"AGENT\"}]}\n"})
-	outcomes := p.result(localrun.Result{Event: bucket.ObjectCreated{Bucket: "bk", Key: "k"},
+	outcomes := p.result(localrun.Result{Event: bucket.Notification{Bucket: "bk", Key: "k"},
 		Execution: &statemachine.Execution{Name: "x1", Status: statemachine.StatusFailed, Error: "EdgeDrop.SomeBoardsFailed", Cause: "b offline",
 			StartTime: time.Unix(0, 0), StopTime: time.Unix(1, 0)}})
 	out := buf.String()
@@ -145,5 +171,86 @@ func TestDemoOnceDeliversToAGroup(t *testing.T) {
 	}
 	if strings.Contains(stdout, "  board a: delivered") || strings.Contains(stdout, "board a DeliverToBoard") {
 		t.Errorf("board a is not in site1:\n%s", stdout)
+	}
+}
+
+// The running demo: its Step Functions endpoint is in -state's
+// stepfunctions.json while it runs (the aws CLI starts the sync there, as
+// make sync does), "sync b" on stdin starts one too, and the file is gone
+// after Ctrl-C.
+func TestDemoSyncFromStdinAndTheLocalEndpoint(t *testing.T) {
+	t.Parallel()
+	bin, task := buildBinaries(t)
+	dir := t.TempDir()
+	cmd := exec.Command(bin, "-task", task, "-assembly", assembly(t), "-state", dir+"/state", "-data", dir+"/data", "-boards", "a,b")
+	cmd.Dir = "../.."
+	cmd.Env = append(os.Environ(), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20")
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	lines := bufio.NewScanner(stdout)
+	var seen strings.Builder
+	waitFor := func(pred func(string) bool) string {
+		t.Helper()
+		for lines.Scan() {
+			seen.WriteString(lines.Text() + "\n")
+			if pred(lines.Text()) {
+				return lines.Text()
+			}
+		}
+		t.Fatalf("the demo ended without it:\n%s", seen.String())
+		return ""
+	}
+	waitFor(func(l string) bool { return strings.HasPrefix(l, "The pipeline keeps running") })
+
+	stateFile := filepath.Join(dir, "state", "stepfunctions.json")
+	var endpoint struct{ Endpoint, SyncStateMachineArn string }
+	if b, err := os.ReadFile(stateFile); err != nil || json.Unmarshal(b, &endpoint) != nil ||
+		!strings.HasPrefix(endpoint.Endpoint, "http://127.0.0.1:") || !strings.HasSuffix(endpoint.SyncStateMachineArn, "-Sync") {
+		t.Fatalf("%s: %s %v", stateFile, b, err)
+	}
+
+	fmt.Fprintln(stdin, "sync b")
+	started := waitFor(func(l string) bool { return strings.HasPrefix(l, "sync started") || strings.HasPrefix(l, "?") })
+	name, ok := strings.CutPrefix(started, `sync started with input {"board":"b"}: execution `)
+	if !ok {
+		t.Fatalf("sync b: %s", started)
+	}
+	ended := waitFor(func(l string) bool { return strings.HasPrefix(l, "execution "+name+" ") })
+	if !strings.Contains(ended, "-Sync (started by hand): SUCCEEDED") {
+		t.Errorf("the sync of b: %s\n%s", ended, seen.String())
+	}
+
+	if awsBin, err := exec.LookPath("aws"); err == nil {
+		cli := exec.Command(awsBin, "--endpoint-url", endpoint.Endpoint, "--output", "text", "stepfunctions", "start-execution",
+			"--state-machine-arn", endpoint.SyncStateMachineArn, "--query", "executionArn")
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "AWS_") {
+				cli.Env = append(cli.Env, kv)
+			}
+		}
+		cli.Env = append(cli.Env, "AWS_ACCESS_KEY_ID="+localrun.AccessKey, "AWS_SECRET_ACCESS_KEY="+localrun.SecretKey,
+			"AWS_DEFAULT_REGION="+localrun.Region, "AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent")
+		out, err := cli.CombinedOutput()
+		arn := strings.TrimSpace(string(out))
+		if err != nil || !strings.Contains(arn, ":execution:") {
+			t.Fatalf("aws stepfunctions start-execution: %v %s", err, out)
+		}
+		ended := waitFor(func(l string) bool { return strings.HasPrefix(l, "execution "+arn[strings.LastIndex(arn, ":")+1:]+" ") })
+		if !strings.Contains(ended, ": SUCCEEDED") {
+			t.Errorf("the sync the aws CLI started: %s", ended)
+		}
+	}
+
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	for lines.Scan() {
+	}
+	_ = cmd.Wait()
+	if _, err := os.Stat(stateFile); !os.IsNotExist(err) {
+		t.Errorf("%s outlives the demo: %v", stateFile, err)
 	}
 }

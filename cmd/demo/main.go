@@ -10,7 +10,10 @@
 //
 // With -boards, each board has its data dir ./data/<board>/ and lines
 // "offline <board>" / "online <board>" typed on the standard input take a
-// board's agent offline and back while the demo runs.
+// board's agent offline and back while the demo runs; "sync [board]" runs
+// the sync state machine now. -sync-every 10s runs the scheduled sync that
+// often. A local Step Functions endpoint, written to .demo/stepfunctions.json,
+// lets make sync start the demo's sync as it starts the cloud's.
 //
 // Ctrl-C, SIGTERM and SIGHUP stop it: running tasks get SIGTERM and clean
 // up, and the exit status is the shell's for that signal (128+n).
@@ -19,6 +22,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -41,6 +45,7 @@ import (
 	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/local/localrun"
 	"github.com/edge-drop/edge-drop/local/statemachine"
+	"github.com/edge-drop/edge-drop/local/stepfunctions"
 	"github.com/edge-drop/edge-drop/stacks"
 )
 
@@ -58,7 +63,7 @@ func (c contextFlags) Set(v string) error {
 
 type options struct {
 	assembly, state, data, task, addr string
-	boards                            string
+	boards, syncEvery                 string
 	once, verbose, rejectWhenBusy     bool
 	slots                             int
 	context                           contextFlags
@@ -78,6 +83,7 @@ func main() {
 	flag.BoolVar(&o.once, "once", false, "upload the samples, wait for their executions, then exit (status 1, with the reason, if the matching sample was not delivered)")
 	flag.BoolVar(&o.verbose, "v", false, "print the task's log lines too, and a failed task as ECS reports it (JSON)")
 	flag.BoolVar(&o.rejectWhenBusy, "reject-when-busy", false, "fail RunTask when every slot is taken, as ECS does on a full board; the state machine's Retry then waits (real intervals, 15 s and up)")
+	flag.StringVar(&o.syncEvery, "sync-every", "", "run the scheduled sync this often instead of the app's syncEvery, e.g. 10s (at least 1s)")
 	flag.StringVar(&o.match, "sample", "", "key of the sample that should match (default: made from keyPattern)")
 	flag.StringVar(&o.skip, "sample-skip", "notes/readme.md", "key of the sample that should be skipped")
 	flag.Parse()
@@ -128,7 +134,9 @@ func run(o options) (int, error) {
 		}
 	}
 	out := &printer{w: os.Stdout, verbose: o.verbose}
+	syncEvery, _ := parseSyncEvery(o.syncEvery) // checked by checkFlags
 	p, err := localrun.Start(ctx, localrun.Options{
+		ScheduleEvery:  syncEvery,
 		Boards:         boards,
 		AssemblyDir:    o.assembly,
 		ObjectDir:      filepath.Join(o.state, "s3"),
@@ -156,8 +164,22 @@ func run(o options) (int, error) {
 			}
 			fmt.Printf("  board %s%s: %s\n", b.Name, groups, b.Dir)
 		}
+	}
+	syncARN := syncStateMachine(p)
+	sfn, err := stepfunctions.Start("127.0.0.1:0", p)
+	if err != nil {
+		return 1, err
+	}
+	defer sfn.Close()
+	stateFile := filepath.Join(o.state, stepFunctionsFile)
+	if err := writeStepFunctionsFile(stateFile, sfn.URL(), syncARN); err != nil {
+		return 1, err
+	}
+	defer os.Remove(stateFile)
+	fmt.Printf("Step Functions endpoint %s (in %s: make sync works against this demo)\n", sfn.URL(), stateFile)
+	if len(boards) > 0 || !o.once {
 		fmt.Printf("%s\n\n", consoleHelp)
-		go console(os.Stdin, p, out)
+		go console(os.Stdin, p, syncARN, out)
 	}
 
 	match := o.match
@@ -180,8 +202,9 @@ func run(o options) (int, error) {
 	}
 
 	// The matching sample must arrive in the data directory; why not, if not.
+	// Other executions (a scheduled sync) are printed on the way.
 	var notDelivered string
-	for range samples {
+	for waiting := len(samples); waiting > 0; {
 		var r localrun.Result
 		select {
 		case r = <-p.Results():
@@ -191,7 +214,10 @@ func run(o options) (int, error) {
 			return 1, errors.New("no execution finished within 2 minutes")
 		}
 		outcomes := out.result(r)
-		if r.Event.Key == match {
+		if _, sample := samples[r.Event.Key]; sample && !r.Event.Deleted {
+			waiting--
+		}
+		if r.Event.Key == match && !r.Event.Deleted {
 			var paths []string
 			notDelivered, paths = deliveryProblem(r, samplePaths(p.Boards, outcomes, match), samples[match])
 			if notDelivered == "" {
@@ -232,6 +258,43 @@ Files appear in %s. Ctrl-C stops.
 			return signaled(), nil
 		}
 	}
+}
+
+// stepFunctionsFile, in -state, tells scripts/sync.sh (make sync) where
+// the running demo's Step Functions endpoint and sync state machine are.
+const stepFunctionsFile = "stepfunctions.json"
+
+// syncStateMachine is the ARN of the app's <prefix>-Sync state machine, ""
+// if it has none.
+func syncStateMachine(p *localrun.Pipeline) string {
+	for _, m := range p.StateMachines() {
+		if strings.HasSuffix(m.Name, "-Sync") {
+			return m.ARN
+		}
+	}
+	return ""
+}
+
+// writeStepFunctionsFile writes {"endpoint", "syncStateMachineArn"} to
+// path, whole or not at all (a reader never sees half of it).
+func writeStepFunctionsFile(path, endpoint, syncARN string) error {
+	b, _ := json.MarshalIndent(map[string]string{"endpoint": endpoint, "syncStateMachineArn": syncARN}, "", "  ")
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".stepfunctions-*.json")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename: nothing to remove
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
 }
 
 // stopOnSignals returns a context that SIGINT (Ctrl-C), SIGTERM or SIGHUP
@@ -389,6 +452,14 @@ func (p *printer) taskLog(id, line string) {
 func (p *printer) result(r localrun.Result) []outcome {
 	x := r.Execution
 	object := safe("s3://" + r.Event.Bucket + "/" + r.Event.Key)
+	switch {
+	case r.Event.Key == "" && r.Rule != "":
+		object = safe(r.StateMachine) + " (rule " + safe(r.Rule) + ")"
+	case r.Event.Key == "":
+		object = safe(r.StateMachine) + " (started by hand)"
+	case r.Event.Deleted:
+		object += " (deleted)"
+	}
 	if x == nil {
 		p.printf("%s: no rule matched, no execution (the rule's event pattern filters it)\n", object)
 		return nil

@@ -71,6 +71,8 @@ func TestDemoBadInputIsOneLine(t *testing.T) {
 		"-data in -state":   {[]string{"-task", task, "-state", ".demo", "-data", ".demo/s3"}, "-data .demo/s3 is overlapping -state .demo"},
 		"-boards twice":     {[]string{"-task", task, "-boards", "a,b,a"}, `-boards "a,b,a": board "a" is named twice`},
 		"-boards bad group": {[]string{"-task", task, "-boards", "a@site.1"}, `group name "site.1" is not valid`},
+		"-sync-every junk":  {[]string{"-task", task, "-sync-every", "often"}, `-sync-every "often": want a duration of at least 1s`},
+		"-sync-every 10ms":  {[]string{"-task", task, "-sync-every", "10ms"}, `-sync-every "10ms": want a duration of at least 1s`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cmd := exec.Command(bin, tc.args...)

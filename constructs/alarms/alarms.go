@@ -24,6 +24,8 @@ import (
 type Props struct {
 	StateMachine    awsstepfunctions.IStateMachine
 	DeadLetterQueue awssqs.IQueue
+	// Sync is the sync state machine (nil: none).
+	Sync awsstepfunctions.IStateMachine
 	// Email subscribes one address to the topic ("" = none; subscribe
 	// later, e.g. a chat or paging integration). SNS mails a confirmation
 	// link first.
@@ -38,6 +40,8 @@ const (
 	DeliveryTimedOut  = "DeliveryTimedOut"
 	DeliveryAborted   = "DeliveryAborted"
 	EventsUndelivered = "EventsUndelivered"
+	SyncFailed        = "SyncFailed"
+	SyncTimedOut      = "SyncTimedOut"
 )
 
 // Alarms exposes what it made.
@@ -127,6 +131,15 @@ func New(scope constructs.Construct, id string, props Props) *Alarms {
 	a.add(stack, DeliveryAborted, sm.MetricAborted(stats),
 		"A delivery was stopped before it finished (StopExecution by a person or a script), so its object was not delivered. "+
 			"If that was not intended, find the aborted execution of the state machine (output StateMachineArn) and upload the object again.")
+	if props.Sync != nil {
+		a.add(stack, SyncFailed, props.Sync.MetricFailed(stats),
+			"A sync did not bring every board up to date: some boards were offline for all of offlineWait, a task failed (exit 11: some objects failed, "+
+				"the rest are on the board), or no board matched the target. Open the failed execution of the sync state machine (output SyncStateMachineArn): "+
+				"TallyOutcomes lists each board's outcome. Offline boards are synced by the next scheduled run; fix a failing board, then run make sync BOARD=<name>.")
+		a.add(stack, SyncTimedOut, props.Sync.MetricTimedOut(stats),
+			"A sync ran longer than its execution allows: a board is too slow for the prefix or stuck. Check the boards' task logs (output TaskLogGroup); "+
+				"what a sync delivered stays delivered, and the next one carries on from there.")
+	}
 	// Maximum: the queue holds undelivered events until someone acts, so
 	// the alarm stays in ALARM (one notification) until it is drained.
 	a.add(stack, EventsUndelivered, props.DeadLetterQueue.MetricApproximateNumberOfMessagesVisible(

@@ -29,7 +29,11 @@ type Props struct {
 	Bucket awss3.IBucket
 	// KeyPrefix narrows s3:GetObject to keys under it ("" = whole bucket).
 	KeyPrefix string
-	Image     awsecs.ContainerImage
+	// ListKeys grants s3:ListBucket (narrowed to KeyPrefix): sync mode
+	// lists the prefix, and delete mode needs S3 to answer 404 rather
+	// than 403 for a key that is gone.
+	ListKeys bool
+	Image    awsecs.ContainerImage
 	// DataDir is the host path mounted at the same path in the container.
 	DataDir   string
 	CPU       int
@@ -42,6 +46,24 @@ type Props struct {
 	MaxObjectBytes int64
 	LogRetention   awslogs.RetentionDays
 	RemovalPolicy  awscdk.RemovalPolicy
+}
+
+// ListStatement lets the task list the bucket, under prefix only when one
+// is set: s3:prefix is the ListObjectsV2 prefix parameter, and for a
+// HeadObject of a missing key S3 evaluates it as the key itself, so a
+// HEAD under the prefix answers 404 while a listing of the whole bucket
+// (or another prefix) is denied. Without a prefix the task may list the
+// whole bucket, as it may read every object.
+func ListStatement(bucket awss3.IBucket, prefix string) awsiam.PolicyStatement {
+	props := &awsiam.PolicyStatementProps{
+		Sid:       jsii.String("ListUploadedKeys"),
+		Actions:   jsii.Strings("s3:ListBucket"),
+		Resources: &[]*string{bucket.BucketArn()},
+	}
+	if prefix != "" {
+		props.Conditions = &map[string]any{"StringLike": map[string]any{"s3:prefix": prefix + "*"}}
+	}
+	return awsiam.NewPolicyStatement(props)
 }
 
 // DownloadTask exposes what it made.
@@ -70,6 +92,9 @@ func New(scope constructs.Construct, id string, props Props) *DownloadTask {
 		Actions:   jsii.Strings("s3:GetObject"),
 		Resources: jsii.Strings(*props.Bucket.ArnForObjects(jsii.String(props.KeyPrefix + "*"))),
 	}))
+	if props.ListKeys {
+		d.TaskRole.AddToPrincipalPolicy(ListStatement(props.Bucket, props.KeyPrefix))
+	}
 	reason := "The task downloads whichever object was uploaded: s3:GetObject (only) on the objects of the one drop bucket. Set ruleKeyPrefix to narrow it to a prefix."
 	if props.KeyPrefix != "" {
 		reason = "s3:GetObject (only) on the objects under the configured key prefix of the one drop bucket."

@@ -147,3 +147,36 @@ func TestTaskGivesUpBeforeTheStateTimesOut(t *testing.T) {
 		})
 	}
 }
+
+func TestListBucketOnlyWhenAskedAndNarrowedToThePrefix(t *testing.T) {
+	stack, whole := task(t, func(p *downloadtask.Props) { p.ListKeys = true })
+	props := defaults(awss3.Bucket_FromBucketName(stack, jsii.String("SameBucket"), jsii.String("landing")))
+	props.KeyPrefix, props.ListKeys = "reports/", true
+	prefixed := downloadtask.New(stack, "Prefixed", props)
+	tpl := cdktest.Template(t, stack)
+	read := func(resource string) map[string]any {
+		return map[string]any{"Sid": "ReadUploadedObjects", "Effect": "Allow", "Action": "s3:GetObject", "Resource": resource}
+	}
+	list := map[string]any{"Sid": "ListUploadedKeys", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::landing"}
+	for role, statements := range map[string][]any{
+		// No prefix: the whole bucket, as for s3:GetObject.
+		logicalID(stack, whole.TaskRole): {read("arn:aws:s3:::landing/*"), list},
+		// A prefix: ListObjectsV2 only under it (a HEAD of a missing key
+		// under it is evaluated with the key as s3:prefix).
+		logicalID(stack, prefixed.TaskRole): {
+			read("arn:aws:s3:::landing/reports/*"),
+			map[string]any{
+				"Sid": "ListUploadedKeys", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::landing",
+				"Condition": map[string]any{"StringLike": map[string]any{"s3:prefix": "reports/*"}},
+			},
+		},
+	} {
+		cdktest.Check(t, "task role policy of "+role, func() {
+			tpl.HasResourceProperties(jsii.String("AWS::IAM::Policy"), like(&map[string]any{
+				"Roles":          []any{map[string]any{"Ref": role}},
+				"PolicyDocument": like(&map[string]any{"Statement": assertions.Match_ArrayEquals(&statements)}),
+			}))
+		})
+	}
+	cdktest.NagClean(t, stack)
+}

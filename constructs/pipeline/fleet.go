@@ -90,6 +90,9 @@ type FanOutProps struct {
 	Carry       []string
 	Environment []*awsstepfunctionstasks.TaskEnvironmentVariable
 	Timing      FleetTiming
+	// Prefix starts every state name: a state machine with two fan-outs
+	// (deliveries and deletes) gives one of them a prefix.
+	Prefix string
 }
 
 // FanOut builds ChooseBoards → (ListBoards → DescribeBoards →
@@ -101,7 +104,7 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 	at := jsii.String
 	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
 
-	choose := awsstepfunctions.NewPass(scope, at(StateChooseBoards), &awsstepfunctions.PassProps{
+	choose := awsstepfunctions.NewPass(scope, at(props.Prefix+StateChooseBoards), &awsstepfunctions.PassProps{
 		Comment: jsii.String("The cluster query that selects the boards; outcomes accumulate over the pages"),
 		Parameters: &map[string]any{
 			"filter":   props.Filter,
@@ -123,7 +126,7 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 			params["NextToken"] = str("$.listed.NextToken")
 			comment = "The next page"
 		}
-		return awsstepfunctionstasks.NewCallAwsService(scope, at(id), &awsstepfunctionstasks.CallAwsServiceProps{
+		return awsstepfunctionstasks.NewCallAwsService(scope, at(props.Prefix+id), &awsstepfunctionstasks.CallAwsServiceProps{
 			Comment:      at(comment),
 			Service:      at("ecs"),
 			Action:       at("listContainerInstances"),
@@ -137,7 +140,7 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 	first.AddRetry(sdkRetry.props())
 	next.AddRetry(sdkRetry.props())
 
-	describe := awsstepfunctionstasks.NewCallAwsService(scope, at(StateDescribeBoards), &awsstepfunctionstasks.CallAwsServiceProps{
+	describe := awsstepfunctionstasks.NewCallAwsService(scope, at(props.Prefix+StateDescribeBoards), &awsstepfunctionstasks.CallAwsServiceProps{
 		Comment:   at("Each board's name and instance id (mi-…) on this page"),
 		Service:   at("ecs"),
 		Action:    at("describeContainerInstances"),
@@ -163,7 +166,7 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 	for _, f := range props.Carry {
 		selector[f] = awsstepfunctions.JsonPath_StringAt(at("$." + f))
 	}
-	each := awsstepfunctions.NewMap(scope, at(StateDeliverEach), &awsstepfunctions.MapProps{
+	each := awsstepfunctions.NewMap(scope, at(props.Prefix+StateDeliverEach), &awsstepfunctions.MapProps{
 		Comment:        at(fmt.Sprintf("One pinned task per board, %d at a time; each iteration catches its own failure", MaxConcurrency)),
 		ItemsPath:      at("$.described.instances"),
 		ItemSelector:   &selector,
@@ -185,13 +188,13 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 		return &state
 	}
 	query := map[string]any{"filter": str("$.fleet.filter"), "target": str("$.fleet.target")}
-	collect := awsstepfunctions.NewPass(scope, at(StateCollect), &awsstepfunctions.PassProps{
+	collect := awsstepfunctions.NewPass(scope, at(props.Prefix+StateCollect), &awsstepfunctions.PassProps{
 		Comment: at("Pair the outcomes so far with this page's (there is no array concatenation intrinsic); drop the page's description"),
 		Parameters: rebuilt(query, map[string]any{
 			"pair": awsstepfunctions.JsonPath_Array(str("$.fleet.outcomes"), str("$.page")),
 		}),
 	})
-	flatten := awsstepfunctions.NewPass(scope, at(StateFlatten), &awsstepfunctions.PassProps{
+	flatten := awsstepfunctions.NewPass(scope, at(props.Prefix+StateFlatten), &awsstepfunctions.PassProps{
 		Comment: at("[[so far...], [this page...]] → [so far..., this page...]"),
 		Parameters: rebuilt(map[string]any{
 			"filter":   str("$.fleet.filter"),
@@ -200,7 +203,7 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 		}, nil),
 	})
 
-	noBoards := awsstepfunctions.NewFail(scope, at(StateNoBoards), &awsstepfunctions.FailProps{
+	noBoards := awsstepfunctions.NewFail(scope, at(props.Prefix+StateNoBoards), &awsstepfunctions.FailProps{
 		Comment: at("No registered board matches the target: nothing was delivered"),
 		Error:   at(contract.ErrNoBoards),
 		CausePath: awsstepfunctions.JsonPath_Format(at("no registered board matches {} (cluster query: {}): {} was not delivered"),
@@ -209,10 +212,10 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 	// The cause names the boards by status; their outcomes (exit code in
 	// words, RunTask's failures) are in TallyOutcomes' output. Names only
 	// keep the cause short: a Fail's cause holds at most 32,768 characters.
-	someFailed := awsstepfunctions.NewFail(scope, at(StateSomeBoardsFail), &awsstepfunctions.FailProps{
+	someFailed := awsstepfunctions.NewFail(scope, at(props.Prefix+StateSomeBoardsFail), &awsstepfunctions.FailProps{
 		Comment: at("At least one board did not get the file; the cause names those boards, TallyOutcomes holds their outcomes"),
 		Error:   at(contract.ErrSomeBoardsFailed),
-		CausePath: awsstepfunctions.JsonPath_Format(at("{} was not delivered to {} of the {} boards of {}: offline {}, failed {} (outcomes: output of "+StateTally+")"),
+		CausePath: awsstepfunctions.JsonPath_Format(at("{} was not delivered to {} of the {} boards of {}: offline {}, failed {} (outcomes: output of "+props.Prefix+StateTally+")"),
 			props.What,
 			awsstepfunctions.JsonPath_ArrayLength(awsstepfunctions.JsonPath_ListAt(at("$.tally.undelivered"))),
 			awsstepfunctions.JsonPath_StringAt(at("$.tally.boards")),
@@ -220,11 +223,11 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 			awsstepfunctions.JsonPath_JsonToString(awsstepfunctions.JsonPath_ListAt(at("$.tally.offline"))),
 			awsstepfunctions.JsonPath_JsonToString(awsstepfunctions.JsonPath_ListAt(at("$.tally.failed")))),
 	})
-	delivered := awsstepfunctions.NewSucceed(scope, at(StateFleetDelivered), &awsstepfunctions.SucceedProps{
+	delivered := awsstepfunctions.NewSucceed(scope, at(props.Prefix+StateFleetDelivered), &awsstepfunctions.SucceedProps{
 		Comment:    at("Every matching board got the file; the output is one outcome per board"),
 		OutputPath: at("$.fleet.outcomes"),
 	})
-	tally := awsstepfunctions.NewPass(scope, at(StateTally), &awsstepfunctions.PassProps{
+	tally := awsstepfunctions.NewPass(scope, at(props.Prefix+StateTally), &awsstepfunctions.PassProps{
 		Comment: at("Count the boards and pick the outcomes that are not delivered"),
 		Parameters: &map[string]any{
 			"boards":      awsstepfunctions.JsonPath_ArrayLength(awsstepfunctions.JsonPath_ListAt(at("$.fleet.outcomes"))),
@@ -233,12 +236,12 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 			"failed":      awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$.fleet.outcomes[?(@.status == '%s')].board", contract.OutcomeFailed))),
 		},
 		ResultPath: at("$.tally"),
-	}).Next(awsstepfunctions.NewChoice(scope, at(StateVerdict), &awsstepfunctions.ChoiceProps{
+	}).Next(awsstepfunctions.NewChoice(scope, at(props.Prefix+StateVerdict), &awsstepfunctions.ChoiceProps{
 		Comment: at("Succeed only when every board got the file"),
 	}).
 		When(awsstepfunctions.Condition_IsPresent(at("$.tally.undelivered[0]")), someFailed, nil).
 		Otherwise(delivered))
-	verdict := awsstepfunctions.NewChoice(scope, at(StateMoreBoards), &awsstepfunctions.ChoiceProps{
+	verdict := awsstepfunctions.NewChoice(scope, at(props.Prefix+StateMoreBoards), &awsstepfunctions.ChoiceProps{
 		Comment: at("Another page of boards, or the verdict"),
 	}).
 		When(awsstepfunctions.Condition_And(
@@ -248,7 +251,7 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 		When(awsstepfunctions.Condition_IsPresent(at("$.fleet.outcomes[0]")), tally, nil).
 		Otherwise(noBoards)
 
-	anyOnPage := awsstepfunctions.NewChoice(scope, at(StateAnyBoardsOnPage), &awsstepfunctions.ChoiceProps{
+	anyOnPage := awsstepfunctions.NewChoice(scope, at(props.Prefix+StateAnyBoardsOnPage), &awsstepfunctions.ChoiceProps{
 		Comment: at("An empty page (no match) skips describe and delivery"),
 	}).
 		When(awsstepfunctions.Condition_IsPresent(at("$.listed.ContainerInstanceArns[0]")),
@@ -267,7 +270,7 @@ func deliverToOneBoard(scope constructs.Construct, props FanOutProps) awsstepfun
 	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
 	board := awsstepfunctions.JsonPath_ArrayGetItem(awsstepfunctions.JsonPath_ListAt(at("$.names")), jsii.Number(0))
 	outcome := func(id, comment, status string, exitCode, taskArn, cause any) awsstepfunctions.Pass {
-		return awsstepfunctions.NewPass(scope, at(id), &awsstepfunctions.PassProps{
+		return awsstepfunctions.NewPass(scope, at(props.Prefix+id), &awsstepfunctions.PassProps{
 			Comment: at(comment),
 			Parameters: &map[string]any{
 				"board":    board,
@@ -280,7 +283,7 @@ func deliverToOneBoard(scope constructs.Construct, props FanOutProps) awsstepfun
 		})
 	}
 
-	run := awsstepfunctionstasks.NewEcsRunTask(scope, at(StateDeliverBoard), &awsstepfunctionstasks.EcsRunTaskProps{
+	run := awsstepfunctionstasks.NewEcsRunTask(scope, at(props.Prefix+StateDeliverBoard), &awsstepfunctionstasks.EcsRunTaskProps{
 		Comment:            at("Run the download task on this board only and wait for it to stop"),
 		IntegrationPattern: awsstepfunctions.IntegrationPattern_RUN_JOB,
 		Cluster:            props.Cluster,
@@ -320,14 +323,14 @@ func deliverToOneBoard(scope constructs.Construct, props FanOutProps) awsstepfun
 		awsstepfunctions.JsonPath_Format(at("{}: {}"), str("$.error.Error"), str("$.error.Cause")))
 	nameOnly := outcome(StateBoardErrorName, "An error without a cause: its name", contract.OutcomeFailed, nil, nil, str("$.error.Error"))
 
-	readTask := readStoppedTask(scope, StateReadBoardTask, "The cause of States.TaskFailed is the stopped task as JSON",
-		StateClassifyBoardExit, exitBranches{known: exitKnown, other: exitOther, stopped: stopped, neither: withCause})
+	readTask := readStoppedTask(scope, props.Prefix+StateReadBoardTask, "The cause of States.TaskFailed is the stopped task as JSON",
+		props.Prefix+StateClassifyBoardExit, exitBranches{known: exitKnown, other: exitOther, stopped: stopped, neither: withCause})
 
 	offlineNames := make([]awsstepfunctions.Condition, 0, len(OfflineErrors))
 	for _, e := range OfflineErrors {
 		offlineNames = append(offlineNames, awsstepfunctions.Condition_StringEquals(at("$.error.Error"), at(e)))
 	}
-	classify := awsstepfunctions.NewChoice(scope, at(StateClassifyBoardFailure), &awsstepfunctions.ChoiceProps{
+	classify := awsstepfunctions.NewChoice(scope, at(props.Prefix+StateClassifyBoardFailure), &awsstepfunctions.ChoiceProps{
 		Comment: at("Offline (RunTask placed nothing), a task that ran and failed, or any other error"),
 	}).
 		When(and([]awsstepfunctions.Condition{awsstepfunctions.Condition_Or(offlineNames...)}, causeGiven()), offline, nil).
@@ -339,7 +342,7 @@ func deliverToOneBoard(scope constructs.Construct, props FanOutProps) awsstepfun
 		Errors:     jsii.Strings("States.ALL"),
 		ResultPath: at("$.error"),
 	})
-	unnamed := awsstepfunctions.NewPass(scope, at(StateUnnamedBoard), &awsstepfunctions.PassProps{
+	unnamed := awsstepfunctions.NewPass(scope, at(props.Prefix+StateUnnamedBoard), &awsstepfunctions.PassProps{
 		Comment: at("Not a board: no " + contract.AttrBoard + " attribute; its instance id stands for the name"),
 		Parameters: &map[string]any{
 			"board":    str("$.instance"),
@@ -350,7 +353,7 @@ func deliverToOneBoard(scope constructs.Construct, props FanOutProps) awsstepfun
 			"cause":    "the container instance has no " + contract.AttrBoard + " attribute: name it (make register prints the put-attributes command)",
 		},
 	})
-	return awsstepfunctions.NewChoice(scope, at(StateBoardIsNamed), &awsstepfunctions.ChoiceProps{
+	return awsstepfunctions.NewChoice(scope, at(props.Prefix+StateBoardIsNamed), &awsstepfunctions.ChoiceProps{
 		Comment: at("A group member without a board name gets no task: its outcome says why"),
 	}).
 		When(awsstepfunctions.Condition_IsPresent(at("$.names[0]")), run.Next(ok), nil).

@@ -47,6 +47,9 @@ type Props struct {
 	// OfflineWait bounds the retries of a busy or offline board (fleet
 	// targets only).
 	OfflineWait time.Duration
+	// MirrorDeletes: Object Deleted events remove the delivered file from
+	// the boards of the target (every board for "any").
+	MirrorDeletes bool
 
 	LogRetention  awslogs.RetentionDays
 	RemovalPolicy awscdk.RemovalPolicy
@@ -70,32 +73,13 @@ func New(scope constructs.Construct, id string, props Props) *Pipeline {
 		props.Target.Kind = TargetAny
 	}
 
-	// Under /aws/vendedlogs/ CloudWatch Logs needs no per-log-group entry in
-	// the account's log resource policy, whose 5,120-character limit
-	// otherwise fails state machine creation in busy accounts. The stack's
-	// GUID ends the name: a group retained by an earlier stack of the same
-	// name does not block a new deploy.
-	stackGUID := awscdk.Fn_Select(jsii.Number(2), awscdk.Fn_Split(jsii.String("/"), awscdk.Aws_STACK_ID(), nil))
-	p.LogGroup = awslogs.NewLogGroup(c, jsii.String("ExecutionLogs"), &awslogs.LogGroupProps{
-		LogGroupName:  awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String(ExecutionLogGroupPrefix + *awscdk.Stack_Of(c).StackName() + "-"), stackGUID}),
-		Retention:     props.LogRetention,
-		RemovalPolicy: props.RemovalPolicy,
-	})
-	role := stateMachineRole(c, props)
-	p.StateMachine = awsstepfunctions.NewStateMachine(c, jsii.String("StateMachine"), &awsstepfunctions.StateMachineProps{
-		Comment:          jsii.String("edge-drop: deliver an uploaded S3 object to an ECS Anywhere board"),
-		StateMachineType: awsstepfunctions.StateMachineType_STANDARD, // .sync needs STANDARD
-		DefinitionBody:   awsstepfunctions.DefinitionBody_FromChainable(definition(c, props)),
-		Timeout:          awscdk.Duration_Seconds(jsii.Number(props.executionTimeout().Seconds())),
-		TracingEnabled:   jsii.Bool(true),
-		// The role's policy is written in full by stateMachineRole; CDK's
-		// own grants (unconditioned RunTask, StopTask on *) do not reach it.
-		Role: role.WithoutPolicyUpdates(nil),
-		Logs: &awsstepfunctions.LogOptions{
-			Destination:          p.LogGroup,
-			Level:                awsstepfunctions.LogLevel_ALL,
-			IncludeExecutionData: jsii.Bool(true),
-		},
+	p.LogGroup = executionLogGroup(c, "", props.LogRetention, props.RemovalPolicy)
+	p.StateMachine = newStateMachine(c, stateMachineProps{
+		Comment:  "edge-drop: deliver an uploaded S3 object to an ECS Anywhere board",
+		Body:     definition(c, props),
+		Timeout:  props.executionTimeout(),
+		Role:     stateMachineRole(c, props, props.fansOut()),
+		LogGroup: p.LogGroup,
 	})
 
 	p.DeadLetterQueue = awssqs.NewQueue(c, jsii.String("DeadLetters"), &awssqs.QueueProps{
@@ -113,8 +97,8 @@ func New(scope constructs.Construct, id string, props Props) *Pipeline {
 		Description: jsii.String("edge-drop rule target: start executions of the one state machine"),
 	})
 	p.Rule = awsevents.NewRule(c, jsii.String("ObjectCreated"), &awsevents.RuleProps{
-		Description:  jsii.String("edge-drop: S3 Object Created in the drop bucket starts a delivery"),
-		EventPattern: EventPattern(props.Bucket.BucketName(), props.KeyFilter),
+		Description:  jsii.String(ruleDescription(props.MirrorDeletes)),
+		EventPattern: EventPattern(props.Bucket.BucketName(), props.KeyFilter, props.MirrorDeletes),
 	})
 	p.Rule.AddTarget(awseventstargets.NewSfnStateMachine(p.StateMachine, &awseventstargets.SfnStateMachineProps{
 		Role:            p.TargetRole,
@@ -123,6 +107,56 @@ func New(scope constructs.Construct, id string, props Props) *Pipeline {
 		MaxEventAge:     awscdk.Duration_Hours(jsii.Number(targetMaxEventAgeHours)),
 	}))
 	return p
+}
+
+// executionLogGroup is a state machine's log group. Under /aws/vendedlogs/
+// CloudWatch Logs needs no per-log-group entry in the account's log
+// resource policy, whose 5,120-character limit otherwise fails state
+// machine creation in busy accounts. The stack's GUID ends the name: a
+// group retained by an earlier stack of the same name does not block a new
+// deploy. infix tells the stack's state machines apart ("" for the
+// pipeline's).
+func executionLogGroup(c constructs.Construct, infix string, retention awslogs.RetentionDays, removal awscdk.RemovalPolicy) awslogs.LogGroup {
+	stackGUID := awscdk.Fn_Select(jsii.Number(2), awscdk.Fn_Split(jsii.String("/"), awscdk.Aws_STACK_ID(), nil))
+	return awslogs.NewLogGroup(c, jsii.String("ExecutionLogs"), &awslogs.LogGroupProps{
+		LogGroupName:  awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String(ExecutionLogGroupPrefix + *awscdk.Stack_Of(c).StackName() + "-" + infix), stackGUID}),
+		Retention:     retention,
+		RemovalPolicy: removal,
+	})
+}
+
+// stateMachineProps is what differs between the stack's state machines.
+type stateMachineProps struct {
+	Name, Comment string
+	Body          awsstepfunctions.IChainable
+	Timeout       time.Duration
+	Role          awsiam.Role
+	LogGroup      awslogs.LogGroup
+}
+
+// newStateMachine is a STANDARD state machine (.sync needs it), traced,
+// logging everything to its group.
+func newStateMachine(c constructs.Construct, props stateMachineProps) awsstepfunctions.StateMachine {
+	var name *string
+	if props.Name != "" {
+		name = jsii.String(props.Name)
+	}
+	return awsstepfunctions.NewStateMachine(c, jsii.String("StateMachine"), &awsstepfunctions.StateMachineProps{
+		StateMachineName: name,
+		Comment:          jsii.String(props.Comment),
+		StateMachineType: awsstepfunctions.StateMachineType_STANDARD,
+		DefinitionBody:   awsstepfunctions.DefinitionBody_FromChainable(props.Body),
+		Timeout:          awscdk.Duration_Seconds(jsii.Number(props.Timeout.Seconds())),
+		TracingEnabled:   jsii.Bool(true),
+		// The role's policy is written in full by stateMachineRole; CDK's
+		// own grants (unconditioned RunTask, StopTask on *) do not reach it.
+		Role: props.Role.WithoutPolicyUpdates(nil),
+		Logs: &awsstepfunctions.LogOptions{
+			Destination:          props.LogGroup,
+			Level:                awsstepfunctions.LogLevel_ALL,
+			IncludeExecutionData: jsii.Bool(true),
+		},
+	})
 }
 
 // Target delivery: EventBridge retries a failed StartExecution with backoff
@@ -136,9 +170,17 @@ const (
 // (the stack name and the stack's GUID follow).
 const ExecutionLogGroupPrefix = "/aws/vendedlogs/states/"
 
-// EventPattern matches "Object Created" events of the bucket, narrowed by
-// the key filter when one is set.
-func EventPattern(bucketName *string, f KeyFilter) *awsevents.EventPattern {
+func ruleDescription(deletes bool) string {
+	if deletes {
+		return "edge-drop: S3 Object Created in the drop bucket starts a delivery, Object Deleted a delete"
+	}
+	return "edge-drop: S3 Object Created in the drop bucket starts a delivery"
+}
+
+// EventPattern matches "Object Created" events of the bucket (and "Object
+// Deleted" ones, of either deletion-type, when deletes are mirrored),
+// narrowed by the key filter when one is set.
+func EventPattern(bucketName *string, f KeyFilter, deletes bool) *awsevents.EventPattern {
 	detail := map[string]any{"bucket": map[string]any{"name": []any{bucketName}}}
 	var key map[string]any
 	switch {
@@ -152,9 +194,13 @@ func EventPattern(bucketName *string, f KeyFilter) *awsevents.EventPattern {
 	if key != nil {
 		detail["object"] = map[string]any{"key": []any{key}}
 	}
+	detailTypes := []string{DetailTypeCreated}
+	if deletes {
+		detailTypes = append(detailTypes, DetailTypeDeleted)
+	}
 	return &awsevents.EventPattern{
 		Source:     jsii.Strings("aws.s3"),
-		DetailType: jsii.Strings("Object Created"),
+		DetailType: jsii.Strings(detailTypes...),
 		Detail:     &detail,
 	}
 }

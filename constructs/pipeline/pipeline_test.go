@@ -133,7 +133,7 @@ func TestKeyFilterGoesIntoTheRulesPattern(t *testing.T) {
 	} {
 		// EventPattern is what the construct gives the rule; one synth
 		// (prefix) shows it arrives in the template.
-		pattern := pipeline.EventPattern(jsii.String("landing"), tc.filter)
+		pattern := pipeline.EventPattern(jsii.String("landing"), tc.filter, false)
 		key := (*pattern.Detail)["object"].(map[string]any)["key"].([]any)
 		if len(key) != 1 || len(key[0].(map[string]any)) != 1 || key[0].(map[string]any)[name] != tc.want[name] {
 			t.Errorf("%s: key filter %v, want [%v]", name, key, tc.want)

@@ -29,7 +29,9 @@ var StateMachineAnyResourceActions = []string{
 // stateMachineRole is the execution role with its whole policy: what
 // ecs:runTask.sync, logging and tracing need, every ECS call bound to the
 // one cluster by ecs:cluster, and PassRole only to ECS tasks.
-func stateMachineRole(scope constructs.Construct, props Props) awsiam.Role {
+// A fleet role (every target but "any", and the sync) may also list and
+// describe the cluster's boards.
+func stateMachineRole(scope constructs.Construct, props Props, fleet bool) awsiam.Role {
 	stack := awscdk.Stack_Of(scope)
 	onCluster := map[string]any{"ArnEquals": map[string]any{"ecs:cluster": props.Cluster.ClusterArn()}}
 	tasks := stack.FormatArn(&awscdk.ArnComponents{
@@ -73,7 +75,7 @@ func stateMachineRole(scope constructs.Construct, props Props) awsiam.Role {
 			Resources: jsii.Strings("*"),
 		}),
 	}
-	if props.Target.Kind != TargetAny {
+	if fleet {
 		statements = append(statements, fleetStatements(stack, props, onCluster)...)
 	}
 	doc := awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &statements})

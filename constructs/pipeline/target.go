@@ -72,19 +72,16 @@ func Filter(kind TargetKind, name string) string {
 func StripComponents(routePrefix string) int { return strings.Count(routePrefix, "/") + 1 }
 
 // fleet is every target but "any": for a routed key first the target is
-// read from the key and checked, then FanOut.
-func fleet(scope constructs.Construct, props Props) awsstepfunctions.IChainable {
+// read from the key and checked, then FanOut. fan holds what the task
+// does (environment, carried fields, state name prefix); fleet fills in
+// the boards.
+func fleet(scope constructs.Construct, props Props, fan FanOutProps) awsstepfunctions.IChainable {
 	at := jsii.String
+	name := func(state string) *string { return at(fan.Prefix + state) }
 	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
-	what := awsstepfunctions.JsonPath_Format(at("s3://{}/{}"), str("$.bucket"), str("$.key"))
-	fan := FanOutProps{
-		Cluster:     props.Cluster,
-		Task:        props.Task,
-		What:        what,
-		Carry:       []string{"bucket", "key", "size", "etag", "sequencer"},
-		Environment: *objectEnvironment(),
-		Timing:      FleetTiming{TaskTimeout: props.TaskTimeout, OfflineWait: props.OfflineWait},
-	}
+	what := fan.What
+	fan.Cluster, fan.Task = props.Cluster, props.Task
+	fan.Timing = FleetTiming{TaskTimeout: props.TaskTimeout, OfflineWait: props.OfflineWait}
 	t := props.Target
 	if t.Kind != TargetRouted {
 		fan.Filter = at(Filter(t.Kind, t.Name))
@@ -104,7 +101,7 @@ func fleet(scope constructs.Construct, props Props) awsstepfunctions.IChainable 
 	fan.Target = awsstepfunctions.JsonPath_Format(at("route {} (board or group)"), str(target))
 
 	bad := func(id, comment, cause string, args ...*string) awsstepfunctions.Fail {
-		return awsstepfunctions.NewFail(scope, at(id), &awsstepfunctions.FailProps{
+		return awsstepfunctions.NewFail(scope, name(id), &awsstepfunctions.FailProps{
 			Comment:   at(comment),
 			Error:     at(contract.ErrBadTarget),
 			CausePath: awsstepfunctions.JsonPath_Format(at(cause), args...),
@@ -117,7 +114,7 @@ func fleet(scope constructs.Construct, props Props) awsstepfunctions.IChainable 
 		"{}: {} is not a valid board or group name ("+contract.NameRule+"): not delivered", what, str(target))
 
 	comps := StripComponents(t.RoutePrefix) - 1
-	readRoute := awsstepfunctions.NewPass(scope, at(StateReadRoute), &awsstepfunctions.PassProps{
+	readRoute := awsstepfunctions.NewPass(scope, name(StateReadRoute), &awsstepfunctions.PassProps{
 		Comment: at("The key's component after the routing prefix, and what of it is not a name character"),
 		Parameters: &map[string]any{
 			"target": awsstepfunctions.JsonPath_ArrayGetItem(
@@ -128,7 +125,7 @@ func fleet(scope constructs.Construct, props Props) awsstepfunctions.IChainable 
 		},
 		ResultPath: at("$.route"),
 	})
-	isName := awsstepfunctions.NewChoice(scope, at(StateRouteIsName), &awsstepfunctions.ChoiceProps{
+	isName := awsstepfunctions.NewChoice(scope, name(StateRouteIsName), &awsstepfunctions.ChoiceProps{
 		// A name longer than 63 is harmless in a query (only name
 		// characters) and matches no board: NoBoards.
 		Comment: at("Only [A-Za-z0-9_-], starting with a letter or digit: else no query is built"),
@@ -144,7 +141,7 @@ func fleet(scope constructs.Construct, props Props) awsstepfunctions.IChainable 
 	// characters S3 does not encode (config checks it), so it matches as
 	// written. An empty target ("to//x") or no path after it ("to/x") is
 	// not a route.
-	return awsstepfunctions.NewChoice(scope, at(StateRouted), &awsstepfunctions.ChoiceProps{
+	return awsstepfunctions.NewChoice(scope, name(StateRouted), &awsstepfunctions.ChoiceProps{
 		Comment: at("Is the key " + t.RoutePrefix + "<board-or-group>/<path>?"),
 	}).
 		When(awsstepfunctions.Condition_And(

@@ -120,13 +120,21 @@ func ExecutionTimeout(taskTimeout time.Duration) time.Duration {
 }
 
 // executionTimeout is ExecutionTimeout or, for a fleet target,
-// FleetTiming.ExecutionTimeout.
+// FleetTiming.ExecutionTimeout; with deletes under "any" the longer one.
 func (p Props) executionTimeout() time.Duration {
-	if p.Target.Kind == TargetAny {
-		return ExecutionTimeout(p.TaskTimeout)
+	fleet := FleetTiming{TaskTimeout: p.TaskTimeout, OfflineWait: p.OfflineWait}.ExecutionTimeout()
+	switch {
+	case p.Target.Kind != TargetAny:
+		return fleet
+	case p.MirrorDeletes: // deliveries to one board, deletes on every board
+		return max(ExecutionTimeout(p.TaskTimeout), fleet)
 	}
-	return FleetTiming{TaskTimeout: p.TaskTimeout, OfflineWait: p.OfflineWait}.ExecutionTimeout()
+	return ExecutionTimeout(p.TaskTimeout)
 }
+
+// fansOut reports whether the state machine lists boards: a fleet target,
+// or deletes (which for "any" run on every board).
+func (p Props) fansOut() bool { return p.Target.Kind != TargetAny || p.MirrorDeletes }
 
 // definition is Extract → KeyMatchesPattern → SizeWithinLimit →
 // DownloadToBoard, with Skipped for other keys, TooLarge for objects over
@@ -153,7 +161,11 @@ func definition(scope constructs.Construct, props Props) awsstepfunctions.IChain
 	if props.Target.Kind == TargetAny {
 		deliver = oneBoard(scope, props)
 	} else {
-		deliver = fleet(scope, props)
+		deliver = fleet(scope, props, FanOutProps{
+			What:        awsstepfunctions.JsonPath_Format(jsii.String("s3://{}/{}"), awsstepfunctions.JsonPath_StringAt(jsii.String("$.bucket")), awsstepfunctions.JsonPath_StringAt(jsii.String("$.key"))),
+			Carry:       []string{"bucket", "key", "size", "etag", "sequencer"},
+			Environment: *objectEnvironment(),
+		})
 	}
 
 	// Nothing larger than the board accepts reaches it: the execution ends
@@ -174,11 +186,15 @@ func definition(scope constructs.Construct, props Props) awsstepfunctions.IChain
 		When(awsstepfunctions.Condition_NumberGreaterThan(jsii.String("$.size"), jsii.Number(float64(props.MaxObjectBytes))), tooLarge, nil).
 		Otherwise(deliver)
 
-	return extract.Next(awsstepfunctions.NewChoice(scope, jsii.String(StateMatches), &awsstepfunctions.ChoiceProps{
+	created := extract.Next(awsstepfunctions.NewChoice(scope, jsii.String(StateMatches), &awsstepfunctions.ChoiceProps{
 		Comment: jsii.String("Deliver only keys that match the configured pattern"),
 	}).
 		When(awsstepfunctions.Condition_StringMatches(jsii.String("$.key"), jsii.String(props.KeyPattern)), sizeCheck, nil).
 		Otherwise(skipped))
+	if !props.MirrorDeletes {
+		return created
+	}
+	return withDeletes(scope, props, created, skipped)
 }
 
 // oneBoard is the "any" target: one RunTask without constraints (ECS picks

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func load(t *testing.T) *Assembly {
@@ -116,5 +117,36 @@ func TestUnsupportedAndBrokenInputsAreClearErrors(t *testing.T) {
 	a, _ = Load(dir, "r", "a")
 	if _, err := a.Rules(); err != errNoPipeline {
 		t.Errorf("no rules: %v", err)
+	}
+}
+
+func TestSchedules(t *testing.T) {
+	scheds, err := load(t).Schedules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Sorted by logical ID; the disabled one is left out; the pattern rule is no schedule.
+	if len(scheds) != 2 {
+		t.Fatalf("schedules %+v, want Every6h and Nightly", scheds)
+	}
+	sm := "arn:aws:states:eu-west-1:111122223333:stateMachine:SM"
+	if s := scheds[0]; s.Name != "Every6h" || s.Expression != "rate(6 hours)" || s.Every != 6*time.Hour || s.StateMachineARN != sm || s.Input != "{}" || s.Pattern != nil {
+		t.Errorf("schedule %+v", s)
+	}
+	if s := scheds[1]; s.Name != "Nightly" || s.Every != 0 || s.Expression != "cron(0 3 * * ? *)" {
+		t.Errorf("schedule %+v", s)
+	}
+}
+
+func TestParseRate(t *testing.T) {
+	for expr, want := range map[string]time.Duration{"rate(1 minute)": time.Minute, "rate(15 minutes)": 15 * time.Minute, "rate(6 hours)": 6 * time.Hour, "rate(7 days)": 7 * 24 * time.Hour} {
+		if got, err := ParseRate(expr); err != nil || got != want {
+			t.Errorf("ParseRate(%q) = %v, %v; want %v", expr, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "rate(0 hours)", "rate(-1 hours)", "rate(6 weeks)", "rate(6hours)", "rate(6 hours", "cron(0 3 * * ? *)", "rate(x hours)"} {
+		if _, err := ParseRate(bad); err == nil || strings.Contains(err.Error(), "\n") {
+			t.Errorf("ParseRate(%q) = %v, want a one-line error", bad, err)
+		}
 	}
 }

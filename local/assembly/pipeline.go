@@ -3,7 +3,9 @@ package assembly
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/edge-drop/edge-drop/local/rule"
 )
@@ -95,16 +97,15 @@ func isLogTarget(a *Assembly, f found) bool {
 	return false
 }
 
-// Rules returns the rules whose targets are state machines, one entry per
-// such target.
+// Rules returns the event pattern rules whose targets are state machines,
+// one entry per such target.
 func (a *Assembly) Rules() ([]Rule, error) {
 	var out []Rule
 	for _, f := range a.resourcesOf("AWS::Events::Rule") {
-		r := f.resolver()
 		if state, _ := f.props["State"].(string); state == "DISABLED" {
 			continue
 		}
-		pattern, err := r.value(f.props["EventPattern"])
+		pattern, err := f.resolver().value(f.props["EventPattern"])
 		if err != nil {
 			return nil, fmt.Errorf("rule %s: %w", f.id, err)
 		}
@@ -112,43 +113,110 @@ func (a *Assembly) Rules() ([]Rule, error) {
 			continue // scheduled rule
 		}
 		patternJSON, _ := json.Marshal(pattern)
-		targets, _ := f.props["Targets"].([]any)
+		targets, err := stateMachineTargets(f)
+		if err != nil {
+			return nil, err
+		}
 		for _, t := range targets {
-			tm, _ := t.(map[string]any)
-			arn, err := r.str(tm["Arn"])
-			if err != nil {
-				return nil, fmt.Errorf("rule %s: %w", f.id, err)
-			}
-			if !strings.Contains(arn, ":states:") {
-				continue
-			}
-			rl := Rule{Name: f.id, Pattern: patternJSON, StateMachineARN: arn}
-			if v, ok := tm["Input"]; ok {
-				if rl.Input, err = r.str(v); err != nil {
-					return nil, err
-				}
-			}
-			if v, ok := tm["InputPath"]; ok {
-				if rl.InputPath, err = r.str(v); err != nil {
-					return nil, err
-				}
-			}
-			if v, ok := tm["InputTransformer"]; ok {
-				resolved, err := r.value(v)
-				if err != nil {
-					return nil, err
-				}
-				b, _ := json.Marshal(resolved)
-				rl.InputTransformer = &rule.InputTransformer{}
-				if err := json.Unmarshal(b, rl.InputTransformer); err != nil {
-					return nil, fmt.Errorf("rule %s: InputTransformer: %w", f.id, err)
-				}
-			}
-			out = append(out, rl)
+			t.Pattern = patternJSON
+			out = append(out, t)
 		}
 	}
 	if len(out) == 0 {
 		return nil, errNoPipeline
+	}
+	return out, nil
+}
+
+// Schedule is a scheduled rule (ScheduleExpression) that starts a state
+// machine. Every is the rate of a rate(...) expression, 0 for cron(...).
+type Schedule struct {
+	Rule
+	Expression string
+	Every      time.Duration
+}
+
+// Schedules returns the enabled scheduled rules whose targets are state
+// machines, one entry per such target.
+func (a *Assembly) Schedules() ([]Schedule, error) {
+	var out []Schedule
+	for _, f := range a.resourcesOf("AWS::Events::Rule") {
+		if state, _ := f.props["State"].(string); state == "DISABLED" {
+			continue
+		}
+		if _, ok := f.props["ScheduleExpression"]; !ok {
+			continue
+		}
+		expr, err := f.resolver().str(f.props["ScheduleExpression"])
+		if err != nil {
+			return nil, fmt.Errorf("rule %s: %w", f.id, err)
+		}
+		every, err := ParseRate(expr)
+		if err != nil && !strings.HasPrefix(expr, "cron(") {
+			return nil, fmt.Errorf("rule %s: %w", f.id, err)
+		}
+		targets, err := stateMachineTargets(f)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range targets {
+			out = append(out, Schedule{Rule: t, Expression: expr, Every: every})
+		}
+	}
+	return out, nil
+}
+
+// ParseRate reads an EventBridge rate expression, e.g. "rate(6 hours)".
+func ParseRate(expr string) (time.Duration, error) {
+	inner, ok := strings.CutPrefix(expr, "rate(")
+	inner, closed := strings.CutSuffix(inner, ")")
+	value, unit, spaced := strings.Cut(inner, " ")
+	n, err := strconv.Atoi(value)
+	units := map[string]time.Duration{"minute": time.Minute, "minutes": time.Minute, "hour": time.Hour, "hours": time.Hour, "day": 24 * time.Hour, "days": 24 * time.Hour}
+	if !ok || !closed || !spaced || err != nil || n <= 0 || units[unit] == 0 {
+		return 0, fmt.Errorf("schedule %q is not a rate(<positive number> minutes|hours|days) expression", expr)
+	}
+	return time.Duration(n) * units[unit], nil
+}
+
+// stateMachineTargets returns a rule's state machine targets with their
+// input settings (Pattern unset).
+func stateMachineTargets(f found) ([]Rule, error) {
+	r := f.resolver()
+	var out []Rule
+	targets, _ := f.props["Targets"].([]any)
+	for _, t := range targets {
+		tm, _ := t.(map[string]any)
+		arn, err := r.str(tm["Arn"])
+		if err != nil {
+			return nil, fmt.Errorf("rule %s: %w", f.id, err)
+		}
+		if !strings.Contains(arn, ":states:") {
+			continue
+		}
+		rl := Rule{Name: f.id, StateMachineARN: arn}
+		if v, ok := tm["Input"]; ok {
+			if rl.Input, err = r.str(v); err != nil {
+				return nil, err
+			}
+		}
+		if v, ok := tm["InputPath"]; ok {
+			if rl.InputPath, err = r.str(v); err != nil {
+				return nil, err
+			}
+		}
+		if v, ok := tm["InputTransformer"]; ok {
+			resolved, err := r.value(v)
+			if err != nil {
+				return nil, err
+			}
+			b, _ := json.Marshal(resolved)
+			rl.InputTransformer = &rule.InputTransformer{}
+			if err := json.Unmarshal(b, rl.InputTransformer); err != nil {
+				return nil, fmt.Errorf("rule %s: InputTransformer: %w", f.id, err)
+			}
+		}
+		out = append(out, rl)
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 // Package bucket runs an embedded, S3-compatible HTTP server for the local
-// demo and reports every completed upload as an ObjectCreated notification,
-// the way S3 reports "Object Created" to EventBridge in the cloud.
+// demo and reports every completed upload and every deletion as a
+// Notification, the way S3 reports "Object Created" and "Object Deleted" to
+// EventBridge in the cloud.
 //
 // The S3 protocol is served by github.com/johannesboyne/gofakes3 (a plain
 // net/http handler). Objects live under Options.Dir (s3afero backend: one
@@ -11,11 +12,15 @@
 // create an object (PutObject, CopyObject, CompleteMultipartUpload) are
 // recognised by method, query and headers, handed to gofakes3 unchanged, and
 // on a 2xx answer the object is looked up through the backend to fill size
-// and ETag. Notifications are queued without bound and delivered in order on
+// and ETag. Deletions (DeleteObject, DeleteObjects) are recognised the same
+// way; each key that existed before the request and is gone after it is
+// reported (a delete of a missing key changes nothing and reports nothing).
+// Notifications are queued without bound and delivered in order on
 // Events(); none is dropped while the server runs.
 package bucket
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/xml"
@@ -52,20 +57,24 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Reasons reported in ObjectCreated.Reason (the values S3 puts in the
-// EventBridge event's detail.reason).
+// Reasons reported in Notification.Reason (the values S3 puts in the
+// EventBridge event's detail.reason). S3 reports DeleteObjects' keys with
+// reason DeleteObject too.
 const (
 	ReasonPutObject               = "PutObject"
 	ReasonCopyObject              = "CopyObject"
 	ReasonCompleteMultipartUpload = "CompleteMultipartUpload"
+	ReasonDeleteObject            = "DeleteObject"
 )
 
-// ObjectCreated describes one completed upload. Key is the raw object key
-// (not URL-encoded); ETag has no quotes.
-type ObjectCreated struct {
+// Notification describes one completed upload, or one deletion (Deleted;
+// Size and ETag are then those of the object that was removed). Key is the
+// raw object key (not URL-encoded); ETag has no quotes.
+type Notification struct {
 	Bucket, Key, ETag, Sequencer, RequestID, SourceIP, Reason string
 	Size                                                      int64
 	Time                                                      time.Time
+	Deleted                                                   bool
 }
 
 // Server is a running S3-compatible server. Create it with Start.
@@ -78,11 +87,11 @@ type Server struct {
 	http    *http.Server
 	url     string
 
-	events chan ObjectCreated
+	events chan Notification
 
 	mu      sync.Mutex
-	queue   []ObjectCreated // pending, not yet handed to events
-	wake    chan struct{}   // 1-buffered: queue grew
+	queue   []Notification // pending, not yet handed to events
+	wake    chan struct{}  // 1-buffered: queue grew
 	closing bool
 	lastSeq uint64
 
@@ -156,7 +165,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		s3:           fake.Server(),
 		ln:           ln,
 		url:          "http://" + ln.Addr().String(),
-		events:       make(chan ObjectCreated, 64),
+		events:       make(chan Notification, 64),
 		wake:         make(chan struct{}, 1),
 		serveDone:    make(chan struct{}),
 		dispatchDone: make(chan struct{}),
@@ -185,9 +194,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 // URL is the endpoint for S3 clients (path-style), e.g. http://127.0.0.1:41234.
 func (s *Server) URL() string { return s.url }
 
-// Events delivers one ObjectCreated per completed upload, in completion
-// order. It is closed after Close.
-func (s *Server) Events() <-chan ObjectCreated { return s.events }
+// Events delivers one Notification per completed upload or deletion, in
+// completion order. It is closed after Close.
+func (s *Server) Events() <-chan Notification { return s.events }
 
 // Close stops the server: it stops accepting requests, waits (up to 10s) for
 // requests in flight, then waits (up to 5s) for a reader to take the
@@ -224,6 +233,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusPreconditionFailed, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")
 		return
 	}
+	if r.Method == http.MethodDelete && hasAny(r.URL.Query(), subresources) {
+		// gofakes3 v1.2.0 deletes the whole object on e.g. DELETE ?tagging.
+		writeError(w, r, http.StatusNotImplemented, "NotImplemented", "the local S3 server does not support deleting object sub-resources ("+strings.Join(subresources, ", ")+")")
+		return
+	}
+	if bucket, keys, ok := s.deletion(r); ok {
+		for _, k := range keys { // DeleteObjects' keys are in the body, not the path
+			if why := keyProblem(k); why != "" && s.onDisk {
+				writeError(w, r, http.StatusBadRequest, "InvalidArgument", why)
+				return
+			}
+		}
+		s.serveDeletion(w, r, bucket, keys)
+		return
+	}
 	reason, bucket, key := classify(r)
 	if reason == "" {
 		s.s3.ServeHTTP(w, r)
@@ -239,6 +263,82 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.created(r, rec, reason, bucket, key)
+}
+
+// maxDeleteBody bounds the DeleteObjects request body read here (S3 takes
+// at most 1000 keys of at most 1024 bytes each).
+const maxDeleteBody = 2 << 20
+
+// deletion tells whether r is a DeleteObject or DeleteObjects request, and
+// which keys it names. A DeleteObjects body is read whole and put back for
+// gofakes3; a malformed one is left to gofakes3 to reject (ok false).
+func (s *Server) deletion(r *http.Request) (bucket string, keys []string, ok bool) {
+	b, k, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	if b == "" {
+		return "", nil, false
+	}
+	q := r.URL.Query()
+	switch {
+	case r.Method == http.MethodDelete && k != "" && !q.Has("uploadId"):
+		return b, []string{k}, true
+	case r.Method == http.MethodPost && k == "" && q.Has("delete"):
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxDeleteBody+1))
+		_ = r.Body.Close()
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if err != nil || len(body) > maxDeleteBody {
+			return "", nil, false
+		}
+		var req struct {
+			Objects []struct{ Key string } `xml:"Object"`
+		}
+		if xml.Unmarshal(body, &req) != nil {
+			return "", nil, false
+		}
+		for _, o := range req.Objects {
+			keys = append(keys, o.Key)
+		}
+		return b, keys, len(keys) > 0
+	}
+	return "", nil, false
+}
+
+// serveDeletion serves a deletion through gofakes3 and reports each key
+// that existed before and is gone after. The before/after lookups are not
+// atomic with the delete: a key re-created meanwhile is not reported (its
+// creation is).
+func (s *Server) serveDeletion(w http.ResponseWriter, r *http.Request, bucket string, keys []string) {
+	type before struct {
+		key, etag string
+		size      int64
+	}
+	var existed []before
+	for _, k := range keys {
+		if obj, err := s.backend.HeadObject(bucket, k); err == nil {
+			existed = append(existed, before{k, hex.EncodeToString(obj.Hash), obj.Size})
+			if obj.Contents != nil {
+				_ = obj.Contents.Close()
+			}
+		}
+	}
+	rec := &recorder{ResponseWriter: w}
+	s.s3.ServeHTTP(rec, r)
+	if rec.status != 0 && (rec.status < 200 || rec.status > 299) {
+		return
+	}
+	for _, b := range existed {
+		if obj, err := s.backend.HeadObject(bucket, b.key); err == nil {
+			if obj.Contents != nil {
+				_ = obj.Contents.Close()
+			}
+			continue // not deleted (DeleteObjects reports per-key errors in a 200)
+		}
+		s.enqueue(Notification{
+			Bucket: bucket, Key: b.key, ETag: b.etag, Size: b.size, Deleted: true,
+			Reason:    ReasonDeleteObject,
+			RequestID: rec.Header().Get("x-amz-request-id"),
+			SourceIP:  sourceIP(r.RemoteAddr),
+		})
+	}
 }
 
 // preconditionFailed tells whether a GET or HEAD carries an If-Match that
@@ -264,7 +364,7 @@ func (s *Server) preconditionFailed(r *http.Request) bool {
 
 // created builds the notification for a successful creation and queues it.
 func (s *Server) created(r *http.Request, rec *recorder, reason, bucket, key string) {
-	ev := ObjectCreated{
+	ev := Notification{
 		Bucket:    bucket,
 		Key:       key,
 		Reason:    reason,
@@ -293,7 +393,7 @@ func (s *Server) created(r *http.Request, rec *recorder, reason, bucket, key str
 
 // enqueue stamps Time and Sequencer and appends to the pending queue. The
 // sequencer is assigned under the queue lock, so it grows in delivery order.
-func (s *Server) enqueue(ev ObjectCreated) {
+func (s *Server) enqueue(ev Notification) {
 	s.mu.Lock()
 	now := time.Now().UTC()
 	seq := uint64(now.UnixNano())
@@ -307,7 +407,7 @@ func (s *Server) enqueue(ev ObjectCreated) {
 	ev.Sequencer = fmt.Sprintf("%018X", seq)
 	s.queue = append(s.queue, ev)
 	s.mu.Unlock()
-	s.log.Debug("object created", "bucket", ev.Bucket, "key", ev.Key, "size", ev.Size, "reason", ev.Reason)
+	s.log.Debug("object notification", "bucket", ev.Bucket, "key", ev.Key, "size", ev.Size, "reason", ev.Reason, "deleted", ev.Deleted)
 	s.signal()
 }
 
@@ -367,14 +467,20 @@ func (s *Server) closingCh(deadline <-chan time.Time) <-chan struct{} {
 }
 
 // unsafeKey explains why the object key in urlPath ("/bucket/key") cannot
-// be kept as a file: the filesystem backend joins bucket and key as a path,
-// so "." / ".." / empty segments and a trailing '/' would alias another
-// key or another bucket. "" when the key is fine (or there is none).
+// be kept as a file (see keyProblem); "" when it can, or there is none.
 func unsafeKey(urlPath string) string {
 	_, key, ok := strings.Cut(strings.TrimPrefix(urlPath, "/"), "/")
 	if !ok || key == "" {
 		return ""
 	}
+	return keyProblem(key)
+}
+
+// keyProblem explains why key cannot be kept as a file: the filesystem
+// backend joins bucket and key as a path, so "." / ".." / empty segments
+// and a trailing '/' would alias another key or another bucket. "" when
+// the key is fine.
+func keyProblem(key string) string {
 	if strings.HasSuffix(key, "/") {
 		return "keys ending in '/' (folder markers) are not supported by the local filesystem-backed S3"
 	}

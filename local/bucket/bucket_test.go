@@ -61,7 +61,7 @@ func client(t *testing.T, s *Server) *s3.Client {
 	})
 }
 
-func next(t *testing.T, s *Server) ObjectCreated {
+func next(t *testing.T, s *Server) Notification {
 	t.Helper()
 	select {
 	case ev, ok := <-s.Events():
@@ -72,7 +72,7 @@ func next(t *testing.T, s *Server) ObjectCreated {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no notification within 5s")
 	}
-	return ObjectCreated{}
+	return Notification{}
 }
 
 func expectNone(t *testing.T, s *Server) {
@@ -150,7 +150,64 @@ func TestPutNotifyGetRangeHeadListDelete(t *testing.T) {
 	if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("uploads"), Key: aws.String("demo/hello.txt")}); err == nil {
 		t.Fatal("object still there after delete")
 	}
-	expectNone(t, s) // GET, HEAD, LIST, DELETE notify nothing
+	if del := next(t, s); !del.Deleted || del.Key != "demo/hello.txt" || del.Reason != ReasonDeleteObject || del.Sequencer <= ev.Sequencer {
+		t.Fatalf("delete event = %+v", del)
+	}
+	expectNone(t, s) // GET, HEAD, LIST notify nothing
+}
+
+func TestDeleteNotifications(t *testing.T) {
+	for name, dir := range map[string]string{"memory": "", "disk": t.TempDir()} {
+		t.Run(name, func(t *testing.T) {
+			s := start(t, Options{Dir: dir})
+			c := client(t, s)
+			ctx := context.Background()
+			for _, k := range []string{"a.txt", "d/b c.txt", "keep.txt"} {
+				put(t, c, "uploads", k, []byte("body of "+k))
+				if ev := next(t, s); ev.Deleted {
+					t.Fatalf("upload reported as deletion: %+v", ev)
+				}
+			}
+
+			// One key: reported with the removed object's size and ETag.
+			if _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("uploads"), Key: aws.String("a.txt")}); err != nil {
+				t.Fatal(err)
+			}
+			ev := next(t, s)
+			want := []byte("body of a.txt")
+			if !ev.Deleted || ev.Bucket != "uploads" || ev.Key != "a.txt" || ev.Reason != ReasonDeleteObject ||
+				ev.ETag != md5hex(want) || ev.Size != int64(len(want)) || ev.RequestID == "" || ev.SourceIP != "127.0.0.1" || len(ev.Sequencer) != 18 {
+				t.Fatalf("DeleteObject event = %+v", ev)
+			}
+
+			// A key that is not there changes nothing: nothing to report.
+			if _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("uploads"), Key: aws.String("a.txt")}); err != nil {
+				t.Fatal(err)
+			}
+			// Removing an object's tags must not remove the object (gofakes3
+			// alone would): the local server declines it.
+			if _, err := c.DeleteObjectTagging(ctx, &s3.DeleteObjectTaggingInput{Bucket: aws.String("uploads"), Key: aws.String("keep.txt")}); err == nil || !strings.Contains(err.Error(), "NotImplemented") {
+				t.Fatalf("DeleteObjectTagging = %v, want NotImplemented", err)
+			}
+			expectNone(t, s)
+
+			// DeleteObjects: each existing key once, in request order.
+			out, err := c.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String("uploads"), Delete: &types.Delete{Objects: []types.ObjectIdentifier{
+				{Key: aws.String("d/b c.txt")}, {Key: aws.String("missing.txt")}, {Key: aws.String("keep.txt")},
+			}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(out.Errors) != 0 {
+				t.Fatalf("DeleteObjects errors: %+v", out.Errors)
+			}
+			first, second := next(t, s), next(t, s)
+			if !first.Deleted || first.Key != "d/b c.txt" || first.Reason != ReasonDeleteObject || !second.Deleted || second.Key != "keep.txt" || second.Sequencer <= first.Sequencer {
+				t.Fatalf("DeleteObjects events = %+v, %+v", first, second)
+			}
+			expectNone(t, s)
+		})
+	}
 }
 
 func TestRawKeys(t *testing.T) {
@@ -177,6 +234,29 @@ func TestKeysThatCannotBeFiles(t *testing.T) {
 		put(t, client(t, mem), "uploads", key, []byte("x")) // in memory any key works
 		if ev := next(t, mem); ev.Key != key {
 			t.Errorf("mem event %+v", ev)
+		}
+	}
+	expectNone(t, disk)
+}
+
+// DeleteObjects names its keys in the body, not the path: on disk such a
+// key must not reach another bucket or alias another key either.
+func TestDeleteObjectsWithKeysThatCannotBeFiles(t *testing.T) {
+	disk := start(t, Options{Dir: t.TempDir(), Buckets: []string{"uploads", "other"}})
+	c := client(t, disk)
+	put(t, c, "other", "x", []byte("another bucket's object"))
+	put(t, c, "uploads", "b", []byte("this bucket's object"))
+	next(t, disk)
+	next(t, disk)
+	for _, key := range []string{"../other/x", "a/../b"} {
+		_, err := c.DeleteObjects(context.Background(), &s3.DeleteObjectsInput{Bucket: aws.String("uploads"), Delete: &types.Delete{Objects: []types.ObjectIdentifier{{Key: aws.String(key)}}}})
+		if err == nil || !strings.Contains(err.Error(), "InvalidArgument") {
+			t.Errorf("DeleteObjects %q: %v, want InvalidArgument", key, err)
+		}
+	}
+	for bucket, key := range map[string]string{"other": "x", "uploads": "b"} {
+		if _, err := c.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}); err != nil {
+			t.Errorf("%s/%s is gone: %v", bucket, key, err)
 		}
 	}
 	expectNone(t, disk)

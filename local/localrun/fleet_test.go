@@ -116,18 +116,35 @@ func fleetDefinition(cluster, taskDef, filter string) string {
 
 // fleetAssembly copies the default assembly with its state machine
 // replaced by fleetDefinition(filter).
+// pipelineMachine is the state machine the app's event pattern rule
+// starts (the sync one is started by its schedule). It has no
+// StateMachineName, so its name is its logical ID.
+func pipelineMachine(t *testing.T, asm *assembly.Assembly) assembly.StateMachine {
+	t.Helper()
+	rules, err := asm.Rules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	machines, err := asm.StateMachines()
+	if err != nil || len(rules) != 1 {
+		t.Fatalf("rules %v, state machines: %v %v", rules, machines, err)
+	}
+	m, ok := machines[rules[0].StateMachineARN]
+	if !ok {
+		t.Fatalf("the rule targets %s, not in %v", rules[0].StateMachineARN, machines)
+	}
+	return m
+}
+
 func fleetAssembly(t *testing.T, filter string) string {
 	t.Helper()
 	asm, err := assembly.Load(defaultAsm, Region, Account)
 	if err != nil {
 		t.Fatal(err)
 	}
-	machines, err := asm.StateMachines()
-	if err != nil || len(machines) != 1 {
-		t.Fatalf("state machines: %v %v", machines, err)
-	}
+	m := pipelineMachine(t, asm)
 	var cluster, taskDef string
-	for _, m := range machines {
+	{
 		var d struct {
 			States map[string]struct {
 				Resource   string
@@ -159,10 +176,10 @@ func fleetAssembly(t *testing.T, filter string) string {
 			t.Fatal(err)
 		}
 		resources, _ := tpl["Resources"].(map[string]any)
-		for _, r := range resources {
+		for id, r := range resources {
 			r := r.(map[string]any)
-			if r["Type"] != "AWS::StepFunctions::StateMachine" {
-				continue
+			if r["Type"] != "AWS::StepFunctions::StateMachine" || id != m.Name {
+				continue // the sync state machine keeps its own definition
 			}
 			props := r["Properties"].(map[string]any)
 			props["DefinitionString"] = fleetDefinition(cluster, taskDef, filter)

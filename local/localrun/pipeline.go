@@ -71,14 +71,23 @@ type Options struct {
 	// change the bucket between an upload and its delivery, as happens when
 	// a board is busy.
 	Paused bool
+	// ScheduleEvery, if set, replaces the rate of every scheduled rule of
+	// the assembly (e.g. the sync schedule's rate(6 hours) by 10s), and is
+	// required for a cron(...) schedule, which the local run does not
+	// evaluate.
+	ScheduleEvery time.Duration
 }
 
 // Result is one finished execution, or an upload no rule matched (Rule
-// empty, Execution nil): in the cloud such an event costs nothing.
+// empty, Execution nil): in the cloud such an event costs nothing. A
+// deletion no rule matched (mirrorDeletes off) is no result. Rule is the
+// rule that started the execution ("" for StartExecution); Event is the
+// S3 notification behind it (zero for a schedule or StartExecution).
 type Result struct {
-	Rule      string
-	Event     bucket.ObjectCreated
-	Execution *statemachine.Execution
+	Rule         string
+	StateMachine string // its name
+	Event        bucket.Notification
+	Execution    *statemachine.Execution
 	// TaskReason is the last stderr line of the execution's last task that
 	// failed: the task's own words for why (in the cloud, its log has it).
 	TaskReason string
@@ -96,8 +105,13 @@ type Pipeline struct {
 	Boards []BoardDir
 
 	runner   *ecstask.Runner
+	machines map[string]machine // by ARN: every state machine of the assembly
+	started  runs               // by StartExecution
+	opts     Options
+	log      *slog.Logger
 	results  chan Result
 	wg       sync.WaitGroup
+	runCtx   context.Context
 	cancel   context.CancelFunc
 	done     chan struct{}
 	resume   chan struct{}
@@ -137,8 +151,7 @@ func (t *tasks) stopAndWait() {
 type target struct {
 	rule    assembly.Rule
 	matcher *rule.Rule
-	machine *statemachine.Machine
-	name    string
+	machine machine
 }
 
 // Start loads the assembly, starts the S3 server with the assembly's
@@ -168,21 +181,25 @@ func Start(ctx context.Context, opts Options) (*Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
+	parsed, err := parseMachines(machines)
+	if err != nil {
+		return nil, err
+	}
 	var targets []target
 	for _, r := range rules {
 		m, err := rule.Compile(r.Name, r.Pattern)
 		if err != nil {
 			return nil, err // e.g. an operator quamina lacks: fail, never silently match
 		}
-		sm, ok := machines[r.StateMachineARN]
+		sm, ok := parsed[r.StateMachineARN]
 		if !ok {
 			return nil, fmt.Errorf("rule %s targets %s, which is not in the assembly", r.Name, r.StateMachineARN)
 		}
-		parsed, err := statemachine.Parse(sm.Definition)
-		if err != nil {
-			return nil, fmt.Errorf("state machine %s: %w", sm.Name, err)
-		}
-		targets = append(targets, target{rule: r, matcher: m, machine: parsed, name: sm.Name})
+		targets = append(targets, target{rule: r, matcher: m, machine: sm})
+	}
+	schedules, err := scheduled(asm, parsed, opts.ScheduleEvery)
+	if err != nil {
+		return nil, err
 	}
 	boards, dirs, hostPaths, err := fleetVolumes(defs, opts.DataDir, opts.Boards, opts.TaskSlots)
 	if err != nil {
@@ -218,11 +235,16 @@ func Start(ctx context.Context, opts Options) (*Pipeline, error) {
 	runner.RejectWhenBusy = opts.RejectWhenBusy
 
 	p := &Pipeline{S3: srv, Buckets: buckets, HostPaths: hostPaths, Boards: dirs, runner: runner,
+		machines: parsed, opts: opts, log: logger, runCtx: runCtx,
 		results: make(chan Result, 1024), cancel: cancel, done: make(chan struct{}), resume: make(chan struct{})}
 	if !opts.Paused {
 		p.Resume()
 	}
-	go p.route(runCtx, targets, runner, opts, logger)
+	go p.route(runCtx, targets)
+	for _, s := range schedules {
+		p.wg.Add(1)
+		go p.schedule(runCtx, s)
+	}
 	return p, nil
 }
 
@@ -305,71 +327,92 @@ func hostVolumes(defs map[string]assembly.TaskDefinition, dataDir string) (map[s
 
 // route turns each notification into an event, matches it against every
 // rule and starts an execution per match — as EventBridge does.
-func (p *Pipeline) route(ctx context.Context, targets []target, runner *ecstask.Runner, opts Options, logger *slog.Logger) {
+func (p *Pipeline) route(ctx context.Context, targets []target) {
 	defer close(p.done)
 	select {
 	case <-p.resume:
 	case <-ctx.Done():
 	}
 	for o := range p.S3.Events() {
-		event, _ := json.Marshal(rule.NewObjectCreatedEvent(o, Account, Region))
+		event, _ := json.Marshal(rule.NewEvent(o, Account, Region))
 		matched := false
 		for _, t := range targets {
 			ok, err := t.matcher.Matches(event)
 			if err != nil {
-				logger.Error("rule match failed", "rule", t.rule.Name, "err", err)
+				p.log.Error("rule match failed", "rule", t.rule.Name, "err", err)
 				continue
 			}
 			if !ok {
 				continue
 			}
 			matched = true
-			input, err := rule.TargetInput(event, t.rule.Input, t.rule.InputPath, t.rule.InputTransformer)
+			in, err := targetInput(event, t.rule)
 			if err != nil {
-				logger.Error("target input failed", "rule", t.rule.Name, "err", err)
+				p.log.Error("target input failed", "rule", t.rule.Name, "err", err)
 				continue
 			}
-			var in any
-			_ = json.Unmarshal(input, &in)
+			name := fmt.Sprintf("%s-%s", time.Now().UTC().Format("150405"), o.Sequencer)
 			p.wg.Add(1)
 			go func() {
 				defer p.wg.Done()
-				name := fmt.Sprintf("%s-%s", time.Now().UTC().Format("150405"), o.Sequencer)
-				// A timed-out state does not wait for its task to stop, so
-				// the task may still write this after the execution ended.
-				var reason atomic.Pointer[string]
-				exec := t.machine.Execute(ctx, in, statemachine.Options{
-					Task: func(ctx context.Context, resource string, params any) (any, error) {
-						if !p.tasks.start() {
-							return nil, context.Canceled
-						}
-						defer p.tasks.running.Done()
-						out, err := runner.Handle(ctx, resource, params)
-						if f := (*ecstask.Failure)(nil); errors.As(err, &f) {
-							reason.Store(&f.LastStderr)
-						}
-						return out, err
-					},
-					Sleep:            opts.Sleep,
-					Name:             name,
-					StateMachineName: t.name,
-					Observer: func(e statemachine.Event) {
-						if opts.Observer != nil {
-							opts.Observer(name, e)
-						}
-					},
-				})
-				r := Result{Rule: t.rule.Name, Event: o, Execution: exec}
-				if s := reason.Load(); s != nil {
-					r.TaskReason = *s
-				}
-				p.results <- r
+				p.results <- p.execute(ctx, t.machine, name, in, Result{Rule: t.rule.Name, Event: o}, nil)
 			}()
 		}
-		if !matched {
+		if !matched && !o.Deleted {
 			p.results <- Result{Event: o}
 		}
 	}
+}
+
+// targetInput is what a rule's target receives for event.
+func targetInput(event []byte, r assembly.Rule) (any, error) {
+	input, err := rule.TargetInput(event, r.Input, r.InputPath, r.InputTransformer)
+	if err != nil {
+		return nil, err
+	}
+	var in any
+	if err := json.Unmarshal(input, &in); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// execute runs one execution of m to its end and returns r completed with
+// it: the task calls go to the fleet runner. observe, if set, sees every
+// event of the execution too.
+func (p *Pipeline) execute(ctx context.Context, m machine, name string, in any, r Result, observe func(statemachine.Event)) Result {
+	// A timed-out state does not wait for its task to stop, so the task
+	// may still write this after the execution ended.
+	var reason atomic.Pointer[string]
+	r.StateMachine = m.name
+	r.Execution = m.parsed.Execute(ctx, in, statemachine.Options{
+		Task: func(ctx context.Context, resource string, params any) (any, error) {
+			if !p.tasks.start() {
+				return nil, context.Canceled
+			}
+			defer p.tasks.running.Done()
+			out, err := p.runner.Handle(ctx, resource, params)
+			if f := (*ecstask.Failure)(nil); errors.As(err, &f) {
+				reason.Store(&f.LastStderr)
+			}
+			return out, err
+		},
+		Sleep:            p.opts.Sleep,
+		Name:             name,
+		StateMachineName: m.name,
+		Observer: func(e statemachine.Event) {
+			if p.opts.Observer != nil {
+				p.opts.Observer(name, e)
+			}
+			if observe != nil {
+				observe(e)
+			}
+		},
+	})
+	if s := reason.Load(); s != nil {
+		r.TaskReason = *s
+	}
+	return r
 }
 
 // Resume starts delivering events held by Options.Paused.
@@ -387,6 +430,9 @@ func (p *Pipeline) Close() error {
 }
 
 func (p *Pipeline) close() error {
+	p.started.mu.Lock()
+	p.started.closing = true // no StartExecution adds to p.wg from now on
+	p.started.mu.Unlock()
 	err := p.S3.Close()
 	<-p.done
 	p.cancel()

@@ -1,5 +1,5 @@
 // Package rule reproduces, for the local demo, the EventBridge side of the
-// cloud pipeline: the "Object Created" event S3 sends to EventBridge, the
+// cloud pipeline: the "Object Created" and "Object Deleted" events S3 sends to EventBridge, the
 // matching of rule event patterns against it (Tim Bray's quamina, the Go
 // implementation of EventBridge patterns), and the input a rule target
 // receives (Input / InputPath / InputTransformer).
@@ -11,13 +11,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/local/bucket"
 )
 
-// Event is an EventBridge event as S3 sends it for "Object Created". The
-// JSON field names are exactly EventBridge's.
+// Event is an EventBridge event as S3 sends it for "Object Created" or
+// "Object Deleted". The JSON field names are exactly EventBridge's.
 type Event struct {
 	Version    string   `json:"version"`
 	ID         string   `json:"id"`
@@ -30,7 +31,8 @@ type Event struct {
 	Detail     Detail   `json:"detail"`
 }
 
-// Detail is the "detail" member of an S3 Object Created event.
+// Detail is the "detail" member of an S3 Object Created or Object Deleted
+// event. DeletionType is only in Object Deleted events.
 type Detail struct {
 	Version         string       `json:"version"`
 	Bucket          DetailBucket `json:"bucket"`
@@ -39,6 +41,7 @@ type Detail struct {
 	Requester       string       `json:"requester"`
 	SourceIPAddress string       `json:"source-ip-address"`
 	Reason          string       `json:"reason"`
+	DeletionType    string       `json:"deletion-type,omitempty"`
 }
 
 // DetailBucket is detail.bucket.
@@ -48,24 +51,29 @@ type DetailBucket struct {
 
 // DetailObject is detail.object. Key is URL-encoded as S3 encodes it (see
 // contract.EventKey); VersionID is only present for versioned buckets.
+// Size is absent from Object Deleted events (nil).
 type DetailObject struct {
 	Key       string `json:"key"`
-	Size      int64  `json:"size"`
+	Size      *int64 `json:"size,omitempty"`
 	ETag      string `json:"etag"`
 	VersionID string `json:"version-id,omitempty"`
 	Sequencer string `json:"sequencer"`
 }
 
-// Constants of the S3 Object Created event.
+// Constants of the S3 Object Created and Object Deleted events. The local
+// bucket is unversioned, so every deletion is permanent.
 const (
-	SourceS3                = "aws.s3"
-	DetailTypeObjectCreated = "Object Created"
+	SourceS3                       = "aws.s3"
+	DetailTypeObjectCreated        = "Object Created"
+	DetailTypeObjectDeleted        = "Object Deleted"
+	DeletionTypePermanentlyDeleted = "Permanently Deleted"
 )
 
-// NewObjectCreatedEvent builds the EventBridge event S3 emits for o. The
-// requester is the account (the demo's uploader acts as the bucket owner).
-func NewObjectCreatedEvent(o bucket.ObjectCreated, account, region string) Event {
-	return Event{
+// NewEvent builds the EventBridge event S3 emits for o: Object Created, or
+// Object Deleted (no size; deletion-type) for a deletion. The requester is
+// the account (the demo's uploader acts as the bucket owner).
+func NewEvent(o bucket.Notification, account, region string) Event {
+	e := Event{
 		Version:    "0",
 		ID:         newUUID(),
 		DetailType: DetailTypeObjectCreated,
@@ -79,7 +87,7 @@ func NewObjectCreatedEvent(o bucket.ObjectCreated, account, region string) Event
 			Bucket:  DetailBucket{Name: o.Bucket},
 			Object: DetailObject{
 				Key:       contract.EventKey(o.Key),
-				Size:      o.Size,
+				Size:      &o.Size,
 				ETag:      strings.Trim(o.ETag, `"`),
 				Sequencer: o.Sequencer,
 			},
@@ -89,6 +97,12 @@ func NewObjectCreatedEvent(o bucket.ObjectCreated, account, region string) Event
 			Reason:          o.Reason,
 		},
 	}
+	if o.Deleted {
+		e.DetailType = DetailTypeObjectDeleted
+		e.Detail.Object.Size = nil
+		e.Detail.DeletionType = DeletionTypePermanentlyDeleted
+	}
+	return e
 }
 
 // JSON is the event as EventBridge delivers it (compact; '<', '>' and '&'
@@ -146,4 +160,18 @@ func newUUID() string {
 	u[6] = u[6]&0x0f | 0x40
 	u[8] = u[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
+}
+
+// DetailTypeScheduledEvent is the detail-type of a scheduled rule's event.
+const DetailTypeScheduledEvent = "Scheduled Event"
+
+// NewScheduledEvent builds the event a scheduled rule sends its targets
+// (source aws.events, the rule's ARN as the resource, detail {}).
+func NewScheduledEvent(ruleARN, account, region string, at time.Time) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"version": "0", "id": newUUID(), "detail-type": DetailTypeScheduledEvent, "source": "aws.events",
+		"account": account, "time": at.UTC().Format("2006-01-02T15:04:05Z"), "region": region,
+		"resources": []string{ruleARN}, "detail": map[string]any{},
+	})
+	return b
 }

@@ -123,7 +123,7 @@ func TestTargetInputTransformer(t *testing.T) {
 
 // The whole chain the demo runs: S3 notification → event → rule → input.
 func TestEventToTargetInput(t *testing.T) {
-	ev := NewObjectCreatedEvent(sampleObject("demo/red flower.jpg"), "123456789012", "eu-west-1").JSON()
+	ev := NewEvent(sampleObject("demo/red flower.jpg"), "123456789012", "eu-west-1").JSON()
 	r, err := Compile("Rule", []byte(`{"source":["aws.s3"],"detail-type":["Object Created"],"detail":{"bucket":{"name":["edge-drop-uploads"]},"object":{"key":[{"suffix":".jpg"}]}}}`))
 	if err != nil {
 		t.Fatal(err)

@@ -13,8 +13,8 @@ import (
 	"github.com/edge-drop/edge-drop/local/bucket"
 )
 
-func sampleObject(key string) bucket.ObjectCreated {
-	return bucket.ObjectCreated{
+func sampleObject(key string) bucket.Notification {
+	return bucket.Notification{
 		Bucket: "edge-drop-uploads", Key: key, ETag: `"b1946ac92492d2347c6235b4d2611184"`,
 		Sequencer: "00617F08299329D189", RequestID: "N4N7GDK58NMKJ12R", SourceIP: "127.0.0.1",
 		Reason: "PutObject", Size: 5, Time: time.Date(2026, 11, 29, 19, 0, 1, 999_000_000, time.FixedZone("X", 3600)),
@@ -22,7 +22,7 @@ func sampleObject(key string) bucket.ObjectCreated {
 }
 
 func TestEventShape(t *testing.T) {
-	e := NewObjectCreatedEvent(sampleObject("demo/red flower.jpg"), "123456789012", "eu-west-1")
+	e := NewEvent(sampleObject("demo/red flower.jpg"), "123456789012", "eu-west-1")
 	var got map[string]any
 	if err := json.Unmarshal(e.JSON(), &got); err != nil {
 		t.Fatal(err)
@@ -52,11 +52,69 @@ func TestEventShape(t *testing.T) {
 	if string(gj) != string(wj) {
 		t.Fatalf("event\n got %s\nwant %s", gj, wj)
 	}
-	if e2 := NewObjectCreatedEvent(sampleObject("k"), "1", "r"); e2.ID == e.ID {
+	if e2 := NewEvent(sampleObject("k"), "1", "r"); e2.ID == e.ID {
 		t.Fatal("two events share an id")
 	}
-	if strings.Contains(string(e.JSON()), "\n") || strings.Contains(string(NewObjectCreatedEvent(sampleObject("a&b<c>"), "1", "r").JSON()), `\u00`) {
+	if strings.Contains(string(e.JSON()), "\n") || strings.Contains(string(NewEvent(sampleObject("a&b<c>"), "1", "r").JSON()), `\u00`) {
 		t.Fatal("JSON is not compact / HTML-escaped")
+	}
+}
+
+// The shape of S3's "Object Deleted" example in the EventBridge event
+// message structure docs: no object size, a deletion-type.
+func TestDeletedEventShape(t *testing.T) {
+	o := sampleObject("demo/red flower.jpg")
+	o.Deleted, o.Reason = true, bucket.ReasonDeleteObject
+	var got map[string]any
+	if err := json.Unmarshal(NewEvent(o, "123456789012", "eu-west-1").JSON(), &got); err != nil {
+		t.Fatal(err)
+	}
+	got["id"] = "ID"
+	want := map[string]any{
+		"version": "0", "id": "ID", "detail-type": "Object Deleted", "source": "aws.s3",
+		"account": "123456789012", "time": "2026-11-29T18:00:01Z", "region": "eu-west-1",
+		"resources": []any{"arn:aws:s3:::edge-drop-uploads"},
+		"detail": map[string]any{
+			"version": "0",
+			"bucket":  map[string]any{"name": "edge-drop-uploads"},
+			"object": map[string]any{
+				"key": "demo/red+flower.jpg", "etag": "b1946ac92492d2347c6235b4d2611184", "sequencer": "00617F08299329D189",
+			},
+			"request-id": "N4N7GDK58NMKJ12R", "requester": "123456789012",
+			"source-ip-address": "127.0.0.1", "reason": "DeleteObject", "deletion-type": "Permanently Deleted",
+		},
+	}
+	gj, _ := json.Marshal(got)
+	wj, _ := json.Marshal(want)
+	if string(gj) != string(wj) {
+		t.Fatalf("event\n got %s\nwant %s", gj, wj)
+	}
+}
+
+// The pipeline rule with mirrorDeletes matches both detail-types; without,
+// a deletion must not start a delivery.
+func TestMatchDeleted(t *testing.T) {
+	deleted := sampleObject("demo/a.txt")
+	deleted.Deleted, deleted.Reason = true, bucket.ReasonDeleteObject
+	both := `{"source":["aws.s3"],"detail-type":["Object Created","Object Deleted"],"detail":{"bucket":{"name":["edge-drop-uploads"]},"object":{"key":[{"prefix":"demo/"}]}}}`
+	createdOnly := `{"source":["aws.s3"],"detail-type":["Object Created"],"detail":{"bucket":{"name":["edge-drop-uploads"]}}}`
+	deletionTypes := `{"detail-type":["Object Deleted"],"detail":{"deletion-type":["Permanently Deleted","Delete Marker Created"]}}`
+	sized := `{"detail":{"object":{"size":[{"exists":true}]}}}`
+	for _, c := range []struct {
+		pattern string
+		o       bucket.Notification
+		want    bool
+	}{
+		{both, deleted, true}, {both, sampleObject("demo/a.txt"), true}, {createdOnly, deleted, false},
+		{deletionTypes, deleted, true}, {deletionTypes, sampleObject("k"), false}, {sized, deleted, false}, {sized, sampleObject("k"), true},
+	} {
+		r, err := Compile("R", []byte(c.pattern))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := r.Matches(NewEvent(c.o, "1", "r").JSON()); err != nil || got != c.want {
+			t.Errorf("pattern %s, deleted=%v: match=%v (%v), want %v", c.pattern, c.o.Deleted, got, err, c.want)
+		}
 	}
 }
 
@@ -73,7 +131,7 @@ func TestDecodeKey(t *testing.T) {
 
 func TestMatch(t *testing.T) {
 	ev := func(key string) []byte {
-		return NewObjectCreatedEvent(sampleObject(key), "123456789012", "eu-west-1").JSON()
+		return NewEvent(sampleObject(key), "123456789012", "eu-west-1").JSON()
 	}
 	base := `"source":["aws.s3"],"detail-type":["Object Created"],"detail":{"bucket":{"name":["edge-drop-uploads"]}`
 	withKey := func(k string) string { return `{` + base + `,"object":{"key":[` + k + `]}}}` }
@@ -184,7 +242,7 @@ func TestMatchesBadEventAndConcurrency(t *testing.T) {
 	if string(r.Pattern) != `{"source":["aws.s3"]}` || r.Name != "R" {
 		t.Errorf("rule = %s %s", r.Name, r.Pattern)
 	}
-	ev := NewObjectCreatedEvent(sampleObject("k"), "1", "r").JSON()
+	ev := NewEvent(sampleObject("k"), "1", "r").JSON()
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Add(1)

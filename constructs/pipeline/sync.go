@@ -1,0 +1,216 @@
+package pipeline
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/edge-drop/edge-drop/constructs/downloadtask"
+	"github.com/edge-drop/edge-drop/constructs/trust"
+	"github.com/edge-drop/edge-drop/contract"
+)
+
+// State names of the sync state machine before its fan-out.
+const (
+	StateSyncWhich     = "WhichBoards"
+	StateReadBoardName = "ReadBoardName"
+	StateBoardNameOK   = "BoardIsAName"
+	StateBadBoard      = "BadBoard"
+	StateSyncOne       = "SyncOneBoard"
+	StateSyncAll       = "SyncEveryBoard"
+)
+
+// SyncInputBoard is the field of the sync's input that names one board:
+// {} syncs every board of the target, {"board": "shop-1"} that board.
+const SyncInputBoard = "board"
+
+// SyncProps configures the sync state machine.
+type SyncProps struct {
+	// Name is the state machine's name (<stackPrefix>-Sync).
+	Name    string
+	Bucket  awss3.IBucket
+	Cluster awsecs.ICluster
+	Task    *downloadtask.DownloadTask
+	// Target is the pipeline's: a sync reaches the boards a delivery does.
+	Target Target
+	// KeyPrefix is the listing's prefix (ruleKeyPrefix), KeyPattern the
+	// pipeline's Choice pattern: a sync keeps what a delivery would.
+	KeyPrefix, KeyPattern string
+	MirrorDeletes         bool
+	TaskTimeout           time.Duration
+	OfflineWait           time.Duration
+	// Every is the schedule (0: none, syncs start on demand only).
+	Every time.Duration
+	// DeadLetterQueue takes scheduled starts EventBridge could not make.
+	DeadLetterQueue awssqs.IQueue
+
+	LogRetention  awslogs.RetentionDays
+	RemovalPolicy awscdk.RemovalPolicy
+}
+
+// Sync exposes what it made; Schedule and TargetRole are nil without a
+// schedule.
+type Sync struct {
+	constructs.Construct
+	StateMachine awsstepfunctions.StateMachine
+	LogGroup     awslogs.LogGroup
+	Schedule     awsevents.Rule
+	TargetRole   awsiam.Role
+}
+
+// NewSync creates the sync state machine and, when props.Every is set, the
+// schedule rule that starts it.
+func NewSync(scope constructs.Construct, id string, props SyncProps) *Sync {
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	s := &Sync{Construct: c}
+	if props.Target.Kind == "" {
+		props.Target.Kind = TargetAny
+	}
+	timing := FleetTiming{TaskTimeout: props.TaskTimeout, OfflineWait: props.OfflineWait}
+	s.LogGroup = executionLogGroup(c, "sync-", props.LogRetention, props.RemovalPolicy)
+	s.StateMachine = newStateMachine(c, stateMachineProps{
+		Name:     props.Name,
+		Comment:  "edge-drop: reconcile the boards' data dirs with the bucket (input {} or {\"board\": \"<name>\"})",
+		Body:     syncDefinition(c, props, timing),
+		Timeout:  timing.ExecutionTimeout(),
+		Role:     stateMachineRole(c, Props{Cluster: props.Cluster, Task: props.Task}, true),
+		LogGroup: s.LogGroup,
+	})
+	if props.Every == 0 {
+		return s
+	}
+
+	s.TargetRole = awsiam.NewRole(c, jsii.String("TargetRole"), &awsiam.RoleProps{
+		AssumedBy:   trust.EventBridge.PrincipalIn(c),
+		Description: jsii.String("edge-drop sync schedule: start executions of the sync state machine"),
+	})
+	s.Schedule = awsevents.NewRule(c, jsii.String("Schedule"), &awsevents.RuleProps{
+		Description: jsii.String("edge-drop: reconcile every board with the bucket every " + strings.TrimSuffix(strings.TrimSuffix(props.Every.String(), "0s"), "0m")),
+		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(props.Every.Minutes()))),
+	})
+	// A start that fails is retried until the next scheduled one would
+	// make it pointless (at most EventBridge's 24 h).
+	s.Schedule.AddTarget(awseventstargets.NewSfnStateMachine(s.StateMachine, &awseventstargets.SfnStateMachineProps{
+		Input:           awsevents.RuleTargetInput_FromObject(map[string]any{}),
+		Role:            s.TargetRole,
+		DeadLetterQueue: props.DeadLetterQueue,
+		RetryAttempts:   jsii.Number(targetRetryAttempts),
+		MaxEventAge:     awscdk.Duration_Minutes(jsii.Number(min(props.Every, targetMaxEventAgeHours*time.Hour).Minutes())),
+	}))
+	return s
+}
+
+// syncDefinition is WhichBoards → (ReadBoardName → BoardIsAName →
+// SyncOneBoard | SyncEveryBoard) → FanOut running the task in sync mode on
+// every board of the query.
+//
+// The boards: the target's (deliverTo board, group or all); for "any"
+// and routing by key every named board. Given a board, the target's
+// boards narrowed to it: a board outside the target matches nothing
+// (NoBoards), as it would get nothing from a delivery.
+func syncDefinition(scope constructs.Construct, props SyncProps, timing FleetTiming) awsstepfunctions.IChainable {
+	at := jsii.String
+	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
+	const board = "$." + SyncInputBoard
+
+	t := props.Target
+	filter, target := Filter(TargetAll, ""), "every board"
+	switch t.Kind {
+	case TargetBoard, TargetGroup:
+		filter, target = Filter(t.Kind, t.Name), string(t.Kind)+":"+t.Name
+	case TargetRouted:
+		target = "every board (routing by key: " + t.RoutePrefix + "<board>/)"
+	}
+	env := []*awsstepfunctionstasks.TaskEnvironmentVariable{
+		{Name: at(contract.EnvMode), Value: at(contract.ModeSync)},
+		{Name: at(contract.EnvBucket), Value: props.Bucket.BucketName()},
+		{Name: at(contract.EnvKeyPattern), Value: at(props.KeyPattern)},
+		{Name: at(contract.EnvMirrorDeletes), Value: at(strconv.FormatBool(props.MirrorDeletes))},
+	}
+	prefix := at(props.KeyPrefix)
+	if t.Kind == TargetRouted {
+		// Each board lists its own route, <routePrefix><board>/, and drops
+		// those components as deliveries do. Keys routed to a group are
+		// not synced: which groups a board is in is not known here.
+		prefix = awsstepfunctions.JsonPath_Format(at(t.RoutePrefix+"{}/"),
+			awsstepfunctions.JsonPath_ArrayGetItem(awsstepfunctions.JsonPath_ListAt(at("$.names")), jsii.Number(0)))
+		env = append(env, &awsstepfunctionstasks.TaskEnvironmentVariable{
+			Name: at(contract.EnvStripComponents), Value: at(strconv.Itoa(StripComponents(t.RoutePrefix))),
+		})
+	}
+	env = append(env, &awsstepfunctionstasks.TaskEnvironmentVariable{Name: at(contract.EnvKeyPrefix), Value: prefix})
+
+	what := "the sync of s3://" + *props.Bucket.BucketName() + "/" + props.KeyPrefix + " (" + props.KeyPattern + ")"
+	fan := FanOut(scope, FanOutProps{
+		Cluster: props.Cluster,
+		Task:    props.Task,
+		Filter:  str("$.query.filter"),
+		Target:  str("$.query.target"),
+		What:    str("$.query.what"),
+		// The causes read $.query after the fan-out rebuilt the state.
+		Carry:       []string{"query"},
+		Environment: env,
+		Timing:      timing,
+	})
+
+	all := awsstepfunctions.NewPass(scope, at(StateSyncAll), &awsstepfunctions.PassProps{
+		Comment:    at("Every board of the target"),
+		Parameters: &map[string]any{"filter": filter, "target": target, "what": what},
+		ResultPath: at("$.query"),
+	}).Next(fan)
+	// The one place the input's text reaches a cluster query: only after
+	// BoardIsAName has proven it a name.
+	one := awsstepfunctions.NewPass(scope, at(StateSyncOne), &awsstepfunctions.PassProps{
+		Comment: at("The named board, if the target has it"),
+		Parameters: &map[string]any{
+			"filter": awsstepfunctions.JsonPath_Format(at(filter+" and attribute:"+contract.AttrBoard+" == {}"), str(board)),
+			"target": awsstepfunctions.JsonPath_Format(at("board {} of "+target), str(board)),
+			"what":   what,
+		},
+		ResultPath: at("$.query"),
+	}).Next(fan)
+
+	bad := awsstepfunctions.NewFail(scope, at(StateBadBoard), &awsstepfunctions.FailProps{
+		Comment: at("The input's board is not a name: nothing was asked of ECS"),
+		Error:   at(contract.ErrBadTarget),
+		Cause:   at(`the input's "board" must be a board name (` + contract.NameRule + `), or leave it out to sync every board: nothing was synced`),
+	})
+	isName := awsstepfunctions.NewChoice(scope, at(StateBoardNameOK), &awsstepfunctions.ChoiceProps{
+		Comment: at("Only [A-Za-z0-9_-], starting with a letter or digit: else no query is built"),
+	}).
+		When(awsstepfunctions.Condition_Or(
+			awsstepfunctions.Condition_IsPresent(at("$.check.leftover[0]")),
+			awsstepfunctions.Condition_StringMatches(at(board), at("-*")),
+			awsstepfunctions.Condition_StringMatches(at(board), at("_*")),
+		), bad, nil).
+		Otherwise(one)
+	read := awsstepfunctions.NewPass(scope, at(StateReadBoardName), &awsstepfunctions.PassProps{
+		Comment:    at("What of the board's name is not a name character"),
+		Parameters: &map[string]any{"leftover": awsstepfunctions.JsonPath_StringSplit(str(board), at(nameChars))},
+		ResultPath: at("$.check"),
+	}).Next(isName)
+
+	return awsstepfunctions.NewChoice(scope, at(StateSyncWhich), &awsstepfunctions.ChoiceProps{
+		Comment: at(`{} syncs every board of the target, {"board": "<name>"} that board`),
+	}).
+		When(awsstepfunctions.Condition_And(
+			awsstepfunctions.Condition_IsPresent(at(board)),
+			awsstepfunctions.Condition_IsString(at(board)),
+			awsstepfunctions.Condition_Not(awsstepfunctions.Condition_StringEquals(at(board), at(""))),
+		), read, nil).
+		When(awsstepfunctions.Condition_IsPresent(at(board)), bad, nil).
+		Otherwise(all)
+}
