@@ -67,20 +67,7 @@ var deleteTestdata = []string{"deletes-any", "deletes-group"}
 func TestDeleteTestdataMatchesTheSynthesizedDefinition(t *testing.T) {
 	for _, name := range deleteTestdata {
 		want := indentJSON(t, normalizeASL(aslOf(t, templateOf(synthCached(t, name, deleteConfigs[name]).Pipeline.Stack), "Pipeline")))
-		path := "testdata/" + name + ".asl.json"
-		if os.Getenv("EDGE_DROP_UPDATE_TESTDATA") == "1" {
-			if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(raw) != want {
-			t.Errorf("%s drifted from the synthesized definition: regenerate it with EDGE_DROP_UPDATE_TESTDATA=1 go test ./stacks -run TestDeleteTestdata", path)
-		}
+		checkTestdata(t, "testdata/"+name+".asl.json", want, "TestDeleteTestdata")
 	}
 }
 

@@ -68,26 +68,32 @@ func normalizeASL(v any) any {
 
 func TestFleetTestdataMatchesTheSynthesizedDefinition(t *testing.T) {
 	for _, td := range fleetTestdata {
-		def := normalizeASL(asl(t, fleetPipeline(t, td.name, td.overrides)))
-		want := indentJSON(t, def)
-		path := "../local/statemachine/testdata/" + td.name + ".asl.json"
-		if os.Getenv("EDGE_DROP_UPDATE_TESTDATA") == "1" {
-			if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		raw, err := os.ReadFile(path)
-		if err != nil {
+		want := indentJSON(t, normalizeASL(asl(t, fleetPipeline(t, td.name, td.overrides))))
+		checkTestdata(t, "../local/statemachine/testdata/"+td.name+".asl.json", want, "TestFleetTestdata")
+	}
+}
+
+// checkTestdata keeps a testdata copy of a synthesized definition equal to
+// want (indented JSON); EDGE_DROP_UPDATE_TESTDATA=1 rewrites it instead.
+// run names the test to re-run in the message.
+func checkTestdata(t *testing.T, path, want, run string) {
+	t.Helper()
+	if os.Getenv("EDGE_DROP_UPDATE_TESTDATA") == "1" {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		var copyDef any
-		if err := json.Unmarshal(raw, &copyDef); err != nil {
-			t.Fatal(err)
-		}
-		if got := indentJSON(t, copyDef); got != want {
-			t.Errorf("%s drifted from the synthesized definition: regenerate it with EDGE_DROP_UPDATE_TESTDATA=1 go test ./stacks -run TestFleetTestdata\n--- copy\n%s\n--- synthesized\n%s", path, got, want)
-		}
+		return
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var copyDef any
+	if err := json.Unmarshal(raw, &copyDef); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if got := indentJSON(t, copyDef); got != want {
+		t.Errorf("%s drifted from the synthesized definition: regenerate it with EDGE_DROP_UPDATE_TESTDATA=1 go test ./stacks -run %s\n--- copy\n%s\n--- synthesized\n%s", path, run, got, want)
 	}
 }
 

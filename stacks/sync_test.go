@@ -162,20 +162,7 @@ var syncTestdata = []string{"sync-group", "sync-routed"}
 func TestSyncTestdataMatchesTheSynthesizedDefinition(t *testing.T) {
 	for _, name := range syncTestdata {
 		want := indentJSON(t, normalizeASL(aslOf(t, syncPipeline(t, name), "Sync")))
-		path := "testdata/" + name + ".asl.json"
-		if os.Getenv("EDGE_DROP_UPDATE_TESTDATA") == "1" {
-			if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(raw) != want {
-			t.Errorf("%s drifted from the synthesized definition: regenerate it with EDGE_DROP_UPDATE_TESTDATA=1 go test ./stacks -run TestSyncTestdata", path)
-		}
+		checkTestdata(t, "testdata/"+name+".asl.json", want, "TestSyncTestdata")
 	}
 }
 
