@@ -135,43 +135,44 @@ func (p *queryParser) next() string {
 }
 
 func (p *queryParser) or() (query, error) {
-	first, err := p.and()
-	if err != nil {
+	qs, err := p.list(p.and, "or", "||")
+	switch {
+	case err != nil:
 		return nil, err
+	case len(qs) == 1:
+		return qs[0], nil
 	}
-	q := orQuery{first}
-	for t := p.peek(); t == "or" || t == "||"; t = p.peek() {
-		p.next()
-		s, err := p.and()
-		if err != nil {
-			return nil, err
-		}
-		q = append(q, s)
-	}
-	if len(q) == 1 {
-		return first, nil
-	}
-	return q, nil
+	return orQuery(qs), nil
 }
 
 func (p *queryParser) and() (query, error) {
-	first, err := p.factor()
+	qs, err := p.list(p.factor, "and", "&&")
+	switch {
+	case err != nil:
+		return nil, err
+	case len(qs) == 1:
+		return qs[0], nil
+	}
+	return andQuery(qs), nil
+}
+
+// list parses one or more operands joined by either spelling of one
+// operator.
+func (p *queryParser) list(operand func() (query, error), op, symbol string) ([]query, error) {
+	q, err := operand()
 	if err != nil {
 		return nil, err
 	}
-	q := andQuery{first}
-	for t := p.peek(); t == "and" || t == "&&"; t = p.peek() {
+	qs := []query{q}
+	for t := p.peek(); t == op || t == symbol; t = p.peek() {
 		p.next()
-		s, err := p.factor()
+		q, err := operand()
 		if err != nil {
 			return nil, err
 		}
-		q = append(q, s)
+		qs = append(qs, q)
 	}
-	if len(q) == 1 {
-		return first, nil
-	}
-	return q, nil
+	return qs, nil
 }
 
 func (p *queryParser) factor() (query, error) {
