@@ -82,6 +82,8 @@ func objectDeleted(key, deletionType string) any {
 	return v
 }
 
+// runDefinition runs testdata/<name>.asl.json on input against the scripted
+// cluster f, retrying without waiting.
 func runDefinition(t *testing.T, name string, f *syncECS, event any) *statemachine.Execution {
 	t.Helper()
 	raw, err := os.ReadFile("testdata/" + name + ".asl.json")

@@ -4,12 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
@@ -237,22 +235,11 @@ func (f *syncECS) handle(_ context.Context, resource string, params any) (any, e
 
 func runSync(t *testing.T, name string, f *syncECS, input string) *statemachine.Execution {
 	t.Helper()
-	raw, err := os.ReadFile("testdata/" + name + ".asl.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := statemachine.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var in any
 	if err := json.Unmarshal([]byte(input), &in); err != nil {
 		t.Fatal(err)
 	}
-	return m.Execute(context.Background(), in, statemachine.Options{
-		Task:  f.handle,
-		Sleep: func(context.Context, time.Duration) error { return nil }, // retries without waiting
-	})
+	return runDefinition(t, name, f, in)
 }
 
 const siteQuery = "attribute:edge-drop.group.site1 exists"
