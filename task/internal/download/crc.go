@@ -52,42 +52,82 @@ func (k *crcKind) decode(b []byte) uint64 {
 	return binary.BigEndian.Uint64(b)
 }
 
-// combine returns the CRC of A||B from crc(A), crc(B) and len(B), by
-// applying len(B) zero bytes to crc(A) with GF(2) matrix squaring (the
-// method of zlib's crc32_combine).
+// combine returns the CRC of A||B from crc(A), crc(B) and len(B).
 func (k *crcKind) combine(crcA, crcB uint64, lenB int64) uint64 {
 	if lenB <= 0 {
 		return crcA
 	}
+	return gf2Times(k.zeros(lenB), crcA) ^ crcB
+}
+
+// combiner combines many part CRCs, building the operator for each
+// distinct part length once: most uploads have one or two part sizes, and
+// each operator costs ~45 GF(2) matrix products (about 0.2 ms for
+// CRC64), which over a 128-part object was 25 ms after the last byte.
+type combiner struct {
+	k   *crcKind
+	ops map[int64][]uint64
+}
+
+func (c *combiner) combine(crcA, crcB uint64, lenB int64) uint64 {
+	if lenB <= 0 {
+		return crcA
+	}
+	op, ok := c.ops[lenB]
+	if !ok {
+		if c.ops == nil {
+			c.ops = map[int64][]uint64{}
+		}
+		op = c.k.zeros(lenB)
+		c.ops[lenB] = op
+	}
+	return gf2Times(op, crcA) ^ crcB
+}
+
+// zeros returns the operator (a GF(2) matrix, applied with gf2Times) that
+// feeds n zero bytes through the CRC register, built by matrix squaring
+// as in zlib's crc32_combine; crc(A||B) = zeros(len B)·crc(A) ^ crc(B).
+func (k *crcKind) zeros(n int64) []uint64 {
+	op := make([]uint64, k.width) // identity
+	for i := range op {
+		op[i] = 1 << i
+	}
 	even := make([]uint64, k.width) // operator for 2^n zero bits
 	odd := make([]uint64, k.width)
+	tmp := make([]uint64, k.width)
 	odd[0] = k.poly // operator for one zero bit
 	row := uint64(1)
-	for n := 1; n < k.width; n++ {
-		odd[n] = row
+	for i := 1; i < k.width; i++ {
+		odd[i] = row
 		row <<= 1
 	}
 	gf2Square(even, odd) // two zero bits
 	gf2Square(odd, even) // four zero bits
+	apply := func(m []uint64) { // op = m·op (powers of one matrix commute)
+		for i := range op {
+			tmp[i] = gf2Times(m, op[i])
+		}
+		op, tmp = tmp, op
+	}
 	for {
 		gf2Square(even, odd) // first pass: one zero byte
-		if lenB&1 != 0 {
-			crcA = gf2Times(even, crcA)
+		if n&1 != 0 {
+			apply(even)
 		}
-		lenB >>= 1
-		if lenB == 0 {
+		n >>= 1
+		if n == 0 {
 			break
 		}
 		gf2Square(odd, even)
-		if lenB&1 != 0 {
-			crcA = gf2Times(odd, crcA)
+		if n&1 != 0 {
+			apply(odd)
 		}
-		lenB >>= 1
-		if lenB == 0 {
+		n >>= 1
+		if n == 0 {
 			break
 		}
 	}
-	return crcA ^ crcB
+	return op
 }
 
 func gf2Times(mat []uint64, vec uint64) uint64 {

@@ -185,11 +185,12 @@ func crcVerifier(a algo, want string) verifier {
 	k := a.crc
 	return verifier{Name: a.name, Expected: want, part: k.new, final: func(spans []span, sums [][]byte) string {
 		var crc uint64
+		c := combiner{k: k}
 		for i, s := range sums {
 			if i == 0 {
 				crc = k.decode(s)
 			} else {
-				crc = k.combine(crc, k.decode(s), spans[i].n)
+				crc = c.combine(crc, k.decode(s), spans[i].n)
 			}
 		}
 		if len(sums) == 0 {
