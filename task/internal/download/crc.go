@@ -101,8 +101,8 @@ func (k *crcKind) zeros(n int64) []uint64 {
 		odd[i] = row
 		row <<= 1
 	}
-	gf2Square(even, odd) // two zero bits
-	gf2Square(odd, even) // four zero bits
+	gf2Square(even, odd)        // two zero bits
+	gf2Square(odd, even)        // four zero bits
 	apply := func(m []uint64) { // op = m·op (powers of one matrix commute)
 		for i := range op {
 			tmp[i] = gf2Times(m, op[i])
