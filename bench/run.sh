@@ -16,8 +16,13 @@
 # each in turn, REPS rounds); every download is checked against the source's
 # SHA-256 outside the timed part. Prints Markdown tables.
 #
+# The servers run one at a time (bench-s3 holds its objects in memory;
+# stopping it before versitygw starts keeps the second server's runs from
+# paying for the first one's gigabytes).
+#
 #   make bench-task                 # or: bash bench/run.sh
 #   REPS=3 SMALL_REPS=7 BIG_MIB=1024 DEST=/dev/shm bash bench/run.sh
+#   ONLY='versitygw full' REPS=7 bash bench/run.sh   # groups whose "server kind size" matches
 #
 # Needs: go, /usr/bin/time (GNU), /usr/bin/aws (Debian awscli).
 #   apt-get install -y awscli time
@@ -32,6 +37,7 @@ BIG=$([[ $BIG_MIB == 1024 ]] && echo "1 GiB" || echo "$BIG_MIB MiB")
 REPS=${REPS:-3}              # rounds for the big objects (median reported)
 SMALL_REPS=${SMALL_REPS:-7}  # rounds for the 6-byte objects
 DEST_BASE=${DEST:-/dev/shm}  # tmpfs: measures the tools, not the disk
+ONLY=${ONLY:-}               # run only the groups whose "server kind size" contains this
 AWS=${AWS:-/usr/bin/aws}
 TIME=/usr/bin/time
 VGW_VERSION=v1.8.0
@@ -74,33 +80,44 @@ wait_for() {
   echo "bench: server did not start ($1)" >&2; exit 1
 }
 
-echo "== starting bench-s3 on 127.0.0.1:$PORT" >&2
-"$OUT/bench-s3" -big-mib "$BIG_MIB" -addr "127.0.0.1:$PORT" -sums "$OUT/bench-s3.sha256" > "$OUT/bench-s3.log" 2>&1 &
-PIDS+=($!)
-wait_for "$OUT/bench-s3.log" "${PIDS[-1]}" ready
+start_bench_s3() {
+  echo "== starting bench-s3 on 127.0.0.1:$PORT" >&2
+  "$OUT/bench-s3" -big-mib "$BIG_MIB" -addr "127.0.0.1:$PORT" -sums "$OUT/bench-s3.sha256" > "$OUT/bench-s3.log" 2>&1 &
+  PIDS+=($!)
+  wait_for "$OUT/bench-s3.log" "${PIDS[-1]}" ready
+}
 
-echo "== starting versitygw $VGW_VERSION on 127.0.0.1:$VGW_PORT (posix, $VGW_ROOT)" >&2
-"$OUT/gobin/versitygw" --port "127.0.0.1:$VGW_PORT" --access "$AWS_ACCESS_KEY_ID" --secret "$AWS_SECRET_ACCESS_KEY" \
-  --keep-alive --quiet posix "$VGW_ROOT" > "$OUT/versitygw.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 100); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$VGW_PORT") 2>/dev/null && break
-  kill -0 "${PIDS[-1]}" 2>/dev/null || { cat "$OUT/versitygw.log" >&2; exit 1; }
-  sleep 0.1
-done
+# stop_server: the last server started, and its memory, are gone after this.
+stop_server() {
+  kill "${PIDS[-1]}" 2>/dev/null || true
+  wait "${PIDS[-1]}" 2>/dev/null || true
+  unset 'PIDS[-1]'
+}
 
-echo "== uploading to versitygw" >&2
-head -c $((BIG_MIB << 20)) /dev/urandom > "$WORK/big.src"
-printf 'hello\n' > "$WORK/small.src"
-: > "$OUT/versitygw.sha256"
-for kind in composite single full; do
-  for s in big small; do
-    key=$s-$kind.$([[ $s == big ]] && echo bin || echo txt)
-    AWS_ENDPOINT_URL_S3=http://127.0.0.1:$VGW_PORT "$OUT/upload" "$kind" bench "$key" "$WORK/$s.src"
-    echo "$(sha256sum < "$WORK/$s.src" | cut -d' ' -f1)  $key" >> "$OUT/versitygw.sha256"
+start_versitygw() {
+  echo "== starting versitygw $VGW_VERSION on 127.0.0.1:$VGW_PORT (posix, $VGW_ROOT)" >&2
+  "$OUT/gobin/versitygw" --port "127.0.0.1:$VGW_PORT" --access "$AWS_ACCESS_KEY_ID" --secret "$AWS_SECRET_ACCESS_KEY" \
+    --keep-alive --quiet posix "$VGW_ROOT" > "$OUT/versitygw.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$VGW_PORT") 2>/dev/null && break
+    kill -0 "${PIDS[-1]}" 2>/dev/null || { cat "$OUT/versitygw.log" >&2; exit 1; }
+    sleep 0.1
   done
-done
-rm -f "$WORK/big.src" "$WORK/small.src"
+
+  echo "== uploading to versitygw" >&2
+  head -c $((BIG_MIB << 20)) /dev/urandom > "$WORK/big.src"
+  printf 'hello\n' > "$WORK/small.src"
+  : > "$OUT/versitygw.sha256"
+  for kind in composite single full; do
+    for s in big small; do
+      key=$s-$kind.$([[ $s == big ]] && echo bin || echo txt)
+      AWS_ENDPOINT_URL_S3=http://127.0.0.1:$VGW_PORT "$OUT/upload" "$kind" bench "$key" "$WORK/$s.src"
+      echo "$(sha256sum < "$WORK/$s.src" | cut -d' ' -f1)  $key" >> "$OUT/versitygw.sha256"
+    done
+  done
+  rm -f "$WORK/big.src" "$WORK/small.src"
+}
 
 STARTED=$(date -u +%Y-%m-%dT%H:%MZ)
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -136,6 +153,7 @@ median() { sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 # group SERVER EP KIND SIZE KEY REPS TOOL...: interleaved rounds, one row per tool.
 group() {
   local server=$1 ep=$2 kind=$3 size=$4 key=$5 reps=$6; shift 6
+  [[ -z $ONLY || "$server $kind $size" == *"$ONLY"* ]] || return 0
   local tools=("$@") t i
   declare -A res=()
   for ((i = 0; i < reps; i++)); do
@@ -162,24 +180,34 @@ group() {
 }
 
 echo "== measuring (REPS=$REPS, SMALL_REPS=$SMALL_REPS, dest $DEST)" >&2
-SUMS=$OUT/bench-s3.sha256
-EP=http://127.0.0.1:$PORT
-group bench-s3 "$EP" composite "$BIG" big-composite.bin "$REPS" s5cmd task aws
-group bench-s3 "$EP" full "$BIG" big-crc64nvme.bin "$REPS" s5cmd task aws managerdl
-group bench-s3 "$EP" single "$BIG" big-md5.bin "$REPS" s5cmd task aws
-group bench-s3 "$EP" mpetag "$BIG" big-mpetag.bin "$REPS" s5cmd task aws
-group bench-s3 "$EP" full "10 MiB" mid.bin "$REPS" s5cmd task aws
-for k in composite:small-composite.txt full:small.txt single:small-md5.txt mpetag:small-mpetag.txt; do
-  group bench-s3 "$EP" "${k%%:*}" "6 B" "${k#*:}" "$SMALL_REPS" s5cmd task aws
-done
-SUMS=$OUT/versitygw.sha256
-EP=http://127.0.0.1:$VGW_PORT
-for kind in composite full single; do
-  group versitygw "$EP" "$kind" "$BIG" "big-$kind.bin" "$REPS" s5cmd task aws
-done
-for kind in composite full single; do
-  group versitygw "$EP" "$kind" "6 B" "small-$kind.txt" "$SMALL_REPS" s5cmd task aws
-done
+# want SERVER: whether ONLY lets any of SERVER's groups run (then it is started).
+want() { [[ -z $ONLY || ($ONLY != bench-s3* && $ONLY != versitygw*) || $ONLY == "$1"* ]]; }
+if want bench-s3; then
+  start_bench_s3
+  SUMS=$OUT/bench-s3.sha256
+  EP=http://127.0.0.1:$PORT
+  group bench-s3 "$EP" composite "$BIG" big-composite.bin "$REPS" s5cmd task aws
+  group bench-s3 "$EP" full "$BIG" big-crc64nvme.bin "$REPS" s5cmd task aws managerdl
+  group bench-s3 "$EP" single "$BIG" big-md5.bin "$REPS" s5cmd task aws
+  group bench-s3 "$EP" mpetag "$BIG" big-mpetag.bin "$REPS" s5cmd task aws
+  group bench-s3 "$EP" full "10 MiB" mid.bin "$REPS" s5cmd task aws
+  for k in composite:small-composite.txt full:small.txt single:small-md5.txt mpetag:small-mpetag.txt; do
+    group bench-s3 "$EP" "${k%%:*}" "6 B" "${k#*:}" "$SMALL_REPS" s5cmd task aws
+  done
+  stop_server
+fi
+if want versitygw; then
+  start_versitygw
+  SUMS=$OUT/versitygw.sha256
+  EP=http://127.0.0.1:$VGW_PORT
+  for kind in composite full single; do
+    group versitygw "$EP" "$kind" "$BIG" "big-$kind.bin" "$REPS" s5cmd task aws
+  done
+  for kind in composite full single; do
+    group versitygw "$EP" "$kind" "6 B" "small-$kind.txt" "$SMALL_REPS" s5cmd task aws
+  done
+  stop_server
+fi
 
 echo
 echo "Benchmark started $STARTED, $(nproc) cores, load average $LOAD0 at the start and $(cut -d' ' -f1-3 /proc/loadavg) at the end, $(go version | cut -d' ' -f3), task $VERSION, dest $DEST_BASE ($(stat -f -c %T "$DEST")); tools interleaved; wall and CPU = medians, peak RSS = max over runs; ratios against s5cmd / aws-cli in the same group."

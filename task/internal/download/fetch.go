@@ -43,10 +43,9 @@ type fetcher struct {
 	mu    sync.Mutex
 	// counters for the log
 	resumes, partsChecked, refetched int
-	// wmu serialises writes: buffered writes to one file take the inode
-	// lock in the kernel anyway (ext4, tmpfs), and parallel pwrite()s spin
-	// on it, burning system CPU; waiting here parks the goroutine instead.
-	wmu sync.Mutex
+	// Writes are not serialised here: the kernel's inode lock hands off
+	// faster than a Go mutex (1 GiB, 7 interleaved runs each: 3-12% less
+	// wall on CRC-checked objects, ~0.1 s more system CPU).
 }
 
 // plan lays out the parts: the upload's parts (offsets learnt later) when
@@ -406,9 +405,7 @@ func (d *fetcher) fetch(parent context.Context, r fetchReq, buf []byte, ph hash.
 		limit := min(int64(len(buf)), want-written)
 		n, rerr := io.ReadFull(out.Body, buf[:limit])
 		if n > 0 {
-			d.wmu.Lock()
 			_, werr := d.f.WriteAt(buf[:n], off+written)
-			d.wmu.Unlock()
 			if werr != nil {
 				return res, written, exitcode.Errorf(exitcode.LocalIO, "write: %w", werr)
 			}
