@@ -22,6 +22,7 @@ func checkFlags(o options) (int, error) {
 		checkDataDir(o.data, o.state),
 		checkBoards(o.boards),
 		checkSyncEvery(o.syncEvery),
+		checkSlots(o.slots),
 	)
 	if err != nil {
 		return 2, err
@@ -44,6 +45,18 @@ func parseSyncEvery(v string) (time.Duration, error) {
 func checkSyncEvery(v string) error {
 	_, err := parseSyncEvery(v)
 	return err
+}
+
+// maxSlots bounds -slots: a NanoPi has 4 cores and 512 MB, and each task
+// slot may hold a process of the task definition's memory.
+const maxSlots = 64
+
+// checkSlots rejects a board capacity that could run nothing (or too much).
+func checkSlots(n int) error {
+	if n < 1 || n > maxSlots {
+		return fmt.Errorf("-slots %d: want 1 to %d tasks at once per board, e.g. -slots 2", n, maxSlots)
+	}
+	return nil
 }
 
 // checkBoards validates -boards (empty: one board, no fleet).

@@ -73,6 +73,8 @@ func TestDemoBadInputIsOneLine(t *testing.T) {
 		"-boards bad group": {[]string{"-task", task, "-boards", "a@site.1"}, `group name "site.1" is not valid`},
 		"-sync-every junk":  {[]string{"-task", task, "-sync-every", "often"}, `-sync-every "often": want a duration of at least 1s`},
 		"-sync-every 10ms":  {[]string{"-task", task, "-sync-every", "10ms"}, `-sync-every "10ms": want a duration of at least 1s`},
+		"-slots 0":          {[]string{"-once", "-task", task, "-slots", "0"}, `-slots 0: want 1 to 64 tasks at once per board`},
+		"-slots -3":         {[]string{"-once", "-task", task, "-slots", "-3"}, `-slots -3: want 1 to 64 tasks at once per board`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cmd := exec.Command(bin, tc.args...)
