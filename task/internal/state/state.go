@@ -5,7 +5,8 @@
 //	.edge-drop/tmp/.edge-drop-<rand>.part   downloads in progress
 //	.edge-drop/records/<sha256 of key>.json delivery records (package record)
 //
-// Lock files are empty and stay; a temp file lives only while its writer
+// A lock file lives only while a task holds or waits for its lock (its
+// holder removes it on release); a temp file lives only while its writer
 // holds a lock on it, so any temp file nobody holds a lock on was
 // abandoned (its task was killed) and is removed by the next task start.
 package state
@@ -47,7 +48,11 @@ const MaxReclaim = 1000
 
 // KeyLock is a held per-key lock; Unlock releases it (the kernel releases
 // it too when the process dies).
-type KeyLock struct{ f *os.File }
+type KeyLock struct {
+	root *os.Root
+	name string
+	f    *os.File
+}
 
 // LockKey waits for the exclusive lock of key (a hex SHA-256 names the
 // lock file, so every key maps to a short safe name). onWait is called
@@ -57,19 +62,49 @@ func LockKey(ctx context.Context, root *os.Root, key string, onWait func()) (*Ke
 		return nil, fmt.Errorf("create %s: %w", LocksDir, err)
 	}
 	sum := sha256.Sum256([]byte(key))
-	f, err := root.OpenFile(path.Join(LocksDir, hex.EncodeToString(sum[:])+".lock"), os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open key lock: %w", err)
+	name := path.Join(LocksDir, hex.EncodeToString(sum[:])+".lock")
+	waited := false
+	wait := func() {
+		if !waited && onWait != nil {
+			onWait()
+		}
+		waited = true
 	}
-	if err := flock.Lock(ctx, f, onWait); err != nil {
+	for {
+		f, err := root.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("open key lock: %w", err)
+		}
+		if err := flock.Lock(ctx, f, wait); err != nil {
+			f.Close()
+			return nil, err
+		}
+		// The holder we waited for removed the name before releasing: our
+		// lock is then on a file nobody else can open, and a newcomer may
+		// already hold a new file of that name. Only the lock on the file
+		// the name still points to counts.
+		same, err := sameFile(root, name, f)
+		if same {
+			return &KeyLock{root: root, name: name, f: f}, nil
+		}
 		f.Close()
-		return nil, err
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("check key lock: %w", err)
+		}
+		if ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
 	}
-	return &KeyLock{f: f}, nil
 }
 
-// Unlock releases the lock.
-func (l *KeyLock) Unlock() { l.f.Close() }
+// Unlock removes the lock file and releases the lock, so lock files do not
+// pile up, one per key ever delivered. The name goes while the lock is
+// still held (see LockKey). If the removal fails the file stays and is
+// simply reused by the next lock of the key, which removes it.
+func (l *KeyLock) Unlock() {
+	l.root.Remove(l.name)
+	l.f.Close()
+}
 
 // Temp is a download in progress, locked by this process until Commit or
 // Discard.
