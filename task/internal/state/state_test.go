@@ -72,6 +72,34 @@ func TestReclaimRemovesOnlyAbandonedTempFiles(t *testing.T) {
 	}
 }
 
+// A lock file nobody holds (its holder was killed, or a version that kept
+// lock files made it) is removed by a task start; a held one stays.
+func TestReclaimRemovesUnheldLockFiles(t *testing.T) {
+	root, dir := openRoot(t)
+	held, err := LockKey(context.Background(), root, "held", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	locks := filepath.Join(dir, LocksDir)
+	left := filepath.Join(locks, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.lock")
+	other := filepath.Join(locks, "notes.txt")
+	for _, p := range []string{left, other} {
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r, err := Reclaim(root); err != nil || r != (Reclaimed{Locks: 1}) {
+		t.Fatalf("Reclaim = %+v, %v; want 1 lock file removed", r, err)
+	}
+	if _, err := os.Stat(left); !os.IsNotExist(err) {
+		t.Errorf("unheld lock file still there (%v)", err)
+	}
+	held.Unlock()
+	if ents, err := os.ReadDir(locks); err != nil || len(ents) != 1 || ents[0].Name() != "notes.txt" {
+		t.Fatalf("locks dir: %v, %v; want only notes.txt (the held lock's file removed on release)", ents, err)
+	}
+}
+
 func TestReclaimWithoutStateDir(t *testing.T) {
 	root, _ := openRoot(t)
 	if r, err := Reclaim(root); err != nil || r != (Reclaimed{}) {
@@ -163,12 +191,30 @@ func TestLockKeyExcludesWhileFilesGo(t *testing.T) {
 
 // contend runs workers goroutines that each take key "k" rounds times
 // and, holding it, claim a marker file exclusively and bump a counter
-// file with a plain read-modify-write.
+// file with a plain read-modify-write, while Reclaim runs in a loop.
 func contend(root *os.Root, workers, rounds int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	errs := make([]error, workers)
+	errs := make([]error, workers+1)
 	var wg sync.WaitGroup
+	// A task start's Reclaim sweeps the locks dir meanwhile.
+	done := make(chan struct{})
+	sweeper := make(chan struct{})
+	go func() {
+		defer close(sweeper)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if _, err := Reclaim(root); err != nil {
+				errs[workers] = err
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
 	for w := range workers {
 		wg.Go(func() {
 			for range rounds {
@@ -187,6 +233,8 @@ func contend(root *os.Root, workers, rounds int) error {
 		})
 	}
 	wg.Wait()
+	close(done)
+	<-sweeper
 	return errors.Join(errs...)
 }
 
