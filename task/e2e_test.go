@@ -210,8 +210,8 @@ func TestE2ENative(t *testing.T) {
 			t.Errorf("took %v to stop", time.Since(start))
 		}
 		filepath.WalkDir(d, func(p string, de os.DirEntry, err error) error {
-			// Per-key lock files are empty and stay (see README).
-			if err == nil && !de.IsDir() && filepath.Dir(p) != filepath.Join(d, ".edge-drop", "locks") {
+			// Not even the key's lock file: its holder removes it on release.
+			if err == nil && !de.IsDir() {
 				t.Errorf("left behind: %s", p)
 			}
 			return nil
@@ -219,7 +219,8 @@ func TestE2ENative(t *testing.T) {
 	})
 
 	// Issue 8: a task killed with SIGKILL (no chance to clean up) leaves
-	// its preallocated temp file; the next task start reclaims it.
+	// its preallocated temp file and its key's lock file; the next task
+	// start reclaims both.
 	t.Run("sigkill then a new delivery", func(t *testing.T) {
 		big := testData(64 << 20)
 		srv.Put(t, "edge", "big.bin", big, nil)
@@ -258,6 +259,11 @@ func TestE2ENative(t *testing.T) {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}
 		summary(t, r.stdout, "reclaimed abandoned temp files")
+		// The killed task's lock file too (the key's own delivery would
+		// remove it anyway, but a start for any key does).
+		if m := summary(t, r.stdout, "removed lock files nobody held"); m["files"] != 1.0 {
+			t.Errorf("removed lock files: %v, want 1", m["files"])
+		}
 		if left := partFiles(t, d); len(left) != 0 {
 			t.Fatalf("temp files left after the next delivery: %v", left)
 		}

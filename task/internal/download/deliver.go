@@ -105,14 +105,17 @@ func Run(ctx context.Context, api API, o Options) (Result, error) {
 	return Result{}, exitcode.Errorf(exitcode.NotFound, "s3://%s/%s not found", o.Bucket, o.Key)
 }
 
-// reclaim removes temp files that killed tasks left behind.
+// reclaim removes temp and lock files that killed tasks left behind.
 func (d *delivery) reclaim() {
 	r, err := state.Reclaim(d.root)
 	if r.Files > 0 {
 		d.o.Logger.Info("reclaimed abandoned temp files", "files", r.Files, "bytes", r.Bytes, "in_use", r.InUse)
 	}
+	if r.Locks > 0 {
+		d.o.Logger.Info("removed lock files nobody held", "files", r.Locks)
+	}
 	if err != nil {
-		d.o.Logger.Warn("could not reclaim every abandoned temp file", "error", err.Error())
+		d.o.Logger.Warn("could not reclaim every abandoned temp or lock file", "error", err.Error())
 	}
 }
 

@@ -3,6 +3,7 @@ package download_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/edge-drop/edge-drop/task/internal/exitcode"
 	"github.com/edge-drop/edge-drop/task/internal/record"
 	"github.com/edge-drop/edge-drop/task/internal/s3test"
+	"github.com/edge-drop/edge-drop/task/internal/state"
 )
 
 // runWith runs one delivery with options changed by set.
@@ -148,6 +150,26 @@ func TestConcurrentDeliveriesNewestWins(t *testing.T) {
 		t.Fatalf("record says %s, want B's %s", r.ETag, etagB)
 	}
 	e.noTemp()
+}
+
+// QA: every delivery left its key's lock file behind, so a board piled up
+// one file (an inode on the SD card) per key ever delivered. Each delivery
+// now removes its own on release, whatever its outcome.
+func TestDeliveriesLeaveNoLockFiles(t *testing.T) {
+	e := newEnv(t)
+	for i := range 5 {
+		key := fmt.Sprintf("many/k%d.txt", i)
+		data := []byte("content of " + key)
+		e.srv.Put(t, bucket, key, data, nil)
+		e.mustOK(key, key, data)
+	}
+	if res := e.mustOK("many/k0.txt", "many/k0.txt", []byte("content of many/k0.txt")); !res.UpToDate {
+		t.Error("second delivery of many/k0.txt was not up to date")
+	}
+	e.mustFail(context.Background(), "missing+key.txt", "missing key.txt", exitcode.NotFound, nil)
+	if ents, err := os.ReadDir(filepath.Join(e.dir, state.LocksDir)); err != nil || len(ents) != 0 {
+		t.Fatalf("locks dir after the deliveries: %d entries (%v), want none", len(ents), err)
+	}
 }
 
 // Issue 8, item 3: limits apply to the decoded key, not to the event's

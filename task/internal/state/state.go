@@ -5,7 +5,9 @@
 //	.edge-drop/tmp/.edge-drop-<rand>.part   downloads in progress
 //	.edge-drop/records/<sha256 of key>.json delivery records (package record)
 //
-// Lock files are empty and stay; a temp file lives only while its writer
+// A lock file lives only while a task holds or waits for its lock (its
+// holder removes it on release; a task start removes those left by a
+// killed holder); a temp file lives only while its writer
 // holds a lock on it, so any temp file nobody holds a lock on was
 // abandoned (its task was killed) and is removed by the next task start.
 package state
@@ -47,7 +49,11 @@ const MaxReclaim = 1000
 
 // KeyLock is a held per-key lock; Unlock releases it (the kernel releases
 // it too when the process dies).
-type KeyLock struct{ f *os.File }
+type KeyLock struct {
+	root *os.Root
+	name string
+	f    *os.File
+}
 
 // LockKey waits for the exclusive lock of key (a hex SHA-256 names the
 // lock file, so every key maps to a short safe name). onWait is called
@@ -57,19 +63,49 @@ func LockKey(ctx context.Context, root *os.Root, key string, onWait func()) (*Ke
 		return nil, fmt.Errorf("create %s: %w", LocksDir, err)
 	}
 	sum := sha256.Sum256([]byte(key))
-	f, err := root.OpenFile(path.Join(LocksDir, hex.EncodeToString(sum[:])+".lock"), os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open key lock: %w", err)
+	name := path.Join(LocksDir, hex.EncodeToString(sum[:])+".lock")
+	waited := false
+	wait := func() {
+		if !waited && onWait != nil {
+			onWait()
+		}
+		waited = true
 	}
-	if err := flock.Lock(ctx, f, onWait); err != nil {
+	for {
+		f, err := root.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("open key lock: %w", err)
+		}
+		if err := flock.Lock(ctx, f, wait); err != nil {
+			f.Close()
+			return nil, err
+		}
+		// The holder we waited for removed the name before releasing: our
+		// lock is then on a file nobody else can open, and a newcomer may
+		// already hold a new file of that name. Only the lock on the file
+		// the name still points to counts.
+		same, err := sameFile(root, name, f)
+		if same {
+			return &KeyLock{root: root, name: name, f: f}, nil
+		}
 		f.Close()
-		return nil, err
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("check key lock: %w", err)
+		}
+		if ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
 	}
-	return &KeyLock{f: f}, nil
 }
 
-// Unlock releases the lock.
-func (l *KeyLock) Unlock() { l.f.Close() }
+// Unlock removes the lock file and releases the lock, so lock files do not
+// pile up, one per key ever delivered. The name goes while the lock is
+// still held (see LockKey). If the removal fails the file stays and is
+// simply reused by the next lock of the key, or removed by Reclaim.
+func (l *KeyLock) Unlock() {
+	l.root.Remove(l.name)
+	l.f.Close()
+}
 
 // Temp is a download in progress, locked by this process until Commit or
 // Discard.
@@ -146,31 +182,21 @@ type Reclaimed struct {
 	Files int
 	Bytes int64 // their allocated size (preallocated temp files are full size)
 	InUse int   // temp files skipped: a running task holds them
+	Locks int   // lock files nobody held: a killed holder's, or left by versions that kept them
 }
 
 // Reclaim removes abandoned temp files from TmpDir: those whose lock it
-// can take (a killed task's lock died with it). It looks at no more than
-// MaxReclaim entries.
+// can take (a killed task's lock died with it); then the lock files in
+// LocksDir whose lock it can take, as their holder would have on release.
+// It looks at no more than MaxReclaim entries of each.
 func Reclaim(root *os.Root) (Reclaimed, error) {
 	var r Reclaimed
-	d, err := root.Open(TmpDir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return r, nil
-	}
+	names, err := reclaimable(root, TmpDir, tmpPrefix, tmpSuffix)
 	if err != nil {
 		return r, fmt.Errorf("reclaim temp files: %w", err)
 	}
-	defer d.Close()
-	ents, err := d.ReadDir(MaxReclaim)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return r, fmt.Errorf("reclaim temp files: %w", err)
-	}
 	var errs []error
-	for _, e := range ents {
-		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), tmpPrefix) || !strings.HasSuffix(e.Name(), tmpSuffix) {
-			continue
-		}
-		name := path.Join(TmpDir, e.Name())
+	for _, name := range names {
 		removed, bytes, err := reclaimOne(root, name)
 		switch {
 		case err != nil:
@@ -182,13 +208,51 @@ func Reclaim(root *os.Root) (Reclaimed, error) {
 			r.InUse++
 		}
 	}
+	names, err = reclaimable(root, LocksDir, "", ".lock")
+	if err != nil {
+		errs = append(errs, fmt.Errorf("reclaim lock files: %w", err))
+	}
+	for _, name := range names {
+		removed, _, err := reclaimOne(root, name)
+		if err != nil {
+			errs = append(errs, err)
+		} else if removed {
+			r.Locks++
+		}
+	}
 	return r, errors.Join(errs...)
 }
 
+// reclaimable lists up to MaxReclaim regular files of dir named
+// <prefix>…<suffix>; a missing dir has none.
+func reclaimable(root *os.Root, dir, prefix, suffix string) ([]string, error) {
+	d, err := root.Open(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	ents, err := d.ReadDir(MaxReclaim)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	var names []string
+	for _, e := range ents {
+		if e.Type().IsRegular() && strings.HasPrefix(e.Name(), prefix) && strings.HasSuffix(e.Name(), suffix) {
+			names = append(names, path.Join(dir, e.Name()))
+		}
+	}
+	return names, nil
+}
+
+// reclaimOne removes name if it can take its lock, and only while it holds
+// it: the protocol of KeyLock.Unlock, so a lock file is safe to reclaim too.
 func reclaimOne(root *os.Root, name string) (removed bool, bytes int64, err error) {
 	f, err := root.OpenFile(name, os.O_RDONLY, 0)
 	if errors.Is(err, fs.ErrNotExist) {
-		return false, 0, nil // committed or discarded meanwhile
+		return false, 0, nil // committed, discarded or released meanwhile
 	}
 	if err != nil {
 		return false, 0, fmt.Errorf("reclaim %s: %w", name, err)
@@ -199,7 +263,8 @@ func reclaimOne(root *os.Root, name string) (removed bool, bytes int64, err erro
 		return false, 0, err // a live task holds it
 	}
 	// Holding the lock, the name can still have been committed (renamed
-	// away) by its finished writer: remove only if it is still this file.
+	// away) by its finished writer, or a lock file removed by its holder
+	// and created anew: remove only if it is still this file.
 	if same, _ := sameFile(root, name, f); !same {
 		return false, 0, nil
 	}
