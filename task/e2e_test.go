@@ -178,6 +178,49 @@ func TestE2ENative(t *testing.T) {
 		})
 	}
 
+	// Run by hand with no credentials anywhere: not a network error (7,
+	// retryable-looking) but 5 and one line that names the fix, in every
+	// mode.
+	t.Run("no credentials", func(t *testing.T) {
+		noCreds := []string{"HOME=" + t.TempDir(), "AWS_ENDPOINT_URL_S3=" + srv.URL(), "AWS_REGION=eu-west-1",
+			"AWS_EC2_METADATA_DISABLED=true", "EDGE_DROP_BUCKET=edge", "EDGE_DROP_DATA_DIR=" + dir}
+		for _, c := range []struct {
+			mode, key, msg string
+		}{
+			{"download", "demo1.txt", "download failed"},
+			{"sync", "", "sync incomplete"},
+			{"delete", "gone.txt", "delete failed"},
+		} {
+			t.Run(c.mode, func(t *testing.T) {
+				srv.SetRule(nil) // resets the request counters
+				cmd := exec.Command(bin)
+				cmd.Env = append(noCreds, "EDGE_DROP_MODE="+c.mode)
+				if c.key != "" {
+					cmd.Env = append(cmd.Env, "EDGE_DROP_KEY="+c.key)
+				}
+				r := runBin(t, cmd)
+				if r.code != 5 {
+					t.Fatalf("exit %d, want 5\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+				}
+				want := "edge-drop-task: no AWS credentials: under ECS the task role provides them (is the task definition's taskRoleArn set?); " +
+					"by hand set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE; the SDK said: "
+				if !strings.HasPrefix(r.stderr, want) || !strings.HasSuffix(r.stderr, "(exit 5 access_denied)\n") || strings.Count(r.stderr, "\n") != 1 {
+					t.Errorf("stderr %q, want one line starting %q", r.stderr, want)
+				}
+				if strings.Contains(r.stderr, "s3:ListBucket") || strings.Contains(r.stderr, "raw key") {
+					t.Errorf("stderr carries a misleading hint: %q", r.stderr)
+				}
+				s := summary(t, r.stdout, c.msg)
+				if s["exit_code"] != 5.0 || s["class"] != "access_denied" || !strings.HasPrefix(s["error"].(string), "no AWS credentials: ") {
+					t.Errorf("logged %v", s)
+				}
+				if n := srv.Count(http.MethodHead) + srv.Count(http.MethodGet); n != 0 {
+					t.Errorf("%d requests reached S3", n)
+				}
+			})
+		}
+	})
+
 	t.Run("sigterm", func(t *testing.T) {
 		srv.SetRule(func(r *http.Request, n int) *s3test.Fault {
 			if r.Method == http.MethodGet {

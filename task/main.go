@@ -103,7 +103,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		defer c()
 	}
 	// code is the exit code of err: the context's cause when it ended
-	// (signal: 9, overall timeout: 7), else the error's own.
+	// (signal: 9, overall timeout: 7), no credentials (5, see
+	// download.Classify), else the error's own.
 	code := func(err error) (exitcode.Code, error) {
 		c := exitcode.Of(err)
 		if ctx.Err() != nil {
@@ -111,6 +112,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			if c == exitcode.Network {
 				err = fmt.Errorf("overall timeout %s exceeded: %w", cfg.Timeout, err)
 			}
+		} else if nc, ok := s3conn.NoCredentials(err); ok {
+			// Whichever request met it, the message is the fix (the
+			// wrappers' hints about keys and s3:ListBucket do not apply).
+			c, err = exitcode.Denied, nc
 		}
 		return c, err
 	}

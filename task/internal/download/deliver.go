@@ -22,6 +22,7 @@ import (
 	"github.com/edge-drop/edge-drop/task/internal/exitcode"
 	"github.com/edge-drop/edge-drop/task/internal/keypath"
 	"github.com/edge-drop/edge-drop/task/internal/record"
+	"github.com/edge-drop/edge-drop/task/internal/s3conn"
 	"github.com/edge-drop/edge-drop/task/internal/state"
 )
 
@@ -138,6 +139,9 @@ func (d *delivery) deliverKey(ctx context.Context, key string, last bool) (Resul
 		// Without s3:ListBucket, S3 answers a HEAD of a missing key with
 		// 403, not 404: both mean "try the raw key".
 		code := exitcode.Of(err)
+		if _, ok := s3conn.NoCredentials(err); ok {
+			return Result{}, err // no answer from S3 about this key, nor about the raw one
+		}
 		if (code == exitcode.NotFound || code == exitcode.Denied) && !last {
 			d.o.Logger.Info("decoded key not found, trying raw key", "decoded_key", key, "raw_key", d.o.Key, "status", code.String())
 			return Result{}, errTryRaw
