@@ -11,7 +11,7 @@ type ExitCode int
 const (
 	ExitOK        ExitCode = 0  // delivered, or already up to date
 	ExitUsage     ExitCode = 2  // bad configuration or usage: a missing or invalid variable or flag
-	ExitUnsafeKey ExitCode = 3  // unsafe or invalid object key (would escape the data dir, folder marker, ...)
+	ExitUnsafeKey ExitCode = 3  // unsafe or invalid object key (would escape the data dir, a key ending in / that holds bytes, ...)
 	ExitNotFound  ExitCode = 4  // object not found (404 / NoSuchKey, for the decoded and the raw key)
 	ExitDenied    ExitCode = 5  // access denied (403), or no AWS credentials at all
 	ExitLocalIO   ExitCode = 6  // local I/O error (disk full, permission, read-only file system, ...)

@@ -102,6 +102,7 @@ func TestE2ENative(t *testing.T) {
 	data := testData(3<<20 + 17)
 	srv.Put(t, "edge", "dir/red flower.jpg", data, nil)
 	srv.Put(t, "edge", "demo1.txt", []byte("demo\n"), nil)
+	srv.Put(t, "edge", "bytes/", []byte("not a folder"), nil)
 	dir := t.TempDir()
 
 	t.Run("download", func(t *testing.T) {
@@ -139,6 +140,23 @@ func TestE2ENative(t *testing.T) {
 		summary(t, r.stdout, "already up to date")
 	})
 
+	t.Run("folder marker", func(t *testing.T) {
+		srv.Put(t, "edge", "photos/2026/", nil, nil)
+		cmd := exec.Command(bin, "-bucket", "edge", "-key", "photos%2F2026%2F", "-dir", dir)
+		cmd.Env = binEnv(t, srv)
+		r := runBin(t, cmd)
+		if r.code != 0 || r.stderr != "" {
+			t.Fatalf("exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+		}
+		s := summary(t, r.stdout, "folder marker")
+		if s["key"] != "photos/2026/" || s["path"] != filepath.Join(dir, "photos/2026") {
+			t.Errorf("logged %v", s)
+		}
+		if fi, err := os.Stat(filepath.Join(dir, "photos/2026")); err != nil || !fi.IsDir() {
+			t.Fatalf("no directory: %v", err)
+		}
+	})
+
 	codes := []struct {
 		name string
 		args []string
@@ -149,7 +167,7 @@ func TestE2ENative(t *testing.T) {
 		{"missing key", []string{"-bucket", "edge"}, nil, 2},
 		{"bad part size", []string{"-bucket", "edge", "-key", "k", "-part-size", "huge"}, nil, 2},
 		{"unsafe key", []string{"-bucket", "edge", "-key", "..%2F..%2Fetc%2Fpasswd", "-dir", dir}, nil, 3},
-		{"folder marker", []string{"-bucket", "edge", "-key", "dir/", "-dir", dir}, nil, 3},
+		{"folder key with bytes", []string{"-bucket", "edge", "-key", "bytes/", "-dir", dir}, nil, 3},
 		{"not found", []string{"-bucket", "edge", "-key", "nope.txt", "-dir", dir}, nil, 4},
 		{"no data dir", []string{"-bucket", "edge", "-key", "demo1.txt", "-dir", filepath.Join(dir, "absent")}, nil, 6},
 		{"too large", []string{"-bucket", "edge", "-key", "demo1.txt", "-dir", dir, "-max-bytes", "4"}, nil, 10},
