@@ -11,9 +11,9 @@ type ExitCode int
 const (
 	ExitOK        ExitCode = 0  // delivered, or already up to date
 	ExitUsage     ExitCode = 2  // bad configuration or usage: a missing or invalid variable or flag
-	ExitUnsafeKey ExitCode = 3  // unsafe or invalid object key (would escape the data dir, folder marker, ...)
+	ExitUnsafeKey ExitCode = 3  // unsafe or invalid object key (would escape the data dir, a key ending in / that holds bytes, ...)
 	ExitNotFound  ExitCode = 4  // object not found (404 / NoSuchKey, for the decoded and the raw key)
-	ExitDenied    ExitCode = 5  // access denied (403)
+	ExitDenied    ExitCode = 5  // access denied (403), or no AWS credentials at all
 	ExitLocalIO   ExitCode = 6  // local I/O error (disk full, permission, read-only file system, ...)
 	ExitNetwork   ExitCode = 7  // network or S3 error that persisted after retries, or the overall timeout
 	ExitIntegrity ExitCode = 8  // integrity failure (length, checksum or ETag mismatch; object kept changing)

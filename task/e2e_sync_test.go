@@ -47,7 +47,7 @@ func TestE2ESyncAndDelete(t *testing.T) {
 			t.Fatalf("exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 		}
 		want(t, summary(t, r.stdout, "sync complete"), map[string]any{"listed": 4.0, "checked": 3.0, "downloaded": 2.0,
-			"skipped": 1.0, "failed": 0.0, "up_to_date": 0.0, "bytes": 8.0, "version": "e2e"})
+			"skipped": 1.0, "failed": 0.0, "up_to_date": 0.0, "folders": 0.0, "bytes": 8.0, "version": "e2e"})
 		if b, err := os.ReadFile(filepath.Join(dir, "in/demo 2.txt")); err != nil || string(b) != "two\n" {
 			t.Fatalf("in/demo 2.txt: %q, %v", b, err)
 		}
@@ -110,6 +110,36 @@ func TestE2ESyncAndDelete(t *testing.T) {
 		r = run(t, []string{"EDGE_DROP_MODE=delete", "EDGE_DROP_BUCKET=edge", "EDGE_DROP_KEY=..%2Fx", "EDGE_DROP_DATA_DIR=" + dir})
 		if r.code != 3 {
 			t.Fatalf("unsafe key: exit %d", r.code)
+		}
+	})
+
+	// A deleted folder marker, routed (EDGE_DROP_STRIP_COMPONENTS reaches
+	// delete mode): its directory goes if empty, stays otherwise.
+	t.Run("delete folder marker", func(t *testing.T) {
+		for _, d := range []string{"empty", "full/sub"} {
+			if err := os.MkdirAll(filepath.Join(dir, "routed", d), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		del := func(key string) runResult {
+			return run(t, []string{"EDGE_DROP_MODE=delete", "EDGE_DROP_BUCKET=edge", "EDGE_DROP_KEY=" + key,
+				"EDGE_DROP_DATA_DIR=" + dir, "EDGE_DROP_STRIP_COMPONENTS=1"})
+		}
+		r := del("to%2Frouted%2Fempty%2F")
+		if r.code != 0 {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		want(t, summary(t, r.stdout, "removed"), map[string]any{"key": "to/routed/empty/", "path": filepath.Join(dir, "routed/empty")})
+		if _, err := os.Stat(filepath.Join(dir, "routed/empty")); err == nil {
+			t.Fatal("empty folder not removed")
+		}
+		r = del("to/routed/full/")
+		if r.code != 0 {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		want(t, summary(t, r.stdout, "kept: not empty"), map[string]any{"key": "to/routed/full/"})
+		if _, err := os.Stat(filepath.Join(dir, "routed/full/sub")); err != nil {
+			t.Fatal("a folder that is not empty was removed")
 		}
 	})
 

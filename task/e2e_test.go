@@ -102,6 +102,7 @@ func TestE2ENative(t *testing.T) {
 	data := testData(3<<20 + 17)
 	srv.Put(t, "edge", "dir/red flower.jpg", data, nil)
 	srv.Put(t, "edge", "demo1.txt", []byte("demo\n"), nil)
+	srv.Put(t, "edge", "bytes/", []byte("not a folder"), nil)
 	dir := t.TempDir()
 
 	t.Run("download", func(t *testing.T) {
@@ -139,6 +140,23 @@ func TestE2ENative(t *testing.T) {
 		summary(t, r.stdout, "already up to date")
 	})
 
+	t.Run("folder marker", func(t *testing.T) {
+		srv.Put(t, "edge", "photos/2026/", nil, nil)
+		cmd := exec.Command(bin, "-bucket", "edge", "-key", "photos%2F2026%2F", "-dir", dir)
+		cmd.Env = binEnv(t, srv)
+		r := runBin(t, cmd)
+		if r.code != 0 || r.stderr != "" {
+			t.Fatalf("exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+		}
+		s := summary(t, r.stdout, "folder marker")
+		if s["key"] != "photos/2026/" || s["path"] != filepath.Join(dir, "photos/2026") {
+			t.Errorf("logged %v", s)
+		}
+		if fi, err := os.Stat(filepath.Join(dir, "photos/2026")); err != nil || !fi.IsDir() {
+			t.Fatalf("no directory: %v", err)
+		}
+	})
+
 	codes := []struct {
 		name string
 		args []string
@@ -149,7 +167,7 @@ func TestE2ENative(t *testing.T) {
 		{"missing key", []string{"-bucket", "edge"}, nil, 2},
 		{"bad part size", []string{"-bucket", "edge", "-key", "k", "-part-size", "huge"}, nil, 2},
 		{"unsafe key", []string{"-bucket", "edge", "-key", "..%2F..%2Fetc%2Fpasswd", "-dir", dir}, nil, 3},
-		{"folder marker", []string{"-bucket", "edge", "-key", "dir/", "-dir", dir}, nil, 3},
+		{"folder key with bytes", []string{"-bucket", "edge", "-key", "bytes/", "-dir", dir}, nil, 3},
 		{"not found", []string{"-bucket", "edge", "-key", "nope.txt", "-dir", dir}, nil, 4},
 		{"no data dir", []string{"-bucket", "edge", "-key", "demo1.txt", "-dir", filepath.Join(dir, "absent")}, nil, 6},
 		{"too large", []string{"-bucket", "edge", "-key", "demo1.txt", "-dir", dir, "-max-bytes", "4"}, nil, 10},
@@ -177,6 +195,49 @@ func TestE2ENative(t *testing.T) {
 			}
 		})
 	}
+
+	// Run by hand with no credentials anywhere: not a network error (7,
+	// retryable-looking) but 5 and one line that names the fix, in every
+	// mode.
+	t.Run("no credentials", func(t *testing.T) {
+		noCreds := []string{"HOME=" + t.TempDir(), "AWS_ENDPOINT_URL_S3=" + srv.URL(), "AWS_REGION=eu-west-1",
+			"AWS_EC2_METADATA_DISABLED=true", "EDGE_DROP_BUCKET=edge", "EDGE_DROP_DATA_DIR=" + dir}
+		for _, c := range []struct {
+			mode, key, msg string
+		}{
+			{"download", "demo1.txt", "download failed"},
+			{"sync", "", "sync incomplete"},
+			{"delete", "gone.txt", "delete failed"},
+		} {
+			t.Run(c.mode, func(t *testing.T) {
+				srv.SetRule(nil) // resets the request counters
+				cmd := exec.Command(bin)
+				cmd.Env = append(noCreds, "EDGE_DROP_MODE="+c.mode)
+				if c.key != "" {
+					cmd.Env = append(cmd.Env, "EDGE_DROP_KEY="+c.key)
+				}
+				r := runBin(t, cmd)
+				if r.code != 5 {
+					t.Fatalf("exit %d, want 5\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+				}
+				want := "edge-drop-task: no AWS credentials: under ECS the task role provides them (is the task definition's taskRoleArn set?); " +
+					"by hand set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE; the SDK said: "
+				if !strings.HasPrefix(r.stderr, want) || !strings.HasSuffix(r.stderr, "(exit 5 access_denied)\n") || strings.Count(r.stderr, "\n") != 1 {
+					t.Errorf("stderr %q, want one line starting %q", r.stderr, want)
+				}
+				if strings.Contains(r.stderr, "s3:ListBucket") || strings.Contains(r.stderr, "raw key") {
+					t.Errorf("stderr carries a misleading hint: %q", r.stderr)
+				}
+				s := summary(t, r.stdout, c.msg)
+				if s["exit_code"] != 5.0 || s["class"] != "access_denied" || !strings.HasPrefix(s["error"].(string), "no AWS credentials: ") {
+					t.Errorf("logged %v", s)
+				}
+				if n := srv.Count(http.MethodHead) + srv.Count(http.MethodGet); n != 0 {
+					t.Errorf("%d requests reached S3", n)
+				}
+			})
+		}
+	})
 
 	t.Run("sigterm", func(t *testing.T) {
 		srv.SetRule(func(r *http.Request, n int) *s3test.Fault {

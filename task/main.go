@@ -103,7 +103,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		defer c()
 	}
 	// code is the exit code of err: the context's cause when it ended
-	// (signal: 9, overall timeout: 7), else the error's own.
+	// (signal: 9, overall timeout: 7), no credentials (5, see
+	// download.Classify), else the error's own.
 	code := func(err error) (exitcode.Code, error) {
 		c := exitcode.Of(err)
 		if ctx.Err() != nil {
@@ -111,6 +112,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			if c == exitcode.Network {
 				err = fmt.Errorf("overall timeout %s exceeded: %w", cfg.Timeout, err)
 			}
+		} else if nc, ok := s3conn.NoCredentials(err); ok {
+			// Whichever request met it, the message is the fix (the
+			// wrappers' hints about keys and s3:ListBucket do not apply).
+			c, err = exitcode.Denied, nc
 		}
 		return c, err
 	}
@@ -134,7 +139,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case contract.ModeSync:
 		return runSync(ctx, api, cfg, dl, log, stderr, code)
 	case contract.ModeDelete:
-		res, err := prune.Run(ctx, api, prune.Options{Bucket: cfg.Bucket, Key: cfg.Key, DataDir: cfg.DataDir, Logger: log})
+		res, err := prune.Run(ctx, api, prune.Options{Bucket: cfg.Bucket, Key: cfg.Key, DataDir: cfg.DataDir, StripComponents: cfg.StripComponents, Logger: log})
 		if err != nil {
 			c, err := code(err)
 			return fail(c, err, "bucket", cfg.Bucket, "key", cfg.Key)
@@ -147,6 +152,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		c, err := code(err)
 		return fail(c, err, "bucket", cfg.Bucket, "key", cfg.Key)
+	}
+	if res.Folder {
+		log.Info("folder marker", "bucket", cfg.Bucket, "key", res.Key, "path", res.Path, "reason", "zero-byte object whose key ends with /: its directory is there")
+		return exitcode.OK
 	}
 	secs := res.Elapsed.Seconds()
 	mbps := 0.0
@@ -184,7 +193,7 @@ func runSync(ctx context.Context, api *s3.Client, cfg config.Config, dl download
 	})
 	secs := sum.Elapsed.Seconds()
 	attrs := []any{"bucket", cfg.Bucket, "prefix", cfg.Prefix, "pattern", cfg.Pattern, "mirror_deletes", cfg.MirrorDeletes,
-		"listed", sum.Listed, "checked", sum.Checked, "downloaded", sum.Downloaded, "up_to_date", sum.UpToDate,
+		"listed", sum.Listed, "checked", sum.Checked, "downloaded", sum.Downloaded, "folders", sum.Folders, "up_to_date", sum.UpToDate,
 		"skipped", sum.Skipped, "failed", sum.Failed, "vanished", sum.Vanished, "deleted", sum.Deleted, "kept", sum.Kept,
 		"bytes", sum.Bytes, "seconds", round(secs, 3), "files_per_s", round(float64(sum.Downloaded)/max(secs, 1e-9), 1)}
 	if err == nil {

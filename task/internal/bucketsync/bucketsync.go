@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -69,7 +70,8 @@ type Summary struct {
 	Listed     int   // keys listed under the prefix
 	Checked    int   // of those, keys the pattern keeps
 	Downloaded int   // delivered now
-	UpToDate   int   // the delivery record names the listed version
+	UpToDate   int   // the delivery record names the listed version (or a folder marker's directory is there)
+	Folders    int   // folder markers ("photos/", zero bytes) whose directories were created now
 	Skipped    int   // keys the pipeline refuses (unsafe, over the size limit)
 	Failed     int   // deliveries or deletes that failed (one log line each)
 	Vanished   int   // deleted between the listing and the download
@@ -211,12 +213,16 @@ func (s *syncer) check(obj *types.Object, encoded bool) (string, bool) {
 		return "", false
 	}
 	s.sum.Checked++
+	size := aws.ToInt64(obj.Size)
+	if keypath.IsFolder(key) {
+		s.folder(key, size)
+		return "", false
+	}
 	if _, err := keypath.Validate(key); err != nil {
 		s.sum.Skipped++
 		s.o.Logger.Warn("skipped: unsafe key", "key", key, "error", err.Error())
 		return "", false
 	}
-	size := aws.ToInt64(obj.Size)
 	if m := s.o.Download.MaxBytes; m > 0 && size > m {
 		s.sum.Skipped++
 		s.o.Logger.Warn("skipped: larger than the board accepts", "key", key, "bytes", size, "max_bytes", m)
@@ -230,6 +236,33 @@ func (s *syncer) check(obj *types.Object, encoded bool) (string, bool) {
 		return "", false
 	}
 	return key, true
+}
+
+// folder handles a listed folder key ("photos/"); the caller holds mu. A
+// folder marker (zero bytes) is no file: its directory is created (no
+// request, no record) or counts as up to date when it is there. A folder
+// key with bytes is skipped like an unsafe key. Neither fails the sync.
+func (s *syncer) folder(key string, size int64) {
+	rel, err := keypath.Dir(key, s.o.Download.StripComponents)
+	if err == nil {
+		err = keypath.FolderBytes(key, size)
+	}
+	if err != nil {
+		s.sum.Skipped++
+		s.o.Logger.Warn("skipped: unsafe key", "key", key, "error", err.Error())
+		return
+	}
+	if fi, err := s.root.Stat(rel); err == nil && fi.IsDir() {
+		s.sum.UpToDate++
+		return
+	}
+	if err := s.root.MkdirAll(rel, 0o755); err != nil {
+		s.sum.Skipped++
+		s.o.Logger.Warn("skipped: folder marker not created", "key", key, "error", download.RootErr(err).Error())
+		return
+	}
+	s.sum.Folders++
+	s.o.Logger.Info("folder marker", "key", key, "path", path.Join(s.o.DataDir, rel))
 }
 
 // upToDate: the record holds this ETag and size, and the file is there

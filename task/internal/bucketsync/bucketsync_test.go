@@ -484,3 +484,63 @@ func TestSyncCanceledMidway(t *testing.T) {
 		t.Fatalf("after the cancel: %+v (present %d)", sum, present)
 	}
 }
+
+// Folder markers ("dir/", zero bytes) are not files: their directories are
+// created from the listing (no request, no record), and a second sync
+// counts them up to date. A folder key with bytes, or an unsafe one, is
+// skipped. None of them fails the sync.
+func TestSyncFolderMarkers(t *testing.T) {
+	e := newEnv(t)
+	e.o.Pattern = "*"
+	objects := []struct {
+		key  string
+		data string
+	}{
+		{"demo-dir/", ""},
+		{"a/b/demo-sub/", ""},
+		{"photos/", ""},
+		{"photos/demo-1.txt", "one"},
+		{"demo-2.txt", "two"},
+		{"demo-bytes/", "not a folder"},
+		{".edge-drop/", ""},
+		{"x/../../", ""},
+	}
+	for _, o := range objects {
+		if err := s3test.Put(e.srv.Backend, bucket, o.key, []byte(o.data), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum := e.mustRun()
+	want := bucketsync.Summary{Listed: 8, Checked: 8, Downloaded: 2, Folders: 3, Skipped: 3, Bytes: 6, Elapsed: sum.Elapsed}
+	if sum != want {
+		t.Fatalf("summary %+v, want %+v", sum, want)
+	}
+	for _, d := range []string{"demo-dir", "a/b/demo-sub", "photos"} {
+		if fi, err := os.Lstat(filepath.Join(e.dir, d)); err != nil || !fi.IsDir() {
+			t.Fatalf("%s: not a directory (%v)", d, err)
+		}
+	}
+	e.mustHave("photos/demo-1.txt", []byte("one"))
+	if _, err := os.Lstat(filepath.Join(e.dir, "demo-bytes")); err == nil {
+		t.Fatal("a folder key with bytes left something on the board")
+	}
+	if got := len(e.log.lines("folder marker")); got != 3 {
+		t.Errorf("%d folder marker lines, want 3", got)
+	}
+	if got := len(e.log.lines("skipped: unsafe key")); got != 3 {
+		t.Errorf("%d skip lines, want 3", got)
+	}
+	if recs, _ := os.ReadDir(filepath.Join(e.dir, ".edge-drop", "records")); len(recs) != 2 {
+		t.Errorf("%d records, want 2 (the files only)", len(recs))
+	}
+
+	e.srv.SetRule(nil) // resets the counters
+	sum = e.mustRun()
+	want = bucketsync.Summary{Listed: 8, Checked: 8, UpToDate: 5, Skipped: 3, Elapsed: sum.Elapsed}
+	if sum != want {
+		t.Fatalf("second sync: summary %+v, want %+v", sum, want)
+	}
+	if n := e.srv.Count(http.MethodHead); n != 0 {
+		t.Errorf("second sync sent %d HEADs", n)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/edge-drop/edge-drop/task/internal/exitcode"
+	"github.com/edge-drop/edge-drop/task/internal/s3conn"
 )
 
 // ErrSignal is the cancel cause main uses for SIGTERM/SIGINT.
@@ -31,6 +32,15 @@ func classify(ctx context.Context, err error) exitcode.Code {
 	}
 	if errors.Is(err, ErrSignal) {
 		return exitcode.Canceled
+	}
+	// No credentials: no request was sent, and retrying cannot help (the
+	// chain's last provider often failed to connect, which would read as
+	// a network fault). Access denied, not usage: like a 403 the fix is on
+	// the IAM side (the task role) or the caller's identity, not in the
+	// task's own settings, which exit 2 is about and which are checked
+	// before any request.
+	if _, ok := s3conn.NoCredentials(err); ok {
+		return exitcode.Denied
 	}
 	var re *awshttp.ResponseError
 	if errors.As(err, &re) {

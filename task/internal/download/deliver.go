@@ -22,6 +22,7 @@ import (
 	"github.com/edge-drop/edge-drop/task/internal/exitcode"
 	"github.com/edge-drop/edge-drop/task/internal/keypath"
 	"github.com/edge-drop/edge-drop/task/internal/record"
+	"github.com/edge-drop/edge-drop/task/internal/s3conn"
 	"github.com/edge-drop/edge-drop/task/internal/state"
 )
 
@@ -75,7 +76,7 @@ func Run(ctx context.Context, api API, o Options) (Result, error) {
 	if o.ExactKey {
 		cands = []string{o.Key}
 	}
-	if _, err := keypath.Local(cands[0], o.StripComponents); err != nil {
+	if _, err := localPath(cands[0], o.StripComponents); err != nil {
 		return Result{}, exitcode.New(exitcode.UnsafeKey, err)
 	}
 
@@ -92,7 +93,7 @@ func Run(ctx context.Context, api API, o Options) (Result, error) {
 	// 3. Decoded key first, raw key if S3 does not have the decoded one.
 	for i, k := range cands {
 		if i > 0 {
-			if _, err := keypath.Local(k, o.StripComponents); err != nil {
+			if _, err := localPath(k, o.StripComponents); err != nil {
 				return Result{}, exitcode.Errorf(exitcode.UnsafeKey, "decoded key %q not found, raw key: %w", cands[0], err)
 			}
 		}
@@ -141,6 +142,9 @@ func (d *delivery) deliverKey(ctx context.Context, key string, last bool) (Resul
 		// Without s3:ListBucket, S3 answers a HEAD of a missing key with
 		// 403, not 404: both mean "try the raw key".
 		code := exitcode.Of(err)
+		if _, ok := s3conn.NoCredentials(err); ok {
+			return Result{}, err // no answer from S3 about this key, nor about the raw one
+		}
 		if (code == exitcode.NotFound || code == exitcode.Denied) && !last {
 			d.o.Logger.Info("decoded key not found, trying raw key", "decoded_key", key, "raw_key", d.o.Key, "status", code.String())
 			return Result{}, errTryRaw
@@ -151,6 +155,9 @@ func (d *delivery) deliverKey(ctx context.Context, key string, last bool) (Resul
 		return Result{}, exitcode.New(code, err)
 	}
 	d.o.Logger.Info("key resolved", "raw_key", d.o.Key, "key", key, "decoded", key != d.o.Key)
+	if keypath.IsFolder(key) {
+		return d.folder(key, head)
+	}
 
 	for restarts := 0; ; restarts++ {
 		res, err := d.attempt(ctx, key, head)
@@ -168,6 +175,29 @@ func (d *delivery) deliverKey(ctx context.Context, key string, last bool) (Resul
 			return Result{Restarts: restarts + 1}, err
 		}
 	}
+}
+
+// localPath is keypath.Local, or keypath.Dir for a folder key ("photos/").
+func localPath(key string, strip int) (string, error) {
+	if keypath.IsFolder(key) {
+		return keypath.Dir(key, strip)
+	}
+	return keypath.Local(key, strip)
+}
+
+// folder delivers a folder key. A zero-byte object is a folder marker, as
+// consoles and tools create them: its directory is created (same path
+// rules as a file, inside the os.Root). An object with bytes under such a
+// key cannot be written as a file.
+func (d *delivery) folder(key string, head *s3.HeadObjectOutput) (Result, error) {
+	if err := keypath.FolderBytes(key, aws.ToInt64(head.ContentLength)); err != nil {
+		return Result{}, exitcode.New(exitcode.UnsafeKey, err)
+	}
+	rel, _ := keypath.Dir(key, d.o.StripComponents) // validated by Run
+	if err := d.root.MkdirAll(rel, 0o755); err != nil {
+		return Result{}, rootErr(fmt.Errorf("create folder %s: %w", rel, err))
+	}
+	return Result{Key: key, Path: path.Join(d.o.DataDir, rel), Folder: true, Elapsed: time.Since(d.start)}, nil
 }
 
 // head asks S3 for the object's current version and checksums.

@@ -107,6 +107,9 @@ type Result struct {
 	// newer upload replaced it); the current version was delivered.
 	Superseded bool
 	Record     string // the delivery record's path
+	// Folder: the key was a folder marker ("photos/", zero bytes); Path is
+	// its directory, created or already there. No record is written.
+	Folder bool
 }
 
 // ErrIntegrity is wrapped by every integrity failure.

@@ -79,6 +79,46 @@ func Validate(key string) (string, error) {
 	return key, nil
 }
 
+// IsFolder reports whether key names a folder (ends with "/"). A zero-byte
+// object with such a key is a folder marker, as consoles and tools create
+// them; see Dir.
+func IsFolder(key string) bool { return strings.HasSuffix(key, "/") }
+
+// FolderBytes is nil for a folder key's object of size 0 (a folder
+// marker), else the error that such an object cannot become a file.
+func FolderBytes(key string, size int64) error {
+	if size == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w %q: the key ends with / (a folder) but the object holds %d bytes, which cannot be written as a file; upload them under a key without the trailing /",
+		ErrUnsafe, key, size)
+}
+
+// Dir is Local for a folder key ("photos/"): the directory's path relative
+// to the data dir, under the same rules as a file's path ("photos"). A
+// marker of the routing folder itself (every component stripped, as in
+// "to/board1/" with strip 2) is the data dir: ".".
+func Dir(key string, strip int) (string, error) {
+	name, ok := strings.CutSuffix(key, "/")
+	if !ok {
+		return "", fmt.Errorf("%w %q: not a folder (does not end with /)", ErrUnsafe, key)
+	}
+	if IsFolder(name) {
+		return "", fmt.Errorf("%w %q: empty path component (//)", ErrUnsafe, key)
+	}
+	if _, err := Validate(name); err != nil {
+		return "", fmt.Errorf("folder %q: %w", key, err)
+	}
+	if strip > 0 && strip == strings.Count(name, "/")+1 {
+		return ".", nil
+	}
+	rel, err := Local(name, strip)
+	if err != nil {
+		return "", fmt.Errorf("folder %q: %w", key, err)
+	}
+	return rel, nil
+}
+
 // Local validates key and returns its path relative to the data dir: the
 // key without its first strip components (routing by key, like tar's
 // --strip-components). What remains must name a file and pass Validate

@@ -190,3 +190,45 @@ func TestLocal(t *testing.T) {
 		}
 	}
 }
+
+// Folder markers ("photos/") name directories, under the rules of files.
+func TestDir(t *testing.T) {
+	for _, tc := range []struct {
+		key   string
+		strip int
+		want  string // "" = refused
+		why   string
+	}{
+		{"photos/", 0, "photos", ""},
+		{"a/b/", 0, "a/b", ""},
+		{"日本/写真/", 0, "日本/写真", ""},
+		{"to/a/photos/", 2, "photos", ""},
+		{"to/a/", 2, ".", ""}, // the routing folder: the data dir itself
+		{"to/", 2, "", "leaves no file name"},
+		{"photos", 0, "", "does not end with /"},
+		{"/", 0, "", "empty key"},
+		{"a//", 0, "", "empty path component"},
+		{"a//b/", 0, "", "empty path component"},
+		{"../", 0, "", `".."`},
+		{"a/../../", 0, "", `".."`},
+		{"./", 0, "", `"."`},
+		{"/etc/", 0, "", "absolute"},
+		{".edge-drop/", 0, "", "reserved"},
+		{".EDGE-DROP/records/", 0, "", "reserved"},
+		{"to/a/.edge-drop/", 2, "", "reserved"},
+		{"a\\b/", 0, "", "backslash"},
+		{"a\x00/", 0, "", "control character"},
+		{strings.Repeat("a", 256) + "/", 0, "", "longer than 255"},
+	} {
+		got, err := Dir(tc.key, tc.strip)
+		if tc.want == "" {
+			if err == nil || !errors.Is(err, ErrUnsafe) || !strings.Contains(err.Error(), tc.why) {
+				t.Errorf("Dir(%q, %d) = %q, %v; want an ErrUnsafe naming %q", tc.key, tc.strip, got, err, tc.why)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("Dir(%q, %d) = %q, %v; want %q", tc.key, tc.strip, got, err, tc.want)
+		}
+	}
+}

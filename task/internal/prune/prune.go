@@ -4,7 +4,8 @@
 // delivered: under the key's lock, after S3 confirms the object is gone
 // (404), a file that the key's delivery record describes (same bucket,
 // regular file, recorded size and the mtime the task set). Anything else
-// in the data dir, a file a person put there or replaced, is kept.
+// in the data dir, a file a person put there or replaced, is kept. A gone
+// folder marker ("photos/") takes its directory only if that is empty.
 package prune
 
 import (
@@ -15,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"path"
+	"syscall"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -38,7 +40,10 @@ type Options struct {
 	DataDir string
 	// ExactKey: Key is the key as S3 lists it (a sync), never decoded.
 	ExactKey bool
-	Logger   *slog.Logger
+	// StripComponents as in download mode: where a folder marker's
+	// directory is (files have their path in the delivery record).
+	StripComponents int
+	Logger          *slog.Logger
 }
 
 // Outcome says what a delete did.
@@ -50,6 +55,7 @@ const (
 	NotOurs     Outcome = "kept: not ours"      // a file is there that this project did not deliver (or a person changed)
 	ObjectThere Outcome = "kept: object exists" // S3 has the key again (a re-upload raced the delete)
 	Nothing     Outcome = "nothing delivered"   // no file and no record: nothing to do
+	NotEmpty    Outcome = "kept: not empty"     // a gone folder marker's directory still holds something
 )
 
 // Result describes a finished delete.
@@ -72,7 +78,11 @@ func Run(ctx context.Context, api API, o Options) (Result, error) {
 	if o.ExactKey {
 		cands = []string{o.Key}
 	}
-	if _, err := keypath.Validate(cands[0]); err != nil {
+	validate := keypath.Validate
+	if keypath.IsFolder(cands[0]) {
+		validate = func(k string) (string, error) { return keypath.Dir(k, o.StripComponents) }
+	}
+	if _, err := validate(cands[0]); err != nil {
 		return Result{}, exitcode.New(exitcode.UnsafeKey, err)
 	}
 	root, err := os.OpenRoot(o.DataDir)
@@ -123,6 +133,10 @@ func Key(ctx context.Context, api API, root *os.Root, store *record.Store, o Opt
 		return res, exitcode.Errorf(exitcode.Denied, "cannot confirm that s3://%s/%s is gone: %w (the task role needs s3:ListBucket on the prefix so that a missing key answers 404); nothing deleted", o.Bucket, key, err)
 	default:
 		return res, exitcode.New(code, fmt.Errorf("head s3://%s/%s: %w", o.Bucket, key, err))
+	}
+
+	if keypath.IsFolder(key) {
+		return removeFolder(root, o, key, res)
 	}
 
 	// 2. Did this project deliver the file that is there? It is at the
@@ -180,6 +194,44 @@ func Key(ctx context.Context, api API, root *os.Root, store *record.Store, o Opt
 	}
 	removeEmptyParents(root, file)
 	res.Outcome, res.Bytes = Removed, rec.Size
+	return res, nil
+}
+
+// removeFolder removes the directory of a gone folder marker ("photos/")
+// if it is empty; anything in it belongs to other keys or to people, so a
+// directory that is not empty stays. Markers have no record: the
+// directory is all there is.
+func removeFolder(root *os.Root, o Options, key string, res Result) (Result, error) {
+	rel, err := keypath.Dir(key, o.StripComponents)
+	if err != nil {
+		return res, exitcode.New(exitcode.UnsafeKey, err)
+	}
+	res.Path = path.Join(o.DataDir, rel)
+	if rel == "." {
+		res.Outcome, res.Reason = Nothing, "the routing folder's marker: its directory is the data dir, which stays"
+		return res, nil
+	}
+	fi, err := root.Lstat(rel)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		res.Outcome, res.Reason = Nothing, "no directory"
+		return res, nil
+	case err != nil:
+		return res, download.RootErr(fmt.Errorf("inspect %s: %w", rel, err))
+	case !fi.IsDir():
+		res.Outcome, res.Reason = NotOurs, "not a directory"
+		return res, nil
+	}
+	if err := root.Remove(rel); err != nil {
+		if errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.EEXIST) {
+			res.Outcome, res.Reason = NotEmpty, "the folder's directory is not empty"
+			return res, nil
+		}
+		return res, download.RootErr(fmt.Errorf("remove %s: %w", rel, err))
+	}
+	syncDir(root, path.Dir(rel))
+	removeEmptyParents(root, rel)
+	res.Outcome, res.Reason = Removed, "empty folder marker directory"
 	return res, nil
 }
 

@@ -151,7 +151,7 @@ func TestDeleteForbiddenRemovesNothing(t *testing.T) {
 // Hostile keys are refused before anything is touched, as for downloads.
 func TestDeleteUnsafeKey(t *testing.T) {
 	e := newEnv(t)
-	for _, k := range []string{"..%2Fetc%2Fpasswd", "%2Fabs", "a%2F..%2F..%2Fx", ".edge-drop%2Frecords%2Fx", "dir%2F", ""} {
+	for _, k := range []string{"..%2Fetc%2Fpasswd", "%2Fabs", "a%2F..%2F..%2Fx", ".edge-drop%2Frecords%2Fx", "dir%2F..%2F", ".edge-drop%2F", "a%2F%2F", ""} {
 		if _, err := e.run(k); exitcode.Of(err) != exitcode.UnsafeKey {
 			t.Errorf("%q: exit %d: %v", k, exitcode.Of(err), err)
 		}
@@ -240,5 +240,89 @@ func TestDeleteRoutedKey(t *testing.T) {
 	}
 	if e.hasRecord(key) {
 		t.Error("record not removed")
+	}
+}
+
+// A deleted folder marker ("photos/") takes its directory only if that is
+// empty (and the parents that leaves empty); anything in it stays.
+func TestDeleteFolderMarker(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		key     string
+		strip   int
+		inS3    bool     // the marker is (again) in the bucket
+		mkdirs  []string // directories in the data dir before
+		files   []string // files in the data dir before
+		link    string   // a symlink at this path to a directory outside
+		code    exitcode.Code
+		outcome prune.Outcome
+		gone    []string // must not exist afterwards
+		stays   []string // must exist afterwards
+	}{
+		{name: "empty", key: "photos/", mkdirs: []string{"photos"}, outcome: prune.Removed, gone: []string{"photos"}},
+		{name: "empty, nested", key: "a/b/", mkdirs: []string{"a/b"}, outcome: prune.Removed, gone: []string{"a/b", "a"}},
+		{name: "empty, parent not empty", key: "a/b/", mkdirs: []string{"a/b"}, files: []string{"a/keep.txt"}, outcome: prune.Removed,
+			gone: []string{"a/b"}, stays: []string{"a/keep.txt"}},
+		{name: "event-encoded", key: "red+photos%2F", mkdirs: []string{"red photos"}, outcome: prune.Removed, gone: []string{"red photos"}},
+		{name: "not empty", key: "photos/", mkdirs: []string{"photos/sub"}, files: []string{"photos/cat.jpg"}, outcome: prune.NotEmpty,
+			stays: []string{"photos/cat.jpg", "photos/sub"}},
+		{name: "only an empty subdirectory", key: "photos/", mkdirs: []string{"photos/2026"}, outcome: prune.NotEmpty, stays: []string{"photos/2026"}},
+		{name: "marker uploaded again", key: "photos/", inS3: true, mkdirs: []string{"photos"}, outcome: prune.ObjectThere, stays: []string{"photos"}},
+		{name: "no directory", key: "photos/", outcome: prune.Nothing},
+		{name: "a file there", key: "photos/", files: []string{"photos"}, outcome: prune.NotOurs, stays: []string{"photos"}},
+		{name: "routed", key: "to/s1/photos/", strip: 2, mkdirs: []string{"photos", "to/s1/photos"}, outcome: prune.Removed,
+			gone: []string{"photos"}, stays: []string{"to/s1/photos"}},
+		{name: "routing folder", key: "to/s1/", strip: 2, files: []string{"f.txt"}, outcome: prune.Nothing, stays: []string{"f.txt"}},
+		{name: "symlink out of the data dir", key: "evil/sub/", link: "evil", code: exitcode.UnsafeKey},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			for _, d := range tc.mkdirs {
+				if err := os.MkdirAll(filepath.Join(e.dir, d), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, f := range tc.files {
+				if err := os.WriteFile(filepath.Join(e.dir, f), []byte("x"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			outside := t.TempDir()
+			if tc.link != "" {
+				os.Mkdir(filepath.Join(outside, "sub"), 0o755)
+				if err := os.Symlink(outside, filepath.Join(e.dir, tc.link)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e.srv.Put(t, bucket, "other.txt", nil, nil) // the bucket exists
+			if tc.inS3 {
+				e.srv.Put(t, bucket, tc.key, nil, nil)
+			}
+			res, err := prune.Run(context.Background(), e.api, prune.Options{Bucket: bucket, Key: tc.key, DataDir: e.dir, StripComponents: tc.strip})
+			if exitcode.Of(err) != tc.code || (tc.code == 0) != (err == nil) {
+				t.Fatalf("exit %d (%v), want %d", exitcode.Of(err), err, tc.code)
+			}
+			if res.Outcome != tc.outcome {
+				t.Fatalf("outcome %q (%s), want %q", res.Outcome, res.Reason, tc.outcome)
+			}
+			for _, p := range tc.gone {
+				if e.exists(p) {
+					t.Errorf("%s still there", p)
+				}
+			}
+			for _, p := range tc.stays {
+				if !e.exists(p) {
+					t.Errorf("%s removed", p)
+				}
+			}
+			if !e.exists(".") {
+				t.Error("data dir removed")
+			}
+			if tc.link != "" {
+				if _, err := os.Stat(filepath.Join(outside, "sub")); err != nil {
+					t.Errorf("removed outside the data dir: %v", err)
+				}
+			}
+		})
 	}
 }

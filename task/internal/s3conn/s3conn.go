@@ -6,6 +6,7 @@ package s3conn
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/url"
@@ -87,6 +88,9 @@ func New(ctx context.Context, o Options, getenv func(string) string) (*s3.Client
 	if cfg.Region == "" {
 		cfg.Region = DefaultRegion
 	}
+	if cfg.Credentials != nil {
+		cfg.Credentials = checkedCredentials{cfg.Credentials}
+	}
 	pathStyle := UsePathStyle(getenv)
 	return s3.NewFromConfig(cfg, func(so *s3.Options) {
 		so.UsePathStyle = pathStyle
@@ -95,6 +99,61 @@ func New(ctx context.Context, o Options, getenv func(string) string) (*s3.Client
 			so.UsePathStyle = true
 		}
 	}), nil
+}
+
+// NoCredentialsFix says how to give the task credentials.
+const NoCredentialsFix = "under ECS the task role provides them (is the task definition's taskRoleArn set?); " +
+	"by hand set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE"
+
+// NoCredentialsError: the SDK's credential chain gave no credentials, so
+// no request was sent. The SDK reports this as a plain wrapped error
+// ("get identity: get credentials: failed to refresh cached credentials,
+// ..."), with whatever the last provider tried inside (on a board without
+// a task role: the EC2 metadata service, i.e. connection errors), which
+// would read as a network fault; this type marks it.
+type NoCredentialsError struct{ Err error }
+
+func (e *NoCredentialsError) Error() string {
+	return "no AWS credentials: " + NoCredentialsFix + "; the SDK said: " + e.Err.Error()
+}
+
+func (e *NoCredentialsError) Unwrap() error { return e.Err }
+
+// RetryableError keeps the SDK's retryer from running the whole chain
+// again for each of its attempts: the providers retry on their own.
+func (e *NoCredentialsError) RetryableError() bool { return false }
+
+// NoCredentials reports whether err (or an error it wraps) is a
+// NoCredentialsError, and returns it.
+func NoCredentials(err error) (*NoCredentialsError, bool) {
+	var nc *NoCredentialsError
+	return nc, errors.As(err, &nc)
+}
+
+// checkedCredentials marks the chain's failures as NoCredentialsError. It
+// wraps the SDK's cache, which still does the caching and refreshing.
+type checkedCredentials struct{ aws.CredentialsProvider }
+
+func (c checkedCredentials) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	creds, err := c.CredentialsProvider.Retrieve(ctx)
+	if err != nil && ctx.Err() == nil { // a canceled wait is the cancel, not missing credentials
+		err = &NoCredentialsError{Err: err}
+	}
+	return creds, err
+}
+
+// IsCredentialsProvider and ProviderSources pass through to the wrapped
+// provider (the S3 client asks whether it is anonymous; the user agent
+// names the source).
+func (c checkedCredentials) IsCredentialsProvider(target aws.CredentialsProvider) bool {
+	return aws.IsCredentialsProvider(c.CredentialsProvider, target)
+}
+
+func (c checkedCredentials) ProviderSources() []aws.CredentialSource {
+	if s, ok := c.CredentialsProvider.(aws.CredentialProviderSource); ok {
+		return s.ProviderSources()
+	}
+	return nil
 }
 
 // UsePathStyle reports whether path-style addressing should be used:
