@@ -124,7 +124,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.Mode == contract.ModeSync {
 		conns *= cfg.SyncObjects
 	}
-	api, err := s3conn.New(ctx, s3conn.Options{RequestTimeout: cfg.RequestTimeout, Concurrency: conns}, getenv)
+	api, err := s3conn.New(ctx, s3conn.Options{RequestTimeout: cfg.RequestTimeout, Concurrency: conns, Logger: log}, getenv)
 	if err != nil {
 		return fail(exitcode.Usage, fmt.Errorf("aws config: %w", err))
 	}

@@ -7,6 +7,8 @@ package s3conn
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -20,6 +22,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/logging"
 )
 
 // Options tune the client.
@@ -37,6 +40,10 @@ type Options struct {
 	// Endpoint and Credentials override the SDK's standard settings (tests).
 	Endpoint    string
 	Credentials aws.CredentialsProvider
+	// Logger receives the SDK's own warnings (e.g. "falling back to
+	// IMDSv1") as JSON log lines; without it the SDK prints them on
+	// stderr, where a failure must be one line.
+	Logger *slog.Logger
 }
 
 // DefaultRegion is used when no region is configured anywhere: S3
@@ -81,6 +88,9 @@ func New(ctx context.Context, o Options, getenv func(string) string) (*s3.Client
 	if o.Credentials != nil {
 		opts = append(opts, config.WithCredentialsProvider(o.Credentials))
 	}
+	if o.Logger != nil {
+		opts = append(opts, config.WithLogger(sdkLogger(o.Logger)))
+	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return nil, err
@@ -99,6 +109,17 @@ func New(ctx context.Context, o Options, getenv func(string) string) (*s3.Client
 			so.UsePathStyle = true
 		}
 	}), nil
+}
+
+// sdkLogger turns the SDK's printf-style log calls into slog records.
+func sdkLogger(l *slog.Logger) logging.Logger {
+	return logging.LoggerFunc(func(c logging.Classification, format string, v ...any) {
+		level := slog.LevelWarn
+		if c == logging.Debug {
+			level = slog.LevelDebug
+		}
+		l.Log(context.Background(), level, "aws sdk", "message", fmt.Sprintf(format, v...))
+	})
 }
 
 // NoCredentialsFix says how to give the task credentials.
