@@ -566,3 +566,33 @@ func canceledBeforeTheFirstGET(t *testing.T, meta map[string]string) {
 		t.Fatalf("target exists after a cancel: %v", err)
 	}
 }
+
+// A whole-object hash (here the MD5 ETag) paces the workers through a
+// window of parts; whatever its size, every download must finish, also
+// when workers outnumber the window and run out of parts at the end.
+func TestHashWindowAnySize(t *testing.T) {
+	e := newEnv(t)
+	data := randBytes(23*partSize+5, 9)
+	e.srv.Put(t, bucket, "paced.bin", data, nil)
+	for _, tc := range []struct{ slack, conc int }{
+		{-7, 8}, {-3, 4}, {-1, 2}, {0, 4}, {2, 4}, {5, 1},
+	} {
+		t.Run(fmt.Sprintf("window %d of %d workers", max(1, tc.conc+tc.slack), tc.conc), func(t *testing.T) {
+			undo := download.SetHashWindowSlack(tc.slack)
+			defer undo()
+			o := e.o
+			o.Concurrency = tc.conc
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			os.Remove(filepath.Join(e.dir, "paced.bin"))
+			res, err := e.runOpts(ctx, "paced.bin", o)
+			if err != nil {
+				t.Fatalf("download: %v (a stuck window ends in the timeout)", err)
+			}
+			got, _ := os.ReadFile(filepath.Join(e.dir, "paced.bin"))
+			if res.Verified != "md5-etag" || !bytes.Equal(got, data) {
+				t.Errorf("verified %q, %d bytes, identical %v", res.Verified, len(got), bytes.Equal(got, data))
+			}
+		})
+	}
+}

@@ -21,6 +21,12 @@ import (
 // span is one part of the object: n bytes at offset off.
 type span struct{ off, n int64 }
 
+// hashWindowSlack: with a whole-object hash, at most Concurrency+2 parts
+// are downloaded or waiting to be hashed at once (with 8 MiB parts, 48 MiB
+// of page cache ahead of the hash), so each worker has its next part ready
+// when the hash moves on. A variable for the tests (any window must work).
+var hashWindowSlack = 2
+
 // maxPartFetches is how often a part whose own checksum does not match is
 // fetched in total before the download fails.
 const maxPartFetches = 2
@@ -87,11 +93,39 @@ func (d *fetcher) run(parent context.Context) error {
 		once.Do(func() { first = err; cancel(err) })
 	}
 
+	// With a whole-object hash (read back in order), a worker starts a
+	// part only while fewer than Concurrency+hashWindowSlack parts wait to
+	// be hashed: the download then runs at the hash's pace instead of
+	// racing ahead and leaving the hash alone for its tail, and the parts
+	// it reads back are still in the page cache. The token is taken before
+	// the part is dequeued, so the parts holding tokens are always the
+	// oldest unhashed ones and the part the hash waits for always has one.
+	var window chan struct{}
+	if d.ver.whole != nil {
+		window = make(chan struct{}, max(1, workers+hashWindowSlack))
+		for range cap(window) {
+			window <- struct{}{}
+		}
+	}
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
 			buf := make([]byte, bufSize)
-			for i := range jobs {
+			for {
+				if window != nil {
+					select {
+					case <-window:
+					case <-ctx.Done():
+						return
+					}
+				}
+				i, ok := <-jobs
+				if !ok {
+					if window != nil {
+						window <- struct{}{} // not needed: a worker still busy may need it to see the end
+					}
+					return
+				}
 				if ctx.Err() != nil {
 					return
 				}
@@ -110,7 +144,7 @@ func (d *fetcher) run(parent context.Context) error {
 	var hwg sync.WaitGroup
 	hwg.Go(func() {
 		var err error
-		if whole, err = d.hashInOrder(ctx, done); err != nil {
+		if whole, err = d.hashInOrder(ctx, done, window); err != nil {
 			fail(err)
 		}
 	})
@@ -172,7 +206,10 @@ func (d *fetcher) checkTiling() error {
 	return nil
 }
 
-func (d *fetcher) hashInOrder(ctx context.Context, done <-chan int) ([]byte, error) {
+// hashInOrder feeds the whole-object hash with each part, in order, as
+// soon as it and all before it are complete, and hands a window token
+// back for each part hashed.
+func (d *fetcher) hashInOrder(ctx context.Context, done <-chan int, window chan<- struct{}) ([]byte, error) {
 	if d.ver.whole == nil {
 		for range done {
 		}
@@ -198,6 +235,7 @@ func (d *fetcher) hashInOrder(ctx context.Context, done <-chan int) ([]byte, err
 				}
 			}
 			next++
+			window <- struct{}{} // never blocks: one token back per part that took one
 		}
 	}
 	if next < len(d.spans) { // canceled or a worker failed
