@@ -49,6 +49,11 @@ type Options struct {
 	DataDir     string
 	PartSize    int64
 	Concurrency int
+	// HashWindow: with a whole-object hash (read back in order), how many
+	// parts may be downloading or waiting to be hashed at once; 0 means
+	// Concurrency+2 (with 8 MiB parts, 48 MiB of page cache ahead of the
+	// hash, and each worker has its next part ready when the hash moves on).
+	HashWindow int
 	// RequestTimeout is the longest a body read may stall before the
 	// attempt is abandoned and resumed.
 	RequestTimeout time.Duration

@@ -574,14 +574,12 @@ func TestHashWindowAnySize(t *testing.T) {
 	e := newEnv(t)
 	data := randBytes(23*partSize+5, 9)
 	e.srv.Put(t, bucket, "paced.bin", data, nil)
-	for _, tc := range []struct{ slack, conc int }{
-		{-7, 8}, {-3, 4}, {-1, 2}, {0, 4}, {2, 4}, {5, 1},
+	for _, tc := range []struct{ window, conc int }{
+		{1, 8}, {1, 4}, {1, 2}, {4, 4}, {0, 4}, {7, 1},
 	} {
-		t.Run(fmt.Sprintf("window %d of %d workers", max(1, tc.conc+tc.slack), tc.conc), func(t *testing.T) {
-			undo := download.SetHashWindowSlack(tc.slack)
-			defer undo()
+		t.Run(fmt.Sprintf("window %d of %d workers", tc.window, tc.conc), func(t *testing.T) {
 			o := e.o
-			o.Concurrency = tc.conc
+			o.Concurrency, o.HashWindow = tc.conc, tc.window
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			os.Remove(filepath.Join(e.dir, "paced.bin"))

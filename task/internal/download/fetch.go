@@ -21,12 +21,6 @@ import (
 // span is one part of the object: n bytes at offset off.
 type span struct{ off, n int64 }
 
-// hashWindowSlack: with a whole-object hash, at most Concurrency+2 parts
-// are downloaded or waiting to be hashed at once (with 8 MiB parts, 48 MiB
-// of page cache ahead of the hash), so each worker has its next part ready
-// when the hash moves on. A variable for the tests (any window must work).
-var hashWindowSlack = 2
-
 // maxPartFetches is how often a part whose own checksum does not match is
 // fetched in total before the download fails.
 const maxPartFetches = 2
@@ -94,15 +88,18 @@ func (d *fetcher) run(parent context.Context) error {
 	}
 
 	// With a whole-object hash (read back in order), a worker starts a
-	// part only while fewer than Concurrency+hashWindowSlack parts wait to
-	// be hashed: the download then runs at the hash's pace instead of
+	// part only while fewer than HashWindow parts wait to be hashed: the download then runs at the hash's pace instead of
 	// racing ahead and leaving the hash alone for its tail, and the parts
 	// it reads back are still in the page cache. The token is taken before
 	// the part is dequeued, so the parts holding tokens are always the
 	// oldest unhashed ones and the part the hash waits for always has one.
 	var window chan struct{}
 	if d.ver.whole != nil {
-		window = make(chan struct{}, max(1, workers+hashWindowSlack))
+		n := d.o.HashWindow
+		if n <= 0 {
+			n = workers + 2
+		}
+		window = make(chan struct{}, n)
 		for range cap(window) {
 			window <- struct{}{}
 		}
