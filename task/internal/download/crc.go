@@ -52,18 +52,11 @@ func (k *crcKind) decode(b []byte) uint64 {
 	return binary.BigEndian.Uint64(b)
 }
 
-// combine returns the CRC of A||B from crc(A), crc(B) and len(B).
-func (k *crcKind) combine(crcA, crcB uint64, lenB int64) uint64 {
-	if lenB <= 0 {
-		return crcA
-	}
-	return gf2Times(k.zeros(lenB), crcA) ^ crcB
-}
-
-// combiner combines many part CRCs, building the operator for each
-// distinct part length once: most uploads have one or two part sizes, and
+// combiner returns the CRC of A||B from crc(A), crc(B) and len(B), for
+// many parts in a row, building the operator for each distinct part
+// length once: most uploads have one or two part sizes, and
 // each operator costs ~45 GF(2) matrix products (about 0.2 ms for
-// CRC64), which over a 128-part object was 25 ms after the last byte.
+// CRC64), which over a 128-part object was 27 ms after the last byte.
 type combiner struct {
 	k   *crcKind
 	ops map[int64][]uint64
