@@ -44,14 +44,6 @@ func CheckName(what, name string) error {
 	return nil
 }
 
-// Per-board outcomes of a fleet delivery (the execution's output lists one
-// {board, status, exitCode, taskArn, cause} per board).
-const (
-	OutcomeDelivered = "delivered"
-	OutcomeFailed    = "failed"
-	OutcomeOffline   = "offline"
-)
-
 // ErrNoBoards fails an execution whose target matched no registered board.
 const ErrNoBoards = "EdgeDrop.NoBoards"
 

@@ -1,0 +1,48 @@
+package contract
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestCut(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"exactly10!", 10, "exactly10!"},
+		{"0123456789abc", 10, "0123456…"},
+		{"ééééé", 7, "éé…"}, // never splits a rune
+	} {
+		got := Cut(tc.in, tc.n)
+		if got != tc.want || len(got) > tc.n || !utf8.ValidString(got) {
+			t.Errorf("Cut(%q, %d) = %q, want %q (at most %d bytes, valid UTF-8)", tc.in, tc.n, got, tc.want, tc.n)
+		}
+	}
+	long := strings.Repeat("x", 2*MaxSummary)
+	if got := Cut(long, MaxSummary); len(got) > MaxSummary {
+		t.Errorf("Cut kept %d bytes, want at most %d", len(got), MaxSummary)
+	}
+}
+
+func TestSyncWords(t *testing.T) {
+	if got, want := (SyncCounts{New: 3, Updated: 1}).Words(), "3 new, 1 updated, 0 deleted"; got != want {
+		t.Errorf("Words = %q, want %q", got, want)
+	}
+	got := (SyncCounts{Deleted: 2, Kept: 1, Conflicts: 1, SkippedUnsafe: 4, Failed: 2}).Words()
+	if want := "0 new, 0 updated, 2 deleted, 1 kept, 1 conflicts, 4 skipped_unsafe, 2 failed"; got != want {
+		t.Errorf("Words = %q, want %q", got, want)
+	}
+}
+
+func TestOutcomeIsFailure(t *testing.T) {
+	for _, o := range Outcomes {
+		want := o == OutcomeFailed || o == OutcomeOffline
+		if OutcomeIsFailure(o) != want {
+			t.Errorf("OutcomeIsFailure(%q) = %v, want %v", o, !want, want)
+		}
+	}
+}
