@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 
 	"github.com/edge-drop/edge-drop/config"
@@ -22,12 +23,19 @@ var (
 
 func synthCached(t *testing.T, name string, overrides map[string]any) *App {
 	t.Helper()
+	return synthCachedWith(t, name, overrides, nil)
+}
+
+// synthCachedWith is synthCached with prepare (see synthWith); the name
+// must tell the preparation apart too.
+func synthCachedWith(t *testing.T, name string, overrides map[string]any, prepare func(awscdk.App)) *App {
+	t.Helper()
 	synthMu.Lock()
 	defer synthMu.Unlock()
 	if a, ok := synthCache[name]; ok {
 		return a
 	}
-	a, _ := synth(t, overrides)
+	a, _ := synthWith(t, overrides, prepare)
 	synthCache[name] = a
 	return a
 }

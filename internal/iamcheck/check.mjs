@@ -38,9 +38,9 @@ async function expand(pattern) {
     const types = []
     for (const rt of d.resourceTypes) {
       const t = await iamResourceTypeDetails(svc, rt.name)
-      types.push({ name: rt.name, arn: t.arn, keys: [...rt.conditionKeys, ...t.conditionKeys] })
+      types.push({ name: rt.name, arn: t.arn, keys: [...(rt.conditionKeys ?? []), ...(t.conditionKeys ?? [])] })
     }
-    actions.push({ action: `${svc}:${n}`, wildcardOnly: d.isWildcardOnly || d.resourceTypes.length === 0, types, keys: d.conditionKeys })
+    actions.push({ action: `${svc}:${n}`, wildcardOnly: d.isWildcardOnly || d.resourceTypes.length === 0, types, keys: d.conditionKeys ?? [] })
   }
   return { wildcard: /[*?]/.test(name), actions }
 }
