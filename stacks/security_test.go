@@ -13,9 +13,11 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
-// Actions that the Service Authorization Reference lists without a resource
-// type, so Resource "*" is the only choice, each for a feature we use.
-// ecs:StopTask/DescribeTasks are not here: they take task ARNs.
+// Actions on Resource "*", each for a feature we use: all but one have no
+// resource type in the Service Authorization Reference, so "*" is the only
+// choice; ssm:UpdateInstanceInformation takes managed-instance ARNs but
+// keeps AWS's managed policy's "*" (TestIAMOnAWSData excuses it, with its
+// reason). ecs:StopTask/DescribeTasks are not here: they take task ARNs.
 var allowedOnAnyResource = []string{
 	"ecr:GetAuthorizationToken", // image pull (execution role)
 	// The boards' ECS and SSM agents (scoped board policy, region-bound).
