@@ -41,7 +41,7 @@ func TestImportedBucketAndCluster(t *testing.T) {
 		t.Errorf("cluster %q, want the existing cluster's ARN", cluster)
 	}
 	sts := statementsOf(t, tpl, "DownloadTaskTaskRole")
-	if len(sts) != 2 || !strings.HasSuffix(render(t, sts[0]["Resource"]), ":s3:::existing-landing-bucket/*") ||
+	if len(sts) != 2 || !strings.HasSuffix(render(t, sts[0]["Resource"]), ":s3:::existing-landing-bucket/demo*") ||
 		!strings.HasSuffix(render(t, sts[1]["Resource"]), ":s3:::existing-landing-bucket") || sts[1]["Action"] != "s3:ListBucket" {
 		t.Errorf("task role %s", mustJSON(t, sts))
 	}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 
 	"github.com/edge-drop/edge-drop/config"
@@ -22,12 +23,19 @@ var (
 
 func synthCached(t *testing.T, name string, overrides map[string]any) *App {
 	t.Helper()
+	return synthCachedWith(t, name, overrides, nil)
+}
+
+// synthCachedWith is synthCached with prepare (see synthWith); the name
+// must tell the preparation apart too.
+func synthCachedWith(t *testing.T, name string, overrides map[string]any, prepare func(awscdk.App)) *App {
+	t.Helper()
 	synthMu.Lock()
 	defer synthMu.Unlock()
 	if a, ok := synthCache[name]; ok {
 		return a
 	}
-	a, _ := synth(t, overrides)
+	a, _ := synthWith(t, overrides, prepare)
 	synthCache[name] = a
 	return a
 }
@@ -38,7 +46,7 @@ func defaultPipeline(t *testing.T) assertions.Template {
 
 // customized changes every setting that shapes the pipeline.
 var customized = map[string]any{
-	config.KeyKeyPattern:       "report*.csv",
+	config.KeyKeyPattern:       "q3+reports/report*.csv", // under ruleKeyPrefix: else nothing is delivered
 	config.KeyDataDir:          "/srv/drop",
 	config.KeyRuleKeyPrefix:    "q3+reports/", // as events encode "q3 reports/"
 	config.KeyRemovalPolicy:    "destroy",
@@ -204,9 +212,11 @@ func TestStateMachineDefinition(t *testing.T) {
 	equalJSON(t, "launch type", get(t, task, "Parameters", "LaunchType"), "EXTERNAL")
 	// The cluster is imported by its configured name: no cross-stack reference.
 	equalJSON(t, "cluster", get(t, task, "Parameters", "Cluster"), "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:cluster/edge-drop")
-	if td := get(t, task, "Parameters", "TaskDefinition").(string); !strings.Contains(td, "DownloadTaskTaskDefinition") {
-		t.Errorf("task definition %q", td)
-	}
+	// The revision the stack deployed (Ref: its ARN), not the family, whose
+	// latest ACTIVE revision the role may not run.
+	tdID, _ := only(t, tpl, "AWS::ECS::TaskDefinition")
+	equalJSON(t, "task definition", get(t, task, "Parameters", "TaskDefinition"), "${"+tdID+"}")
+	equalJSON(t, "propagated tags", get(t, task, "Parameters", "PropagateTags"), "TASK_DEFINITION")
 	equalJSON(t, "overrides", get(t, task, "Parameters", "Overrides"), map[string]any{"ContainerOverrides": []any{map[string]any{
 		"Name": contract.ContainerName,
 		"Environment": []any{
@@ -298,7 +308,7 @@ func assertFailurePath(t *testing.T, states map[string]any) {
 func TestConfigChangesReachTheTemplate(t *testing.T) {
 	tpl := customizedPipeline(t)
 	def := asl(t, tpl)
-	equalJSON(t, "pattern", get(t, def, "States", pipeline.StateMatches, "Choices", 0, "StringMatches"), "report*.csv")
+	equalJSON(t, "pattern", get(t, def, "States", pipeline.StateMatches, "Choices", 0, "StringMatches"), "q3+reports/report*.csv")
 	equalJSON(t, "task timeout", get(t, def, "States", pipeline.StateDownload, "TimeoutSeconds"), 600)
 	equalJSON(t, "size limit", get(t, def, "States", pipeline.StateSize, "Choices", 0, "NumericGreaterThan"), 5<<20)
 
@@ -328,13 +338,14 @@ func TestConfigChangesReachTheTemplate(t *testing.T) {
 	if named != 1 {
 		t.Error("bucketName must name the drop bucket")
 	}
-	// With a key prefix, the task may read and list only under it: IAM
+	// The task may read and list only under the prefix every delivered key
+	// starts with (the pattern's literal start, within ruleKeyPrefix): IAM
 	// names the key as S3 stores it, not as the event encodes it.
 	taskRole := statementsOf(t, tpl, "DownloadTaskTaskRole")
 	equalJSON(t, "task role scoped to the prefix", withRenderedResources(t, taskRole), []map[string]any{
-		{"Sid": "ReadUploadedObjects", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "${" + dropBucketID(t, tpl) + ".Arn}/q3 reports/*"},
+		{"Sid": "ReadUploadedObjects", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "${" + dropBucketID(t, tpl) + ".Arn}/q3 reports/report*"},
 		{"Sid": "ListUploadedKeys", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "${" + dropBucketID(t, tpl) + ".Arn}",
-			"Condition": map[string]any{"StringLike": map[string]any{"s3:prefix": "q3 reports/*"}}},
+			"Condition": map[string]any{"StringLike": map[string]any{"s3:prefix": "q3 reports/report*"}}},
 	})
 }
 

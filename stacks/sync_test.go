@@ -67,7 +67,7 @@ func TestSyncStateMachineAndItsSchedule(t *testing.T) {
 	equalJSON(t, "sync environment", syncTaskEnv(t, def), map[string]any{
 		contract.EnvMode:          contract.ModeSync,
 		contract.EnvBucket:        "${" + bucketID + "}",
-		contract.EnvKeyPrefix:     "",
+		contract.EnvKeyPrefix:     "demo", // what the task role may list: demo*.txt's literal start
 		contract.EnvKeyPattern:    "demo*.txt",
 		contract.EnvMirrorDeletes: "false",
 	})
@@ -257,7 +257,7 @@ func TestSyncDefinitionRunsTheTaskInSyncModeOnEveryBoard(t *testing.T) {
 	for _, b := range []string{"shop-1", "shop-2"} {
 		env := f.runs[b]
 		if env[contract.EnvMode] != contract.ModeSync || env[contract.EnvMirrorDeletes] != "true" || env[contract.EnvKeyPattern] != "demo*.txt" ||
-			env[contract.EnvKeyPrefix] != "" || env[contract.EnvBucket] == "" {
+			env[contract.EnvKeyPrefix] != "demo" || env[contract.EnvBucket] == "" {
 			t.Errorf("%s ran with %v", b, env)
 		}
 	}

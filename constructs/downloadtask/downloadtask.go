@@ -27,13 +27,17 @@ const timeoutMargin = time.Minute
 // Props configures the task.
 type Props struct {
 	Bucket awss3.IBucket
-	// KeyPrefix narrows s3:GetObject to keys under it ("" = whole bucket).
+	// KeyPrefix narrows s3:GetObject to keys under it ("" = whole bucket):
+	// the raw prefix every delivered key starts with.
 	KeyPrefix string
-	// ListKeys grants s3:ListBucket (narrowed to KeyPrefix): sync mode
-	// lists the prefix, and delete mode needs S3 to answer 404 rather
-	// than 403 for a key that is gone.
+	// ListKeys grants s3:ListBucket, narrowed to ListPrefix: sync mode
+	// lists, and delete mode needs S3 to answer 404 rather than 403 for a
+	// key that is gone.
 	ListKeys bool
-	Image    awsecs.ContainerImage
+	// ListPrefix narrows s3:ListBucket (s3:prefix): what a sync lists, so
+	// KeyPrefix or shorter ("" = the whole bucket).
+	ListPrefix string
+	Image      awsecs.ContainerImage
 	// DataDir is the host path mounted at the same path in the container.
 	DataDir   string
 	CPU       int
@@ -93,11 +97,11 @@ func New(scope constructs.Construct, id string, props Props) *DownloadTask {
 		Resources: jsii.Strings(*props.Bucket.ArnForObjects(jsii.String(props.KeyPrefix + "*"))),
 	}))
 	if props.ListKeys {
-		d.TaskRole.AddToPrincipalPolicy(ListStatement(props.Bucket, props.KeyPrefix))
+		d.TaskRole.AddToPrincipalPolicy(ListStatement(props.Bucket, props.ListPrefix))
 	}
-	reason := "The task downloads whichever object was uploaded: s3:GetObject (only) on the objects of the one drop bucket. Set ruleKeyPrefix to narrow it to a prefix."
+	reason := "The task downloads whichever object was uploaded: s3:GetObject (only) on the objects of the one drop bucket. A keyPattern, routePrefix or ruleKeyPrefix with a literal start narrows it to that prefix."
 	if props.KeyPrefix != "" {
-		reason = "s3:GetObject (only) on the objects under the configured key prefix of the one drop bucket."
+		reason = "s3:GetObject (only) on the objects under the prefix every delivered key starts with (keyPattern's literal start, routePrefix, ruleKeyPrefix) of the one drop bucket."
 	}
 	cdknag.NagSuppressions_AddResourceSuppressions(d.TaskRole, &[]*cdknag.NagPackSuppression{{
 		Id:        jsii.String("AwsSolutions-IAM5"),

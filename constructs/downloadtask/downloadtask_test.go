@@ -151,8 +151,12 @@ func TestTaskGivesUpBeforeTheStateTimesOut(t *testing.T) {
 func TestListBucketOnlyWhenAskedAndNarrowedToThePrefix(t *testing.T) {
 	stack, whole := task(t, func(p *downloadtask.Props) { p.ListKeys = true })
 	props := defaults(awss3.Bucket_FromBucketName(stack, jsii.String("SameBucket"), jsii.String("landing")))
-	props.KeyPrefix, props.ListKeys = "reports/", true
+	props.KeyPrefix, props.ListKeys, props.ListPrefix = "reports/", true, "reports/"
 	prefixed := downloadtask.New(stack, "Prefixed", props)
+	// Routing by key: reads one board's route, lists every route.
+	props = defaults(awss3.Bucket_FromBucketName(stack, jsii.String("RoutedBucket"), jsii.String("landing")))
+	props.KeyPrefix, props.ListKeys, props.ListPrefix = "to/shop-1/", true, "to/"
+	routed := downloadtask.New(stack, "Routed", props)
 	tpl := cdktest.Template(t, stack)
 	read := func(resource string) map[string]any {
 		return map[string]any{"Sid": "ReadUploadedObjects", "Effect": "Allow", "Action": "s3:GetObject", "Resource": resource}
@@ -168,6 +172,13 @@ func TestListBucketOnlyWhenAskedAndNarrowedToThePrefix(t *testing.T) {
 			map[string]any{
 				"Sid": "ListUploadedKeys", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::landing",
 				"Condition": map[string]any{"StringLike": map[string]any{"s3:prefix": "reports/*"}},
+			},
+		},
+		logicalID(stack, routed.TaskRole): {
+			read("arn:aws:s3:::landing/to/shop-1/*"),
+			map[string]any{
+				"Sid": "ListUploadedKeys", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::landing",
+				"Condition": map[string]any{"StringLike": map[string]any{"s3:prefix": "to/*"}},
 			},
 		},
 	} {

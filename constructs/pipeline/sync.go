@@ -46,8 +46,10 @@ type SyncProps struct {
 	Task    *downloadtask.DownloadTask
 	// Target is the pipeline's: a sync reaches the boards a delivery does.
 	Target Target
-	// KeyPrefix is the listing's prefix (ruleKeyPrefix), KeyPattern the
-	// pipeline's Choice pattern: a sync keeps what a delivery would.
+	// KeyPrefix is the listing's prefix (config.ListPrefix: the task role
+	// may list under it only), KeyPattern the pipeline's Choice pattern: a
+	// sync keeps what a delivery would. Routing by key ignores KeyPrefix:
+	// each board lists its route.
 	KeyPrefix, KeyPattern string
 	MirrorDeletes         bool
 	TaskTimeout           time.Duration
