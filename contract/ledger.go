@@ -21,13 +21,13 @@ const (
 
 	// IndexByBoard: every current object item of a board.
 	IndexByBoard = "byBoard"
-	LedgerGPK      = "gpk" // BoardPK(board)
-	LedgerGSK      = "gsk" // ObjectPK(key)
+	LedgerGPK    = "gpk" // BoardPK(board)
+	LedgerGSK    = "gsk" // ObjectPK(key)
 
 	// IndexByTime: history items by day, sorted by time.
 	IndexByTime = "byTime"
-	LedgerTPK     = "tpk" // DayPK("2026-12-06")
-	LedgerTSK     = "tsk" // "<at>#<board>#<key>"
+	LedgerTPK   = "tpk" // DayPK("2026-12-06")
+	LedgerTSK   = "tsk" // "<at>#<board>#<key>"
 
 	// LedgerExpiresAt is the TTL attribute (epoch seconds) of history items.
 	LedgerExpiresAt = "expiresAt"
