@@ -11,6 +11,10 @@ package contract
 //	B's last sync                     GetItem pk = BoardPK(B), sk = SKSync
 //	what happened on day D            Query index IndexByTime, tpk = DayPK(D) (sorted by time)
 //
+// Both indexes project every attribute (ProjectionType ALL): the CLI and
+// the page read status, etag, versionId, at and cause from them, and a
+// narrower projection would cost a GetItem per row.
+//
 // Current items (one per object × board) are overwritten by newer outcomes
 // only (a condition on the event's sequencer); history items (one per
 // outcome) expire after the configured days (TTL attribute LedgerExpiresAt).
