@@ -111,6 +111,7 @@ type Object struct {
 	ETag         string
 	VersionID    string
 	LastModified time.Time
+	Size         int64
 	Exists       bool
 }
 
@@ -122,9 +123,9 @@ func (o Object) Version() string {
 	return o.ETag
 }
 
-// head reads the object's current version (HeadObject); a missing object
+// Head reads the object's current version (HeadObject); a missing object
 // is Exists false.
-func (f *Fleet) head(ctx context.Context, key string) (Object, error) {
+func (f *Fleet) Head(ctx context.Context, key string) (Object, error) {
 	out, err := f.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(f.Bucket), Key: aws.String(key)})
 	if err != nil {
 		var api smithy.APIError
@@ -137,7 +138,7 @@ func (f *Fleet) head(ctx context.Context, key string) (Object, error) {
 		return Object{}, fault.AWS(err, fmt.Sprintf("S3 HeadObject s3://%s/%s", f.Bucket, key), f.Unreachable)
 	}
 	return Object{Key: key, ETag: strings.Trim(aws.ToString(out.ETag), `"`), VersionID: aws.ToString(out.VersionId),
-		LastModified: aws.ToTime(out.LastModified), Exists: true}, nil
+		LastModified: aws.ToTime(out.LastModified), Size: aws.ToInt64(out.ContentLength), Exists: true}, nil
 }
 
 // list lists the objects under prefix that the pipeline delivers.
@@ -156,7 +157,7 @@ func (f *Fleet) list(ctx context.Context, prefix string) ([]Object, error) {
 		for _, o := range out.Contents {
 			key := aws.ToString(o.Key)
 			if f.Delivery.Delivered(key) {
-				objs = append(objs, Object{Key: key, ETag: strings.Trim(aws.ToString(o.ETag), `"`), LastModified: aws.ToTime(o.LastModified), Exists: true})
+				objs = append(objs, Object{Key: key, ETag: strings.Trim(aws.ToString(o.ETag), `"`), LastModified: aws.ToTime(o.LastModified), Size: aws.ToInt64(o.Size), Exists: true})
 			}
 		}
 	}
@@ -176,7 +177,8 @@ func UnknownBoard(name string, boards []Board) error {
 	return fault.NotFoundf("unknown board %q: %s (edge-drop boards)", name, known)
 }
 
-func find(boards []Board, name string) (Board, bool) {
+// FindBoard finds a board by name.
+func FindBoard(boards []Board, name string) (Board, bool) {
 	for _, b := range boards {
 		if b.Name == name {
 			return b, true

@@ -29,7 +29,7 @@ func (f *Fleet) Missing(ctx context.Context, board string) ([]MissingObject, err
 	if err != nil {
 		return nil, err
 	}
-	b, ok := find(boards, board)
+	b, ok := FindBoard(boards, board)
 	if !ok {
 		return nil, UnknownBoard(board, boards)
 	}

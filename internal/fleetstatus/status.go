@@ -37,7 +37,7 @@ func (f *Fleet) Status(ctx context.Context, key string) (ObjectStatus, error) {
 	if err != nil {
 		return ObjectStatus{}, err
 	}
-	obj, err := f.head(ctx, key)
+	obj, err := f.Head(ctx, key)
 	if err != nil {
 		return ObjectStatus{}, err
 	}

@@ -1,0 +1,113 @@
+package cli
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/edge-drop/edge-drop/contract"
+	"github.com/edge-drop/edge-drop/internal/deployment"
+	"github.com/edge-drop/edge-drop/internal/fault"
+	"github.com/edge-drop/edge-drop/internal/fleetstatus"
+	"github.com/edge-drop/edge-drop/internal/ledger"
+)
+
+// session finds the deployment once per run, from the global flags.
+type session struct {
+	env  Env
+	opts *options
+	dep  *deployment.Deployment
+}
+
+func (s *session) deployment(ctx context.Context) (*deployment.Deployment, error) {
+	if s.dep != nil {
+		return s.dep, nil
+	}
+	var err error
+	if s.opts.local != "" {
+		s.dep, err = deployment.FromLocal(s.opts.local)
+	} else {
+		stack := s.opts.stack
+		if stack == "" {
+			stack = deployment.DefaultStack(s.env.Dir)
+		}
+		s.dep, err = deployment.FromStack(ctx, stack, s.opts.profile, s.opts.region)
+	}
+	return s.dep, err
+}
+
+func (s *session) poll() time.Duration {
+	if s.env.Poll > 0 {
+		return s.env.Poll
+	}
+	if s.opts.local != "" {
+		return 250 * time.Millisecond
+	}
+	return 2 * time.Second
+}
+
+func (s *session) json() bool { return s.opts.output == "json" }
+
+// ledger is the deployment's ledger reader.
+func (s *session) ledger(ctx context.Context) (*ledger.Reader, error) {
+	d, err := s.deployment(ctx)
+	if err != nil {
+		return nil, err
+	}
+	table, err := d.Output(contract.OutputLedgerTable)
+	if err != nil {
+		return nil, err
+	}
+	db, err := d.DynamoDB()
+	if err != nil {
+		return nil, err
+	}
+	return &ledger.Reader{DB: db, Table: table, Unreachable: d.Unreachable}, nil
+}
+
+// fleet joins the ledger, the cluster and the bucket.
+func (s *session) fleet(ctx context.Context) (*fleetstatus.Fleet, error) { return s.fleetWith(ctx, true) }
+
+// fleetWith is fleet, without the ledger (nil) when it is not needed and
+// the deployment has none.
+func (s *session) fleetWith(ctx context.Context, needLedger bool) (*fleetstatus.Fleet, error) {
+	d, err := s.deployment(ctx)
+	if err != nil {
+		return nil, err
+	}
+	outs := map[string]string{}
+	for _, name := range []string{contract.OutputBucketName, contract.OutputClusterName} {
+		if outs[name], err = d.Output(name); err != nil {
+			return nil, err
+		}
+	}
+	delivery, err := d.Delivery()
+	if err != nil {
+		return nil, err
+	}
+	l, err := s.ledger(ctx)
+	if err != nil {
+		if needLedger {
+			return nil, err
+		}
+		l = nil
+	}
+	return &fleetstatus.Fleet{Ledger: l, ECS: d.ECS(), Cluster: clusterName(outs[contract.OutputClusterName]),
+		S3: d.S3(), Bucket: outs[contract.OutputBucketName], Delivery: delivery, Unreachable: d.Unreachable, Now: s.env.now}, nil
+}
+
+// clusterName takes a name or an ARN.
+func clusterName(v string) string {
+	if i := strings.LastIndex(v, ":cluster/"); i >= 0 {
+		return v[i+len(":cluster/"):]
+	}
+	return v
+}
+
+// checkBoardName rejects a name no board can have before asking anyone.
+func checkBoardName(name string) error {
+	if err := contract.CheckName("board", name); err != nil {
+		return fault.Usagef("%v", err)
+	}
+	return nil
+}
