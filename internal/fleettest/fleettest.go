@@ -143,6 +143,13 @@ func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Valu
 // item (sk hist#..., in byTime).
 func (e *Env) Record(o Outcome) {
 	e.t.Helper()
+	current, hist := e.items(o)
+	e.put(current)
+	e.put(hist)
+}
+
+// items are an outcome's current and history items.
+func (e *Env) items(o Outcome) (current, hist map[string]types.AttributeValue) {
 	if o.At.IsZero() {
 		o.At = time.Now().UTC()
 	}
@@ -164,21 +171,20 @@ func (e *Env) Record(o Outcome) {
 	} else {
 		attrs[contract.LedgerExitCode] = &types.AttributeValueMemberNULL{Value: true}
 	}
-	current := clone(attrs)
+	current = clone(attrs)
 	current[contract.LedgerPK] = s(contract.ObjectPK(o.Key))
 	current[contract.LedgerSK] = s(contract.SKBoardPrefix + o.Board)
 	current[contract.LedgerGPK] = s(contract.BoardPK(o.Board))
 	current[contract.LedgerGSK] = s(contract.ObjectPK(o.Key))
 	current[contract.LedgerKind] = s(contract.KindObject)
-	hist := clone(attrs)
+	hist = clone(attrs)
 	hist[contract.LedgerPK] = s(contract.ObjectPK(o.Key))
 	hist[contract.LedgerSK] = s(contract.SKHistoryPrefix + at + "#" + o.Board + "#" + o.Execution)
 	hist[contract.LedgerTPK] = s(contract.DayPK(o.At.UTC().Format(time.DateOnly)))
 	hist[contract.LedgerTSK] = s(at + "#" + o.Board + "#" + o.Key)
 	hist[contract.LedgerKind] = s(contract.KindHistory)
 	hist[contract.LedgerExpiresAt] = &types.AttributeValueMemberN{Value: strconv.FormatInt(o.At.Add(90*24*time.Hour).Unix(), 10)}
-	e.put(current)
-	e.put(hist)
+	return current, hist
 }
 
 // Sync writes a board's last sync item; lastOK zero: none succeeded yet.
@@ -232,5 +238,32 @@ func (e *Env) SetOutput(name, value string) {
 	ep.Outputs[name] = value
 	if err := endpoints.Write(e.StateDir, ep); err != nil {
 		e.t.Fatal(err)
+	}
+}
+
+// RecordMany writes many outcomes, 25 items a request (BatchWriteItem).
+func (e *Env) RecordMany(outcomes []Outcome) {
+	e.t.Helper()
+	var batch []types.WriteRequest
+	flush := func() {
+		req := map[string][]types.WriteRequest{Table: batch}
+		for len(req) > 0 {
+			out, err := e.DB.Client().BatchWriteItem(context.Background(), &dynamodb.BatchWriteItemInput{RequestItems: req})
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			req = out.UnprocessedItems
+		}
+		batch = nil
+	}
+	for _, o := range outcomes {
+		current, hist := e.items(o)
+		batch = append(batch, types.WriteRequest{PutRequest: &types.PutRequest{Item: current}}, types.WriteRequest{PutRequest: &types.PutRequest{Item: hist}})
+		if len(batch) >= 24 {
+			flush()
+		}
+	}
+	if len(batch) > 0 {
+		flush()
 	}
 }

@@ -56,22 +56,36 @@
       th.title = o.key;
       tr.append(th);
       for (const n of names) {
-        const td = el("td");
         const c = o.cells[n];
+        const td = document.createElement("td");
         if (c) {
-          const b = el("button", "s " + c.status, words[c.status] || c.status);
-          b.type = "button";
-          b.dataset.key = o.key;
-          b.dataset.board = n;
-          b.title = n + ": " + c.status + (c.cause ? " — " + c.cause : "");
-          b.setAttribute("aria-label", o.key + " on " + n + ": " + c.status);
-          td.append(b);
+          // A cell with a cause is a button (tap it for the cause); a
+          // plain outcome is text: 1,000 rows stay light to lay out.
+          const word = words[c.status] || c.status;
+          if (c.cause) {
+            const b = el("button", "s " + c.status, word);
+            b.type = "button";
+            b.dataset.key = o.key;
+            b.dataset.board = n;
+            b.title = c.cause;
+            td.append(b);
+          } else {
+            const sp = el("span", "s " + c.status, word);
+            sp.dataset.key = o.key;
+            sp.dataset.board = n;
+            td.append(sp);
+          }
         }
         tr.append(td);
       }
       body.append(tr);
     }
     const table = $("grid");
+    const cols = document.createElement("colgroup");
+    cols.append(el("col", "key"));
+    for (let i = 0; i < names.length; i++) cols.append(el("col", "board"));
+    const old = table.querySelector("colgroup");
+    if (old) old.replaceWith(cols); else table.prepend(cols);
     table.tHead.replaceChildren(head);
     table.tBodies[0].replaceChildren(body);
     $("empty").hidden = objects.length > 0;
@@ -92,6 +106,7 @@
   }
 
   function render(s) {
+    const t0 = performance.now();
     last = s;
     $("where").textContent = s.name;
     const err = $("error");
@@ -101,10 +116,14 @@
     renderGrid(s.boards, s.objects);
     renderDetail();
     document.body.dataset.rendered = String((Number(document.body.dataset.rendered) || 0) + 1);
+    document.body.dataset.renderMs = String(Math.round(performance.now() - t0));
+    if (!document.body.dataset.firstPaint) { // ms since navigation, once the first data is on screen
+      requestAnimationFrame(() => setTimeout(() => { document.body.dataset.firstPaint = String(Math.round(performance.now())); }));
+    }
   }
 
   $("grid").addEventListener("click", (e) => {
-    const b = e.target.closest("button.s");
+    const b = e.target.closest(".s[data-board]");
     if (!b) return;
     selected = [b.dataset.key, b.dataset.board];
     renderDetail();
@@ -112,6 +131,11 @@
 
   const live = $("live");
   const es = new EventSource("events");
-  es.addEventListener("state", (e) => { live.textContent = "live"; live.classList.add("on"); render(JSON.parse(e.data)); });
+  es.addEventListener("state", (e) => {
+    if (!document.body.dataset.dataAt) document.body.dataset.dataAt = String(Math.round(performance.now()));
+    live.textContent = "live";
+    live.classList.add("on");
+    render(JSON.parse(e.data));
+  });
   es.onerror = () => { live.textContent = "reconnecting…"; live.classList.remove("on"); };
 })();
