@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/edge-drop/edge-drop/contract"
@@ -54,21 +53,11 @@ func (s *session) ledger(ctx context.Context) (*ledger.Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	table, err := d.Output(contract.OutputLedgerTable)
-	if err != nil {
-		return nil, err
-	}
-	db, err := d.DynamoDB()
-	if err != nil {
-		return nil, err
-	}
-	return &ledger.Reader{DB: db, Table: table, Unreachable: d.Unreachable}, nil
+	return fleetstatus.LedgerOf(d)
 }
 
 // fleet joins the ledger, the cluster and the bucket.
-func (s *session) fleet(ctx context.Context) (*fleetstatus.Fleet, error) {
-	return s.fleetWith(ctx, true)
-}
+func (s *session) fleet(ctx context.Context) (*fleetstatus.Fleet, error) { return s.fleetWith(ctx, true) }
 
 // fleetWith is fleet, without the ledger (nil) when it is not needed and
 // the deployment has none.
@@ -77,33 +66,7 @@ func (s *session) fleetWith(ctx context.Context, needLedger bool) (*fleetstatus.
 	if err != nil {
 		return nil, err
 	}
-	outs := map[string]string{}
-	for _, name := range []string{contract.OutputBucketName, contract.OutputClusterName} {
-		if outs[name], err = d.Output(name); err != nil {
-			return nil, err
-		}
-	}
-	delivery, err := d.Delivery()
-	if err != nil {
-		return nil, err
-	}
-	l, err := s.ledger(ctx)
-	if err != nil {
-		if needLedger {
-			return nil, err
-		}
-		l = nil
-	}
-	return &fleetstatus.Fleet{Ledger: l, ECS: d.ECS(), Cluster: clusterName(outs[contract.OutputClusterName]),
-		S3: d.S3(), Bucket: outs[contract.OutputBucketName], Delivery: delivery, Unreachable: d.Unreachable, Now: s.env.now}, nil
-}
-
-// clusterName takes a name or an ARN.
-func clusterName(v string) string {
-	if i := strings.LastIndex(v, ":cluster/"); i >= 0 {
-		return v[i+len(":cluster/"):]
-	}
-	return v
+	return fleetstatus.FromDeployment(d, needLedger, s.env.now)
 }
 
 // checkBoardName rejects a name no board can have before asking anyone.

@@ -87,15 +87,24 @@ type BoardSummary struct {
 
 // Summaries describes every board: ECS's view, its last sync and its
 // missing count (one listing of the bucket, one BatchGetItem for the
-// syncs, one Query per board).
+// syncs, one Query per board). Without a ledger Missing is -1 (unknown).
 func (f *Fleet) Summaries(ctx context.Context) ([]BoardSummary, error) {
 	boards, err := f.Boards(ctx)
 	if err != nil {
 		return nil, err
 	}
-	objs, err := f.list(ctx, f.Delivery.ListPrefix)
-	if err != nil {
-		return nil, err
+	var objs []Object
+	if f.Ledger != nil {
+		if objs, err = f.list(ctx, f.Delivery.ListPrefix); err != nil {
+			return nil, err
+		}
+	}
+	out := []BoardSummary{}
+	if f.Ledger == nil { // no ledger: what ECS says, nothing about syncs or missing objects
+		for _, b := range boards {
+			out = append(out, BoardSummary{Board: b, Missing: -1})
+		}
+		return out, nil
 	}
 	var names []string
 	for _, b := range boards {
@@ -105,7 +114,6 @@ func (f *Fleet) Summaries(ctx context.Context) ([]BoardSummary, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := []BoardSummary{}
 	for _, b := range boards {
 		rows, err := f.Ledger.Board(ctx, b.Name)
 		if err != nil {

@@ -159,6 +159,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 type Snapshot struct {
 	Name    string          `json:"name"`
 	Error   string          `json:"error,omitempty"`
+	Note    string          `json:"note,omitempty"`
 	Boards  []Board         `json:"boards"`
 	Objects []ObjectOutcome `json:"objects"`
 }
@@ -171,7 +172,7 @@ type Board struct {
 	RunningTasks int      `json:"runningTasks"`
 	LastSync     string   `json:"lastSync"`
 	SyncStatus   string   `json:"syncStatus"`
-	Missing      int      `json:"missing"`
+	Missing      int      `json:"missing"` // -1: unknown (no ledger)
 }
 
 // ObjectOutcome is a row of the grid: the latest outcome per board.
@@ -226,6 +227,10 @@ func (s *Server) snapshot(ctx context.Context) (Snapshot, error) {
 			card.LastSync = b.LastSync.Format(time.RFC3339)
 		}
 		snap.Boards = append(snap.Boards, card)
+	}
+	if f.Ledger == nil {
+		snap.Note = "This deployment keeps no delivery ledger yet: the boards are live, outcomes appear once it has one."
+		return snap, nil
 	}
 	rows, err := s.recent(ctx)
 	if err != nil {

@@ -35,7 +35,7 @@
       row("groups", b.groups && b.groups.length ? b.groups.join(", ") : "none");
       row("running tasks", String(b.runningTasks));
       row("last sync", b.lastSync ? when(b.lastSync) + (b.syncStatus ? " (" + b.syncStatus + ")" : "") : "never");
-      row("missing", String(b.missing));
+      row("missing", b.missing < 0 ? "unknown" : String(b.missing));
       li.append(dl);
       frag.append(li);
     }
@@ -112,6 +112,9 @@
     const err = $("error");
     err.hidden = !s.error;
     err.textContent = s.error ? "Could not refresh: " + s.error : "";
+    const note = $("note");
+    note.hidden = !s.note;
+    note.textContent = s.note || "";
     renderBoards(s.boards);
     renderGrid(s.boards, s.objects);
     renderDetail();
