@@ -177,6 +177,12 @@ func run(o options) (int, error) {
 	}
 	defer os.Remove(stateFile)
 	fmt.Printf("Step Functions endpoint %s (in %s: make sync works against this demo)\n", sfn.URL(), stateFile)
+	read, err := startReadSide(ctx, p, o.state, cfg, syncEvery, sfn.URL(), ledgerEndpoint{})
+	if err != nil {
+		return 1, err
+	}
+	defer read.Close()
+	fmt.Printf("status page: %s (and edge-drop --local %s boards|status KEY|sync...)\n", read.PageURL(), o.state)
 	if len(boards) > 0 || !o.once {
 		fmt.Printf("%s\n\n", consoleHelp)
 		go console(os.Stdin, p, syncARN, out)

@@ -3,17 +3,24 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/edge-drop/edge-drop/config"
+	"github.com/edge-drop/edge-drop/internal/cli"
 	"github.com/edge-drop/edge-drop/stacks"
 )
 
@@ -367,5 +374,83 @@ func TestSampleKeyMatchesTheEncodedPattern(t *testing.T) {
 		if got := sampleKey(cfg); got != tc.want {
 			t.Errorf("sampleKey(%q, prefix %q) = %q, want %q", tc.pattern, tc.prefix, got, tc.want)
 		}
+	}
+}
+
+// The read side of a running demo: the endpoints file, the CLI's boards
+// (from the demo's ECS endpoint), a sync followed to its end through the
+// demo's Step Functions endpoint, and the status page; the file goes when
+// the demo stops.
+func TestDemoServesTheCLIAndTheStatusPage(t *testing.T) {
+	t.Parallel()
+	bin, task := buildBinaries(t)
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	cmd := exec.Command(bin, "-assembly", assembly(t), "-task", task, "-state", state, "-data", filepath.Join(dir, "data"), "-boards", "a,b@site1")
+	cmd.Dir = "../.."
+	cmd.Env = append(os.Environ(), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdin = strings.NewReader("") // no console input
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	page := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if u, ok := strings.CutPrefix(sc.Text(), "status page: "); ok {
+				page <- strings.Fields(u)[0]
+			}
+		}
+	}()
+	var url string
+	select {
+	case url = <-page:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the demo printed no status page")
+	}
+	if !strings.HasPrefix(url, "http://127.0.0.1:") {
+		t.Fatalf("status page %q is not on loopback", url)
+	}
+
+	edgeDrop := func(args ...string) (string, string, int) {
+		var out, errOut bytes.Buffer
+		code := cli.Run(context.Background(), cli.Env{Stdout: &out, Stderr: &errOut, Dir: "../..", Poll: 50 * time.Millisecond},
+			append([]string{"--local=" + state}, args...))
+		return out.String(), errOut.String(), code
+	}
+	out, errOut, code := edgeDrop("boards", "-o", "json")
+	var boards []struct {
+		Board          string
+		Groups         []string
+		AgentConnected bool
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &boards) != nil || len(boards) != 2 ||
+		boards[0].Board != "a" || len(boards[0].Groups) != 0 || !boards[0].AgentConnected ||
+		boards[1].Board != "b" || len(boards[1].Groups) != 1 || boards[1].Groups[0] != "site1" {
+		t.Errorf("boards: exit %d\n%s%s", code, out, errOut)
+	}
+	out, errOut, code = edgeDrop("sync", "--board", "b", "--wait")
+	if code != 0 || !strings.Contains(out, "SUCCEEDED") || !regexp.MustCompile(`(?m)^b\s+(synced|delivered)\s+0\s`).MatchString(out) {
+		t.Errorf("sync --board b --wait: exit %d\n%s%s", code, out, errOut)
+	}
+	resp, err := http.Get(url + "api/state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"name":"b","groups":["site1"],"connected":true`) {
+		t.Errorf("the page's state: %s", body)
+	}
+
+	cmd.Process.Signal(syscall.SIGINT)
+	cmd.Wait()
+	if _, err := os.Stat(filepath.Join(state, "endpoints.json")); !os.IsNotExist(err) {
+		t.Errorf("endpoints.json after the demo stopped: %v", err)
 	}
 }

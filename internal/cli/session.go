@@ -57,7 +57,9 @@ func (s *session) ledger(ctx context.Context) (*ledger.Reader, error) {
 }
 
 // fleet joins the ledger, the cluster and the bucket.
-func (s *session) fleet(ctx context.Context) (*fleetstatus.Fleet, error) { return s.fleetWith(ctx, true) }
+func (s *session) fleet(ctx context.Context) (*fleetstatus.Fleet, error) {
+	return s.fleetWith(ctx, true)
+}
 
 // fleetWith is fleet, without the ledger (nil) when it is not needed and
 // the deployment has none.

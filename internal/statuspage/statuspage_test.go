@@ -73,7 +73,8 @@ func browser(t testing.TB, width, height int) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(width, height))
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(width, height),
+		chromedp.Env("TMPDIR="+t.TempDir())) // chromium's own scratch dirs too: nothing left in /tmp
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)
 	ctx, cancel2 := chromedp.NewContext(actx)
