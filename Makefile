@@ -6,7 +6,7 @@ export GOFLAGS := -buildvcs=false
 include mk/*.mk
 
 .PHONY: help bench
-bench: bench-task bench-sync bench-demo ## Every benchmark: the task binary against its peers (download, sync), then the local pipeline end to end
+bench: bench-task bench-sync bench-demo bench-ui ## Every benchmark: the task binary against its peers (download, sync), the local pipeline end to end, the status page
 
 
 help: ## List the targets
