@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/internal/fault"
 	"github.com/edge-drop/edge-drop/internal/ledger"
 )
@@ -45,7 +46,7 @@ func (s *session) watch(cmd *cobra.Command, l *ledger.Reader, since time.Duratio
 	ctx := cmd.Context()
 	w := cmd.OutOrStdout()
 	from := s.env.now().UTC().Add(-since)
-	day, after := from.Format(time.DateOnly), from.Format(time.RFC3339)
+	day, after := from.Format(time.DateOnly), from.Format(contract.LedgerTimeLayout)
 	if !s.json() {
 		fmt.Fprintf(w, "%-20s  %-12s  %-10s  %s\n", "WHEN", "BOARD", "STATUS", "KEY / CAUSE")
 	}

@@ -156,7 +156,7 @@ func (e *Env) items(o Outcome) (current, hist map[string]types.AttributeValue) {
 	if o.Execution == "" {
 		o.Execution = "exec-" + strconv.FormatInt(o.At.UnixNano(), 36)
 	}
-	at := o.At.UTC().Format(time.RFC3339Nano)
+	at := o.At.UTC().Format(contract.LedgerTimeLayout)
 	attrs := map[string]types.AttributeValue{
 		contract.LedgerKey: s(o.Key), contract.LedgerBoard: s(o.Board), contract.LedgerStatus: s(o.Status),
 		contract.LedgerMode: s("download"), contract.LedgerETag: s(o.ETag), contract.LedgerCause: s(o.Cause),
@@ -193,12 +193,12 @@ func (e *Env) Sync(board, status string, start, end, lastOK time.Time) {
 	item := map[string]types.AttributeValue{
 		contract.LedgerPK: s(contract.BoardPK(board)), contract.LedgerSK: s(contract.SKSync),
 		contract.LedgerKind: s(contract.KindSync), contract.LedgerBoard: s(board), contract.LedgerStatus: s(status),
-		contract.LedgerStart: s(start.UTC().Format(time.RFC3339Nano)), contract.LedgerEnd: s(end.UTC().Format(time.RFC3339Nano)),
+		contract.LedgerStart: s(start.UTC().Format(contract.LedgerTimeLayout)), contract.LedgerEnd: s(end.UTC().Format(contract.LedgerTimeLayout)),
 		contract.LedgerCounts: &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
 			"listed": &types.AttributeValueMemberN{Value: "1"}, "new": &types.AttributeValueMemberN{Value: "0"}}},
 	}
 	if !lastOK.IsZero() {
-		item[contract.LedgerLastOKStart] = s(lastOK.UTC().Format(time.RFC3339Nano))
+		item[contract.LedgerLastOKStart] = s(lastOK.UTC().Format(contract.LedgerTimeLayout))
 	}
 	e.put(item)
 }
