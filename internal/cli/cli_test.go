@@ -77,7 +77,7 @@ func TestStatusDeliveredOfflineThenBoth(t *testing.T) {
 		t.Errorf("board a: %+v", a)
 	}
 	if b.Board != "b" || b.Status != "pending" || b.Time != nil || b.Version != etag ||
-		!strings.HasPrefix(b.Cause, "offline (agent disconnected), then waiting for the next scheduled sync (every 6h0m0s)") {
+		!strings.HasPrefix(b.Cause, "offline (agent disconnected), then waiting for the next scheduled sync (every 6h)") {
 		t.Errorf("board b: %+v", b)
 	}
 

@@ -24,7 +24,7 @@ func uiCmd(s *session) *cobra.Command {
 			if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 				return fault.Usagef("--addr %s: the page serves on loopback only (127.0.0.1): it shows your fleet without a login", addr)
 			}
-			f, err := s.fleet(cmd.Context())
+			f, err := s.fleetWith(cmd.Context(), false) // without a ledger the boards are still live
 			if err != nil {
 				return err
 			}

@@ -155,12 +155,12 @@ func (f *Fleet) pendingReason(key string, b Board, syncs map[string]ledger.Sync)
 		if sy, ok := syncs[b.Name]; ok && !sy.Start.IsZero() {
 			t := sy.Start.Add(every)
 			if t.Before(f.now()) {
-				next = fmt.Sprintf("waiting for the next sync (due now, every %s)", every)
+				next = fmt.Sprintf("waiting for the next sync (due now, every %s)", Every(every))
 			} else {
 				next = "waiting for the next sync by " + t.UTC().Format(time.RFC3339)
 			}
 		} else {
-			next = fmt.Sprintf("waiting for the next scheduled sync (every %s)", every)
+			next = fmt.Sprintf("waiting for the next scheduled sync (every %s)", Every(every))
 		}
 	case f.Delivery.Sync:
 		next = "no sync is scheduled: edge-drop sync --board " + b.Name
@@ -187,4 +187,16 @@ func quoteArg(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// Every prints an interval as people write it: 6h, 30m, 1h30m, 10s.
+func Every(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
