@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -269,5 +270,39 @@ func TestSetupErrors(t *testing.T) {
 	_, errOut, code = run(t, nil, "--local", t.TempDir(), "boards")
 	if code != cli.ExitSetup || !strings.Contains(errOut, "no demo is running") || !strings.Contains(errOut, "make demo") {
 		t.Errorf("no demo: exit %d, %q", code, errOut)
+	}
+}
+
+// ui serves the page on loopback only and says where; Ctrl-C ends it.
+func TestUIServesOnLoopback(t *testing.T) {
+	e := fleettest.Start(t, fleetAB, toAll, "")
+	_, errOut, code := run(t, e, "ui", "--addr", "0.0.0.0:0")
+	if code != cli.ExitUsage || !strings.Contains(errOut, "loopback only") {
+		t.Errorf("--addr 0.0.0.0:0: exit %d %q", code, errOut)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r, w := io.Pipe()
+	done := make(chan int)
+	go func() {
+		done <- cli.Run(ctx, cli.Env{Stdout: w, Stderr: io.Discard, Dir: t.TempDir()}, []string{"--local=" + e.StateDir, "ui", "-o", "json"})
+		w.Close()
+	}()
+	var got struct{ StatusPage string }
+	if err := json.NewDecoder(r).Decode(&got); err != nil || !strings.HasPrefix(got.StatusPage, "http://127.0.0.1:") {
+		t.Fatalf("ui printed %+v (%v)", got, err)
+	}
+	resp, err := http.Get(got.StatusPage + "api/state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"name":"a"`) {
+		t.Errorf("state: %s", body)
+	}
+	cancel()
+	go io.Copy(io.Discard, r)
+	if code := <-done; code != 0 {
+		t.Errorf("ui ended with %d", code)
 	}
 }

@@ -33,7 +33,13 @@ func uiCmd(s *session) *cobra.Command {
 				return fault.Setupf("%v", err)
 			}
 			defer srv.Close()
-			fmt.Fprintf(cmd.OutOrStdout(), "status page: %s (Ctrl-C stops)\n", srv.URL())
+			if s.json() {
+				if err := writeJSON(cmd.OutOrStdout(), map[string]string{"statusPage": srv.URL()}); err != nil {
+					return err
+				}
+			} else {
+				fmt.Fprintf(cmd.OutOrStdout(), "status page: %s (Ctrl-C stops)\n", srv.URL())
+			}
 			<-cmd.Context().Done()
 			return nil
 		},

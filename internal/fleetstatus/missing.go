@@ -93,6 +93,12 @@ func (f *Fleet) Summaries(ctx context.Context) ([]BoardSummary, error) {
 	if err != nil {
 		return nil, err
 	}
+	return f.SummariesOf(ctx, boards)
+}
+
+// SummariesOf is Summaries for boards already listed.
+func (f *Fleet) SummariesOf(ctx context.Context, boards []Board) ([]BoardSummary, error) {
+	var err error
 	var objs []Object
 	if f.Ledger != nil {
 		if objs, err = f.list(ctx, f.Delivery.ListPrefix); err != nil {

@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -36,7 +37,16 @@ type Options struct {
 	// MaxObjects bounds the grid's rows (1,000 when 0): the objects with
 	// the most recent outcomes, from today's and yesterday's history.
 	MaxObjects int
+	// Slow is how often the bucket is listed again for the boards'
+	// missing counts and their last syncs re-read (30 s when 0); new
+	// outcomes bring it forward, at most every 5 s. Each Poll reads only
+	// the boards' ECS state and the history recorded since the last one.
+	Slow time.Duration
 }
+
+// reload: the history is read whole again this often, for an outcome
+// recorded late with an earlier time than the newest one seen.
+const reload = 5 * time.Minute
 
 // Server is a running page.
 type Server struct {
@@ -45,6 +55,15 @@ type Server struct {
 	http *http.Server
 	stop context.CancelFunc
 	done chan struct{}
+
+	// What the refresh loop keeps between polls (only it touches them).
+	hist    []ledger.Row // today's and yesterday's history, newest first
+	histDay string
+	lastTSK string
+	histAt  time.Time
+	sums    map[string]fleetstatus.BoardSummary
+	sumsAt  time.Time
+	dirty   bool // outcomes arrived since sums
 
 	mu      sync.Mutex
 	current []byte // the last snapshot, JSON
@@ -61,6 +80,9 @@ func Start(ctx context.Context, addr string, opts Options) (*Server, error) {
 	}
 	if opts.MaxObjects <= 0 {
 		opts.MaxObjects = 1000
+	}
+	if opts.Slow <= 0 {
+		opts.Slow = 30 * time.Second
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -214,17 +236,46 @@ func (s *Server) refresh(ctx context.Context) {
 	}
 }
 
+func (s *Server) now() time.Time {
+	if s.opts.Fleet.Now != nil {
+		return s.opts.Fleet.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
 func (s *Server) snapshot(ctx context.Context) (Snapshot, error) {
 	f := s.opts.Fleet
+	now := s.now()
 	snap := Snapshot{Name: s.opts.Name, Boards: []Board{}, Objects: []ObjectOutcome{}}
-	sums, err := f.Summaries(ctx)
+	boards, err := f.Boards(ctx)
 	if err != nil {
 		return snap, err
 	}
-	for _, b := range sums {
-		card := Board{Name: b.Name, Groups: b.Groups, Connected: b.Connected, RunningTasks: b.RunningTasks, SyncStatus: b.SyncStatus, Missing: b.Missing}
-		if b.LastSync != nil {
-			card.LastSync = b.LastSync.Format(time.RFC3339)
+	if f.Ledger != nil {
+		grew, err := s.history(ctx, now)
+		if err != nil {
+			return snap, err
+		}
+		s.dirty = s.dirty || grew
+	}
+	if s.sums == nil || now.Sub(s.sumsAt) >= s.opts.Slow || (s.dirty && now.Sub(s.sumsAt) >= 5*time.Second) || len(s.sums) != len(boards) {
+		sums, err := f.SummariesOf(ctx, boards)
+		if err != nil {
+			return snap, err
+		}
+		s.sums, s.sumsAt, s.dirty = map[string]fleetstatus.BoardSummary{}, now, false
+		for _, b := range sums {
+			s.sums[b.Name] = b
+		}
+	}
+	for _, b := range boards { // ECS's state fresh, syncs and missing from the last listing
+		sum, ok := s.sums[b.Name]
+		card := Board{Name: b.Name, Groups: b.Groups, Connected: b.Connected, RunningTasks: b.RunningTasks, Missing: -1}
+		if ok {
+			card.SyncStatus, card.Missing = sum.SyncStatus, sum.Missing
+			if sum.LastSync != nil {
+				card.LastSync = sum.LastSync.Format(time.RFC3339)
+			}
 		}
 		snap.Boards = append(snap.Boards, card)
 	}
@@ -232,48 +283,65 @@ func (s *Server) snapshot(ctx context.Context) (Snapshot, error) {
 		snap.Note = "This deployment keeps no delivery ledger yet: the boards are live, outcomes appear once it has one."
 		return snap, nil
 	}
-	rows, err := s.recent(ctx)
-	if err != nil {
-		return snap, err
-	}
-	snap.Objects = s.grid(rows, sums)
+	snap.Objects = s.grid(s.hist, boards)
 	return snap, nil
 }
 
-// recent is today's and yesterday's history, newest first, until
-// MaxObjects keys are seen.
-func (s *Server) recent(ctx context.Context) ([]ledger.Row, error) {
-	now := time.Now().UTC()
-	if s.opts.Fleet.Now != nil {
-		now = s.opts.Fleet.Now().UTC()
-	}
-	var rows []ledger.Row
-	keys := map[string]bool{}
-	for _, day := range []time.Time{now, now.AddDate(0, 0, -1)} {
-		got, err := s.opts.Fleet.Ledger.Recent(ctx, day.Format(time.DateOnly), 0)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range got {
-			if r.Key == "" { // a sync's own history item
-				continue
+// history brings the kept history up to date: the outcomes recorded
+// since the newest one seen (one query), or today's and yesterday's whole
+// on a new day and every reload. It says whether anything new came.
+func (s *Server) history(ctx context.Context, now time.Time) (bool, error) {
+	today := now.Format(time.DateOnly)
+	l := s.opts.Fleet.Ledger
+	if today != s.histDay || now.Sub(s.histAt) >= reload {
+		var rows []ledger.Row
+		for _, day := range []time.Time{now, now.AddDate(0, 0, -1)} {
+			got, err := l.Recent(ctx, day.Format(time.DateOnly), 0)
+			if err != nil {
+				return false, err
 			}
-			if !keys[r.Key] && len(keys) == s.opts.MaxObjects {
+			if day == now && len(got) > 0 {
+				s.lastTSK = got[0].TSK
+			} else if day == now {
+				s.lastTSK = ""
+			}
+			rows = append(rows, got...)
+		}
+		s.hist, s.histDay, s.histAt = s.trim(rows), today, now
+		return true, nil
+	}
+	got, err := l.Day(ctx, today, s.lastTSK, 0) // oldest first
+	if err != nil || len(got) == 0 {
+		return false, err
+	}
+	s.lastTSK = got[len(got)-1].TSK
+	slices.Reverse(got)
+	s.hist = s.trim(append(got, s.hist...))
+	return true, nil
+}
+
+// trim keeps the rows of the newest MaxObjects keys (rows newest first).
+func (s *Server) trim(rows []ledger.Row) []ledger.Row {
+	keys := map[string]bool{}
+	out := rows[:0:0]
+	for _, r := range rows {
+		if r.Key == "" { // a sync's own history item
+			continue
+		}
+		if !keys[r.Key] {
+			if len(keys) == s.opts.MaxObjects {
 				continue
 			}
 			keys[r.Key] = true
-			rows = append(rows, r)
 		}
-		if len(keys) >= s.opts.MaxObjects {
-			break
-		}
+		out = append(out, r)
 	}
-	return rows, nil
+	return out
 }
 
 // grid keeps each key's newest outcome per board, keys by their newest
 // outcome; a target board without one is pending.
-func (s *Server) grid(rows []ledger.Row, boards []fleetstatus.BoardSummary) []ObjectOutcome {
+func (s *Server) grid(rows []ledger.Row, boards []fleetstatus.Board) []ObjectOutcome {
 	byKey := map[string]*ObjectOutcome{}
 	var order []*ObjectOutcome
 	for _, r := range rows { // newest first
