@@ -166,6 +166,7 @@ func TestUnknownKeyAndBoard(t *testing.T) {
 		{[]string{"missing", "c"}, cli.ExitNotFound, `unknown board "c": the boards are a, b`},
 		{[]string{"missing", "no/such"}, cli.ExitUsage, `board name "no/such" is not valid`},
 		{[]string{"status"}, cli.ExitUsage, "status takes one KEY"},
+		{[]string{"status", ""}, cli.ExitUsage, "an S3 key is 1 to 1,024 bytes"},
 		{[]string{"stauts", "x"}, cli.ExitUsage, "did you mean status?"},
 		{[]string{"boards", "-o", "yaml"}, cli.ExitUsage, `-o "yaml": want table or json`},
 	} {

@@ -66,6 +66,9 @@ for the object as it is now (source edge-drop.cli), narrowed to board B with --b
 already hold this version answer up_to_date.`,
 		Args: exactArgs(1, "one KEY"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkKey(args[0]); err != nil {
+				return err
+			}
 			if board != "" {
 				if err := checkBoardName(board); err != nil {
 					return err

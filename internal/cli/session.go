@@ -78,3 +78,11 @@ func checkBoardName(name string) error {
 	}
 	return nil
 }
+
+// checkKey rejects what no S3 object key can be.
+func checkKey(key string) error {
+	if key == "" || len(key) > 1024 {
+		return fault.Usagef("key %q: an S3 key is 1 to 1,024 bytes", contract.Cut(key, 60))
+	}
+	return nil
+}

@@ -15,6 +15,9 @@ cause. A target board without an outcome of the current version is pending, with
 offline (its agent is disconnected) and/or waiting for the next sync. One DynamoDB query per object.`,
 		Args: exactArgs(1, "one KEY"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkKey(args[0]); err != nil {
+				return err
+			}
 			f, err := s.fleet(cmd.Context())
 			if err != nil {
 				return err

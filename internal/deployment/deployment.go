@@ -86,7 +86,11 @@ func FromStack(ctx context.Context, stack, profile, region string) (*Deployment,
 		return nil, fault.Setupf("no AWS region: set AWS_REGION, a region in your profile (aws configure), or --region")
 	}
 	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
-		return nil, fault.Setupf("no AWS credentials: run aws configure (or aws sso login --profile NAME), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+		why := ""
+		if msg := oneLine(err.Error()); strings.Contains(msg, "SSO") || strings.Contains(msg, "sso") || strings.Contains(msg, "expired") {
+			why = " (" + msg + ")"
+		}
+		return nil, fault.Setupf("no AWS credentials%s: run aws configure (or aws sso login --profile NAME), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", why)
 	}
 	d := &Deployment{Name: fmt.Sprintf("stack %s (%s)", stack, cfg.Region), cfg: cfg, stack: stack,
 		Unreachable: "AWS (network or proxy settings?)", outputs: map[string]string{}}
@@ -186,4 +190,10 @@ func (d *Deployment) SFN() *sfn.Client {
 			o.BaseEndpoint = aws.String(d.endpoints.StepFunctions)
 		}
 	})
+}
+
+// oneLine keeps a message to its first line, at most 200 bytes.
+func oneLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return contract.Cut(s, 200)
 }

@@ -96,24 +96,24 @@ func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Valu
 // ObjectPK(key), sk begins_with the board prefix), more pages only past
 // 1 MB of items (thousands of boards).
 func (r *Reader) Object(ctx context.Context, key string) ([]Row, error) {
-	return r.query(ctx, "Query", &dynamodb.QueryInput{
+	return r.queryLimit(ctx, &dynamodb.QueryInput{
 		TableName:                aws.String(r.Table),
 		KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :board)"),
 		ExpressionAttributeNames: map[string]string{"#pk": contract.LedgerPK, "#sk": contract.LedgerSK},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk": s(contract.ObjectPK(key)), ":board": s(contract.SKBoardPrefix)},
-	})
+	}, 0)
 }
 
 // Board is every current object item of board (index byBoard).
 func (r *Reader) Board(ctx context.Context, board string) ([]Row, error) {
-	return r.query(ctx, "Query", &dynamodb.QueryInput{
+	return r.queryLimit(ctx, &dynamodb.QueryInput{
 		TableName:                 aws.String(r.Table),
 		IndexName:                 aws.String(contract.IndexByBoard),
 		KeyConditionExpression:    aws.String("#gpk = :b"),
 		ExpressionAttributeNames:  map[string]string{"#gpk": contract.LedgerGPK},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":b": s(contract.BoardPK(board))},
-	})
+	}, 0)
 }
 
 // Day is the history of day ("2026-12-06", UTC) after the byTime sort
@@ -134,7 +134,7 @@ func (r *Reader) Day(ctx context.Context, day, after string, limit int) ([]Row, 
 	if limit > 0 {
 		in.Limit = aws.Int32(int32(limit))
 	}
-	return r.query(ctx, "Query", in)
+	return r.queryLimit(ctx, in, 0)
 }
 
 // Recent is the newest history of day, newest first, at most limit rows.
@@ -148,10 +148,6 @@ func (r *Reader) Recent(ctx context.Context, day string, limit int) ([]Row, erro
 		ScanIndexForward:          aws.Bool(false),
 	}
 	return r.queryLimit(ctx, in, limit)
-}
-
-func (r *Reader) query(ctx context.Context, what string, in *dynamodb.QueryInput) ([]Row, error) {
-	return r.queryLimit(ctx, in, 0)
 }
 
 func (r *Reader) queryLimit(ctx context.Context, in *dynamodb.QueryInput, limit int) ([]Row, error) {
