@@ -46,6 +46,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edge-drop/edge-drop/local/endpoint"
 	"github.com/edge-drop/edge-drop/local/sigv4"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3afero"
@@ -205,7 +206,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		backend:      backend,
 		s3:           fake.Server(),
 		ln:           ln,
-		url:          "http://" + ln.Addr().String(),
+		url:          endpoint.URL(ln),
 		events:       make(chan Notification, 64),
 		wake:         make(chan struct{}, 1),
 		serveDone:    make(chan struct{}),

@@ -95,7 +95,11 @@ func signedChunks(t *testing.T, seed string, at time.Time, chunks []string, trai
 // "Signature calculation: Transfer payload in multiple chunks with
 // trailing headers" describes.
 func trailerSignature(at time.Time, prev []byte, headers string) string {
-	mac := func(key []byte, s string) []byte { m := hmac.New(sha256.New, key); m.Write([]byte(s)); return m.Sum(nil) }
+	mac := func(key []byte, s string) []byte {
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte(s))
+		return m.Sum(nil)
+	}
 	date := at.UTC().Format("20060102")
 	toSign := "AWS4-HMAC-SHA256-TRAILER\n" + at.UTC().Format("20060102T150405Z") + "\n" + date + "/" + testRegion + "/s3/aws4_request\n" +
 		hex.EncodeToString(prev) + "\n" + hashHex(headers)

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -22,15 +23,14 @@ import (
 	"github.com/edge-drop/edge-drop/local/bucket"
 	"github.com/edge-drop/edge-drop/local/ecstask"
 	"github.com/edge-drop/edge-drop/local/rule"
+	"github.com/edge-drop/edge-drop/local/sigv4"
 	"github.com/edge-drop/edge-drop/local/statemachine"
 )
 
-// Local credentials and identity: the embedded server accepts any.
+// The local pipeline's region and account (ARNs, events, credential scope).
 const (
-	Region    = "eu-west-1"
-	Account   = "000000000000"
-	AccessKey = "edge-drop-demo"
-	SecretKey = "edge-drop-demo-secret"
+	Region  = "eu-west-1"
+	Account = "000000000000"
 )
 
 // Options configures a local pipeline.
@@ -50,8 +50,16 @@ type Options struct {
 	Boards []Board
 	// TaskBinary is the task program built for this machine.
 	TaskBinary string
-	// Addr for the S3 server ("127.0.0.1:0" picks a port).
-	Addr string
+	// Addr for the S3 server ("127.0.0.1:0" picks a port), or a Listener
+	// already open.
+	Addr     string
+	Listener net.Listener
+	// Credentials every S3 request must be signed with; the tasks get
+	// them. Empty: new ones (Pipeline.Credentials), known to nobody else.
+	Credentials sigv4.Credentials
+	// CORSOrigin is the one web origin the S3 server answers with CORS
+	// headers; empty: none.
+	CORSOrigin string
 	// TaskSlots bounds concurrent tasks per board (its capacity).
 	TaskSlots int
 	// Observer sees every state machine event, with the execution it
@@ -97,6 +105,8 @@ type Result struct {
 type Pipeline struct {
 	S3      *bucket.Server
 	Buckets []string
+	// Credentials are what clients of S3 (the tasks too) sign with.
+	Credentials sigv4.Credentials
 
 	// HostPaths are the task definitions' host volume paths (sorted), each
 	// mapped to a board's data dir.
@@ -215,14 +225,19 @@ func Start(ctx context.Context, opts Options) (*Pipeline, error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
-	srv, err := bucket.Start(runCtx, bucket.Options{Dir: opts.ObjectDir, Addr: addr, Buckets: buckets, Region: Region, Logger: logger})
+	keys := opts.Credentials
+	if !keys.Valid() {
+		keys = sigv4.NewCredentials()
+	}
+	srv, err := bucket.Start(runCtx, bucket.Options{Dir: opts.ObjectDir, Addr: addr, Listener: opts.Listener, Buckets: buckets,
+		Credentials: keys, Region: Region, CORSOrigin: opts.CORSOrigin, Logger: logger})
 	if err != nil {
 		cancel()
 		return nil, err
 	}
 	runner, err := ecstask.NewFleetRunner(defs, opts.TaskBinary, []string{
 		"AWS_ENDPOINT_URL_S3=" + srv.URL(), "AWS_REGION=" + Region, "AWS_S3_USE_PATH_STYLE=true",
-		"AWS_ACCESS_KEY_ID=" + AccessKey, "AWS_SECRET_ACCESS_KEY=" + SecretKey,
+		"AWS_ACCESS_KEY_ID=" + keys.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + keys.SecretAccessKey,
 		"AWS_EC2_METADATA_DISABLED=true",
 	}, boards)
 	if err != nil {
@@ -234,7 +249,7 @@ func Start(ctx context.Context, opts Options) (*Pipeline, error) {
 	runner.OnLog = opts.OnTaskLog
 	runner.RejectWhenBusy = opts.RejectWhenBusy
 
-	p := &Pipeline{S3: srv, Buckets: buckets, HostPaths: hostPaths, Boards: dirs, runner: runner,
+	p := &Pipeline{S3: srv, Buckets: buckets, Credentials: keys, HostPaths: hostPaths, Boards: dirs, runner: runner,
 		machines: parsed, opts: opts, log: logger, runCtx: runCtx,
 		results: make(chan Result, 1024), cancel: cancel, done: make(chan struct{}), resume: make(chan struct{})}
 	if !opts.Paused {

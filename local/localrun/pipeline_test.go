@@ -102,7 +102,7 @@ func start(t testing.TB, asm string, opts Options) *harness {
 	t.Cleanup(func() { p.Close(); cancel() })
 	client := s3.New(s3.Options{
 		Region: Region, BaseEndpoint: aws.String(p.S3.URL()), UsePathStyle: true,
-		Credentials: credentials.NewStaticCredentialsProvider(AccessKey, SecretKey, ""),
+		Credentials: credentials.NewStaticCredentialsProvider(p.Credentials.AccessKeyID, p.Credentials.SecretAccessKey, ""),
 	})
 	if len(p.Buckets) != 1 {
 		t.Fatalf("want the one drop bucket, got %v", p.Buckets)

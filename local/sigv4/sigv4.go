@@ -340,4 +340,3 @@ func headerList(auth string) string {
 func (v *Verifier) awsCredentials() aws.Credentials {
 	return aws.Credentials{AccessKeyID: v.Credentials.AccessKeyID, SecretAccessKey: v.Credentials.SecretAccessKey}
 }
-

@@ -159,7 +159,7 @@ func TestAWSExamplesTamperedAreRefused(t *testing.T) {
 	if _, err := exampleVerifier(exampleTime.Add(23*time.Hour)).Verify(serverRequest("GET", pre.host, pre.target, nil, ""), ""); err != nil {
 		t.Errorf("a presigned URL within its 24 hours: %v", err)
 	}
-	if _, err := exampleVerifier(exampleTime.Add(24*time.Hour + time.Second)).Verify(serverRequest("GET", pre.host, pre.target, nil, ""), ""); !isKind(err, Expired) {
+	if _, err := exampleVerifier(exampleTime.Add(24*time.Hour+time.Second)).Verify(serverRequest("GET", pre.host, pre.target, nil, ""), ""); !isKind(err, Expired) {
 		t.Errorf("a presigned URL after its 24 hours: %v", err)
 	}
 }

@@ -278,6 +278,10 @@ func compare(c int, rel string) bool {
 	return false
 }
 
+// StringMatches reports whether s matches pattern as the Choice rule
+// StringMatches matches it.
+func StringMatches(pattern, s string) bool { return wildcardMatch(pattern, s) }
+
 // wildcardMatch implements StringMatches: '*' matches any run of characters
 // (including none); "\*" is a literal asterisk and "\\" a literal backslash.
 func wildcardMatch(pattern, s string) bool {

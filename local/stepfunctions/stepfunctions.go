@@ -6,8 +6,10 @@
 //
 // The protocol is AWS JSON 1.0: POST /, the operation in the X-Amz-Target
 // header (AWSStepFunctions.<Operation>), a JSON body, errors as HTTP 400
-// with {"__type": <exception name>, "message": ...}. Request signatures are
-// not checked: the server listens on loopback only.
+// with {"__type": <exception name>, "message": ...}. Every request must be
+// signed (SigV4, service "states") with the demo's credentials: unsigned
+// or wrongly signed ones get 403, as from Step Functions. It sends no CORS
+// headers, so no web page can read its answers.
 package stepfunctions
 
 import (
@@ -21,7 +23,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edge-drop/edge-drop/local/endpoint"
 	"github.com/edge-drop/edge-drop/local/localrun"
+	"github.com/edge-drop/edge-drop/local/sigv4"
 )
 
 // Executions is what the server drives (a *localrun.Pipeline).
@@ -35,19 +39,39 @@ type Server struct {
 	ln   net.Listener
 	http *http.Server
 	done chan struct{}
+	keys sigv4.Credentials
 }
 
-// Start listens on addr ("127.0.0.1:0" when empty) and serves the API.
-func Start(addr string, x Executions) (*Server, error) {
-	if addr == "" {
-		addr = "127.0.0.1:0"
+// Options configures Start.
+type Options struct {
+	// Listener is served; without it, Addr ("127.0.0.1:0" when empty) is
+	// listened on.
+	Listener net.Listener
+	Addr     string
+	// Credentials and Region every request must be signed with (required).
+	Credentials sigv4.Credentials
+	Region      string
+}
+
+// Start serves the API for x, signed requests only.
+func Start(x Executions, o Options) (*Server, error) {
+	if !o.Credentials.Valid() || o.Region == "" {
+		return nil, errors.New("stepfunctions: Credentials and Region are required: every request is checked against them")
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("stepfunctions: listen %s: %w", addr, err)
+	ln := o.Listener
+	if ln == nil {
+		addr := o.Addr
+		if addr == "" {
+			addr = "127.0.0.1:0"
+		}
+		var err error
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			return nil, fmt.Errorf("stepfunctions: listen %s: %w", addr, err)
+		}
 	}
-	s := &Server{ln: ln, done: make(chan struct{}),
-		http: &http.Server{Handler: Handler(x), ReadHeaderTimeout: 30 * time.Second}}
+	v := &sigv4.Verifier{Credentials: o.Credentials, Service: "states", Region: o.Region}
+	s := &Server{ln: ln, done: make(chan struct{}), keys: o.Credentials,
+		http: &http.Server{Handler: authenticated(v, Handler(x)), ReadHeaderTimeout: 30 * time.Second}}
 	go func() {
 		defer close(s.done)
 		_ = s.http.Serve(ln)
@@ -56,7 +80,7 @@ func Start(addr string, x Executions) (*Server, error) {
 }
 
 // URL is the endpoint for `aws --endpoint-url`, e.g. http://127.0.0.1:41235.
-func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+func (s *Server) URL() string { return endpoint.URL(s.ln) }
 
 // Close stops the server and waits for it.
 func (s *Server) Close() error {
