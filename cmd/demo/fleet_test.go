@@ -182,9 +182,7 @@ func TestDemoSyncFromStdinAndTheLocalEndpoint(t *testing.T) {
 	t.Parallel()
 	bin, task := buildBinaries(t)
 	dir := t.TempDir()
-	cmd := exec.Command(bin, "-task", task, "-assembly", assembly(t), "-state", dir+"/state", "-data", dir+"/data", "-boards", "a,b")
-	cmd.Dir = "../.."
-	cmd.Env = append(os.Environ(), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20")
+	cmd := demoCommand(t, bin, "-task", task, "-assembly", assembly(t), "-state", dir+"/state", "-data", dir+"/data", "-boards", "a,b")
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
@@ -208,10 +206,14 @@ func TestDemoSyncFromStdinAndTheLocalEndpoint(t *testing.T) {
 	waitFor(func(l string) bool { return strings.HasPrefix(l, "The pipeline keeps running") })
 
 	stateFile := filepath.Join(dir, "state", "stepfunctions.json")
-	var endpoint struct{ Endpoint, SyncStateMachineArn string }
+	var endpoint struct{ Endpoint, SyncStateMachineArn, Region, AccessKeyID, SecretAccessKey string }
 	if b, err := os.ReadFile(stateFile); err != nil || json.Unmarshal(b, &endpoint) != nil ||
-		!strings.HasPrefix(endpoint.Endpoint, "http://127.0.0.1:") || !strings.HasSuffix(endpoint.SyncStateMachineArn, "-Sync") {
+		!strings.HasPrefix(endpoint.Endpoint, "http://127.0.0.1:") || !strings.HasSuffix(endpoint.SyncStateMachineArn, "-Sync") ||
+		endpoint.Region != localrun.Region || endpoint.AccessKeyID == "" || endpoint.SecretAccessKey == "" {
 		t.Fatalf("%s: %s %v", stateFile, b, err)
+	}
+	if fi, err := os.Stat(stateFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("%s holds the secret key: want mode 0600, got %v", stateFile, fi.Mode())
 	}
 
 	fmt.Fprintln(stdin, "sync b")
@@ -233,7 +235,7 @@ func TestDemoSyncFromStdinAndTheLocalEndpoint(t *testing.T) {
 				cli.Env = append(cli.Env, kv)
 			}
 		}
-		cli.Env = append(cli.Env, "AWS_ACCESS_KEY_ID="+localrun.AccessKey, "AWS_SECRET_ACCESS_KEY="+localrun.SecretKey,
+		cli.Env = append(cli.Env, "AWS_ACCESS_KEY_ID="+endpoint.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+endpoint.SecretAccessKey,
 			"AWS_DEFAULT_REGION="+localrun.Region, "AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent")
 		out, err := cli.CombinedOutput()
 		arn := strings.TrimSpace(string(out))

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/edge-drop/edge-drop/config"
+	"github.com/edge-drop/edge-drop/local/sigv4"
 	"github.com/edge-drop/edge-drop/stacks"
 )
 
@@ -23,9 +25,7 @@ func TestDemoOnceDeliversTheSample(t *testing.T) {
 	t.Parallel()
 	bin, task := buildBinaries(t)
 	dir := t.TempDir()
-	cmd := exec.Command(bin, "-once", "-task", task, "-state", filepath.Join(dir, "state"), "-data", filepath.Join(dir, "data"))
-	cmd.Dir = "../.."
-	cmd.Env = append(os.Environ(), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20")
+	cmd := demoCommand(t, bin, "-once", "-task", task, "-state", filepath.Join(dir, "state"), "-data", filepath.Join(dir, "data"))
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("demo -once: %v\n%s", err, out)
@@ -77,9 +77,7 @@ func TestDemoBadInputIsOneLine(t *testing.T) {
 		"-slots -3":         {[]string{"-once", "-task", task, "-slots", "-3"}, `-slots -3: want 1 to 64 tasks at once per board`},
 	} {
 		t.Run(name, func(t *testing.T) {
-			cmd := exec.Command(bin, tc.args...)
-			cmd.Dir = "../.."
-			cmd.Env = append(os.Environ(), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20")
+			cmd := demoCommand(t, bin, tc.args...)
 			out, err := cmd.CombinedOutput()
 			if err == nil {
 				t.Fatalf("want a failure, got:\n%s", out)
@@ -111,8 +109,7 @@ func TestDemoNeedsNoNodeBeforeItSynthesizes(t *testing.T) {
 		"missing -assembly": {[]string{"-task", task, "-assembly", filepath.Join(t.TempDir(), "cdk.out")}, "demo: no cloud assembly in "},
 	} {
 		t.Run(name, func(t *testing.T) {
-			cmd := exec.Command(bin, tc.args...)
-			cmd.Dir = "../.."
+			cmd := demoCommand(t, bin, tc.args...)
 			cmd.Env = append(os.Environ(), "PATH="+t.TempDir()) // no node
 			out, err := cmd.CombinedOutput()
 			text := strings.TrimSpace(string(out))
@@ -154,6 +151,29 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// demoCommand runs the demo binary from the project root as a user does,
+// but on ports the system picks (tests never take the fixed default ports
+// a developer's demo uses) and, unless args say otherwise, with its state
+// and data under the test's temp dir.
+func demoCommand(t *testing.T, bin string, args ...string) *exec.Cmd {
+	t.Helper()
+	has := func(flag string) bool { return slices.Contains(args, flag) }
+	for _, f := range []string{"-addr", "-sfn-addr"} {
+		if !has(f) {
+			args = append(args, f, "127.0.0.1:0")
+		}
+	}
+	for _, f := range []string{"-state", "-data"} {
+		if !has(f) {
+			args = append(args, f, filepath.Join(t.TempDir(), f[1:]))
+		}
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = "../.."
+	cmd.Env = append(os.Environ(), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20")
+	return cmd
+}
+
 func buildBinaries(t *testing.T) (demo, task string) {
 	t.Helper()
 	if buildErr != nil {
@@ -176,9 +196,7 @@ func assembly(t *testing.T) string {
 // stderr and the exit status.
 func demo(t *testing.T, bin string, args ...string) (stdout, stderr string, status int) {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = "../.."
-	cmd.Env = append(os.Environ(), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20")
+	cmd := demoCommand(t, bin, args...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
@@ -264,9 +282,7 @@ func TestDemoStopsOnSignalsAndStopsItsTasks(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			data := filepath.Join(dir, "data")
-			cmd := exec.Command(bin, "-v", "-assembly", assembly(t), "-task", task, "-state", filepath.Join(dir, "state"), "-data", data)
-			cmd.Dir = "../.."
-			cmd.Env = append(os.Environ(), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20")
+			cmd := demoCommand(t, bin, "-v", "-assembly", assembly(t), "-task", task, "-state", filepath.Join(dir, "state"), "-data", data)
 			stdout, err := cmd.StdoutPipe()
 			if err != nil {
 				t.Fatal(err)
@@ -333,9 +349,7 @@ func TestDemoAssemblyKeepsItsDataDir(t *testing.T) {
 	dir := t.TempDir()
 	demo := func(args ...string) string {
 		t.Helper()
-		cmd := exec.Command(bin, append([]string{"-once", "-task", task}, args...)...)
-		cmd.Dir = "../.."
-		cmd.Env = append(os.Environ(), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20")
+		cmd := demoCommand(t, bin, append([]string{"-once", "-task", task}, args...)...)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("demo %v: %v\n%s", args, err, out)
@@ -354,18 +368,50 @@ func TestDemoAssemblyKeepsItsDataDir(t *testing.T) {
 }
 
 // The sample is uploaded as a raw key; the pattern and the rule prefix see
-// it encoded, so the sample is the pattern decoded.
-func TestSampleKeyMatchesTheEncodedPattern(t *testing.T) {
-	for _, tc := range []struct{ pattern, prefix, want string }{
-		{"demo*.txt", "", "demo1.txt"},
-		{`a\*b*.txt`, "", "a*b1.txt"},
-		{"q3+report*.csv", "", "q3 report1.csv"},
-		{"caf%C3%A9*", "in/", "in/café1"},
+// it encoded, so the sample is the pattern decoded. With routing, the key
+// is <routePrefix><target>/<path> and lands as <path>.
+func TestSampleKeyMatchesThePatternAndTheRoute(t *testing.T) {
+	for _, tc := range []struct{ pattern, prefix, route, want, lands string }{
+		{"demo*.txt", "", "", "demo1.txt", "demo1.txt"},
+		{`a\*b*.txt`, "", "", "a*b1.txt", "a*b1.txt"},
+		{"q3+report*.csv", "", "", "q3 report1.csv", "q3 report1.csv"},
+		{"caf%C3%A9*", "in/", "", "in/café1", "in/café1"},
+		{"to/*", "", "to/", "to/a/demo1.txt", "demo1.txt"},
+		{"to/*.csv", "", "to/", "to/a/demo1.csv", "demo1.csv"},
+		{"to/b/*", "", "to/", "to/b/demo1.txt", "demo1.txt"},
+		{"to/*/in/*.txt", "", "to/", "to/a/in/1.txt", "in/1.txt"},
+		{"*", "", "to/", "to/a/demo1.txt", "demo1.txt"},
+		{"drop/to/*", "", "drop/to/", "drop/to/a/demo1.txt", "demo1.txt"},
 	} {
 		cfg := config.Default()
-		cfg.KeyPattern, cfg.RuleKeyPrefix = tc.pattern, tc.prefix
-		if got := sampleKey(cfg); got != tc.want {
-			t.Errorf("sampleKey(%q, prefix %q) = %q, want %q", tc.pattern, tc.prefix, got, tc.want)
+		cfg.KeyPattern, cfg.RuleKeyPrefix, cfg.RoutePrefix = tc.pattern, tc.prefix, tc.route
+		got := sampleKey(cfg, "1", "a")
+		if got != tc.want {
+			t.Errorf("sampleKey(%q, prefix %q, route %q) = %q, want %q", tc.pattern, tc.prefix, tc.route, got, tc.want)
+		}
+		if lands := landsAs(cfg, got); lands != tc.lands {
+			t.Errorf("%q lands as %q, want %q", got, lands, tc.lands)
+		}
+	}
+}
+
+// The command the running demo prints works as printed: it makes the file
+// it uploads, under a key the pipeline delivers, and the credentials fit
+// aws-cli v1 (AWS_DEFAULT_REGION) and v2.
+func TestUploadHelpIsAShellCommand(t *testing.T) {
+	help := uploadHelp(sigv4.Credentials{AccessKeyID: "EDGEDROPAAAA", SecretAccessKey: "a+b/c"}, "http://127.0.0.1:9470", "bkt", "q3 report2.csv", "data")
+	for _, want := range []string{
+		"export AWS_ACCESS_KEY_ID=EDGEDROPAAAA AWS_SECRET_ACCESS_KEY=a+b/c AWS_REGION=eu-west-1 AWS_DEFAULT_REGION=eu-west-1\n",
+		`echo "hello from another shell" > 'q3 report2.csv'` + "\n",
+		`aws --endpoint-url http://127.0.0.1:9470 s3 cp 'q3 report2.csv' 's3://bkt/q3 report2.csv'` + "\n",
+	} {
+		if !strings.Contains(help, want) {
+			t.Errorf("help lacks %q:\n%s", want, help)
+		}
+	}
+	for s, want := range map[string]string{"demo2.txt": "demo2.txt", "it's": `'it'\''s'`, "$(rm -rf ~)": "'$(rm -rf ~)'", "": "''"} {
+		if got := shellQuote(s); got != want {
+			t.Errorf("shellQuote(%q) = %s, want %s", s, got, want)
 		}
 	}
 }
