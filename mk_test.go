@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -130,8 +132,95 @@ func TestFirstRunNoteOnlyWhenTheCDKMustCompile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("make -n demo: %v\n%s", err, dry)
 	}
-	noteAt, runAt := strings.Index(string(dry), "scripts/first-run-note.sh ./cmd/demo"), strings.Index(string(dry), "go run ./cmd/demo")
+	noteAt, runAt := strings.Index(string(dry), "scripts/first-run-note.sh ./cmd/demo"), strings.Index(string(dry), "go build -o bin/demo ./cmd/demo")
 	if noteAt < 0 || runAt < noteAt {
-		t.Errorf("make demo must print the note before go run:\n%s", dry)
+		t.Errorf("make demo must print the note before it compiles the demo:\n%s", dry)
 	}
+}
+
+// Ctrl-C is how the demo ends: under make it exits quietly (no "make: ***
+// [demo] Error 130"); any other failure is still make's error. The
+// terminal's Ctrl-C is SIGINT to the whole foreground process group, make
+// included, as here.
+func TestCtrlCOfTheDemoIsQuietUnderMake(t *testing.T) {
+	dir := t.TempDir()
+	abs, _ := filepath.Abs("mk/demo.mk")
+	// A stand-in for bin/demo: exits 130 on SIGINT, as the demo does.
+	fake := filepath.Join(dir, "demo")
+	write := func(path, s string, mode os.FileMode) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(s), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(fake, "#!/bin/sh\n[ -z \"$1\" ] || exit \"$1\"\nsleep 30 &\npid=$!\ntrap 'echo stopping; kill $pid 2>/dev/null; sleep 0.2; exit 130' INT\necho running\nwait\n", 0o755)
+	write(filepath.Join(dir, "Makefile"), "SHELL := /bin/bash\ninclude "+abs+"\nrun:\n\t@$(call quiet_interrupt,"+fake+" $(CODE))\n", 0o644)
+	cmd := exec.Command("make", "--no-print-directory", "-C", dir, "run")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // make and the demo: one process group, as in a terminal
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	lines := bufio.NewScanner(stdout)
+	if !lines.Scan() || lines.Text() != "running" {
+		t.Fatalf("the stand-in did not start: %q", lines.Text())
+	}
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT) // Ctrl-C
+	var rest strings.Builder
+	for lines.Scan() {
+		rest.WriteString(lines.Text() + "\n")
+	}
+	_ = cmd.Wait()
+	if rest.String() != "stopping\n" {
+		t.Errorf("Ctrl-C under make: want the demo's own words only, got:\n%s", rest.String())
+	}
+
+	// Any other failure is make's error, as before.
+	out, err := exec.Command("make", "--no-print-directory", "-C", dir, "run", "CODE=3").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "Error 3") {
+		t.Errorf("a failure: %v\n%s", err, out)
+	}
+}
+
+// make image without buildx or without a Docker daemon says what is
+// missing (a docker without buildx would say "unknown flag: --platform").
+func TestMakeImageSaysWhatIsMissing(t *testing.T) {
+	for name, tc := range map[string]struct{ docker, want string }{
+		"no buildx": {"case \"$1\" in buildx) echo \"docker: unknown command: docker buildx\" >&2; exit 1;; esac", "docker has no buildx: install the buildx plugin"},
+		"no daemon": {"case \"$1\" in buildx) exit 0;; info) echo 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?' >&2; exit 1;; esac", "no Docker daemon answers (Cannot connect to the Docker daemon"},
+		"no docker": {"", "docker is not installed"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			bin := t.TempDir()
+			if tc.docker != "" {
+				if err := os.WriteFile(filepath.Join(bin, "docker"), []byte("#!/bin/sh\n"+tc.docker+"\necho \"fake docker: $*\" >&2; exit 1\n"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cmd := exec.Command("make", "--no-print-directory", "image")
+			cmd.Env = append(os.Environ(), "PATH="+bin+":/usr/bin:/bin")
+			if tc.docker == "" {
+				cmd.Env = append(os.Environ(), "PATH="+bin+":"+withoutDocker(t))
+			}
+			out, err := cmd.CombinedOutput()
+			text := string(out)
+			if err == nil || !strings.Contains(text, "make image: "+tc.want) || strings.Contains(text, "--platform") {
+				t.Errorf("want %q, got %v:\n%s", tc.want, err, text)
+			}
+		})
+	}
+}
+
+// withoutDocker is a PATH with make, bash and git but no docker.
+func withoutDocker(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, tool := range []string{"make", "bash", "git", "sh", "uname", "grep", "tail", "stat", "echo"} {
+		if p, err := exec.LookPath(tool); err == nil {
+			_ = os.Symlink(p, filepath.Join(dir, tool))
+		}
+	}
+	return dir
 }

@@ -34,4 +34,5 @@ bench-sync: ## Sync benchmark table: edge-drop-task sync vs s5cmd sync vs aws s3
 	bash bench/sync.sh
 
 image: ## Build the linux/arm64 container image with docker buildx (IMAGE=..., needs a Docker engine)
+	@bash scripts/docker-preflight.sh
 	docker buildx build --platform linux/arm64 --build-arg VERSION=$(TASK_VERSION) -t $(IMAGE) --load .
