@@ -224,3 +224,33 @@ func withoutDocker(t *testing.T) string {
 	}
 	return dir
 }
+
+// make test runs everything with TMPDIR set to a directory of its own and
+// fails, naming it, when anything is left there; the system temp dir is as
+// it was either way.
+func TestMakeTestFailsWhenTestsLeaveTempFiles(t *testing.T) {
+	tmp := t.TempDir()
+	run := func(script string) (string, error) {
+		cmd := exec.Command("bash", "scripts/tmpcheck.sh", "bash", "-c", script)
+		cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := run(`d=$(mktemp -d); rm -r "$d"; touch "$TMPDIR/left.txt"; mkdir "$TMPDIR/jsii-runtime.123"`)
+	if err == nil || !strings.Contains(out, "the tests left this in the temp dir") || !strings.Contains(out, "  left.txt (") || !strings.Contains(out, "  jsii-runtime.123 (") {
+		t.Errorf("leftovers: %v\n%s", err, out)
+	}
+	if out, err := run(`d=$(mktemp -d); touch "$d/x"; rm -r "$d"`); err != nil || out != "" {
+		t.Errorf("a clean run: %v\n%s", err, out)
+	}
+	if _, err := run(`exit 3`); err == nil {
+		t.Error("a failing run must fail")
+	}
+	if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
+		t.Errorf("tmpcheck left %d entries in the temp dir", len(entries))
+	}
+	dry, err := exec.Command("make", "-n", "test").CombinedOutput()
+	if err != nil || !strings.Contains(string(dry), "scripts/tmpcheck.sh make --no-print-directory test-all") {
+		t.Errorf("make test must run its targets through tmpcheck: %v\n%s", err, dry)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/edge-drop/edge-drop/config"
+	"github.com/edge-drop/edge-drop/internal/cdktest"
 	"github.com/edge-drop/edge-drop/local/sigv4"
 	"github.com/edge-drop/edge-drop/stacks"
 )
@@ -131,24 +132,24 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "edge-drop-demo-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	demoBin, taskBin = filepath.Join(dir, "demo"), filepath.Join(dir, "edge-drop-task")
-	for _, b := range []struct{ dir, out string }{{".", demoBin}, {"../../task", taskBin}} {
-		cmd := exec.Command("go", "build", "-o", b.out, ".")
-		cmd.Dir = b.dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("build %s: %v\n%s", b.dir, err, out)
+	cdktest.Main(func() int {
+		dir, err := os.MkdirTemp("", "edge-drop-demo-test")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
 		}
-	}
-	sharedAsm = filepath.Join(dir, "cdk.out")
-	code := m.Run()
-	stacks.CloseJSII()
-	os.RemoveAll(dir)
-	os.Exit(code)
+		defer os.RemoveAll(dir)
+		demoBin, taskBin = filepath.Join(dir, "demo"), filepath.Join(dir, "edge-drop-task")
+		for _, b := range []struct{ dir, out string }{{".", demoBin}, {"../../task", taskBin}} {
+			cmd := exec.Command("go", "build", "-o", b.out, ".")
+			cmd.Dir = b.dir
+			if out, err := cmd.CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("build %s: %v\n%s", b.dir, err, out)
+			}
+		}
+		sharedAsm = filepath.Join(dir, "cdk.out")
+		return m.Run()
+	})
 }
 
 // demoCommand runs the demo binary from the project root as a user does,

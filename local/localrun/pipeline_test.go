@@ -21,6 +21,7 @@ import (
 
 	"github.com/edge-drop/edge-drop/constructs/pipeline"
 	"github.com/edge-drop/edge-drop/contract"
+	"github.com/edge-drop/edge-drop/internal/cdktest"
 	"github.com/edge-drop/edge-drop/local/assembly"
 	"github.com/edge-drop/edge-drop/local/statemachine"
 	"github.com/edge-drop/edge-drop/stacks"
@@ -37,16 +38,18 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	code, err := setup()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "setup:", err)
-		code = 1
-	} else {
-		code = m.Run()
-	}
-	stacks.CloseJSII()
-	os.RemoveAll(sharedTempRoot)
-	os.Exit(code)
+	cdktest.Main(func() int {
+		code, err := setup()
+		defer os.RemoveAll(sharedTempRoot)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "setup:", err)
+			return 1
+		}
+		if code == 0 {
+			code = m.Run()
+		}
+		return code
+	})
 }
 
 func setup() (int, error) {
