@@ -254,3 +254,34 @@ func TestMakeTestFailsWhenTestsLeaveTempFiles(t *testing.T) {
 		t.Errorf("make test must run its targets through tmpcheck: %v\n%s", err, dry)
 	}
 }
+
+// Linking the CDK unpacks jsii's runtime (2.2 MB) into the temp dir at
+// init, and only jsii.Close removes it: every test binary that links it
+// runs under cdktest.Main, which closes it.
+func TestEveryCDKTestBinaryClosesJSII(t *testing.T) {
+	out, err := exec.Command("go", "list", "-test", "-f", "{{.ImportPath}}|{{.Dir}}|{{if .ForTest}}{{.ForTest}}{{end}}|{{join .Deps \" \"}}", "./...").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.SplitN(line, "|", 4)
+		// The test binary itself ("<pkg>.test") lists what it links.
+		if len(f) != 4 || !strings.HasSuffix(f[0], ".test") || !strings.Contains(f[3], "github.com/aws/aws-cdk-go/awscdk/v2/interfaces") {
+			continue
+		}
+		checked++
+		files, _ := filepath.Glob(filepath.Join(f[1], "*_test.go"))
+		found := false
+		for _, file := range files {
+			b, _ := os.ReadFile(file)
+			found = found || regexp.MustCompile(`func TestMain\(m \*testing\.M\) \{[^}]*Main\(`).Match(b)
+		}
+		if !found {
+			t.Errorf("%s links the CDK: its TestMain must be cdktest.Main (jsii's runtime is left in the temp dir otherwise)", strings.TrimSuffix(f[0], ".test"))
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("found only %d test binaries that link the CDK", checked)
+	}
+}

@@ -15,6 +15,10 @@
 // often. A local Step Functions endpoint, written to .demo/stepfunctions.json,
 // lets make sync start the demo's sync as it starts the cloud's.
 //
+// Its S3 and Step Functions endpoints (127.0.0.1:9470 and :9471 unless
+// -addr and -sfn-addr say otherwise) accept only requests signed with the
+// credentials it prints, made at random once and kept in -state.
+//
 // Ctrl-C, SIGTERM and SIGHUP stop it: running tasks get SIGTERM and clean
 // up, and the exit status is the shell's for that signal (128+n).
 package main
@@ -91,7 +95,17 @@ func main() {
 	flag.StringVar(&o.syncEvery, "sync-every", "", "run the scheduled sync this often instead of the app's syncEvery, e.g. 10s (at least 1s)")
 	flag.StringVar(&o.match, "sample", "", "key of the sample that should match (default: made from keyPattern)")
 	flag.StringVar(&o.skip, "sample-skip", "notes/readme.md", "key of the sample that should be skipped")
-	flag.Parse()
+	// jsii-runtime-go unpacks its runtime into the temp dir while the CDK
+	// packages initialise, before main: every way out closes it, a flag
+	// error and -h too (flag.ExitOnError would exit without).
+	flag.CommandLine.Init(os.Args[0], flag.ContinueOnError)
+	if err := flag.CommandLine.Parse(os.Args[1:]); err != nil {
+		stacks.CloseJSII()
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		os.Exit(2)
+	}
 	flag.Visit(func(f *flag.Flag) {
 		o.addrSet = o.addrSet || f.Name == "addr"
 		o.sfnAddrSet = o.sfnAddrSet || f.Name == "sfn-addr"

@@ -76,6 +76,9 @@ func TestDemoBadInputIsOneLine(t *testing.T) {
 		"-sync-every 10ms":  {[]string{"-task", task, "-sync-every", "10ms"}, `-sync-every "10ms": want a duration of at least 1s`},
 		"-slots 0":          {[]string{"-once", "-task", task, "-slots", "0"}, `-slots 0: want 1 to 64 tasks at once per board`},
 		"-slots -3":         {[]string{"-once", "-task", task, "-slots", "-3"}, `-slots -3: want 1 to 64 tasks at once per board`},
+		"-addr junk":        {[]string{"-task", task, "-addr", "junk"}, `-addr "junk": want host:port, e.g. -addr 127.0.0.1:0 (any free port)`},
+		"-sfn-addr junk":    {[]string{"-task", task, "-sfn-addr", "9471"}, `-sfn-addr "9471": want host:port`},
+		"-cors-origin *":    {[]string{"-task", task, "-cors-origin", "*"}, `-cors-origin: CORS origin "*": want one origin, scheme://host[:port]`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cmd := demoCommand(t, bin, tc.args...)
@@ -94,6 +97,22 @@ func TestDemoBadInputIsOneLine(t *testing.T) {
 				t.Errorf("want exit status 2 (usage), got %d", code)
 			}
 		})
+	}
+}
+
+// Importing the CDK unpacks jsii's runtime (2.2 MB) into the temp dir
+// before main runs: every way out of the demo removes it, flag errors and
+// -h included.
+func TestDemoLeavesNothingInTheTempDir(t *testing.T) {
+	bin, task := buildBinaries(t)
+	for _, args := range [][]string{{"-c", "keyPattern"}, {"-h"}, {"-no-such-flag"}, {"-addr", "junk"}, {"-task", "/nonexistent"}, {"-task", task, "-assembly", "/nonexistent"}} {
+		tmp := t.TempDir()
+		cmd := demoCommand(t, bin, args...)
+		cmd.Env = append(cmd.Env, "TMPDIR="+tmp)
+		_ = cmd.Run()
+		if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
+			t.Errorf("demo %v left %s in the temp dir", args, entries[0].Name())
+		}
 	}
 }
 

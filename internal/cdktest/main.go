@@ -10,17 +10,18 @@ import (
 	"github.com/edge-drop/edge-drop/internal/jsiiproc"
 )
 
-// Main runs a test package whose tests start the jsii runtime: use it as
+// Main runs a test package whose test binary links the CDK: use it as
 //
 //	func TestMain(m *testing.M) { cdktest.Main(m.Run) }
 //
-// (run may set up and tear down more around m.Run). The tests run with
-// TMPDIR pointing at a directory of the package's own, where the jsii
-// runtime unpacks itself (jsii-runtime.*, 2.2 MB) and t.TempDir and
-// os.MkdirTemp make theirs; afterwards jsii is closed (which removes its
-// runtime), anything the tests left there fails the package with its name,
-// and the directory is removed. A package run this way leaves nothing in
-// the system temp dir, and a test that starts leaving something is named.
+// (run may set up and tear down more around m.Run). jsii-runtime-go
+// unpacks its runtime (jsii-runtime.*, 2.2 MB) into the temp dir as soon
+// as the CDK packages initialise, before TestMain, and removes it only when
+// jsii is closed: a test binary that just exits leaves it behind. Main
+// closes jsii after the tests, and runs them with TMPDIR pointing at a
+// directory of the package's own (for t.TempDir, os.MkdirTemp, the jsii
+// kernel's files and the processes the tests start); anything left there
+// fails the package with its name, and the directory is removed.
 func Main(run func() int) { os.Exit(isolated(run, os.Stderr)) }
 
 // isolated is Main without the exit: run's status, 1 when it left

@@ -7,6 +7,8 @@ import (
 	"testing"
 )
 
+func TestMain(m *testing.M) { Main(m.Run) }
+
 // A package that leaves something in its temp dir fails, naming it; the
 // temp dir is gone either way, and TMPDIR is what it was.
 func TestIsolatedFailsOnLeftoversAndCleansUp(t *testing.T) {
