@@ -9,7 +9,11 @@
 // functions),
 // ResultSelector, ResultPath (null, "$", nested paths created on demand) and
 // OutputPath; the context object ($$.Execution.Id/Name/StartTime/Input,
-// $$.State.Name/EnteredTime/RetryCount, $$.StateMachine.Id/Name); every Choice
+// $$.State.Name/EnteredTime/RetryCount, $$.StateMachine.Id/Name, and in Task
+// states $$.Task.Token: one per attempt, which ends the pending state
+// through TaskTokens' SendTaskSuccess/SendTaskFailure, as AWS allows for
+// callback and .sync states alike; the first of the token and the handler
+// decides, and a token is good once); every Choice
 // comparison operator (String*/Numeric*/Boolean*/Timestamp* and their Path
 // variants, StringMatches, Is*, And/Or/Not); Retry (IntervalSeconds,
 // MaxAttempts, BackoffRate, MaxDelaySeconds, JitterStrategy) and Catch with

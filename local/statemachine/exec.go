@@ -57,6 +57,9 @@ func (m *Machine) Execute(ctx context.Context, input any, opts Options) (result 
 	if opts.StateMachineName == "" {
 		opts.StateMachineName = "StateMachine"
 	}
+	if opts.Tokens == nil {
+		opts.Tokens = NewTaskTokens()
+	}
 	smARN := "arn:aws:states:local:000000000000:stateMachine:" + opts.StateMachineName
 	execARN := "arn:aws:states:local:000000000000:execution:" + opts.StateMachineName + ":" + opts.Name
 	start := opts.Now()
@@ -375,6 +378,16 @@ func (r *runner) attempt(s *state, raw any) (any, string, *stateError) {
 	if s.typ == "Fail" {
 		return nil, "", r.failState(s, raw)
 	}
+	// $$.Task exists only in Task states (AWS: null elsewhere); each
+	// attempt has its own token, closed when the attempt ends.
+	var pending *pendingTask
+	if s.typ == "Task" {
+		pending = r.opts.Tokens.issue()
+		defer r.opts.Tokens.close(pending)
+		r.ctxObj["Task"] = map[string]any{"Token": pending.token}
+	} else {
+		delete(r.ctxObj, "Task")
+	}
 	effective := raw
 	if s.inputPath != nil {
 		if s.inputPath.null {
@@ -406,7 +419,7 @@ func (r *runner) attempt(s *state, raw any) (any, string, *stateError) {
 			result = deepCopy(s.result)
 		}
 	case "Task":
-		v, serr := r.runTask(s, effective)
+		v, serr := r.runTask(s, effective, pending)
 		if serr != nil {
 			return nil, "", serr
 		}
@@ -555,7 +568,7 @@ func (r *runner) wait(s *state, in any) *stateError {
 
 var errTaskTimeout = errors.New("task timed out")
 
-func (r *runner) runTask(s *state, params any) (any, *stateError) {
+func (r *runner) runTask(s *state, params any, pending *pendingTask) (any, *stateError) {
 	if r.opts.Task == nil {
 		return nil, runtimeErr("no Options.Task handler to run the Task state '%s' (resource %s)", s.name, s.resource)
 	}
@@ -573,7 +586,6 @@ func (r *runner) runTask(s *state, params any) (any, *stateError) {
 	if timeout > 0 {
 		ctx, cancel = context.WithTimeoutCause(r.ctx, seconds(timeout), errTaskTimeout)
 	}
-	defer cancel()
 	done := make(chan taskOutcome, 1)
 	go func() {
 		// The handler is someone else's code: its panics, and those of the
@@ -587,11 +599,29 @@ func (r *runner) runTask(s *state, params any) (any, *stateError) {
 		done <- taskResult(v, err)
 	}()
 	var o taskOutcome
+	detached := false
 	select {
 	case o = <-done:
+		// A token completed before the handler returned (a task that
+		// reported, then exited) decides: it came first.
+		select {
+		case o = <-pending.result:
+		default:
+		}
+	case o = <-pending.result:
+		// The state ends with the token's result; the job runs on to its
+		// own end (a task whose state ended by SendTaskSuccess is not
+		// stopped), within the state's timeout.
+		detached = true
 	case <-ctx.Done():
 	}
-	if ctx.Err() != nil { // a result that comes with the timeout or the stop does not count
+	stopped := ctx.Err() != nil // a result that comes with the timeout or the stop does not count
+	if detached {
+		go func() { <-done; cancel() }()
+	} else {
+		cancel()
+	}
+	if stopped {
 		if r.ctx.Err() == nil && errors.Is(context.Cause(ctx), errTaskTimeout) {
 			return nil, &stateError{name: ErrTimeout, cause: fmt.Sprintf("The task '%s' exceeded its TimeoutSeconds of %.0f", s.name, timeout)}
 		}
