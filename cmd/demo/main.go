@@ -45,7 +45,6 @@ import (
 	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/local/localrun"
 	"github.com/edge-drop/edge-drop/local/statemachine"
-	"github.com/edge-drop/edge-drop/local/stepfunctions"
 	"github.com/edge-drop/edge-drop/stacks"
 )
 
@@ -166,17 +165,13 @@ func run(o options) (int, error) {
 		}
 	}
 	syncARN := syncStateMachine(p)
-	sfn, err := stepfunctions.Start("127.0.0.1:0", p)
-	if err != nil {
-		return 1, err
-	}
-	defer sfn.Close()
+	sfnURL := p.StepFunctions.URL() // the tasks' reports and make sync
 	stateFile := filepath.Join(o.state, stepFunctionsFile)
-	if err := writeStepFunctionsFile(stateFile, sfn.URL(), syncARN); err != nil {
+	if err := writeStepFunctionsFile(stateFile, sfnURL, syncARN); err != nil {
 		return 1, err
 	}
 	defer os.Remove(stateFile)
-	fmt.Printf("Step Functions endpoint %s (in %s: make sync works against this demo)\n", sfn.URL(), stateFile)
+	fmt.Printf("Step Functions endpoint %s (in %s: make sync works against this demo)\n", sfnURL, stateFile)
 	if len(boards) > 0 || !o.once {
 		fmt.Printf("%s\n\n", consoleHelp)
 		go console(os.Stdin, p, syncARN, out)
