@@ -116,7 +116,7 @@ type Pipeline struct {
 	runner   *ecstask.Runner
 	tokens   *statemachine.TaskTokens // of every execution: tasks report with them
 	machines map[string]machine       // by ARN: every state machine of the assembly
-	started  runs               // by StartExecution
+	started  runs                     // by StartExecution
 	opts     Options
 	log      *slog.Logger
 	results  chan Result
