@@ -164,6 +164,7 @@ func syncDefinition(scope constructs.Construct, props SyncProps, timing FleetTim
 		Carry:       []string{"query"},
 		Environment: env,
 		Timing:      timing,
+		ExitZero:    contract.OutcomeSynced,
 	})
 
 	all := awsstepfunctions.NewPass(scope, at(StateSyncAll), &awsstepfunctions.PassProps{
