@@ -146,10 +146,10 @@ func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 // ledger): the task's Report condensed, or what the state machine knows
 // when no task ran or none reported.
 type Outcome struct {
-	Board    string  `json:"board"`
-	Instance string  `json:"instance"`
-	Status   string  `json:"status"`   // one of Outcomes
-	ExitCode *int    `json:"exitCode"` // null (or absent) when no task exited
+	Board    string `json:"board"`
+	Instance string `json:"instance"`
+	Status   string `json:"status"`   // one of Outcomes
+	ExitCode *int   `json:"exitCode"` // null (or absent) when no task exited
 	// TaskArn is null (or absent) when no task ran, or when the task's
 	// report is the outcome (a report does not carry it).
 	TaskArn *string `json:"taskArn"`

@@ -54,8 +54,8 @@ func withDeletes(scope constructs.Construct, props Props, deliver awsstepfunctio
 	remove := fleet(scope, targets, FanOutProps{
 		Prefix:   DeletePrefix,
 		ExitZero: contract.OutcomeDeleted,
-		What:   awsstepfunctions.JsonPath_Format(at("the delete of s3://{}/{}"), str("$.bucket"), str("$.key")),
-		Carry:  []string{"bucket", "key", "sequencer"},
+		What:     awsstepfunctions.JsonPath_Format(at("the delete of s3://{}/{}"), str("$.bucket"), str("$.key")),
+		Carry:    []string{"bucket", "key", "sequencer"},
 		Environment: []*awsstepfunctionstasks.TaskEnvironmentVariable{
 			{Name: at(contract.EnvMode), Value: at(contract.ModeDelete)},
 			{Name: at(contract.EnvBucket), Value: str("$.bucket")},

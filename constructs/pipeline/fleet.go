@@ -245,7 +245,7 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 	tally := awsstepfunctions.NewPass(scope, at(props.Prefix+StateTally), &awsstepfunctions.PassProps{
 		Comment: at("Count the boards and pick the outcomes that are failures (failed, offline)"),
 		Parameters: &map[string]any{
-			"boards":      awsstepfunctions.JsonPath_ArrayLength(awsstepfunctions.JsonPath_ListAt(at("$.fleet.outcomes"))),
+			"boards": awsstepfunctions.JsonPath_ArrayLength(awsstepfunctions.JsonPath_ListAt(at("$.fleet.outcomes"))),
 			// Only failures count (contract.OutcomeIsFailure): gone, kept,
 			// up_to_date, conflict, ... are the board doing its job.
 			"undelivered": awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$.fleet.outcomes[?(@.status == '%s' || @.status == '%s')]", contract.OutcomeFailed, contract.OutcomeOffline))),
