@@ -56,8 +56,15 @@
 // fails its state with States.TaskFailed; an Observer that panics fails the
 // execution with States.Runtime. Neither takes the process down.
 //
+// JSONata only in Choice states ("QueryLanguage": "JSONata" on the state,
+// rules {"Condition": "{% … %}", "Next"}, $states.input and
+// $states.context bound; a non-boolean result or a failing expression is
+// States.QueryEvaluationError), for what JSONPath cannot test, such as a
+// string's length.
+//
 // Not supported, rejected by Parse with an error naming the state and field:
-// QueryLanguage JSONata, Parallel states, Distributed Map states (Mode
+// QueryLanguage JSONata elsewhere (top level, other states, Output, Assign),
+// Parallel states, Distributed Map states (Mode
 // DISTRIBUTED, ItemReader, ItemBatcher, ResultWriter, ToleratedFailure*,
 // Label), variables (Assign), Arguments and Output, Credentials, unknown
 // comparison operators and intrinsic functions. Parse also rejects what AWS rejects: unknown fields, missing
