@@ -151,6 +151,17 @@ func TestFleetStateMachinePerTarget(t *testing.T) {
 			first = pipeline.StateRouted
 		}
 		like(t, name+" SizeWithinLimit", states[pipeline.StateSize], map[string]any{"Default": first})
+		if name == "fleet-routed" {
+			// The target is checked against contract.NamePattern itself,
+			// its length included (JSONata: JSONPath cannot measure it).
+			like(t, name+" RouteIsAName", states[pipeline.StateRouteIsName], map[string]any{
+				"Type": "Choice", "QueryLanguage": "JSONata", "Default": pipeline.StateChooseBoards,
+				"Choices": []any{map[string]any{
+					"Condition": "{% $not($type($states.input.route.target) = 'string' and $contains($string($states.input.route.target), /" + contract.NamePattern + "/)) %}",
+					"Next":      pipeline.StateBadTarget,
+				}},
+			})
+		}
 		like(t, name+" ChooseBoards", states[pipeline.StateChooseBoards], map[string]any{
 			"Type": "Pass", "Parameters": filter, "ResultPath": "$.fleet", "Next": pipeline.StateListBoards,
 		})

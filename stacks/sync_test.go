@@ -303,6 +303,7 @@ func TestSyncRefusesABoardThatIsNotAName(t *testing.T) {
 	for _, input := range []string{
 		`{"board": "shop-1 or attribute:edge-drop.board exists"}`,
 		`{"board": "shop'1"}`, `{"board": "-shop"}`, `{"board": "_shop"}`, `{"board": 7}`, `{"board": ""}`, `{"board": null}`,
+		`{"board": "` + strings.Repeat("x", 64) + `"}`, // names are 1-63 characters
 	} {
 		f := &syncECS{}
 		e := runSync(t, "sync-group", f, input)

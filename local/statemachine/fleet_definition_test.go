@@ -387,6 +387,9 @@ func TestFleetHostileRoutedTargetFailsBeforeAnyECSCall(t *testing.T) {
 		"to/\u00e9t\u00e9/c.txt":                  "is not a valid board or group name",
 		"to/shop\"1/c.txt":                        "is not a valid board or group name",
 		"to/shop%0Aattribute:edge-drop.board/c.t": "is not a valid board or group name",
+		// Names are 1-63 characters (contract.NamePattern): a 64-character
+		// target never reaches the cluster query.
+		"to/" + strings.Repeat("x", 64) + "/c.txt": strings.Repeat("x", 64) + " is not a valid board or group name",
 	} {
 		ecs := &fakeECS{pageSize: 25}
 		ev := s3Event(t, "x").(map[string]any)
@@ -506,4 +509,15 @@ func TestFleetFailedReportFailsTheBoardWithItsWords(t *testing.T) {
 	assertJSON(t, tally["undelivered"], `[{"board":"shop-2","instance":"mi-00000000000000002","status":"failed","exitCode":6,
 		"cause":"failed (exit 6 local_io: no space left on device)"},
 		{"board":"shop-3","instance":"mi-00000000000000003","status":"failed","exitCode":0,"cause":"the task reported status weird: ?"}]`)
+}
+
+// A 63-character target is a name: it reaches the cluster query.
+func TestFleetRoutedTargetOf63CharactersIsAName(t *testing.T) {
+	m := loadFleet(t, "fleet-routed")
+	name := strings.Repeat("x", 63)
+	query := "attribute:edge-drop.board == " + name + " or attribute:edge-drop.group." + name + " exists"
+	ecs := &fakeECS{matches: map[string][]string{query: nil}, pageSize: 25}
+	e := m.Execute(context.Background(), s3Event(t, "to/"+name+"/c.txt"), Options{Task: ecs.handler})
+	assertEqual(t, "error", e.Error, "EdgeDrop.NoBoards")
+	assertEqual(t, "queries", len(ecs.calls[resList]), 1)
 }
