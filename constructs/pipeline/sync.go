@@ -25,11 +25,11 @@ import (
 
 // State names of the sync state machine before its fan-out.
 const (
-	StateSyncWhich     = "WhichBoards"
-	StateBoardNameOK   = "BoardIsAName"
-	StateBadBoard      = "BadBoard"
-	StateSyncOne       = "SyncOneBoard"
-	StateSyncAll       = "SyncEveryBoard"
+	StateSyncWhich   = "WhichBoards"
+	StateBoardNameOK = "BoardIsAName"
+	StateBadBoard    = "BadBoard"
+	StateSyncOne     = "SyncOneBoard"
+	StateSyncAll     = "SyncEveryBoard"
 )
 
 // SyncInputBoard is the field of the sync's input that names one board:
