@@ -23,7 +23,10 @@ type runner struct {
 	m      *Machine
 	opts   Options
 	ctx    context.Context
-	parent context.Context
+	// execCtx is the execution's context (its abort and timeout); ctx may
+	// be narrower (a Map iteration's, cancelled when the Map ends).
+	execCtx context.Context
+	parent  context.Context
 	ctxObj map[string]any
 	exec   *Execution
 	obs    *observer
@@ -80,7 +83,7 @@ func (m *Machine) Execute(ctx context.Context, input any, opts Options) (result 
 		runCtx, cancel = context.WithTimeoutCause(ctx, seconds(float64(m.timeoutSeconds)), errExecutionTimeout)
 		defer cancel()
 	}
-	r.ctx = runCtx
+	r.ctx, r.execCtx = runCtx, runCtx
 
 	in, err := normalize(input)
 	if err != nil {
@@ -581,11 +584,24 @@ func (r *runner) runTask(s *state, params any, pending *pendingTask) (any, *stat
 		}
 		timeout = f
 	}
-	// The handler's context carries the state's timeout as its deadline.
-	ctx, cancel := context.WithCancel(r.ctx)
+	// The handler's context carries the state's timeout as its deadline
+	// and ends with the execution. It ends with the state's scope (a Map
+	// iteration) too, unless the state ended by its token first: that job
+	// runs on to its own end, as a task whose state ended by
+	// SendTaskSuccess does.
+	ctx, cancel := context.WithCancelCause(r.execCtx)
 	if timeout > 0 {
-		ctx, cancel = context.WithTimeoutCause(r.ctx, seconds(timeout), errTaskTimeout)
+		var cancelTimeout context.CancelFunc
+		ctx, cancelTimeout = context.WithTimeoutCause(ctx, seconds(timeout), errTaskTimeout)
+		cancelCause := cancel
+		cancel = func(err error) { cancelTimeout(); cancelCause(err) }
 	}
+	var detached atomic.Bool
+	stopWithScope := context.AfterFunc(r.ctx, func() {
+		if !detached.Load() {
+			cancel(context.Cause(r.ctx))
+		}
+	})
 	done := make(chan taskOutcome, 1)
 	go func() {
 		// The handler is someone else's code: its panics, and those of the
@@ -599,7 +615,6 @@ func (r *runner) runTask(s *state, params any, pending *pendingTask) (any, *stat
 		done <- taskResult(v, err)
 	}()
 	var o taskOutcome
-	detached := false
 	select {
 	case o = <-done:
 		// A token completed before the handler returned (a task that
@@ -612,14 +627,15 @@ func (r *runner) runTask(s *state, params any, pending *pendingTask) (any, *stat
 		// The state ends with the token's result; the job runs on to its
 		// own end (a task whose state ended by SendTaskSuccess is not
 		// stopped), within the state's timeout.
-		detached = true
+		detached.Store(true)
 	case <-ctx.Done():
 	}
-	stopped := ctx.Err() != nil // a result that comes with the timeout or the stop does not count
-	if detached {
-		go func() { <-done; cancel() }()
+	stopped := ctx.Err() != nil || r.ctx.Err() != nil // a result that comes with the timeout or the stop does not count
+	if detached.Load() && !stopped {
+		go func() { <-done; stopWithScope(); cancel(nil) }()
 	} else {
-		cancel()
+		stopWithScope()
+		cancel(nil)
 	}
 	if stopped {
 		if r.ctx.Err() == nil && errors.Is(context.Cause(ctx), errTaskTimeout) {

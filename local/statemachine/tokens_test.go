@@ -201,3 +201,35 @@ func TestTaskTokenOnlyInTaskStates(t *testing.T) {
 	assertEqual(t, "status", e.Status, StatusFailed)
 	assertEqual(t, "error", e.Error, ErrRuntime)
 }
+
+// A job whose state ended by its token outlives the Map that ran it: the
+// Map's end does not stop it (ECS would not), the execution's abort does.
+func TestAReportedJobOutlivesItsMap(t *testing.T) {
+	m := mustParse(t, `{"StartAt":"Each","States":{"Each":{"Type":"Map","ItemsPath":"$.items","End":true,
+		"ItemProcessor":{"ProcessorConfig":{"Mode":"INLINE"},"StartAt":"Run","States":{
+			"Run":{"Type":"Task","Resource":"arn:aws:states:::ecs:runTask.sync","Parameters":{"token.$":"$$.Task.Token"},"End":true}}}}}}`)
+	tokens := NewTaskTokens()
+	j := newJob(map[string]any{}, nil)
+	ctx, abort := context.WithCancel(context.Background())
+	done := make(chan *Execution, 1)
+	go func() {
+		done <- m.Execute(ctx, map[string]any{"items": []any{1}}, Options{Task: j.handler, Tokens: tokens})
+	}()
+	if err := tokens.SendTaskSuccess(<-j.tokens, `{"status":"synced"}`); err != nil {
+		t.Fatal(err)
+	}
+	e := <-done
+	assertJSON(t, e.Output, `[{"status":"synced"}]`)
+	time.Sleep(20 * time.Millisecond)
+	if j.hasEnded() {
+		t.Fatal("the Map's end stopped a job whose state had ended by its token")
+	}
+	abort()
+	deadline := time.Now().Add(5 * time.Second)
+	for !j.hasEnded() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !j.hasEnded() {
+		t.Error("the execution's context ended, the job did not")
+	}
+}
