@@ -163,7 +163,7 @@ func TestDemoOnceDeliversToAGroup(t *testing.T) {
 	}
 	for _, want := range []string{
 		"DeliverToEachBoard[0] board b DeliverToBoard", "DeliverToEachBoard[1] board c DeliverToBoard",
-		"  board b: delivered (exit 0)\n", "  board c: delivered (exit 0)\n",
+		"  board b: delivered (exit 0, the task sent no report)\n", "  board c: delivered (exit 0, the task sent no report)\n",
 		"file " + dir + "/data/b/demo1.txt: ", "file " + dir + "/data/c/demo1.txt: ",
 	} {
 		if !strings.Contains(stdout, want) {
