@@ -460,7 +460,7 @@ func TestBusyBoardIsRetriedByTheStateMachine(t *testing.T) {
 			t.Errorf("%s: %s via %v: %s", key, x.Status, pathOf(x), x.Cause)
 			continue
 		}
-		if x.Path[len(x.Path)-1].Attempts > 1 {
+		if i := slices.Index(pathOf(x), pipeline.StateDownload); x.Path[i].Attempts > 1 {
 			retried++
 		}
 		if b, err := os.ReadFile(filepath.Join(h.data, filepath.FromSlash(key))); err != nil || !strings.HasPrefix(string(b), "file ") {
