@@ -2,7 +2,9 @@
 // cloud data flow: bucket (embedded S3 server) → rule (EventBridge pattern,
 // quamina) → state machine (ASL interpreter) → task (the task binary as a
 // local process) → data directory. Everything it runs comes from a
-// synthesized cloud assembly.
+// synthesized cloud assembly. A local Step Functions endpoint runs beside
+// them: tasks send their reports there (their task token, the SDK pointed
+// at it by AWS_ENDPOINT_URL_SFN), and make sync starts executions there.
 package localrun
 
 import (
@@ -23,6 +25,7 @@ import (
 	"github.com/edge-drop/edge-drop/local/ecstask"
 	"github.com/edge-drop/edge-drop/local/rule"
 	"github.com/edge-drop/edge-drop/local/statemachine"
+	"github.com/edge-drop/edge-drop/local/stepfunctions"
 )
 
 // Local credentials and identity: the embedded server accepts any.
@@ -52,6 +55,9 @@ type Options struct {
 	TaskBinary string
 	// Addr for the S3 server ("127.0.0.1:0" picks a port).
 	Addr string
+	// StepFunctionsAddr for the Step Functions endpoint ("" picks a
+	// port on 127.0.0.1).
+	StepFunctionsAddr string
 	// TaskSlots bounds concurrent tasks per board (its capacity).
 	TaskSlots int
 	// Observer sees every state machine event, with the execution it
@@ -97,6 +103,9 @@ type Result struct {
 type Pipeline struct {
 	S3      *bucket.Server
 	Buckets []string
+	// StepFunctions is the local Step Functions endpoint: the tasks'
+	// reports (SendTaskSuccess with their task token) and make sync.
+	StepFunctions *stepfunctions.Server
 
 	// HostPaths are the task definitions' host volume paths (sorted), each
 	// mapped to a board's data dir.
@@ -105,8 +114,9 @@ type Pipeline struct {
 	Boards []BoardDir
 
 	runner   *ecstask.Runner
-	machines map[string]machine // by ARN: every state machine of the assembly
-	started  runs               // by StartExecution
+	tokens   *statemachine.TaskTokens // of every execution: tasks report with them
+	machines map[string]machine       // by ARN: every state machine of the assembly
+	started  runs                     // by StartExecution
 	opts     Options
 	log      *slog.Logger
 	results  chan Result
@@ -235,8 +245,15 @@ func Start(ctx context.Context, opts Options) (*Pipeline, error) {
 	runner.RejectWhenBusy = opts.RejectWhenBusy
 
 	p := &Pipeline{S3: srv, Buckets: buckets, HostPaths: hostPaths, Boards: dirs, runner: runner,
-		machines: parsed, opts: opts, log: logger, runCtx: runCtx,
+		tokens: statemachine.NewTaskTokens(), machines: parsed, opts: opts, log: logger, runCtx: runCtx,
 		results: make(chan Result, 1024), cancel: cancel, done: make(chan struct{}), resume: make(chan struct{})}
+	// Tasks run here, so the endpoint their reports go to runs too.
+	if p.StepFunctions, err = stepfunctions.Start(opts.StepFunctionsAddr, api{p}); err != nil {
+		cancel()
+		_ = srv.Close()
+		return nil, err
+	}
+	runner.StepFunctionsEndpoint = p.StepFunctions.URL()
 	if !opts.Paused {
 		p.Resume()
 	}
@@ -398,6 +415,7 @@ func (p *Pipeline) execute(ctx context.Context, m machine, name string, in any, 
 			return out, err
 		},
 		Sleep:            p.opts.Sleep,
+		Tokens:           p.tokens,
 		Name:             name,
 		StateMachineName: m.name,
 		Observer: func(e statemachine.Event) {
@@ -446,6 +464,7 @@ func (p *Pipeline) close() error {
 		}
 	}
 	p.tasks.stopAndWait()
+	_ = p.StepFunctions.Close() // after the tasks: a stopping task may still report
 	close(p.results)
 	if errors.Is(err, context.Canceled) {
 		err = nil

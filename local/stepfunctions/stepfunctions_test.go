@@ -1,4 +1,4 @@
-package stepfunctions
+package stepfunctions_test
 
 import (
 	"bytes"
@@ -12,7 +12,10 @@ import (
 	"time"
 
 	"github.com/edge-drop/edge-drop/local/localrun"
+	"github.com/edge-drop/edge-drop/local/stepfunctions"
 )
+
+type Server = stepfunctions.Server
 
 const (
 	echoARN   = "arn:aws:states:" + localrun.Region + ":" + localrun.Account + ":stateMachine:echo-Echo"
@@ -42,12 +45,9 @@ func start(t *testing.T) (*Server, *localrun.Pipeline, chan struct{}) {
 		for range p.Results() {
 		}
 	}()
-	s, err := Start("", p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close(); _ = p.Close() })
-	return s, p, gate
+	// The pipeline runs the endpoint (its tasks report there).
+	t.Cleanup(func() { _ = p.Close() })
+	return p.StepFunctions, p, gate
 }
 
 func call(t *testing.T, s *Server, op string, body any) (int, map[string]any) {
