@@ -188,6 +188,7 @@ func TestListBucketOnlyWhenAskedAndNarrowedToThePrefix(t *testing.T) {
 				"Sid": "ListUploadedKeys", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::landing",
 				"Condition": map[string]any{"StringLike": map[string]any{"s3:prefix": "to/*"}},
 			},
+			report,
 		},
 	} {
 		cdktest.Check(t, "task role policy of "+role, func() {
