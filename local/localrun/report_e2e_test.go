@@ -173,7 +173,7 @@ func TestReportedOutcomesOfASync(t *testing.T) {
 	partial.FailedKeys = []string{"demo-x.txt", "demo-y.txt"}
 	bin := standInTask(t, map[string]standInStep{
 		// deliverTo=any: every named board lists the whole prefix.
-		"sync ": {Report: synced},
+		"sync demo": {Report: synced}, // the prefix the task role may list: demo*.txt's literal start
 	})
 	// Board b's partial sync: its own script, by board, is not possible
 	// (the environment is the same), so b runs in a second pipeline.
@@ -183,7 +183,7 @@ func TestReportedOutcomesOfASync(t *testing.T) {
 		t.Fatalf("sync: %s %s, outcomes %+v", x.Status, x.Cause, outs)
 	}
 
-	h = start(t, defaultAsm, Options{TaskBinary: standInTask(t, map[string]standInStep{"sync ": {Report: partial, Exit: 11}}), Boards: []Board{{Name: "b"}}})
+	h = start(t, defaultAsm, Options{TaskBinary: standInTask(t, map[string]standInStep{"sync demo": {Report: partial, Exit: 11}}), Boards: []Board{{Name: "b"}}})
 	x, outs = runSync(t, h, `{}`)
 	if x.Status != statemachine.StatusFailed || x.Error != contract.ErrSomeBoardsFailed || !strings.Contains(x.Cause, `failed ["b"]`) {
 		t.Fatalf("partial sync: %s %s %s", x.Status, x.Error, x.Cause)
