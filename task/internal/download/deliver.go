@@ -519,7 +519,7 @@ func (d *delivery) commit(ctx context.Context, tmp *state.Temp, rel string, keep
 
 // adopt records the file at the path, whose bytes were verified to be the
 // object's, as this delivery: nothing is downloaded or moved.
-func (d *delivery) adopt(res Result, obj object, ver verifier, rec record.Record, ours bool, id record.Identity) (Result, error) {
+func (d *delivery) adopt(res Result, obj object, ver verifier, rec record.Record, ours bool, id *record.Identity) (Result, error) {
 	nr := d.newRecord(obj, res.Rel, ver, ver.partSize)
 	if ours && rec.Holds(obj.etag, obj.versionID, obj.size) {
 		// The key's own record (touched, or written before identities):
@@ -531,7 +531,7 @@ func (d *delivery) adopt(res Result, obj object, ver verifier, rec record.Record
 		}
 		nr.Sequencer = seq
 	}
-	nr.File = &id
+	nr.File = id
 	if err := d.records.Write(nr); err != nil {
 		return Result{}, exitcode.Errorf(exitcode.LocalIO, "the file at %s holds this version, but its delivery record could not be written: %w", res.Rel, err)
 	}

@@ -351,3 +351,57 @@ func stripIdentity(t *testing.T, dir, rel string) {
 		t.Fatal(err)
 	}
 }
+
+// Per-part checksums (composite CRC, multipart ETag) are checked on disk
+// in uniform parts: of part 1's size from the server (an old record, the
+// object's own check), or of the size the record kept (the delivered
+// version's check, when a new version is there). Mixed part sizes cannot
+// be checked on disk: the file is downloaded again and compared.
+func TestPerPartChecksumsOnDisk(t *testing.T) {
+	data := randBytes(5*partSize+333, 21)
+	for _, tc := range []struct {
+		name   string
+		sizes  []int64
+		algo   string
+		onDisk bool // checked without a GET
+	}{
+		{"composite uniform", []int64{96 << 10, 96 << 10, 96 << 10, int64(len(data)) - 3*(96<<10)}, "CRC32C", true},
+		{"multipart etag uniform", []int64{128 << 10, 128 << 10, int64(len(data)) - 256<<10}, "", true},
+		{"composite mixed", []int64{40 << 10, 130 << 10, int64(len(data)) - 170<<10}, "CRC32", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.srv.Put(t, bucket, "p.bin", data, nil)
+			e.srv.Fixups.SetParts(bucket, "p.bin", data, tc.sizes, tc.algo)
+			e.mustOK("p.bin", "p.bin", data)
+			uniform := tc.onDisk
+			if r := e.record("p.bin"); (r.PartSize != 0) != uniform || uniform && r.PartSize != tc.sizes[0] {
+				t.Fatalf("record part size %d, want %v", r.PartSize, uniform)
+			}
+			// An old record (no identity): verified once.
+			stripIdentity(t, e.dir, "p.bin")
+			e.srv.SetRule(nil)
+			res := e.mustOK("p.bin", "p.bin", data)
+			gets := e.srv.Count(http.MethodGet)
+			if !res.UpToDate || !res.Reverified || (gets == 0) != tc.onDisk {
+				t.Fatalf("old record: up_to_date=%v reverified=%v, %d GETs", res.UpToDate, res.Reverified, gets)
+			}
+			if len(conflictCopies(t, e.dir, "p.bin")) != 0 {
+				t.Fatal("the delivered bytes were kept as a conflict copy")
+			}
+			if !tc.onDisk {
+				return
+			}
+			// Touched (chmod: ctime only) while a new version waits: the
+			// record's own check says the bytes are still the delivered
+			// ones, so they are replaced without a copy.
+			os.Chmod(filepath.Join(e.dir, "p.bin"), 0o600)
+			v2 := randBytes(len(data), 22)
+			e.srv.Put(t, bucket, "p.bin", v2, nil)
+			e.srv.Fixups.SetParts(bucket, "p.bin", v2, tc.sizes, tc.algo)
+			if res := e.mustOK("p.bin", "p.bin", v2); res.ConflictCopy != "" || !res.Reverified {
+				t.Fatalf("new version over a touched, unchanged file: copy %q, reverified %v", res.ConflictCopy, res.Reverified)
+			}
+		})
+	}
+}

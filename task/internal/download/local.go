@@ -40,7 +40,7 @@ const (
 // identity it had while it was read.
 type onDisk struct {
 	verdict Verdict
-	id      record.Identity
+	id      *record.Identity // nil where identities are unknown (off Linux)
 	regular bool
 }
 
@@ -64,6 +64,10 @@ func checkPath(ctx context.Context, root *os.Root, rel string, fi fs.FileInfo, s
 		return onDisk{}, exitcode.Errorf(exitcode.LocalIO, "stat %s: %w", rel, err)
 	}
 	id, ok := record.IdentityOf(before)
+	var idp *record.Identity
+	if ok {
+		idp = &id
+	}
 	if !os.SameFile(before, fi) {
 		return onDisk{verdict: Differs, regular: true}, nil // replaced since the Lstat
 	}
@@ -76,7 +80,7 @@ func checkPath(ctx context.Context, root *os.Root, rel string, fi fs.FileInfo, s
 	} else if got, _ := record.IdentityOf(after); ok && got != id {
 		verdict = Differs // written to while being read
 	}
-	return onDisk{verdict: verdict, id: id, regular: true}, nil
+	return onDisk{verdict: verdict, id: idp, regular: true}, nil
 }
 
 // checkFile hashes f (size bytes) the way the download would have been
