@@ -131,6 +131,7 @@ func Run(ctx context.Context, api API, o Options) (Summary, error) {
 	defer root.Close()
 	download.MigrateRecords(ctx, root, s.o.Logger)
 	s.root, s.records = root, record.New(root)
+	defer s.records.Close()
 	if o.MirrorDeletes {
 		s.listed = newListedSet()
 	}

@@ -88,6 +88,7 @@ func Run(ctx context.Context, api API, o Options) (Result, error) {
 	}
 	defer root.Close()
 	d := &delivery{api: api, o: o, root: root, records: record.New(root), start: start}
+	defer d.records.Close()
 	d.reclaim()
 	MigrateRecords(ctx, root, o.Logger)
 
@@ -126,7 +127,9 @@ func (d *delivery) reclaim() {
 // A failure is logged and retried by the next task: until then a routed
 // key's old record is not found, and its file is verified by content.
 func MigrateRecords(ctx context.Context, root *os.Root, log *slog.Logger) {
-	n, err := record.New(root).Migrate(ctx, state.Locker(root))
+	st := record.New(root)
+	defer st.Close()
+	n, err := st.Migrate(ctx, state.Locker(root))
 	if n > 0 {
 		log.Info("delivery records renamed by path", "records", n)
 	}

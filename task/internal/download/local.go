@@ -55,6 +55,12 @@ func checkPath(ctx context.Context, root *os.Root, rel string, fi fs.FileInfo, s
 		return onDisk{verdict: Differs, regular: true}, nil
 	}
 	f, err := root.Open(rel)
+	if errors.Is(err, fs.ErrPermission) {
+		// Not readable by the task (a person's private file): it cannot be
+		// the object's bytes as far as edge-drop can tell, so it is kept
+		// aside, never replaced unseen.
+		return onDisk{verdict: Differs, regular: true}, nil
+	}
 	if err != nil {
 		return onDisk{}, rootErr(fmt.Errorf("open %s to verify it: %w", rel, err))
 	}

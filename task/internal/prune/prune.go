@@ -104,6 +104,7 @@ func Run(ctx context.Context, api API, o Options) (Result, error) {
 	defer root.Close()
 	download.MigrateRecords(ctx, root, o.Logger)
 	store := record.New(root)
+	defer store.Close()
 
 	// An event key names the decoded key, or (rarely) the raw one: the
 	// path's delivery record says which of the two this board delivered.

@@ -26,6 +26,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/edge-drop/edge-drop/contract"
@@ -124,15 +125,52 @@ func Name(rel string) string {
 func Path(rel string) string { return path.Join(Dir, Name(rel)) }
 
 // Store reads and writes records under a data dir opened as an os.Root.
-type Store struct{ root *os.Root }
+type Store struct {
+	root *os.Root
+	mu   sync.Mutex
+	dir  *os.Root // the records dir, opened by the first Read that finds it
+}
 
-// New returns the store of the data dir root.
+// New returns the store of the data dir root. Close releases what Read
+// keeps open.
 func New(root *os.Root) *Store { return &Store{root: root} }
+
+// Close closes the records dir that Read keeps open.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.dir == nil {
+		return nil
+	}
+	err := s.dir.Close()
+	s.dir = nil
+	return err
+}
+
+// records returns the records dir, opened once: a sync reads a record per
+// listed key, and one openat beats walking .edge-drop/records/ each time.
+func (s *Store) records() (*os.Root, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.dir != nil {
+		return s.dir, nil
+	}
+	d, err := s.root.OpenRoot(Dir)
+	if err != nil {
+		return nil, err
+	}
+	s.dir = d
+	return d, nil
+}
 
 // Read returns the record of the local path rel. ok is false when there
 // is none; err wraps ErrCorrupt when one exists but is unusable.
 func (s *Store) Read(rel string) (r Record, ok bool, err error) {
-	f, err := s.root.Open(Path(rel))
+	dir, err := s.records()
+	var f *os.File
+	if err == nil {
+		f, err = dir.Open(Name(rel))
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return Record{}, false, nil
 	}
