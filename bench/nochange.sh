@@ -3,7 +3,7 @@
 # file's identity against its delivery record. The task built from this
 # tree and from BASE (default: main) each sync N untouched 64-byte objects
 # into their own directory, then run the same no-change sync ROUNDS times,
-# taking turns, on the same server. Then, for this tree only: one file
+# taking turns (who goes first alternates), on the same server. Then, for this tree only: one file
 # touched (mtime), one file with a byte flipped and its mtime put back
 # (touch -r): how many files each next sync re-verifies, downloads and
 # keeps as conflict copies. Prints a Markdown table.
@@ -70,7 +70,9 @@ for v in base head; do
 done
 echo "== $ROUNDS no-change rounds, $N files" >&2
 for ((r = 0; r < ROUNDS; r++)); do
-  for v in base head; do
+  order="base head"
+  ((r % 2)) && order="head base" # who goes first alternates: the server's own GC after a listing hits both alike
+  for v in $order; do
     sync
     read -r w c < <(syncrun "${BIN[$v]}" "${DIR[$v]}"; echo)
     [[ $(field downloaded) == 0 && $(field up_to_date) == "$N" ]] || { echo "bench: $v no-change sync changed something" >&2; cat "$OUT/sync.out" >&2; exit 1; }

@@ -155,7 +155,7 @@ func TestE2EReport(t *testing.T) {
 		if r.code != 4 {
 			t.Fatalf("exit %d, want 4", r.code)
 		}
-		want(t, rep, map[string]any{"status": "gone", "exitCode": 4.0, "class": "not_found"})
+		want(t, rep, map[string]any{"status": "gone", "exitCode": 4.0, "class": "not_found", "key": "deleted before.txt"})
 		sent(t, rep)
 	})
 
@@ -164,7 +164,7 @@ func TestE2EReport(t *testing.T) {
 		if r.code != 3 || strings.Count(r.stderr, "\n") != 1 {
 			t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
 		}
-		want(t, rep, map[string]any{"status": "failed", "exitCode": 3.0, "class": "unsafe_key"})
+		want(t, rep, map[string]any{"status": "failed", "exitCode": 3.0, "class": "unsafe_key", "key": "../escape.txt"})
 		if s, _ := rep["summary"].(string); !strings.HasPrefix(s, "failed (exit 3 unsafe_key: ") {
 			t.Errorf("summary %q", s)
 		}

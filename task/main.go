@@ -14,6 +14,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -35,6 +36,7 @@ import (
 	"github.com/edge-drop/edge-drop/task/internal/config"
 	"github.com/edge-drop/edge-drop/task/internal/download"
 	"github.com/edge-drop/edge-drop/task/internal/exitcode"
+	"github.com/edge-drop/edge-drop/task/internal/keypath"
 	"github.com/edge-drop/edge-drop/task/internal/prune"
 	"github.com/edge-drop/edge-drop/task/internal/report"
 	"github.com/edge-drop/edge-drop/task/internal/s3conn"
@@ -178,7 +180,7 @@ func (r *runner) run(ctx context.Context) contract.Report {
 		if err != nil {
 			c, err := code(err)
 			rep := r.fail(c, err, "bucket", cfg.Bucket, "key", cfg.Key)
-			rep.Key, rep.Path = res.Key, res.Rel
+			rep.Key, rep.Path = cmp.Or(res.Key, keypath.Candidates(cfg.Key)[0]), res.Rel
 			return rep
 		}
 		r.log.Info(string(res.Outcome), "bucket", cfg.Bucket, "key", res.Key, "path", res.Path, "bytes", res.Bytes, "reason", orNone(res.Reason))
@@ -189,8 +191,9 @@ func (r *runner) run(ctx context.Context) contract.Report {
 	if err != nil {
 		c, err := code(err)
 		rep := r.fail(c, err, "bucket", cfg.Bucket, "key", cfg.Key)
+		rep.Key = keypath.Candidates(cfg.Key)[0] // as the event names it, decoded
 		if c == exitcode.NotFound {
-			rep = goneReport(cfg.Bucket, cfg.Key, err)
+			rep = goneReport(cfg.Bucket, rep.Key, err)
 		}
 		return rep
 	}

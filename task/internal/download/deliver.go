@@ -260,13 +260,15 @@ type object struct {
 	lastMod              time.Time
 }
 
+// plan is what a delivery does with the file at its path.
+type plan struct {
+	ver     verifier
+	ours    bool // the path's record is this key's
+	keep    bool // keep the file at the path as a conflict copy
+	compare bool // decide keep after the download, by comparing bytes
+}
+
 // attempt delivers the version head describes, unless the board has it.
-// The file at the path is one of: nothing; the key's own delivery,
-// untouched since (its identity matches the record): up to date or
-// replaced; or anything else (touched since, an old record without
-// identity, no record, another key's): then its content decides. Bytes
-// that equal the object are adopted; edge-drop's own earlier delivery is
-// replaced; anything else is kept as a conflict copy beside the path.
 func (d *delivery) attempt(ctx context.Context, key string, head *s3.HeadObjectOutput) (Result, error) {
 	o := d.o
 	obj := object{key: key, etag: aws.ToString(head.ETag), versionID: aws.ToString(head.VersionId),
@@ -278,40 +280,54 @@ func (d *delivery) attempt(ctx context.Context, key string, head *s3.HeadObjectO
 	if o.MaxBytes > 0 && obj.size > o.MaxBytes {
 		return Result{}, exitcode.Errorf(exitcode.TooLarge, "s3://%s/%s is %d bytes, larger than the board accepts (%d bytes, EDGE_DROP_MAX_BYTES)", o.Bucket, key, obj.size, o.MaxBytes)
 	}
-
 	rel, _ := keypath.Local(key, o.StripComponents) // validated by Run: relative, clean, slash-separated
 	res := Result{Key: key, Rel: rel, Path: path.Join(o.DataDir, rel), ETag: obj.etag, VersionID: obj.versionID,
 		Bytes: obj.size, Record: path.Join(o.DataDir, record.Path(rel))}
+	p, done, err := d.decide(ctx, obj, head, &res)
+	if err != nil || done {
+		res.Elapsed = time.Since(d.start)
+		return res, err
+	}
+	return d.download(ctx, obj, p, res)
+}
 
-	// 4. What is at the path, and what does its record say?
+// decide looks at the path (4.): its record and one lstat. The file there
+// is one of: nothing; the key's own delivery, untouched since (its
+// identity matches the record): up to date (done) or replaced; another
+// key's (the one-owner rule: this key may lose, done); or anything else
+// (touched since, an old record without identity, no record): then its
+// content decides. Bytes that equal the object are adopted (done);
+// edge-drop's own earlier delivery is replaced; anything else is kept as a
+// conflict copy beside the path.
+func (d *delivery) decide(ctx context.Context, obj object, head *s3.HeadObjectOutput, res *Result) (plan, bool, error) {
+	o, rel := d.o, res.Rel
 	rec, haveRec, err := d.records.Read(rel)
 	if err != nil {
-		o.Logger.Warn("ignoring the delivery record", "key", key, "path", rel, "error", err.Error())
+		o.Logger.Warn("ignoring the delivery record", "key", obj.key, "path", rel, "error", err.Error())
 	}
 	fi, err := d.root.Lstat(rel)
 	switch {
 	case err == nil && fi.IsDir():
-		return Result{}, exitcode.Errorf(exitcode.LocalIO, "target %s is a directory", res.Path)
+		return plan{}, false, exitcode.Errorf(exitcode.LocalIO, "target %s is a directory", res.Path)
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
-		return Result{}, rootErr(fmt.Errorf("inspect target: %w", err))
+		return plan{}, false, rootErr(fmt.Errorf("inspect target: %w", err))
 	}
 	exists := err == nil
 	res.New = !exists
-	ours := haveRec && rec.Key == key && (rec.Bucket == "" || rec.Bucket == o.Bucket)
-	res.Superseded = d.superseded(key, obj.etag, obj.size, rec, ours)
+	p := plan{ours: haveRec && rec.Key == obj.key && (rec.Bucket == "" || rec.Bucket == o.Bucket)}
+	res.Superseded = d.superseded(obj.key, obj.etag, obj.size, rec, p.ours)
 
 	// One owner per path: another key's record is a contest.
-	if haveRec && !ours {
+	if haveRec && !p.ours {
 		win, why, err := d.contest(ctx, rel, obj, rec)
 		if err != nil {
-			return Result{}, err
+			return p, false, err
 		}
 		res.Reason = why
 		if !win {
 			res.Lost = rec.Key
-			o.Logger.Warn("conflict", "key", key, "path", rel, "owner", rec.Key, "reason", why)
-			res.Elapsed = time.Since(d.start)
-			return res, nil
+			o.Logger.Warn("conflict", "key", obj.key, "path", rel, "owner", rec.Key, "reason", why)
+			return p, true, nil
 		}
 		res.Displaced = rec.Key
 	}
@@ -319,48 +335,44 @@ func (d *delivery) attempt(ctx context.Context, key string, head *s3.HeadObjectO
 	// it was committed as. Size and mtime alone never decide: two uploads
 	// within one second can have the same size and LastModified, and a
 	// person's edit can keep both.
+	current := p.ours && rec.Holds(obj.etag, obj.versionID, obj.size)
 	untouched := exists && haveRec && rec.File.Matches(fi)
-	if ours && untouched && rec.Holds(obj.etag, obj.versionID, obj.size) {
+	if current && untouched {
 		res.UpToDate = true
 		d.noteSequencer(rec, obj.etag)
-		res.Elapsed = time.Since(d.start)
-		return res, nil
+		return p, true, nil
 	}
 
-	var ver *verifier
-	verify := func() verifier {
-		if ver == nil {
-			v := chooseVerifier(ctx, d.api, o.Bucket, key, obj.etag, obj.size, head)
-			ver = &v
-		}
-		return *ver
+	p.ver = chooseVerifier(ctx, d.api, o.Bucket, obj.key, obj.etag, obj.size, head)
+	if !exists || untouched {
+		return p, false, nil // nothing there, or edge-drop's delivery untouched: replaced
 	}
-	keep, compare := false, false // keep the file at the path aside; decide that after the download
-	if exists && !untouched {
-		res.Reverified = true
-		got, err := checkPath(ctx, d.root, rel, fi, obj.size, verify())
-		if err != nil {
-			return Result{}, err
-		}
-		switch {
-		case got.verdict == Same && got.regular:
-			return d.adopt(res, obj, verify(), rec, ours, got.id)
-		case haveRec && !(ours && rec.Holds(obj.etag, obj.versionID, obj.size)) && d.deliveredUnchanged(ctx, rel, fi, rec):
-			// edge-drop's own earlier delivery, its bytes unchanged (only
-			// its identity moved: chmod, a restore, another device):
-			// replaced like an untouched one.
-		case got.verdict == Unknown && got.regular:
-			compare = true
-		default:
-			keep = true
-		}
+	res.Reverified = true
+	got, err := checkPath(ctx, d.root, rel, fi, obj.size, p.ver)
+	switch {
+	case err != nil:
+		return p, false, err
+	case got.verdict == Same && got.regular:
+		return p, true, d.adopt(res, obj, p.ver, rec, current, got.id)
+	case haveRec && !current && d.deliveredUnchanged(ctx, rel, fi, rec):
+		// edge-drop's own earlier delivery, its bytes unchanged (only its
+		// identity moved: chmod, a restore, another device): replaced like
+		// an untouched one.
+	case got.verdict == Unknown && got.regular:
+		p.compare = true
+	default:
+		p.keep = true
 	}
+	return p, false, nil
+}
 
-	ver0 := verify()
-	if ver0.Name == "" {
-		o.Logger.Warn("integrity: " + ver0.Note)
+// download fetches, verifies and commits obj over the path (5. to 7.).
+func (d *delivery) download(ctx context.Context, obj object, p plan, res Result) (Result, error) {
+	o, rel := d.o, res.Rel
+	if p.ver.Name == "" {
+		o.Logger.Warn("integrity: " + p.ver.Note)
 	}
-	res.Verified = ver0.Name
+	res.Verified = p.ver.Name
 
 	// 5. The target's directory, then a locked temp file in the state dir
 	// (same file system: atomic rename; a killed task's file is found and
@@ -391,7 +403,7 @@ func (d *delivery) attempt(ctx context.Context, key string, head *s3.HeadObjectO
 	if o.OnTransfer != nil {
 		o.OnTransfer(obj.size)
 	}
-	f := &fetcher{api: d.api, o: o, key: key, etag: obj.etag, size: obj.size, f: tmp.File, ver: ver0}
+	f := &fetcher{api: d.api, o: o, key: obj.key, etag: obj.etag, size: obj.size, f: tmp.File, ver: p.ver}
 	if err := f.run(ctx); err != nil {
 		return Result{}, exitcode.New(classify(ctx, err), err)
 	}
@@ -411,36 +423,41 @@ func (d *delivery) attempt(ctx context.Context, key string, head *s3.HeadObjectO
 			return Result{}, exitcode.Errorf(exitcode.LocalIO, "set mtime: %w", err)
 		}
 	}
-	if compare {
+	if p.compare {
 		same, err := sameBytes(d.root, rel, tmp.File, obj.size)
 		if err != nil {
 			return Result{}, err
 		}
-		keep = !same
+		p.keep = !same
 		res.UpToDate = same // the path held this version already (now proven by the download)
 	}
-	nr := d.newRecord(obj, rel, ver0, f.uniformPartSize())
-	copyName, err := d.commit(ctx, tmp, rel, keep, nr)
+	copyName, err := d.commit(ctx, tmp, rel, p.keep, d.newRecord(obj, rel, p.ver, f.uniformPartSize()))
 	if err != nil {
 		return Result{}, err
 	}
 	committed = true
 	res.ConflictCopy = copyName
-	if copyName == "" && res.Displaced != "" {
-		o.Logger.Warn("conflict", "key", key, "path", rel, "displaced", res.Displaced, "reason", res.Reason)
-	}
-	if copyName != "" {
-		why := "the file at the path was changed since its delivery"
-		if !ours && res.Displaced == "" {
-			why = "the file at the path was not delivered by edge-drop"
-		} else if res.Displaced != "" {
-			why = "the file at the path, delivered for " + res.Displaced + ", was changed since"
-		}
-		res.Reason = strings.TrimPrefix(res.Reason+"; "+why+": kept as "+copyName, "; ")
-		o.Logger.Warn("conflict", "key", key, "path", rel, "conflict_copy", copyName, "reason", res.Reason)
-	}
+	d.noteConflict(&res, p.ours)
 	res.Elapsed = time.Since(d.start)
 	return res, nil
+}
+
+// noteConflict logs and words a delivery that kept a copy or took the path
+// from another key.
+func (d *delivery) noteConflict(res *Result, ours bool) {
+	switch {
+	case res.ConflictCopy != "":
+		why := "the file at the path was changed since its delivery"
+		if res.Displaced != "" {
+			why = "the file at the path, delivered for " + res.Displaced + ", was changed since"
+		} else if !ours {
+			why = "the file at the path was not delivered by edge-drop"
+		}
+		res.Reason = strings.TrimPrefix(res.Reason+"; "+why+": kept as "+res.ConflictCopy, "; ")
+		d.o.Logger.Warn("conflict", "key", res.Key, "path", res.Rel, "conflict_copy", res.ConflictCopy, "reason", res.Reason)
+	case res.Displaced != "":
+		d.o.Logger.Warn("conflict", "key", res.Key, "path", res.Rel, "displaced", res.Displaced, "reason", res.Reason)
+	}
 }
 
 // newRecord is the delivery record of obj at rel, verified by ver.
@@ -522,30 +539,25 @@ func (d *delivery) commit(ctx context.Context, tmp *state.Temp, rel string, keep
 
 // adopt records the file at the path, whose bytes were verified to be the
 // object's, as this delivery: nothing is downloaded or moved.
-func (d *delivery) adopt(res Result, obj object, ver verifier, rec record.Record, ours bool, id *record.Identity) (Result, error) {
+func (d *delivery) adopt(res *Result, obj object, ver verifier, rec record.Record, current bool, id *record.Identity) error {
 	nr := d.newRecord(obj, res.Rel, ver, ver.partSize)
-	if ours && rec.Holds(obj.etag, obj.versionID, obj.size) {
+	if current {
 		// The key's own record (touched, or written before identities):
 		// keep when and for which event it was delivered.
 		nr.DeliveredAt = rec.DeliveredAt
-		seq := nr.Sequencer
-		if c, ok := record.CompareSequencers(seq, rec.Sequencer); rec.Sequencer != "" && (!ok || c <= 0) {
-			seq = rec.Sequencer
+		if c, ok := record.CompareSequencers(nr.Sequencer, rec.Sequencer); rec.Sequencer != "" && (!ok || c <= 0) {
+			nr.Sequencer = rec.Sequencer
 		}
-		nr.Sequencer = seq
 	}
 	nr.File = id
 	if err := d.records.Write(nr); err != nil {
-		return Result{}, exitcode.Errorf(exitcode.LocalIO, "the file at %s holds this version, but its delivery record could not be written: %w", res.Rel, err)
+		return exitcode.Errorf(exitcode.LocalIO, "the file at %s holds this version, but its delivery record could not be written: %w", res.Rel, err)
 	}
 	res.UpToDate, res.Adopted, res.Verified = true, true, ver.Name
-	if res.Displaced != "" {
-		d.o.Logger.Warn("conflict", "key", obj.key, "path", res.Rel, "displaced", res.Displaced, "reason", res.Reason)
-	}
+	d.noteConflict(res, current)
 	d.o.Logger.Info("verified and adopted", "key", obj.key, "path", res.Rel, "verified", ver.Name,
 		"reason", "the file at the path was not known untouched since its delivery; its content is this version")
-	res.Elapsed = time.Since(d.start)
-	return res, nil
+	return nil
 }
 
 // deliveredUnchanged reports whether the file at rel still holds the bytes
