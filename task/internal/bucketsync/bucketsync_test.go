@@ -67,7 +67,10 @@ func newEnv(t *testing.T) *env {
 	t.Parallel()
 	e := &env{t: t, srv: s3test.Start(t), dir: t.TempDir()}
 	api, err := s3conn.New(context.Background(), s3conn.Options{
-		RequestTimeout: 2 * time.Second, Concurrency: 8, MaxBackoff: 5 * time.Millisecond, MaxAttempts: 2,
+		// No test here times a request out; a generous header timeout keeps
+		// a loaded machine (make test: every package at once, -race) from
+		// failing an object now and then.
+		RequestTimeout: 10 * time.Second, Concurrency: 8, MaxBackoff: 5 * time.Millisecond, MaxAttempts: 2,
 		Endpoint:    e.srv.URL(),
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
 	}, func(string) string { return "" })
@@ -93,7 +96,7 @@ func (e *env) mustRun() bucketsync.Summary {
 	e.t.Helper()
 	sum, err := e.run()
 	if err != nil {
-		e.t.Fatalf("sync: exit %d: %v", exitcode.Of(err), err)
+		e.t.Fatalf("sync: exit %d: %v\nfailed: %v", exitcode.Of(err), err, e.log.lines("object failed"))
 	}
 	return sum
 }

@@ -216,7 +216,7 @@ func (d *delivery) folder(key string, head *s3.HeadObjectOutput) (Result, error)
 	if err := d.root.MkdirAll(rel, 0o755); err != nil {
 		return Result{}, rootErr(fmt.Errorf("create folder %s: %w", rel, err))
 	}
-	return Result{Key: key, Path: path.Join(d.o.DataDir, rel), Folder: true, Elapsed: time.Since(d.start)}, nil
+	return Result{Key: key, Path: path.Join(d.o.DataDir, rel), Rel: rel, Folder: true, Elapsed: time.Since(d.start)}, nil
 }
 
 // head asks S3 for the object's current version and checksums.
