@@ -19,7 +19,10 @@ const (
 	OutcomeUpToDate = "up_to_date"
 	// OutcomeConflict: delivered, and the bytes that were at the path (a
 	// file edge-drop did not deliver, or one changed since) were kept
-	// beside it as Report.ConflictCopy.
+	// beside it as Report.ConflictCopy. Also: two keys map to one path
+	// (routing), and the rule (newest LastModified wins, ties to the
+	// larger key) gave the path to one of them: Report.Reason names both;
+	// without ConflictCopy and as the losing key, nothing was written.
 	OutcomeConflict = "conflict"
 	// OutcomeGone: the object was deleted before its delivery ran; nothing
 	// was written. Not a failure.
@@ -96,6 +99,10 @@ type Report struct {
 	// Sync: the counts, and the first failed keys (at most MaxReportedKeys).
 	Sync       *SyncCounts `json:"sync,omitempty"`
 	FailedKeys []string    `json:"failedKeys,omitempty"`
+
+	// TaskArn is the ECS task's own ARN, from its task metadata endpoint
+	// (empty when not run by ECS, or when the endpoint did not answer).
+	TaskArn string `json:"taskArn,omitempty"`
 }
 
 // SyncCounts are a sync's tallies.
