@@ -192,11 +192,20 @@ func TestReportedOutcomesOfASync(t *testing.T) {
 		t.Errorf("partial sync's outcome: %+v", outs)
 	}
 
-	// The real task, which does not report yet: synced by its exit code.
-	h = start(t, defaultAsm, Options{Boards: []Board{{Name: "c"}}})
+	// A task that exits 0 without a report: synced by its exit code.
+	h = start(t, defaultAsm, Options{TaskBinary: standInTask(t, nil), Boards: []Board{{Name: "c"}}})
 	x, outs = runSync(t, h, `{}`)
 	if x.Status != statemachine.StatusSucceeded || len(outs) != 1 || outs[0].Words() != "synced (exit 0, the task sent no report)" {
 		t.Errorf("sync without a report: %s %s, outcomes %+v", x.Status, x.Cause, outs)
+	}
+	// The real task reports its counts.
+	h = start(t, defaultAsm, Options{Boards: []Board{{Name: "d"}}})
+	h.put("demo-1.txt", []byte("one"))
+	h.results(1)
+	x, outs = runSync(t, h, `{}`)
+	if x.Status != statemachine.StatusSucceeded || len(outs) != 1 || outs[0].Words() != "synced (0 new, 0 updated, 0 deleted)" ||
+		outs[0].Sync == nil || outs[0].Sync.UpToDate != 1 {
+		t.Errorf("the real task's sync: %s %s, outcomes %+v", x.Status, x.Cause, outs)
 	}
 }
 

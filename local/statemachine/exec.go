@@ -20,17 +20,17 @@ var errExecutionTimeout = errors.New("execution timed out")
 // (with its own context, context object and path; opts, obs and exec are
 // shared).
 type runner struct {
-	m      *Machine
-	opts   Options
-	ctx    context.Context
+	m    *Machine
+	opts Options
+	ctx  context.Context
 	// execCtx is the execution's context (its abort and timeout); ctx may
 	// be narrower (a Map iteration's, cancelled when the Map ends).
 	execCtx context.Context
 	parent  context.Context
-	ctxObj map[string]any
-	exec   *Execution
-	obs    *observer
-	path   []Step
+	ctxObj  map[string]any
+	exec    *Execution
+	obs     *observer
+	path    []Step
 	// mapItems counts the Map items of the execution (see MaxMapItems).
 	mapItems *atomic.Int64
 	// iteration is the Map iteration this runner runs ("" at the top level).
