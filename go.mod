@@ -20,6 +20,10 @@ require (
 	quamina.net/go/quamina v1.5.1
 )
 
+require github.com/aws/aws-sdk-go-v2/service/sfn v1.41.2
+
+require github.com/blues/jsonata-go v1.5.4
+
 require (
 	github.com/Masterminds/semver/v3 v3.5.0 // indirect
 	github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream v1.7.27 // indirect

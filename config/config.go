@@ -301,7 +301,11 @@ var RetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 5
 // Validate checks every field; the error has one line per bad key.
 func (c Config) Validate() error {
 	var errs []error
-	bad := func(key string, got any, rule string) { errs = append(errs, fieldError(key, got, rule)) }
+	badKeys := map[string]bool{}
+	bad := func(key string, got any, rule string) {
+		errs = append(errs, fieldError(key, got, rule))
+		badKeys[key] = true
+	}
 
 	if !stackPrefixRE.MatchString(c.StackPrefix) {
 		bad(KeyStackPrefix, c.StackPrefix, "must start with a letter and hold only letters, digits and '-' (at most 64)")
@@ -374,6 +378,7 @@ func (c Config) Validate() error {
 	if c.RoutePrefix != "" && routePrefixRE.MatchString(c.RoutePrefix) && !strings.HasPrefix(c.KeyPattern, "*") && !strings.HasPrefix(c.KeyPattern, c.RoutePrefix) {
 		bad(KeyKeyPattern, c.KeyPattern, "matches no routed key: with routePrefix="+c.RoutePrefix+" it must start with "+c.RoutePrefix+", e.g. "+c.RoutePrefix+"*")
 	}
+	errs = append(errs, c.prefixesAgree(badKeys)...)
 	if c.RoutePrefix != "" && c.DeliverTo.Kind != TargetAny {
 		bad(KeyRoutePrefix, c.RoutePrefix, "cannot be set together with deliverTo="+c.DeliverTo.String()+": the key names the target; unset one of them")
 	}
@@ -395,6 +400,29 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// prefixesAgree: every delivered key starts with the literal start of
+// ruleKeyPrefix, keyPattern, ruleKeyWildcard and routePrefix (decoded), so
+// two of them of which neither starts the other deliver nothing at all.
+// Keys already found bad are not compared.
+func (c Config) prefixesAgree(badKeys map[string]bool) []error {
+	keys := []string{KeyRuleKeyPrefix, KeyKeyPattern, KeyRuleKeyWildcard, KeyRoutePrefix}
+	values := []string{c.RuleKeyPrefix, c.KeyPattern, c.RuleKeyWildcard, c.RoutePrefix}
+	prefixes := c.prefixes()
+	var errs []error
+	for i := range prefixes {
+		for j := i + 1; j < len(prefixes); j++ {
+			a, b := prefixes[i], prefixes[j]
+			if strings.HasPrefix(a, b) || strings.HasPrefix(b, a) || badKeys[keys[i]] || badKeys[keys[j]] ||
+				keys[i] == KeyKeyPattern && keys[j] == KeyRoutePrefix { // its own message above
+				continue
+			}
+			errs = append(errs, fieldError(keys[j], values[j], fmt.Sprintf(
+				"matches no key that %s=%s matches (every delivered key would start with both %q and %q), so no upload would ever be delivered: make one start with the other", keys[i], values[i], a, b)))
+		}
+	}
+	return errs
+}
+
 // inEventKey reports whether r can appear in an object key as S3 events
 // (and so the rule and the Choice state) see it: letters, digits, the
 // characters S3 leaves unencoded, '+' (a space) and '%' (of %XX).
@@ -408,14 +436,8 @@ func fieldError(key string, got any, rule string) error {
 
 // ObjectKeyPrefix is RuleKeyPrefix as S3 stores keys: the rule sees keys
 // URL-encoded ("q3+reports/"), IAM resources name them as they are
-// ("q3 reports/"). Validate has checked that it decodes.
-func (c Config) ObjectKeyPrefix() string {
-	p, err := url.QueryUnescape(c.RuleKeyPrefix)
-	if err != nil {
-		return c.RuleKeyPrefix
-	}
-	return p
-}
+// ("q3 reports/"); see DecodeEventKeyPrefix.
+func (c Config) ObjectKeyPrefix() string { return DecodeEventKeyPrefix(c.RuleKeyPrefix) }
 
 // Sync schedule. 6 h: a board that was away is whole again within a
 // quarter of a day without a person, while a no-change sync (one listing,

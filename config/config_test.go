@@ -71,8 +71,8 @@ func TestFiltersInEventEncoding(t *testing.T) {
 	for _, c := range []map[string]any{
 		{KeyKeyPattern: "red+flower*.jpg"},
 		{KeyKeyPattern: `caf%C3%A9/a\*b*`},
-		{KeyRuleKeyPrefix: "dt%3D2018-05-04/"},
-		{KeyRuleKeyWildcard: "in/*/x_y.csv"},
+		{KeyRuleKeyPrefix: "dt%3D2018-05-04/", KeyKeyPattern: "*"},
+		{KeyRuleKeyWildcard: "in/*/x_y.csv", KeyKeyPattern: "in/*"},
 	} {
 		if _, err := FromContext(lookupFrom(c)); err != nil {
 			t.Errorf("%v: %v", c, err)

@@ -149,7 +149,8 @@ func TestManagedBoardPolicyFallback(t *testing.T) {
 }
 
 // The state machine role: RunTask, DescribeTasks and StopTask only on the
-// one cluster, PassRole only to ECS tasks, nothing else on "*" but log
+// one cluster, TagResource only on its tasks as RunTask creates them,
+// PassRole only to ECS tasks, nothing else on "*" but log
 // delivery and X-Ray, and exactly the actions CDK's runTask.sync, logging
 // and tracing grants would hold.
 func TestStateMachineRoleIsBoundToTheCluster(t *testing.T) {
@@ -179,6 +180,11 @@ func TestStateMachineRoleIsBoundToTheCluster(t *testing.T) {
 			"WatchAndStopItsTasks": {Sid: "WatchAndStopItsTasks", Actions: []string{"ecs:DescribeTasks", "ecs:StopTask"},
 				Resources:  []string{"arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task/" + clusterName + "/*"},
 				Conditions: onCluster},
+			// RunTask with PropagateTags is tag-on-create: ECS authorizes
+			// ecs:TagResource on the new task (stack tags break it otherwise).
+			"TagTheTasksItStarts": {Sid: "TagTheTasksItStarts", Actions: []string{"ecs:TagResource"},
+				Resources:  []string{"arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task/" + clusterName + "/*"},
+				Conditions: `{"StringEquals":{"ecs:CreateAction":"RunTask"}}`},
 			"PassTheTaskRolesToEcsTasksOnly": {Sid: "PassTheTaskRolesToEcsTasksOnly", Actions: []string{"iam:PassRole"},
 				Resources: roles, Conditions: `{"StringEquals":{"iam:PassedToService":"ecs-tasks.amazonaws.com"}}`},
 			"ManagedRuleOfRunTaskSync": {Sid: "ManagedRuleOfRunTaskSync", Actions: []string{"events:DescribeRule", "events:PutRule", "events:PutTargets"},

@@ -19,6 +19,13 @@ import (
 // flags) plus overrides, then config validation, then Build.
 func synth(t *testing.T, overrides map[string]any) (*App, config.Config) {
 	t.Helper()
+	return synthWith(t, overrides, nil)
+}
+
+// synthWith is synth with prepare applied to the app before it is built
+// (nil: nothing), e.g. stack tags.
+func synthWith(t *testing.T, overrides map[string]any, prepare func(awscdk.App)) (*App, config.Config) {
+	t.Helper()
 	ctx, err := CDKJSONContext("../cdk.json")
 	if err != nil {
 		t.Fatal(err)
@@ -28,6 +35,9 @@ func synth(t *testing.T, overrides map[string]any) (*App, config.Config) {
 	cfg, err := ConfigFrom(app)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if prepare != nil {
+		prepare(app)
 	}
 	built, err := Build(app, cfg, "..")
 	if err != nil {

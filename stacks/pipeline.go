@@ -62,12 +62,15 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 	cluster := edgecluster.Import(stack, "EdgeCluster", cfg.EffectiveClusterName())
 
 	task := downloadtask.New(stack, "DownloadTask", downloadtask.Props{
-		Bucket:    bucket.Bucket,
-		KeyPrefix: cfg.ObjectKeyPrefix(), // the rule's prefix, decoded: IAM names raw keys
+		Bucket: bucket.Bucket,
+		// The prefix every delivered key starts with (keyPattern, routing,
+		// the rule's filters), decoded: IAM names raw keys.
+		KeyPrefix: cfg.ReadPrefix(),
 		// Every sync lists; a delete needs S3's 404 for a gone key. With
 		// syncEvery=off and mirrorDeletes=false there is no sync at all
 		// (not even on demand) and the role keeps to s3:GetObject.
 		ListKeys:       cfg.Syncs() || cfg.MirrorDeletes,
+		ListPrefix:     cfg.ListPrefix(),
 		Image:          taskImage(cfg, props.ImageDirectory),
 		DataDir:        cfg.DataDir,
 		CPU:            cfg.TaskCPU,
@@ -103,7 +106,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 			Cluster:         cluster,
 			Task:            task,
 			Target:          target(cfg),
-			KeyPrefix:       cfg.ObjectKeyPrefix(),
+			KeyPrefix:       cfg.ListPrefix(), // routed: each board's route instead
 			KeyPattern:      cfg.KeyPattern,
 			MirrorDeletes:   cfg.MirrorDeletes,
 			TaskTimeout:     cfg.TaskTimeout,

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 
 	"github.com/edge-drop/edge-drop/config"
@@ -22,12 +23,19 @@ var (
 
 func synthCached(t *testing.T, name string, overrides map[string]any) *App {
 	t.Helper()
+	return synthCachedWith(t, name, overrides, nil)
+}
+
+// synthCachedWith is synthCached with prepare (see synthWith); the name
+// must tell the preparation apart too.
+func synthCachedWith(t *testing.T, name string, overrides map[string]any, prepare func(awscdk.App)) *App {
+	t.Helper()
 	synthMu.Lock()
 	defer synthMu.Unlock()
 	if a, ok := synthCache[name]; ok {
 		return a
 	}
-	a, _ := synth(t, overrides)
+	a, _ := synthWith(t, overrides, prepare)
 	synthCache[name] = a
 	return a
 }
@@ -38,7 +46,7 @@ func defaultPipeline(t *testing.T) assertions.Template {
 
 // customized changes every setting that shapes the pipeline.
 var customized = map[string]any{
-	config.KeyKeyPattern:       "report*.csv",
+	config.KeyKeyPattern:       "q3+reports/report*.csv", // under ruleKeyPrefix: else nothing is delivered
 	config.KeyDataDir:          "/srv/drop",
 	config.KeyRuleKeyPrefix:    "q3+reports/", // as events encode "q3 reports/"
 	config.KeyRemovalPolicy:    "destroy",
@@ -169,7 +177,9 @@ func TestStateMachineDefinition(t *testing.T) {
 	want := []string{pipeline.StateFailed, pipeline.StateDownload, pipeline.StateExtract, pipeline.StateMatches, pipeline.StateSkipped,
 		pipeline.StateSize, pipeline.StateTooLarge,
 		pipeline.StateClassifyFailure, pipeline.StateReadStoppedTask, pipeline.StateClassifyExit, pipeline.StateDescribeExit,
-		pipeline.StateDescribeOtherExit, pipeline.StateDescribeStopped, pipeline.StateDescribeError, pipeline.StateDescribeErrorName}
+		pipeline.StateDescribeOtherExit, pipeline.StateDescribeStopped, pipeline.StateDescribeError, pipeline.StateDescribeErrorName,
+		pipeline.StateReported, pipeline.StateReportedDelivered, pipeline.StateReportedGone, pipeline.StateDescribeReport,
+		pipeline.StateNoReport, pipeline.StateDescribeResult, pipeline.StateExitGone, pipeline.StateDelivered, pipeline.StateGone}
 	slices.Sort(want)
 	equalJSON(t, "states", names, want)
 
@@ -199,14 +209,16 @@ func TestStateMachineDefinition(t *testing.T) {
 	task := states[pipeline.StateDownload].(map[string]any)
 	equalJSON(t, "task type", task["Type"], "Task")
 	equalJSON(t, "resource", task["Resource"], "arn:${AWS::Partition}:states:::ecs:runTask.sync")
-	equalJSON(t, "end", task["End"], true)
+	equalJSON(t, "next", task["Next"], pipeline.StateReported)
 	equalJSON(t, "task timeout", task["TimeoutSeconds"], 1800)
 	equalJSON(t, "launch type", get(t, task, "Parameters", "LaunchType"), "EXTERNAL")
 	// The cluster is imported by its configured name: no cross-stack reference.
 	equalJSON(t, "cluster", get(t, task, "Parameters", "Cluster"), "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:cluster/edge-drop")
-	if td := get(t, task, "Parameters", "TaskDefinition").(string); !strings.Contains(td, "DownloadTaskTaskDefinition") {
-		t.Errorf("task definition %q", td)
-	}
+	// The revision the stack deployed (Ref: its ARN), not the family, whose
+	// latest ACTIVE revision the role may not run.
+	tdID, _ := only(t, tpl, "AWS::ECS::TaskDefinition")
+	equalJSON(t, "task definition", get(t, task, "Parameters", "TaskDefinition"), "${"+tdID+"}")
+	equalJSON(t, "propagated tags", get(t, task, "Parameters", "PropagateTags"), "TASK_DEFINITION")
 	equalJSON(t, "overrides", get(t, task, "Parameters", "Overrides"), map[string]any{"ContainerOverrides": []any{map[string]any{
 		"Name": contract.ContainerName,
 		"Environment": []any{
@@ -216,10 +228,13 @@ func TestStateMachineDefinition(t *testing.T) {
 			map[string]any{"Name": contract.EnvEventETag, "Value.$": "$.etag"},
 			// ECS takes strings only: the size is formatted.
 			map[string]any{"Name": contract.EnvEventSize, "Value.$": "States.Format('{}', $.size)"},
+			// The task reports its outcome with the state's token.
+			map[string]any{"Name": contract.EnvTaskToken, "Value.$": "$$.Task.Token"},
 		},
 	}}})
-	equalJSON(t, "result selector", task["ResultSelector"], map[string]any{
-		"exitCode.$": "$.Containers[0].ExitCode", "stopReason.$": "$.StoppedReason", "taskArn.$": "$.TaskArn"})
+	// No ResultSelector: the result is the task's report, or without one
+	// the stopped task (a selector for one shape fails on the other).
+	equalJSON(t, "result selector", task["ResultSelector"], nil)
 	equalJSON(t, "result path", task["ResultPath"], "$.task")
 	equalJSON(t, "retry", task["Retry"], []any{
 		map[string]any{"ErrorEquals": []string{"ECS.ServerException", "ECS.ThrottlingException"},
@@ -237,6 +252,47 @@ func TestStateMachineDefinition(t *testing.T) {
 	equalJSON(t, "catch", task["Catch"], []any{map[string]any{
 		"ErrorEquals": []string{"States.ALL"}, "ResultPath": "$.error", "Next": pipeline.StateClassifyFailure}})
 	assertFailurePath(t, states)
+	assertOutcomes(t, states)
+}
+
+// The single-board pipeline's ends: the report's words, or the exit code.
+func assertOutcomes(t *testing.T, states map[string]any) {
+	t.Helper()
+	cond := func(op, path string, v any) map[string]any { return map[string]any{"Variable": path, op: v} }
+	present := func(path, is string) []any { return []any{cond("IsPresent", path, true), cond(is, path, true)} }
+	report := slices.Concat(present("$.task.status", "IsString"), present("$.task.summary", "IsString"), present("$.task.exitCode", "IsNumeric"))
+	status := func(words ...string) map[string]any {
+		var or []any
+		for _, w := range words {
+			or = append(or, cond("StringEquals", "$.task.status", w))
+		}
+		if len(or) == 1 {
+			return or[0].(map[string]any)
+		}
+		return map[string]any{"Or": or}
+	}
+	equalJSON(t, "reported", states[pipeline.StateReported], map[string]any{
+		"Type": "Choice", "Comment": get(t, states, pipeline.StateReported, "Comment"),
+		"Choices": []any{
+			map[string]any{"And": append(slices.Clone(report), status(contract.OutcomeDelivered, contract.OutcomeUpToDate, contract.OutcomeConflict)), "Next": pipeline.StateReportedDelivered},
+			map[string]any{"And": append(slices.Clone(report), status(contract.OutcomeGone)), "Next": pipeline.StateReportedGone},
+			map[string]any{"And": report, "Next": pipeline.StateDescribeReport},
+			map[string]any{"And": slices.Concat(present("$.task.TaskArn", "IsString"), present("$.task.Containers[0].ExitCode", "IsNumeric")), "Next": pipeline.StateNoReport},
+		},
+		"Default": pipeline.StateDescribeResult,
+	})
+	// Gone is a success: the alarm on failed executions stays quiet.
+	equalJSON(t, "gone", states[pipeline.StateGone], map[string]any{
+		"Type": "Succeed", "Comment": get(t, states, pipeline.StateGone, "Comment"), "OutputPath": "$.outcome"})
+	equalJSON(t, "delivered", states[pipeline.StateDelivered], map[string]any{
+		"Type": "Succeed", "Comment": get(t, states, pipeline.StateDelivered, "Comment"), "OutputPath": "$.outcome"})
+	equalJSON(t, "reported failure", states[pipeline.StateDescribeReport], map[string]any{
+		"Type": "Pass", "Comment": get(t, states, pipeline.StateDescribeReport, "Comment"), "Next": pipeline.StateFailed,
+		"Parameters": map[string]any{"reason.$": "States.Format('{}', $.task.summary)"}, "ResultPath": "$.failure"})
+	equalJSON(t, "exit 4 is gone", get(t, states, pipeline.StateClassifyExit, "Choices", 0, "Next"), pipeline.StateExitGone)
+	equalJSON(t, "exit 4 outcome", get(t, states, pipeline.StateExitGone, "Parameters"), map[string]any{
+		"board": "", "instance": "", "status": contract.OutcomeGone, "exitCode.$": "$.failure.task.Containers[0].ExitCode",
+		"taskArn.$": "$.failure.task.TaskArn", "cause": "exit 4 not_found: object not found"})
 }
 
 // The failure path turns the caught error into one line; see the local
@@ -270,6 +326,8 @@ func assertFailurePath(t *testing.T, states map[string]any) {
 	equalJSON(t, "classify exit", states[pipeline.StateClassifyExit], map[string]any{
 		"Type": "Choice", "Comment": get(t, states, pipeline.StateClassifyExit, "Comment"),
 		"Choices": []any{
+			and(pipeline.StateExitGone, present(task+".TaskArn", "IsString"), present(task+".Containers[0].ExitCode", "IsNumeric"),
+				[]any{cond("NumericEquals", task+".Containers[0].ExitCode", 4)}),
 			and(pipeline.StateDescribeExit, present(task+".TaskArn", "IsString"), present(task+".Containers[0].ExitCode", "IsNumeric"),
 				[]any{cond("NumericGreaterThanEquals", task+".Containers[0].ExitCode", 0), cond("NumericLessThanEquals", task+".Containers[0].ExitCode", last)}),
 			and(pipeline.StateDescribeOtherExit, present(task+".TaskArn", "IsString"), present(task+".Containers[0].ExitCode", "IsNumeric")),
@@ -298,7 +356,7 @@ func assertFailurePath(t *testing.T, states map[string]any) {
 func TestConfigChangesReachTheTemplate(t *testing.T) {
 	tpl := customizedPipeline(t)
 	def := asl(t, tpl)
-	equalJSON(t, "pattern", get(t, def, "States", pipeline.StateMatches, "Choices", 0, "StringMatches"), "report*.csv")
+	equalJSON(t, "pattern", get(t, def, "States", pipeline.StateMatches, "Choices", 0, "StringMatches"), "q3+reports/report*.csv")
 	equalJSON(t, "task timeout", get(t, def, "States", pipeline.StateDownload, "TimeoutSeconds"), 600)
 	equalJSON(t, "size limit", get(t, def, "States", pipeline.StateSize, "Choices", 0, "NumericGreaterThan"), 5<<20)
 
@@ -328,13 +386,16 @@ func TestConfigChangesReachTheTemplate(t *testing.T) {
 	if named != 1 {
 		t.Error("bucketName must name the drop bucket")
 	}
-	// With a key prefix, the task may read and list only under it: IAM
+	// The task may read and list only under the prefix every delivered key
+	// starts with (the pattern's literal start, within ruleKeyPrefix): IAM
 	// names the key as S3 stores it, not as the event encodes it.
 	taskRole := statementsOf(t, tpl, "DownloadTaskTaskRole")
 	equalJSON(t, "task role scoped to the prefix", withRenderedResources(t, taskRole), []map[string]any{
-		{"Sid": "ReadUploadedObjects", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "${" + dropBucketID(t, tpl) + ".Arn}/q3 reports/*"},
+		{"Sid": "ReadUploadedObjects", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "${" + dropBucketID(t, tpl) + ".Arn}/q3 reports/report*"},
 		{"Sid": "ListUploadedKeys", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "${" + dropBucketID(t, tpl) + ".Arn}",
-			"Condition": map[string]any{"StringLike": map[string]any{"s3:prefix": "q3 reports/*"}}},
+			"Condition": map[string]any{"StringLike": map[string]any{"s3:prefix": "q3 reports/report*"}}},
+		{"Sid": "ReportTheOutcome", "Effect": "Allow", "Action": "states:SendTaskSuccess", "Resource": "*",
+			"Condition": map[string]any{"StringEquals": map[string]any{"aws:RequestedRegion": map[string]any{"Ref": "AWS::Region"}}}},
 	})
 }
 

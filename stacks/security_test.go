@@ -13,11 +13,16 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
-// Actions that the Service Authorization Reference lists without a resource
-// type, so Resource "*" is the only choice, each for a feature we use.
-// ecs:StopTask/DescribeTasks are not here: they take task ARNs.
+// Actions on Resource "*", each for a feature we use: all but one have no
+// resource type in the Service Authorization Reference, so "*" is the only
+// choice; ssm:UpdateInstanceInformation takes managed-instance ARNs but
+// keeps AWS's managed policy's "*" (TestIAMOnAWSData excuses it, with its
+// reason). ecs:StopTask/DescribeTasks are not here: they take task ARNs.
 var allowedOnAnyResource = []string{
 	"ecr:GetAuthorizationToken", // image pull (execution role)
+	// The task's report: no resource type (Service Authorization Reference),
+	// region-bound.
+	"states:SendTaskSuccess",
 	// The boards' ECS and SSM agents (scoped board policy, region-bound).
 	"ecs:DiscoverPollEndpoint", "ssm:UpdateInstanceInformation",
 	"ssmmessages:CreateControlChannel", "ssmmessages:OpenControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenDataChannel",
@@ -60,12 +65,18 @@ func TestIAMHasNoWildcardActionsAndScopedResources(t *testing.T) {
 func TestTaskRoleMayOnlyGetObjectsOfTheDropBucket(t *testing.T) {
 	tpl := defaultPipeline(t)
 	bucketID := dropBucketID(t, tpl)
-	// s3:GetObject on the objects; s3:ListBucket on the bucket for the
-	// default schedule's syncs (no prefix configured: no condition).
+	// s3:GetObject on the objects the default pattern (demo*.txt) can
+	// deliver; s3:ListBucket on the bucket for the default schedule's
+	// syncs, under the same prefix.
 	sts := statementsOf(t, tpl, "DownloadTaskTaskRole")
 	equalJSON(t, "task role", withRenderedResources(t, sts), []map[string]any{
-		{"Sid": "ReadUploadedObjects", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "${" + bucketID + ".Arn}/*"},
-		{"Sid": "ListUploadedKeys", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "${" + bucketID + ".Arn}"},
+		{"Sid": "ReadUploadedObjects", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "${" + bucketID + ".Arn}/demo*"},
+		{"Sid": "ListUploadedKeys", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "${" + bucketID + ".Arn}",
+			"Condition": map[string]any{"StringLike": map[string]any{"s3:prefix": "demo*"}}},
+		// The task's report (contract.Report): SendTaskSuccess has no
+		// resource type; this region only.
+		{"Sid": "ReportTheOutcome", "Effect": "Allow", "Action": "states:SendTaskSuccess", "Resource": "*",
+			"Condition": map[string]any{"StringEquals": map[string]any{"aws:RequestedRegion": map[string]any{"Ref": "AWS::Region"}}}},
 	})
 	// The state machine may run exactly this task definition and pass
 	// exactly its two roles.
@@ -87,8 +98,8 @@ func TestTaskRoleMayOnlyGetObjectsOfTheDropBucket(t *testing.T) {
 	if len(passRoles) != 2 || !strings.Contains(passRoles[0], "ExecutionRole") || !strings.Contains(passRoles[1], "TaskRole") {
 		t.Errorf("iam:PassRole on %v, want the task's two roles", passRoles)
 	}
-	if len(runTask) != 1 || !strings.HasPrefix(runTask[0], "${DownloadTaskTaskDefinition") {
-		t.Errorf("ecs:RunTask on %v, want the one task definition family", runTask)
+	if len(runTask) != 1 || !strings.HasPrefix(runTask[0], "${DownloadTaskTaskDefinition") || strings.Contains(runTask[0], ":") {
+		t.Errorf("ecs:RunTask on %v, want the one task definition revision the stack deploys", runTask)
 	}
 }
 

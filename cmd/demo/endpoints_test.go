@@ -220,7 +220,7 @@ func TestDemoRoutingExampleFromTheREADME(t *testing.T) {
 	demo := startDemo(t, bin, args...)
 	demo.waitFor(func(l string) bool { return strings.HasPrefix(l, "Files appear in ") })
 	out := demo.seen.String()
-	for _, want := range []string{"uploading s3://", "/to/a/demo1.txt (", "  board a: delivered (exit 0)\n",
+	for _, want := range []string{"uploading s3://", "/to/a/demo1.txt (", "  board a: delivered\n",
 		"file " + dir + "/data/a/demo1.txt: "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)

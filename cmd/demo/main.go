@@ -34,6 +34,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,7 +51,6 @@ import (
 	"github.com/edge-drop/edge-drop/local/localrun"
 	"github.com/edge-drop/edge-drop/local/sigv4"
 	"github.com/edge-drop/edge-drop/local/statemachine"
-	"github.com/edge-drop/edge-drop/local/stepfunctions"
 	"github.com/edge-drop/edge-drop/stacks"
 )
 
@@ -178,19 +178,20 @@ func run(o options) (int, error) {
 	out := &printer{w: os.Stdout, verbose: o.verbose}
 	syncEvery, _ := parseSyncEvery(o.syncEvery) // checked by checkFlags
 	p, err := localrun.Start(ctx, localrun.Options{
-		ScheduleEvery:  syncEvery,
-		Boards:         boards,
-		AssemblyDir:    o.assembly,
-		ObjectDir:      filepath.Join(o.state, "s3"),
-		DataDir:        o.data,
-		TaskBinary:     o.task,
-		Listener:       s3Listener,
-		Credentials:    keys,
-		CORSOrigin:     o.corsOrigin,
-		TaskSlots:      o.slots,
-		RejectWhenBusy: o.rejectWhenBusy,
-		Observer:       out.event,
-		OnTaskLog:      out.taskLog,
+		ScheduleEvery:         syncEvery,
+		Boards:                boards,
+		AssemblyDir:           o.assembly,
+		ObjectDir:             filepath.Join(o.state, "s3"),
+		DataDir:               o.data,
+		TaskBinary:            o.task,
+		Listener:              s3Listener,
+		StepFunctionsListener: sfnListener,
+		Credentials:           keys,
+		CORSOrigin:            o.corsOrigin,
+		TaskSlots:             o.slots,
+		RejectWhenBusy:        o.rejectWhenBusy,
+		Observer:              out.event,
+		OnTaskLog:             out.taskLog,
 	})
 	if err != nil {
 		return 2, err
@@ -214,17 +215,13 @@ func run(o options) (int, error) {
 		}
 	}
 	syncARN := syncStateMachine(p)
-	sfn, err := stepfunctions.Start(p, stepfunctions.Options{Listener: sfnListener, Credentials: keys, Region: localrun.Region})
-	if err != nil {
-		return 1, err
-	}
-	defer sfn.Close()
+	sfnURL := p.StepFunctions.URL() // the tasks' reports and make sync
 	stateFile := filepath.Join(o.state, stepFunctionsFile)
-	if err := writeStepFunctionsFile(stateFile, sfn.URL(), syncARN, keys); err != nil {
+	if err := writeStepFunctionsFile(stateFile, sfnURL, syncARN, keys); err != nil {
 		return 1, err
 	}
 	defer os.Remove(stateFile)
-	fmt.Printf("Step Functions endpoint %s (in %s: make sync works against this demo)\n", sfn.URL(), stateFile)
+	fmt.Printf("Step Functions endpoint %s (in %s: make sync works against this demo)\n", sfnURL, stateFile)
 	if len(boards) > 0 || !o.once {
 		fmt.Printf("%s\n\n", consoleHelp)
 		go console(os.Stdin, p, syncARN, out)
@@ -352,16 +349,19 @@ func stopOnSignals(parent context.Context) (ctx context.Context, status func() i
 // skippedByPattern starts deliveryProblem's answer for a skipped sample.
 const skippedByPattern = "skipped: the key does not match the state machine's keyPattern"
 
-// samplePaths says where the sample should be: on each board with a
-// delivered outcome (a fleet execution), else on any one board (one
-// RunTask without constraints: deliverTo=any).
-func samplePaths(boards []localrun.BoardDir, outcomes []outcome, key string) samplePlaces {
+// holdsTheFile: outcomes after which the path holds the upload.
+var holdsTheFile = []string{contract.OutcomeDelivered, contract.OutcomeUpToDate, contract.OutcomeConflict}
+
+// samplePaths says where the sample should be: on each board whose
+// outcome says the file is there (a fleet execution), else on any one
+// board (one RunTask without constraints: deliverTo=any).
+func samplePaths(boards []localrun.BoardDir, outcomes []contract.Outcome, key string) samplePlaces {
 	var s samplePlaces
 	for _, b := range boards {
 		path := filepath.Join(b.Dir, filepath.FromSlash(key))
 		s.any = append(s.any, path)
 		for _, o := range outcomes {
-			if o.board == b.Name && o.status == contract.OutcomeDelivered {
+			if o.Board == b.Name && slices.Contains(holdsTheFile, o.Status) {
 				s.all = append(s.all, path)
 			}
 		}
@@ -391,6 +391,8 @@ func deliveryProblem(r localrun.Result, places samplePlaces, want []byte) (strin
 		return safe(why), nil
 	case len(x.Path) > 0 && x.Path[len(x.Path)-1].Name == pipeline.StateSkipped:
 		return skippedByPattern, nil
+	case len(x.Path) > 0 && x.Path[len(x.Path)-1].Name == pipeline.StateGone:
+		return "gone: the object was deleted before its delivery ran", nil
 	}
 	intact := func(path string) string {
 		got, err := os.ReadFile(path)
@@ -462,8 +464,9 @@ func (p *printer) taskLog(id, line string) {
 }
 
 // result prints a finished execution, with one line per board of a fleet
-// execution, and returns those boards' outcomes.
-func (p *printer) result(r localrun.Result) []outcome {
+// execution (the single-board pipeline's one outcome without a board), in
+// words, and returns the boards' outcomes.
+func (p *printer) result(r localrun.Result) []contract.Outcome {
 	x := r.Execution
 	object := safe("s3://" + r.Event.Bucket + "/" + r.Event.Key)
 	switch {
@@ -483,11 +486,10 @@ func (p *printer) result(r localrun.Result) []outcome {
 	p.mu.Unlock()
 	defer func() {
 		for _, o := range outcomes {
-			line := "  board " + safe(o.board) + ": " + o.status
-			if o.detail != "" {
-				line += " (" + safe(o.detail) + ")"
-			}
-			p.printf("%s\n", line)
+			p.printf("  board %s: %s\n", safe(o.Board), safe(o.Words()))
+		}
+		if o, ok := asOutcome(x.Output); ok && len(outcomes) == 0 {
+			p.printf("  outcome: %s\n", safe(o.Words()))
 		}
 	}()
 	var path []string

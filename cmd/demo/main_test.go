@@ -251,8 +251,8 @@ func TestDemoPrintsHostileKeysSafelyAndTheFailureInOneLine(t *testing.T) {
 			failure = append(failure, line)
 		}
 	}
-	want := []string{"EdgeDrop.DeliveryFailed: ", "was not delivered: exit 3 unsafe_key: unsafe or invalid object key (task arn:aws:ecs:",
-		"; the task said: edge-drop-task: ", "(exit 3 unsafe_key)"}
+	// The task's report carries its own reason.
+	want := []string{"EdgeDrop.DeliveryFailed: ", `was not delivered: failed (exit 3 unsafe_key: unsafe key "demo\x1b[2J\nx.txt": control character`}
 	if len(failure) != 1 {
 		t.Fatalf("want one failure line, got %q\n%s", failure, stdout)
 	}
@@ -264,7 +264,7 @@ func TestDemoPrintsHostileKeysSafelyAndTheFailureInOneLine(t *testing.T) {
 	if strings.Contains(stdout, `"Containers"`) {
 		t.Errorf("the stopped task's JSON is for -v only:\n%s", stdout)
 	}
-	if lines := strings.Split(strings.TrimSpace(stderr), "\n"); len(lines) != 1 || !strings.Contains(lines[0], "was not delivered: exit 3 unsafe_key") {
+	if lines := strings.Split(strings.TrimSpace(stderr), "\n"); len(lines) != 1 || !strings.Contains(lines[0], "was not delivered: failed (exit 3 unsafe_key") {
 		t.Errorf("want one line on stderr saying why, got:\n%s", stderr)
 	}
 }

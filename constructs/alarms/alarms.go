@@ -51,7 +51,16 @@ type Alarms struct {
 	Key   awskms.Key
 	// ByName holds the alarms by the names above.
 	ByName map[string]awscloudwatch.Alarm
+	// arns are the ARNs of the alarms, in the order they were added: the
+	// alarms that may publish to the topic.
+	arns []*string
 }
+
+// alarmArns produces the topic policy's list of alarms when the stack is
+// synthesized, after every alarm was added.
+type alarmArns struct{ a *Alarms }
+
+func (p *alarmArns) Produce() *[]*string { return &p.a.arns }
 
 // period is the evaluation window. Every failure is a real event, so one
 // datapoint of at least 1 in one period alarms: the operator hears within
@@ -94,23 +103,17 @@ func New(scope constructs.Construct, id string, props Props) *Alarms {
 		MasterKey:   a.Key,
 		EnforceSSL:  jsii.Bool(true),
 	})
-	names := []string{DeliveryFailed, DeliveryTimedOut, DeliveryAborted, EventsUndelivered}
-	var alarmArns []*string
-	for _, n := range names {
-		alarmArns = append(alarmArns, stack.FormatArn(&awscdk.ArnComponents{
-			Service: jsii.String("cloudwatch"), Resource: jsii.String("alarm"),
-			ResourceName: alarmName(stack, n), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
-		}))
-	}
 	// The topic policy replaces SNS's default one, so CloudWatch needs an
-	// explicit grant: these alarms of this account only.
+	// explicit grant: the alarms of this construct, of this account only.
+	// The list is read at synth time from the alarms add made, whichever
+	// exist: an alarm that notifies the topic is always allowed to.
 	a.Topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("OnlyTheseAlarmsPublish"),
 		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
 		Actions:    jsii.Strings("sns:Publish"),
 		Resources:  &[]*string{a.Topic.TopicArn()},
 		Conditions: &map[string]any{
-			"ArnLike":      map[string]any{"aws:SourceArn": alarmArns},
+			"ArnLike":      map[string]any{"aws:SourceArn": awscdk.Lazy_List(&alarmArns{a}, nil)},
 			"StringEquals": map[string]any{"aws:SourceAccount": stack.Account()},
 		},
 	}))
@@ -166,6 +169,10 @@ func (a *Alarms) add(stack awscdk.Stack, name string, metric awscloudwatch.IMetr
 	})
 	alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(a.Topic))
 	a.ByName[name] = alarm
+	a.arns = append(a.arns, stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("cloudwatch"), Resource: jsii.String("alarm"),
+		ResourceName: alarmName(stack, name), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+	}))
 }
 
 // alarmName is "<stack>-<name>": readable in the notification's subject and

@@ -1,6 +1,7 @@
 package alarms_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -24,14 +25,25 @@ var (
 const (
 	machineArn = "arn:aws:states:eu-west-1:123456789012:stateMachine:deliver"
 	queueArn   = "arn:aws:sqs:eu-west-1:123456789012:dead-letters"
+	syncArn    = "arn:aws:states:eu-west-1:123456789012:stateMachine:sync"
 )
 
 func watched(t *testing.T, email string) (awscdk.Stack, *alarms.Alarms, map[string]string) {
 	t.Helper()
+	return watchedWith(t, email, false)
+}
+
+// watchedWith also watches an imported sync state machine when sync is set.
+func watchedWith(t *testing.T, email string, sync bool) (awscdk.Stack, *alarms.Alarms, map[string]string) {
+	t.Helper()
 	stack := cdktest.Stack(t)
-	sm := awsstepfunctions.StateMachine_FromStateMachineArn(stack, jsii.String("Machine"), jsii.String(machineArn))
-	q := awssqs.Queue_FromQueueArn(stack, jsii.String("DLQ"), jsii.String(queueArn))
-	a := alarms.New(stack, "Alarms", alarms.Props{StateMachine: sm, DeadLetterQueue: q, Email: email})
+	props := alarms.Props{Email: email}
+	props.StateMachine = awsstepfunctions.StateMachine_FromStateMachineArn(stack, jsii.String("Machine"), jsii.String(machineArn))
+	props.DeadLetterQueue = awssqs.Queue_FromQueueArn(stack, jsii.String("DLQ"), jsii.String(queueArn))
+	if sync {
+		props.Sync = awsstepfunctions.StateMachine_FromStateMachineArn(stack, jsii.String("Sync"), jsii.String(syncArn))
+	}
+	a := alarms.New(stack, "Alarms", props)
 	ids := map[string]string{
 		"topic": *stack.GetLogicalId(a.Topic.Node().DefaultChild().(awscdk.CfnElement)),
 		"key":   *stack.GetLogicalId(a.Key.Node().DefaultChild().(awscdk.CfnElement)),
@@ -147,4 +159,54 @@ func TestEmailSubscribesOnlyWhenSet(t *testing.T) {
 		})
 	})
 	cdktest.NagClean(t, stack)
+}
+
+// Every alarm that notifies the topic may publish to it: the topic
+// policy's list is the alarms the construct made (the sync's included),
+// not a list kept beside them.
+func TestEveryAlarmThatNotifiesTheTopicMayPublish(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		sync   bool
+		alarms []string
+	}{
+		{"no sync", false, []string{alarms.DeliveryFailed, alarms.DeliveryTimedOut, alarms.DeliveryAborted, alarms.EventsUndelivered}},
+		{"sync", true, []string{alarms.DeliveryFailed, alarms.DeliveryTimedOut, alarms.DeliveryAborted, alarms.SyncFailed, alarms.SyncTimedOut, alarms.EventsUndelivered}},
+	} {
+		stack, _, ids := watchedWith(t, "", tc.sync)
+		tpl := cdktest.Template(t, stack)
+		tpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(len(tc.alarms)))
+		// Each alarm of the template notifies the topic...
+		var notifying []any
+		for _, r := range *tpl.FindResources(jsii.String("AWS::CloudWatch::Alarm"), nil) {
+			props := (*r)["Properties"].(map[string]any)
+			if actions, _ := props["AlarmActions"].([]any); len(actions) == 1 {
+				if ref, _ := actions[0].(map[string]any)["Ref"]; ref == ids["topic"] {
+					notifying = append(notifying, "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:"+props["AlarmName"].(string))
+				}
+			}
+		}
+		var want []any
+		for _, n := range tc.alarms {
+			want = append(want, "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:Test-"+n)
+		}
+		if len(notifying) != len(want) {
+			t.Fatalf("%s: %d alarms notify the topic, want %d", tc.name, len(notifying), len(want))
+		}
+		// ...and the policy names exactly those, in the order they were made.
+		cdktest.Check(t, tc.name, func() {
+			tpl.HasResourceProperties(jsii.String("AWS::SNS::TopicPolicy"), like(&map[string]any{
+				"PolicyDocument": like(&map[string]any{"Statement": with(&[]any{like(&map[string]any{
+					"Sid":       "OnlyTheseAlarmsPublish",
+					"Condition": like(&map[string]any{"ArnLike": map[string]any{"aws:SourceArn": want}}),
+				})})}),
+			}))
+		})
+		for _, arn := range notifying {
+			if !slices.Contains(want, arn) {
+				t.Errorf("%s: alarm %s notifies the topic but may not publish", tc.name, arn)
+			}
+		}
+		cdktest.NagClean(t, stack)
+	}
 }

@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -149,4 +150,91 @@ func TestKeyFilterGoesIntoTheRulesPattern(t *testing.T) {
 			}}),
 		}))
 	})
+}
+
+// renderJoin flattens the definition's Fn::Join, each Ref as ${id}, each
+// Fn::GetAtt as ${id.attr}, other tokens as ${?}.
+func renderJoin(t *testing.T, v any) string {
+	t.Helper()
+	join, ok := v.(map[string]any)["Fn::Join"].([]any)
+	if !ok {
+		t.Fatalf("not an Fn::Join: %v", v)
+	}
+	var out string
+	for _, part := range join[1].([]any) {
+		switch p := part.(type) {
+		case string:
+			out += p
+		case map[string]any:
+			if ref, ok := p["Ref"].(string); ok {
+				out += "${" + ref + "}"
+			} else if att, ok := p["Fn::GetAtt"].([]any); ok {
+				out += "${" + att[0].(string) + "." + att[1].(string) + "}"
+			} else {
+				out += "${?}"
+			}
+		}
+	}
+	return out
+}
+
+// With stack tags (cdk deploy --tags, an organisation's required tags) the
+// task definition carries tags, RunTask propagates them to the task and
+// ECS authorizes ecs:TagResource: the role may tag the tasks RunTask
+// creates on this cluster, nothing else. RunTask names the revision the
+// stack deployed, and the role may run exactly that ARN.
+func TestStateMachineRunsTheDeployedRevisionAndTagsOnCreate(t *testing.T) {
+	stack, _ := build(t, pipeline.KeyFilter{})
+	awscdk.Tags_Of(stack).Add(jsii.String("team"), jsii.String("edge"), nil)
+	tpl := cdktest.Template(t, stack)
+	var tdID string
+	for id := range *tpl.FindResources(jsii.String("AWS::ECS::TaskDefinition"), nil) {
+		tdID = id
+	}
+	cdktest.Check(t, "tagged task definition", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::ECS::TaskDefinition"), like(&map[string]any{
+			"Tags": with(&[]any{map[string]any{"Key": "team", "Value": "edge"}}),
+		}))
+	})
+
+	_, props := only(t, tpl, "AWS::StepFunctions::StateMachine")
+	def := renderJoin(t, props["DefinitionString"])
+	for _, want := range []string{`"TaskDefinition":"${` + tdID + `}"`, `"PropagateTags":"TASK_DEFINITION"`} {
+		if !strings.Contains(def, want) {
+			t.Errorf("RunTask lacks %s:\n%s", want, def)
+		}
+	}
+	if strings.Contains(def, `"TaskDefinition":"EdgeDrop`) || strings.Contains(def, `"TaskDefinition":"Test`) {
+		t.Errorf("RunTask names a family:\n%s", def)
+	}
+
+	tasks := "arn:aws:ecs:eu-west-1:123456789012:task/boards/*"
+	cdktest.Check(t, "role", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::IAM::Role"), like(&map[string]any{
+			"Policies": []any{like(&map[string]any{"PolicyDocument": like(&map[string]any{"Statement": with(&[]any{
+				map[string]any{
+					"Sid": "RunTheDownloadTaskOnTheCluster", "Effect": "Allow", "Action": "ecs:RunTask",
+					"Resource":  map[string]any{"Ref": tdID},
+					"Condition": map[string]any{"ArnEquals": map[string]any{"ecs:cluster": assertions.Match_AnyValue()}},
+				},
+				map[string]any{
+					"Sid": "TagTheTasksItStarts", "Effect": "Allow", "Action": "ecs:TagResource", "Resource": tasks,
+					"Condition": map[string]any{"StringEquals": map[string]any{"ecs:CreateAction": "RunTask"}},
+				},
+			})})})},
+		}))
+	})
+	cdktest.NagClean(t, stack)
+}
+
+func only(t *testing.T, tpl assertions.Template, typ string) (string, map[string]any) {
+	t.Helper()
+	rs := *tpl.FindResources(jsii.String(typ), nil)
+	if len(rs) != 1 {
+		t.Fatalf("want one %s, got %d", typ, len(rs))
+	}
+	for id, r := range rs {
+		return id, (*r)["Properties"].(map[string]any)
+	}
+	return "", nil
 }

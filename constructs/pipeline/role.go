@@ -48,6 +48,20 @@ func stateMachineRole(scope constructs.Construct, props Props, fleet bool) awsia
 			Resources:  &[]*string{props.Task.TaskDefinition.TaskDefinitionArn()},
 			Conditions: &onCluster,
 		}),
+		// RunTask with PropagateTags copies the task definition's tags (stack
+		// tags, an organisation's required tags) onto the task it creates,
+		// and ECS authorizes that as ecs:TagResource on the new task with
+		// ecs:CreateAction=RunTask (ECS Developer Guide, "Grant permission to
+		// tag resources on creation"). Without it every RunTask of a tagged
+		// task definition is AccessDenied. Tag-on-create only: no tagging
+		// of tasks that exist, on no other cluster (the ARN names it;
+		// TagResource has no ecs:cluster key).
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("TagTheTasksItStarts"),
+			Actions:    jsii.Strings("ecs:TagResource"),
+			Resources:  &[]*string{tasks},
+			Conditions: &map[string]any{"StringEquals": map[string]any{"ecs:CreateAction": "RunTask"}},
+		}),
 		// runTask.sync polls the task and stops it on timeout or abort; both
 		// actions take task ARNs and the ecs:cluster condition.
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -87,6 +101,7 @@ func stateMachineRole(scope constructs.Construct, props Props, fleet bool) awsia
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String("ecs:DescribeTasks/StopTask on this cluster's tasks (task IDs are assigned at run time; ecs:cluster pins the cluster); " +
+			"ecs:TagResource on this cluster's tasks, only as RunTask creates them (ecs:CreateAction=RunTask); " +
 			"fleet targets: ecs:DescribeContainerInstances on this cluster's container instances (boards register at any time; ecs:cluster pins the cluster); " +
 			"logs:*LogDelivery*, logs resource-policy calls and xray:* have no resource-level permissions."),
 		AppliesTo: &[]any{

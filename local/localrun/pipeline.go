@@ -2,7 +2,9 @@
 // cloud data flow: bucket (embedded S3 server) → rule (EventBridge pattern,
 // quamina) → state machine (ASL interpreter) → task (the task binary as a
 // local process) → data directory. Everything it runs comes from a
-// synthesized cloud assembly.
+// synthesized cloud assembly. A local Step Functions endpoint runs beside
+// them: tasks send their reports there (their task token, the SDK pointed
+// at it by AWS_ENDPOINT_URL_SFN), and make sync starts executions there.
 package localrun
 
 import (
@@ -25,6 +27,7 @@ import (
 	"github.com/edge-drop/edge-drop/local/rule"
 	"github.com/edge-drop/edge-drop/local/sigv4"
 	"github.com/edge-drop/edge-drop/local/statemachine"
+	"github.com/edge-drop/edge-drop/local/stepfunctions"
 )
 
 // The local pipeline's region and account (ARNs, events, credential scope).
@@ -54,8 +57,13 @@ type Options struct {
 	// already open.
 	Addr     string
 	Listener net.Listener
-	// Credentials every S3 request must be signed with; the tasks get
-	// them. Empty: new ones (Pipeline.Credentials), known to nobody else.
+	// StepFunctionsAddr for the Step Functions endpoint ("" picks a
+	// port on 127.0.0.1), or StepFunctionsListener already open.
+	StepFunctionsAddr     string
+	StepFunctionsListener net.Listener
+	// Credentials every S3 and Step Functions request must be signed
+	// with; the tasks get them. Empty: new ones (Pipeline.Credentials),
+	// known to nobody else.
 	Credentials sigv4.Credentials
 	// CORSOrigin is the one web origin the S3 server answers with CORS
 	// headers; empty: none.
@@ -105,7 +113,11 @@ type Result struct {
 type Pipeline struct {
 	S3      *bucket.Server
 	Buckets []string
-	// Credentials are what clients of S3 (the tasks too) sign with.
+	// StepFunctions is the local Step Functions endpoint: the tasks'
+	// reports (SendTaskSuccess with their task token) and make sync.
+	StepFunctions *stepfunctions.Server
+	// Credentials are what clients of S3 and Step Functions (the tasks
+	// too) sign with.
 	Credentials sigv4.Credentials
 
 	// HostPaths are the task definitions' host volume paths (sorted), each
@@ -115,8 +127,9 @@ type Pipeline struct {
 	Boards []BoardDir
 
 	runner   *ecstask.Runner
-	machines map[string]machine // by ARN: every state machine of the assembly
-	started  runs               // by StartExecution
+	tokens   *statemachine.TaskTokens // of every execution: tasks report with them
+	machines map[string]machine       // by ARN: every state machine of the assembly
+	started  runs                     // by StartExecution
 	opts     Options
 	log      *slog.Logger
 	results  chan Result
@@ -250,8 +263,17 @@ func Start(ctx context.Context, opts Options) (*Pipeline, error) {
 	runner.RejectWhenBusy = opts.RejectWhenBusy
 
 	p := &Pipeline{S3: srv, Buckets: buckets, Credentials: keys, HostPaths: hostPaths, Boards: dirs, runner: runner,
-		machines: parsed, opts: opts, log: logger, runCtx: runCtx,
+		tokens: statemachine.NewTaskTokens(), machines: parsed, opts: opts, log: logger, runCtx: runCtx,
 		results: make(chan Result, 1024), cancel: cancel, done: make(chan struct{}), resume: make(chan struct{})}
+	// Tasks run here, so the endpoint their reports go to runs too.
+	p.StepFunctions, err = stepfunctions.Start(api{p}, stepfunctions.Options{Listener: opts.StepFunctionsListener,
+		Addr: opts.StepFunctionsAddr, Credentials: keys, Region: Region})
+	if err != nil {
+		cancel()
+		_ = srv.Close()
+		return nil, err
+	}
+	runner.StepFunctionsEndpoint = p.StepFunctions.URL()
 	if !opts.Paused {
 		p.Resume()
 	}
@@ -413,6 +435,7 @@ func (p *Pipeline) execute(ctx context.Context, m machine, name string, in any, 
 			return out, err
 		},
 		Sleep:            p.opts.Sleep,
+		Tokens:           p.tokens,
 		Name:             name,
 		StateMachineName: m.name,
 		Observer: func(e statemachine.Event) {
@@ -461,6 +484,7 @@ func (p *Pipeline) close() error {
 		}
 	}
 	p.tasks.stopAndWait()
+	_ = p.StepFunctions.Close() // after the tasks: a stopping task may still report
 	close(p.results)
 	if errors.Is(err, context.Canceled) {
 		err = nil
