@@ -26,6 +26,10 @@ require (
 	quamina.net/go/quamina v1.5.1
 )
 
+require github.com/aws/aws-sdk-go-v2/service/sfn v1.41.2
+
+require github.com/blues/jsonata-go v1.5.4
+
 require (
 	github.com/aws/aws-sdk-go-v2/service/internal/endpoint-discovery v1.13.12 // indirect
 	github.com/chromedp/cdproto v0.160.1 // indirect

@@ -19,7 +19,10 @@ const (
 	OutcomeUpToDate = "up_to_date"
 	// OutcomeConflict: delivered, and the bytes that were at the path (a
 	// file edge-drop did not deliver, or one changed since) were kept
-	// beside it as Report.ConflictCopy.
+	// beside it as Report.ConflictCopy. Also: two keys map to one path
+	// (routing), and the rule (newest LastModified wins, ties to the
+	// larger key) gave the path to one of them: Report.Reason names both;
+	// without ConflictCopy and as the losing key, nothing was written.
 	OutcomeConflict = "conflict"
 	// OutcomeGone: the object was deleted before its delivery ran; nothing
 	// was written. Not a failure.
@@ -96,6 +99,10 @@ type Report struct {
 	// Sync: the counts, and the first failed keys (at most MaxReportedKeys).
 	Sync       *SyncCounts `json:"sync,omitempty"`
 	FailedKeys []string    `json:"failedKeys,omitempty"`
+
+	// TaskArn is the ECS task's own ARN, from its task metadata endpoint
+	// (empty when not run by ECS, or when the endpoint did not answer).
+	TaskArn string `json:"taskArn,omitempty"`
 }
 
 // SyncCounts are a sync's tallies.
@@ -146,14 +153,35 @@ func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 // ledger): the task's Report condensed, or what the state machine knows
 // when no task ran or none reported.
 type Outcome struct {
-	Board    string  `json:"board"`
-	Instance string  `json:"instance"`
-	Status   string  `json:"status"`   // one of Outcomes
-	ExitCode *int    `json:"exitCode"` // null when no task exited
-	TaskArn  *string `json:"taskArn"`  // null when no task ran
+	Board    string `json:"board"`
+	Instance string `json:"instance"`
+	Status   string `json:"status"`   // one of Outcomes
+	ExitCode *int   `json:"exitCode"` // null (or absent) when no task exited
+	// TaskArn is null (or absent) when no task ran, or when the task's
+	// report is the outcome (a report does not carry it).
+	TaskArn *string `json:"taskArn"`
 	// Cause is the outcome in words: Report.Summary when the task
 	// reported, else what the state machine knows (the exit code's
 	// description, RunTask's failures, ECS's stop reason).
 	Cause string      `json:"cause"`
 	Sync  *SyncCounts `json:"sync,omitempty"`
+}
+
+// Words is the outcome as a person reads it: the cause when it already
+// says the status (the task's summary: "up_to_date", "conflict (copy kept
+// as …)", "synced (3 new, 1 updated, 0 deleted)", "kept (changed since
+// delivery)", "failed (exit 6 local_io: …)"), else the status with the
+// cause in brackets ("failed (exit 3 unsafe_key: unsafe or invalid object
+// key)", "offline (AmazonECS.Unknown: …)"), or the bare status ("delivered",
+// "synced (counts)" when only the counts are known).
+func (o Outcome) Words() string {
+	switch {
+	case o.Cause == o.Status || strings.HasPrefix(o.Cause, o.Status+" "):
+		return o.Cause
+	case o.Cause != "":
+		return o.Status + " (" + o.Cause + ")"
+	case o.Status == OutcomeSynced && o.Sync != nil:
+		return o.Status + " (" + o.Sync.Words() + ")"
+	}
+	return o.Status
 }

@@ -46,3 +46,25 @@ func TestOutcomeIsFailure(t *testing.T) {
 		}
 	}
 }
+
+func TestOutcomeWords(t *testing.T) {
+	for _, tc := range []struct {
+		o    Outcome
+		want string
+	}{
+		{Outcome{Status: OutcomeDelivered}, "delivered"},
+		{Outcome{Status: OutcomeUpToDate, Cause: "up_to_date"}, "up_to_date"},
+		{Outcome{Status: OutcomeConflict, Cause: "conflict (copy kept as a.sync-conflict-20261206-101010.txt)"}, "conflict (copy kept as a.sync-conflict-20261206-101010.txt)"},
+		{Outcome{Status: OutcomeSynced, Sync: &SyncCounts{New: 2, Updated: 1}}, "synced (2 new, 1 updated, 0 deleted)"},
+		{Outcome{Status: OutcomeKept, Cause: "kept (not delivered by edge-drop)"}, "kept (not delivered by edge-drop)"},
+		{Outcome{Status: OutcomeFailed, Cause: "exit 3 unsafe_key: unsafe or invalid object key"}, "failed (exit 3 unsafe_key: unsafe or invalid object key)"},
+		{Outcome{Status: OutcomeFailed, Cause: "failed (exit 6 local_io: disk full)"}, "failed (exit 6 local_io: disk full)"},
+		{Outcome{Status: OutcomeOffline, Cause: `AmazonECS.Unknown: {"Failures":[{"Reason":"AGENT"}]}`}, `offline (AmazonECS.Unknown: {"Failures":[{"Reason":"AGENT"}]})`},
+		{Outcome{Status: OutcomeGone, Cause: "gone"}, "gone"},
+		{Outcome{Status: OutcomeDelivered, Cause: "delivered_elsewhere"}, "delivered (delivered_elsewhere)"},
+	} {
+		if got := tc.o.Words(); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.o, got, tc.want)
+		}
+	}
+}

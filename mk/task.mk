@@ -8,7 +8,7 @@ TASK_NATIVE  := bin/edge-drop-task
 TASK_MAX_BYTES := 12582912
 IMAGE        ?= edge-drop-task:$(TASK_VERSION)
 
-.PHONY: task task-native test-task bench-task bench-sync image
+.PHONY: task task-native test-task bench-task bench-sync bench-nochange image
 
 task: ## Cross-compile the device binary (linux/arm64, static, stripped) into bin/edge-drop-task-linux-arm64
 	@mkdir -p bin
@@ -33,5 +33,9 @@ bench-task: ## Benchmark table: this task vs aws-cli vs s5cmd vs manager.Downloa
 bench-sync: ## Sync benchmark table: edge-drop-task sync vs s5cmd sync vs aws s3 sync, fresh and no-change runs (needs awscli, time)
 	bash bench/sync.sh
 
+bench-nochange: ## No-change sync of 10,000 files: this tree vs BASE (default main), taking turns; then one touched, one flipped file (needs time)
+	bash bench/nochange.sh
+
 image: ## Build the linux/arm64 container image with docker buildx (IMAGE=..., needs a Docker engine)
+	@bash scripts/docker-preflight.sh
 	docker buildx build --platform linux/arm64 --build-arg VERSION=$(TASK_VERSION) -t $(IMAGE) --load .

@@ -52,6 +52,7 @@ func TestDeleteBranchComesFirstAndRunsTheTaskInDeleteMode(t *testing.T) {
 		map[string]any{"Name": contract.EnvMode, "Value": contract.ModeDelete},
 		map[string]any{"Name": contract.EnvBucket, "Value.$": "$.bucket"},
 		map[string]any{"Name": contract.EnvKey, "Value.$": "$.key"},
+		map[string]any{"Name": contract.EnvTaskToken, "Value.$": "$$.Task.Token"},
 	})
 	// The delivery path is unchanged behind the branch.
 	equalJSON(t, "download", get(t, def, "States", "DownloadToBoard", "Type"), "Task")

@@ -31,6 +31,9 @@ var fleetTestdata = []struct {
 	{"fleet-group", fleetConfigs["fleet-group"]},
 	{"fleet-all", fleetConfigs["fleet-all"]},
 	{"fleet-routed", fleetConfigs["fleet-routed"]},
+	// offlineWait=1m: the guarantee that a board back within it gets the
+	// file (local/statemachine's TestFleetBoardBackWithinOfflineWait...).
+	{"fleet-wait-1m", map[string]any{config.KeyDeliverTo: "group:site1", config.KeyOfflineWait: "1m"}},
 }
 
 // fleetConfigs are the fleet targets, one per mode.
@@ -148,6 +151,17 @@ func TestFleetStateMachinePerTarget(t *testing.T) {
 			first = pipeline.StateRouted
 		}
 		like(t, name+" SizeWithinLimit", states[pipeline.StateSize], map[string]any{"Default": first})
+		if name == "fleet-routed" {
+			// The target is checked against contract.NamePattern itself,
+			// its length included (JSONata: JSONPath cannot measure it).
+			like(t, name+" RouteIsAName", states[pipeline.StateRouteIsName], map[string]any{
+				"Type": "Choice", "QueryLanguage": "JSONata", "Default": pipeline.StateChooseBoards,
+				"Choices": []any{map[string]any{
+					"Condition": "{% $not($type($states.input.route.target) = 'string' and $contains($string($states.input.route.target), /" + contract.NamePattern + "/)) %}",
+					"Next":      pipeline.StateBadTarget,
+				}},
+			})
+		}
 		like(t, name+" ChooseBoards", states[pipeline.StateChooseBoards], map[string]any{
 			"Type": "Pass", "Parameters": filter, "ResultPath": "$.fleet", "Next": pipeline.StateListBoards,
 		})
@@ -223,29 +237,55 @@ func TestFleetStateMachinePerTarget(t *testing.T) {
 		if name == "fleet-routed" {
 			env = append(env, map[string]any{"Name": contract.EnvStripComponents, "Value": "2"})
 		}
-		like(t, name+" DeliverToBoard", renderAll(t, inner[pipeline.StateDeliverBoard]), map[string]any{
+		env = append(env, map[string]any{"Name": contract.EnvTaskToken, "Value.$": "$$.Task.Token"})
+		apiRetry := map[string]any{"ErrorEquals": []any{"ECS.ServerException", "ECS.ThrottlingException"}, "IntervalSeconds": 5, "MaxAttempts": 5,
+			"BackoffRate": 2, "MaxDelaySeconds": 60, "JitterStrategy": "FULL"}
+		run := map[string]any{
 			"Type": "Task", "Resource": "arn:${AWS::Partition}:states:::ecs:runTask.sync",
 			"Parameters": map[string]any{
 				"Cluster": clusterArn, "LaunchType": "EXTERNAL",
 				"PlacementConstraints": []any{map[string]any{"Type": "memberOf", "Expression.$": "States.Format('ec2InstanceId == {}', $.instance)"}},
 				"Overrides":            map[string]any{"ContainerOverrides": []any{map[string]any{"Name": contract.ContainerName, "Environment": env}}},
 			},
-			// Each iteration catches its own failure: the Map always lists
-			// every board.
-			"Catch": []any{map[string]any{"ErrorEquals": []any{"States.ALL"}, "Next": pipeline.StateClassifyBoardFailure, "ResultPath": "$.error"}},
-			"Retry": []any{
-				map[string]any{"ErrorEquals": []any{"ECS.ServerException", "ECS.ThrottlingException"}, "IntervalSeconds": 5, "MaxAttempts": 5,
-					"BackoffRate": 2, "MaxDelaySeconds": 60, "JitterStrategy": "FULL"},
-				map[string]any{"ErrorEquals": []any{"AmazonECS.Unknown", "ECS.AmazonECSException"}, "IntervalSeconds": 15, "MaxAttempts": 9,
-					"BackoffRate": 2, "MaxDelaySeconds": 300, "JitterStrategy": "FULL"},
+			"ResultPath": "$.task",
+			// A busy or offline board goes to the spread wait first; every
+			// other failure is caught here: the Map always lists every board.
+			"Catch": []any{
+				map[string]any{"ErrorEquals": []any{"AmazonECS.Unknown", "ECS.AmazonECSException", "ECS.ServerException", "ECS.ThrottlingException"},
+					"Next": pipeline.StateSpreadRetries, "ResultPath": "$.error"},
+				map[string]any{"ErrorEquals": []any{"States.ALL"}, "Next": pipeline.StateClassifyBoardFailure, "ResultPath": "$.error"},
 			},
 			"TimeoutSeconds": 1800,
-			"Next":           pipeline.StateBoardDelivered,
+			"Next":           pipeline.StateBoardReported,
+		}
+		like(t, name+" DeliverToBoard", renderAll(t, inner[pipeline.StateDeliverBoard]), run)
+		for _, field := range []string{"ResultSelector", "Retry"} {
+			if _, ok := inner[pipeline.StateDeliverBoard].(map[string]any)[field]; ok {
+				t.Errorf("%s DeliverToBoard has a %s (a ResultSelector fails on a report; RetryDeliverToBoard retries)", name, field)
+			}
+		}
+		// offlineWait=30m: no jitter, 10 retries whose waits add up to
+		// 1,965 s >= 1,800 s.
+		run["Retry"] = []any{apiRetry, map[string]any{"ErrorEquals": []any{"AmazonECS.Unknown", "ECS.AmazonECSException"}, "IntervalSeconds": 15, "MaxAttempts": 10,
+			"BackoffRate": 2, "MaxDelaySeconds": 300, "JitterStrategy": "NONE"}}
+		run["Catch"] = []any{map[string]any{"ErrorEquals": []any{"States.ALL"}, "Next": pipeline.StateClassifyBoardFailure, "ResultPath": "$.error"}}
+		like(t, name+" RetryDeliverToBoard", renderAll(t, inner[pipeline.StateRetryBoard]), run)
+		like(t, name+" SpreadBoardRetries", inner[pipeline.StateSpreadRetries], map[string]any{
+			"Type": "Pass", "Parameters": map[string]any{"seconds.$": "States.MathRandom(0, 15)"}, "ResultPath": "$.spread", "Next": pipeline.StateWaitForBoard,
 		})
-		like(t, name+" BoardDelivered", inner[pipeline.StateBoardDelivered], map[string]any{
+		like(t, name+" WaitForBoard", inner[pipeline.StateWaitForBoard], map[string]any{
+			"Type": "Wait", "SecondsPath": "$.spread.seconds", "Next": pipeline.StateRetryBoard,
+		})
+		like(t, name+" BoardExitedWithoutReport", inner[pipeline.StateBoardNoReport], map[string]any{
 			"End": true, "Parameters": map[string]any{
 				"board.$": "States.ArrayGetItem($.names, 0)", "status": contract.OutcomeDelivered,
-				"exitCode.$": "$.task.exitCode", "taskArn.$": "$.task.taskArn", "cause": "",
+				"exitCode.$": "$.task.Containers[0].ExitCode", "taskArn.$": "$.task.TaskArn", "cause": "delivered (exit 0, the task sent no report)",
+			},
+		})
+		like(t, name+" BoardReport", inner[pipeline.StateBoardReport], map[string]any{
+			"End": true, "Parameters": map[string]any{
+				"board.$": "States.ArrayGetItem($.names, 0)", "status.$": "$.task.status",
+				"exitCode.$": "$.task.exitCode", "taskArn": nil, "cause.$": "$.task.summary",
 			},
 		})
 		like(t, name+" BoardOffline", inner[pipeline.StateBoardOffline], map[string]any{

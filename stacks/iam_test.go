@@ -328,6 +328,12 @@ func (c *iamCase) taskRole(st string, b bucket) {
 	} else {
 		c.ask(false, "lists (no sync, no deletes)", task, "s3:ListBucket", b.arn, b.policy, prefix(cfg.listPrefix))
 	}
+	// Its report (contract.Report): SendTaskSuccess takes only "*", so the
+	// region is the scope.
+	c.ask(true, "sends its report in this region", task, "states:SendTaskSuccess", "*", "", map[string]any{"aws:RequestedRegion": iamEnv.Region})
+	c.ask(false, "sends a report in another region", task, "states:SendTaskSuccess", "*", "", map[string]any{"aws:RequestedRegion": otherRegion})
+	c.ask(false, "fails a task by token", task, "states:SendTaskFailure", "*", "", map[string]any{"aws:RequestedRegion": iamEnv.Region})
+	c.ask(false, "starts an execution", task, "states:StartExecution", iamEnv.ARN("states", "stateMachine:any"), "", nil)
 	c.assumed(st, task, "ecs-tasks.amazonaws.com", taskIn(c.clusterArn))
 }
 

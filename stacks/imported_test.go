@@ -41,8 +41,9 @@ func TestImportedBucketAndCluster(t *testing.T) {
 		t.Errorf("cluster %q, want the existing cluster's ARN", cluster)
 	}
 	sts := statementsOf(t, tpl, "DownloadTaskTaskRole")
-	if len(sts) != 2 || !strings.HasSuffix(render(t, sts[0]["Resource"]), ":s3:::existing-landing-bucket/demo*") ||
-		!strings.HasSuffix(render(t, sts[1]["Resource"]), ":s3:::existing-landing-bucket") || sts[1]["Action"] != "s3:ListBucket" {
+	if len(sts) != 3 || !strings.HasSuffix(render(t, sts[0]["Resource"]), ":s3:::existing-landing-bucket/demo*") ||
+		!strings.HasSuffix(render(t, sts[1]["Resource"]), ":s3:::existing-landing-bucket") || sts[1]["Action"] != "s3:ListBucket" ||
+		sts[2]["Action"] != "states:SendTaskSuccess" {
 		t.Errorf("task role %s", mustJSON(t, sts))
 	}
 }

@@ -177,7 +177,9 @@ func TestStateMachineDefinition(t *testing.T) {
 	want := []string{pipeline.StateFailed, pipeline.StateDownload, pipeline.StateExtract, pipeline.StateMatches, pipeline.StateSkipped,
 		pipeline.StateSize, pipeline.StateTooLarge,
 		pipeline.StateClassifyFailure, pipeline.StateReadStoppedTask, pipeline.StateClassifyExit, pipeline.StateDescribeExit,
-		pipeline.StateDescribeOtherExit, pipeline.StateDescribeStopped, pipeline.StateDescribeError, pipeline.StateDescribeErrorName}
+		pipeline.StateDescribeOtherExit, pipeline.StateDescribeStopped, pipeline.StateDescribeError, pipeline.StateDescribeErrorName,
+		pipeline.StateReported, pipeline.StateReportedDelivered, pipeline.StateReportedGone, pipeline.StateDescribeReport,
+		pipeline.StateNoReport, pipeline.StateDescribeResult, pipeline.StateExitGone, pipeline.StateDelivered, pipeline.StateGone}
 	slices.Sort(want)
 	equalJSON(t, "states", names, want)
 
@@ -207,7 +209,7 @@ func TestStateMachineDefinition(t *testing.T) {
 	task := states[pipeline.StateDownload].(map[string]any)
 	equalJSON(t, "task type", task["Type"], "Task")
 	equalJSON(t, "resource", task["Resource"], "arn:${AWS::Partition}:states:::ecs:runTask.sync")
-	equalJSON(t, "end", task["End"], true)
+	equalJSON(t, "next", task["Next"], pipeline.StateReported)
 	equalJSON(t, "task timeout", task["TimeoutSeconds"], 1800)
 	equalJSON(t, "launch type", get(t, task, "Parameters", "LaunchType"), "EXTERNAL")
 	// The cluster is imported by its configured name: no cross-stack reference.
@@ -226,10 +228,13 @@ func TestStateMachineDefinition(t *testing.T) {
 			map[string]any{"Name": contract.EnvEventETag, "Value.$": "$.etag"},
 			// ECS takes strings only: the size is formatted.
 			map[string]any{"Name": contract.EnvEventSize, "Value.$": "States.Format('{}', $.size)"},
+			// The task reports its outcome with the state's token.
+			map[string]any{"Name": contract.EnvTaskToken, "Value.$": "$$.Task.Token"},
 		},
 	}}})
-	equalJSON(t, "result selector", task["ResultSelector"], map[string]any{
-		"exitCode.$": "$.Containers[0].ExitCode", "stopReason.$": "$.StoppedReason", "taskArn.$": "$.TaskArn"})
+	// No ResultSelector: the result is the task's report, or without one
+	// the stopped task (a selector for one shape fails on the other).
+	equalJSON(t, "result selector", task["ResultSelector"], nil)
 	equalJSON(t, "result path", task["ResultPath"], "$.task")
 	equalJSON(t, "retry", task["Retry"], []any{
 		map[string]any{"ErrorEquals": []string{"ECS.ServerException", "ECS.ThrottlingException"},
@@ -247,6 +252,47 @@ func TestStateMachineDefinition(t *testing.T) {
 	equalJSON(t, "catch", task["Catch"], []any{map[string]any{
 		"ErrorEquals": []string{"States.ALL"}, "ResultPath": "$.error", "Next": pipeline.StateClassifyFailure}})
 	assertFailurePath(t, states)
+	assertOutcomes(t, states)
+}
+
+// The single-board pipeline's ends: the report's words, or the exit code.
+func assertOutcomes(t *testing.T, states map[string]any) {
+	t.Helper()
+	cond := func(op, path string, v any) map[string]any { return map[string]any{"Variable": path, op: v} }
+	present := func(path, is string) []any { return []any{cond("IsPresent", path, true), cond(is, path, true)} }
+	report := slices.Concat(present("$.task.status", "IsString"), present("$.task.summary", "IsString"), present("$.task.exitCode", "IsNumeric"))
+	status := func(words ...string) map[string]any {
+		var or []any
+		for _, w := range words {
+			or = append(or, cond("StringEquals", "$.task.status", w))
+		}
+		if len(or) == 1 {
+			return or[0].(map[string]any)
+		}
+		return map[string]any{"Or": or}
+	}
+	equalJSON(t, "reported", states[pipeline.StateReported], map[string]any{
+		"Type": "Choice", "Comment": get(t, states, pipeline.StateReported, "Comment"),
+		"Choices": []any{
+			map[string]any{"And": append(slices.Clone(report), status(contract.OutcomeDelivered, contract.OutcomeUpToDate, contract.OutcomeConflict)), "Next": pipeline.StateReportedDelivered},
+			map[string]any{"And": append(slices.Clone(report), status(contract.OutcomeGone)), "Next": pipeline.StateReportedGone},
+			map[string]any{"And": report, "Next": pipeline.StateDescribeReport},
+			map[string]any{"And": slices.Concat(present("$.task.TaskArn", "IsString"), present("$.task.Containers[0].ExitCode", "IsNumeric")), "Next": pipeline.StateNoReport},
+		},
+		"Default": pipeline.StateDescribeResult,
+	})
+	// Gone is a success: the alarm on failed executions stays quiet.
+	equalJSON(t, "gone", states[pipeline.StateGone], map[string]any{
+		"Type": "Succeed", "Comment": get(t, states, pipeline.StateGone, "Comment"), "OutputPath": "$.outcome"})
+	equalJSON(t, "delivered", states[pipeline.StateDelivered], map[string]any{
+		"Type": "Succeed", "Comment": get(t, states, pipeline.StateDelivered, "Comment"), "OutputPath": "$.outcome"})
+	equalJSON(t, "reported failure", states[pipeline.StateDescribeReport], map[string]any{
+		"Type": "Pass", "Comment": get(t, states, pipeline.StateDescribeReport, "Comment"), "Next": pipeline.StateFailed,
+		"Parameters": map[string]any{"reason.$": "States.Format('{}', $.task.summary)"}, "ResultPath": "$.failure"})
+	equalJSON(t, "exit 4 is gone", get(t, states, pipeline.StateClassifyExit, "Choices", 0, "Next"), pipeline.StateExitGone)
+	equalJSON(t, "exit 4 outcome", get(t, states, pipeline.StateExitGone, "Parameters"), map[string]any{
+		"board": "", "instance": "", "status": contract.OutcomeGone, "exitCode.$": "$.failure.task.Containers[0].ExitCode",
+		"taskArn.$": "$.failure.task.TaskArn", "cause": "exit 4 not_found: object not found"})
 }
 
 // The failure path turns the caught error into one line; see the local
@@ -280,6 +326,8 @@ func assertFailurePath(t *testing.T, states map[string]any) {
 	equalJSON(t, "classify exit", states[pipeline.StateClassifyExit], map[string]any{
 		"Type": "Choice", "Comment": get(t, states, pipeline.StateClassifyExit, "Comment"),
 		"Choices": []any{
+			and(pipeline.StateExitGone, present(task+".TaskArn", "IsString"), present(task+".Containers[0].ExitCode", "IsNumeric"),
+				[]any{cond("NumericEquals", task+".Containers[0].ExitCode", 4)}),
 			and(pipeline.StateDescribeExit, present(task+".TaskArn", "IsString"), present(task+".Containers[0].ExitCode", "IsNumeric"),
 				[]any{cond("NumericGreaterThanEquals", task+".Containers[0].ExitCode", 0), cond("NumericLessThanEquals", task+".Containers[0].ExitCode", last)}),
 			and(pipeline.StateDescribeOtherExit, present(task+".TaskArn", "IsString"), present(task+".Containers[0].ExitCode", "IsNumeric")),
@@ -346,6 +394,8 @@ func TestConfigChangesReachTheTemplate(t *testing.T) {
 		{"Sid": "ReadUploadedObjects", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "${" + dropBucketID(t, tpl) + ".Arn}/q3 reports/report*"},
 		{"Sid": "ListUploadedKeys", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "${" + dropBucketID(t, tpl) + ".Arn}",
 			"Condition": map[string]any{"StringLike": map[string]any{"s3:prefix": "q3 reports/report*"}}},
+		{"Sid": "ReportTheOutcome", "Effect": "Allow", "Action": "states:SendTaskSuccess", "Resource": "*",
+			"Condition": map[string]any{"StringEquals": map[string]any{"aws:RequestedRegion": map[string]any{"Ref": "AWS::Region"}}}},
 	})
 }
 

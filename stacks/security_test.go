@@ -20,6 +20,9 @@ import (
 // reason). ecs:StopTask/DescribeTasks are not here: they take task ARNs.
 var allowedOnAnyResource = []string{
 	"ecr:GetAuthorizationToken", // image pull (execution role)
+	// The task's report: no resource type (Service Authorization Reference),
+	// region-bound.
+	"states:SendTaskSuccess",
 	// The boards' ECS and SSM agents (scoped board policy, region-bound).
 	"ecs:DiscoverPollEndpoint", "ssm:UpdateInstanceInformation",
 	"ssmmessages:CreateControlChannel", "ssmmessages:OpenControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenDataChannel",
@@ -70,6 +73,10 @@ func TestTaskRoleMayOnlyGetObjectsOfTheDropBucket(t *testing.T) {
 		{"Sid": "ReadUploadedObjects", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "${" + bucketID + ".Arn}/demo*"},
 		{"Sid": "ListUploadedKeys", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "${" + bucketID + ".Arn}",
 			"Condition": map[string]any{"StringLike": map[string]any{"s3:prefix": "demo*"}}},
+		// The task's report (contract.Report): SendTaskSuccess has no
+		// resource type; this region only.
+		{"Sid": "ReportTheOutcome", "Effect": "Allow", "Action": "states:SendTaskSuccess", "Resource": "*",
+			"Condition": map[string]any{"StringEquals": map[string]any{"aws:RequestedRegion": map[string]any{"Ref": "AWS::Region"}}}},
 	})
 	// The state machine may run exactly this task definition and pass
 	// exactly its two roles.

@@ -4,16 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/edge-drop/edge-drop/config"
 	"github.com/edge-drop/edge-drop/constructs/alarms"
+	"github.com/edge-drop/edge-drop/constructs/pipeline"
 	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/local/statemachine"
 )
@@ -65,11 +68,12 @@ func TestSyncStateMachineAndItsSchedule(t *testing.T) {
 		"States.Format('attribute:edge-drop.board exists and attribute:edge-drop.board == {}', $.board)")
 	bucketID := dropBucketID(t, tpl)
 	equalJSON(t, "sync environment", syncTaskEnv(t, def), map[string]any{
-		contract.EnvMode:          contract.ModeSync,
-		contract.EnvBucket:        "${" + bucketID + "}",
-		contract.EnvKeyPrefix:     "demo", // what the task role may list: demo*.txt's literal start
-		contract.EnvKeyPattern:    "demo*.txt",
-		contract.EnvMirrorDeletes: "false",
+		contract.EnvMode:             contract.ModeSync,
+		contract.EnvBucket:           "${" + bucketID + "}",
+		contract.EnvKeyPrefix:        "demo", // what the task role may list: demo*.txt's literal start
+		contract.EnvKeyPattern:       "demo*.txt",
+		contract.EnvMirrorDeletes:    "false",
+		contract.EnvTaskToken + ".$": "$$.Task.Token",
 	})
 
 	_, rule := onlyOf(t, tpl, "AWS::Events::Rule", "Sync")
@@ -114,8 +118,8 @@ func TestNoSyncWhenBothFeaturesAreOff(t *testing.T) {
 		t.Errorf("output SyncStateMachineArn without a sync: %v", outs)
 	}
 	sts := statementsOf(t, tpl, "DownloadTaskTaskRole")
-	if len(sts) != 1 || sts[0]["Action"] != "s3:GetObject" {
-		t.Errorf("task role %s, want s3:GetObject only", mustJSON(t, sts))
+	if len(sts) != 2 || sts[0]["Action"] != "s3:GetObject" || sts[1]["Action"] != "states:SendTaskSuccess" {
+		t.Errorf("task role %s, want s3:GetObject and the report only", mustJSON(t, sts))
 	}
 	for _, a := range resources(t, tpl, "AWS::CloudWatch::Alarm") {
 		if name := render(t, get(t, a, "Properties", "AlarmName")); strings.Contains(name, "Sync") {
@@ -136,6 +140,8 @@ func TestOnDemandSyncWithMirroring(t *testing.T) {
 		{"Sid": "ReadUploadedObjects", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "${" + bucketID + ".Arn}/demo*"},
 		{"Sid": "ListUploadedKeys", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "${" + bucketID + ".Arn}",
 			"Condition": map[string]any{"StringLike": map[string]any{"s3:prefix": "demo*"}}},
+		{"Sid": "ReportTheOutcome", "Effect": "Allow", "Action": "states:SendTaskSuccess", "Resource": "*",
+			"Condition": map[string]any{"StringEquals": map[string]any{"aws:RequestedRegion": map[string]any{"Ref": "AWS::Region"}}}},
 	})
 }
 
@@ -165,7 +171,8 @@ func TestSyncTestdataMatchesTheSynthesizedDefinition(t *testing.T) {
 }
 
 // syncECS is a scripted cluster for the sync definition: boards by
-// instance id, each "ok", "offline" or "exit N"; queries map to the
+// instance id, each "ok", "offline", "exit N" or "report {...}" (the task's
+// Report, sent with its task token); queries map to the
 // instances they select (any other query is an error, so the test pins
 // the exact query).
 type syncECS struct {
@@ -218,6 +225,13 @@ func (f *syncECS) handle(_ context.Context, resource string, params any) (any, e
 		task := map[string]any{"TaskArn": "arn:aws:ecs:eu-west-1:123456789012:task/edge-drop/" + id, "LastStatus": "STOPPED",
 			"Containers": []any{map[string]any{"ExitCode": 0}}}
 		switch {
+		case strings.HasPrefix(b[1], "report "):
+			// What SendTaskSuccess with the state's token makes the result.
+			var report any
+			if err := json.Unmarshal([]byte(strings.TrimPrefix(b[1], "report ")), &report); err != nil {
+				return nil, err
+			}
+			return report, nil
 		case b[1] == "ok":
 			return task, nil
 		case b[1] == "offline":
@@ -289,6 +303,7 @@ func TestSyncRefusesABoardThatIsNotAName(t *testing.T) {
 	for _, input := range []string{
 		`{"board": "shop-1 or attribute:edge-drop.board exists"}`,
 		`{"board": "shop'1"}`, `{"board": "-shop"}`, `{"board": "_shop"}`, `{"board": 7}`, `{"board": ""}`, `{"board": null}`,
+		`{"board": "` + strings.Repeat("x", 64) + `"}`, // names are 1-63 characters
 	} {
 		f := &syncECS{}
 		e := runSync(t, "sync-group", f, input)
@@ -360,4 +375,96 @@ func TestSyncNagSuppressions(t *testing.T) {
 	want["AwsSolutions-IAM5"]++
 	equalJSON(t, "suppressions with the sync", on, want)
 	t.Logf("pipeline stack suppressions: without sync %v, with %v", off, on)
+}
+
+// tallyOf runs a definition and returns its outcomes: the output, or for
+// a failed execution TallyOutcomes' (where make sync reads them).
+func tallyOf(t *testing.T, name string, f *syncECS, event any) (*statemachine.Execution, []contract.Outcome) {
+	t.Helper()
+	raw, err := os.ReadFile("testdata/" + name + ".asl.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := statemachine.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outcomes any
+	e := m.Execute(context.Background(), event, statemachine.Options{
+		Task:  f.handle,
+		Sleep: func(context.Context, time.Duration) error { return nil },
+		Observer: func(ev statemachine.Event) {
+			if ev.Kind == statemachine.EventStateExited && strings.HasSuffix(ev.State, pipeline.StateTally) {
+				outcomes = ev.Output.(map[string]any)["fleet"].(map[string]any)["outcomes"]
+			}
+		},
+	})
+	b, _ := json.Marshal(outcomes)
+	var out []contract.Outcome
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(out, func(a, b contract.Outcome) int { return strings.Compare(a.Board, b.Board) })
+	return e, out
+}
+
+// Outcomes in words (issue 17): a sync's board says what it synced, with
+// the counts; a failed sync's cause names its first failed keys, so it
+// reads without the task's log; a task without a report is synced by its
+// exit code.
+func TestSyncOutcomesInWords(t *testing.T) {
+	f := &syncECS{
+		boards: map[string][2]string{
+			"mi-1": {"shop-1", `report {"mode":"sync","status":"synced","exitCode":0,"summary":"synced (3 new, 1 updated, 2 deleted)",
+				"sync":{"listed":9,"new":3,"updated":1,"upToDate":5,"deleted":2,"kept":0,"conflicts":0,"skippedUnsafe":0,"failed":0,"folders":0}}`},
+			"mi-2": {"shop-2", `report {"mode":"sync","status":"failed","exitCode":11,"class":"partial","summary":"failed (exit 11 partial: 2 of 10 objects failed)",
+				"sync":{"listed":10,"new":8,"updated":0,"upToDate":0,"deleted":0,"kept":0,"conflicts":0,"skippedUnsafe":0,"failed":2,"folders":0},
+				"failedKeys":["demo-a.txt","demo-b.txt"]}`},
+			"mi-3": {"shop-3", "ok"},
+		},
+		queries: map[string][]string{siteQuery: {"mi-1", "mi-2", "mi-3"}},
+	}
+	e, got := tallyOf(t, "sync-group", f, map[string]any{})
+	if e.Status != statemachine.StatusFailed || e.Error != contract.ErrSomeBoardsFailed || !strings.Contains(e.Cause, `failed ["shop-2"]`) {
+		t.Fatalf("%s %s: %s", e.Status, e.Error, e.Cause)
+	}
+	if len(got) != 3 {
+		t.Fatalf("outcomes %+v", got)
+	}
+	want := []struct{ status, cause, words string }{
+		{contract.OutcomeSynced, "synced (3 new, 1 updated, 2 deleted)", "synced (3 new, 1 updated, 2 deleted)"},
+		{contract.OutcomeFailed, `failed (exit 11 partial: 2 of 10 objects failed); failed keys: ["demo-a.txt","demo-b.txt"]`,
+			`failed (exit 11 partial: 2 of 10 objects failed); failed keys: ["demo-a.txt","demo-b.txt"]`},
+		{contract.OutcomeSynced, "synced (exit 0, the task sent no report)", "synced (exit 0, the task sent no report)"},
+	}
+	for i, w := range want {
+		if got[i].Status != w.status || got[i].Cause != w.cause || got[i].Words() != w.words {
+			t.Errorf("%s: %+v (words %q), want %s %q", got[i].Board, got[i], got[i].Words(), w.status, w.cause)
+		}
+	}
+	if got[0].Sync == nil || got[0].Sync.New != 3 || got[0].Sync.Deleted != 2 || got[2].Sync != nil {
+		t.Errorf("sync counts: %+v %+v", got[0].Sync, got[2].Sync)
+	}
+}
+
+// A mirrored delete's outcome says whether the file was deleted or kept
+// (and why); kept is not a failure.
+func TestDeleteOutcomesInWords(t *testing.T) {
+	f := &syncECS{
+		boards: map[string][2]string{
+			"mi-1": {"shop-1", `report {"mode":"delete","status":"deleted","exitCode":0,"summary":"deleted","key":"demo1.txt","path":"demo1.txt"}`},
+			"mi-2": {"shop-2", `report {"mode":"delete","status":"kept","exitCode":0,"summary":"kept (changed since delivery)","reason":"changed since delivery"}`},
+			"mi-3": {"shop-3", "ok"},
+		},
+		queries: map[string][]string{siteQuery: {"mi-1", "mi-2", "mi-3"}},
+	}
+	e, got := tallyOf(t, "deletes-group", f, objectDeleted("demo1.txt", "Permanently Deleted"))
+	if e.Status != statemachine.StatusSucceeded {
+		t.Fatalf("kept is not a failure: %s %s: %s", e.Status, e.Error, e.Cause)
+	}
+	var words []string
+	for _, o := range got {
+		words = append(words, o.Board+": "+o.Words())
+	}
+	equalJSON(t, "outcomes", words, []string{"shop-1: deleted", "shop-2: kept (changed since delivery)", "shop-3: deleted (exit 0, the task sent no report)"})
 }

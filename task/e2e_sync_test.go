@@ -107,10 +107,14 @@ func TestE2ESyncAndDelete(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, "in/demo 2.txt")); err == nil {
 			t.Fatal("not removed")
 		}
+		// Unsafe keys are skipped by delete mode (nothing can have been
+		// delivered for them), not failed.
 		r = run(t, []string{"EDGE_DROP_MODE=delete", "EDGE_DROP_BUCKET=edge", "EDGE_DROP_KEY=..%2Fx", "EDGE_DROP_DATA_DIR=" + dir})
-		if r.code != 3 {
+		if r.code != 0 {
 			t.Fatalf("unsafe key: exit %d", r.code)
 		}
+		want(t, lastLine(t, r.stdout), map[string]any{"msg": "report", "status": "deleted", "exitCode": 0.0,
+			"summary": `deleted (nothing was on the board: skipped_unsafe "../x")`})
 	})
 
 	// A deleted folder marker, routed (EDGE_DROP_STRIP_COMPONENTS reaches
@@ -137,7 +141,8 @@ func TestE2ESyncAndDelete(t *testing.T) {
 		if r.code != 0 {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}
-		want(t, summary(t, r.stdout, "kept: not empty"), map[string]any{"key": "to/routed/full/"})
+		want(t, summary(t, r.stdout, "kept (not empty)"), map[string]any{"key": "to/routed/full/"})
+		want(t, lastLine(t, r.stdout), map[string]any{"msg": "report", "mode": "delete", "status": "kept", "summary": "kept (not empty)", "path": "routed/full"})
 		if _, err := os.Stat(filepath.Join(dir, "routed/full/sub")); err != nil {
 			t.Fatal("a folder that is not empty was removed")
 		}

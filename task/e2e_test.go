@@ -96,6 +96,17 @@ func summary(t *testing.T, stdout, msg string) map[string]any {
 	return nil
 }
 
+// lastLine returns the fields of the last stdout line (the report).
+func lastLine(t *testing.T, stdout string) map[string]any {
+	t.Helper()
+	lines := strings.Split(strings.TrimRight(stdout, "\n"), "\n")
+	var m map[string]any
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &m); err != nil {
+		t.Fatalf("last stdout line is not JSON: %q", lines[len(lines)-1])
+	}
+	return m
+}
+
 func TestE2ENative(t *testing.T) {
 	bin := buildBinary(t, runtime.GOARCH, "e2e", false)
 	srv := s3test.Start(t)

@@ -7,10 +7,14 @@
 // (remove the delivered file of a deleted object).
 //
 // Logs are JSON lines (log/slog) on stdout; a failure also prints one line
-// on stderr. Exit codes are listed in internal/exitcode and README.md.
+// on stderr. The last stdout line of every run is its Report
+// ("msg":"report", contract.Report), which is also sent to the state that
+// started the task when it passed its task token (EDGE_DROP_TASK_TOKEN).
+// Exit codes are listed in internal/exitcode and README.md.
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,7 +25,9 @@ import (
 	"runtime/debug"
 	"slices"
 	"syscall"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	_ "golang.org/x/crypto/x509roots/fallback" // CA roots independent of the image (scratch has none)
 
@@ -30,7 +36,9 @@ import (
 	"github.com/edge-drop/edge-drop/task/internal/config"
 	"github.com/edge-drop/edge-drop/task/internal/download"
 	"github.com/edge-drop/edge-drop/task/internal/exitcode"
+	"github.com/edge-drop/edge-drop/task/internal/keypath"
 	"github.com/edge-drop/edge-drop/task/internal/prune"
+	"github.com/edge-drop/edge-drop/task/internal/report"
 	"github.com/edge-drop/edge-drop/task/internal/s3conn"
 )
 
@@ -77,30 +85,56 @@ func onTransfer(size int64) {
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) exitcode.Code {
 	log := slog.New(slog.NewJSONHandler(stdout, nil)).With("version", version)
-	mode := contract.ModeDownload
-	fail := func(code exitcode.Code, err error, attrs ...any) exitcode.Code {
-		log.Error(mode+" failed", append(attrs, "exit_code", int(code), "class", code.String(), "error", err.Error())...)
-		return stderrLine(stderr, code, err)
-	}
-
 	cfg, err := config.Parse(args, getenv, stderr)
+	mode := contract.ModeDownload
 	if slices.Contains(contract.Modes, cfg.Mode) { // also for a bad setting of a known mode
 		mode = cfg.Mode
 	}
 	if errors.Is(err, config.ErrHelp) {
 		return exitcode.OK
 	}
-	if err != nil {
-		return fail(exitcode.Usage, err)
-	}
-	if cfg.ShowVersion {
+	if err == nil && cfg.ShowVersion {
 		fmt.Fprintln(stdout, "edge-drop-task", version)
 		return exitcode.OK
 	}
+	r := &runner{cfg: cfg, mode: mode, getenv: getenv, log: log, stdout: stdout, stderr: stderr}
+	var rep contract.Report
+	if err != nil {
+		rep = r.fail(exitcode.Usage, err)
+	} else {
+		rep = r.run(ctx)
+	}
+	r.finish(&rep)
+	return exitcode.Code(rep.ExitCode)
+}
+
+// runner is one run after its configuration was read: every path ends in
+// a Report (finish).
+type runner struct {
+	cfg    config.Config
+	mode   string
+	getenv func(string) string
+	log    *slog.Logger
+	stdout io.Writer
+	stderr io.Writer
+	aws    *aws.Config // loaded, for the report's Step Functions client
+	end    time.Time   // the overall deadline (zero: none)
+}
+
+// fail logs a failure's line (and its one stderr line) and returns its report.
+func (r *runner) fail(code exitcode.Code, err error, attrs ...any) contract.Report {
+	r.log.Error(r.mode+" failed", append(attrs, "exit_code", int(code), "class", code.String(), "error", err.Error())...)
+	stderrLine(r.stderr, code, err)
+	return failed(r.mode, code, err)
+}
+
+func (r *runner) run(ctx context.Context) contract.Report {
+	cfg := r.cfg
 	if cfg.Timeout > 0 {
 		var c context.CancelFunc
 		ctx, c = context.WithTimeout(ctx, cfg.Timeout)
 		defer c()
+		r.end = time.Now().Add(cfg.Timeout)
 	}
 	// code is the exit code of err: the context's cause when it ended
 	// (signal: 9, overall timeout: 7), no credentials (5, see
@@ -124,38 +158,48 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.Mode == contract.ModeSync {
 		conns *= cfg.SyncObjects
 	}
-	api, err := s3conn.New(ctx, s3conn.Options{RequestTimeout: cfg.RequestTimeout, Concurrency: conns, Logger: log}, getenv)
+	so := s3conn.Options{RequestTimeout: cfg.RequestTimeout, Concurrency: conns, Logger: r.log}
+	awsCfg, err := s3conn.Load(ctx, so)
 	if err != nil {
-		return fail(exitcode.Usage, fmt.Errorf("aws config: %w", err))
+		return r.fail(exitcode.Usage, fmt.Errorf("aws config: %w", err))
 	}
+	r.aws = &awsCfg
+	api := s3conn.S3(awsCfg, so, r.getenv)
 	dl := download.Options{
 		Bucket: cfg.Bucket, Key: cfg.Key, DataDir: cfg.DataDir,
 		PartSize: cfg.PartSize, Concurrency: cfg.Concurrency,
-		RequestTimeout: cfg.RequestTimeout, Logger: log, OnTransfer: onTransfer,
+		RequestTimeout: cfg.RequestTimeout, Logger: r.log, OnTransfer: onTransfer,
 		MaxBytes: cfg.MaxBytes, StripComponents: cfg.StripComponents,
 		Event: download.Event{Sequencer: cfg.Event.Sequencer, ETag: cfg.Event.ETag, Size: cfg.Event.Size},
 	}
 	switch cfg.Mode {
 	case contract.ModeSync:
-		return runSync(ctx, api, cfg, dl, log, stderr, code)
+		return r.sync(ctx, api, dl, code)
 	case contract.ModeDelete:
-		res, err := prune.Run(ctx, api, prune.Options{Bucket: cfg.Bucket, Key: cfg.Key, DataDir: cfg.DataDir, StripComponents: cfg.StripComponents, Logger: log})
+		res, err := prune.Run(ctx, api, prune.Options{Bucket: cfg.Bucket, Key: cfg.Key, DataDir: cfg.DataDir, StripComponents: cfg.StripComponents, Logger: r.log})
 		if err != nil {
 			c, err := code(err)
-			return fail(c, err, "bucket", cfg.Bucket, "key", cfg.Key)
+			rep := r.fail(c, err, "bucket", cfg.Bucket, "key", cfg.Key)
+			rep.Key, rep.Path = cmp.Or(res.Key, keypath.Candidates(cfg.Key)[0]), res.Rel
+			return rep
 		}
-		log.Info(string(res.Outcome), "bucket", cfg.Bucket, "key", res.Key, "path", res.Path, "bytes", res.Bytes, "reason", orNone(res.Reason))
-		return exitcode.OK
+		r.log.Info(string(res.Outcome), "bucket", cfg.Bucket, "key", res.Key, "path", res.Path, "bytes", res.Bytes, "reason", orNone(res.Reason))
+		return deleteReport(res)
 	}
 
 	res, err := download.Run(ctx, api, dl)
 	if err != nil {
 		c, err := code(err)
-		return fail(c, err, "bucket", cfg.Bucket, "key", cfg.Key)
+		rep := r.fail(c, err, "bucket", cfg.Bucket, "key", cfg.Key)
+		rep.Key = keypath.Candidates(cfg.Key)[0] // as the event names it, decoded
+		if c == exitcode.NotFound {
+			rep = goneReport(cfg.Bucket, rep.Key, err)
+		}
+		return rep
 	}
 	if res.Folder {
-		log.Info("folder marker", "bucket", cfg.Bucket, "key", res.Key, "path", res.Path, "reason", "zero-byte object whose key ends with /: its directory is there")
-		return exitcode.OK
+		r.log.Info("folder marker", "bucket", cfg.Bucket, "key", res.Key, "path", res.Path, "reason", "zero-byte object whose key ends with /: its directory is there")
+		return downloadReport(res)
 	}
 	secs := res.Elapsed.Seconds()
 	mbps := 0.0
@@ -163,21 +207,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		mbps = float64(res.Bytes) / 1e6 / secs
 	}
 	msg := "download complete"
-	if res.UpToDate {
+	switch {
+	case res.Lost != "":
+		msg = "not delivered: the path belongs to another key"
+	case res.UpToDate:
 		msg = "already up to date"
 	}
-	log.Info(msg,
+	r.log.Info(msg,
 		"bucket", cfg.Bucket, "key", res.Key, "path", res.Path, "bytes", res.Bytes,
 		"seconds", round(secs, 3), "mb_per_s", round(mbps, 1),
 		"verified", orNone(res.Verified), "resumed_parts", res.Resumes, "up_to_date", res.UpToDate,
+		"reverified", res.Reverified, "conflict_copy", orNone(res.ConflictCopy),
 		"superseded", res.Superseded, "restarts", res.Restarts, "record", orNone(res.Record))
-	return exitcode.OK
+	return downloadReport(res)
 }
 
-// runSync runs sync mode and writes its one summary line (with the exit
+// sync runs sync mode and writes its one summary line (with the exit
 // code when it failed; each failed object has its own line before it).
-func runSync(ctx context.Context, api *s3.Client, cfg config.Config, dl download.Options, log *slog.Logger, stderr io.Writer,
-	code func(error) (exitcode.Code, error)) exitcode.Code {
+func (r *runner) sync(ctx context.Context, api *s3.Client, dl download.Options, code func(error) (exitcode.Code, error)) contract.Report {
+	cfg, log := r.cfg, r.log
 	// Many objects: the GC runs from the start (tune switched it off for
 	// the single download's start-up).
 	if os.Getenv("GOGC") == "" {
@@ -193,16 +241,58 @@ func runSync(ctx context.Context, api *s3.Client, cfg config.Config, dl download
 	})
 	secs := sum.Elapsed.Seconds()
 	attrs := []any{"bucket", cfg.Bucket, "prefix", cfg.Prefix, "pattern", cfg.Pattern, "mirror_deletes", cfg.MirrorDeletes,
-		"listed", sum.Listed, "checked", sum.Checked, "downloaded", sum.Downloaded, "folders", sum.Folders, "up_to_date", sum.UpToDate,
-		"skipped", sum.Skipped, "failed", sum.Failed, "vanished", sum.Vanished, "deleted", sum.Deleted, "kept", sum.Kept,
+		"listed", sum.Listed, "checked", sum.Checked, "downloaded", sum.Downloaded, "new", sum.New, "updated", sum.Updated,
+		"folders", sum.Folders, "up_to_date", sum.UpToDate, "reverified", sum.Reverified, "conflicts", sum.Conflicts,
+		"skipped", sum.Skipped, "skipped_unsafe", sum.Unsafe, "failed", sum.Failed, "vanished", sum.Vanished,
+		"deleted", sum.Deleted, "kept", sum.Kept,
 		"bytes", sum.Bytes, "seconds", round(secs, 3), "files_per_s", round(float64(sum.Downloaded)/max(secs, 1e-9), 1)}
 	if err == nil {
 		log.Info("sync complete", attrs...)
-		return exitcode.OK
+		return syncReport(sum, exitcode.OK, nil)
 	}
 	c, err := code(err)
 	log.Error("sync incomplete", append(attrs, "exit_code", int(c), "class", c.String(), "error", err.Error())...)
-	return stderrLine(stderr, c, err)
+	stderrLine(r.stderr, c, err)
+	return syncReport(sum, c, err)
+}
+
+// finish completes the report (task ARN, bounds), sends it to the state
+// that started the task when it passed its token, and writes it as the
+// last line on stdout. Neither changes the exit code.
+func (r *runner) finish(rep *contract.Report) {
+	rep.Mode = r.mode
+	rep.Summary = contract.Cut(rep.Summary, contract.MaxSummary)
+	rep.Reason = contract.Cut(rep.Reason, report.MaxReason)
+	if len(rep.FailedKeys) > contract.MaxReportedKeys {
+		rep.FailedKeys = rep.FailedKeys[:contract.MaxReportedKeys]
+	}
+	if arn, err := report.TaskARN(r.getenv, time.Second); err != nil {
+		r.log.Warn("could not read the task's ARN from the task metadata endpoint", "error", err.Error())
+	} else {
+		rep.TaskArn = arn
+	}
+	if token := r.getenv(contract.EnvTaskToken); token != "" {
+		if err := r.send(token, *rep); err != nil {
+			r.log.Warn("could not send the report to Step Functions; the state machine falls back to the exit code",
+				"error", err.Error(), "exit_code", rep.ExitCode)
+		}
+	}
+	if err := report.Line(r.stdout, version, time.Now(), *rep); err != nil {
+		fmt.Fprintf(r.stderr, "edge-drop-task: write report: %v\n", err)
+	}
+}
+
+// send sends the report with the run's AWS configuration (or the SDK's
+// defaults, when the run failed before loading it).
+func (r *runner) send(token string, rep contract.Report) error {
+	if r.aws == nil {
+		cfg, err := s3conn.Load(context.Background(), s3conn.Options{Logger: r.log})
+		if err != nil {
+			return err
+		}
+		r.aws = &cfg
+	}
+	return report.Send(report.Client(*r.aws), token, rep, r.end)
 }
 
 // stderrLine writes a failure's one line on stderr and returns its code.

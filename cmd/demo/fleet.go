@@ -3,8 +3,8 @@ package main
 import (
 	"bufio"
 	"encoding/json"
-	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
@@ -74,15 +74,12 @@ func startSync(c control, syncARN string, board []string, out *printer) {
 	out.printf("sync started with input %s: execution %s\n", safe(string(input)), run.Name)
 }
 
-// outcome is one board's result in a fleet execution.
-type outcome struct{ board, status, detail string }
-
 // fleetView follows Map iterations: which board each iteration is for and
-// the outcome it produced (its last state's {board, status, ...} output).
+// the outcome it produced (its last state's output, a contract.Outcome).
 // The printer's mutex guards it.
 type fleetView struct {
-	boards   map[string]string             // exec + iteration → board
-	outcomes map[string]map[string]outcome // exec → board → outcome
+	boards   map[string]string                      // exec + iteration → board
+	outcomes map[string]map[string]contract.Outcome // exec → board → outcome
 }
 
 // iterationBoard remembers the board of a Map iteration from its input
@@ -121,39 +118,47 @@ func boardName(v any) string {
 	return ""
 }
 
-// note records an outcome an iteration's state produced.
+// note records an outcome an iteration's state produced: an output with a
+// board and an outcome word.
 func (v *fleetView) note(exec string, e statemachine.Event) {
-	m, ok := e.Output.(map[string]any)
-	if !ok || e.Iteration == "" {
+	o, ok := asOutcome(e.Output)
+	if !ok || e.Iteration == "" || o.Board == "" {
 		return
-	}
-	b, status := boardName(m["board"]), fmt.Sprint(m["status"])
-	switch status {
-	case contract.OutcomeDelivered, contract.OutcomeFailed, contract.OutcomeOffline:
-	default:
-		return
-	}
-	if b == "" {
-		return
-	}
-	detail := ""
-	if c, ok := m["cause"].(string); ok && c != "" {
-		detail = c
-	} else if code, ok := m["exitCode"]; ok {
-		detail = fmt.Sprintf("exit %v", code)
 	}
 	if v.outcomes == nil {
-		v.outcomes = map[string]map[string]outcome{}
+		v.outcomes = map[string]map[string]contract.Outcome{}
 	}
 	if v.outcomes[exec] == nil {
-		v.outcomes[exec] = map[string]outcome{}
+		v.outcomes[exec] = map[string]contract.Outcome{}
 	}
-	v.outcomes[exec][b] = outcome{board: b, status: status, detail: detail}
+	v.outcomes[exec][o.Board] = o
+}
+
+// asOutcome reads a state's output as an outcome: an object whose status
+// is one of contract.Outcomes.
+func asOutcome(v any) (contract.Outcome, bool) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return contract.Outcome{}, false
+	}
+	status, _ := m["status"].(string)
+	if !slices.Contains(contract.Outcomes, status) {
+		return contract.Outcome{}, false
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return contract.Outcome{}, false
+	}
+	var o contract.Outcome
+	if err := json.Unmarshal(b, &o); err != nil {
+		return contract.Outcome{}, false
+	}
+	return o, true
 }
 
 // take returns and forgets an execution's outcomes, by board name.
-func (v *fleetView) take(exec string) []outcome {
-	var out []outcome
+func (v *fleetView) take(exec string) []contract.Outcome {
+	var out []contract.Outcome
 	for _, o := range v.outcomes[exec] {
 		out = append(out, o)
 	}
@@ -163,6 +168,6 @@ func (v *fleetView) take(exec string) []outcome {
 			delete(v.boards, k)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].board < out[j].board })
+	sort.Slice(out, func(i, j int) bool { return out[i].Board < out[j].Board })
 	return out
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/local/bucket"
 	"github.com/edge-drop/edge-drop/local/localrun"
 	"github.com/edge-drop/edge-drop/local/statemachine"
@@ -83,7 +84,7 @@ func TestPrinterShowsEachBoard(t *testing.T) {
 	ev(statemachine.EventMapIterationStarted, "DeliverToEachBoard", "DeliverToEachBoard[0]", map[string]any{"names": []any{"a"}}, nil)
 	ev(statemachine.EventMapIterationStarted, "DeliverToEachBoard", "DeliverToEachBoard[1]", map[string]any{"board": "b\x1b[31m"}, nil)
 	ev(statemachine.EventStateExited, "RunOnBoard", "DeliverToEachBoard[0]", nil, map[string]any{"task": 1})
-	ev(statemachine.EventStateExited, "Delivered", "DeliverToEachBoard[0]", nil, map[string]any{"board": "a", "status": "delivered", "exitCode": 0})
+	ev(statemachine.EventStateExited, "Delivered", "DeliverToEachBoard[0]", nil, map[string]any{"board": "a", "status": "delivered", "exitCode": 0, "cause": "delivered (exit 0, the task sent no report)"})
 	ev(statemachine.EventStateExited, "Offline", "DeliverToEachBoard[1]", nil, map[string]any{"board": "b\x1b[31m", "status": "offline", "cause": "{\"Failures\":[{\"Reason\":\"AGENT\"}]}\n"})
 	outcomes := p.result(localrun.Result{Event: bucket.Notification{Bucket: "bk", Key: "k"},
 		Execution: &statemachine.Execution{Name: "x1", Status: statemachine.StatusFailed, Error: "EdgeDrop.SomeBoardsFailed", Cause: "b offline",
@@ -92,8 +93,8 @@ func TestPrinterShowsEachBoard(t *testing.T) {
 	for _, want := range []string{
 		"[x1] DeliverToEachBoard[0] board a RunOnBoard",
 		`[x1] DeliverToEachBoard[1] board "b\x1b[31m" Offline`,
-		"  board a: delivered (exit 0)\n",
-		`  board "b\x1b[31m": offline ("{\"Failures\":[{\"Reason\":\"AGENT\"}]}\n")`,
+		"  board a: delivered (exit 0, the task sent no report)\n",
+		`  board "b\x1b[31m": "offline ({\"Failures\":[{\"Reason\":\"AGENT\"}]}\n)"`,
 		"EdgeDrop.SomeBoardsFailed: b offline",
 	} {
 		if !strings.Contains(out, want) {
@@ -103,7 +104,7 @@ func TestPrinterShowsEachBoard(t *testing.T) {
 	if strings.Contains(out, "\x1b") {
 		t.Errorf("a control sequence reached the terminal: %q", out)
 	}
-	if len(outcomes) != 2 || outcomes[0].board != "a" || outcomes[1].status != "offline" {
+	if len(outcomes) != 2 || outcomes[0].Board != "a" || outcomes[1].Status != "offline" {
 		t.Errorf("outcomes %+v", outcomes)
 	}
 	if len(p.fleet.outcomes) != 0 || len(p.fleet.boards) != 0 {
@@ -115,7 +116,7 @@ func TestSampleMustBeOnEveryDeliveredBoard(t *testing.T) {
 	dir := t.TempDir()
 	boards := []localrun.BoardDir{{Board: localrun.Board{Name: "a"}, Dir: dir + "/a"}, {Board: localrun.Board{Name: "b"}, Dir: dir + "/b"}}
 	ok := localrun.Result{Execution: &statemachine.Execution{Status: statemachine.StatusSucceeded, Path: []statemachine.Step{{Name: "Done", Type: "Succeed"}}}}
-	places := samplePaths(boards, []outcome{{board: "a", status: "delivered"}, {board: "b", status: "delivered"}}, "k.txt")
+	places := samplePaths(boards, []contract.Outcome{{Board: "a", Status: "delivered"}, {Board: "b", Status: "up_to_date"}}, "k.txt")
 	if len(places.all) != 2 {
 		t.Fatalf("places %+v", places)
 	}
@@ -162,7 +163,7 @@ func TestDemoOnceDeliversToAGroup(t *testing.T) {
 	}
 	for _, want := range []string{
 		"DeliverToEachBoard[0] board b DeliverToBoard", "DeliverToEachBoard[1] board c DeliverToBoard",
-		"  board b: delivered (exit 0)\n", "  board c: delivered (exit 0)\n",
+		"  board b: delivered\n", "  board c: delivered\n",
 		"file " + dir + "/data/b/demo1.txt: ", "file " + dir + "/data/c/demo1.txt: ",
 	} {
 		if !strings.Contains(stdout, want) {
@@ -182,9 +183,7 @@ func TestDemoSyncFromStdinAndTheLocalEndpoint(t *testing.T) {
 	t.Parallel()
 	bin, task := buildBinaries(t)
 	dir := t.TempDir()
-	cmd := exec.Command(bin, "-task", task, "-assembly", assembly(t), "-state", dir+"/state", "-data", dir+"/data", "-boards", "a,b")
-	cmd.Dir = "../.."
-	cmd.Env = append(os.Environ(), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20")
+	cmd := demoCommand(t, bin, "-task", task, "-assembly", assembly(t), "-state", dir+"/state", "-data", dir+"/data", "-boards", "a,b")
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
@@ -208,10 +207,14 @@ func TestDemoSyncFromStdinAndTheLocalEndpoint(t *testing.T) {
 	waitFor(func(l string) bool { return strings.HasPrefix(l, "The pipeline keeps running") })
 
 	stateFile := filepath.Join(dir, "state", "stepfunctions.json")
-	var endpoint struct{ Endpoint, SyncStateMachineArn string }
+	var endpoint struct{ Endpoint, SyncStateMachineArn, Region, AccessKeyID, SecretAccessKey string }
 	if b, err := os.ReadFile(stateFile); err != nil || json.Unmarshal(b, &endpoint) != nil ||
-		!strings.HasPrefix(endpoint.Endpoint, "http://127.0.0.1:") || !strings.HasSuffix(endpoint.SyncStateMachineArn, "-Sync") {
+		!strings.HasPrefix(endpoint.Endpoint, "http://127.0.0.1:") || !strings.HasSuffix(endpoint.SyncStateMachineArn, "-Sync") ||
+		endpoint.Region != localrun.Region || endpoint.AccessKeyID == "" || endpoint.SecretAccessKey == "" {
 		t.Fatalf("%s: %s %v", stateFile, b, err)
+	}
+	if fi, err := os.Stat(stateFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("%s holds the secret key: want mode 0600, got %v", stateFile, fi.Mode())
 	}
 
 	fmt.Fprintln(stdin, "sync b")
@@ -233,7 +236,7 @@ func TestDemoSyncFromStdinAndTheLocalEndpoint(t *testing.T) {
 				cli.Env = append(cli.Env, kv)
 			}
 		}
-		cli.Env = append(cli.Env, "AWS_ACCESS_KEY_ID="+localrun.AccessKey, "AWS_SECRET_ACCESS_KEY="+localrun.SecretKey,
+		cli.Env = append(cli.Env, "AWS_ACCESS_KEY_ID="+endpoint.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+endpoint.SecretAccessKey,
 			"AWS_DEFAULT_REGION="+localrun.Region, "AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent")
 		out, err := cli.CombinedOutput()
 		arn := strings.TrimSpace(string(out))
@@ -252,5 +255,42 @@ func TestDemoSyncFromStdinAndTheLocalEndpoint(t *testing.T) {
 	_ = cmd.Wait()
 	if _, err := os.Stat(stateFile); !os.IsNotExist(err) {
 		t.Errorf("%s outlives the demo: %v", stateFile, err)
+	}
+}
+
+// Outcomes print in words (issue 17): what each board did, not "delivered
+// (exit 0)" for a delete or a sync; the single-board pipeline's one
+// outcome too.
+func TestPrinterSaysEachOutcomeInWords(t *testing.T) {
+	var buf bytes.Buffer
+	p := &printer{w: &buf}
+	exit := func(v float64) any { return v }
+	for i, o := range []map[string]any{
+		{"board": "a", "status": "synced", "exitCode": exit(0), "cause": "synced (3 new, 1 updated, 0 deleted)", "sync": map[string]any{"new": 3, "updated": 1}},
+		{"board": "b", "status": "kept", "exitCode": exit(0), "cause": "kept (changed since delivery)"},
+		{"board": "c", "status": "conflict", "exitCode": exit(0), "cause": "conflict (copy kept as k.sync-conflict-20261206-101010.txt)"},
+		{"board": "d", "status": "failed", "exitCode": exit(3), "cause": "exit 3 unsafe_key: unsafe or invalid object key"},
+		{"board": "e", "status": "deleted", "exitCode": exit(0), "cause": "deleted"},
+		{"board": "f", "status": "gone", "exitCode": exit(4), "cause": "gone"},
+	} {
+		p.event("x2", statemachine.Event{Kind: statemachine.EventStateExited, State: "BoardReport", Type: "Pass",
+			Iteration: fmt.Sprintf("DeliverToEachBoard[%d]", i), Output: o})
+	}
+	p.result(localrun.Result{Execution: &statemachine.Execution{Name: "x2", Status: statemachine.StatusSucceeded}})
+	p.result(localrun.Result{Event: bucket.Notification{Bucket: "bk", Key: "k"}, Execution: &statemachine.Execution{Name: "x3",
+		Status: statemachine.StatusSucceeded, Output: map[string]any{"board": "", "instance": "", "status": "gone", "exitCode": exit(4), "cause": "gone"}}})
+	out := buf.String()
+	for _, want := range []string{
+		"  board a: synced (3 new, 1 updated, 0 deleted)\n",
+		"  board b: kept (changed since delivery)\n",
+		"  board c: conflict (copy kept as k.sync-conflict-20261206-101010.txt)\n",
+		"  board d: failed (exit 3 unsafe_key: unsafe or invalid object key)\n",
+		"  board e: deleted\n",
+		"  board f: gone\n",
+		"  outcome: gone\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
 	}
 }

@@ -15,6 +15,10 @@
 // often. A local Step Functions endpoint, written to .demo/stepfunctions.json,
 // lets make sync start the demo's sync as it starts the cloud's.
 //
+// Its S3 and Step Functions endpoints (127.0.0.1:9470 and :9471 unless
+// -addr and -sfn-addr say otherwise) accept only requests signed with the
+// credentials it prints, made at random once and kept in -state.
+//
 // Ctrl-C, SIGTERM and SIGHUP stop it: running tasks get SIGTERM and clean
 // up, and the exit status is the shell's for that signal (128+n).
 package main
@@ -27,10 +31,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,9 +47,10 @@ import (
 	"github.com/edge-drop/edge-drop/config"
 	"github.com/edge-drop/edge-drop/constructs/pipeline"
 	"github.com/edge-drop/edge-drop/contract"
+	"github.com/edge-drop/edge-drop/local/endpoint"
 	"github.com/edge-drop/edge-drop/local/localrun"
+	"github.com/edge-drop/edge-drop/local/sigv4"
 	"github.com/edge-drop/edge-drop/local/statemachine"
-	"github.com/edge-drop/edge-drop/local/stepfunctions"
 	"github.com/edge-drop/edge-drop/stacks"
 )
 
@@ -62,12 +67,14 @@ func (c contextFlags) Set(v string) error {
 }
 
 type options struct {
-	assembly, state, data, task, addr string
-	boards, syncEvery                 string
-	once, verbose, rejectWhenBusy     bool
-	slots                             int
-	context                           contextFlags
-	match, skip                       string
+	assembly, state, data, task   string
+	addr, sfnAddr, corsOrigin     string
+	addrSet, sfnAddrSet           bool // given on the command line: no fallback port
+	boards, syncEvery             string
+	once, verbose, rejectWhenBusy bool
+	slots                         int
+	context                       contextFlags
+	match, skip                   string
 }
 
 func main() {
@@ -77,7 +84,9 @@ func main() {
 	flag.StringVar(&o.state, "state", ".demo", "directory for the embedded S3 server's objects and the synthesized assembly")
 	flag.StringVar(&o.data, "data", "data", "local directory standing in for the board's data directory (the task's host volume)")
 	flag.StringVar(&o.task, "task", "bin/edge-drop-task", "the task binary built for this machine (make task-native)")
-	flag.StringVar(&o.addr, "addr", "127.0.0.1:0", "address of the embedded S3 server")
+	flag.StringVar(&o.addr, "addr", defaultS3Addr, "address of the S3 endpoint (if the default's port is taken, a free one; any address but loopback is reachable from other machines)")
+	flag.StringVar(&o.sfnAddr, "sfn-addr", defaultStepFunctionsAddr, "address of the Step Functions endpoint that make sync uses (the same rules as -addr)")
+	flag.StringVar(&o.corsOrigin, "cors-origin", "", "the one web origin (scheme://host[:port]) whose pages may call the S3 endpoint; none by default")
 	flag.IntVar(&o.slots, "slots", 2, "tasks that may run at once on each board (its capacity)")
 	flag.StringVar(&o.boards, "boards", "", "a local fleet: boards with optional groups, e.g. a,b@site1,c@site1+eu (data dirs <-data>/<board>; default: one board, data dir -data)")
 	flag.BoolVar(&o.once, "once", false, "upload the samples, wait for their executions, then exit (status 1, with the reason, if the matching sample was not delivered)")
@@ -86,7 +95,21 @@ func main() {
 	flag.StringVar(&o.syncEvery, "sync-every", "", "run the scheduled sync this often instead of the app's syncEvery, e.g. 10s (at least 1s)")
 	flag.StringVar(&o.match, "sample", "", "key of the sample that should match (default: made from keyPattern)")
 	flag.StringVar(&o.skip, "sample-skip", "notes/readme.md", "key of the sample that should be skipped")
-	flag.Parse()
+	// jsii-runtime-go unpacks its runtime into the temp dir while the CDK
+	// packages initialise, before main: every way out closes it, a flag
+	// error and -h too (flag.ExitOnError would exit without).
+	flag.CommandLine.Init(os.Args[0], flag.ContinueOnError)
+	if err := flag.CommandLine.Parse(os.Args[1:]); err != nil {
+		stacks.CloseJSII()
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		os.Exit(2)
+	}
+	flag.Visit(func(f *flag.Flag) {
+		o.addrSet = o.addrSet || f.Name == "addr"
+		o.sfnAddrSet = o.sfnAddrSet || f.Name == "sfn-addr"
+	})
 	code, err := checkFlags(o)
 	if err == nil {
 		code, err = run(o)
@@ -109,13 +132,32 @@ func run(o options) (int, error) {
 	if _, err := os.Stat(o.task); err != nil {
 		return 2, fmt.Errorf("task binary %s not found: run make task-native (or pass -task)", o.task)
 	}
+	keys, err := demoCredentials(o.state)
+	if err != nil {
+		return 1, err
+	}
+	// Both endpoints first: a port that is taken fails before the synth.
+	s3Listener, notes, err := endpoint.Listen("S3", o.addr, !o.addrSet)
+	if err != nil {
+		return 1, err
+	}
+	defer s3Listener.Close() // once served, the server closes it; twice is harmless
+	sfnListener, sfnNotes, err := endpoint.Listen("Step Functions", o.sfnAddr, !o.sfnAddrSet)
+	if err != nil {
+		return 1, err
+	}
+	defer sfnListener.Close()
+	notes = append(notes, sfnNotes...)
+
 	cfg := config.Default()
-	var err error
 	synthesized := o.assembly == ""
 	if synthesized {
 		o.assembly = filepath.Join(o.state, "cdk.out")
 		start := time.Now()
 		cfg, err = stacks.Synth(".", o.assembly, o.context)
+		// The assembly is written: the jsii node process (hundreds of MB)
+		// has nothing left to do for the rest of the run.
+		stacks.CloseJSII()
 		if code := signaled(); code != 0 { // stopped during the synth (Ctrl-C reaches its node process too)
 			return code, nil
 		}
@@ -136,27 +178,34 @@ func run(o options) (int, error) {
 	out := &printer{w: os.Stdout, verbose: o.verbose}
 	syncEvery, _ := parseSyncEvery(o.syncEvery) // checked by checkFlags
 	p, err := localrun.Start(ctx, localrun.Options{
-		ScheduleEvery:  syncEvery,
-		Boards:         boards,
-		AssemblyDir:    o.assembly,
-		ObjectDir:      filepath.Join(o.state, "s3"),
-		DataDir:        o.data,
-		TaskBinary:     o.task,
-		Addr:           o.addr,
-		TaskSlots:      o.slots,
-		RejectWhenBusy: o.rejectWhenBusy,
-		Observer:       out.event,
-		OnTaskLog:      out.taskLog,
+		ScheduleEvery:         syncEvery,
+		Boards:                boards,
+		AssemblyDir:           o.assembly,
+		ObjectDir:             filepath.Join(o.state, "s3"),
+		DataDir:               o.data,
+		TaskBinary:            o.task,
+		Listener:              s3Listener,
+		StepFunctionsListener: sfnListener,
+		Credentials:           keys,
+		CORSOrigin:            o.corsOrigin,
+		TaskSlots:             o.slots,
+		RejectWhenBusy:        o.rejectWhenBusy,
+		Observer:              out.event,
+		OnTaskLog:             out.taskLog,
 	})
 	if err != nil {
 		return 2, err
 	}
 	defer p.Close()
 	bucket := p.Buckets[0]
+	for _, note := range notes {
+		fmt.Println(note)
+	}
+	kept := filepath.Join(o.state, "s3")
 	if len(boards) == 0 {
-		fmt.Printf("S3 endpoint %s, bucket %s; %s on the board is %s here\n\n", p.S3.URL(), bucket, strings.Join(p.HostPaths, ", "), o.data)
+		fmt.Printf("S3 endpoint %s, bucket %s (objects kept in %s between runs); %s on the board is %s here\n\n", p.S3.URL(), bucket, kept, strings.Join(p.HostPaths, ", "), o.data)
 	} else {
-		fmt.Printf("S3 endpoint %s, bucket %s; %s on each board is:\n", p.S3.URL(), bucket, strings.Join(p.HostPaths, ", "))
+		fmt.Printf("S3 endpoint %s, bucket %s (objects kept in %s between runs); %s on each board is:\n", p.S3.URL(), bucket, kept, strings.Join(p.HostPaths, ", "))
 		for _, b := range p.Boards {
 			groups := ""
 			if len(b.Groups) > 0 {
@@ -166,18 +215,14 @@ func run(o options) (int, error) {
 		}
 	}
 	syncARN := syncStateMachine(p)
-	sfn, err := stepfunctions.Start("127.0.0.1:0", p)
-	if err != nil {
-		return 1, err
-	}
-	defer sfn.Close()
+	sfnURL := p.StepFunctions.URL() // the tasks' reports and make sync
 	stateFile := filepath.Join(o.state, stepFunctionsFile)
-	if err := writeStepFunctionsFile(stateFile, sfn.URL(), syncARN); err != nil {
+	if err := writeStepFunctionsFile(stateFile, sfnURL, syncARN, keys); err != nil {
 		return 1, err
 	}
 	defer os.Remove(stateFile)
-	fmt.Printf("Step Functions endpoint %s (in %s: make sync works against this demo)\n", sfn.URL(), stateFile)
-	read, err := startReadSide(ctx, p, o.state, cfg, syncEvery, sfn.URL(), ledgerEndpoint{})
+	fmt.Printf("Step Functions endpoint %s (in %s: make sync works against this demo)\n", sfnURL, stateFile)
+	read, err := startReadSide(ctx, p, o.state, cfg, syncEvery, sfnURL, ledgerEndpoint{})
 	if err != nil {
 		return 1, err
 	}
@@ -188,11 +233,12 @@ func run(o options) (int, error) {
 		go console(os.Stdin, p, syncARN, out)
 	}
 
+	target := p.Boards[0].Name // a routed sample goes to the first board
 	match := o.match
 	if match == "" {
-		match = sampleKey(cfg)
+		match = sampleKey(cfg, "1", target)
 	}
-	client := newClient(p.S3.URL())
+	client := newClient(p.S3.URL(), keys)
 	samples := map[string][]byte{
 		match:  fmt.Appendf(nil, "edge-drop sample, uploaded %s\n", time.Now().UTC().Format(time.RFC3339)),
 		o.skip: []byte("this key does not match the pattern, so it is not delivered\n"),
@@ -225,7 +271,7 @@ func run(o options) (int, error) {
 		}
 		if r.Event.Key == match && !r.Event.Deleted {
 			var paths []string
-			notDelivered, paths = deliveryProblem(r, samplePaths(p.Boards, outcomes, match), samples[match])
+			notDelivered, paths = deliveryProblem(r, samplePaths(p.Boards, outcomes, landsAs(cfg, match)), samples[match])
 			if notDelivered == "" {
 				for _, path := range paths {
 					out.printf("  file %s: %d bytes, identical to the upload\n", safe(path), len(samples[match]))
@@ -247,14 +293,7 @@ func run(o options) (int, error) {
 	if len(boards) > 0 {
 		filesIn = filepath.Join(o.data, "<board>")
 	}
-	fmt.Printf(`
-The pipeline keeps running. Upload more from another shell:
-
-  export AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=%s
-  aws --endpoint-url %s s3 cp ./demo2.txt s3://%s/demo2.txt
-
-Files appear in %s. Ctrl-C stops.
-`, localrun.AccessKey, localrun.SecretKey, localrun.Region, p.S3.URL(), bucket, filesIn)
+	fmt.Print(uploadHelp(keys, p.S3.URL(), bucket, sampleKey(cfg, "2", target), filesIn))
 	for {
 		select {
 		case r := <-p.Results():
@@ -281,26 +320,13 @@ func syncStateMachine(p *localrun.Pipeline) string {
 	return ""
 }
 
-// writeStepFunctionsFile writes {"endpoint", "syncStateMachineArn"} to
-// path, whole or not at all (a reader never sees half of it).
-func writeStepFunctionsFile(path, endpoint, syncARN string) error {
-	b, _ := json.MarshalIndent(map[string]string{"endpoint": endpoint, "syncStateMachineArn": syncARN}, "", "  ")
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".stepfunctions-*.json")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename: nothing to remove
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+// writeStepFunctionsFile writes {"endpoint", "syncStateMachineArn",
+// "region", "accessKeyId", "secretAccessKey"} to path (mode 0600), whole or
+// not at all: make sync reads it to start the demo's sync.
+func writeStepFunctionsFile(path, endpoint, syncARN string, keys sigv4.Credentials) error {
+	b, _ := json.MarshalIndent(map[string]string{"endpoint": endpoint, "syncStateMachineArn": syncARN, "region": localrun.Region,
+		"accessKeyId": keys.AccessKeyID, "secretAccessKey": keys.SecretAccessKey}, "", "  ")
+	return writeFileAtomic(path, append(b, '\n'))
 }
 
 // stopOnSignals returns a context that SIGINT (Ctrl-C), SIGTERM or SIGHUP
@@ -329,16 +355,19 @@ func stopOnSignals(parent context.Context) (ctx context.Context, status func() i
 // skippedByPattern starts deliveryProblem's answer for a skipped sample.
 const skippedByPattern = "skipped: the key does not match the state machine's keyPattern"
 
-// samplePaths says where the sample should be: on each board with a
-// delivered outcome (a fleet execution), else on any one board (one
-// RunTask without constraints: deliverTo=any).
-func samplePaths(boards []localrun.BoardDir, outcomes []outcome, key string) samplePlaces {
+// holdsTheFile: outcomes after which the path holds the upload.
+var holdsTheFile = []string{contract.OutcomeDelivered, contract.OutcomeUpToDate, contract.OutcomeConflict}
+
+// samplePaths says where the sample should be: on each board whose
+// outcome says the file is there (a fleet execution), else on any one
+// board (one RunTask without constraints: deliverTo=any).
+func samplePaths(boards []localrun.BoardDir, outcomes []contract.Outcome, key string) samplePlaces {
 	var s samplePlaces
 	for _, b := range boards {
 		path := filepath.Join(b.Dir, filepath.FromSlash(key))
 		s.any = append(s.any, path)
 		for _, o := range outcomes {
-			if o.board == b.Name && o.status == contract.OutcomeDelivered {
+			if o.Board == b.Name && slices.Contains(holdsTheFile, o.Status) {
 				s.all = append(s.all, path)
 			}
 		}
@@ -368,6 +397,8 @@ func deliveryProblem(r localrun.Result, places samplePlaces, want []byte) (strin
 		return safe(why), nil
 	case len(x.Path) > 0 && x.Path[len(x.Path)-1].Name == pipeline.StateSkipped:
 		return skippedByPattern, nil
+	case len(x.Path) > 0 && x.Path[len(x.Path)-1].Name == pipeline.StateGone:
+		return "gone: the object was deleted before its delivery ran", nil
 	}
 	intact := func(path string) string {
 		got, err := os.ReadFile(path)
@@ -394,21 +425,6 @@ func deliveryProblem(r localrun.Result, places samplePlaces, want []byte) (strin
 		}
 	}
 	return problem, nil
-}
-
-// sampleKey makes a key that the Choice pattern (and a rule prefix) match.
-// Both see the key as events encode it, so the key to upload is that one
-// decoded ("q3+report*.csv" matches the upload "q3 report1.csv").
-func sampleKey(cfg config.Config) string {
-	key := strings.ReplaceAll(strings.ReplaceAll(cfg.KeyPattern, `\*`, "\x00"), "*", "1")
-	key = strings.ReplaceAll(key, "\x00", "*")
-	if !strings.HasPrefix(key, cfg.RuleKeyPrefix) {
-		key = cfg.RuleKeyPrefix + key
-	}
-	if raw, err := url.QueryUnescape(key); err == nil {
-		return raw
-	}
-	return key
 }
 
 // printer writes execution progress; lines of concurrent executions never
@@ -454,8 +470,9 @@ func (p *printer) taskLog(id, line string) {
 }
 
 // result prints a finished execution, with one line per board of a fleet
-// execution, and returns those boards' outcomes.
-func (p *printer) result(r localrun.Result) []outcome {
+// execution (the single-board pipeline's one outcome without a board), in
+// words, and returns the boards' outcomes.
+func (p *printer) result(r localrun.Result) []contract.Outcome {
 	x := r.Execution
 	object := safe("s3://" + r.Event.Bucket + "/" + r.Event.Key)
 	switch {
@@ -475,11 +492,10 @@ func (p *printer) result(r localrun.Result) []outcome {
 	p.mu.Unlock()
 	defer func() {
 		for _, o := range outcomes {
-			line := "  board " + safe(o.board) + ": " + o.status
-			if o.detail != "" {
-				line += " (" + safe(o.detail) + ")"
-			}
-			p.printf("%s\n", line)
+			p.printf("  board %s: %s\n", safe(o.Board), safe(o.Words()))
+		}
+		if o, ok := asOutcome(x.Output); ok && len(outcomes) == 0 {
+			p.printf("  outcome: %s\n", safe(o.Words()))
 		}
 	}()
 	var path []string

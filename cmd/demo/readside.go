@@ -35,7 +35,7 @@ type ledgerEndpoint struct{ URL, Table string }
 // replaces the app's schedule in the delivery configuration the CLI reads
 // (the demo's -sync-every).
 func startReadSide(ctx context.Context, p *localrun.Pipeline, state string, cfg config.Config, syncEvery time.Duration, sfnURL string, ledger ledgerEndpoint) (*readSide, error) {
-	api, err := ecsapi.Start("127.0.0.1:0", p.Fleet())
+	api, err := ecsapi.Start(p.Fleet(), ecsapi.Options{Credentials: p.Credentials, Region: localrun.Region})
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +60,7 @@ func startReadSide(ctx context.Context, p *localrun.Pipeline, state string, cfg 
 		outputs[contract.OutputLedgerTable] = ledger.Table
 	}
 	e := endpoints.Endpoints{S3: p.S3.URL(), StepFunctions: sfnURL, ECS: api.URL(), DynamoDB: ledger.URL,
-		Region: localrun.Region, AccessKeyID: localrun.AccessKey, SecretAccessKey: localrun.SecretKey,
+		Region: localrun.Region, AccessKeyID: p.Credentials.AccessKeyID, SecretAccessKey: p.Credentials.SecretAccessKey,
 		Outputs: outputs, PID: os.Getpid()}
 	if err := endpoints.Write(state, e); err != nil {
 		r.Close()

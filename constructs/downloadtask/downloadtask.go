@@ -70,6 +70,23 @@ func ListStatement(bucket awss3.IBucket, prefix string) awsiam.PolicyStatement {
 	return awsiam.NewPolicyStatement(props)
 }
 
+// ReportStatement lets the task send its report (contract.Report) as the
+// output of the state that started it: states:SendTaskSuccess with the
+// task token in its environment (contract.EnvTaskToken). The action has no
+// resource type (Service Authorization Reference, AWS Step Functions:
+// SendTaskSuccess lists none, and no condition key), so its resource is
+// "*"; a token names one state of one execution, and without one the call
+// does nothing. Only SendTaskSuccess: the task reports failures in its
+// report too, and it never heartbeats.
+func ReportStatement() awsiam.PolicyStatement {
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("ReportTheOutcome"),
+		Actions:    jsii.Strings("states:SendTaskSuccess"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:RequestedRegion": awscdk.Aws_REGION()}},
+	})
+}
+
 // DownloadTask exposes what it made.
 type DownloadTask struct {
 	constructs.Construct
@@ -99,6 +116,7 @@ func New(scope constructs.Construct, id string, props Props) *DownloadTask {
 	if props.ListKeys {
 		d.TaskRole.AddToPrincipalPolicy(ListStatement(props.Bucket, props.ListPrefix))
 	}
+	d.TaskRole.AddToPrincipalPolicy(ReportStatement())
 	reason := "The task downloads whichever object was uploaded: s3:GetObject (only) on the objects of the one drop bucket. A keyPattern, routePrefix or ruleKeyPrefix with a literal start narrows it to that prefix."
 	if props.KeyPrefix != "" {
 		reason = "s3:GetObject (only) on the objects under the prefix every delivered key starts with (keyPattern's literal start, routePrefix, ruleKeyPrefix) of the one drop bucket."
@@ -107,6 +125,11 @@ func New(scope constructs.Construct, id string, props Props) *DownloadTask {
 		Id:        jsii.String("AwsSolutions-IAM5"),
 		Reason:    jsii.String(reason),
 		AppliesTo: &[]any{&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.*\/[^*]*\*$/`)}},
+	}, {
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("states:SendTaskSuccess has no resource type and no condition key of its own (Service Authorization Reference, AWS Step Functions): " +
+			"the task returns its report as the output of the state that started it, and the task token it holds names that state; aws:RequestedRegion keeps it to this region."),
+		AppliesTo: &[]any{jsii.String("Resource::*")},
 	}}, jsii.Bool(true))
 
 	d.ExecutionRole = awsiam.NewRole(c, jsii.String("ExecutionRole"), &awsiam.RoleProps{

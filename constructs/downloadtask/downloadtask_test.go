@@ -104,7 +104,14 @@ func TestTaskDefinitionRunsOnTheBoardWithTheDataDirMounted(t *testing.T) {
 	cdktest.NagClean(t, stack)
 }
 
-func TestTaskRoleMayOnlyGetObjectsOfTheBucket(t *testing.T) {
+// report is the task's one other grant: states:SendTaskSuccess (no
+// resource type, so "*"), in this region only.
+var report = map[string]any{
+	"Sid": "ReportTheOutcome", "Effect": "Allow", "Action": "states:SendTaskSuccess", "Resource": "*",
+	"Condition": map[string]any{"StringEquals": map[string]any{"aws:RequestedRegion": map[string]any{"Ref": "AWS::Region"}}},
+}
+
+func TestTaskRoleMayOnlyGetObjectsOfTheBucketAndReport(t *testing.T) {
 	// One stack, two tasks: the whole bucket, and one prefix.
 	stack, whole := task(t, nil)
 	props := defaults(awss3.Bucket_FromBucketName(stack, jsii.String("SameBucket"), jsii.String("landing")))
@@ -120,7 +127,7 @@ func TestTaskRoleMayOnlyGetObjectsOfTheBucket(t *testing.T) {
 				"Roles": []any{map[string]any{"Ref": role}},
 				"PolicyDocument": like(&map[string]any{"Statement": []any{map[string]any{
 					"Sid": "ReadUploadedObjects", "Effect": "Allow", "Action": "s3:GetObject", "Resource": resource,
-				}}}),
+				}, report}}),
 			}))
 		})
 	}
@@ -164,7 +171,7 @@ func TestListBucketOnlyWhenAskedAndNarrowedToThePrefix(t *testing.T) {
 	list := map[string]any{"Sid": "ListUploadedKeys", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::landing"}
 	for role, statements := range map[string][]any{
 		// No prefix: the whole bucket, as for s3:GetObject.
-		logicalID(stack, whole.TaskRole): {read("arn:aws:s3:::landing/*"), list},
+		logicalID(stack, whole.TaskRole): {read("arn:aws:s3:::landing/*"), list, report},
 		// A prefix: ListObjectsV2 only under it (a HEAD of a missing key
 		// under it is evaluated with the key as s3:prefix).
 		logicalID(stack, prefixed.TaskRole): {
@@ -173,6 +180,7 @@ func TestListBucketOnlyWhenAskedAndNarrowedToThePrefix(t *testing.T) {
 				"Sid": "ListUploadedKeys", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::landing",
 				"Condition": map[string]any{"StringLike": map[string]any{"s3:prefix": "reports/*"}},
 			},
+			report,
 		},
 		logicalID(stack, routed.TaskRole): {
 			read("arn:aws:s3:::landing/to/shop-1/*"),
@@ -180,6 +188,7 @@ func TestListBucketOnlyWhenAskedAndNarrowedToThePrefix(t *testing.T) {
 				"Sid": "ListUploadedKeys", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::landing",
 				"Condition": map[string]any{"StringLike": map[string]any{"s3:prefix": "to/*"}},
 			},
+			report,
 		},
 	} {
 		cdktest.Check(t, "task role policy of "+role, func() {

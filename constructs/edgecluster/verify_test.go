@@ -59,7 +59,9 @@ if [ -n "$out" ]; then cp "$src" "$out"; else cat "$src"; fi
 		t.Fatal(err)
 	}
 	run := func(pinned string) (string, error) {
-		cmd := exec.Command("bash", "-c", strings.ReplaceAll(VerifyInstallScript, ECSSigningKeyFPR, pinned)+" && echo RAN")
+		// On the board the installer goes to /tmp; here to the test's dir.
+		script := strings.ReplaceAll(strings.ReplaceAll(VerifyInstallScript, ECSSigningKeyFPR, pinned), "/tmp/", dir+"/")
+		cmd := exec.Command("bash", "-c", script+" && echo RAN")
 		cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "TMPDIR="+dir)
 		out, err := cmd.CombinedOutput()
 		return string(out), err
@@ -68,6 +70,10 @@ if [ -n "$out" ]; then cp "$src" "$out"; else cat "$src"; fi
 	// GIVEN the installer signed by the pinned key THEN it runs
 	if out, err := run(fpr); err != nil || !strings.Contains(out, "good signature") || !strings.Contains(out, "RAN") {
 		t.Fatalf("a good signature by the pinned key must pass: %v\n%s", err, out)
+	}
+	// The fetched installer is the test's, not a file in the system's /tmp.
+	if _, err := os.Stat(filepath.Join(dir, "ecs-anywhere-install.sh")); err != nil {
+		t.Errorf("the installer was not fetched into the test's directory: %v", err)
 	}
 	// GIVEN the same signature but AWS's key pinned THEN nothing runs
 	if out, err := run(ECSSigningKeyFPR); err == nil || strings.Contains(out, "RAN") {

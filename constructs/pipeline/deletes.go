@@ -52,9 +52,10 @@ func withDeletes(scope constructs.Construct, props Props, deliver awsstepfunctio
 		targets.Target = Target{Kind: TargetAll}
 	}
 	remove := fleet(scope, targets, FanOutProps{
-		Prefix: DeletePrefix,
-		What:   awsstepfunctions.JsonPath_Format(at("the delete of s3://{}/{}"), str("$.bucket"), str("$.key")),
-		Carry:  []string{"bucket", "key", "sequencer"},
+		Prefix:   DeletePrefix,
+		ExitZero: contract.OutcomeDeleted,
+		What:     awsstepfunctions.JsonPath_Format(at("the delete of s3://{}/{}"), str("$.bucket"), str("$.key")),
+		Carry:    []string{"bucket", "key", "sequencer"},
 		Environment: []*awsstepfunctionstasks.TaskEnvironmentVariable{
 			{Name: at(contract.EnvMode), Value: at(contract.ModeDelete)},
 			{Name: at(contract.EnvBucket), Value: str("$.bucket")},

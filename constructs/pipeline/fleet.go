@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
@@ -34,7 +35,17 @@ const (
 	StateFleetDelivered  = "DeliveredToEveryBoard"
 
 	// Inside each iteration: one outcome per board.
-	StateBoardDelivered       = "BoardDelivered"
+	StateSpreadRetries        = "SpreadBoardRetries"
+	StateWaitForBoard         = "WaitForBoard"
+	StateRetryBoard           = "RetryDeliverToBoard"
+	StateBoardReported        = "BoardReported"
+	StateBoardReport          = "BoardReport"
+	StateBoardReportSync      = "BoardReportWithCounts"
+	StateBoardReportKeys      = "BoardReportWithFailedKeys"
+	StateBoardReportOdd       = "BoardReportUnknownStatus"
+	StateBoardNoReport        = "BoardExitedWithoutReport"
+	StateBoardOddResult       = "BoardUnexpectedResult"
+	StateBoardGone            = "BoardObjectGone"
 	StateClassifyBoardFailure = "ClassifyBoardFailure"
 	StateBoardOffline         = "BoardOffline"
 	StateReadBoardTask        = "ReadBoardTask"
@@ -90,6 +101,10 @@ type FanOutProps struct {
 	Carry       []string
 	Environment []*awsstepfunctionstasks.TaskEnvironmentVariable
 	Timing      FleetTiming
+	// ExitZero is the outcome word of a task that exited 0 without a
+	// report: what the mode does when it succeeds (delivered, synced,
+	// deleted). Empty: delivered.
+	ExitZero string
 	// Prefix starts every state name: a state machine with two fan-outs
 	// (deliveries and deletes) gives one of them a prefix.
 	Prefix string
@@ -228,16 +243,18 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 		OutputPath: at("$.fleet.outcomes"),
 	})
 	tally := awsstepfunctions.NewPass(scope, at(props.Prefix+StateTally), &awsstepfunctions.PassProps{
-		Comment: at("Count the boards and pick the outcomes that are not delivered"),
+		Comment: at("Count the boards and pick the outcomes that are failures (failed, offline)"),
 		Parameters: &map[string]any{
-			"boards":      awsstepfunctions.JsonPath_ArrayLength(awsstepfunctions.JsonPath_ListAt(at("$.fleet.outcomes"))),
-			"undelivered": awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$.fleet.outcomes[?(@.status != '%s')]", contract.OutcomeDelivered))),
+			"boards": awsstepfunctions.JsonPath_ArrayLength(awsstepfunctions.JsonPath_ListAt(at("$.fleet.outcomes"))),
+			// Only failures count (contract.OutcomeIsFailure): gone, kept,
+			// up_to_date, conflict, ... are the board doing its job.
+			"undelivered": awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$.fleet.outcomes[?(@.status == '%s' || @.status == '%s')]", contract.OutcomeFailed, contract.OutcomeOffline))),
 			"offline":     awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$.fleet.outcomes[?(@.status == '%s')].board", contract.OutcomeOffline))),
 			"failed":      awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$.fleet.outcomes[?(@.status == '%s')].board", contract.OutcomeFailed))),
 		},
 		ResultPath: at("$.tally"),
 	}).Next(awsstepfunctions.NewChoice(scope, at(props.Prefix+StateVerdict), &awsstepfunctions.ChoiceProps{
-		Comment: at("Succeed only when every board got the file"),
+		Comment: at("Succeed unless a board failed or stayed offline"),
 	}).
 		When(awsstepfunctions.Condition_IsPresent(at("$.tally.undelivered[0]")), someFailed, nil).
 		Otherwise(delivered))
@@ -263,54 +280,125 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 }
 
 // deliverToOneBoard is one iteration: the task pinned to the board, then
-// the board's outcome. Every failure is caught here, so the Map always
-// completes and lists every board.
+// the board's outcome, from the task's report or, without one, its exit
+// code. Every failure is caught here, so the Map always completes and
+// lists every board.
+//
+// A busy or offline board (OfflineErrors) is tried again until offlineWait
+// has passed: the guarantee is that a board back at any time within
+// offlineWait gets its task. Step Functions' FULL jitter draws each wait
+// from [0, computed], so retries with it may wait close to nothing in
+// total. Instead: the first failure (or an ECS fault) waits a random 0-15 s
+// (SpreadBoardRetries, WaitForBoard: executions that failed together do
+// not retry together, so a busy board that frees a slot is not met by all
+// of them at once), then RetryDeliverToBoard retries without jitter, as
+// many times as its least (= only) total wait needs to cover offlineWait.
+// Retries, not a Wait loop, keep each retry at 3 history events (a loop
+// costs 11), which is what bounds the fleet (FleetTiming.MaxFleet).
 func deliverToOneBoard(scope constructs.Construct, props FanOutProps) awsstepfunctions.IChainable {
 	at := jsii.String
 	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
 	board := awsstepfunctions.JsonPath_ArrayGetItem(awsstepfunctions.JsonPath_ListAt(at("$.names")), jsii.Number(0))
-	outcome := func(id, comment, status string, exitCode, taskArn, cause any) awsstepfunctions.Pass {
-		return awsstepfunctions.NewPass(scope, at(props.Prefix+id), &awsstepfunctions.PassProps{
-			Comment: at(comment),
-			Parameters: &map[string]any{
-				"board":    board,
-				"instance": str("$.instance"),
-				"status":   status,
-				"exitCode": exitCode,
-				"taskArn":  taskArn,
-				"cause":    cause,
-			},
+	outcomeWith := func(id, comment string, status, exitCode, taskArn, cause any, extra map[string]any) awsstepfunctions.Pass {
+		params := map[string]any{
+			"board":    board,
+			"instance": str("$.instance"),
+			"status":   status,
+			"exitCode": exitCode,
+			"taskArn":  taskArn,
+			"cause":    cause,
+		}
+		for k, v := range extra {
+			params[k] = v
+		}
+		return awsstepfunctions.NewPass(scope, at(props.Prefix+id), &awsstepfunctions.PassProps{Comment: at(comment), Parameters: &params})
+	}
+	outcome := func(id, comment string, status, exitCode, taskArn, cause any) awsstepfunctions.Pass {
+		return outcomeWith(id, comment, status, exitCode, taskArn, cause, nil)
+	}
+	exitZero := props.ExitZero
+	if exitZero == "" {
+		exitZero = contract.OutcomeDelivered
+	}
+
+	runTask := func(id, comment string) awsstepfunctionstasks.EcsRunTask {
+		return awsstepfunctionstasks.NewEcsRunTask(scope, at(props.Prefix+id), &awsstepfunctionstasks.EcsRunTaskProps{
+			Comment:            at(comment),
+			IntegrationPattern: awsstepfunctions.IntegrationPattern_RUN_JOB,
+			Cluster:            props.Cluster,
+			TaskDefinition:     props.Task.TaskDefinition,
+			LaunchTarget:       externallaunch.NewPinned("$.instance"),
+			ContainerOverrides: &[]*awsstepfunctionstasks.ContainerOverride{{
+				ContainerDefinition: props.Task.Container,
+				Environment:         withToken(props.Environment),
+			}},
+			PropagatedTagSource: awsecs.PropagatedTagSource_TASK_DEFINITION,
+			// No ResultSelector: the result is a Report or a stopped task.
+			ResultPath:  at("$.task"),
+			TaskTimeout: awsstepfunctions.Timeout_Duration(awscdk.Duration_Seconds(jsii.Number(props.Timing.TaskTimeout.Seconds()))),
 		})
 	}
-
-	run := awsstepfunctionstasks.NewEcsRunTask(scope, at(props.Prefix+StateDeliverBoard), &awsstepfunctionstasks.EcsRunTaskProps{
-		Comment:            at("Run the download task on this board only and wait for it to stop"),
-		IntegrationPattern: awsstepfunctions.IntegrationPattern_RUN_JOB,
-		Cluster:            props.Cluster,
-		TaskDefinition:     props.Task.TaskDefinition,
-		LaunchTarget:       externallaunch.NewPinned("$.instance"),
-		ContainerOverrides: &[]*awsstepfunctionstasks.ContainerOverride{{
-			ContainerDefinition: props.Task.Container,
-			Environment:         &props.Environment,
-		}},
-		PropagatedTagSource: awsecs.PropagatedTagSource_TASK_DEFINITION,
-		ResultSelector: &map[string]any{
-			"taskArn":  str("$.TaskArn"),
-			"exitCode": awsstepfunctions.JsonPath_NumberAt(at("$.Containers[0].ExitCode")),
-		},
-		ResultPath:  at("$.task"),
-		TaskTimeout: awsstepfunctions.Timeout_Duration(awscdk.Duration_Seconds(jsii.Number(props.Timing.TaskTimeout.Seconds()))),
-	})
+	run := runTask(StateDeliverBoard, "Run the task on this board only; it ends with the task's report, or when the task stops")
+	again := runTask(StateRetryBoard, "The board was busy or offline: try again until offlineWait has passed (no jitter: the waits add up to it)")
 	for _, r := range props.Timing.retries() {
-		run.AddRetry(r.props())
+		again.AddRetry(r.props())
 	}
+	spread := awsstepfunctions.NewPass(scope, at(props.Prefix+StateSpreadRetries), &awsstepfunctions.PassProps{
+		Comment: at(fmt.Sprintf("Busy, offline or ECS throttled: a random 0-%d s first wait, so that executions that failed together retry apart", int(offlineSpread.Seconds()))),
+		Parameters: &map[string]any{
+			"seconds": awsstepfunctions.JsonPath_MathRandom(jsii.Number(0), jsii.Number(offlineSpread.Seconds())),
+		},
+		ResultPath: at("$.spread"),
+	})
+	wait := awsstepfunctions.NewWait(scope, at(props.Prefix+StateWaitForBoard), &awsstepfunctions.WaitProps{
+		Comment: at("The spread wait"),
+		Time:    awsstepfunctions.WaitTime_SecondsPath(at("$.spread.seconds")),
+	})
+	// ECS faults and throttling go the same way: RetryDeliverToBoard
+	// retries them, so DeliverToBoard needs no Retry of its own.
+	run.AddCatch(spread, &awsstepfunctions.CatchProps{Errors: jsii.Strings(slices.Concat(OfflineErrors, APIFaultErrors)...), ResultPath: at("$.error")})
 
-	ok := outcome(StateBoardDelivered, "The task exited 0", contract.OutcomeDelivered,
-		awsstepfunctions.JsonPath_NumberAt(at("$.task.exitCode")), str("$.task.taskArn"), "")
+	// The task reported: its words. A failed sync names its first failed
+	// keys (at most contract.MaxReportedKeys), so the cause is readable
+	// without the task's log.
+	exitCode := awsstepfunctions.JsonPath_NumberAt(at(reportExitCode))
+	withKeys := awsstepfunctions.JsonPath_Format(at("{}; failed keys: {}"), str(reportSummary),
+		awsstepfunctions.JsonPath_JsonToString(awsstepfunctions.JsonPath_ListAt(at(reportFailed))))
+	sync := map[string]any{"sync": awsstepfunctions.JsonPath_ObjectAt(at(reportSync))}
+	reported := outcome(StateBoardReport, "The task's report: its status and summary", str(reportStatus), exitCode, nil, str(reportSummary))
+	reportedSync := outcomeWith(StateBoardReportSync, "The task's report with a sync's counts", str(reportStatus), exitCode, nil, str(reportSummary), sync)
+	reportedKeys := outcomeWith(StateBoardReportKeys, "The task's report with a sync's counts and its first failed keys", str(reportStatus), exitCode, nil, withKeys, sync)
+	odd := outcome(StateBoardReportOdd, "A report whose status is not an outcome word: a failure", contract.OutcomeFailed, exitCode, nil,
+		awsstepfunctions.JsonPath_Format(at("the task reported status {}: {}"), str(reportStatus), str(reportSummary)))
+	noReport := outcome(StateBoardNoReport, "The task exited 0 without a report (an older image, or the report could not be sent)",
+		exitZero, awsstepfunctions.JsonPath_NumberAt(at(stoppedExit)), str(stoppedTaskArn), noReport(exitZero))
+	oddResult := outcome(StateBoardOddResult, "Neither a report nor a stopped task: a failure, the result as it is", contract.OutcomeFailed, nil, nil,
+		awsstepfunctions.JsonPath_Format(at("the task's result is neither a report nor a stopped task: {}"),
+			awsstepfunctions.JsonPath_JsonToString(awsstepfunctions.JsonPath_ObjectAt(at("$.task")))))
+	words := make([]string, 0, len(contract.Outcomes))
+	for _, w := range contract.Outcomes {
+		if w != contract.OutcomeOffline { // the state machine's word, never the task's
+			words = append(words, w)
+		}
+	}
+	known := []awsstepfunctions.Condition{statusIs(words...)}
+	isSync := []awsstepfunctions.Condition{awsstepfunctions.Condition_IsPresent(at(reportSync))}
+	hasKeys := []awsstepfunctions.Condition{awsstepfunctions.Condition_IsPresent(at(reportFailed + "[0]"))}
+	result := awsstepfunctions.NewChoice(scope, at(props.Prefix+StateBoardReported), &awsstepfunctions.ChoiceProps{
+		Comment: at("The task's report (its words), or without one the exit code"),
+	}).
+		When(and(isReport(), known, isSync, hasKeys), reportedKeys, nil).
+		When(and(isReport(), known, isSync), reportedSync, nil).
+		When(and(isReport(), known), reported, nil).
+		When(and(isReport()), odd, nil).
+		When(and(isStoppedTask()), noReport, nil).
+		Otherwise(oddResult)
 
 	offline := outcome(StateBoardOffline, "Busy or offline for all of offlineWait: RunTask's failures are the cause",
 		contract.OutcomeOffline, nil, nil,
 		awsstepfunctions.JsonPath_Format(at("{}: {}"), str("$.error.Error"), str("$.error.Cause")))
+	gone := outcome(StateBoardGone, "Exit 4 without a report: the object is not in the bucket any more (not a failure)", contract.OutcomeGone,
+		awsstepfunctions.JsonPath_NumberAt(at(failedExitCode)), str(failedTaskArn), contract.ExitNotFound.Describe())
 	exitKnown := outcome(StateBoardExitCode, "The task exited with one of edge-drop-task's codes", contract.OutcomeFailed,
 		awsstepfunctions.JsonPath_NumberAt(at(failedExitCode)), str(failedTaskArn),
 		awsstepfunctions.JsonPath_ArrayGetItem(awsstepfunctions.JsonPath_ListAt(at("$.failure.exitCodes")), awsstepfunctions.JsonPath_NumberAt(at(failedExitCode))))
@@ -324,24 +412,25 @@ func deliverToOneBoard(scope constructs.Construct, props FanOutProps) awsstepfun
 	nameOnly := outcome(StateBoardErrorName, "An error without a cause: its name", contract.OutcomeFailed, nil, nil, str("$.error.Error"))
 
 	readTask := readStoppedTask(scope, props.Prefix+StateReadBoardTask, "The cause of States.TaskFailed is the stopped task as JSON",
-		props.Prefix+StateClassifyBoardExit, exitBranches{known: exitKnown, other: exitOther, stopped: stopped, neither: withCause})
+		props.Prefix+StateClassifyBoardExit, exitBranches{gone: gone, known: exitKnown, other: exitOther, stopped: stopped, neither: withCause})
 
 	offlineNames := make([]awsstepfunctions.Condition, 0, len(OfflineErrors))
 	for _, e := range OfflineErrors {
 		offlineNames = append(offlineNames, awsstepfunctions.Condition_StringEquals(at("$.error.Error"), at(e)))
 	}
 	classify := awsstepfunctions.NewChoice(scope, at(props.Prefix+StateClassifyBoardFailure), &awsstepfunctions.ChoiceProps{
-		Comment: at("Offline (RunTask placed nothing), a task that ran and failed, or any other error"),
+		Comment: at("Offline (RunTask placed nothing for offlineWait), a task that ran and failed, or any other error"),
 	}).
 		When(and([]awsstepfunctions.Condition{awsstepfunctions.Condition_Or(offlineNames...)}, causeGiven()), offline, nil).
 		When(isTaskFailure(), readTask, nil).
 		When(and(causeGiven()), withCause, nil).
 		Otherwise(nameOnly)
 
-	run.AddCatch(classify, &awsstepfunctions.CatchProps{
-		Errors:     jsii.Strings("States.ALL"),
-		ResultPath: at("$.error"),
-	})
+	catchAll := &awsstepfunctions.CatchProps{Errors: jsii.Strings("States.ALL"), ResultPath: at("$.error")}
+	run.AddCatch(classify, catchAll)
+	again.AddCatch(classify, catchAll)
+	run.Next(result)
+	spread.Next(wait).Next(again).Next(result)
 	unnamed := awsstepfunctions.NewPass(scope, at(props.Prefix+StateUnnamedBoard), &awsstepfunctions.PassProps{
 		Comment: at("Not a board: no " + contract.AttrBoard + " attribute; its instance id stands for the name"),
 		Parameters: &map[string]any{
@@ -356,6 +445,6 @@ func deliverToOneBoard(scope constructs.Construct, props FanOutProps) awsstepfun
 	return awsstepfunctions.NewChoice(scope, at(props.Prefix+StateBoardIsNamed), &awsstepfunctions.ChoiceProps{
 		Comment: at("A group member without a board name gets no task: its outcome says why"),
 	}).
-		When(awsstepfunctions.Condition_IsPresent(at("$.names[0]")), run.Next(ok), nil).
+		When(awsstepfunctions.Condition_IsPresent(at("$.names[0]")), run, nil).
 		Otherwise(unnamed)
 }

@@ -11,9 +11,11 @@ type FleetTiming struct {
 	OfflineWait time.Duration
 }
 
-// Offline retries: the first wait is short (an agent reconnecting after a
-// blip), then doubling to a 5-minute cap, spread by full jitter.
+// Offline retries: a random first wait of up to offlineSpread (retries of
+// executions that failed together drift apart), then 15 s doubling to a
+// 5-minute cap, without jitter, until the waits cover offlineWait.
 const (
+	offlineSpread   = 15 * time.Second
 	offlineInterval = 15 * time.Second
 	offlineBackoff  = 2
 	offlineMaxDelay = 5 * time.Minute
@@ -33,18 +35,34 @@ const sdkRetries = 5
 // listingCalls is how many SDK calls one page makes (list, describe).
 const listingCalls = 2
 
-// offlineRetry is the rule for busy or offline boards: as many attempts
-// as fit in OfflineWait at the worst case (no jitter), at least one.
+// offlineRetry is the rule for busy or offline boards: without jitter,
+// so its least total wait is its only one, and as many attempts as that
+// wait needs to cover OfflineWait. The last attempt is then at least
+// OfflineWait after the first failure: a board back at any time within
+// OfflineWait gets its task.
 func (t FleetTiming) offlineRetry() retryPolicy {
-	r := retryPolicy{errors: OfflineErrors, interval: offlineInterval, maxAttempts: 1, backoff: offlineBackoff, maxDelay: offlineMaxDelay}
-	for {
-		more := r
-		more.maxAttempts++
-		if more.worstCaseWait() > t.OfflineWait {
-			return r
-		}
-		r = more
+	r := retryPolicy{errors: OfflineErrors, interval: offlineInterval, maxAttempts: 1, backoff: offlineBackoff, maxDelay: offlineMaxDelay, exact: true}
+	for r.leastWait() < t.OfflineWait {
+		r.maxAttempts++
 	}
+	return r
+}
+
+// leastWait is the shortest this rule can wait in total: all of
+// worstCaseWait without jitter, nothing with FULL jitter.
+func (r retryPolicy) leastWait() time.Duration {
+	if !r.exact {
+		return 0
+	}
+	return r.worstCaseWait()
+}
+
+// OfflineRetries is how often a busy or offline board is tried again
+// after its first failure, and the least and the most time those tries
+// span (the most adds the spread wait).
+func (t FleetTiming) OfflineRetries() (retries int, least, most time.Duration) {
+	r := t.offlineRetry()
+	return r.maxAttempts, r.leastWait(), offlineSpread + r.worstCaseWait()
 }
 
 func (t FleetTiming) retries() []retryPolicy {
@@ -66,23 +84,31 @@ const (
 	// MoreBoards; and each SDK call's retries at worst.
 	pageEvents = 5 + 2 + 5 + 4 + 2 + 2 + 2 + listingCalls*sdkRetries*attemptEvents
 	// Per board around its task attempts: MapIterationStarted/Succeeded,
-	// BoardIsNamed, DeliverToBoard entered/exited, and the longest outcome
-	// path (ClassifyBoardFailure, ReadBoardTask, ClassifyBoardExit, the
-	// outcome Pass).
-	boardEvents = 2 + 2 + 2 + 2*4
+	// BoardIsNamed, DeliverToBoard entered/exited, the way to the retries
+	// (SpreadBoardRetries, WaitForBoard, RetryDeliverToBoard entered and
+	// exited), and the longest outcome path (ClassifyBoardFailure,
+	// ReadBoardTask, ClassifyBoardExit, the outcome Pass).
+	boardEvents = 2 + 2 + 2 + 2*3 + 2*4
 	// One attempt of a task that never starts (scheduled, started,
 	// failed); a task that ran adds TaskSubmitted.
 	attemptEvents = 3
 )
 
-// EventsPerBoard is the most history events one board can cost: every
-// retry of both rules used up, then the longest outcome path.
+// EventsPerBoard is the most history events one board can cost: both
+// task states' attempts with every retry used up, then the longest
+// outcome path.
 func (t FleetTiming) EventsPerBoard() int {
-	attempts := 1
+	return boardEvents + t.attempts()*attemptEvents + 1
+}
+
+// attempts is the most RunTask attempts of one board: DeliverToBoard's
+// one, then RetryDeliverToBoard's with every retry of both its rules.
+func (t FleetTiming) attempts() int {
+	n := 2
 	for _, r := range t.retries() {
-		attempts += r.maxAttempts
+		n += r.maxAttempts
 	}
-	return boardEvents + attempts*attemptEvents + 1
+	return n
 }
 
 // Payload: a state's input or output holds at most 256 KiB. While the Map
@@ -118,11 +144,12 @@ func (t FleetTiming) MaxFleet() int {
 }
 
 // boardBudget is the longest one iteration can take: every retry's wait
-// and failed attempt, then the task for its whole timeout.
+// and failed attempt of both task states, the spread wait, then the task
+// for its whole timeout.
 func (t FleetTiming) boardBudget() time.Duration {
-	d := t.TaskTimeout + attemptAllowance
+	d := t.TaskTimeout + time.Duration(t.attempts())*attemptAllowance + offlineSpread
 	for _, r := range t.retries() {
-		d += r.worstCaseWait() + time.Duration(r.maxAttempts)*attemptAllowance
+		d += r.worstCaseWait()
 	}
 	return d
 }

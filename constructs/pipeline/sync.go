@@ -25,12 +25,11 @@ import (
 
 // State names of the sync state machine before its fan-out.
 const (
-	StateSyncWhich     = "WhichBoards"
-	StateReadBoardName = "ReadBoardName"
-	StateBoardNameOK   = "BoardIsAName"
-	StateBadBoard      = "BadBoard"
-	StateSyncOne       = "SyncOneBoard"
-	StateSyncAll       = "SyncEveryBoard"
+	StateSyncWhich   = "WhichBoards"
+	StateBoardNameOK = "BoardIsAName"
+	StateBadBoard    = "BadBoard"
+	StateSyncOne     = "SyncOneBoard"
+	StateSyncAll     = "SyncEveryBoard"
 )
 
 // SyncInputBoard is the field of the sync's input that names one board:
@@ -166,6 +165,7 @@ func syncDefinition(scope constructs.Construct, props SyncProps, timing FleetTim
 		Carry:       []string{"query"},
 		Environment: env,
 		Timing:      timing,
+		ExitZero:    contract.OutcomeSynced,
 	})
 
 	all := awsstepfunctions.NewPass(scope, at(StateSyncAll), &awsstepfunctions.PassProps{
@@ -191,19 +191,11 @@ func syncDefinition(scope constructs.Construct, props SyncProps, timing FleetTim
 		Cause:   at(`the input's "board" must be a board name (` + contract.NameRule + `), or leave it out to sync every board: nothing was synced`),
 	})
 	isName := awsstepfunctions.NewChoice(scope, at(StateBoardNameOK), &awsstepfunctions.ChoiceProps{
-		Comment: at("Only [A-Za-z0-9_-], starting with a letter or digit: else no query is built"),
+		Comment:       at("A name (contract.NamePattern: 1-63 of A-Za-z0-9_-, starting with a letter or digit), else no query is built"),
+		QueryLanguage: awsstepfunctions.QueryLanguage_JSONATA,
 	}).
-		When(awsstepfunctions.Condition_Or(
-			awsstepfunctions.Condition_IsPresent(at("$.check.leftover[0]")),
-			awsstepfunctions.Condition_StringMatches(at(board), at("-*")),
-			awsstepfunctions.Condition_StringMatches(at(board), at("_*")),
-		), bad, nil).
+		When(isNotAName(board), bad, nil).
 		Otherwise(one)
-	read := awsstepfunctions.NewPass(scope, at(StateReadBoardName), &awsstepfunctions.PassProps{
-		Comment:    at("What of the board's name is not a name character"),
-		Parameters: &map[string]any{"leftover": awsstepfunctions.JsonPath_StringSplit(str(board), at(nameChars))},
-		ResultPath: at("$.check"),
-	}).Next(isName)
 
 	return awsstepfunctions.NewChoice(scope, at(StateSyncWhich), &awsstepfunctions.ChoiceProps{
 		Comment: at(`{} syncs every board of the target, {"board": "<name>"} that board`),
@@ -212,7 +204,7 @@ func syncDefinition(scope constructs.Construct, props SyncProps, timing FleetTim
 			awsstepfunctions.Condition_IsPresent(at(board)),
 			awsstepfunctions.Condition_IsString(at(board)),
 			awsstepfunctions.Condition_Not(awsstepfunctions.Condition_StringEquals(at(board), at(""))),
-		), read, nil).
+		), isName, nil).
 		When(awsstepfunctions.Condition_IsPresent(at(board)), bad, nil).
 		Otherwise(all)
 }

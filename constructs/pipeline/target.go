@@ -43,11 +43,17 @@ const (
 	StateUnnamedBoard = "BoardHasNoName"
 )
 
-// nameChars are the characters contract.NameRule allows. Splitting a
-// name on them (States.StringSplit treats every character of its second
-// argument as a delimiter and drops empty pieces) leaves nothing; any
-// other character survives the split and fails the name.
-const nameChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+// isNotAName is true when the string at path (of the state's input) is
+// not a board or group name: not a string, or not matching
+// contract.NamePattern itself, its length (1-63) included. JSONPath cannot
+// measure a string, so this one Choice is JSONata (a JSONPath state
+// machine may have JSONata states); $string keeps each side of "and"
+// safe to evaluate on its own, as JSONata 1.x evaluates both.
+func isNotAName(path string) awsstepfunctions.Condition {
+	in := "$states.input." + strings.TrimPrefix(path, "$.")
+	return awsstepfunctions.Condition_Jsonata(jsii.String(fmt.Sprintf(
+		"{%% $not($type(%s) = 'string' and $contains($string(%s), /%s/)) %%}", in, in, contract.NamePattern)))
+}
 
 // Filter is the cluster query (listContainerInstances' Filter) that
 // selects a target's boards; routed targets are filled in at run time.
@@ -115,26 +121,18 @@ func fleet(scope constructs.Construct, props Props, fan FanOutProps) awsstepfunc
 
 	comps := StripComponents(t.RoutePrefix) - 1
 	readRoute := awsstepfunctions.NewPass(scope, name(StateReadRoute), &awsstepfunctions.PassProps{
-		Comment: at("The key's component after the routing prefix, and what of it is not a name character"),
+		Comment: at("The key's component after the routing prefix"),
 		Parameters: &map[string]any{
 			"target": awsstepfunctions.JsonPath_ArrayGetItem(
 				awsstepfunctions.JsonPath_StringSplit(str("$.key"), at("/")), jsii.Number(comps)),
-			"leftover": awsstepfunctions.JsonPath_StringSplit(
-				awsstepfunctions.JsonPath_ArrayGetItem(awsstepfunctions.JsonPath_StringSplit(str("$.key"), at("/")), jsii.Number(comps)),
-				at(nameChars)),
 		},
 		ResultPath: at("$.route"),
 	})
 	isName := awsstepfunctions.NewChoice(scope, name(StateRouteIsName), &awsstepfunctions.ChoiceProps{
-		// A name longer than 63 is harmless in a query (only name
-		// characters) and matches no board: NoBoards.
-		Comment: at("Only [A-Za-z0-9_-], starting with a letter or digit: else no query is built"),
+		Comment:       at("A name (contract.NamePattern: 1-63 of A-Za-z0-9_-, starting with a letter or digit), else no query is built"),
+		QueryLanguage: awsstepfunctions.QueryLanguage_JSONATA,
 	}).
-		When(awsstepfunctions.Condition_Or(
-			awsstepfunctions.Condition_IsPresent(at("$.route.leftover[0]")),
-			awsstepfunctions.Condition_StringMatches(at(target), at("-*")),
-			awsstepfunctions.Condition_StringMatches(at(target), at("_*")),
-		), badName, nil).
+		When(isNotAName(target), badName, nil).
 		Otherwise(FanOut(scope, fan))
 
 	// The key is URL-encoded as S3 sent it; the prefix holds only

@@ -42,19 +42,30 @@ func TestExecutionTimeoutOutlastsEveryRetryAndTheTask(t *testing.T) {
 	}
 }
 
-func TestFleetOfflineRetriesFitOfflineWait(t *testing.T) {
+// offlineWait is a guarantee: the retries' least total wait (no jitter:
+// their only one) covers it, with one retry fewer it would not, so a board
+// back at any time within offlineWait is tried again after it is back.
+func TestFleetOfflineRetriesCoverOfflineWait(t *testing.T) {
 	for _, tc := range []struct {
 		wait     time.Duration
 		attempts int
 		waited   time.Duration
 	}{
-		{time.Minute, 2, 45 * time.Second},                 // 15+30 s
-		{30 * time.Minute, 9, 1665 * time.Second},          // 15..240 s, then 4 × 300 s
-		{2 * time.Hour, 27, 2*time.Hour - 135*time.Second}, // 15..240 s, then 22 × 300 s
+		{time.Minute, 3, 105 * time.Second},                // 15+30+60 s
+		{30 * time.Minute, 10, 1965 * time.Second},         // 15..240 s, then 5 × 300 s
+		{2 * time.Hour, 28, 2*time.Hour + 165*time.Second}, // 15..240 s, then 23 × 300 s
 	} {
 		r := FleetTiming{TaskTimeout: 30 * time.Minute, OfflineWait: tc.wait}.offlineRetry()
-		if r.maxAttempts != tc.attempts || r.worstCaseWait() != tc.waited || r.worstCaseWait() > tc.wait {
-			t.Errorf("offlineWait %s: %d attempts waiting %s, want %d waiting %s (≤ offlineWait)", tc.wait, r.maxAttempts, r.worstCaseWait(), tc.attempts, tc.waited)
+		if r.maxAttempts != tc.attempts || r.leastWait() != tc.waited || r.leastWait() < tc.wait || !r.exact {
+			t.Errorf("offlineWait %s: %d attempts, least wait %s (exact %v), want %d waiting %s (≥ offlineWait, no jitter)", tc.wait, r.maxAttempts, r.leastWait(), r.exact, tc.attempts, tc.waited)
+		}
+		fewer := r
+		fewer.maxAttempts--
+		if fewer.leastWait() >= tc.wait {
+			t.Errorf("offlineWait %s: %d retries would do", tc.wait, fewer.maxAttempts)
+		}
+		if full := (retryPolicy{interval: time.Minute, maxAttempts: 99, backoff: 2, maxDelay: time.Hour}); full.leastWait() != 0 {
+			t.Errorf("FULL jitter promises no least wait, got %s", full.leastWait())
 		}
 		if !slices.Equal(r.errors, OfflineErrors) {
 			t.Errorf("offline rule retries %v", r.errors)
@@ -75,9 +86,9 @@ func TestFleetHistoryAndPayloadBounds(t *testing.T) {
 		wait           time.Duration
 		perBoard, most int
 	}{
-		{time.Minute, 39, 390}, // payload-bound
-		{30 * time.Minute, 60, 382},
-		{2 * time.Hour, 114, 209},
+		{time.Minute, 51, 390}, // payload-bound
+		{30 * time.Minute, 72, 323},
+		{2 * time.Hour, 126, 190},
 	} {
 		f := FleetTiming{TaskTimeout: 30 * time.Minute, OfflineWait: tc.wait}
 		if f.EventsPerBoard() != tc.perBoard || f.MaxFleet() != tc.most {
@@ -99,16 +110,17 @@ func TestFleetExecutionTimeoutOutlastsTheLargestFleet(t *testing.T) {
 	for _, tc := range []struct {
 		task, wait, want time.Duration
 	}{
-		{30 * time.Minute, 30 * time.Minute, 34*time.Hour + 11*time.Minute},
-		{time.Minute, time.Minute, 13*time.Hour + 11*time.Minute},
-		{24 * time.Hour, 2 * time.Hour, 297*time.Hour + 2*time.Minute},
+		{30 * time.Minute, 30 * time.Minute, 31*time.Hour + 5*time.Minute},
+		{time.Minute, time.Minute, 14*time.Hour + 16*time.Minute},
+		{24 * time.Hour, 2 * time.Hour, 271*time.Hour + 14*time.Minute},
 	} {
 		f := FleetTiming{TaskTimeout: tc.task, OfflineWait: tc.wait}
 		got := f.ExecutionTimeout()
 		if got != tc.want {
 			t.Errorf("task %s, offlineWait %s: %s, want %s", tc.task, tc.wait, got, tc.want)
 		}
-		perBoard := tc.task + attemptAllowance
+		// Both task states' attempts, the spread wait, every retry's wait.
+		perBoard := tc.task + 2*attemptAllowance + offlineSpread
 		for _, r := range f.retries() {
 			perBoard += r.worstCaseWait() + time.Duration(r.maxAttempts)*attemptAllowance
 		}

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -24,6 +25,18 @@ const (
 	StateTooLarge = "TooLarge"
 	StateDownload = "DownloadToBoard"
 	StateFailed   = "DeliveryFailed"
+	// The task's outcome: its report, or without one its exit code.
+	StateReported          = "TaskReported"
+	StateReportedDelivered = "ReportedDelivered"
+	StateReportedGone      = "ReportedGone"
+	StateDescribeReport    = "DescribeReportedFailure"
+	StateNoReport          = "ExitedWithoutReport"
+	StateDescribeResult    = "DescribeUnexpectedResult"
+	StateExitGone          = "ExitNotFound"
+	StateDelivered         = "Delivered"
+	// StateGone ends an execution whose object was deleted before its
+	// delivery ran: nothing to deliver, not a failure (no alarm).
+	StateGone = "Gone"
 )
 
 // The failure path between DownloadToBoard's Catch and DeliveryFailed: it
@@ -54,6 +67,10 @@ type retryPolicy struct {
 	maxAttempts int
 	backoff     float64
 	maxDelay    time.Duration
+	// exact: JitterStrategy NONE, every wait as computed. FULL (the
+	// default here) draws each wait from [0, computed]: it spreads
+	// retries, but promises no least wait.
+	exact bool
 }
 
 // retries are the download state's Retry rules, in order.
@@ -89,13 +106,17 @@ const (
 
 // props renders the rule for AddRetry.
 func (r retryPolicy) props() *awsstepfunctions.RetryProps {
+	jitter := awsstepfunctions.JitterType_FULL
+	if r.exact {
+		jitter = awsstepfunctions.JitterType_NONE
+	}
 	return &awsstepfunctions.RetryProps{
 		Errors:         jsii.Strings(r.errors...),
 		Interval:       awscdk.Duration_Seconds(jsii.Number(r.interval.Seconds())),
 		MaxAttempts:    jsii.Number(float64(r.maxAttempts)),
 		BackoffRate:    jsii.Number(r.backoff),
 		MaxDelay:       awscdk.Duration_Seconds(jsii.Number(r.maxDelay.Seconds())),
-		JitterStrategy: awsstepfunctions.JitterType_FULL,
+		JitterStrategy: jitter,
 	}
 }
 
@@ -198,35 +219,78 @@ func definition(scope constructs.Construct, props Props) awsstepfunctions.IChain
 }
 
 // oneBoard is the "any" target: one RunTask without constraints (ECS picks
-// the board), the failure path behind it.
+// the board), then the outcome: Delivered or Gone (succeeded, the output
+// is the outcome) or DeliveryFailed.
 func oneBoard(scope constructs.Construct, props Props) awsstepfunctions.IChainable {
-	download := awsstepfunctionstasks.NewEcsRunTask(scope, jsii.String(StateDownload), &awsstepfunctionstasks.EcsRunTaskProps{
-		Comment:            jsii.String("Run the download task on the board and wait for it to stop"),
+	at := jsii.String
+	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
+	download := awsstepfunctionstasks.NewEcsRunTask(scope, at(StateDownload), &awsstepfunctionstasks.EcsRunTaskProps{
+		Comment:            at("Run the download task on the board; it ends with the task's report, or when the task stops"),
 		IntegrationPattern: awsstepfunctions.IntegrationPattern_RUN_JOB, // ecs:runTask.sync
 		Cluster:            props.Cluster,
 		TaskDefinition:     props.Task.TaskDefinition,
 		LaunchTarget:       externallaunch.New(),
 		ContainerOverrides: &[]*awsstepfunctionstasks.ContainerOverride{{
 			ContainerDefinition: props.Task.Container,
-			Environment:         objectEnvironment(),
+			Environment:         withToken(*objectEnvironment()),
 		}},
 		PropagatedTagSource: awsecs.PropagatedTagSource_TASK_DEFINITION,
-		ResultSelector: &map[string]any{
-			"taskArn":    awsstepfunctions.JsonPath_StringAt(jsii.String("$.TaskArn")),
-			"exitCode":   awsstepfunctions.JsonPath_NumberAt(jsii.String("$.Containers[0].ExitCode")),
-			"stopReason": awsstepfunctions.JsonPath_StringAt(jsii.String("$.StoppedReason")),
-		},
-		ResultPath:  jsii.String("$.task"),
+		// No ResultSelector: the result is a Report or a stopped task.
+		ResultPath:  at("$.task"),
 		TaskTimeout: awsstepfunctions.Timeout_Duration(awscdk.Duration_Seconds(jsii.Number(props.TaskTimeout.Seconds()))),
 	})
 	for _, r := range retries {
 		download.AddRetry(r.props())
 	}
-	download.AddCatch(failurePath(scope), &awsstepfunctions.CatchProps{
+	failure := failurePath(scope)
+	download.AddCatch(failure.entry, &awsstepfunctions.CatchProps{
 		Errors:     jsii.Strings("States.ALL"),
 		ResultPath: jsii.String("$.error"),
 	})
+
+	outcome := func(id, comment string, status, exitCode, taskArn, cause any) awsstepfunctions.Pass {
+		return awsstepfunctions.NewPass(scope, at(id), &awsstepfunctions.PassProps{
+			Comment: at(comment),
+			Parameters: &map[string]any{
+				"board": "", "instance": "", // ECS picked the board
+				"status": status, "exitCode": exitCode, "taskArn": taskArn, "cause": cause,
+			},
+			ResultPath: at("$.outcome"),
+		})
+	}
+	reason := func(id, comment string, why *string) awsstepfunctions.Pass {
+		return awsstepfunctions.NewPass(scope, at(id), &awsstepfunctions.PassProps{
+			Comment: at(comment), Parameters: &map[string]any{"reason": why}, ResultPath: at("$.failure"),
+		})
+	}
+	exitCode := awsstepfunctions.JsonPath_NumberAt(at(reportExitCode))
+	reported := outcome(StateReportedDelivered, "The task reported the file in place (delivered, up_to_date or conflict: the words say which)",
+		str(reportStatus), exitCode, nil, str(reportSummary)).Next(failure.delivered)
+	reportedGone := outcome(StateReportedGone, "The task reported the object gone: deleted before its delivery ran",
+		contract.OutcomeGone, exitCode, nil, str(reportSummary)).Next(failure.gone)
+	reportedFailed := reason(StateDescribeReport, "The task reported a failure (or a status a download does not have): its summary",
+		awsstepfunctions.JsonPath_Format(at("{}"), str(reportSummary))).Next(failure.failed)
+	noReport := outcome(StateNoReport, "The task exited 0 without a report (an older image, or the report could not be sent): delivered",
+		contract.OutcomeDelivered, awsstepfunctions.JsonPath_NumberAt(at(stoppedExit)), str(stoppedTaskArn), noReport(contract.OutcomeDelivered)).Next(failure.delivered)
+	unexpected := reason(StateDescribeResult, "Neither a report nor a stopped task: the result as it is",
+		awsstepfunctions.JsonPath_Format(at("the task's result is neither a report nor a stopped task: {}"),
+			awsstepfunctions.JsonPath_JsonToString(awsstepfunctions.JsonPath_ObjectAt(at("$.task"))))).Next(failure.failed)
+
+	download.Next(awsstepfunctions.NewChoice(scope, at(StateReported), &awsstepfunctions.ChoiceProps{
+		Comment: at("The task's report (its words), or without one the exit code"),
+	}).
+		When(and(isReport(), []awsstepfunctions.Condition{statusIs(contract.OutcomeDelivered, contract.OutcomeUpToDate, contract.OutcomeConflict)}), reported, nil).
+		When(and(isReport(), []awsstepfunctions.Condition{statusIs(contract.OutcomeGone)}), reportedGone, nil).
+		When(and(isReport()), reportedFailed, nil).
+		When(and(isStoppedTask()), noReport, nil).
+		Otherwise(unexpected))
 	return download
+}
+
+// withToken is env with the state's task token added.
+func withToken(env []*awsstepfunctionstasks.TaskEnvironmentVariable) *[]*awsstepfunctionstasks.TaskEnvironmentVariable {
+	out := append(slices.Clone(env), taskTokenEnv())
+	return &out
 }
 
 // objectEnvironment is what the task learns of the object: the event's
@@ -258,7 +322,7 @@ func objectEnvironment() *[]*awsstepfunctionstasks.TaskEnvironmentVariable {
 // checked before it is read (IsPresent first, as And stops at the first
 // false), only a cause shaped like a JSON object ({"...}) is parsed, and
 // only codes inside the table are looked up.
-func failurePath(scope constructs.Construct) awsstepfunctions.IChainable {
+func failurePath(scope constructs.Construct) singleEnds {
 	at := func(p string) *string { return jsii.String(p) }
 	describe := func(id, comment string, reason *string) awsstepfunctions.Pass {
 		return awsstepfunctions.NewPass(scope, jsii.String(id), &awsstepfunctions.PassProps{
@@ -268,14 +332,35 @@ func failurePath(scope constructs.Construct) awsstepfunctions.IChainable {
 		})
 	}
 
-	failed := awsstepfunctions.NewFail(scope, jsii.String(StateFailed), &awsstepfunctions.FailProps{
-		Comment: jsii.String("The task failed or could not start; the cause names the object and why"),
-		Error:   jsii.String(contract.ErrDeliveryFailed),
-		CausePath: awsstepfunctions.JsonPath_Format(jsii.String("s3://{}/{} was not delivered: {}"),
-			awsstepfunctions.JsonPath_StringAt(at("$.bucket")),
-			awsstepfunctions.JsonPath_StringAt(at("$.key")),
-			awsstepfunctions.JsonPath_StringAt(at("$.failure.reason"))),
-	})
+	ends := singleEnds{
+		failed: awsstepfunctions.NewFail(scope, jsii.String(StateFailed), &awsstepfunctions.FailProps{
+			Comment: jsii.String("The task failed or could not start; the cause names the object and why"),
+			Error:   jsii.String(contract.ErrDeliveryFailed),
+			CausePath: awsstepfunctions.JsonPath_Format(jsii.String("s3://{}/{} was not delivered: {}"),
+				awsstepfunctions.JsonPath_StringAt(at("$.bucket")),
+				awsstepfunctions.JsonPath_StringAt(at("$.key")),
+				awsstepfunctions.JsonPath_StringAt(at("$.failure.reason"))),
+		}),
+		delivered: awsstepfunctions.NewSucceed(scope, jsii.String(StateDelivered), &awsstepfunctions.SucceedProps{
+			Comment:    jsii.String("The file is on the board; the output is the outcome (delivered, up_to_date or conflict)"),
+			OutputPath: jsii.String("$.outcome"),
+		}),
+		gone: awsstepfunctions.NewSucceed(scope, jsii.String(StateGone), &awsstepfunctions.SucceedProps{
+			Comment:    jsii.String("The object was deleted before its delivery ran: nothing to deliver, not a failure"),
+			OutputPath: jsii.String("$.outcome"),
+		}),
+	}
+	failed := ends.failed
+	gone := awsstepfunctions.NewPass(scope, jsii.String(StateExitGone), &awsstepfunctions.PassProps{
+		Comment: jsii.String("Exit 4 without a report: the object is not in the bucket any more"),
+		Parameters: &map[string]any{
+			"board": "", "instance": "", "status": contract.OutcomeGone,
+			"exitCode": awsstepfunctions.JsonPath_NumberAt(at(failedExitCode)),
+			"taskArn":  awsstepfunctions.JsonPath_StringAt(at(failedTaskArn)),
+			"cause":    contract.ExitNotFound.Describe(),
+		},
+		ResultPath: jsii.String("$.outcome"),
+	}).Next(ends.gone)
 	exitKnown := describe(StateDescribeExit, "An exit code of edge-drop-task: its class and meaning",
 		awsstepfunctions.JsonPath_Format(jsii.String("{} (task {})"),
 			awsstepfunctions.JsonPath_ArrayGetItem(awsstepfunctions.JsonPath_ListAt(at("$.failure.exitCodes")), awsstepfunctions.JsonPath_NumberAt(at(failedExitCode))),
@@ -294,12 +379,21 @@ func failurePath(scope constructs.Construct) awsstepfunctions.IChainable {
 
 	readTask := readStoppedTask(scope, StateReadStoppedTask,
 		"The cause of States.TaskFailed is the stopped task as JSON; exitCodes holds contract.ExitDescriptions, indexed by code",
-		StateClassifyExit, exitBranches{known: exitKnown, other: exitOther, stopped: stopped, neither: withCause})
+		StateClassifyExit, exitBranches{gone: gone, known: exitKnown, other: exitOther, stopped: stopped, neither: withCause})
 
-	return awsstepfunctions.NewChoice(scope, jsii.String(StateClassifyFailure), &awsstepfunctions.ChoiceProps{
+	ends.entry = awsstepfunctions.NewChoice(scope, jsii.String(StateClassifyFailure), &awsstepfunctions.ChoiceProps{
 		Comment: jsii.String("A task that ran and failed (its cause is the stopped task as JSON) or any other error"),
 	}).
 		When(isTaskFailure(), readTask, nil).
 		When(and(causeGiven()), withCause, nil).
 		Otherwise(nameOnly)
+	return ends
+}
+
+// singleEnds are the single-board pipeline's ends, and the entry of its
+// failure path (DownloadToBoard's Catch).
+type singleEnds struct {
+	entry           awsstepfunctions.IChainable
+	failed          awsstepfunctions.Fail
+	delivered, gone awsstepfunctions.Succeed
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/edge-drop/edge-drop/local/ecstask"
 	"github.com/edge-drop/edge-drop/local/endpoints"
 	"github.com/edge-drop/edge-drop/local/ledgerdb"
+	"github.com/edge-drop/edge-drop/local/sigv4"
 )
 
 // Names of the test deployment.
@@ -86,7 +87,7 @@ func Start(t testing.TB, boards []ecstask.Board, d contract.Delivery, stepFuncti
 		t.Fatal(err)
 	}
 	fleet.Clusters = []string{ClusterARN}
-	api, err := ecsapi.Start("", fleet)
+	api, err := ecsapi.Start(fleet, ecsapi.Options{Credentials: sigv4.Credentials{AccessKeyID: AccessKey, SecretAccessKey: SecretKey}, Region: Region})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,16 @@
 // reported (a delete of a missing key changes nothing and reports nothing).
 // Notifications are queued without bound and delivered in order on
 // Events(); none is dropped while the server runs.
+//
+// Every request must be signed (AWS Signature Version 4) with
+// Options.Credentials, as S3 requires of a private bucket: the signature is
+// checked before gofakes3 sees the request, and the body against what was
+// signed (X-Amz-Content-Sha256, or each chunk of an aws-chunked upload).
+// A refused request gets S3's XML error (403 AccessDenied,
+// SignatureDoesNotMatch, InvalidAccessKeyId, RequestTimeTooSkewed; 400 for
+// a malformed signature or a body that is not the signed one). No answer
+// carries CORS headers unless Options.CORSOrigin names the one origin
+// allowed (gofakes3 would send Access-Control-Allow-Origin: * to all).
 package bucket
 
 import (
@@ -36,6 +46,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edge-drop/edge-drop/local/endpoint"
+	"github.com/edge-drop/edge-drop/local/sigv4"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3afero"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
@@ -49,10 +61,20 @@ type Options struct {
 	Dir string
 	// Addr to listen on; "127.0.0.1:0" (random port) when empty.
 	Addr string
+	// Listener, when set, is served instead of listening on Addr.
+	Listener net.Listener
 	// Buckets are created at start when they do not exist yet.
 	Buckets []string
-	// Region is reported by GetBucketLocation-aware clients; informational.
-	Region string
+	// Credentials and Region: every request must be signed (SigV4, in its
+	// Authorization header or as a presigned URL) with these credentials,
+	// for this region; others get S3's 403 (AccessDenied,
+	// SignatureDoesNotMatch, ...). Both are required.
+	Credentials sigv4.Credentials
+	Region      string
+	// CORSOrigin is the one web origin (scheme://host[:port]) whose pages
+	// may call the server from a browser; empty (the default): none, and no
+	// answer carries CORS headers.
+	CORSOrigin string
 	// Logger receives server logs; slog.Default() when nil.
 	Logger *slog.Logger
 }
@@ -79,13 +101,16 @@ type Notification struct {
 
 // Server is a running S3-compatible server. Create it with Start.
 type Server struct {
-	log     *slog.Logger
-	onDisk  bool // objects are files: some keys cannot be stored faithfully
-	backend gofakes3.Backend
-	s3      http.Handler
-	ln      net.Listener
-	http    *http.Server
-	url     string
+	log        *slog.Logger
+	onDisk     bool   // objects are files: some keys cannot be stored faithfully
+	spoolDir   string // on disk: where PutObject bodies wait until whole
+	verifier   *sigv4.Verifier
+	corsOrigin string
+	backend    gofakes3.Backend
+	s3         http.Handler
+	ln         net.Listener
+	http       *http.Server
+	url        string
 
 	events chan Notification
 
@@ -115,6 +140,14 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		log = slog.Default()
 	}
 	log = log.With("component", "bucket")
+	if !opts.Credentials.Valid() || opts.Region == "" {
+		return nil, errors.New("bucket: Credentials and Region are required: every request is checked against them")
+	}
+	if opts.CORSOrigin != "" {
+		if err := CheckOrigin(opts.CORSOrigin); err != nil {
+			return nil, fmt.Errorf("bucket: %w", err)
+		}
+	}
 	addr := opts.Addr
 	if addr == "" {
 		addr = "127.0.0.1:0"
@@ -126,6 +159,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	} else {
 		if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 			return nil, fmt.Errorf("bucket: create dir: %w", err)
+		}
+		if err := clearSpool(spoolPath(opts.Dir)); err != nil {
+			return nil, fmt.Errorf("bucket: %w", err)
 		}
 		b, err := s3afero.MultiBucket(afero.NewBasePathFs(afero.NewOsFs(), opts.Dir))
 		if err != nil {
@@ -154,17 +190,23 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		gofakes3.WithHostBucket(false), // path-style only: 127.0.0.1 has no bucket subdomains
 	)
 
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("bucket: listen %s: %w", addr, err)
+	ln := opts.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			return nil, fmt.Errorf("bucket: listen %s: %w", addr, err)
+		}
 	}
 	s := &Server{
 		log:          log,
 		onDisk:       opts.Dir != "",
+		spoolDir:     spoolPath(opts.Dir),
+		verifier:     &sigv4.Verifier{Credentials: opts.Credentials, Service: "s3", Region: opts.Region},
+		corsOrigin:   strings.TrimSuffix(opts.CORSOrigin, "/"),
 		backend:      backend,
 		s3:           fake.Server(),
 		ln:           ln,
-		url:          "http://" + ln.Addr().String(),
+		url:          endpoint.URL(ln),
 		events:       make(chan Notification, 64),
 		wake:         make(chan struct{}, 1),
 		serveDone:    make(chan struct{}),
@@ -220,9 +262,18 @@ func (s *Server) Close() error {
 	return s.closeErr
 }
 
-// ServeHTTP serves S3 through gofakes3 and records object creations.
+// ServeHTTP checks the request's signature, serves S3 through gofakes3
+// and records object creations and deletions.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	unchunk(r)
+	if isPreflight(r) { // browsers send it unsigned, before the request itself
+		s.preflight(w, r)
+		return
+	}
+	w = s.cors(w, r)
+	if !s.authenticate(w, r) {
+		return
+	}
+	w = s.guardBody(w, r)
 	if s.onDisk {
 		if why := unsafeKey(r.URL.Path); why != "" {
 			writeError(w, r, http.StatusBadRequest, "InvalidArgument", why)
@@ -238,7 +289,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusNotImplemented, "NotImplemented", "the local S3 server does not support deleting object sub-resources ("+strings.Join(subresources, ", ")+")")
 		return
 	}
-	if bucket, keys, ok := s.deletion(r); ok {
+	bucket, keys, ok, err := s.deletion(r)
+	if err != nil {
+		s.refuse(w, r, err)
+		return
+	}
+	if ok {
 		for _, k := range keys { // DeleteObjects' keys are in the body, not the path
 			if why := keyProblem(k); why != "" && s.onDisk {
 				writeError(w, r, http.StatusBadRequest, "InvalidArgument", why)
@@ -252,6 +308,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if reason == "" {
 		s.s3.ServeHTTP(w, r)
 		return
+	}
+	if s.onDisk && reason == ReasonPutObject {
+		ok, done := s.spool(w, r)
+		defer done()
+		if !ok {
+			return
+		}
 	}
 	rec := &recorder{ResponseWriter: w}
 	s.s3.ServeHTTP(rec, r)
@@ -270,36 +333,40 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 const maxDeleteBody = 2 << 20
 
 // deletion tells whether r is a DeleteObject or DeleteObjects request, and
-// which keys it names. A DeleteObjects body is read whole and put back for
-// gofakes3; a malformed one is left to gofakes3 to reject (ok false).
-func (s *Server) deletion(r *http.Request) (bucket string, keys []string, ok bool) {
+// which keys it names. A DeleteObjects body is read whole (its signature
+// checked: a failure is err) and put back for gofakes3; a malformed one is
+// left to gofakes3 to reject (ok false).
+func (s *Server) deletion(r *http.Request) (bucket string, keys []string, ok bool, err error) {
 	b, k, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	if b == "" {
-		return "", nil, false
+		return "", nil, false, nil
 	}
 	q := r.URL.Query()
 	switch {
 	case r.Method == http.MethodDelete && k != "" && !q.Has("uploadId"):
-		return b, []string{k}, true
+		return b, []string{k}, true, nil
 	case r.Method == http.MethodPost && k == "" && q.Has("delete"):
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxDeleteBody+1))
 		_ = r.Body.Close()
 		r.Body = io.NopCloser(bytes.NewReader(body))
+		if _, refused := sigv4.AsError(err); refused {
+			return "", nil, false, err
+		}
 		if err != nil || len(body) > maxDeleteBody {
-			return "", nil, false
+			return "", nil, false, nil
 		}
 		var req struct {
 			Objects []struct{ Key string } `xml:"Object"`
 		}
 		if xml.Unmarshal(body, &req) != nil {
-			return "", nil, false
+			return "", nil, false, nil
 		}
 		for _, o := range req.Objects {
 			keys = append(keys, o.Key)
 		}
-		return b, keys, len(keys) > 0
+		return b, keys, len(keys) > 0, nil
 	}
-	return "", nil, false
+	return "", nil, false, nil
 }
 
 // serveDeletion serves a deletion through gofakes3 and reports each key

@@ -8,7 +8,9 @@
 // The protocol is AWS JSON 1.1: POST /, the operation in X-Amz-Target
 // (AmazonEC2ContainerServiceV20141113.<Operation>), camelCase members,
 // errors as HTTP 400 {"__type": <exception>, "message": ...}. It listens on
-// loopback only; nothing it serves changes the fleet.
+// loopback only and, like the demo's other endpoints, answers only requests
+// signed (SigV4, service "ecs") with the demo's credentials; nothing it
+// serves changes the fleet.
 package ecsapi
 
 import (
@@ -25,6 +27,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/edge-drop/edge-drop/local/ecstask"
+	"github.com/edge-drop/edge-drop/local/sigv4"
 	"github.com/edge-drop/edge-drop/local/statemachine"
 )
 
@@ -52,8 +55,20 @@ type Server struct {
 	done chan struct{}
 }
 
-// Start listens on addr ("127.0.0.1:0" when empty) and serves f.
-func Start(addr string, f Fleet) (*Server, error) {
+// Options configures Start.
+type Options struct {
+	Addr string // "127.0.0.1:0" when empty
+	// Credentials and Region every request must be signed with (required).
+	Credentials sigv4.Credentials
+	Region      string
+}
+
+// Start listens on o.Addr and serves f to signed requests.
+func Start(f Fleet, o Options) (*Server, error) {
+	if !o.Credentials.Valid() || o.Region == "" {
+		return nil, errors.New("ecsapi: Credentials and Region are required: every request is checked against them")
+	}
+	addr := o.Addr
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
@@ -61,7 +76,9 @@ func Start(addr string, f Fleet) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ecsapi: listen %s: %w", addr, err)
 	}
-	s := &Server{ln: ln, done: make(chan struct{}), http: &http.Server{Handler: Handler(f), ReadHeaderTimeout: 30 * time.Second}}
+	v := &sigv4.Verifier{Credentials: o.Credentials, Service: "ecs", Region: o.Region}
+	s := &Server{ln: ln, done: make(chan struct{}),
+		http: &http.Server{Handler: sigv4.RequireJSON(v, Handler(f)), ReadHeaderTimeout: 30 * time.Second}}
 	go func() {
 		defer close(s.done)
 		_ = s.http.Serve(ln)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/local/ecstask"
+	"github.com/edge-drop/edge-drop/local/sigv4"
 )
 
 const cluster = "arn:aws:ecs:eu-west-1:000000000000:cluster/edge-drop"
@@ -25,7 +27,7 @@ func start(t *testing.T) (*ecs.Client, *ecstask.Runner) {
 		t.Fatal(err)
 	}
 	r.Clusters = []string{cluster}
-	s, err := Start("", r)
+	s, err := Start(r, Options{Credentials: sigv4.Credentials{AccessKeyID: "k", SecretAccessKey: "s"}, Region: "eu-west-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,17 +107,42 @@ func TestErrorsAreECSExceptions(t *testing.T) {
 }
 
 func TestOnlyPost(t *testing.T) {
-	s, err := Start("", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := httptest.NewServer(Handler(nil)) // the protocol, behind the signature check
 	defer s.Close()
-	resp, err := http.Get(s.URL())
+	resp, err := http.Get(s.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("GET: %d", resp.StatusCode)
+	}
+}
+
+// Like the demo's other endpoints, only requests signed with its
+// credentials are answered: unsigned and wrongly signed ones get 403.
+func TestUnsignedAndWronglySignedRequestsAreRefused(t *testing.T) {
+	c, _ := start(t)
+	ctx := context.Background()
+	in := &ecs.ListContainerInstancesInput{Cluster: aws.String("edge-drop")}
+	if _, err := c.ListContainerInstances(ctx, in); err != nil {
+		t.Errorf("signed: %v", err)
+	}
+	wrong := ecs.New(ecs.Options{Region: "eu-west-1", BaseEndpoint: c.Options().BaseEndpoint,
+		Credentials: credentials.NewStaticCredentialsProvider("k", "not-the-secret", "")})
+	if _, err := wrong.ListContainerInstances(ctx, in); err == nil || !strings.Contains(err.Error(), "StatusCode: 403") {
+		t.Errorf("wrongly signed: %v, want a 403", err)
+	}
+	url := *c.Options().BaseEndpoint
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"cluster":"edge-drop"}`))
+	req.Header.Set("X-Amz-Target", targetPrefix+"ListContainerInstances")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("unsigned: %d, want 403", resp.StatusCode)
 	}
 }

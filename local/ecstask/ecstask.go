@@ -46,6 +46,11 @@ type Runner struct {
 	Binary string
 	// Env is added to every task: S3 endpoint, region, credentials.
 	Env []string
+	// StepFunctionsEndpoint, if set, is where the task's SDK sends its
+	// Step Functions calls (AWS_ENDPOINT_URL_SFN, the SDK's variable for
+	// the service ID "SFN"): its report, with the task token the state
+	// machine put in its environment.
+	StepFunctionsEndpoint string
 	// Clusters are the ARNs of the clusters the boards are registered in
 	// (the assembly's); another cluster is not found. Empty: any cluster
 	// ARN is accepted.
@@ -279,6 +284,9 @@ func (r *Runner) run(ctx context.Context, p runTaskParams, b *board, td assembly
 		cmd.Env = append(cmd.Env, k+"="+env[k])
 	}
 	cmd.Env = append(cmd.Env, r.Env...)
+	if r.StepFunctionsEndpoint != "" {
+		cmd.Env = append(cmd.Env, "AWS_ENDPOINT_URL_SFN="+r.StepFunctionsEndpoint)
+	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err

@@ -21,6 +21,7 @@ import (
 const script = `#!/bin/sh
 trap 'echo stopped; exit 9' TERM
 echo "dir=$EDGE_DROP_DATA_DIR key=$EDGE_DROP_KEY endpoint=$AWS_ENDPOINT_URL_S3"
+if [ -n "$EDGE_DROP_TASK_TOKEN" ]; then echo "token=$EDGE_DROP_TASK_TOKEN sfn=$AWS_ENDPOINT_URL_SFN"; fi
 if [ -n "$SLEEP" ]; then sleep "$SLEEP" & wait $!; fi
 if [ -n "$STDERR" ]; then printf '%s\n\n' "$STDERR" >&2; fi
 exit ${EXIT:-0}
@@ -87,6 +88,19 @@ func TestRunsTheTaskWithOverridesAndMappedVolumes(t *testing.T) {
 	if task.StopCode != "EssentialContainerExited" || *task.Containers[0].ExitCode != 0 || task.LastStatus != "STOPPED" ||
 		!strings.HasPrefix(task.TaskArn, "arn:aws:ecs:eu-west-1:1:task/boards/") || task.TaskDefinitionArn != def.ARN {
 		t.Errorf("task %+v", task)
+	}
+}
+
+// The task token the state machine put in the overrides reaches the task,
+// and its SDK's Step Functions calls go to the local endpoint.
+func TestTheTaskGetsItsTokenAndTheStepFunctionsEndpoint(t *testing.T) {
+	r, _, l := newTestRunner(t, 1)
+	r.StepFunctionsEndpoint = "http://127.0.0.1:8"
+	if _, err := r.Handle(context.Background(), ResourceRunTaskSync, params(contract.EnvTaskToken, "tok-123")); err != nil {
+		t.Fatal(err)
+	}
+	if got := l.all(); !strings.HasSuffix(got, "\ntoken=tok-123 sfn=http://127.0.0.1:8") {
+		t.Errorf("task saw %q, want the token and AWS_ENDPOINT_URL_SFN", got)
 	}
 }
 

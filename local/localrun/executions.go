@@ -15,6 +15,7 @@ import (
 	"github.com/edge-drop/edge-drop/local/assembly"
 	"github.com/edge-drop/edge-drop/local/rule"
 	"github.com/edge-drop/edge-drop/local/statemachine"
+	"github.com/edge-drop/edge-drop/local/stepfunctions"
 )
 
 // machine is a parsed state machine of the assembly.
@@ -128,11 +129,7 @@ type Run struct {
 
 // StateExit is a top-level state that finished, with its output: the part
 // of an execution's history `make sync` reads (TallyOutcomes' output).
-type StateExit struct {
-	Name, Type string // Type: Pass, Task, Choice, ...
-	At         time.Time
-	Output     string // JSON
-}
+type StateExit = stepfunctions.StateExit
 
 // Exited lists the top-level states that finished so far, in order.
 func (r *Run) Exited() []StateExit {
@@ -173,9 +170,7 @@ type runs struct {
 
 // APIError is a Step Functions API error: Code is the exception name the
 // AWS API answers with (e.g. StateMachineDoesNotExist).
-type APIError struct{ Code, Message string }
-
-func (e *APIError) Error() string { return e.Code + ": " + e.Message }
+type APIError = stepfunctions.APIError
 
 // StartExecution starts an execution of the state machine arn with input
 // (JSON; "" is {}), as Step Functions' StartExecution does; name "" gets a
@@ -183,14 +178,14 @@ func (e *APIError) Error() string { return e.Code + ": " + e.Message }
 func (p *Pipeline) StartExecution(arn, name, input string) (*Run, error) {
 	m, ok := p.machines[arn]
 	if !ok {
-		return nil, &APIError{"StateMachineDoesNotExist", "State Machine Does Not Exist: '" + arn + "'"}
+		return nil, &APIError{Code: "StateMachineDoesNotExist", Message: "State Machine Does Not Exist: '" + arn + "'"}
 	}
 	if input == "" {
 		input = "{}"
 	}
 	var in any
 	if err := json.Unmarshal([]byte(input), &in); err != nil {
-		return nil, &APIError{"InvalidExecutionInput", "Invalid State Machine Execution Input: " + err.Error()}
+		return nil, &APIError{Code: "InvalidExecutionInput", Message: "Invalid State Machine Execution Input: " + err.Error()}
 	}
 	if name == "" {
 		var b [16]byte
@@ -198,17 +193,17 @@ func (p *Pipeline) StartExecution(arn, name, input string) (*Run, error) {
 		name = hex.EncodeToString(b[:])
 	}
 	if len(name) > 80 || strings.ContainsAny(name, " \t\n<>{}[]?*\"#%\\^|~`$&,;:/") {
-		return nil, &APIError{"InvalidName", "Invalid Name: '" + name + "' (at most 80 characters, no whitespace or punctuation such as / : *)"}
+		return nil, &APIError{Code: "InvalidName", Message: "Invalid Name: '" + name + "' (at most 80 characters, no whitespace or punctuation such as / : *)"}
 	}
 	r := &Run{ARN: fmt.Sprintf("arn:aws:states:%s:%s:execution:%s:%s", Region, Account, m.name, name),
 		StateMachineARN: arn, Name: name, Input: input, Start: time.Now().UTC(), done: make(chan struct{})}
 	p.started.mu.Lock()
 	defer p.started.mu.Unlock()
 	if p.started.closing {
-		return nil, &APIError{"ServiceUnavailable", "the local pipeline is stopping"}
+		return nil, &APIError{Code: "ServiceUnavailable", Message: "the local pipeline is stopping"}
 	}
 	if _, dup := p.started.byARN[r.ARN]; dup {
-		return nil, &APIError{"ExecutionAlreadyExists", "Execution Already Exists: '" + r.ARN + "'"}
+		return nil, &APIError{Code: "ExecutionAlreadyExists", Message: "Execution Already Exists: '" + r.ARN + "'"}
 	}
 	if p.started.byARN == nil {
 		p.started.byARN = map[string]*Run{}
@@ -230,4 +225,51 @@ func (p *Pipeline) Execution(arn string) (*Run, bool) {
 	defer p.started.mu.Unlock()
 	r, ok := p.started.byARN[arn]
 	return r, ok
+}
+
+// api is what the local Step Functions endpoint serves: the executions
+// StartExecution started, and the task tokens of every execution.
+type api struct{ p *Pipeline }
+
+func (a api) StartExecution(arn, name, input string) (stepfunctions.Execution, error) {
+	r, err := a.p.StartExecution(arn, name, input)
+	if err != nil {
+		return stepfunctions.Execution{}, err
+	}
+	return r.view(), nil
+}
+
+func (a api) DescribeExecution(arn string) (stepfunctions.Execution, bool) {
+	r, ok := a.p.Execution(arn)
+	if !ok {
+		return stepfunctions.Execution{}, false
+	}
+	return r.view(), true
+}
+
+func (a api) SendTaskSuccess(token, output string) error {
+	return a.p.tokens.SendTaskSuccess(token, output)
+}
+
+func (a api) SendTaskFailure(token, errName, cause string) error {
+	return a.p.tokens.SendTaskFailure(token, errName, cause)
+}
+
+func (a api) SendTaskHeartbeat(token string) error { return a.p.tokens.SendTaskHeartbeat(token) }
+
+// view is the run as the API shows it.
+func (r *Run) view() stepfunctions.Execution {
+	e := stepfunctions.Execution{ARN: r.ARN, StateMachineARN: r.StateMachineARN, Name: r.Name, Input: r.Input,
+		Start: r.Start, Exited: r.Exited()}
+	res, ended := r.Result()
+	if !ended {
+		return e
+	}
+	x := res.Execution
+	e.Ended, e.Status, e.Error, e.Cause, e.Stop = true, x.Status, x.Error, x.Cause, x.StopTime
+	if x.Status == statemachine.StatusSucceeded {
+		b, _ := json.Marshal(x.Output)
+		e.Output = string(b)
+	}
+	return e
 }

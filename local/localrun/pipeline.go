@@ -2,7 +2,9 @@
 // cloud data flow: bucket (embedded S3 server) → rule (EventBridge pattern,
 // quamina) → state machine (ASL interpreter) → task (the task binary as a
 // local process) → data directory. Everything it runs comes from a
-// synthesized cloud assembly.
+// synthesized cloud assembly. A local Step Functions endpoint runs beside
+// them: tasks send their reports there (their task token, the SDK pointed
+// at it by AWS_ENDPOINT_URL_SFN), and make sync starts executions there.
 package localrun
 
 import (
@@ -11,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -22,15 +25,15 @@ import (
 	"github.com/edge-drop/edge-drop/local/bucket"
 	"github.com/edge-drop/edge-drop/local/ecstask"
 	"github.com/edge-drop/edge-drop/local/rule"
+	"github.com/edge-drop/edge-drop/local/sigv4"
 	"github.com/edge-drop/edge-drop/local/statemachine"
+	"github.com/edge-drop/edge-drop/local/stepfunctions"
 )
 
-// Local credentials and identity: the embedded server accepts any.
+// The local pipeline's region and account (ARNs, events, credential scope).
 const (
-	Region    = "eu-west-1"
-	Account   = "000000000000"
-	AccessKey = "edge-drop-demo"
-	SecretKey = "edge-drop-demo-secret"
+	Region  = "eu-west-1"
+	Account = "000000000000"
 )
 
 // Options configures a local pipeline.
@@ -50,8 +53,21 @@ type Options struct {
 	Boards []Board
 	// TaskBinary is the task program built for this machine.
 	TaskBinary string
-	// Addr for the S3 server ("127.0.0.1:0" picks a port).
-	Addr string
+	// Addr for the S3 server ("127.0.0.1:0" picks a port), or a Listener
+	// already open.
+	Addr     string
+	Listener net.Listener
+	// StepFunctionsAddr for the Step Functions endpoint ("" picks a
+	// port on 127.0.0.1), or StepFunctionsListener already open.
+	StepFunctionsAddr     string
+	StepFunctionsListener net.Listener
+	// Credentials every S3 and Step Functions request must be signed
+	// with; the tasks get them. Empty: new ones (Pipeline.Credentials),
+	// known to nobody else.
+	Credentials sigv4.Credentials
+	// CORSOrigin is the one web origin the S3 server answers with CORS
+	// headers; empty: none.
+	CORSOrigin string
 	// TaskSlots bounds concurrent tasks per board (its capacity).
 	TaskSlots int
 	// Observer sees every state machine event, with the execution it
@@ -97,6 +113,12 @@ type Result struct {
 type Pipeline struct {
 	S3      *bucket.Server
 	Buckets []string
+	// StepFunctions is the local Step Functions endpoint: the tasks'
+	// reports (SendTaskSuccess with their task token) and make sync.
+	StepFunctions *stepfunctions.Server
+	// Credentials are what clients of S3 and Step Functions (the tasks
+	// too) sign with.
+	Credentials sigv4.Credentials
 
 	// HostPaths are the task definitions' host volume paths (sorted), each
 	// mapped to a board's data dir.
@@ -105,8 +127,9 @@ type Pipeline struct {
 	Boards []BoardDir
 
 	runner   *ecstask.Runner
-	machines map[string]machine // by ARN: every state machine of the assembly
-	started  runs               // by StartExecution
+	tokens   *statemachine.TaskTokens // of every execution: tasks report with them
+	machines map[string]machine       // by ARN: every state machine of the assembly
+	started  runs                     // by StartExecution
 	opts     Options
 	log      *slog.Logger
 	results  chan Result
@@ -215,14 +238,19 @@ func Start(ctx context.Context, opts Options) (*Pipeline, error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
-	srv, err := bucket.Start(runCtx, bucket.Options{Dir: opts.ObjectDir, Addr: addr, Buckets: buckets, Region: Region, Logger: logger})
+	keys := opts.Credentials
+	if !keys.Valid() {
+		keys = sigv4.NewCredentials()
+	}
+	srv, err := bucket.Start(runCtx, bucket.Options{Dir: opts.ObjectDir, Addr: addr, Listener: opts.Listener, Buckets: buckets,
+		Credentials: keys, Region: Region, CORSOrigin: opts.CORSOrigin, Logger: logger})
 	if err != nil {
 		cancel()
 		return nil, err
 	}
 	runner, err := ecstask.NewFleetRunner(defs, opts.TaskBinary, []string{
 		"AWS_ENDPOINT_URL_S3=" + srv.URL(), "AWS_REGION=" + Region, "AWS_S3_USE_PATH_STYLE=true",
-		"AWS_ACCESS_KEY_ID=" + AccessKey, "AWS_SECRET_ACCESS_KEY=" + SecretKey,
+		"AWS_ACCESS_KEY_ID=" + keys.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + keys.SecretAccessKey,
 		"AWS_EC2_METADATA_DISABLED=true",
 	}, boards)
 	if err != nil {
@@ -234,9 +262,18 @@ func Start(ctx context.Context, opts Options) (*Pipeline, error) {
 	runner.OnLog = opts.OnTaskLog
 	runner.RejectWhenBusy = opts.RejectWhenBusy
 
-	p := &Pipeline{S3: srv, Buckets: buckets, HostPaths: hostPaths, Boards: dirs, runner: runner,
-		machines: parsed, opts: opts, log: logger, runCtx: runCtx,
+	p := &Pipeline{S3: srv, Buckets: buckets, Credentials: keys, HostPaths: hostPaths, Boards: dirs, runner: runner,
+		tokens: statemachine.NewTaskTokens(), machines: parsed, opts: opts, log: logger, runCtx: runCtx,
 		results: make(chan Result, 1024), cancel: cancel, done: make(chan struct{}), resume: make(chan struct{})}
+	// Tasks run here, so the endpoint their reports go to runs too.
+	p.StepFunctions, err = stepfunctions.Start(api{p}, stepfunctions.Options{Listener: opts.StepFunctionsListener,
+		Addr: opts.StepFunctionsAddr, Credentials: keys, Region: Region})
+	if err != nil {
+		cancel()
+		_ = srv.Close()
+		return nil, err
+	}
+	runner.StepFunctionsEndpoint = p.StepFunctions.URL()
 	if !opts.Paused {
 		p.Resume()
 	}
@@ -398,6 +435,7 @@ func (p *Pipeline) execute(ctx context.Context, m machine, name string, in any, 
 			return out, err
 		},
 		Sleep:            p.opts.Sleep,
+		Tokens:           p.tokens,
 		Name:             name,
 		StateMachineName: m.name,
 		Observer: func(e statemachine.Event) {
@@ -446,6 +484,7 @@ func (p *Pipeline) close() error {
 		}
 	}
 	p.tasks.stopAndWait()
+	_ = p.StepFunctions.Close() // after the tasks: a stopping task may still report
 	close(p.results)
 	if errors.Is(err, context.Canceled) {
 		err = nil

@@ -65,6 +65,11 @@ type Options struct {
 	// StateMachineName is used for $$.StateMachine.Name and the ARNs in the
 	// context object. Default "StateMachine".
 	StateMachineName string
+	// Tokens issues $$.Task.Token for every Task state attempt and lets a
+	// holder of one end the pending state (SendTaskSuccess and the like).
+	// Share one between executions so that one endpoint serves them all;
+	// nil: the execution has its own, which nobody else can reach.
+	Tokens *TaskTokens
 }
 
 // EventKind is the kind of an Event.

@@ -11,6 +11,10 @@ import (
 type choiceRule struct {
 	next string // top-level rules only
 
+	// condition is a JSONata Choice state's rule: its expression, without
+	// the {% %} around it.
+	condition string
+
 	and, or []*choiceRule
 	not     *choiceRule
 
@@ -169,6 +173,8 @@ func parseTimestamp(v any) (time.Time, bool) {
 // eval evaluates a rule against the state's effective input.
 func (r *choiceRule) eval(input, ctxObj any) (bool, *stateError) {
 	switch {
+	case r.condition != "":
+		return r.evalJSONata(input, ctxObj)
 	case r.and != nil:
 		for _, s := range r.and {
 			ok, err := s.eval(input, ctxObj)
@@ -277,6 +283,10 @@ func compare(c int, rel string) bool {
 	}
 	return false
 }
+
+// StringMatches reports whether s matches pattern as the Choice rule
+// StringMatches matches it.
+func StringMatches(pattern, s string) bool { return wildcardMatch(pattern, s) }
 
 // wildcardMatch implements StringMatches: '*' matches any run of characters
 // (including none); "\*" is a literal asterisk and "\\" a literal backslash.

@@ -284,7 +284,11 @@ func differentialCases(t *testing.T) []diffCase {
 		dc("pipeline delivered", string(pdef), event("demo-1.txt"), map[string][]outcome{"DownloadToBoard": {ecs(0)}}),
 		dc("pipeline skipped", string(pdef), event("other.txt"), nil),
 		dc("pipeline retried then delivered", string(pdef), event("demo-2.txt"), map[string][]outcome{"DownloadToBoard": {{Error: "ECS.ThrottlingException", Cause: "Rate exceeded"}, {Error: "ECS.ServerException"}, ecs(0)}}),
-		dc("pipeline malformed result", string(pdef), event("demo-5.txt"), map[string][]outcome{"DownloadToBoard": {{Result: map[string]any{"Containers": []any{}}}}}),
+		// The task's report as the state's result (what SendTaskSuccess makes it).
+		dc("pipeline reported up_to_date", string(pdef), event("demo-5.txt"), map[string][]outcome{"DownloadToBoard": {{Result: map[string]any{
+			"mode": "download", "status": "up_to_date", "exitCode": 0, "summary": "up_to_date"}}}}),
+		dc("pipeline reported gone", string(pdef), event("demo-6.txt"), map[string][]outcome{"DownloadToBoard": {{Result: map[string]any{
+			"mode": "download", "status": "gone", "exitCode": 4, "summary": "gone"}}}}),
 	)
 	return cases
 }

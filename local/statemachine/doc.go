@@ -9,7 +9,11 @@
 // functions),
 // ResultSelector, ResultPath (null, "$", nested paths created on demand) and
 // OutputPath; the context object ($$.Execution.Id/Name/StartTime/Input,
-// $$.State.Name/EnteredTime/RetryCount, $$.StateMachine.Id/Name); every Choice
+// $$.State.Name/EnteredTime/RetryCount, $$.StateMachine.Id/Name, and in Task
+// states $$.Task.Token: one per attempt, which ends the pending state
+// through TaskTokens' SendTaskSuccess/SendTaskFailure, as AWS allows for
+// callback and .sync states alike; the first of the token and the handler
+// decides, and a token is good once); every Choice
 // comparison operator (String*/Numeric*/Boolean*/Timestamp* and their Path
 // variants, StringMatches, Is*, And/Or/Not); Retry (IntervalSeconds,
 // MaxAttempts, BackoffRate, MaxDelaySeconds, JitterStrategy) and Catch with
@@ -52,8 +56,15 @@
 // fails its state with States.TaskFailed; an Observer that panics fails the
 // execution with States.Runtime. Neither takes the process down.
 //
+// JSONata only in Choice states ("QueryLanguage": "JSONata" on the state,
+// rules {"Condition": "{% … %}", "Next"}, $states.input and
+// $states.context bound; a non-boolean result or a failing expression is
+// States.QueryEvaluationError), for what JSONPath cannot test, such as a
+// string's length.
+//
 // Not supported, rejected by Parse with an error naming the state and field:
-// QueryLanguage JSONata, Parallel states, Distributed Map states (Mode
+// QueryLanguage JSONata elsewhere (top level, other states, Output, Assign),
+// Parallel states, Distributed Map states (Mode
 // DISTRIBUTED, ItemReader, ItemBatcher, ResultWriter, ToleratedFailure*,
 // Label), variables (Assign), Arguments and Output, Credentials, unknown
 // comparison operators and intrinsic functions. Parse also rejects what AWS rejects: unknown fields, missing

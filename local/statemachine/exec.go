@@ -20,14 +20,17 @@ var errExecutionTimeout = errors.New("execution timed out")
 // (with its own context, context object and path; opts, obs and exec are
 // shared).
 type runner struct {
-	m      *Machine
-	opts   Options
-	ctx    context.Context
-	parent context.Context
-	ctxObj map[string]any
-	exec   *Execution
-	obs    *observer
-	path   []Step
+	m    *Machine
+	opts Options
+	ctx  context.Context
+	// execCtx is the execution's context (its abort and timeout); ctx may
+	// be narrower (a Map iteration's, cancelled when the Map ends).
+	execCtx context.Context
+	parent  context.Context
+	ctxObj  map[string]any
+	exec    *Execution
+	obs     *observer
+	path    []Step
 	// mapItems counts the Map items of the execution (see MaxMapItems).
 	mapItems *atomic.Int64
 	// iteration is the Map iteration this runner runs ("" at the top level).
@@ -57,6 +60,9 @@ func (m *Machine) Execute(ctx context.Context, input any, opts Options) (result 
 	if opts.StateMachineName == "" {
 		opts.StateMachineName = "StateMachine"
 	}
+	if opts.Tokens == nil {
+		opts.Tokens = NewTaskTokens()
+	}
 	smARN := "arn:aws:states:local:000000000000:stateMachine:" + opts.StateMachineName
 	execARN := "arn:aws:states:local:000000000000:execution:" + opts.StateMachineName + ":" + opts.Name
 	start := opts.Now()
@@ -77,7 +83,7 @@ func (m *Machine) Execute(ctx context.Context, input any, opts Options) (result 
 		runCtx, cancel = context.WithTimeoutCause(ctx, seconds(float64(m.timeoutSeconds)), errExecutionTimeout)
 		defer cancel()
 	}
-	r.ctx = runCtx
+	r.ctx, r.execCtx = runCtx, runCtx
 
 	in, err := normalize(input)
 	if err != nil {
@@ -375,6 +381,16 @@ func (r *runner) attempt(s *state, raw any) (any, string, *stateError) {
 	if s.typ == "Fail" {
 		return nil, "", r.failState(s, raw)
 	}
+	// $$.Task exists only in Task states (AWS: null elsewhere); each
+	// attempt has its own token, closed when the attempt ends.
+	var pending *pendingTask
+	if s.typ == "Task" {
+		pending = r.opts.Tokens.issue()
+		defer r.opts.Tokens.close(pending)
+		r.ctxObj["Task"] = map[string]any{"Token": pending.token}
+	} else {
+		delete(r.ctxObj, "Task")
+	}
 	effective := raw
 	if s.inputPath != nil {
 		if s.inputPath.null {
@@ -406,7 +422,7 @@ func (r *runner) attempt(s *state, raw any) (any, string, *stateError) {
 			result = deepCopy(s.result)
 		}
 	case "Task":
-		v, serr := r.runTask(s, effective)
+		v, serr := r.runTask(s, effective, pending)
 		if serr != nil {
 			return nil, "", serr
 		}
@@ -555,7 +571,7 @@ func (r *runner) wait(s *state, in any) *stateError {
 
 var errTaskTimeout = errors.New("task timed out")
 
-func (r *runner) runTask(s *state, params any) (any, *stateError) {
+func (r *runner) runTask(s *state, params any, pending *pendingTask) (any, *stateError) {
 	if r.opts.Task == nil {
 		return nil, runtimeErr("no Options.Task handler to run the Task state '%s' (resource %s)", s.name, s.resource)
 	}
@@ -568,12 +584,24 @@ func (r *runner) runTask(s *state, params any) (any, *stateError) {
 		}
 		timeout = f
 	}
-	// The handler's context carries the state's timeout as its deadline.
-	ctx, cancel := context.WithCancel(r.ctx)
+	// The handler's context carries the state's timeout as its deadline
+	// and ends with the execution. It ends with the state's scope (a Map
+	// iteration) too, unless the state ended by its token first: that job
+	// runs on to its own end, as a task whose state ended by
+	// SendTaskSuccess does.
+	ctx, cancel := context.WithCancelCause(r.execCtx)
 	if timeout > 0 {
-		ctx, cancel = context.WithTimeoutCause(r.ctx, seconds(timeout), errTaskTimeout)
+		var cancelTimeout context.CancelFunc
+		ctx, cancelTimeout = context.WithTimeoutCause(ctx, seconds(timeout), errTaskTimeout)
+		cancelCause := cancel
+		cancel = func(err error) { cancelTimeout(); cancelCause(err) }
 	}
-	defer cancel()
+	var detached atomic.Bool
+	stopWithScope := context.AfterFunc(r.ctx, func() {
+		if !detached.Load() {
+			cancel(context.Cause(r.ctx))
+		}
+	})
 	done := make(chan taskOutcome, 1)
 	go func() {
 		// The handler is someone else's code: its panics, and those of the
@@ -589,9 +617,27 @@ func (r *runner) runTask(s *state, params any) (any, *stateError) {
 	var o taskOutcome
 	select {
 	case o = <-done:
+		// A token completed before the handler returned (a task that
+		// reported, then exited) decides: it came first.
+		select {
+		case o = <-pending.result:
+		default:
+		}
+	case o = <-pending.result:
+		// The state ends with the token's result; the job runs on to its
+		// own end (a task whose state ended by SendTaskSuccess is not
+		// stopped), within the state's timeout.
+		detached.Store(true)
 	case <-ctx.Done():
 	}
-	if ctx.Err() != nil { // a result that comes with the timeout or the stop does not count
+	stopped := ctx.Err() != nil || r.ctx.Err() != nil // a result that comes with the timeout or the stop does not count
+	if detached.Load() && !stopped {
+		go func() { <-done; stopWithScope(); cancel(nil) }()
+	} else {
+		stopWithScope()
+		cancel(nil)
+	}
+	if stopped {
 		if r.ctx.Err() == nil && errors.Is(context.Cause(ctx), errTaskTimeout) {
 			return nil, &stateError{name: ErrTimeout, cause: fmt.Sprintf("The task '%s' exceeded its TimeoutSeconds of %.0f", s.name, timeout)}
 		}

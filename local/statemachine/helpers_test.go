@@ -23,6 +23,20 @@ func (f *fakeSleep) sleep(ctx context.Context, d time.Duration) error {
 	return ctx.Err()
 }
 
+// total is the time waited so far.
+func (f *fakeSleep) total() time.Duration {
+	if f == nil {
+		return 0
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var d time.Duration
+	for _, x := range f.delays {
+		d += x
+	}
+	return d
+}
+
 func (f *fakeSleep) seconds() []float64 {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -306,7 +306,7 @@ func (r *runner) scope(s *state, i int) string {
 // own context object (no $$.Map: AWS offers it to ItemSelector only) and
 // path.
 func (r *runner) runIteration(ctx context.Context, s *state, i int, input any) (any, []Step, *stateError) {
-	child := &runner{m: s.mapState.processor, opts: r.opts, ctx: ctx, parent: r.parent, exec: r.exec, obs: r.obs, mapItems: r.mapItems,
+	child := &runner{m: s.mapState.processor, opts: r.opts, ctx: ctx, execCtx: r.execCtx, parent: r.parent, exec: r.exec, obs: r.obs, mapItems: r.mapItems,
 		iteration: r.scope(s, i),
 		ctxObj:    map[string]any{"Execution": r.ctxObj["Execution"], "StateMachine": r.ctxObj["StateMachine"], "State": map[string]any{}}}
 	child.emit(Event{Kind: EventMapIterationStarted, State: s.name, Type: s.typ, Index: i, Input: input})

@@ -63,6 +63,9 @@ type state struct {
 	// Choice
 	choices []*choiceRule
 	deflt   string
+	// jsonata: a Choice state with QueryLanguage JSONata (its rules are
+	// Conditions).
+	jsonata bool
 
 	// Wait
 	waitSeconds   *int64
@@ -285,8 +288,11 @@ func parseState(name string, obj map[string]any, seen map[string]bool) (*state, 
 			continue
 		}
 		if k == "QueryLanguage" {
-			if v != "JSONPath" {
-				return nil, fail(k, "%s is not supported (only JSONPath)", toJSONString(v))
+			switch {
+			case v == "JSONata" && typ == "Choice":
+				st.jsonata = true
+			case v != "JSONPath":
+				return nil, fail(k, "%s is not supported (only JSONPath, and JSONata in Choice states)", toJSONString(v))
 			}
 			continue
 		}
@@ -448,9 +454,20 @@ func parseState(name string, obj map[string]any, seen map[string]bool) (*state, 
 		if !ok || len(raw) == 0 {
 			return nil, fail("Choices", "must be a non-empty array")
 		}
+		if st.jsonata {
+			for _, f := range []string{"InputPath", "OutputPath"} {
+				if _, ok := obj[f]; ok {
+					return nil, fail(f, "is not allowed in a JSONata state")
+				}
+			}
+		}
 		for i, r := range raw {
 			field := fmt.Sprintf("Choices[%d]", i)
-			rule, err := parseChoiceRule(r, true, field)
+			parse := parseChoiceRule
+			if st.jsonata {
+				parse = parseJSONataRule
+			}
+			rule, err := parse(r, true, field)
 			if err != nil {
 				return nil, fmt.Errorf("statemachine: state %q: %v", name, err)
 			}

@@ -2,6 +2,7 @@ package statemachine
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -52,9 +53,16 @@ func TestPipelineDefinition(t *testing.T) {
 		tasks := newScripted(map[string][]outcome{res: {{Result: ecsResult(0, "Essential container in task exited")}}})
 		e := m.Execute(context.Background(), event("demo-1.txt"), Options{Task: tasks.handler})
 		assertEqual(t, "status", e.Status, StatusSucceeded)
-		assertEqual(t, "path", pathNames(e), "Extract,KeyMatchesPattern,SizeWithinLimit,DownloadToBoard")
-		assertJSON(t, e.Output, `{"bucket":"edge-drop-inbox","key":"demo-1.txt","size":5,"etag":"b1946ac92492d2347c6235b4d2611184","sequencer":"00617F08299329D189",
-			"task":{"taskArn":"arn:aws:ecs:eu-west-1:123456789012:task/edge-drop/0123456789abcdef","exitCode":0,"stopReason":"Essential container in task exited"}}`)
+		assertEqual(t, "path", pathNames(e), "Extract,KeyMatchesPattern,SizeWithinLimit,DownloadToBoard,TaskReported,ExitedWithoutReport,Delivered")
+		// No report (an older task): the exit code decides, in words.
+		assertJSON(t, e.Output, `{"board":"","instance":"","status":"delivered","exitCode":0,
+			"taskArn":"arn:aws:ecs:eu-west-1:123456789012:task/edge-drop/0123456789abcdef","cause":"delivered (exit 0, the task sent no report)"}`)
+		env := tasks.params[res][0].(map[string]any)["Overrides"].(map[string]any)["ContainerOverrides"].([]any)[0].(map[string]any)
+		vars := env["Environment"].([]any)
+		if tok := vars[len(vars)-1].(map[string]any); tok["Name"] != "EDGE_DROP_TASK_TOKEN" || tok["Value"] == "" {
+			t.Errorf("the last variable is %v, want the task token", tok)
+		}
+		env["Environment"] = vars[:len(vars)-1]
 		assertJSON(t, tasks.params[res][0], `{
 			"Cluster":"arn:aws:ecs:eu-west-1:123456789012:cluster/EdgeDrop-Cluster:edge-drop",
 			"TaskDefinition":"arn:aws:ecs:eu-west-1:123456789012:task-definition/EdgeDropPipelineDownloadTaskTaskDefinition:1",
@@ -101,7 +109,7 @@ func TestPipelineDefinition(t *testing.T) {
 			size        float64
 			want, state string
 		}{
-			{1 << 30, StatusSucceeded, "DownloadToBoard"}, // exactly the limit is delivered
+			{1 << 30, StatusSucceeded, "DownloadToBoard,TaskReported,ExitedWithoutReport,Delivered"}, // exactly the limit is delivered
 			{1<<30 + 1, StatusFailed, "TooLarge"},
 		} {
 			ev := event("demo-big.txt").(map[string]any)
@@ -127,4 +135,73 @@ func TestPipelineDefinition(t *testing.T) {
 		assertEqual(t, "cause", e.Cause, "s3://edge-drop-inbox/demo-9.txt was not delivered: States.TaskFailed: task stopped: CannotPullContainerError")
 		assertEqual(t, "sleeps", len(sl.seconds()), 0)
 	})
+}
+
+// reporting is a runTask.sync handler for a task that sends report with
+// its task token, then exits with the report's exit code.
+func reporting(t *testing.T, tokens *TaskTokens, report string) TaskHandler {
+	return func(_ context.Context, _ string, params any) (any, error) {
+		o := params.(map[string]any)["Overrides"].(map[string]any)["ContainerOverrides"].([]any)[0].(map[string]any)
+		token := ""
+		for _, e := range o["Environment"].([]any) {
+			if e.(map[string]any)["Name"] == "EDGE_DROP_TASK_TOKEN" {
+				token = e.(map[string]any)["Value"].(string)
+			}
+		}
+		if err := tokens.SendTaskSuccess(token, report); err != nil {
+			t.Errorf("SendTaskSuccess: %v", err)
+		}
+		var r struct{ ExitCode int }
+		_ = json.Unmarshal([]byte(report), &r)
+		if r.ExitCode != 0 {
+			cause, _ := json.Marshal(ecsResult(r.ExitCode, "Essential container in task exited"))
+			return nil, &Error{Name: ErrTaskFailed, Cause: string(cause)}
+		}
+		return ecsResult(0, "Essential container in task exited"), nil
+	}
+}
+
+// The single-board pipeline ends as the task's report says, in its words.
+func TestPipelineOutcomeFromTheReport(t *testing.T) {
+	m := loadPipeline(t)
+	for _, tc := range []struct {
+		report, status, path, output, err, cause string
+	}{
+		{report: `{"mode":"download","status":"up_to_date","exitCode":0,"summary":"up_to_date"}`, status: StatusSucceeded,
+			path:   "DownloadToBoard,TaskReported,ReportedDelivered,Delivered",
+			output: `{"board":"","instance":"","status":"up_to_date","exitCode":0,"cause":"up_to_date"}`},
+		{report: `{"mode":"download","status":"conflict","exitCode":0,"summary":"conflict (copy kept as demo-1.sync-conflict-20261206-120000.txt)"}`, status: StatusSucceeded,
+			path:   "DownloadToBoard,TaskReported,ReportedDelivered,Delivered",
+			output: `{"board":"","instance":"","status":"conflict","exitCode":0,"cause":"conflict (copy kept as demo-1.sync-conflict-20261206-120000.txt)"}`},
+		// Deleted before the delivery ran: not a failure, so no alarm.
+		{report: `{"mode":"download","status":"gone","exitCode":4,"class":"not_found","summary":"gone"}`, status: StatusSucceeded,
+			path:   "DownloadToBoard,TaskReported,ReportedGone,Gone",
+			output: `{"board":"","instance":"","status":"gone","exitCode":4,"cause":"gone"}`},
+		{report: `{"mode":"download","status":"failed","exitCode":6,"class":"local_io","summary":"failed (exit 6 local_io: no space left on device)"}`,
+			status: StatusFailed, path: "DownloadToBoard,TaskReported,DescribeReportedFailure,DeliveryFailed", err: "EdgeDrop.DeliveryFailed",
+			cause: "s3://edge-drop-inbox/demo-1.txt was not delivered: failed (exit 6 local_io: no space left on device)"},
+	} {
+		tokens := NewTaskTokens()
+		e := m.Execute(context.Background(), s3Event(t, "demo-1.txt"), Options{Task: reporting(t, tokens, tc.report), Tokens: tokens})
+		assertEqual(t, "status", e.Status, tc.status)
+		assertEqual(t, "path", pathNames(e), "Extract,KeyMatchesPattern,SizeWithinLimit,"+tc.path)
+		if tc.output != "" {
+			assertJSON(t, e.Output, tc.output)
+		}
+		assertEqual(t, "error", e.Error, tc.err)
+		assertEqual(t, "cause", e.Cause, tc.cause)
+	}
+}
+
+// Exit 4 without a report (an older task): the object is gone, which is
+// not a failure either.
+func TestPipelineExitNotFoundWithoutAReportIsGone(t *testing.T) {
+	m := loadPipeline(t)
+	cause, _ := json.Marshal(ecsResult(4, "Essential container in task exited"))
+	tasks := newScripted(map[string][]outcome{"arn:aws:states:::ecs:runTask.sync": {{Error: "States.TaskFailed", Cause: string(cause)}}})
+	e := m.Execute(context.Background(), s3Event(t, "demo-1.txt"), Options{Task: tasks.handler})
+	assertEqual(t, "status", e.Status, StatusSucceeded)
+	assertEqual(t, "path", pathNames(e), "Extract,KeyMatchesPattern,SizeWithinLimit,DownloadToBoard,ClassifyFailure,ReadStoppedTask,ClassifyExit,ExitNotFound,Gone")
+	assertJSON(t, e.Output, `{"board":"","instance":"","status":"gone","exitCode":4,
+		"taskArn":"arn:aws:ecs:eu-west-1:123456789012:task/edge-drop/0123456789abcdef","cause":"exit 4 not_found: object not found"}`)
 }

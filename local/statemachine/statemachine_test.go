@@ -477,9 +477,11 @@ func TestConcurrentExecutionsShareAMachine(t *testing.T) {
 				if got := env[1].(map[string]any)["Value"]; got != key {
 					return nil, &Error{Name: "WrongKey", Cause: fmt.Sprint(got)}
 				}
-				return ecsResult(0, "ok"), nil
+				r := ecsResult(0, "ok")
+				r["TaskArn"] = "arn:aws:ecs:eu-west-1:123456789012:task/edge-drop/" + key
+				return r, nil
 			}})
-			if e.Status != StatusSucceeded || e.Output.(map[string]any)["key"] != key {
+			if e.Status != StatusSucceeded || e.Output.(map[string]any)["taskArn"] != "arn:aws:ecs:eu-west-1:123456789012:task/edge-drop/"+key {
 				errs <- fmt.Sprintf("%s: %s %s %s", key, e.Status, e.Error, e.Cause)
 			}
 		}()

@@ -1,13 +1,19 @@
 // Package stepfunctions serves the part of the AWS Step Functions API that
-// `make sync` needs (StartExecution, DescribeExecution, and of
-// GetExecutionHistory the top-level state exits) on 127.0.0.1 for the
-// local demo, so that the aws CLI (`aws --endpoint-url`) starts and follows
-// executions of the demo's state machines as it does in the cloud.
+// the local pipeline's users need on 127.0.0.1: what `make sync` calls
+// (StartExecution, DescribeExecution, and of GetExecutionHistory the
+// top-level state exits), so that the aws CLI (`aws --endpoint-url`) starts
+// and follows executions of the demo's state machines as it does in the
+// cloud; and what a task calls with its task token (SendTaskSuccess,
+// SendTaskFailure, SendTaskHeartbeat), so that edge-drop-task reports its
+// outcome as the output of the state that ran it, with the SDK pointed
+// here by AWS_ENDPOINT_URL_SFN.
 //
 // The protocol is AWS JSON 1.0: POST /, the operation in the X-Amz-Target
 // header (AWSStepFunctions.<Operation>), a JSON body, errors as HTTP 400
-// with {"__type": <exception name>, "message": ...}. Request signatures are
-// not checked: the server listens on loopback only.
+// with {"__type": <exception name>, "message": ...}. Every request must be
+// signed (SigV4, service "states") with the demo's credentials: unsigned
+// or wrongly signed ones get 403, as from Step Functions. It sends no CORS
+// headers, so no web page can read its answers.
 package stepfunctions
 
 import (
@@ -21,14 +27,47 @@ import (
 	"strings"
 	"time"
 
-	"github.com/edge-drop/edge-drop/local/localrun"
+	"github.com/edge-drop/edge-drop/local/endpoint"
+	"github.com/edge-drop/edge-drop/local/sigv4"
+	"github.com/edge-drop/edge-drop/local/statemachine"
 )
 
-// Executions is what the server drives (a *localrun.Pipeline).
-type Executions interface {
-	StartExecution(arn, name, input string) (*localrun.Run, error)
-	Execution(arn string) (*localrun.Run, bool)
+// Backend is what the server drives (the local pipeline). Its errors are
+// *APIError or *statemachine.TokenError, answered with their codes; any
+// other error is an InternalFailure.
+type Backend interface {
+	StartExecution(arn, name, input string) (Execution, error)
+	DescribeExecution(arn string) (Execution, bool)
+	SendTaskSuccess(token, output string) error
+	SendTaskFailure(token, errName, cause string) error
+	SendTaskHeartbeat(token string) error
 }
+
+// Execution is what the API shows of one execution.
+type Execution struct {
+	ARN, StateMachineARN, Name, Input string
+	Start                             time.Time
+	// Ended, then the rest: Status is SUCCEEDED, FAILED, TIMED_OUT or
+	// ABORTED; Output (JSON) only for SUCCEEDED.
+	Ended                        bool
+	Status, Output, Error, Cause string
+	Stop                         time.Time
+	// Exited are the top-level states that finished so far, in order.
+	Exited []StateExit
+}
+
+// StateExit is a top-level state that finished, with its output (JSON).
+type StateExit struct {
+	Name, Type string // Type: Pass, Task, Choice, ...
+	At         time.Time
+	Output     string
+}
+
+// APIError is a Step Functions API error: Code is the exception name the
+// AWS API answers with (e.g. StateMachineDoesNotExist).
+type APIError struct{ Code, Message string }
+
+func (e *APIError) Error() string { return e.Code + ": " + e.Message }
 
 // Server is a running endpoint. Create it with Start.
 type Server struct {
@@ -37,17 +76,36 @@ type Server struct {
 	done chan struct{}
 }
 
-// Start listens on addr ("127.0.0.1:0" when empty) and serves the API.
-func Start(addr string, x Executions) (*Server, error) {
-	if addr == "" {
-		addr = "127.0.0.1:0"
+// Options configures Start.
+type Options struct {
+	// Listener is served; without it, Addr ("127.0.0.1:0" when empty) is
+	// listened on.
+	Listener net.Listener
+	Addr     string
+	// Credentials and Region every request must be signed with (required).
+	Credentials sigv4.Credentials
+	Region      string
+}
+
+// Start serves the API for x, signed requests only.
+func Start(x Backend, o Options) (*Server, error) {
+	if !o.Credentials.Valid() || o.Region == "" {
+		return nil, errors.New("stepfunctions: Credentials and Region are required: every request is checked against them")
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("stepfunctions: listen %s: %w", addr, err)
+	ln := o.Listener
+	if ln == nil {
+		addr := o.Addr
+		if addr == "" {
+			addr = "127.0.0.1:0"
+		}
+		var err error
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			return nil, fmt.Errorf("stepfunctions: listen %s: %w", addr, err)
+		}
 	}
+	v := &sigv4.Verifier{Credentials: o.Credentials, Service: "states", Region: o.Region}
 	s := &Server{ln: ln, done: make(chan struct{}),
-		http: &http.Server{Handler: Handler(x), ReadHeaderTimeout: 30 * time.Second}}
+		http: &http.Server{Handler: sigv4.RequireJSON(v, Handler(x)), ReadHeaderTimeout: 30 * time.Second}}
 	go func() {
 		defer close(s.done)
 		_ = s.http.Serve(ln)
@@ -56,7 +114,7 @@ func Start(addr string, x Executions) (*Server, error) {
 }
 
 // URL is the endpoint for `aws --endpoint-url`, e.g. http://127.0.0.1:41235.
-func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+func (s *Server) URL() string { return endpoint.URL(s.ln) }
 
 // Close stops the server and waits for it.
 func (s *Server) Close() error {
@@ -66,108 +124,114 @@ func (s *Server) Close() error {
 }
 
 // maxBody bounds a request (an execution's input is at most 256 KiB).
-const maxBody = 1 << 20
+const maxBody = sigv4.MaxJSONBody
 
 // Handler serves the API for x.
-func Handler(x Executions) http.Handler {
+func Handler(x Backend) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), "AWSStepFunctions.")
 		if r.Method != http.MethodPost || !ok {
-			fail(w, &localrun.APIError{Code: "UnknownOperationException", Message: "want POST with X-Amz-Target: AWSStepFunctions.<Operation>"})
+			fail(w, &APIError{Code: "UnknownOperationException", Message: "want POST with X-Amz-Target: AWSStepFunctions.<Operation>"})
 			return
 		}
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 		if err != nil || len(body) > maxBody {
-			fail(w, &localrun.APIError{Code: "ValidationException", Message: "request body unreadable or over 1 MiB"})
+			fail(w, &APIError{Code: "ValidationException", Message: "request body unreadable or over 1 MiB"})
 			return
+		}
+		decode := func(v any) bool {
+			if err := json.Unmarshal(body, v); err != nil {
+				fail(w, &APIError{Code: "SerializationException", Message: err.Error()})
+				return false
+			}
+			return true
 		}
 		switch op {
 		case "StartExecution":
 			var in struct{ StateMachineArn, Name, Input string }
-			if err := json.Unmarshal(body, &in); err != nil {
-				fail(w, &localrun.APIError{Code: "SerializationException", Message: err.Error()})
+			if !decode(&in) {
 				return
 			}
-			run, err := x.StartExecution(in.StateMachineArn, in.Name, in.Input)
+			e, err := x.StartExecution(in.StateMachineArn, in.Name, in.Input)
 			if err != nil {
 				fail(w, err)
 				return
 			}
-			reply(w, map[string]any{"executionArn": run.ARN, "startDate": epoch(run.Start)})
-		case "DescribeExecution":
-			var in struct{ ExecutionArn string }
-			if err := json.Unmarshal(body, &in); err != nil {
-				fail(w, &localrun.APIError{Code: "SerializationException", Message: err.Error()})
-				return
-			}
-			run, ok := x.Execution(in.ExecutionArn)
-			if !ok {
-				fail(w, &localrun.APIError{Code: "ExecutionDoesNotExist", Message: "Execution Does Not Exist: '" + in.ExecutionArn + "'"})
-				return
-			}
-			reply(w, describe(run))
-		case "GetExecutionHistory":
+			reply(w, map[string]any{"executionArn": e.ARN, "startDate": epoch(e.Start)})
+		case "DescribeExecution", "GetExecutionHistory":
 			var in struct {
 				ExecutionArn string
 				ReverseOrder bool
 			}
-			if err := json.Unmarshal(body, &in); err != nil {
-				fail(w, &localrun.APIError{Code: "SerializationException", Message: err.Error()})
+			if !decode(&in) {
 				return
 			}
-			run, ok := x.Execution(in.ExecutionArn)
-			if !ok {
-				fail(w, &localrun.APIError{Code: "ExecutionDoesNotExist", Message: "Execution Does Not Exist: '" + in.ExecutionArn + "'"})
+			e, found := x.DescribeExecution(in.ExecutionArn)
+			if !found {
+				fail(w, &APIError{Code: "ExecutionDoesNotExist", Message: "Execution Does Not Exist: '" + in.ExecutionArn + "'"})
 				return
 			}
-			reply(w, map[string]any{"events": history(run, in.ReverseOrder)})
+			if op == "DescribeExecution" {
+				reply(w, describe(e))
+			} else {
+				reply(w, map[string]any{"events": history(e, in.ReverseOrder)})
+			}
+		case "SendTaskSuccess":
+			var in struct{ TaskToken, Output string }
+			if decode(&in) {
+				answer(w, x.SendTaskSuccess(in.TaskToken, in.Output))
+			}
+		case "SendTaskFailure":
+			var in struct{ TaskToken, Error, Cause string }
+			if decode(&in) {
+				answer(w, x.SendTaskFailure(in.TaskToken, in.Error, in.Cause))
+			}
+		case "SendTaskHeartbeat":
+			var in struct{ TaskToken string }
+			if decode(&in) {
+				answer(w, x.SendTaskHeartbeat(in.TaskToken))
+			}
 		default:
-			fail(w, &localrun.APIError{Code: "UnknownOperationException", Message: "the local Step Functions endpoint serves StartExecution, DescribeExecution and GetExecutionHistory, not " + op})
+			fail(w, &APIError{Code: "UnknownOperationException", Message: "the local Step Functions endpoint serves StartExecution, DescribeExecution, GetExecutionHistory and SendTaskSuccess/Failure/Heartbeat, not " + op})
 		}
 	})
 }
 
 // describe is DescribeExecution's answer.
-func describe(run *localrun.Run) map[string]any {
+func describe(e Execution) map[string]any {
 	out := map[string]any{
-		"executionArn": run.ARN, "stateMachineArn": run.StateMachineARN, "name": run.Name,
-		"status": "RUNNING", "startDate": epoch(run.Start), "input": run.Input,
+		"executionArn": e.ARN, "stateMachineArn": e.StateMachineARN, "name": e.Name,
+		"status": "RUNNING", "startDate": epoch(e.Start), "input": e.Input,
 	}
-	r, ended := run.Result()
-	if !ended {
+	if !e.Ended {
 		return out
 	}
-	x := r.Execution
-	out["status"] = x.Status
-	out["stopDate"] = epoch(x.StopTime)
-	if x.Status == "SUCCEEDED" {
-		b, _ := json.Marshal(x.Output)
-		out["output"] = string(b)
+	out["status"] = e.Status
+	out["stopDate"] = epoch(e.Stop)
+	if e.Status == "SUCCEEDED" {
+		out["output"] = e.Output
 	}
-	if x.Error != "" {
-		out["error"] = x.Error
+	if e.Error != "" {
+		out["error"] = e.Error
 	}
-	if x.Cause != "" {
-		out["cause"] = x.Cause
+	if e.Cause != "" {
+		out["cause"] = e.Cause
 	}
 	return out
 }
 
 // history is GetExecutionHistory's events, in one page: the state exits
 // of the top level only (<Type>StateExited with name and output).
-func history(run *localrun.Run, reverse bool) []map[string]any {
-	var events []map[string]any
-	for i, e := range run.Exited() {
+func history(e Execution, reverse bool) []map[string]any {
+	events := []map[string]any{}
+	for i, x := range e.Exited {
 		events = append(events, map[string]any{
-			"id": i + 1, "previousEventId": i, "timestamp": epoch(e.At), "type": e.Type + "StateExited",
-			"stateExitedEventDetails": map[string]string{"name": e.Name, "output": e.Output},
+			"id": i + 1, "previousEventId": i, "timestamp": epoch(x.At), "type": x.Type + "StateExited",
+			"stateExitedEventDetails": map[string]string{"name": x.Name, "output": x.Output},
 		})
 	}
 	if reverse {
 		slices.Reverse(events)
-	}
-	if events == nil {
-		events = []map[string]any{}
 	}
 	return events
 }
@@ -180,10 +244,22 @@ func reply(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// answer is a SendTask* call's answer: {} or its error.
+func answer(w http.ResponseWriter, err error) {
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	reply(w, map[string]any{})
+}
+
 func fail(w http.ResponseWriter, err error) {
 	code, msg := "InternalFailure", err.Error()
-	if ae := (*localrun.APIError)(nil); errors.As(err, &ae) {
+	if ae := (*APIError)(nil); errors.As(err, &ae) {
 		code, msg = ae.Code, ae.Message
+	}
+	if te := (*statemachine.TokenError)(nil); errors.As(err, &te) {
+		code, msg = te.Code, te.Message
 	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 	w.WriteHeader(http.StatusBadRequest)

@@ -1,8 +1,10 @@
-package stepfunctions
+package stepfunctions_test
 
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -11,8 +13,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
 	"github.com/edge-drop/edge-drop/local/localrun"
+	"github.com/edge-drop/edge-drop/local/sigv4"
+	"github.com/edge-drop/edge-drop/local/stepfunctions"
 )
+
+// Server is the pipeline's endpoint with the credentials it checks.
+type Server struct {
+	*stepfunctions.Server
+	keys sigv4.Credentials
+}
 
 const (
 	echoARN   = "arn:aws:states:" + localrun.Region + ":" + localrun.Account + ":stateMachine:echo-Echo"
@@ -42,20 +55,27 @@ func start(t *testing.T) (*Server, *localrun.Pipeline, chan struct{}) {
 		for range p.Results() {
 		}
 	}()
-	s, err := Start("", p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close(); _ = p.Close() })
-	return s, p, gate
+	// The pipeline runs the endpoint (its tasks report there), signed
+	// requests only.
+	t.Cleanup(func() { _ = p.Close() })
+	return &Server{p.StepFunctions, p.Credentials}, p, gate
 }
 
+// call sends op signed with keys (the pipeline's, as the demo prints them).
 func call(t *testing.T, s *Server, op string, body any) (int, map[string]any) {
+	t.Helper()
+	return callAs(t, s, s.keys, op, body)
+}
+
+func callAs(t *testing.T, s *Server, keys sigv4.Credentials, op string, body any) (int, map[string]any) {
 	t.Helper()
 	b, _ := json.Marshal(body)
 	req, _ := http.NewRequest(http.MethodPost, s.URL()+"/", bytes.NewReader(b))
 	req.Header.Set("X-Amz-Target", "AWSStepFunctions."+op)
 	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+	if keys.Valid() {
+		sign(t, req, keys, b)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -153,7 +173,9 @@ func TestErrorsAreAWSExceptions(t *testing.T) {
 			t.Errorf("%s %v: %d %v, want 400 %s", c.op, c.body, code, out, c.want)
 		}
 	}
-	resp, err := http.Get(s.URL() + "/")
+	req, _ := http.NewRequest("GET", s.URL()+"/", nil)
+	sign(t, req, s.keys, nil)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +199,7 @@ func TestAWSCLI(t *testing.T) {
 			env = append(env, kv)
 		}
 	}
-	env = append(env, "AWS_ACCESS_KEY_ID="+localrun.AccessKey, "AWS_SECRET_ACCESS_KEY="+localrun.SecretKey,
+	env = append(env, "AWS_ACCESS_KEY_ID="+p.Credentials.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+p.Credentials.SecretAccessKey,
 		"AWS_REGION="+localrun.Region, "AWS_DEFAULT_REGION="+localrun.Region, "AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent")
 	aws := func(args ...string) (string, error) {
 		cmd := exec.Command(awsBin, append([]string{"--endpoint-url", s.URL(), "--output", "text"}, args...)...)
@@ -213,5 +235,65 @@ func TestAWSCLI(t *testing.T) {
 	}
 	if out, err := aws("stepfunctions", "start-execution", "--state-machine-arn", echoARN+"-nope"); err == nil || !strings.Contains(out, "StateMachineDoesNotExist") {
 		t.Fatalf("an unknown state machine: %v %s", err, out)
+	}
+}
+
+func sign(t *testing.T, req *http.Request, keys sigv4.Credentials, body []byte) {
+	t.Helper()
+	sum := sha256.Sum256(body)
+	err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: keys.AccessKeyID, SecretAccessKey: keys.SecretAccessKey},
+		req, hex.EncodeToString(sum[:]), "states", localrun.Region, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Only requests signed with the demo's credentials get in: unsigned or
+// wrongly signed ones get 403 and start nothing; no answer carries CORS
+// headers.
+func TestUnsignedAndWronglySignedRequestsAreRefused(t *testing.T) {
+	s, p, _ := start(t)
+	start := map[string]string{"stateMachineArn": echoARN, "input": "{}"}
+	for _, tc := range []struct {
+		name string
+		keys sigv4.Credentials
+		want string
+	}{
+		{"unsigned", sigv4.Credentials{}, "MissingAuthenticationTokenException"},
+		{"another secret", sigv4.Credentials{AccessKeyID: p.Credentials.AccessKeyID, SecretAccessKey: "guess"}, "InvalidSignatureException"},
+		{"another access key", sigv4.NewCredentials(), "UnrecognizedClientException"},
+	} {
+		code, out := callAs(t, s, tc.keys, "StartExecution", start)
+		if code != 403 || out["__type"] != tc.want {
+			t.Errorf("%s: %d %v, want 403 %s", tc.name, code, out, tc.want)
+		}
+	}
+	// Signed, then the body changed: the signature covers it.
+	b, _ := json.Marshal(start)
+	req, _ := http.NewRequest(http.MethodPost, s.URL()+"/", bytes.NewReader(b))
+	req.Header.Set("X-Amz-Target", "AWSStepFunctions.StartExecution")
+	sign(t, req, s.keys, []byte(`{"stateMachineArn":"`+echoARN+`"}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Errorf("a body other than the one signed: %d", resp.StatusCode)
+	}
+	if n := len(p.StateMachines()); n == 0 {
+		t.Fatal("no state machines")
+	}
+	// A browser's preflight from any origin: no CORS headers.
+	req, _ = http.NewRequest("OPTIONS", s.URL()+"/", nil)
+	req.Header.Set("Origin", "http://evil.example")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 || resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("preflight: %d %v", resp.StatusCode, resp.Header)
 	}
 }

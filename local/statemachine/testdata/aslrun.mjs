@@ -105,7 +105,10 @@ async function runCase(c) {
   };
   visit(c.definition.States);
   try {
-    const exec = sm.run(c.input, { overrides: { taskResourceLocalHandlers, retryIntervalOverrides, waitTimeOverrides } });
+    // aws-local-stepfunctions has no $$.Task.Token of its own: a definition
+    // that passes it to its tasks (edge-drop's run states) gets a fixed one.
+    const context = JSON.stringify(c.definition).includes('$$.Task.Token') ? { context: { Task: { Token: 'differential-token' } } } : {};
+    const exec = sm.run(c.input, { ...context, overrides: { taskResourceLocalHandlers, retryIntervalOverrides, waitTimeOverrides } });
     const output = await exec.result;
     return { name: c.name, status: 'SUCCEEDED', output: output ?? null, error: '', cause: '' };
   } catch (e) {

@@ -23,6 +23,7 @@ import (
 	"os"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -67,18 +68,44 @@ type Options struct {
 
 // Summary counts what a sync did; it is logged as one line.
 type Summary struct {
-	Listed     int   // keys listed under the prefix
-	Checked    int   // of those, keys the pattern keeps
-	Downloaded int   // delivered now
-	UpToDate   int   // the delivery record names the listed version (or a folder marker's directory is there)
-	Folders    int   // folder markers ("photos/", zero bytes) whose directories were created now
-	Skipped    int   // keys the pipeline refuses (unsafe, over the size limit)
-	Failed     int   // deliveries or deletes that failed (one log line each)
+	Listed     int // keys listed under the prefix
+	Checked    int // of those, keys the pattern keeps
+	Downloaded int // delivered now: New + Updated + conflicts that wrote the path
+	New        int // of those, files that were not on the board
+	Updated    int // of those, files replaced by another version (edge-drop's own earlier delivery)
+	// UpToDate: the record names the listed version and the file is
+	// untouched since its delivery, or its content was verified (or a
+	// folder marker's directory is there).
+	UpToDate int
+	// Conflicts: a file at the path that edge-drop did not deliver, or
+	// that changed since, was kept as a copy beside it; or another key
+	// owns the path, or this key took it from another (one line each).
+	Conflicts int
+	// Reverified: files whose identity differed from their record (or had
+	// no record, or an old one) and whose content was checked.
+	Reverified int
+	Folders    int // folder markers ("photos/", zero bytes) whose directories were created now
+	Skipped    int // keys the pipeline refuses (unsafe, over the size limit)
+	Unsafe     int // of those, unsafe keys (no board path can hold them)
+	Failed     int // deliveries or deletes that failed (one log line each)
+	// FailedKeys are the first contract.MaxReportedKeys failed keys.
+	FailedKeys [contract.MaxReportedKeys]string
 	Vanished   int   // deleted between the listing and the download
 	Deleted    int   // files removed because their objects are gone (mirroring)
-	Kept       int   // files not removed although their objects are gone: not ours
+	Kept       int   // files not removed although their objects are gone: changed since delivery, not ours
 	Bytes      int64 // bytes downloaded
 	Elapsed    time.Duration
+}
+
+// FirstFailed returns the failed keys the summary names, in order.
+func (s Summary) FirstFailed() []string {
+	var out []string
+	for _, k := range s.FailedKeys {
+		if k != "" {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // Run syncs. The error is nil when every kept object is on the board,
@@ -102,7 +129,9 @@ func Run(ctx context.Context, api API, o Options) (Summary, error) {
 		return s.sum, exitcode.Errorf(exitcode.LocalIO, "open data dir: %w", err)
 	}
 	defer root.Close()
+	download.MigrateRecords(ctx, root, s.o.Logger)
 	s.root, s.records = root, record.New(root)
+	defer s.records.Close()
 	if o.MirrorDeletes {
 		s.listed = newListedSet()
 	}
@@ -130,7 +159,17 @@ func Run(ctx context.Context, api API, o Options) (Summary, error) {
 	case listErr != nil:
 		return s.sum, listErr
 	case s.sum.Failed > 0:
-		return s.sum, exitcode.Errorf(exitcode.Partial, "sync incomplete: %d of %d objects failed (see the \"object failed\" lines); the rest are on the board", s.sum.Failed, s.sum.Checked)
+		first := s.sum.FirstFailed()
+		quoted := make([]string, len(first))
+		for i, k := range first {
+			quoted[i] = strconv.Quote(k)
+		}
+		more := ""
+		if s.sum.Failed > len(first) {
+			more = ", …"
+		}
+		return s.sum, exitcode.Errorf(exitcode.Partial, "sync incomplete: %d of %d objects failed (%s%s); the rest are on the board",
+			s.sum.Failed, s.sum.Checked, strings.Join(quoted, ", "), more)
 	}
 	return s.sum, nil
 }
@@ -203,8 +242,7 @@ func (s *syncer) check(obj *types.Object, encoded bool) (string, bool) {
 		dec, err := url.QueryUnescape(key)
 		if err != nil {
 			s.sum.Checked++
-			s.sum.Skipped++
-			s.o.Logger.Warn("skipped: unsafe key", "key", key, "error", "listed key is not valid URL encoding: "+err.Error())
+			s.unsafe(key, fmt.Errorf("listed key is not valid URL encoding: %w", err))
 			return "", false
 		}
 		key = dec
@@ -218,9 +256,12 @@ func (s *syncer) check(obj *types.Object, encoded bool) (string, bool) {
 		s.folder(key, size)
 		return "", false
 	}
-	if _, err := keypath.Validate(key); err != nil {
-		s.sum.Skipped++
-		s.o.Logger.Warn("skipped: unsafe key", "key", key, "error", err.Error())
+	// The path it would land at, routing components stripped: unsafe
+	// there (the state dir in any letter case, ...) is skipped, never a
+	// failed object.
+	rel, err := keypath.Local(key, s.o.Download.StripComponents)
+	if err != nil {
+		s.unsafe(key, err)
 		return "", false
 	}
 	if m := s.o.Download.MaxBytes; m > 0 && size > m {
@@ -231,11 +272,18 @@ func (s *syncer) check(obj *types.Object, encoded bool) (string, bool) {
 	if s.listed != nil {
 		s.listed.add(key)
 	}
-	if s.upToDate(key, aws.ToString(obj.ETag), size) {
+	if s.upToDate(key, rel, aws.ToString(obj.ETag), size) {
 		s.sum.UpToDate++
 		return "", false
 	}
 	return key, true
+}
+
+// unsafe counts and logs a key no board path can hold; the caller holds mu.
+func (s *syncer) unsafe(key string, err error) {
+	s.sum.Skipped++
+	s.sum.Unsafe++
+	s.o.Logger.Warn("skipped: unsafe key", "key", key, "error", err.Error())
 }
 
 // folder handles a listed folder key ("photos/"); the caller holds mu. A
@@ -248,8 +296,7 @@ func (s *syncer) folder(key string, size int64) {
 		err = keypath.FolderBytes(key, size)
 	}
 	if err != nil {
-		s.sum.Skipped++
-		s.o.Logger.Warn("skipped: unsafe key", "key", key, "error", err.Error())
+		s.unsafe(key, err)
 		return
 	}
 	if fi, err := s.root.Stat(rel); err == nil && fi.IsDir() {
@@ -265,26 +312,21 @@ func (s *syncer) folder(key string, size int64) {
 	s.o.Logger.Info("folder marker", "key", key, "path", path.Join(s.o.DataDir, rel))
 }
 
-// upToDate: the record holds this ETag and size, and the file is there
-// with that size. The listing has no version id; an equal ETag means equal
-// content (an MD5, an MD5 of part MD5s, or an SSE-KMS ETag unique to its
-// upload), so the board has these bytes whichever version holds them.
+// upToDate: the path's record names this key (and bucket), ETag and size,
+// and the file there is the one it was committed as (its identity: one
+// Lstat, no hashing). The listing has no version id; an equal ETag means
+// equal content (an MD5, an MD5 of part MD5s, or an SSE-KMS ETag unique to
+// its upload), so the board has these bytes whichever version holds them.
 // Anything else goes to the download, which HEADs and decides with the
-// version id under the key's lock.
-func (s *syncer) upToDate(key, etag string, size int64) bool {
-	rec, ok, err := s.records.Read(key)
-	if err != nil || !ok || strings.Trim(rec.ETag, `"`) != strings.Trim(etag, `"`) || rec.Size != size ||
-		(rec.Bucket != "" && rec.Bucket != s.o.Bucket) {
+// version id under the path's lock, and verifies a touched file.
+func (s *syncer) upToDate(key, rel, etag string, size int64) bool {
+	rec, ok, err := s.records.Read(rel)
+	if err != nil || !ok || rec.Key != key || strings.Trim(rec.ETag, `"`) != strings.Trim(etag, `"`) || rec.Size != size ||
+		(rec.Bucket != "" && rec.Bucket != s.o.Bucket) || rec.File == nil {
 		return false
 	}
-	// The file is where this sync's delivery would put it (routing strips
-	// leading components; the record remembers where it went).
-	file, err := keypath.Local(key, s.o.Download.StripComponents)
-	if err != nil || rec.LocalPath() != file {
-		return false
-	}
-	fi, err := s.root.Lstat(file)
-	return err == nil && fi.Mode().IsRegular() && fi.Size() == size
+	fi, err := s.root.Lstat(rel)
+	return err == nil && rec.File.Matches(fi)
 }
 
 // deliver runs the single-object delivery for one listed key.
@@ -295,13 +337,32 @@ func (s *syncer) deliver(ctx context.Context, key string) {
 	res, err := download.Run(ctx, s.api, o)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if res.Reverified {
+		s.sum.Reverified++
+	}
 	switch code := exitcode.Of(err); {
-	case err == nil && res.UpToDate:
+	case err == nil && res.Lost != "":
+		s.sum.Conflicts++ // download logged it, with both keys
+	case err == nil && res.UpToDate && res.Displaced == "":
 		s.sum.UpToDate++
 	case err == nil:
+		if res.ConflictCopy != "" || res.Displaced != "" {
+			s.sum.Conflicts++
+		}
+		if res.UpToDate { // took the path from another key, bytes already there
+			break
+		}
 		s.sum.Downloaded++
 		s.sum.Bytes += res.Bytes
-		s.o.Logger.Info("object delivered", "key", key, "bytes", res.Bytes, "seconds", res.Elapsed.Seconds(), "verified", res.Verified)
+		switch {
+		case res.ConflictCopy != "" || res.Displaced != "":
+		case res.New:
+			s.sum.New++
+		default:
+			s.sum.Updated++
+		}
+		s.o.Logger.Info("object delivered", "key", key, "bytes", res.Bytes, "seconds", res.Elapsed.Seconds(), "verified", res.Verified,
+			"conflict_copy", res.ConflictCopy)
 	case ctx.Err() != nil:
 		// Canceled or timed out: Run reports it once, not per object.
 	case code == exitcode.NotFound:
@@ -311,6 +372,9 @@ func (s *syncer) deliver(ctx context.Context, key string) {
 		// Grew past the limit since the listing: refused like a download.
 		s.sum.Skipped++
 		s.o.Logger.Warn("skipped: larger than the board accepts", "key", key, "error", err.Error())
+	case code == exitcode.UnsafeKey:
+		// A symlink inside the data dir that leads outside, met on the way.
+		s.unsafe(key, err)
 	default:
 		s.fail(key, code, err)
 	}
@@ -318,6 +382,9 @@ func (s *syncer) deliver(ctx context.Context, key string) {
 
 // fail logs one failed object; the caller holds mu.
 func (s *syncer) fail(key string, code exitcode.Code, err error) {
+	if s.sum.Failed < len(s.sum.FailedKeys) {
+		s.sum.FailedKeys[s.sum.Failed] = key
+	}
 	s.sum.Failed++
 	s.o.Logger.Error("object failed", "key", key, "exit_code", int(code), "class", code.String(), "error", err.Error())
 }
@@ -346,25 +413,26 @@ func (s *syncer) mirrorDeletes(ctx context.Context) {
 			(rec.Bucket != "" && rec.Bucket != s.o.Bucket) || s.listed.has(key) {
 			continue
 		}
-		if _, err := keypath.Validate(key); err != nil {
-			continue // never delivered by this task: downloads refuse such keys
+		rel := rec.LocalPath()
+		if _, err := keypath.Validate(rel); err != nil {
+			continue // never delivered by this task: downloads refuse such paths
 		}
-		res, err := prune.Key(ctx, s.api, s.root, s.records, po, key)
+		res, err := prune.Key(ctx, s.api, s.root, s.records, po, key, rel)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.fail(key, exitcode.Of(err), err)
 			}
 			continue
 		}
-		switch res.Outcome {
-		case prune.Removed:
+		switch {
+		case res.Outcome == prune.Removed:
 			s.sum.Deleted++
 			s.o.Logger.Info("deleted: object gone from the bucket", "key", key, "path", res.Path, "bytes", res.Bytes)
-		case prune.NotOurs:
+		case res.Outcome == prune.ObjectThere:
+			// Uploaded after the listing passed it: its event delivers it.
+		case res.Outcome.Kept():
 			s.sum.Kept++
-			s.o.Logger.Info("kept: not ours", "key", key, "path", res.Path, "reason", res.Reason)
-		case prune.ObjectThere, prune.Nothing:
-			// Uploaded after the listing passed it, or nothing on disk.
+			s.o.Logger.Info(string(res.Outcome), "key", key, "path", res.Path, "reason", res.Reason)
 		}
 	}
 }

@@ -56,12 +56,17 @@ func TestSyncDecodesURLEncodedListing(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "a b.txt"), []byte("ab"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := record.New(root).Write(record.Record{Key: "a b.txt", Bucket: bucket, ETag: `"e"`, Size: 2}); err != nil {
+	fi, err := os.Lstat(filepath.Join(dir, "a b.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := record.IdentityOf(fi)
+	if err := record.New(root).Write(record.Record{Key: "a b.txt", Bucket: bucket, ETag: `"e"`, Size: 2, File: &id}); err != nil {
 		t.Fatal(err)
 	}
 	sum, err := bucketsync.Run(context.Background(), urlListing{t, []string{"a+b.txt", "ctl%01.txt", "bad%zz.txt"}},
 		bucketsync.Options{Bucket: bucket, DataDir: dir, Objects: 1})
-	if err != nil || sum.UpToDate != 1 || sum.Skipped != 2 || sum.Listed != 3 {
+	if err != nil || sum.UpToDate != 1 || sum.Skipped != 2 || sum.Unsafe != 2 || sum.Listed != 3 {
 		t.Fatalf("%+v, %v", sum, err)
 	}
 }

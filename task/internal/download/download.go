@@ -98,13 +98,41 @@ type Hooks struct {
 
 // Result describes a finished download.
 type Result struct {
-	Key      string // the key that was fetched
-	Path     string // the target file
-	Bytes    int64
-	Elapsed  time.Duration
-	Verified string // name of the integrity check, "" if none was possible
-	UpToDate bool   // the delivery record says the board has this version
-	Resumes  int    // parts resumed mid-stream
+	Key  string // the key that was fetched
+	Path string // the target file
+	Rel  string // the target file relative to the data dir
+	// ETag and VersionID of the version delivered (or found up to date).
+	ETag, VersionID string
+	Bytes           int64
+	Elapsed         time.Duration
+	Verified        string // name of the integrity check, "" if none was possible
+	// UpToDate: the board already held this version: the record names it
+	// and the file is untouched since its delivery, or the file's content
+	// was verified against the object (Reverified).
+	UpToDate bool
+	// New: there was nothing at the path before (else an older version,
+	// or a file a person put there, was replaced).
+	New bool
+	// Reverified: the file at the path was not known untouched (its
+	// identity differs from the record's, or there was no record) and its
+	// content was checked against the object's checksum.
+	Reverified bool
+	// Adopted: such a file already held the object's bytes; it was kept
+	// as it is and the record now names it.
+	Adopted bool
+	// ConflictCopy is the name (relative to the data dir) under which the
+	// bytes that were at the path were kept: a file edge-drop did not
+	// deliver, or one changed since its delivery.
+	ConflictCopy string
+	// Lost: another key that maps to the same path owns it (its object has
+	// the newer LastModified); nothing was written. Lost is that key.
+	Lost string
+	// Displaced: this key took the path from another key (Displaced), by
+	// the same rule.
+	Displaced string
+	// Reason says why, in words, for a conflict.
+	Reason  string
+	Resumes int // parts resumed mid-stream
 	// Restarts is how often the object changed during the download and
 	// the delivery started over on the new version.
 	Restarts int

@@ -187,6 +187,22 @@ func (d *fetcher) finish(whole []byte) error {
 	return nil
 }
 
+// uniformPartSize is the part size of an upload downloaded by its parts
+// when they are uniform (the last one no longer), else 0: what a later
+// check of the file on disk needs (record.Record.PartSize).
+func (d *fetcher) uniformPartSize() int64 {
+	if !d.ver.byParts || len(d.spans) == 0 {
+		return 0
+	}
+	p := d.spans[0].n
+	for i, s := range d.spans {
+		if s.n > p || (s.n != p && i < len(d.spans)-1) {
+			return 0
+		}
+	}
+	return p
+}
+
 // checkTiling makes sure the upload's parts, as the server placed them,
 // cover the object exactly once, in order.
 func (d *fetcher) checkTiling() error {

@@ -28,17 +28,18 @@ func multipartParts(etag string) int {
 
 // learnParts checks that the server can serve the upload's parts, for a
 // verifier that needs them (composite checksum, multipart ETag), and
-// returns "" or why not. One extra request, whatever the part sizes: HEAD
+// returns "" or why not, and the size of part 1 (a check of a file on disk
+// assumes uniform parts of that size, as every SDK uploads them). One extra request, whatever the part sizes: HEAD
 // ?partNumber=1 must report the part count the checksum/ETag names
 // (x-amz-mp-parts-count) and a first part that fits the object. The parts'
 // exact offsets then come from the Content-Range of each part's GET
 // ?partNumber=, so uploads with mixed part sizes need no further requests.
-func learnParts(ctx context.Context, api API, bucket, key, etag string, size int64, parts int) string {
+func learnParts(ctx context.Context, api API, bucket, key, etag string, size int64, parts int) (string, int64) {
 	if size == 0 {
 		if parts != 1 {
-			return fmt.Sprintf("an empty object cannot have %d parts", parts)
+			return fmt.Sprintf("an empty object cannot have %d parts", parts), 0
 		}
-		return ""
+		return "", 0
 	}
 	in := &s3.HeadObjectInput{Bucket: &bucket, Key: &key, PartNumber: aws.Int32(1), ChecksumMode: types.ChecksumModeEnabled}
 	if etag != "" {
@@ -46,18 +47,18 @@ func learnParts(ctx context.Context, api API, bucket, key, etag string, size int
 	}
 	first, err := api.HeadObject(ctx, in)
 	if err != nil {
-		return "HEAD ?partNumber=1 failed: " + err.Error()
+		return "HEAD ?partNumber=1 failed: " + err.Error(), 0
 	}
 	p := aws.ToInt64(first.ContentLength)
 	switch {
 	case parts > 1 && first.PartsCount == nil:
-		return "the server reports no parts count"
+		return "the server reports no parts count", 0
 	case first.PartsCount != nil && int(*first.PartsCount) != parts:
-		return fmt.Sprintf("the server reports %d parts", *first.PartsCount)
+		return fmt.Sprintf("the server reports %d parts", *first.PartsCount), 0
 	case p <= 0 || p > size || (parts == 1) != (p == size):
-		return fmt.Sprintf("its part 1 has %d bytes of %d", p, size)
+		return fmt.Sprintf("its part 1 has %d bytes of %d", p, size), 0
 	}
-	return ""
+	return "", p
 }
 
 // partSpan reads where part partNumber lies in the object from the

@@ -13,7 +13,7 @@ import (
 )
 
 // Routing by key: to/<target>/<rest> lands as <rest>; the lock and record
-// stay keyed by the S3 key, the record remembers the local path.
+// are the path's, the record names the key it came from.
 func TestStripComponentsDeliversUnderTheRest(t *testing.T) {
 	e := newEnv(t)
 	e.o.StripComponents = 2
@@ -26,15 +26,15 @@ func TestStripComponentsDeliversUnderTheRest(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(e.dir, "to")); err == nil {
 		t.Error("the routing prefix must not become a directory")
 	}
-	rec := e.record("to/a/dir/red flower.txt")
-	if rec.Path != "dir/red flower.txt" || rec.LocalPath() != "dir/red flower.txt" {
-		t.Errorf("record path %q", rec.Path)
+	rec := e.record("dir/red flower.txt")
+	if rec.Path != "dir/red flower.txt" || rec.Key != "to/a/dir/red flower.txt" {
+		t.Errorf("record path %q key %q", rec.Path, rec.Key)
 	}
 	if res := e.mustOK("to/a/dir/red+flower.txt", "dir/red flower.txt", body); !res.UpToDate {
-		t.Error("the second delivery must be up to date (record keyed by the key, file at the path)")
+		t.Error("the second delivery must be up to date (record of the path, naming this key)")
 	}
-	// The same file routed by a group key is another key: its own record,
-	// the same local file.
+	// The same file routed by a group key is another key for the same
+	// path: uploaded later, it takes the path (TestTwoKeysOnePath).
 	group := []byte("routed to group site1, longer")
 	e.srv.Put(t, bucket, "to/site1/dir/red flower.txt", group, nil)
 	if res := e.mustOK("to/site1/dir/red+flower.txt", "dir/red flower.txt", group); res.UpToDate {

@@ -49,6 +49,10 @@ type verifier struct {
 	// their number); each part is first requested with ?partNumber=.
 	byParts bool
 	parts   int
+	// partSize is the upload's part size when known (part 1's, from the
+	// server, or the record's): a file on disk is checked in uniform parts
+	// of it.
+	partSize int64
 	// partSum, if set, reads a part's own checksum from the response to
 	// GET ?partNumber= (S3 sends it with ChecksumMode ENABLED), so a bad
 	// part is caught, and re-fetched, as soon as it completes.
@@ -166,7 +170,7 @@ func chooseVerifier(ctx context.Context, api API, bucket, key, etag string, size
 			return v
 		}
 		if layoutErr == "" {
-			layoutErr = learnParts(ctx, api, bucket, key, etag, size, v.parts)
+			layoutErr, v.partSize = learnParts(ctx, api, bucket, key, etag, size, v.parts)
 			if layoutErr == "" {
 				return v
 			}
@@ -177,6 +181,48 @@ func chooseVerifier(ctx context.Context, api API, bucket, key, etag string, size
 		return verifier{Note: why[0]}
 	}
 	return verifier{Note: strings.Join(why, "; ") + ": content could not be verified (length only; all parts pinned with If-Match)"}
+}
+
+// recorded is the verifier of a delivery record's checksum
+// ("<check>:<value>", as written at delivery): what the delivered file
+// held. The zero verifier (no Name) when there is none or it cannot run
+// without the server (per-part checks without the part size).
+func recorded(checksum string, partSize int64) verifier {
+	name, want, ok := strings.Cut(checksum, ":")
+	if !ok || want == "" {
+		return verifier{}
+	}
+	var v verifier
+	switch base, composite := strings.CutSuffix(name, "-composite"); {
+	case name == "md5-etag":
+		v = verifier{Name: name, Expected: want, whole: md5.New, encode: hex.EncodeToString}
+	case name == "md5-multipart-etag":
+		v = multipartETagVerifier(want)
+	case composite:
+		if a, ok := algoNamed(base); ok {
+			v = compositeVerifier(a, want)
+		}
+	default:
+		if a, ok := algoNamed(name); ok && a.crc != nil {
+			v = crcVerifier(a, want)
+		} else if ok {
+			v = verifier{Name: a.name, Expected: want, whole: a.new, encode: b64}
+		}
+	}
+	if v.byParts && (v.parts == 0 || partSize <= 0) {
+		return verifier{}
+	}
+	v.partSize = partSize
+	return v
+}
+
+func algoNamed(name string) (algo, bool) {
+	for _, a := range algos {
+		if a.name == name {
+			return a, true
+		}
+	}
+	return algo{}, false
 }
 
 // crcVerifier checks a full-object CRC: each part's CRC is computed inline

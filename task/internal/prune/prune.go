@@ -1,11 +1,13 @@
 // Package prune removes a delivered file whose object is gone from the
 // bucket: delete mode (one key, from an S3 Object Deleted event) and a
 // sync's mirrored deletes. It only ever removes what this project
-// delivered: under the key's lock, after S3 confirms the object is gone
-// (404), a file that the key's delivery record describes (same bucket,
-// regular file, recorded size and the mtime the task set). Anything else
-// in the data dir, a file a person put there or replaced, is kept. A gone
-// folder marker ("photos/") takes its directory only if that is empty.
+// delivered: under the path's lock, after S3 confirms the object is gone
+// (404), a file whose identity (device, inode, size, mtime, ctime) is the
+// one the path's delivery record names for this key and bucket. Anything
+// else in the data dir is kept, and the outcome says why: a file a person
+// put there (no record), one changed since its delivery, another key's
+// delivery. A gone folder marker ("photos/") takes its directory only if
+// that is empty.
 package prune
 
 import (
@@ -40,8 +42,8 @@ type Options struct {
 	DataDir string
 	// ExactKey: Key is the key as S3 lists it (a sync), never decoded.
 	ExactKey bool
-	// StripComponents as in download mode: where a folder marker's
-	// directory is (files have their path in the delivery record).
+	// StripComponents as in download mode: where the key's file (or a
+	// folder marker's directory) is.
 	StripComponents int
 	Logger          *slog.Logger
 }
@@ -49,27 +51,40 @@ type Options struct {
 // Outcome says what a delete did.
 type Outcome string
 
-// Outcomes; only Removed touched the data dir's files.
+// Outcomes; only Removed touched the data dir's files. Each is also the
+// message of its log line.
 const (
-	Removed     Outcome = "removed"             // the delivered file and its record are gone
-	NotOurs     Outcome = "kept: not ours"      // a file is there that this project did not deliver (or a person changed)
-	ObjectThere Outcome = "kept: object exists" // S3 has the key again (a re-upload raced the delete)
-	Nothing     Outcome = "nothing delivered"   // no file and no record: nothing to do
-	NotEmpty    Outcome = "kept: not empty"     // a gone folder marker's directory still holds something
+	Removed     Outcome = "removed"                           // the delivered file and its record are gone
+	KeptChanged Outcome = "kept (changed since delivery)"     // the delivered file was changed (or replaced) since: a person's bytes now
+	NotOurs     Outcome = "kept (not delivered by edge-drop)" // a file is there that no record of this key describes
+	OtherKey    Outcome = "kept (another key's delivery)"     // the path holds the delivery of another key that maps to it
+	Unverified  Outcome = "kept (cannot tell whether it changed since delivery)"
+	ObjectThere Outcome = "kept (object exists)" // S3 has the key again (a re-upload raced the delete)
+	NotEmpty    Outcome = "kept (not empty)"     // a gone folder marker's directory still holds something
+	Nothing     Outcome = "nothing delivered"    // no file and no record: nothing to do
+	Unsafe      Outcome = "skipped (unsafe key)" // no board path can hold the key: nothing was ever delivered for it
 )
+
+// Kept reports whether the outcome kept a file that is there.
+func (o Outcome) Kept() bool {
+	return o != Removed && o != Nothing && o != Unsafe
+}
 
 // Result describes a finished delete.
 type Result struct {
 	Key     string
-	Path    string
+	Path    string // in the data dir
+	Rel     string // relative to the data dir
 	Outcome Outcome
 	Bytes   int64 // size of the removed file
 	Reason  string
 }
 
-// Run deletes the delivered file of o.Key if its object is gone. Errors
-// carry an exit code: 3 for an unsafe key, 5 when S3 answers 403 (gone or
-// not cannot be confirmed; nothing is removed), 6 for local I/O.
+// Run deletes the delivered file of o.Key if its object is gone. A key
+// no board path can hold (unsafe) is skipped: nothing can have been
+// delivered for it (outcome Unsafe, no error). Errors carry an exit code:
+// 5 when S3 answers 403 (gone or not cannot be confirmed; nothing is
+// removed), 6 for local I/O.
 func Run(ctx context.Context, api API, o Options) (Result, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -78,40 +93,48 @@ func Run(ctx context.Context, api API, o Options) (Result, error) {
 	if o.ExactKey {
 		cands = []string{o.Key}
 	}
-	validate := keypath.Validate
-	if keypath.IsFolder(cands[0]) {
-		validate = func(k string) (string, error) { return keypath.Dir(k, o.StripComponents) }
-	}
-	if _, err := validate(cands[0]); err != nil {
-		return Result{}, exitcode.New(exitcode.UnsafeKey, err)
+	rel, err := localPath(cands[0], o.StripComponents)
+	if err != nil {
+		return Result{Key: cands[0], Outcome: Unsafe, Reason: "no board path can hold the key: " + err.Error()}, nil
 	}
 	root, err := os.OpenRoot(o.DataDir)
 	if err != nil {
 		return Result{}, exitcode.Errorf(exitcode.LocalIO, "open data dir: %w", err)
 	}
 	defer root.Close()
+	download.MigrateRecords(ctx, root, o.Logger)
 	store := record.New(root)
+	defer store.Close()
 
 	// An event key names the decoded key, or (rarely) the raw one: the
-	// delivery record says which of the two this board delivered.
+	// path's delivery record says which of the two this board delivered.
 	key := cands[0]
 	if len(cands) > 1 {
-		if _, ok, _ := store.Read(key); !ok {
-			if _, err := keypath.Validate(cands[1]); err == nil {
-				if _, ok, _ := store.Read(cands[1]); ok {
-					key = cands[1]
+		if rec, ok, _ := store.Read(rel); !ok || rec.Key != key {
+			if raw, err := localPath(cands[1], o.StripComponents); err == nil {
+				if rec, ok, _ := store.Read(raw); ok && rec.Key == cands[1] {
+					key, rel = cands[1], raw
 				}
 			}
 		}
 	}
-	return Key(ctx, api, root, store, o, key)
+	return Key(ctx, api, root, store, o, key, rel)
 }
 
-// Key deletes the delivered file of the validated key in root.
-func Key(ctx context.Context, api API, root *os.Root, store *record.Store, o Options, key string) (Result, error) {
-	res := Result{Key: key, Path: path.Join(o.DataDir, key)}
-	lock, err := state.LockKey(ctx, root, key, func() {
-		o.Logger.Info("waiting for another delivery of this key", "key", key)
+// localPath is where key's file (or a folder key's directory) is.
+func localPath(key string, strip int) (string, error) {
+	if keypath.IsFolder(key) {
+		return keypath.Dir(key, strip)
+	}
+	return keypath.Local(key, strip)
+}
+
+// Key deletes the delivered file of the validated key at rel (its path
+// relative to the data dir) in root.
+func Key(ctx context.Context, api API, root *os.Root, store *record.Store, o Options, key, rel string) (Result, error) {
+	res := Result{Key: key, Path: path.Join(o.DataDir, rel), Rel: rel}
+	lock, err := state.Lock(ctx, root, rel, func() {
+		o.Logger.Info("waiting for another delivery of this key", "key", key, "path", rel)
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -139,43 +162,37 @@ func Key(ctx context.Context, api API, root *os.Root, store *record.Store, o Opt
 		return removeFolder(root, o, key, res)
 	}
 
-	// 2. Did this project deliver the file that is there? It is at the
-	// record's path (the key, or the key without its routing components).
-	rec, haveRec, rerr := store.Read(key)
-	file := key
-	if haveRec {
-		file = rec.LocalPath()
-		res.Path = path.Join(o.DataDir, file)
-	}
-	fi, err := root.Lstat(file)
+	// 2. Did this project deliver the file that is there, for this key,
+	// and is it untouched since?
+	rec, haveRec, rerr := store.Read(rel)
+	fi, err := root.Lstat(rel)
 	exists := err == nil
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return res, download.RootErr(fmt.Errorf("inspect %s: %w", file, err))
+		return res, download.RootErr(fmt.Errorf("inspect %s: %w", rel, err))
+	}
+	nothing := func(o Outcome, why string) (Result, error) {
+		res.Outcome, res.Reason = o, why
+		if !exists {
+			res.Outcome = Nothing
+		}
+		return res, nil
 	}
 	switch {
 	case rerr != nil:
-		res.Outcome, res.Reason = NotOurs, rerr.Error()
-		if !exists {
-			res.Outcome = Nothing
-		}
-		return res, nil
-	case !haveRec && !exists:
-		res.Outcome, res.Reason = Nothing, "no file and no delivery record"
-		return res, nil
+		return nothing(NotOurs, rerr.Error())
 	case !haveRec:
-		res.Outcome, res.Reason = NotOurs, "no delivery record for this key"
-		return res, nil
+		return nothing(NotOurs, "no delivery record for this path")
+	case rec.Key != key:
+		return nothing(OtherKey, fmt.Sprintf("the path holds the delivery of %s, not of %s", rec.Key, key))
 	case rec.Bucket != "" && rec.Bucket != o.Bucket:
-		res.Outcome, res.Reason = NotOurs, fmt.Sprintf("delivered from bucket %q, not %q", rec.Bucket, o.Bucket)
-		return res, nil
+		return nothing(OtherKey, fmt.Sprintf("delivered from bucket %q, not %q", rec.Bucket, o.Bucket))
 	}
-	if why := notDelivered(fi, exists, rec); why != "" {
+	if outcome, why, err := changed(ctx, root, rel, fi, exists, rec); err != nil {
+		return res, err
+	} else if why != "" {
 		// The record describes nothing on disk any more: drop it, keep the file.
-		res.Outcome, res.Reason = NotOurs, why
-		if !exists {
-			res.Outcome = Nothing
-		}
-		if err := store.Remove(key); err != nil {
+		res.Outcome, res.Reason = outcome, why
+		if err := store.Remove(rel); err != nil {
 			return res, exitcode.New(exitcode.LocalIO, err)
 		}
 		return res, nil
@@ -183,16 +200,16 @@ func Key(ctx context.Context, api API, root *os.Root, store *record.Store, o Opt
 
 	// 3. Remove the file, then the record, then the directories the
 	// delivery left empty.
-	if err := root.Remove(file); err != nil {
-		return res, download.RootErr(fmt.Errorf("remove %s: %w", file, err))
+	if err := root.Remove(rel); err != nil {
+		return res, download.RootErr(fmt.Errorf("remove %s: %w", rel, err))
 	}
-	syncDir(root, path.Dir(file))
-	if err := store.Remove(key); err != nil {
+	syncDir(root, path.Dir(rel))
+	if err := store.Remove(rel); err != nil {
 		// The file is gone; a record without its file reads as "not
 		// delivered" and the next delete or sync drops it.
 		o.Logger.Warn("delivery record not removed", "key", key, "error", err.Error())
 	}
-	removeEmptyParents(root, file)
+	removeEmptyParents(root, rel)
 	res.Outcome, res.Bytes = Removed, rec.Size
 	return res, nil
 }
@@ -206,7 +223,7 @@ func removeFolder(root *os.Root, o Options, key string, res Result) (Result, err
 	if err != nil {
 		return res, exitcode.New(exitcode.UnsafeKey, err)
 	}
-	res.Path = path.Join(o.DataDir, rel)
+	res.Path, res.Rel = path.Join(o.DataDir, rel), rel
 	if rel == "." {
 		res.Outcome, res.Reason = Nothing, "the routing folder's marker: its directory is the data dir, which stays"
 		return res, nil
@@ -235,20 +252,46 @@ func removeFolder(root *os.Root, o Options, key string, res Result) (Result, err
 	return res, nil
 }
 
-// notDelivered says why the file at the key is not the one the record
-// describes ("" if it is).
-func notDelivered(fi fs.FileInfo, exists bool, rec record.Record) string {
+// changed says why the file at rel is not the one rec describes (why is
+// "" if it is): its identity differs from the record's (any change since
+// the delivery), or, for a record without identity (written before issue
+// 17), its content is not the recorded checksum or cannot be checked.
+func changed(ctx context.Context, root *os.Root, rel string, fi fs.FileInfo, exists bool, rec record.Record) (Outcome, string, error) {
 	switch {
 	case !exists:
-		return "the delivered file is already gone"
+		return Nothing, "the delivered file is already gone", nil
 	case !fi.Mode().IsRegular():
-		return "not a regular file"
-	case fi.Size() != rec.Size:
-		return fmt.Sprintf("size %d, delivered %d: replaced since the delivery", fi.Size(), rec.Size)
-	case !rec.LastModified.IsZero() && !fi.ModTime().Equal(rec.LastModified):
-		return fmt.Sprintf("mtime %s, delivered %s: replaced since the delivery", fi.ModTime().UTC().Format("2006-01-02T15:04:05.999Z"), rec.LastModified.Format("2006-01-02T15:04:05.999Z"))
+		return KeptChanged, "not a regular file: replaced since the delivery", nil
+	case rec.File != nil && rec.File.Matches(fi):
+		return "", "", nil
+	case rec.File != nil:
+		return KeptChanged, describe(fi, rec), nil
 	}
-	return ""
+	v, err := download.VerifyDelivered(ctx, root, rel, fi, rec)
+	switch {
+	case err != nil:
+		return "", "", err
+	case v == download.Same:
+		return "", "", nil
+	case v == download.Differs:
+		return KeptChanged, "its content is not what was delivered (" + rec.Checksum + ")", nil
+	}
+	return Unverified, "its delivery record predates file identities and has no checksum this board can check", nil
+}
+
+// describe says how the file differs from its record's identity.
+func describe(fi fs.FileInfo, rec record.Record) string {
+	got, _ := record.IdentityOf(fi)
+	want := *rec.File
+	switch {
+	case got.Dev != want.Dev || got.Ino != want.Ino:
+		return "another file is at the path (replaced since the delivery)"
+	case got.Size != want.Size:
+		return fmt.Sprintf("size %d, delivered %d", got.Size, want.Size)
+	case got.MtimeNs != want.MtimeNs:
+		return "modified since the delivery (mtime)"
+	}
+	return "modified since the delivery (ctime: written, or its times or mode set since)"
 }
 
 // removeEmptyParents removes the key's parent directories that are now

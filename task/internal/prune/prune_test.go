@@ -148,12 +148,21 @@ func TestDeleteForbiddenRemovesNothing(t *testing.T) {
 	}
 }
 
-// Hostile keys are refused before anything is touched, as for downloads.
+// Hostile keys are skipped before anything is touched: no board path can
+// hold them, so nothing was delivered for them and a delete of one is no
+// failure (issue 17: unsafe keys are skipped by sync and delete modes).
 func TestDeleteUnsafeKey(t *testing.T) {
 	e := newEnv(t)
 	for _, k := range []string{"..%2Fetc%2Fpasswd", "%2Fabs", "a%2F..%2F..%2Fx", ".edge-drop%2Frecords%2Fx", "dir%2F..%2F", ".edge-drop%2F", "a%2F%2F", ""} {
-		if _, err := e.run(k); exitcode.Of(err) != exitcode.UnsafeKey {
-			t.Errorf("%q: exit %d: %v", k, exitcode.Of(err), err)
+		if res, err := e.run(k); err != nil || res.Outcome != prune.Unsafe || res.Reason == "" {
+			t.Errorf("%q: %+v, %v; want skipped (unsafe key) with the reason", k, res, err)
+		}
+	}
+	// Routed: unsafe once the routing components are stripped.
+	for _, k := range []string{"to/b/.edge-drop/x", "to/b/.EDGE-DROP/y"} {
+		res, err := prune.Run(context.Background(), e.api, prune.Options{Bucket: bucket, Key: k, DataDir: e.dir, StripComponents: 2})
+		if err != nil || res.Outcome != prune.Unsafe {
+			t.Errorf("%q routed: %+v, %v", k, res, err)
 		}
 	}
 	if e.srv.Count(http.MethodHead) != 0 {
@@ -161,10 +170,11 @@ func TestDeleteUnsafeKey(t *testing.T) {
 	}
 }
 
-// Only files this project delivered are removed: a person's file (no
-// record), a delivered file a person replaced (other size, or same size
-// and another mtime), a record of another bucket: all kept. A record that
-// no longer describes the file is dropped.
+// Only files this project delivered, untouched since, are removed: a
+// person's file (no record), a delivered file a person replaced (other
+// size, or same size and another mtime, or a directory now), a record of
+// another bucket: all kept, each saying why. A record that no longer
+// describes the file is dropped.
 func TestDeleteKeepsWhatIsNotOurs(t *testing.T) {
 	e := newEnv(t)
 	write := func(rel, data string) {
@@ -188,10 +198,11 @@ func TestDeleteKeepsWhatIsNotOurs(t *testing.T) {
 	for _, k := range []string{"resized.txt", "same-size.txt", "sub/dir.txt"} {
 		e.del(k)
 	}
-	for _, k := range []string{"person.txt", "resized.txt", "same-size.txt", "sub/dir.txt"} {
+	for k, want := range map[string]prune.Outcome{"person.txt": prune.NotOurs, "resized.txt": prune.KeptChanged,
+		"same-size.txt": prune.KeptChanged, "sub/dir.txt": prune.KeptChanged} {
 		res, err := e.run(k)
-		if err != nil || res.Outcome != prune.NotOurs {
-			t.Errorf("%s: %+v, %v", k, res, err)
+		if err != nil || res.Outcome != want || res.Reason == "" {
+			t.Errorf("%s: %+v, %v; want %q", k, res, err, want)
 		}
 		if !e.exists(k) {
 			t.Errorf("%s removed", k)
@@ -205,14 +216,15 @@ func TestDeleteKeepsWhatIsNotOurs(t *testing.T) {
 	e.deliver("b.txt", []byte("from edge"))
 	e.srv.Put(t, "other-bucket", "unrelated.txt", []byte("x"), nil)
 	res, err := prune.Run(context.Background(), e.api, prune.Options{Bucket: "other-bucket", Key: "b.txt", DataDir: e.dir})
-	if err != nil || res.Outcome != prune.NotOurs || !e.exists("b.txt") || !e.hasRecord("b.txt") {
+	if err != nil || res.Outcome != prune.OtherKey || !e.exists("b.txt") || !e.hasRecord("b.txt") {
 		t.Fatalf("a delete event of another bucket: %+v, %v", res, err)
 	}
 }
 
-// TestDeleteRoutedKey: a key delivered with routing (EDGE_DROP_STRIP_COMPONENTS)
-// lives at the record's path, not at the key; delete removes that file and
-// never a file a person put at the key's own path.
+// TestDeleteRoutedKey: a key delivered with routing (EDGE_DROP_STRIP_COMPONENTS,
+// which the state machine passes to deletes as to deliveries) lives at the
+// key without its routing components; delete removes that file and never
+// a file a person put at the key's own path.
 func TestDeleteRoutedKey(t *testing.T) {
 	e := newEnv(t)
 	const key = "to/a/docs/c.txt"
@@ -228,7 +240,7 @@ func TestDeleteRoutedKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.del(key)
-	res, err := e.run(key)
+	res, err := prune.Run(context.Background(), e.api, prune.Options{Bucket: bucket, Key: key, DataDir: e.dir, StripComponents: 2})
 	if err != nil || res.Outcome != prune.Removed {
 		t.Fatalf("got %+v, %v; want removed", res, err)
 	}
@@ -238,7 +250,7 @@ func TestDeleteRoutedKey(t *testing.T) {
 	if !e.exists(key) {
 		t.Error("the person's file at the key's own path was removed")
 	}
-	if e.hasRecord(key) {
+	if e.hasRecord("docs/c.txt") {
 		t.Error("record not removed")
 	}
 }
@@ -324,5 +336,27 @@ func TestDeleteFolderMarker(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Issue 17, why 3: an edit that keeps size and mtime used to be removed by
+// a mirrored delete. The record's file identity (inode, ctime) says the
+// file changed since delivery: kept, and said why.
+func TestDeleteKeepsAnEditWithSizeAndMtimeKept(t *testing.T) {
+	e := newEnv(t)
+	e.deliver("notes.txt", []byte("delivered notes"))
+	p := filepath.Join(e.dir, "notes.txt")
+	fi, _ := os.Stat(p)
+	if err := os.WriteFile(p, []byte("DELIVERED NOTES"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(p, fi.ModTime(), fi.ModTime())
+	e.del("notes.txt")
+	res, err := e.run("notes.txt")
+	if err != nil || res.Outcome != prune.KeptChanged {
+		t.Fatalf("%+v, %v; want kept (changed since delivery)", res, err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "DELIVERED NOTES" {
+		t.Fatalf("the edited file is %q", b)
 	}
 }

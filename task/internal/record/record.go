@@ -1,13 +1,16 @@
-// Package record keeps one small JSON file per delivered key in the data
-// dir's state directory (.edge-drop/records/<sha256 of key>.json): which
-// version of the object the file on the board is. The task reads it to
-// decide "already up to date" (same ETag and version id, file present with
-// the recorded size); a sync mode can list the directory to learn what the
-// board holds without reading the data files.
+// Package record keeps one small JSON file per delivered path in the data
+// dir's state directory (.edge-drop/records/<sha256 of the path>.json):
+// which key and version of the object the file at that path is, and what
+// identifies that file on disk (device, inode, size, mtime, ctime). The
+// task reads it to decide "already up to date" (same version, and the
+// file's identity unchanged since delivery: no hashing); a sync can list
+// the directory to learn what the board holds without reading the data
+// files. One record per path makes one owner per path: two keys that map
+// to the same path (routing strips to/<board>/ and to/<group>/) meet here.
 //
-// Records are written after the data file is renamed into place, so a
-// crash between the two leaves an older record (the next delivery
-// downloads again: safe), never a record ahead of its file.
+// A record's space is reserved before the data file is renamed into place
+// (Reserve), and the record is completed right after (Commit): a full disk
+// fails the delivery before anything changed, never between the two.
 package record
 
 import (
@@ -19,9 +22,11 @@ import (
 	"io"
 	"io/fs"
 	"iter"
+	"math"
 	"os"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/edge-drop/edge-drop/contract"
@@ -38,7 +43,7 @@ const maxRecordBytes = 16 << 10
 // a data dir with millions of keys needs little memory.
 const listBatch = 256
 
-// Record says which version of an object the board holds for Key.
+// Record says which version of which object the file at its path is.
 type Record struct {
 	Key string `json:"key"`
 	// Bucket the object was delivered from (absent in records written
@@ -54,9 +59,45 @@ type Record struct {
 	// Checksum is "<algorithm>:<value as S3 gives it>" when the download
 	// was verified, e.g. "crc32c:yZRlqg==".
 	Checksum string `json:"checksum,omitempty"`
+	// PartSize is the upload's part size when Checksum is per part
+	// (composite checksum, multipart ETag) and the parts are uniform (the
+	// last one shorter): what a later check of the file on disk needs.
+	PartSize int64 `json:"part_size,omitempty"`
 	// Sequencer of the S3 event that triggered the delivery, when given.
 	Sequencer   string    `json:"sequencer,omitempty"`
 	DeliveredAt time.Time `json:"delivered_at"`
+	// File is the delivered file's identity right after its commit (absent
+	// in records written before issue 17: such a file is verified once).
+	File *Identity `json:"file,omitempty"`
+}
+
+// Holds reports whether the record names this version of the object:
+// same ETag (quotes aside), version id and size.
+func (r Record) Holds(etag, versionID string, size int64) bool {
+	return strings.Trim(r.ETag, `"`) == strings.Trim(etag, `"`) && r.VersionID == versionID && r.Size == size
+}
+
+// Identity is what tells one file on disk apart from any other, and from
+// itself after a change: a write changes mtime and ctime, a replacement
+// the inode, and ctime cannot be set back by a user (touch -r, cp -p and
+// rsync -t restore mtime, not ctime). Any difference means the file was
+// touched after delivery.
+type Identity struct {
+	Dev     uint64 `json:"dev"`
+	Ino     uint64 `json:"ino"`
+	Size    int64  `json:"size"`
+	MtimeNs int64  `json:"mtime_ns"`
+	CtimeNs int64  `json:"ctime_ns"`
+}
+
+// Matches reports whether fi (from Lstat or Stat) is the file id names,
+// untouched. A nil id (an old record) matches nothing.
+func (id *Identity) Matches(fi fs.FileInfo) bool {
+	if id == nil || fi == nil {
+		return false
+	}
+	got, ok := IdentityOf(fi)
+	return ok && got == *id
 }
 
 // LocalPath is the file's path relative to the data dir.
@@ -71,26 +112,65 @@ func (r Record) LocalPath() string {
 // treat the key as not delivered (a fresh download rewrites the record).
 var ErrCorrupt = errors.New("delivery record unreadable")
 
-// Name is the record's file name for key: the hex SHA-256 of the key, so
-// every key (up to 1024 bytes, any characters) maps to one short, safe name.
-func Name(key string) string {
-	sum := sha256.Sum256([]byte(key))
+// Name is the record's file name for the local path rel (relative to the
+// data dir): its hex SHA-256, so every path (up to 1024 bytes, any
+// characters) maps to one short, safe name. Unrouted keys are their path,
+// so their records keep the name versions before issue 17 gave them.
+func Name(rel string) string {
+	sum := sha256.Sum256([]byte(rel))
 	return hex.EncodeToString(sum[:]) + ".json"
 }
 
 // Path is the record's path relative to the data dir.
-func Path(key string) string { return path.Join(Dir, Name(key)) }
+func Path(rel string) string { return path.Join(Dir, Name(rel)) }
 
 // Store reads and writes records under a data dir opened as an os.Root.
-type Store struct{ root *os.Root }
+type Store struct {
+	root *os.Root
+	mu   sync.Mutex
+	dir  *os.Root // the records dir, opened by the first Read that finds it
+}
 
-// New returns the store of the data dir root.
+// New returns the store of the data dir root. Close releases what Read
+// keeps open.
 func New(root *os.Root) *Store { return &Store{root: root} }
 
-// Read returns the record of key. ok is false when there is none; err
-// wraps ErrCorrupt when one exists but is unusable.
-func (s *Store) Read(key string) (r Record, ok bool, err error) {
-	f, err := s.root.Open(Path(key))
+// Close closes the records dir that Read keeps open.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.dir == nil {
+		return nil
+	}
+	err := s.dir.Close()
+	s.dir = nil
+	return err
+}
+
+// records returns the records dir, opened once: a sync reads a record per
+// listed key, and one openat beats walking .edge-drop/records/ each time.
+func (s *Store) records() (*os.Root, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.dir != nil {
+		return s.dir, nil
+	}
+	d, err := s.root.OpenRoot(Dir)
+	if err != nil {
+		return nil, err
+	}
+	s.dir = d
+	return d, nil
+}
+
+// Read returns the record of the local path rel. ok is false when there
+// is none; err wraps ErrCorrupt when one exists but is unusable.
+func (s *Store) Read(rel string) (r Record, ok bool, err error) {
+	dir, err := s.records()
+	var f *os.File
+	if err == nil {
+		f, err = dir.Open(Name(rel))
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return Record{}, false, nil
 	}
@@ -102,8 +182,8 @@ func (s *Store) Read(key string) (r Record, ok bool, err error) {
 	if err != nil {
 		return Record{}, false, err
 	}
-	if r.Key != key {
-		return Record{}, false, fmt.Errorf("%w: %s holds key %q, not %q", ErrCorrupt, Path(key), r.Key, key)
+	if r.LocalPath() != rel {
+		return Record{}, false, fmt.Errorf("%w: %s is the record of %q, not %q", ErrCorrupt, Path(rel), r.LocalPath(), rel)
 	}
 	return r, true, nil
 }
@@ -127,46 +207,122 @@ func decode(rd io.Reader) (Record, error) {
 }
 
 // Write stores r atomically: a temp file in the records dir, fsync,
-// rename over the old record, fsync of the directory. Writers of one key
-// must be serialised by the caller (the task holds the key's lock), which
-// is why the temp name can be fixed per key.
+// rename over the old record, fsync of the directory. Writers of one path
+// must be serialised by the caller (the task holds the path's lock), which
+// is why the temp name can be fixed per path.
 func (s *Store) Write(r Record) error {
-	b, err := json.Marshal(r)
+	rv, err := s.reserve(r, false)
 	if err != nil {
 		return err
 	}
-	if err := s.root.MkdirAll(Dir, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", Dir, err)
+	return rv.finish(nil)
+}
+
+// Reservation is a record's space on disk, taken before the data file is
+// renamed into place: the temp file holds as many bytes as the finished
+// record can need, so completing it (Commit) allocates nothing.
+type Reservation struct {
+	s    *Store
+	r    Record
+	tmp  string
+	f    *os.File
+	size int
+}
+
+// Reserve takes the space of r's record (r without File; Commit adds it).
+// A full disk fails here, before the caller has changed anything. Writers
+// of one path must be serialised (the path's lock).
+func (s *Store) Reserve(r Record) (*Reservation, error) { return s.reserve(r, true) }
+
+// widest is an identity whose every number is as long as JSON makes it.
+var widest = Identity{Dev: math.MaxUint64, Ino: math.MaxUint64, Size: math.MinInt64, MtimeNs: math.MinInt64, CtimeNs: math.MinInt64}
+
+func (s *Store) reserve(r Record, widen bool) (*Reservation, error) {
+	max := r
+	if widen {
+		max.File = &widest
 	}
-	name := Path(r.Key)
-	tmp := strings.TrimSuffix(name, ".json") + ".tmp"
-	f, err := s.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	b, err := json.Marshal(max)
 	if err != nil {
+		return nil, err
+	}
+	b = append(b, '\n')
+	if err := s.root.MkdirAll(Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", Dir, err)
+	}
+	tmp := strings.TrimSuffix(Path(r.LocalPath()), ".json") + ".tmp"
+	f, err := s.root.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("write delivery record: %w", err)
+	}
+	// The write allocates the blocks (ext4's delayed allocation reserves
+	// them here too, and fails here with ENOSPC); Commit overwrites them.
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		s.root.Remove(tmp)
+		return nil, fmt.Errorf("write delivery record: %w", err)
+	}
+	return &Reservation{s: s, r: r, tmp: tmp, f: f, size: len(b)}, nil
+}
+
+// Commit completes the record with the file's identity (nil: unknown on
+// this platform), into the reserved bytes (padded with spaces), fsyncs it,
+// renames it over the old record and fsyncs the directory.
+func (rv *Reservation) Commit(id *Identity) error {
+	r := rv.r
+	r.File = id
+	b, err := json.Marshal(r)
+	if err == nil && len(b)+1 > rv.size {
+		err = fmt.Errorf("record of %d bytes exceeds its reservation of %d", len(b)+1, rv.size)
+	}
+	if err != nil {
+		rv.Cancel()
 		return fmt.Errorf("write delivery record: %w", err)
 	}
-	_, err = f.Write(append(b, '\n'))
-	if err == nil {
-		err = f.Sync()
+	pad := make([]byte, rv.size)
+	copy(pad, b)
+	for i := len(b); i < len(pad)-1; i++ {
+		pad[i] = ' '
 	}
-	if cerr := f.Close(); err == nil {
+	pad[len(pad)-1] = '\n'
+	return rv.finish(pad)
+}
+
+// finish writes b (nil: the reserved bytes are the record) at the start
+// of the temp file, then fsync, rename over the record, fsync of the dir.
+func (rv *Reservation) finish(b []byte) error {
+	var err error
+	if b != nil {
+		_, err = rv.f.WriteAt(b, 0)
+	}
+	if err == nil {
+		err = rv.f.Sync()
+	}
+	if cerr := rv.f.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
-		err = s.root.Rename(tmp, name)
+		err = rv.s.root.Rename(rv.tmp, Path(rv.r.LocalPath()))
 	}
 	if err != nil {
-		s.root.Remove(tmp)
+		rv.s.root.Remove(rv.tmp)
 		return fmt.Errorf("write delivery record: %w", err)
 	}
-	return syncDir(s.root, Dir)
+	return syncDir(rv.s.root, Dir)
 }
 
-// Remove deletes the record of key (no error if there is none) and fsyncs
-// the directory. The caller holds the key's lock and has removed the file
-// first: a crash in between leaves a record without its file, which every
-// reader treats as "not delivered".
-func (s *Store) Remove(key string) error {
-	if err := s.root.Remove(Path(key)); err != nil {
+// Cancel gives the reserved space back.
+func (rv *Reservation) Cancel() {
+	rv.f.Close()
+	rv.s.root.Remove(rv.tmp)
+}
+
+// Remove deletes the record of the path rel (no error if there is none)
+// and fsyncs the directory. The caller holds the path's lock and has
+// removed the file first: a crash in between leaves a record without its
+// file, which every reader treats as "not delivered".
+func (s *Store) Remove(rel string) error {
+	if err := s.root.Remove(Path(rel)); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
@@ -228,8 +384,8 @@ func (s *Store) readFile(name string) (Record, error) {
 	}
 	defer f.Close()
 	r, err := decode(f)
-	if err == nil && path.Base(name) != Name(r.Key) {
-		err = fmt.Errorf("%w: %s holds key %q", ErrCorrupt, name, r.Key)
+	if err == nil && path.Base(name) != Name(r.LocalPath()) {
+		err = fmt.Errorf("%w: %s holds the record of %q", ErrCorrupt, name, r.LocalPath())
 	}
 	if err != nil {
 		return Record{}, fmt.Errorf("%s: %w", name, err)

@@ -53,6 +53,30 @@ const DefaultRegion = "us-east-1"
 
 // New returns an S3 client. getenv is os.Getenv in production.
 func New(ctx context.Context, o Options, getenv func(string) string) (*s3.Client, error) {
+	cfg, err := Load(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	return S3(cfg, o, getenv), nil
+}
+
+// S3 is the S3 client of a loaded configuration.
+func S3(cfg aws.Config, o Options, getenv func(string) string) *s3.Client {
+	pathStyle := UsePathStyle(getenv)
+	return s3.NewFromConfig(cfg, func(so *s3.Options) {
+		so.UsePathStyle = pathStyle
+		if o.Endpoint != "" {
+			so.BaseEndpoint = aws.String(o.Endpoint)
+			so.UsePathStyle = true
+		}
+	})
+}
+
+// Load reads the SDK's standard settings (region, credentials, endpoints
+// such as AWS_ENDPOINT_URL_S3 and AWS_ENDPOINT_URL_SFN) with edge-drop's
+// transport, retry and checksum settings; the S3 client and the report's
+// Step Functions client share it (and its credentials cache).
+func Load(ctx context.Context, o Options) (aws.Config, error) {
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 5
 	}
@@ -93,7 +117,7 @@ func New(ctx context.Context, o Options, getenv func(string) string) (*s3.Client
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, err
+		return aws.Config{}, err
 	}
 	if cfg.Region == "" {
 		cfg.Region = DefaultRegion
@@ -101,14 +125,7 @@ func New(ctx context.Context, o Options, getenv func(string) string) (*s3.Client
 	if cfg.Credentials != nil {
 		cfg.Credentials = checkedCredentials{cfg.Credentials}
 	}
-	pathStyle := UsePathStyle(getenv)
-	return s3.NewFromConfig(cfg, func(so *s3.Options) {
-		so.UsePathStyle = pathStyle
-		if o.Endpoint != "" {
-			so.BaseEndpoint = aws.String(o.Endpoint)
-			so.UsePathStyle = true
-		}
-	}), nil
+	return cfg, nil
 }
 
 // sdkLogger turns the SDK's printf-style log calls into slog records.

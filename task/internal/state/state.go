@@ -1,9 +1,9 @@
 // Package state owns the task's hidden directory in the data dir,
 // .edge-drop/ (the only writable place in the read-only container):
 //
-//	.edge-drop/locks/<sha256 of key>.lock   per-key lock files (flock)
-//	.edge-drop/tmp/.edge-drop-<rand>.part   downloads in progress
-//	.edge-drop/records/<sha256 of key>.json delivery records (package record)
+//	.edge-drop/locks/<sha256 of path>.lock   per-path lock files (flock)
+//	.edge-drop/tmp/.edge-drop-<rand>.part    downloads in progress
+//	.edge-drop/records/<sha256 of path>.json delivery records (package record)
 //
 // A lock file lives only while a task holds or waits for its lock (its
 // holder removes it on release; a task start removes those left by a
@@ -47,22 +47,27 @@ const (
 // task; a later start removes the rest).
 const MaxReclaim = 1000
 
-// KeyLock is a held per-key lock; Unlock releases it (the kernel releases
-// it too when the process dies).
+// KeyLock is a held lock of one path of the data dir; Unlock releases it
+// (the kernel releases it too when the process dies).
 type KeyLock struct {
 	root *os.Root
 	name string
 	f    *os.File
 }
 
-// LockKey waits for the exclusive lock of key (a hex SHA-256 names the
-// lock file, so every key maps to a short safe name). onWait is called
-// once if another task holds it. ctx ends the wait.
-func LockKey(ctx context.Context, root *os.Root, key string, onWait func()) (*KeyLock, error) {
+// Lock waits for the exclusive lock of of, the path relative to the
+// data dir that a delivery, delete or record migration is about to touch
+// (a hex SHA-256 names the lock file, so every path maps to a short safe
+// name). Every key that maps to the path is serialised on it: routed keys
+// of a board and of its group that land on one file, too. An unrouted
+// key's path is the key, so its lock file is the one versions before
+// issue 17 used (they locked by key). onWait is called once if another
+// task holds it. ctx ends the wait.
+func Lock(ctx context.Context, root *os.Root, of string, onWait func()) (*KeyLock, error) {
 	if err := root.MkdirAll(LocksDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", LocksDir, err)
 	}
-	sum := sha256.Sum256([]byte(key))
+	sum := sha256.Sum256([]byte(of))
 	name := path.Join(LocksDir, hex.EncodeToString(sum[:])+".lock")
 	waited := false
 	wait := func() {
@@ -158,12 +163,30 @@ func sameFile(root *os.Root, name string, f *os.File) (bool, error) {
 }
 
 // Commit renames the temp file to target (relative to the data dir),
-// then closes it, which releases its lock: the name is gone by then.
-func (t *Temp) Commit(target string) error {
+// then closes it, which releases its lock: the name is gone by then. It
+// returns the file's FileInfo from after the rename (which sets its
+// ctime): what the delivery record then names as the file's identity.
+func (t *Temp) Commit(target string) (fs.FileInfo, error) {
 	if err := t.root.Rename(t.Name, target); err != nil {
-		return err
+		return nil, err
 	}
-	return t.File.Close()
+	fi, err := t.File.Stat()
+	if cerr := t.File.Close(); err == nil {
+		err = cerr
+	}
+	return fi, err
+}
+
+// Locker returns Lock as a function of the name alone (record migration
+// takes the same locks as deliveries).
+func Locker(root *os.Root) func(ctx context.Context, name string) (func(), error) {
+	return func(ctx context.Context, name string) (func(), error) {
+		l, err := Lock(ctx, root, name, nil)
+		if err != nil {
+			return nil, err
+		}
+		return l.Unlock, nil
+	}
 }
 
 // Discard removes the temp file (still holding its lock, so no reclaimer

@@ -61,7 +61,7 @@ func TestReclaimRemovesOnlyAbandonedTempFiles(t *testing.T) {
 		}
 	}
 	// The live writer commits; the name is gone, nothing to reclaim.
-	if err := live.Commit("done.bin"); err != nil {
+	if _, err := live.Commit("done.bin"); err != nil {
 		t.Fatal(err)
 	}
 	if r, err := Reclaim(root); err != nil || r != (Reclaimed{}) {
@@ -76,7 +76,7 @@ func TestReclaimRemovesOnlyAbandonedTempFiles(t *testing.T) {
 // lock files made it) is removed by a task start; a held one stays.
 func TestReclaimRemovesUnheldLockFiles(t *testing.T) {
 	root, dir := openRoot(t)
-	held, err := LockKey(context.Background(), root, "held", nil)
+	held, err := Lock(context.Background(), root, "held", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,12 +109,12 @@ func TestReclaimWithoutStateDir(t *testing.T) {
 
 func TestLockKeySerialises(t *testing.T) {
 	root, dir := openRoot(t)
-	a, err := LockKey(context.Background(), root, "k", nil)
+	a, err := Lock(context.Background(), root, "k", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Another key is independent.
-	other, err := LockKey(context.Background(), root, "k2", func() { t.Error("k2 waited for k") })
+	other, err := Lock(context.Background(), root, "k2", func() { t.Error("k2 waited for k") })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestLockKeySerialises(t *testing.T) {
 	waiting := make(chan struct{})
 	got := make(chan error)
 	go func() {
-		b, err := LockKey(context.Background(), root, "k", func() { close(waiting) })
+		b, err := Lock(context.Background(), root, "k", func() { close(waiting) })
 		if err == nil {
 			b.Unlock()
 		}
@@ -218,7 +218,7 @@ func contend(root *os.Root, workers, rounds int) error {
 	for w := range workers {
 		wg.Go(func() {
 			for range rounds {
-				l, err := LockKey(ctx, root, "k", nil)
+				l, err := Lock(ctx, root, "k", nil)
 				if err != nil {
 					errs[w] = err
 					return

@@ -1,6 +1,6 @@
 //go:build unix
 
-package stacks
+package jsiiproc
 
 import (
 	"os"

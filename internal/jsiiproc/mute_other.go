@@ -1,6 +1,6 @@
 //go:build !unix
 
-package stacks
+package jsiiproc
 
 // muteStderr does nothing where file descriptors cannot be redirected; the
 // harmless jsii line may then appear.
