@@ -72,7 +72,7 @@ func Start(t testing.TB, boards []ecstask.Board, d contract.Delivery, stepFuncti
 		t.Fatal(err)
 	}
 	bctx, cancel := context.WithCancel(ctx)
-	srv, err := bucket.Start(bctx, bucket.Options{Dir: filepath.Join(dir, "s3"), Buckets: []string{Bucket}, Region: Region, Logger: slog.New(slog.DiscardHandler)})
+	srv, err := bucket.Start(bctx, bucket.Options{Dir: filepath.Join(dir, "s3"), Buckets: []string{Bucket}, Region: Region, Credentials: sigv4.Credentials{AccessKeyID: AccessKey, SecretAccessKey: SecretKey}, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
