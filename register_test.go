@@ -32,7 +32,7 @@ esac
 		t.Fatal(err)
 	}
 	// The install command as the cluster stack renders it (Fn::Sub filled in).
-	install := edgecluster.VerifyInstallScript + " && sudo bash /tmp/ecs-anywhere-install.sh --region eu-west-1 --cluster edge-drop" +
+	install := edgecluster.VerifyInstallScript + " && sudo bash \"$EDGE_DROP_INSTALL_DIR/ecs-anywhere-install.sh\" --region eu-west-1 --cluster edge-drop" +
 		` --activation-id "$ACTIVATION_ID" --activation-code "$ACTIVATION_CODE"`
 	installFile := filepath.Join(bin, "install-command")
 	if err := os.WriteFile(installFile, []byte(install+"\n"), 0o644); err != nil {
