@@ -351,8 +351,13 @@ func TestDemoStopsOnSignalsAndStopsItsTasks(t *testing.T) {
 				t.Errorf("the task did not get SIGTERM and clean up (%v)\n%s", err, out.String())
 			}
 			for _, pid := range pids {
+				// A killed process closes its files (our pipe) a moment
+				// before it becomes a zombie: give the kernel that moment.
+				for deadline := time.Now().Add(5 * time.Second); alive(pid) && time.Now().Before(deadline); {
+					time.Sleep(20 * time.Millisecond)
+				}
 				if alive(pid) {
-					t.Errorf("process %d of the task still runs after the demo exited", pid)
+					t.Errorf("process %d of the task still runs 5 s after the demo exited", pid)
 				}
 			}
 		})

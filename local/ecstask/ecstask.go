@@ -347,6 +347,9 @@ func (r *Runner) run(ctx context.Context, p runTaskParams, b *board, td assembly
 	logs.Wait()
 	_ = cmd.Wait() // the exit status is read from ProcessState below
 	close(done)
+	// When a container's main process exits, whatever it left running dies
+	// with the container; so here with the task's process group.
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	task.StoppedAt = time.Now().UnixMilli()
 
 	code := cmd.ProcessState.ExitCode()
