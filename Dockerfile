@@ -8,7 +8,8 @@ ARG TARGETOS=linux
 ARG TARGETARCH
 ARG VERSION=dev
 WORKDIR /src/task
-ENV GOFLAGS=-buildvcs=false CGO_ENABLED=0
+# GOWORK=off: the module alone, with its own go.mod's versions (as make task).
+ENV GOFLAGS=-buildvcs=false CGO_ENABLED=0 GOWORK=off
 # The task module imports the contract module through a ../contract replace.
 COPY contract/ /src/contract/
 COPY task/go.mod task/go.sum ./

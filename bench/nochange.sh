@@ -28,7 +28,7 @@ SERVER=
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$DEST" "$OUT/base-src"' EXIT
 
 echo "== building this tree and $BASE" >&2
-export GOFLAGS=-buildvcs=false
+export GOFLAGS=-buildvcs=false GOWORK=off # each module with its own go.mod's versions
 (cd "$ROOT/task" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$OUT/edge-drop-task" .)
 (cd "$ROOT/task" && go build -o "$OUT/bench-s3" ./internal/cmd/bench-s3)
 rm -rf "$OUT/base-src" && mkdir -p "$OUT/base-src"

@@ -47,10 +47,10 @@ import (
 	"github.com/edge-drop/edge-drop/config"
 	"github.com/edge-drop/edge-drop/constructs/pipeline"
 	"github.com/edge-drop/edge-drop/contract"
+	"github.com/edge-drop/edge-drop/local/asl"
 	"github.com/edge-drop/edge-drop/local/endpoint"
 	"github.com/edge-drop/edge-drop/local/localrun"
 	"github.com/edge-drop/edge-drop/local/sigv4"
-	"github.com/edge-drop/edge-drop/local/statemachine"
 	"github.com/edge-drop/edge-drop/stacks"
 )
 
@@ -386,7 +386,7 @@ func deliveryProblem(r localrun.Result, places samplePlaces, want []byte) (strin
 	switch {
 	case x == nil:
 		return "no rule matched it (the rule's key filter: ruleKeyPrefix, ruleKeySuffix or ruleKeyWildcard)", nil
-	case x.Status != statemachine.StatusSucceeded:
+	case x.Status != asl.StatusSucceeded:
 		_, why, ok := strings.Cut(x.Cause, " was not delivered: ")
 		if !ok {
 			why = x.Status + ": " + x.Cause
@@ -442,7 +442,7 @@ func (p *printer) printf(format string, a ...any) {
 	fmt.Fprintf(p.w, format, a...)
 }
 
-func (p *printer) event(exec string, e statemachine.Event) {
+func (p *printer) event(exec string, e asl.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	where := "[" + exec + "]"
@@ -453,12 +453,12 @@ func (p *printer) event(exec string, e statemachine.Event) {
 		}
 	}
 	switch e.Kind {
-	case statemachine.EventStateExited:
+	case asl.EventStateExited:
 		p.fleet.note(exec, e)
 		fmt.Fprintf(p.w, "  %s %-18s %-7s %8s\n", where, e.State, e.Type, e.Duration.Round(10*time.Microsecond))
-	case statemachine.EventStateFailed:
+	case asl.EventStateFailed:
 		fmt.Fprintf(p.w, "  %s %-18s failed: %s\n", where, e.State, safe(e.Error))
-	case statemachine.EventRetryScheduled:
+	case asl.EventRetryScheduled:
 		fmt.Fprintf(p.w, "  %s %-18s retry in %s\n", where, e.State, e.Duration.Round(time.Millisecond))
 	}
 }

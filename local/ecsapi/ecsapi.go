@@ -26,9 +26,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/edge-drop/edge-drop/local/asl"
 	"github.com/edge-drop/edge-drop/local/ecstask"
 	"github.com/edge-drop/edge-drop/local/sigv4"
-	"github.com/edge-drop/edge-drop/local/statemachine"
 )
 
 // Fleet answers ECS calls the way the state machines' aws-sdk integration
@@ -126,7 +126,7 @@ func Handler(f Fleet) http.Handler {
 		out, err := f.Handle(r.Context(), resource, recase(in, unicode.ToUpper))
 		if err != nil {
 			name, msg := "ServerException", err.Error()
-			if se := (*statemachine.Error)(nil); errors.As(err, &se) {
+			if se := (*asl.Error)(nil); errors.As(err, &se) {
 				name = strings.TrimPrefix(se.Name, "Ecs.")
 				msg = strings.TrimSuffix(se.Cause, " (Service: Ecs, Status Code: 400)")
 			}

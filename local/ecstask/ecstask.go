@@ -29,8 +29,8 @@ import (
 	"time"
 
 	"github.com/edge-drop/edge-drop/contract"
+	"github.com/edge-drop/edge-drop/local/asl"
 	"github.com/edge-drop/edge-drop/local/assembly"
-	"github.com/edge-drop/edge-drop/local/statemachine"
 )
 
 // ResourceRunTaskSync runs a task and waits for it to stop.
@@ -113,7 +113,7 @@ type runTaskParams struct {
 	}
 }
 
-// Handle is a statemachine.TaskHandler.
+// Handle is a asl.TaskHandler.
 func (r *Runner) Handle(ctx context.Context, resource string, parameters any) (any, error) {
 	switch {
 	case strings.HasSuffix(resource, ":states:::ecs:runTask.sync"):
@@ -123,7 +123,7 @@ func (r *Runner) Handle(ctx context.Context, resource string, parameters any) (a
 	case strings.HasSuffix(resource, ":states:::aws-sdk:ecs:describeContainerInstances"):
 		return r.describeContainerInstances(parameters)
 	}
-	return nil, &statemachine.Error{Name: statemachine.ErrRuntime,
+	return nil, &asl.Error{Name: asl.ErrRuntime,
 		Cause: fmt.Sprintf("the local run serves only %s, %s and %s, not %s", ResourceRunTaskSync,
 			ResourceListContainerInstances, ResourceDescribeContainerInstances, resource)}
 }
@@ -132,14 +132,14 @@ func (r *Runner) runTask(ctx context.Context, parameters any) (any, error) {
 	raw, _ := json.Marshal(parameters)
 	var p runTaskParams
 	if err := json.Unmarshal(raw, &p); err != nil {
-		return nil, &statemachine.Error{Name: "ECS.InvalidParameterException", Cause: err.Error()}
+		return nil, &asl.Error{Name: "ECS.InvalidParameterException", Cause: err.Error()}
 	}
 	td, ok := r.TaskDefinitions[p.TaskDefinition]
 	if !ok {
-		return nil, &statemachine.Error{Name: "ECS.ClientException", Cause: "Unable to describe task definition: " + p.TaskDefinition}
+		return nil, &asl.Error{Name: "ECS.ClientException", Cause: "Unable to describe task definition: " + p.TaskDefinition}
 	}
 	if len(td.Containers) != 1 {
-		return nil, &statemachine.Error{Name: "ECS.ClientException", Cause: fmt.Sprintf("the local run supports one container per task, %s has %d", td.Family, len(td.Containers))}
+		return nil, &asl.Error{Name: "ECS.ClientException", Cause: fmt.Sprintf("the local run supports one container per task, %s has %d", td.Family, len(td.Containers))}
 	}
 	c := td.Containers[0]
 	env := map[string]string{}
@@ -149,7 +149,7 @@ func (r *Runner) runTask(ctx context.Context, parameters any) (any, error) {
 	var command []string
 	for _, o := range p.Overrides.ContainerOverrides {
 		if o.Name != c.Name {
-			return nil, &statemachine.Error{Name: "ECS.InvalidParameterException", Cause: "Override for container named " + o.Name + " is not a container in the TaskDefinition."}
+			return nil, &asl.Error{Name: "ECS.InvalidParameterException", Cause: "Override for container named " + o.Name + " is not a container in the TaskDefinition."}
 		}
 		for _, e := range o.Environment {
 			env[e.Name] = e.Value
@@ -158,12 +158,12 @@ func (r *Runner) runTask(ctx context.Context, parameters any) (any, error) {
 	}
 	cluster, err := r.cluster(p.Cluster)
 	if err != nil {
-		return nil, &statemachine.Error{Name: "ECS.ClusterNotFoundException", Cause: "Cluster not found."}
+		return nil, &asl.Error{Name: "ECS.ClusterNotFoundException", Cause: "Cluster not found."}
 	}
 	p.Cluster = cluster
 	q, err := placement(p.PlacementConstraints)
 	if err != nil {
-		return nil, &statemachine.Error{Name: "ECS.InvalidParameterException", Cause: err.Error()}
+		return nil, &asl.Error{Name: "ECS.InvalidParameterException", Cause: err.Error()}
 	}
 
 	// Placement: a matching connected board with a free slot, or wait for
@@ -178,11 +178,11 @@ func (r *Runner) runTask(ctx context.Context, parameters any) (any, error) {
 			failure["Arn"] = b.arn(p.Cluster)
 		}
 		failures, _ := json.Marshal(map[string]any{"Failures": []any{failure}})
-		return nil, &statemachine.Error{Name: contract.ErrPlacement, Cause: string(failures)}
+		return nil, &asl.Error{Name: contract.ErrPlacement, Cause: string(failures)}
 	}
 	defer r.fleet.release(b)
 	if err := mapVolumes(b, td, c, env); err != nil {
-		return nil, &statemachine.Error{Name: "ECS.ClientException", Cause: err.Error()}
+		return nil, &asl.Error{Name: "ECS.ClientException", Cause: err.Error()}
 	}
 	return r.run(ctx, p, b, td, c, env, command)
 }
@@ -300,7 +300,7 @@ func (r *Runner) run(ctx context.Context, p runTaskParams, b *board, td assembly
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	task.StartedAt = time.Now().UnixMilli()
 	if err := cmd.Start(); err != nil {
-		return nil, &statemachine.Error{Name: contract.ErrECSException, Cause: "CannotStartContainerError: " + err.Error()}
+		return nil, &asl.Error{Name: contract.ErrECSException, Cause: "CannotStartContainerError: " + err.Error()}
 	}
 	var (
 		logs       sync.WaitGroup
@@ -365,7 +365,7 @@ func (r *Runner) run(ctx context.Context, p runTaskParams, b *board, td assembly
 	}
 	if code != 0 {
 		cause, _ := json.Marshal(task)
-		return nil, &Failure{Err: statemachine.Error{Name: statemachine.ErrTaskFailed, Cause: string(cause)}, LastStderr: lastStderr}
+		return nil, &Failure{Err: asl.Error{Name: asl.ErrTaskFailed, Cause: string(cause)}, LastStderr: lastStderr}
 	}
 	return task, nil
 }
@@ -375,7 +375,7 @@ func (r *Runner) run(ctx context.Context, p runTaskParams, b *board, td assembly
 // pipeline also gets the task's own reason, its last line on stderr, which
 // in the cloud is only in the task's log.
 type Failure struct {
-	Err        statemachine.Error
+	Err        asl.Error
 	LastStderr string
 }
 

@@ -21,13 +21,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edge-drop/edge-drop/local/asl"
 	"github.com/edge-drop/edge-drop/local/assembly"
 	"github.com/edge-drop/edge-drop/local/bucket"
 	"github.com/edge-drop/edge-drop/local/ecstask"
 	"github.com/edge-drop/edge-drop/local/rule"
+	"github.com/edge-drop/edge-drop/local/sfnapi"
 	"github.com/edge-drop/edge-drop/local/sigv4"
-	"github.com/edge-drop/edge-drop/local/statemachine"
-	"github.com/edge-drop/edge-drop/local/stepfunctions"
 )
 
 // The local pipeline's region and account (ARNs, events, credential scope).
@@ -72,7 +72,7 @@ type Options struct {
 	TaskSlots int
 	// Observer sees every state machine event, with the execution it
 	// belongs to (for live printing).
-	Observer func(exec string, e statemachine.Event)
+	Observer func(exec string, e asl.Event)
 	// OnTaskLog sees each line a task writes.
 	OnTaskLog func(taskID, line string)
 	Logger    *slog.Logger
@@ -103,7 +103,7 @@ type Result struct {
 	Rule         string
 	StateMachine string // its name
 	Event        bucket.Notification
-	Execution    *statemachine.Execution
+	Execution    *asl.Execution
 	// TaskReason is the last stderr line of the execution's last task that
 	// failed: the task's own words for why (in the cloud, its log has it).
 	TaskReason string
@@ -115,7 +115,7 @@ type Pipeline struct {
 	Buckets []string
 	// StepFunctions is the local Step Functions endpoint: the tasks'
 	// reports (SendTaskSuccess with their task token) and make sync.
-	StepFunctions *stepfunctions.Server
+	StepFunctions *sfnapi.Server
 	// Credentials are what clients of S3 and Step Functions (the tasks
 	// too) sign with.
 	Credentials sigv4.Credentials
@@ -127,9 +127,9 @@ type Pipeline struct {
 	Boards []BoardDir
 
 	runner   *ecstask.Runner
-	tokens   *statemachine.TaskTokens // of every execution: tasks report with them
-	machines map[string]machine       // by ARN: every state machine of the assembly
-	started  runs                     // by StartExecution
+	tokens   *asl.TaskTokens    // of every execution: tasks report with them
+	machines map[string]machine // by ARN: every state machine of the assembly
+	started  runs               // by StartExecution
 	opts     Options
 	log      *slog.Logger
 	results  chan Result
@@ -263,10 +263,10 @@ func Start(ctx context.Context, opts Options) (*Pipeline, error) {
 	runner.RejectWhenBusy = opts.RejectWhenBusy
 
 	p := &Pipeline{S3: srv, Buckets: buckets, Credentials: keys, HostPaths: hostPaths, Boards: dirs, runner: runner,
-		tokens: statemachine.NewTaskTokens(), machines: parsed, opts: opts, log: logger, runCtx: runCtx,
+		tokens: asl.NewTaskTokens(), machines: parsed, opts: opts, log: logger, runCtx: runCtx,
 		results: make(chan Result, 1024), cancel: cancel, done: make(chan struct{}), resume: make(chan struct{})}
 	// Tasks run here, so the endpoint their reports go to runs too.
-	p.StepFunctions, err = stepfunctions.Start(api{p}, stepfunctions.Options{Listener: opts.StepFunctionsListener,
+	p.StepFunctions, err = sfnapi.Start(api{p}, sfnapi.Options{Listener: opts.StepFunctionsListener,
 		Addr: opts.StepFunctionsAddr, Credentials: keys, Region: Region})
 	if err != nil {
 		cancel()
@@ -417,12 +417,12 @@ func targetInput(event []byte, r assembly.Rule) (any, error) {
 // execute runs one execution of m to its end and returns r completed with
 // it: the task calls go to the fleet runner. observe, if set, sees every
 // event of the execution too.
-func (p *Pipeline) execute(ctx context.Context, m machine, name string, in any, r Result, observe func(statemachine.Event)) Result {
+func (p *Pipeline) execute(ctx context.Context, m machine, name string, in any, r Result, observe func(asl.Event)) Result {
 	// A timed-out state does not wait for its task to stop, so the task
 	// may still write this after the execution ended.
 	var reason atomic.Pointer[string]
 	r.StateMachine = m.name
-	r.Execution = m.parsed.Execute(ctx, in, statemachine.Options{
+	r.Execution = m.parsed.Execute(ctx, in, asl.Options{
 		Task: func(ctx context.Context, resource string, params any) (any, error) {
 			if !p.tasks.start() {
 				return nil, context.Canceled
@@ -438,7 +438,7 @@ func (p *Pipeline) execute(ctx context.Context, m machine, name string, in any, 
 		Tokens:           p.tokens,
 		Name:             name,
 		StateMachineName: m.name,
-		Observer: func(e statemachine.Event) {
+		Observer: func(e asl.Event) {
 			if p.opts.Observer != nil {
 				p.opts.Observer(name, e)
 			}
