@@ -9,7 +9,6 @@ import (
 	"github.com/edge-drop/edge-drop/config"
 	"github.com/edge-drop/edge-drop/constructs/pipeline"
 	"github.com/edge-drop/edge-drop/contract"
-	"github.com/edge-drop/edge-drop/local/asl"
 	"github.com/edge-drop/edge-drop/local/localrun"
 	"github.com/edge-drop/edge-drop/local/sigv4"
 )
@@ -27,7 +26,7 @@ func sampleKey(cfg config.Config, n, target string) string {
 		if !strings.HasPrefix(key, cfg.RuleKeyPrefix) {
 			key = cfg.RuleKeyPrefix + key
 		}
-		if routed(cfg.RoutePrefix, key) && asl.StringMatches(cfg.KeyPattern, key) {
+		if routed(cfg.RoutePrefix, key) && contract.StringMatches(cfg.KeyPattern, key) {
 			break
 		}
 	}

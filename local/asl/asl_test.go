@@ -199,42 +199,6 @@ func TestChoice(t *testing.T) {
 	runCases(t, cases)
 }
 
-func TestStringMatches(t *testing.T) {
-	cases := []struct {
-		pattern, s string
-		want       bool
-	}{
-		{"demo*.txt", "demo.txt", true},
-		{"demo*.txt", "demo-1.txt", true},
-		{"demo*.txt", "demo/a/b.txt", true},
-		{"demo*.txt", "xdemo.txt", false},
-		{"demo*.txt", "demo.txt.bak", false},
-		{"demo*.txt", "demo.TXT", false},
-		{"*", "", true},
-		{"*", "anything", true},
-		{"", "", true},
-		{"", "a", false},
-		{"a*b*c", "abc", true},
-		{"a*b*c", "aXbYc", true},
-		{"a*b*c", "aXbY", false},
-		{"*.log", "x.log.log", true},
-		{"**", "ab", true},
-		{`a\*b`, "a*b", true},
-		{`a\*b`, "aXb", false},
-		{`a\\*`, `a\anything`, true},
-		{`\*`, "*", true},
-		{`\*`, "x", false},
-		{"日本*", "日本語", true},
-		{"a?c", "abc", false}, // '?' is not a wildcard
-		{"a?c", "a?c", true},
-	}
-	for _, c := range cases {
-		if got := wildcardMatch(c.pattern, c.s); got != c.want {
-			t.Errorf("wildcardMatch(%q, %q) = %v, want %v", c.pattern, c.s, got, c.want)
-		}
-	}
-}
-
 // retryMachine builds a one-Task machine with the given Retry list and extra
 // fields; a "Caught" state exists when the extra fields route to it.
 func retryMachine(retry, extra string) string {

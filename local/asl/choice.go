@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/edge-drop/edge-drop/contract"
 )
 
 type choiceRule struct {
@@ -19,11 +21,12 @@ type choiceRule struct {
 	not     *choiceRule
 
 	variable *path
-	op       string // e.g. "StringEquals"
-	base     string // op without the "Path" suffix
-	operand  any    // literal operand
-	opPath   *path  // operand for ...Path operators
-	field    string // e.g. "Choices[0].And[1]" for messages
+	op       string           // e.g. "StringEquals"
+	base     string           // op without the "Path" suffix
+	operand  any              // literal operand
+	opPath   *path            // operand for ...Path operators
+	pattern  contract.Pattern // StringMatches' operand, compiled
+	field    string           // e.g. "Choices[0].And[1]" for messages
 }
 
 var comparisonOps = map[string]string{} // op -> operand kind
@@ -135,6 +138,9 @@ func parseChoiceRule(v any, top bool, field string) (*choiceRule, error) {
 			return nil, fmt.Errorf("field %s: must be a string", opField)
 		}
 		r.operand = val
+		if op == "StringMatches" {
+			r.pattern = contract.CompilePattern(val.(string))
+		}
 	case "Numeric":
 		if _, ok := val.(json.Number); !ok {
 			return nil, fmt.Errorf("field %s: must be a number", opField)
@@ -230,7 +236,7 @@ func (r *choiceRule) eval(input, ctxObj any) (bool, *stateError) {
 		if !ok {
 			return false, nil
 		}
-		return wildcardMatch(operand.(string), s), nil
+		return r.pattern.Match(s), nil
 	case "BooleanEquals":
 		a, ok1 := val.(bool)
 		b, ok2 := operand.(bool)
@@ -282,54 +288,4 @@ func compare(c int, rel string) bool {
 		return c >= 0
 	}
 	return false
-}
-
-// StringMatches reports whether s matches pattern as the Choice rule
-// StringMatches matches it.
-func StringMatches(pattern, s string) bool { return wildcardMatch(pattern, s) }
-
-// wildcardMatch implements StringMatches: '*' matches any run of characters
-// (including none); "\*" is a literal asterisk and "\\" a literal backslash.
-func wildcardMatch(pattern, s string) bool {
-	type tok struct {
-		star bool
-		ch   rune
-	}
-	var toks []tok
-	pr := []rune(pattern)
-	for i := 0; i < len(pr); i++ {
-		switch {
-		case pr[i] == '\\' && i+1 < len(pr) && (pr[i+1] == '*' || pr[i+1] == '\\'):
-			toks = append(toks, tok{ch: pr[i+1]})
-			i++
-		case pr[i] == '*':
-			toks = append(toks, tok{star: true})
-		default:
-			toks = append(toks, tok{ch: pr[i]})
-		}
-	}
-	sr := []rune(s)
-	// Iterative glob matching with single-star backtracking.
-	ti, si := 0, 0
-	starTi, starSi := -1, 0
-	for si < len(sr) {
-		switch {
-		case ti < len(toks) && !toks[ti].star && toks[ti].ch == sr[si]:
-			ti++
-			si++
-		case ti < len(toks) && toks[ti].star:
-			starTi, starSi = ti, si
-			ti++
-		case starTi >= 0:
-			ti = starTi + 1
-			starSi++
-			si = starSi
-		default:
-			return false
-		}
-	}
-	for ti < len(toks) && toks[ti].star {
-		ti++
-	}
-	return ti == len(toks)
 }

@@ -2,13 +2,13 @@ package asl
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"testing"
 )
 
-// TestStringMatchesSharedTable runs StringMatches against the table the
-// task's sync mode is tested against too, so that both keep the keys the
-// same way.
+// A Choice state's StringMatches decides as the contract's table says (the
+// task's sync filter runs the same implementation, contract.StringMatches).
 func TestStringMatchesSharedTable(t *testing.T) {
 	b, err := os.ReadFile("../../contract/testdata/stringmatches.json")
 	if err != nil {
@@ -28,8 +28,13 @@ func TestStringMatchesSharedTable(t *testing.T) {
 		t.Fatal("empty table")
 	}
 	for _, c := range doc.Cases {
-		if got := wildcardMatch(c.Pattern, c.Input); got != c.Match {
-			t.Errorf("StringMatches(%q, %q) = %v, want %v", c.Pattern, c.Input, got, c.Match)
+		pattern, _ := json.Marshal(c.Pattern)
+		def := fmt.Sprintf(`{"StartAt":"C","States":{
+			"C":{"Type":"Choice","Choices":[{"Variable":"$.s","StringMatches":%s,"Next":"Yes"}],"Default":"No"},
+			"Yes":{"Type":"Pass","Result":true,"End":true},"No":{"Type":"Pass","Result":false,"End":true}}}`, pattern)
+		e := mustParse(t, def).Execute(t.Context(), map[string]any{"s": c.Input}, Options{})
+		if e.Status != StatusSucceeded || e.Output != c.Match {
+			t.Errorf("StringMatches %q on %q: %s %v, want %v", c.Pattern, c.Input, e.Status, e.Output, c.Match)
 		}
 	}
 }
