@@ -41,7 +41,7 @@ func TestMakeTargetsAreDefinedOnce(t *testing.T) {
 	}
 }
 
-// make test-go and test-task test each package of the three modules once:
+// make test-go and test-task test each package of every module once:
 // the race packages under -race only, the others (jsii, qemu) without.
 func TestEveryPackageIsTestedOnce(t *testing.T) {
 	out, err := exec.Command("make", "-n", "test-go", "test-task").CombinedOutput()
@@ -79,7 +79,7 @@ func TestEveryPackageIsTestedOnce(t *testing.T) {
 			}
 		}
 	}
-	for _, dir := range []string{".", "task", "contract"} {
+	for _, dir := range workspaceModules(t) { // every go.mod (TestGoWorkNamesEveryModule...)
 		for _, p := range list(dir, "./...") {
 			if runs[p] != 1 {
 				t.Errorf("make test tests %s %d times, want once", p, runs[p])
@@ -293,19 +293,11 @@ func TestEveryCDKTestBinaryClosesJSII(t *testing.T) {
 // workspace one version of a dependency serves every module, so the task
 // would link other versions than its go.mod pins.
 func TestGoWorkNamesEveryModuleAndMakeBuildsEachAlone(t *testing.T) {
-	out, err := exec.Command("go", "work", "edit", "-json", "go.work").Output()
-	if err != nil {
-		t.Fatalf("go work edit -json: %v", err)
-	}
-	var work struct{ Use []struct{ DiskPath string } }
-	if err := json.Unmarshal(out, &work); err != nil {
-		t.Fatal(err)
-	}
 	used := map[string]bool{}
-	for _, u := range work.Use {
-		used[filepath.Clean(u.DiskPath)] = true
+	for _, dir := range workspaceModules(t) {
+		used[dir] = true
 	}
-	err = filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
 		switch {
 		case err != nil:
 			return err
@@ -330,4 +322,22 @@ func TestGoWorkNamesEveryModuleAndMakeBuildsEachAlone(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "off" {
 		t.Errorf("make's recipes must run with GOWORK=off, go env GOWORK says %q (%v)", out, err)
 	}
+}
+
+// workspaceModules are the module directories go.work uses.
+func workspaceModules(t *testing.T) []string {
+	t.Helper()
+	out, err := exec.Command("go", "work", "edit", "-json", "go.work").Output()
+	if err != nil {
+		t.Fatalf("go work edit -json: %v", err)
+	}
+	var work struct{ Use []struct{ DiskPath string } }
+	if err := json.Unmarshal(out, &work); err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, u := range work.Use {
+		dirs = append(dirs, filepath.Clean(u.DiskPath))
+	}
+	return dirs
 }

@@ -48,6 +48,7 @@ import (
 
 	"github.com/edge-drop/edge-drop/local/endpoint"
 	"github.com/edge-drop/edge-drop/local/sigv4"
+	"github.com/edge-drop/edge-drop/s3fake"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3afero"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
@@ -204,7 +205,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		verifier:     &sigv4.Verifier{Credentials: opts.Credentials, Service: "s3", Region: opts.Region},
 		corsOrigin:   strings.TrimSuffix(opts.CORSOrigin, "/"),
 		backend:      backend,
-		s3:           fake.Server(),
+		s3:           s3fake.New(backend, fake.Server()), // If-Match on GET and HEAD, as S3
 		ln:           ln,
 		url:          endpoint.URL(ln),
 		events:       make(chan Notification, 64),
@@ -276,17 +277,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w = s.guardBody(w, r)
 	if s.onDisk {
 		if why := unsafeKey(r.URL.Path); why != "" {
-			writeError(w, r, http.StatusBadRequest, "InvalidArgument", why)
+			s3fake.WriteError(w, r, http.StatusBadRequest, "InvalidArgument", why)
 			return
 		}
 	}
-	if s.preconditionFailed(r) {
-		writeError(w, r, http.StatusPreconditionFailed, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")
-		return
-	}
 	if r.Method == http.MethodDelete && hasAny(r.URL.Query(), subresources) {
 		// gofakes3 v1.2.0 deletes the whole object on e.g. DELETE ?tagging.
-		writeError(w, r, http.StatusNotImplemented, "NotImplemented", "the local S3 server does not support deleting object sub-resources ("+strings.Join(subresources, ", ")+")")
+		s3fake.WriteError(w, r, http.StatusNotImplemented, "NotImplemented", "the local S3 server does not support deleting object sub-resources ("+strings.Join(subresources, ", ")+")")
 		return
 	}
 	bucket, keys, ok, err := s.deletion(r)
@@ -297,7 +294,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ok {
 		for _, k := range keys { // DeleteObjects' keys are in the body, not the path
 			if why := keyProblem(k); why != "" && s.onDisk {
-				writeError(w, r, http.StatusBadRequest, "InvalidArgument", why)
+				s3fake.WriteError(w, r, http.StatusBadRequest, "InvalidArgument", why)
 				return
 			}
 		}
@@ -406,27 +403,6 @@ func (s *Server) serveDeletion(w http.ResponseWriter, r *http.Request, bucket st
 			SourceIP:  sourceIP(r.RemoteAddr),
 		})
 	}
-}
-
-// preconditionFailed tells whether a GET or HEAD carries an If-Match that
-// the object's current ETag does not satisfy. S3 answers those with 412;
-// gofakes3 v1.2.0 ignores If-Match, and the task pins its ranged GETs with it
-// to notice an object replaced mid-download. (The check and gofakes3's read
-// are not one atomic step; the task also compares each response's ETag.)
-func (s *Server) preconditionFailed(r *http.Request) bool {
-	want := r.Header.Get("If-Match")
-	if want == "" || want == "*" || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
-		return false
-	}
-	bucket, key, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
-	if !ok || bucket == "" || key == "" {
-		return false
-	}
-	obj, err := s.backend.HeadObject(bucket, key)
-	if err != nil {
-		return false // a missing object answers as gofakes3 does (404)
-	}
-	return strings.TrimPrefix(want, "W/") != `"`+hex.EncodeToString(obj.Hash)+`"`
 }
 
 // created builds the notification for a successful creation and queues it.
@@ -557,24 +533,6 @@ func keyProblem(key string) string {
 		}
 	}
 	return ""
-}
-
-// writeError answers with an S3 XML error document.
-func writeError(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/xml")
-	w.WriteHeader(status)
-	if r.Method == http.MethodHead {
-		return
-	}
-	var b strings.Builder
-	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n<Error><Code>")
-	_ = xml.EscapeText(&b, []byte(code))
-	b.WriteString("</Code><Message>")
-	_ = xml.EscapeText(&b, []byte(msg))
-	b.WriteString("</Message><Resource>")
-	_ = xml.EscapeText(&b, []byte(r.URL.Path))
-	b.WriteString("</Resource></Error>")
-	_, _ = io.WriteString(w, b.String())
 }
 
 // classify tells whether r creates an object, and which bucket and key.
