@@ -145,6 +145,6 @@ type Execution struct {
 // Machine is a parsed, validated state machine definition.
 type Machine struct {
 	startAt        string
-	states         map[string]*state
+	states         map[string]state
 	timeoutSeconds int64
 }

@@ -6,61 +6,134 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/edge-drop/edge-drop/contract"
 )
 
-type choiceRule struct {
-	next string // top-level rules only
-
-	// condition is a JSONata Choice state's rule: its expression, without
-	// the {% %} around it.
-	condition string
-
-	and, or []*choiceRule
-	not     *choiceRule
-
-	variable *path
-	op       string           // e.g. "StringEquals"
-	base     string           // op without the "Path" suffix
-	operand  any              // literal operand
-	opPath   *path            // operand for ...Path operators
-	pattern  contract.Pattern // StringMatches' operand, compiled
-	field    string           // e.g. "Choices[0].And[1]" for messages
+// choiceState goes to the Next of the first rule its effective input
+// matches, else to Default; with neither, it fails with
+// States.NoChoiceMatched.
+type choiceState struct {
+	stateMeta
+	dataFlow
+	choices []*choiceRule
+	deflt   string
 }
 
-var comparisonOps = map[string]string{} // op -> operand kind
+// choiceRule is a top-level rule of a Choice state.
+type choiceRule struct {
+	next string
+	cond condition
+}
 
-func init() {
-	for _, p := range []string{"String", "Numeric", "Timestamp"} {
-		for _, s := range []string{"Equals", "LessThan", "GreaterThan", "LessThanEquals", "GreaterThanEquals"} {
-			comparisonOps[p+s] = p
-			comparisonOps[p+s+"Path"] = "path"
+// condition is what a rule tests: a comparison, And, Or, Not, or a
+// JSONata Condition (jsonata.go).
+type condition interface {
+	eval(input, ctxObj any) (bool, *stateError)
+}
+
+func parseChoice(p *stateParser) state {
+	s := &choiceState{stateMeta: p.meta(), dataFlow: p.dataFlow()}
+	raw, ok := p.obj["Choices"].([]any)
+	if !ok || len(raw) == 0 {
+		p.fail("Choices", "must be a non-empty array")
+		return s
+	}
+	parse := parseChoiceRule
+	if p.obj["QueryLanguage"] == "JSONata" {
+		parse = parseJSONataRule
+		for _, f := range []string{"InputPath", "OutputPath"} {
+			if _, ok := p.obj[f]; ok {
+				p.fail(f, "is not allowed in a JSONata state")
+			}
 		}
 	}
-	comparisonOps["StringMatches"] = "String"
-	comparisonOps["BooleanEquals"] = "Boolean"
-	comparisonOps["BooleanEqualsPath"] = "path"
-	for _, op := range []string{"IsNull", "IsPresent", "IsNumeric", "IsString", "IsBoolean", "IsTimestamp"} {
-		comparisonOps[op] = "Boolean"
+	for i, r := range raw {
+		if p.err != nil {
+			return s
+		}
+		rule, err := parse(r, fmt.Sprintf("Choices[%d]", i))
+		if err != nil {
+			p.err = fmt.Errorf("asl: state %q: %v", p.name, err)
+			return s
+		}
+		s.choices = append(s.choices, rule)
 	}
+	s.deflt, _ = p.str("Default")
+	return s
 }
 
-func parseChoiceRule(v any, top bool, field string) (*choiceRule, error) {
+func (s *choiceState) transitions() []transition {
+	var ts []transition
+	if s.deflt != "" {
+		ts = append(ts, transition{"Default", s.deflt})
+	}
+	for i, c := range s.choices {
+		ts = append(ts, transition{fmt.Sprintf("Choices[%d].Next", i), c.next})
+	}
+	return ts
+}
+
+func (s *choiceState) attempt(r *runner, raw any) (attempted, *stateError) {
+	effective, serr := s.input(r, s.name, raw)
+	if serr != nil {
+		return attempted{}, serr
+	}
+	next, serr := s.choose(r, effective)
+	if serr != nil {
+		return attempted{}, serr
+	}
+	out, serr := s.outputOf(r, s.name, effective)
+	return attempted{out: out, next: next}, serr
+}
+
+// choose is the Next of the first matching rule, else Default.
+func (s *choiceState) choose(r *runner, in any) (string, *stateError) {
+	for _, c := range s.choices {
+		ok, serr := c.cond.eval(in, r.ctxObj)
+		if serr != nil {
+			serr.cause = fmt.Sprintf("An error occurred while executing the state '%s'. %s", s.name, serr.cause)
+			return "", serr
+		}
+		if ok {
+			return c.next, nil
+		}
+	}
+	if s.deflt == "" {
+		return "", &stateError{name: ErrNoChoiceMatched, cause: fmt.Sprintf("No Matches! (state '%s')", s.name)}
+	}
+	return s.deflt, nil
+}
+
+// parseChoiceRule parses a top-level JSONPath rule: a condition and Next.
+func parseChoiceRule(v any, field string) (*choiceRule, error) {
 	obj, ok := v.(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("field %s: must be an object", field)
 	}
-	r := &choiceRule{field: field}
-	if top {
-		n, ok := obj["Next"].(string)
-		if !ok || n == "" {
-			return nil, fmt.Errorf("field %s.Next: missing or not a string", field)
-		}
-		r.next = n
-	} else if _, ok := obj["Next"]; ok {
+	next, ok := obj["Next"].(string)
+	if !ok || next == "" {
+		return nil, fmt.Errorf("field %s.Next: missing or not a string", field)
+	}
+	cond, err := parseCondition(obj, field)
+	if err != nil {
+		return nil, err
+	}
+	return &choiceRule{next: next, cond: cond}, nil
+}
+
+// parseNestedRule parses a rule inside And, Or or Not (no Next).
+func parseNestedRule(v any, field string) (condition, error) {
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("field %s: must be an object", field)
+	}
+	if _, ok := obj["Next"]; ok {
 		return nil, fmt.Errorf("field %s.Next: only allowed in top-level choice rules", field)
 	}
+	return parseCondition(obj, field)
+}
+
+// parseCondition parses the one operator of a rule object.
+func parseCondition(obj map[string]any, field string) (condition, error) {
 	var ops []string
 	for k := range obj {
 		switch k {
@@ -70,98 +143,83 @@ func parseChoiceRule(v any, top bool, field string) (*choiceRule, error) {
 		}
 	}
 	sort.Strings(ops)
-	if len(ops) != 1 {
-		if len(ops) == 0 {
-			return nil, fmt.Errorf("field %s: no comparison operator", field)
-		}
+	switch {
+	case len(ops) == 0:
+		return nil, fmt.Errorf("field %s: no comparison operator", field)
+	case len(ops) > 1:
 		return nil, fmt.Errorf("field %s: exactly one comparison operator is allowed, got %s", field, strings.Join(ops, ", "))
 	}
-	op := ops[0]
+	switch op := ops[0]; op {
+	case "And", "Or", "Not":
+		return parseBoolean(obj, op, field)
+	default:
+		return parseComparison(obj, op, field)
+	}
+}
+
+// allOf is And, anyOf is Or, not is Not.
+type (
+	allOf []condition
+	anyOf []condition
+	not   struct{ c condition }
+)
+
+func parseBoolean(obj map[string]any, op, field string) (condition, error) {
 	opField := field + "." + op
-	switch op {
-	case "And", "Or":
+	var c condition
+	if op == "Not" {
+		sub, err := parseNestedRule(obj[op], opField)
+		if err != nil {
+			return nil, err
+		}
+		c = not{sub}
+	} else {
 		list, ok := obj[op].([]any)
 		if !ok || len(list) == 0 {
 			return nil, fmt.Errorf("field %s: must be a non-empty array of rules", opField)
 		}
+		subs := make([]condition, len(list))
 		for i, x := range list {
-			sub, err := parseChoiceRule(x, false, fmt.Sprintf("%s[%d]", opField, i))
+			sub, err := parseNestedRule(x, fmt.Sprintf("%s[%d]", opField, i))
 			if err != nil {
 				return nil, err
 			}
-			if op == "And" {
-				r.and = append(r.and, sub)
-			} else {
-				r.or = append(r.or, sub)
-			}
+			subs[i] = sub
 		}
-		if _, ok := obj["Variable"]; ok {
-			return nil, fmt.Errorf("field %s.Variable: not allowed with %s", field, op)
+		c = anyOf(subs)
+		if op == "And" {
+			c = allOf(subs)
 		}
-		return r, nil
-	case "Not":
-		sub, err := parseChoiceRule(obj[op], false, opField)
-		if err != nil {
-			return nil, err
-		}
-		r.not = sub
-		if _, ok := obj["Variable"]; ok {
-			return nil, fmt.Errorf("field %s.Variable: not allowed with Not", field)
-		}
-		return r, nil
 	}
-	kind, ok := comparisonOps[op]
-	if !ok {
-		return nil, fmt.Errorf("field %s: unsupported comparison operator %q", opField, op)
+	if _, ok := obj["Variable"]; ok {
+		return nil, fmt.Errorf("field %s.Variable: not allowed with %s", field, op)
 	}
-	vs, ok := obj["Variable"].(string)
-	if !ok {
-		return nil, fmt.Errorf("field %s.Variable: missing or not a string", field)
+	return c, nil
+}
+
+func (a allOf) eval(input, ctxObj any) (bool, *stateError) {
+	for _, c := range a {
+		ok, err := c.eval(input, ctxObj)
+		if err != nil || !ok {
+			return false, err
+		}
 	}
-	var err error
-	if r.variable, err = compilePath(vs); err != nil {
-		return nil, fmt.Errorf("field %s.Variable: %v", field, err)
+	return true, nil
+}
+
+func (a anyOf) eval(input, ctxObj any) (bool, *stateError) {
+	for _, c := range a {
+		ok, err := c.eval(input, ctxObj)
+		if err != nil || ok {
+			return ok, err
+		}
 	}
-	r.op, r.base = op, strings.TrimSuffix(op, "Path")
-	val := obj[op]
-	switch kind {
-	case "path":
-		s, ok := val.(string)
-		if !ok {
-			return nil, fmt.Errorf("field %s: must be a path string", opField)
-		}
-		if r.opPath, err = compilePath(s); err != nil {
-			return nil, fmt.Errorf("field %s: %v", opField, err)
-		}
-	case "String":
-		if _, ok := val.(string); !ok {
-			return nil, fmt.Errorf("field %s: must be a string", opField)
-		}
-		r.operand = val
-		if op == "StringMatches" {
-			r.pattern = contract.CompilePattern(val.(string))
-		}
-	case "Numeric":
-		if _, ok := val.(json.Number); !ok {
-			return nil, fmt.Errorf("field %s: must be a number", opField)
-		}
-		r.operand = val
-	case "Boolean":
-		if _, ok := val.(bool); !ok {
-			return nil, fmt.Errorf("field %s: must be a boolean", opField)
-		}
-		r.operand = val
-	case "Timestamp":
-		s, ok := val.(string)
-		if !ok {
-			return nil, fmt.Errorf("field %s: must be a timestamp string", opField)
-		}
-		if _, ok := parseTimestamp(s); !ok {
-			return nil, fmt.Errorf("field %s: %q is not an RFC 3339 timestamp", opField, s)
-		}
-		r.operand = val
-	}
-	return r, nil
+	return false, nil
+}
+
+func (n not) eval(input, ctxObj any) (bool, *stateError) {
+	ok, err := n.c.eval(input, ctxObj)
+	return !ok && err == nil, err
 }
 
 func parseTimestamp(v any) (time.Time, bool) {
@@ -176,116 +234,22 @@ func parseTimestamp(v any) (time.Time, bool) {
 	return t, true
 }
 
-// eval evaluates a rule against the state's effective input.
-func (r *choiceRule) eval(input, ctxObj any) (bool, *stateError) {
-	switch {
-	case r.condition != "":
-		return r.evalJSONata(input, ctxObj)
-	case r.and != nil:
-		for _, s := range r.and {
-			ok, err := s.eval(input, ctxObj)
-			if err != nil || !ok {
-				return false, err
-			}
-		}
-		return true, nil
-	case r.or != nil:
-		for _, s := range r.or {
-			ok, err := s.eval(input, ctxObj)
-			if err != nil || ok {
-				return ok, err
-			}
-		}
-		return false, nil
-	case r.not != nil:
-		ok, err := r.not.eval(input, ctxObj)
-		return !ok && err == nil, err
+// operandOK checks a literal operand of the given kind (comparisonOps).
+func operandOK(kind string, val any) (ok bool, want string) {
+	switch kind {
+	case "path":
+		_, ok = val.(string)
+		return ok, "a path string"
+	case "String":
+		_, ok = val.(string)
+		return ok, "a string"
+	case "Numeric":
+		_, ok = val.(json.Number)
+		return ok, "a number"
+	case "Boolean":
+		_, ok = val.(bool)
+		return ok, "a boolean"
 	}
-	val, found := r.variable.eval(input, ctxObj)
-	if r.op == "IsPresent" {
-		return found == r.operand.(bool), nil
-	}
-	if !found {
-		return false, runtimeErr("Invalid path '%s': The choice state's condition path references an invalid value (field %s.%s)", r.variable.raw, r.field, r.op)
-	}
-	operand := r.operand
-	if r.opPath != nil {
-		v, ok := r.opPath.eval(input, ctxObj)
-		if !ok {
-			return false, runtimeErr("Invalid path '%s': The choice state's condition path references an invalid value (field %s.%s)", r.opPath.raw, r.field, r.op)
-		}
-		operand = v
-	}
-	switch r.base {
-	case "IsNull":
-		return (val == nil) == operand.(bool), nil
-	case "IsString":
-		_, ok := val.(string)
-		return ok == operand.(bool), nil
-	case "IsNumeric":
-		_, ok := toFloat(val)
-		return ok == operand.(bool), nil
-	case "IsBoolean":
-		_, ok := val.(bool)
-		return ok == operand.(bool), nil
-	case "IsTimestamp":
-		_, ok := parseTimestamp(val)
-		return ok == operand.(bool), nil
-	case "StringMatches":
-		s, ok := val.(string)
-		if !ok {
-			return false, nil
-		}
-		return r.pattern.Match(s), nil
-	case "BooleanEquals":
-		a, ok1 := val.(bool)
-		b, ok2 := operand.(bool)
-		return ok1 && ok2 && a == b, nil
-	}
-	switch {
-	case strings.HasPrefix(r.base, "String"):
-		a, ok1 := val.(string)
-		b, ok2 := operand.(string)
-		if !ok1 || !ok2 {
-			return false, nil
-		}
-		return compare(strings.Compare(a, b), strings.TrimPrefix(r.base, "String")), nil
-	case strings.HasPrefix(r.base, "Numeric"):
-		a, ok1 := toFloat(val)
-		b, ok2 := toFloat(operand)
-		if !ok1 || !ok2 {
-			return false, nil
-		}
-		c := 0
-		if a < b {
-			c = -1
-		} else if a > b {
-			c = 1
-		}
-		return compare(c, strings.TrimPrefix(r.base, "Numeric")), nil
-	case strings.HasPrefix(r.base, "Timestamp"):
-		a, ok1 := parseTimestamp(val)
-		b, ok2 := parseTimestamp(operand)
-		if !ok1 || !ok2 {
-			return false, nil
-		}
-		return compare(a.Compare(b), strings.TrimPrefix(r.base, "Timestamp")), nil
-	}
-	return false, runtimeErr("unsupported comparison operator %s", r.op)
-}
-
-func compare(c int, rel string) bool {
-	switch rel {
-	case "Equals":
-		return c == 0
-	case "LessThan":
-		return c < 0
-	case "GreaterThan":
-		return c > 0
-	case "LessThanEquals":
-		return c <= 0
-	case "GreaterThanEquals":
-		return c >= 0
-	}
-	return false
+	_, ok = val.(string)
+	return ok, "a timestamp string"
 }

@@ -68,13 +68,18 @@
 // DISTRIBUTED, ItemReader, ItemBatcher, ResultWriter, ToleratedFailure*,
 // Label), variables (Assign), Arguments and Output, Credentials, unknown
 // comparison operators and intrinsic functions. Parse also rejects what AWS rejects: unknown fields, missing
-// transition targets, unreachable states, States.ALL not alone and last.
+// or empty transition targets, unreachable states, States.ALL not alone and last.
 //
 // JSONPath is RFC 9535 (github.com/theory/jsonpath). Definite paths select one
 // value; indefinite paths (wildcards, slices, filters, "..") select an array,
 // as with the Jayway implementation AWS uses. Dot-notation names RFC 9535 does
 // not allow in shorthand but AWS does ("$.detail-type") are accepted. Jayway
 // functions such as length() are not.
+//
+// Each state kind is its own type with its own parse and run (pass.go,
+// task.go, choice.go, wait.go, terminal.go for Succeed and Fail, map.go);
+// what they share is in states.go (transitions, Retry and Catch),
+// dataflow.go (InputPath to OutputPath), stateparser.go and recovery.go.
 //
 // Values are generic JSON: map[string]any, []any, json.Number, string, bool
 // and nil. Inputs (pass decoded values or a json.RawMessage) and task results

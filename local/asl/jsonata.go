@@ -20,12 +20,17 @@ import (
 // ErrQueryEvaluation is the error of a JSONata expression that fails.
 const ErrQueryEvaluation = "States.QueryEvaluationError"
 
-func parseJSONataRule(v any, _ bool, field string) (*choiceRule, error) {
+// jsonataCondition is a JSONata rule's Condition: its expression, without
+// the {% %} around it.
+type jsonataCondition struct{ expr, field string }
+
+func parseJSONataRule(v any, field string) (*choiceRule, error) {
 	obj, ok := v.(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("field %s: must be an object", field)
 	}
-	r := &choiceRule{field: field}
+	r := &choiceRule{}
+	cond := &jsonataCondition{field: field}
 	for k, x := range obj {
 		switch k {
 		case "Next":
@@ -44,26 +49,27 @@ func parseJSONataRule(v any, _ bool, field string) (*choiceRule, error) {
 			if _, err := jsonata.Compile(expr); err != nil {
 				return nil, fmt.Errorf("field %s.Condition: %v", field, err)
 			}
-			r.condition = expr
+			cond.expr = expr
 		case "Comment":
 		default:
 			return nil, fmt.Errorf("field %s.%s: not supported in a JSONata choice rule (Condition and Next)", field, k)
 		}
 	}
-	if r.next == "" || r.condition == "" {
+	if r.next == "" || cond.expr == "" {
 		return nil, fmt.Errorf("field %s: a JSONata choice rule needs Condition and Next", field)
 	}
+	r.cond = cond
 	return r, nil
 }
 
-// evalJSONata evaluates a Condition. The expression is compiled for each
+// eval evaluates the Condition. The expression is compiled for each
 // evaluation: binding $states changes the compiled expression, and
 // executions evaluate it concurrently.
-func (r *choiceRule) evalJSONata(input, ctxObj any) (bool, *stateError) {
+func (r *jsonataCondition) eval(input, ctxObj any) (bool, *stateError) {
 	fail := func(format string, a ...any) (bool, *stateError) {
 		return false, &stateError{name: ErrQueryEvaluation, cause: fmt.Sprintf("An error occurred while evaluating %s.Condition: ", r.field) + fmt.Sprintf(format, a...)}
 	}
-	e, err := jsonata.Compile(r.condition)
+	e, err := jsonata.Compile(r.expr)
 	if err != nil {
 		return fail("%v", err)
 	}

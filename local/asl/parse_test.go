@@ -57,6 +57,8 @@ func TestParseErrors(t *testing.T) {
 		{"Heartbeat and HeartbeatPath", `{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"r","HeartbeatSeconds":5,"HeartbeatSecondsPath":"$.h","End":true}}}`, []string{"HeartbeatSecondsPath"}},
 		{"End not boolean", `{"StartAt":"A","States":{"A":{"Type":"Pass","End":"yes"}}}`, []string{"field End"}},
 		{"End false without Next", `{"StartAt":"A","States":{"A":{"Type":"Pass","End":false}}}`, []string{"must have Next or End"}},
+		// Was accepted, and ran as End: AWS rejects a Next that names no state.
+		{"empty Next", `{"StartAt":"A","States":{"A":{"Type":"Pass","Next":""}}}`, []string{`state "A"`, "field Next", "must name a state"}},
 		{"unknown top-level field", `{"StartAt":"A","States":{"A":{"Type":"Succeed"}},"Foo":1}`, []string{`top-level field "Foo"`}},
 	}
 	for _, c := range cases {

@@ -233,3 +233,15 @@ func TestAReportedJobOutlivesItsMap(t *testing.T) {
 		t.Error("the execution's context ended, the job did not")
 	}
 }
+
+// $$.Task exists in Task states only: a Fail state right after a Task
+// state saw the Task state's (closed) token, as $$.Task.Token.
+func TestTaskTokenIsNotInTheContextAfterTheTaskState(t *testing.T) {
+	m := mustParse(t, `{"StartAt":"T","States":{
+		"T":{"Type":"Task","Resource":"r","Next":"F"},
+		"F":{"Type":"Fail","Error":"E","CausePath":"$$.Task.Token"}}}`)
+	e := m.Execute(t.Context(), map[string]any{}, Options{Task: func(context.Context, string, any) (any, error) { return map[string]any{}, nil }})
+	if e.Status != StatusFailed || e.Error != ErrRuntime || !strings.Contains(e.Cause, "Invalid path '$$.Task.Token' in field CausePath") {
+		t.Errorf("Fail state with CausePath $$.Task.Token after a Task state: %s %s %q, want States.Runtime (no $$.Task outside Task states)", e.Status, e.Error, e.Cause)
+	}
+}
