@@ -31,6 +31,7 @@ package bucket
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/hex"
 	"encoding/xml"
@@ -141,59 +142,24 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		log = slog.Default()
 	}
 	log = log.With("component", "bucket")
-	if !opts.Credentials.Valid() || opts.Region == "" {
-		return nil, errors.New("bucket: Credentials and Region are required: every request is checked against them")
+	if err := opts.check(); err != nil {
+		return nil, err
 	}
-	if opts.CORSOrigin != "" {
-		if err := CheckOrigin(opts.CORSOrigin); err != nil {
-			return nil, fmt.Errorf("bucket: %w", err)
-		}
+	backend, err := openBackend(opts.Dir)
+	if err != nil {
+		return nil, err
 	}
-	addr := opts.Addr
-	if addr == "" {
-		addr = "127.0.0.1:0"
+	if err := createBuckets(backend, opts.Buckets); err != nil {
+		return nil, err
 	}
-
-	var backend gofakes3.Backend
-	if opts.Dir == "" {
-		backend = s3mem.New()
-	} else {
-		if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
-			return nil, fmt.Errorf("bucket: create dir: %w", err)
-		}
-		if err := clearSpool(spoolPath(opts.Dir)); err != nil {
-			return nil, fmt.Errorf("bucket: %w", err)
-		}
-		b, err := s3afero.MultiBucket(afero.NewBasePathFs(afero.NewOsFs(), opts.Dir))
-		if err != nil {
-			return nil, fmt.Errorf("bucket: filesystem backend in %s: %w", opts.Dir, err)
-		}
-		backend = b
-	}
-	for _, name := range opts.Buckets {
-		if err := gofakes3.ValidateBucketName(name); err != nil {
-			return nil, fmt.Errorf("bucket: invalid bucket name %q: %w", name, err)
-		}
-		ok, err := backend.BucketExists(name)
-		if err != nil {
-			return nil, fmt.Errorf("bucket: check bucket %q: %w", name, err)
-		}
-		if !ok {
-			if err := backend.CreateBucket(name); err != nil {
-				return nil, fmt.Errorf("bucket: create bucket %q: %w", name, err)
-			}
-		}
-	}
-
 	fake := gofakes3.New(backend,
 		gofakes3.WithLogger(slogAdapter{log}),
 		gofakes3.WithAutoBucket(false),
 		gofakes3.WithHostBucket(false), // path-style only: 127.0.0.1 has no bucket subdomains
 	)
-
 	ln := opts.Listener
 	if ln == nil {
-		var err error
+		addr := cmp.Or(opts.Addr, "127.0.0.1:0")
 		if ln, err = net.Listen("tcp", addr); err != nil {
 			return nil, fmt.Errorf("bucket: listen %s: %w", addr, err)
 		}
@@ -215,11 +181,69 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		stopWatch:    make(chan struct{}),
 		drain:        make(chan struct{}),
 	}
+	s.serve(ctx)
+	log.Info("S3 server listening", "url", s.url, "dir", opts.Dir, "buckets", opts.Buckets)
+	return s, nil
+}
+
+func (o Options) check() error {
+	if !o.Credentials.Valid() || o.Region == "" {
+		return errors.New("bucket: Credentials and Region are required: every request is checked against them")
+	}
+	if o.CORSOrigin != "" {
+		if err := CheckOrigin(o.CORSOrigin); err != nil {
+			return fmt.Errorf("bucket: %w", err)
+		}
+	}
+	return nil
+}
+
+// openBackend keeps objects as files under dir (its spool of unfinished
+// uploads emptied), or in memory when dir is "".
+func openBackend(dir string) (gofakes3.Backend, error) {
+	if dir == "" {
+		return s3mem.New(), nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("bucket: create dir: %w", err)
+	}
+	if err := clearSpool(spoolPath(dir)); err != nil {
+		return nil, fmt.Errorf("bucket: %w", err)
+	}
+	b, err := s3afero.MultiBucket(afero.NewBasePathFs(afero.NewOsFs(), dir))
+	if err != nil {
+		return nil, fmt.Errorf("bucket: filesystem backend in %s: %w", dir, err)
+	}
+	return b, nil
+}
+
+// createBuckets creates the buckets that do not exist yet.
+func createBuckets(backend gofakes3.Backend, names []string) error {
+	for _, name := range names {
+		if err := gofakes3.ValidateBucketName(name); err != nil {
+			return fmt.Errorf("bucket: invalid bucket name %q: %w", name, err)
+		}
+		ok, err := backend.BucketExists(name)
+		if err != nil {
+			return fmt.Errorf("bucket: check bucket %q: %w", name, err)
+		}
+		if !ok {
+			if err := backend.CreateBucket(name); err != nil {
+				return fmt.Errorf("bucket: create bucket %q: %w", name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// serve serves HTTP and dispatches notifications until Close, which ctx's
+// end calls too.
+func (s *Server) serve(ctx context.Context) {
 	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
 	go func() {
 		defer close(s.serveDone)
-		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("serve", "err", err)
+		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("serve", "err", err)
 		}
 	}()
 	go s.dispatch()
@@ -230,8 +254,6 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		case <-s.stopWatch:
 		}
 	}()
-	log.Info("S3 server listening", "url", s.url, "dir", opts.Dir, "buckets", opts.Buckets)
-	return s, nil
 }
 
 // URL is the endpoint for S3 clients (path-style), e.g. http://127.0.0.1:41234.

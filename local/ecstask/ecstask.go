@@ -261,6 +261,8 @@ type TaskContainer struct {
 	TaskArn    string
 }
 
+// run runs the task binary as the task's one container and returns the
+// stopped task (what .sync returns), or its failure.
 func (r *Runner) run(ctx context.Context, p runTaskParams, b *board, td assembly.TaskDefinition, c assembly.Container, env map[string]string, command []string) (any, error) {
 	id := newID()
 	task := Task{
@@ -273,6 +275,44 @@ func (r *Runner) run(ctx context.Context, p runTaskParams, b *board, td assembly
 		DesiredStatus:        "STOPPED",
 		CreatedAt:            time.Now().UnixMilli(),
 	}
+	cmd, stdout, stderr, err := r.command(env, command)
+	if err != nil {
+		return nil, err
+	}
+	task.StartedAt = time.Now().UnixMilli()
+	if err := cmd.Start(); err != nil {
+		return nil, &asl.Error{Name: contract.ErrECSException, Cause: "CannotStartContainerError: " + err.Error()}
+	}
+	logs := r.readLogs(id, stdout, stderr)
+	done := make(chan struct{})
+	stopped := stopOnCancel(ctx, cmd.Process.Pid, r.StopTimeout, done)
+	lastStderr := logs()
+	_ = cmd.Wait() // the exit status is read from ProcessState below
+	close(done)
+	task.StoppedAt = time.Now().UnixMilli()
+	code := exitCode(cmd.ProcessState)
+	task.StopCode, task.StoppedReason = "EssentialContainerExited", "Essential container in task exited"
+	select {
+	case reason := <-stopped:
+		task.StopCode, task.StoppedReason = "UserInitiated", reason
+	default:
+	}
+	task.Containers = []TaskContainer{{Name: c.Name, ExitCode: &code, LastStatus: "STOPPED", TaskArn: task.TaskArn}}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if code != 0 {
+		cause, _ := json.Marshal(task)
+		return nil, &Failure{Err: asl.Error{Name: asl.ErrTaskFailed, Cause: string(cause)}, LastStderr: lastStderr}
+	}
+	return task, nil
+}
+
+// command is the task's process: the container's environment (sorted),
+// then the Runner's, in its own process group, so that stopping the task
+// stops everything it started (and the pipes close), as stopping a
+// container does.
+func (r *Runner) command(env map[string]string, command []string) (*exec.Cmd, io.Reader, io.Reader, error) {
 	cmd := exec.Command(r.Binary, command...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir()}
 	keys := make([]string, 0, len(env))
@@ -289,19 +329,20 @@ func (r *Runner) run(ctx context.Context, p runTaskParams, b *board, td assembly
 	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	// Its own process group: stopping the task stops everything it started
-	// (and the pipe closes), as stopping a container does.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	task.StartedAt = time.Now().UnixMilli()
-	if err := cmd.Start(); err != nil {
-		return nil, &asl.Error{Name: contract.ErrECSException, Cause: "CannotStartContainerError: " + err.Error()}
-	}
+	return cmd, stdout, stderr, nil
+}
+
+// readLogs hands the task's lines to OnLog, one at a time, as they come.
+// The returned wait blocks until both pipes are closed and returns the
+// last non-blank line on stderr (the task's own reason for a failure).
+func (r *Runner) readLogs(id string, stdout, stderr io.Reader) (wait func() string) {
 	var (
 		logs       sync.WaitGroup
 		logMu      sync.Mutex // one line at a time to OnLog
@@ -326,48 +367,38 @@ func (r *Runner) run(ctx context.Context, p runTaskParams, b *board, td assembly
 	logs.Add(2)
 	go read(stdout, nil)
 	go read(stderr, &lastStderr)
+	return func() string { logs.Wait(); return lastStderr }
+}
 
-	// A cancelled state (timeout, execution stopped) stops the task as ECS
-	// StopTask does: SIGTERM, then SIGKILL after the stop timeout.
-	done := make(chan struct{})
+// stopOnCancel stops the task's process group when ctx ends before done
+// (a cancelled state: timeout, execution stopped) as ECS StopTask does:
+// SIGTERM, then SIGKILL after stopTimeout. The reason is sent on the
+// returned channel.
+func stopOnCancel(ctx context.Context, pid int, stopTimeout time.Duration, done <-chan struct{}) <-chan string {
 	stopped := make(chan string, 1)
 	go func() {
 		select {
 		case <-ctx.Done():
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+			_ = syscall.Kill(-pid, syscall.SIGTERM)
 			stopped <- "Task stopped by the state machine (" + ctx.Err().Error() + ")"
 			select {
-			case <-time.After(r.StopTimeout):
-				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			case <-time.After(stopTimeout):
+				_ = syscall.Kill(-pid, syscall.SIGKILL)
 			case <-done:
 			}
 		case <-done:
 		}
 	}()
-	logs.Wait()
-	_ = cmd.Wait() // the exit status is read from ProcessState below
-	close(done)
-	task.StoppedAt = time.Now().UnixMilli()
+	return stopped
+}
 
-	code := cmd.ProcessState.ExitCode()
-	if code < 0 { // killed by a signal
-		code = 128 + int(cmd.ProcessState.Sys().(syscall.WaitStatus).Signal())
+// exitCode is the container's exit code; 128+n when signal n killed it.
+func exitCode(ps *os.ProcessState) int {
+	code := ps.ExitCode()
+	if code < 0 {
+		code = 128 + int(ps.Sys().(syscall.WaitStatus).Signal())
 	}
-	task.StopCode, task.StoppedReason = "EssentialContainerExited", "Essential container in task exited"
-	select {
-	case reason := <-stopped:
-		task.StopCode, task.StoppedReason = "UserInitiated", reason
-	default:
-	}
-	task.Containers = []TaskContainer{{Name: c.Name, ExitCode: &code, LastStatus: "STOPPED", TaskArn: task.TaskArn}}
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	if code != 0 {
-		cause, _ := json.Marshal(task)
-		return nil, &Failure{Err: asl.Error{Name: asl.ErrTaskFailed, Cause: string(cause)}, LastStderr: lastStderr}
-	}
-	return task, nil
+	return code
 }
 
 // Failure is a task that ran and exited non-zero. The state machine sees
