@@ -105,22 +105,29 @@ func parseErrorEquals(obj map[string]any, last bool) ([]string, error) {
 }
 
 // parseRetry parses a Retry list; errors name the retrier ("[1].MaxAttempts: ...").
-func parseRetry(v any) ([]retrier, error) {
+func parseRetry(v any) ([]retrier, error) { return parseHandlers(v, parseRetrier) }
+
+// parseCatch parses a Catch list; errors name the catcher ("[0].Next: ...").
+func parseCatch(v any) ([]catcher, error) { return parseHandlers(v, parseCatcher) }
+
+// parseHandlers parses a Retry or Catch list of objects; last tells parse
+// the object is the list's last (where States.ALL may stand).
+func parseHandlers[T any](v any, parse func(obj map[string]any, last bool) (T, error)) ([]T, error) {
 	raw, ok := v.([]any)
 	if !ok {
 		return nil, fmt.Errorf("must be an array")
 	}
-	var out []retrier
+	var out []T
 	for i, r := range raw {
 		obj, ok := r.(map[string]any)
 		if !ok {
 			return nil, fmt.Errorf("[%d]: must be an object", i)
 		}
-		rt, err := parseRetrier(obj, i == len(raw)-1)
+		h, err := parse(obj, i == len(raw)-1)
 		if err != nil {
 			return nil, fmt.Errorf("[%d].%v", i, err)
 		}
-		out = append(out, rt)
+		out = append(out, h)
 	}
 	return out, nil
 }
@@ -176,27 +183,6 @@ func (rt *retrier) set(k string, v any) error {
 		return fmt.Errorf("%s: unsupported field", k)
 	}
 	return nil
-}
-
-// parseCatch parses a Catch list; errors name the catcher ("[0].Next: ...").
-func parseCatch(v any) ([]catcher, error) {
-	raw, ok := v.([]any)
-	if !ok {
-		return nil, fmt.Errorf("must be an array")
-	}
-	var out []catcher
-	for i, r := range raw {
-		obj, ok := r.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("[%d]: must be an object", i)
-		}
-		c, err := parseCatcher(obj, i == len(raw)-1)
-		if err != nil {
-			return nil, fmt.Errorf("[%d].%v", i, err)
-		}
-		out = append(out, c)
-	}
-	return out, nil
 }
 
 func parseCatcher(obj map[string]any, last bool) (catcher, error) {

@@ -70,11 +70,7 @@ type APIError struct{ Code, Message string }
 func (e *APIError) Error() string { return e.Code + ": " + e.Message }
 
 // Server is a running endpoint. Create it with Start.
-type Server struct {
-	ln   net.Listener
-	http *http.Server
-	done chan struct{}
-}
+type Server struct{ *endpoint.Server }
 
 // Options configures Start.
 type Options struct {
@@ -92,35 +88,12 @@ func Start(x Backend, o Options) (*Server, error) {
 	if !o.Credentials.Valid() || o.Region == "" {
 		return nil, errors.New("sfnapi: Credentials and Region are required: every request is checked against them")
 	}
-	ln := o.Listener
-	if ln == nil {
-		addr := o.Addr
-		if addr == "" {
-			addr = "127.0.0.1:0"
-		}
-		var err error
-		if ln, err = net.Listen("tcp", addr); err != nil {
-			return nil, fmt.Errorf("sfnapi: listen %s: %w", addr, err)
-		}
-	}
 	v := &sigv4.Verifier{Credentials: o.Credentials, Service: "states", Region: o.Region}
-	s := &Server{ln: ln, done: make(chan struct{}),
-		http: &http.Server{Handler: sigv4.RequireJSON(v, Handler(x)), ReadHeaderTimeout: 30 * time.Second}}
-	go func() {
-		defer close(s.done)
-		_ = s.http.Serve(ln)
-	}()
-	return s, nil
-}
-
-// URL is the endpoint for `aws --endpoint-url`, e.g. http://127.0.0.1:41235.
-func (s *Server) URL() string { return endpoint.URL(s.ln) }
-
-// Close stops the server and waits for it.
-func (s *Server) Close() error {
-	err := s.http.Close()
-	<-s.done
-	return err
+	s, err := endpoint.Serve(o.Listener, o.Addr, sigv4.RequireJSON(v, Handler(x)))
+	if err != nil {
+		return nil, fmt.Errorf("sfnapi: %w", err)
+	}
+	return &Server{s}, nil
 }
 
 // maxBody bounds a request (an execution's input is at most 256 KiB).
