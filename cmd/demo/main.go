@@ -51,6 +51,7 @@ import (
 	"github.com/edge-drop/edge-drop/local/asl"
 	"github.com/edge-drop/edge-drop/local/endpoint"
 	"github.com/edge-drop/edge-drop/local/localrun"
+	"github.com/edge-drop/edge-drop/local/privatefile"
 	"github.com/edge-drop/edge-drop/local/sigv4"
 	"github.com/edge-drop/edge-drop/stacks"
 )
@@ -427,7 +428,7 @@ func syncStateMachine(p *localrun.Pipeline) string {
 func writeStepFunctionsFile(path, endpoint, syncARN string, keys sigv4.Credentials) error {
 	b, _ := json.MarshalIndent(map[string]string{"endpoint": endpoint, "syncStateMachineArn": syncARN, "region": localrun.Region,
 		"accessKeyId": keys.AccessKeyID, "secretAccessKey": keys.SecretAccessKey}, "", "  ")
-	return writeFileAtomic(path, append(b, '\n'))
+	return privatefile.Write(path, append(b, '\n'))
 }
 
 // stopOnSignals returns a context that SIGINT (Ctrl-C), SIGTERM or SIGHUP
