@@ -2,6 +2,10 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export GOFLAGS := -buildvcs=false
+# Each module builds and tests alone, with the versions its own go.mod pins;
+# go.work (the workspace, for gopls and go commands typed at the root) would
+# give every module the highest version any of them requires.
+export GOWORK := off
 
 include mk/*.mk
 

@@ -26,8 +26,6 @@ require (
 	quamina.net/go/quamina v1.5.1
 )
 
-require github.com/aws/aws-sdk-go-v2/service/sfn v1.41.2
-
 require github.com/blues/jsonata-go v1.5.4
 
 require (
@@ -58,6 +56,7 @@ require (
 	github.com/cdklabs/awscdk-asset-node-proxy-agent-go/nodeproxyagentv6/v2 v2.1.2 // indirect
 	github.com/cdklabs/cloud-assembly-schema-go/awscdkcloudassemblyschema/v54 v54.11.0 // indirect
 	github.com/edge-drop/edge-drop/contract v0.0.0
+	github.com/edge-drop/edge-drop/s3fake v0.0.0
 	github.com/fatih/color v1.19.0 // indirect
 	github.com/mattn/go-colorable v0.1.14 // indirect
 	github.com/mattn/go-isatty v0.0.23 // indirect
@@ -77,3 +76,5 @@ require (
 replace quamina.net/go/quamina => github.com/timbray/quamina v1.5.1
 
 replace github.com/edge-drop/edge-drop/contract => ./contract
+
+replace github.com/edge-drop/edge-drop/s3fake => ./s3fake

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,7 +41,7 @@ func TestMakeTargetsAreDefinedOnce(t *testing.T) {
 	}
 }
 
-// make test-go and test-task test each package of the three modules once:
+// make test-go and test-task test each package of every module once:
 // the race packages under -race only, the others (jsii, qemu) without.
 func TestEveryPackageIsTestedOnce(t *testing.T) {
 	out, err := exec.Command("make", "-n", "test-go", "test-task").CombinedOutput()
@@ -77,7 +79,7 @@ func TestEveryPackageIsTestedOnce(t *testing.T) {
 			}
 		}
 	}
-	for _, dir := range []string{".", "task", "contract"} {
+	for _, dir := range workspaceModules(t) { // every go.mod (TestGoWorkNamesEveryModule...)
 		for _, p := range list(dir, "./...") {
 			if runs[p] != 1 {
 				t.Errorf("make test tests %s %d times, want once", p, runs[p])
@@ -284,4 +286,58 @@ func TestEveryCDKTestBinaryClosesJSII(t *testing.T) {
 	if checked < 10 {
 		t.Fatalf("found only %d test binaries that link the CDK", checked)
 	}
+}
+
+// go.work names every module of the tree (gopls and go commands typed at
+// the root see them all), and make builds each module alone: in the
+// workspace one version of a dependency serves every module, so the task
+// would link other versions than its go.mod pins.
+func TestGoWorkNamesEveryModuleAndMakeBuildsEachAlone(t *testing.T) {
+	used := map[string]bool{}
+	for _, dir := range workspaceModules(t) {
+		used[dir] = true
+	}
+	err := filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && (strings.HasPrefix(d.Name(), ".") && p != "." || d.Name() == "node_modules" || d.Name() == "testdata" || p == "bench/out" || p == "cdk.out"):
+			return filepath.SkipDir
+		case d.Name() == "go.mod":
+			if dir := filepath.Dir(p); !used[dir] {
+				t.Errorf("go.work does not use %s (go work use %s)", dir, dir)
+			}
+			delete(used, filepath.Dir(p))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for dir := range used {
+		t.Errorf("go.work uses %s, which has no go.mod", dir)
+	}
+	cmd := exec.Command("make", "--no-print-directory", "-s", "--eval", "print-gowork: ; @go env GOWORK", "print-gowork")
+	cmd.Env = append(os.Environ(), "GOWORK=")
+	if out, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "off" {
+		t.Errorf("make's recipes must run with GOWORK=off, go env GOWORK says %q (%v)", out, err)
+	}
+}
+
+// workspaceModules are the module directories go.work uses.
+func workspaceModules(t *testing.T) []string {
+	t.Helper()
+	out, err := exec.Command("go", "work", "edit", "-json", "go.work").Output()
+	if err != nil {
+		t.Fatalf("go work edit -json: %v", err)
+	}
+	var work struct{ Use []struct{ DiskPath string } }
+	if err := json.Unmarshal(out, &work); err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, u := range work.Use {
+		dirs = append(dirs, filepath.Clean(u.DiskPath))
+	}
+	return dirs
 }

@@ -4,10 +4,10 @@
 # build_tools: edge-drop-task (release flags), bench-s3, s5cmd v2.3.0.
 build_tools() {
   echo "== building" >&2
-  export GOFLAGS=-buildvcs=false
+  export GOFLAGS=-buildvcs=false GOWORK=off # each module with its own go.mod's versions
   VERSION=$(git -C "$ROOT" describe --tags --always --dirty 2>/dev/null || echo dev)
   (cd "$ROOT/task" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$VERSION" -o "$OUT/edge-drop-task" .)
-  (cd "$ROOT/task" && go build -o "$OUT/bench-s3" ./internal/cmd/bench-s3)
+  (cd "$ROOT/bench/bench-s3" && go build -o "$OUT/bench-s3" .)
   if [[ ! -x $OUT/s5cmd ]]; then
     # Throwaway module: `go install ...@v2.3.0` needs the proxy's version list,
     # which it refuses; an explicit require does not.

@@ -1,37 +1,6 @@
 package contract
 
-import (
-	"encoding/json"
-	"os"
-	"testing"
-)
-
-func TestStringMatchesSharedTable(t *testing.T) {
-	b, err := os.ReadFile("testdata/stringmatches.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
-		Cases []struct {
-			Pattern, Input string
-			Match          bool
-		}
-	}
-	if err := json.Unmarshal(b, &doc); err != nil {
-		t.Fatal(err)
-	}
-	if len(doc.Cases) < 20 {
-		t.Fatalf("only %d cases", len(doc.Cases))
-	}
-	for _, c := range doc.Cases {
-		if got := StringMatches(c.Pattern, c.Input); got != c.Match {
-			t.Errorf("StringMatches(%q, %q) = %v, want %v", c.Pattern, c.Input, got, c.Match)
-		}
-	}
-	if StringMatches("*ab*ba", "aba") {
-		t.Error(`"*ab*ba" matched "aba"`)
-	}
-}
+import "testing"
 
 func TestDeliveryTargets(t *testing.T) {
 	all := Delivery{DeliverTo: "all", KeyPattern: "demo*.txt"}

@@ -13,7 +13,7 @@ test-all: node-deps test-go test-task synth-check lint-actions
 
 # Packages that start no jsii runtime also run under the race detector
 # (jsii-runtime-go's own Close races, so the CDK/e2e packages cannot).
-RACE_PKGS := ./config ./local/assembly ./local/bucket ./local/ecstask ./local/rule ./local/statemachine ./local/stepfunctions \
+RACE_PKGS := ./config ./local/assembly ./local/bucket ./local/ecstask ./local/rule ./local/asl ./local/sfnapi \
   ./local/ledgerdb ./local/endpoints ./local/ecsapi ./internal/cli ./internal/statuspage
 # The rest of the root module: each package is tested once, with or without -race.
 PLAIN_PKGS = $(filter-out $(RACE_PKGS:./%=github.com/edge-drop/edge-drop/%),$(shell go list ./...))

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/edge-drop/edge-drop/local/privatefile"
 	"github.com/edge-drop/edge-drop/local/sigv4"
 )
 
@@ -37,26 +38,5 @@ func demoCredentials(state string) (sigv4.Credentials, error) {
 	if err := os.MkdirAll(state, 0o755); err != nil {
 		return c, err
 	}
-	return c, writeFileAtomic(path, append(b, '\n'))
-}
-
-// writeFileAtomic writes path (mode 0600) whole or not at all: a reader
-// never sees half of it.
-func writeFileAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename: nothing to remove
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return c, privatefile.Write(path, append(b, '\n'))
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/local/localrun"
 	"github.com/edge-drop/edge-drop/local/sigv4"
-	"github.com/edge-drop/edge-drop/local/statemachine"
 )
 
 // sampleKey makes the key of sample n ("1": the upload the demo makes,
@@ -27,7 +26,7 @@ func sampleKey(cfg config.Config, n, target string) string {
 		if !strings.HasPrefix(key, cfg.RuleKeyPrefix) {
 			key = cfg.RuleKeyPrefix + key
 		}
-		if routed(cfg.RoutePrefix, key) && statemachine.StringMatches(cfg.KeyPattern, key) {
+		if routed(cfg.RoutePrefix, key) && contract.StringMatches(cfg.KeyPattern, key) {
 			break
 		}
 	}

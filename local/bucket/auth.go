@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"github.com/edge-drop/edge-drop/local/sigv4"
+
+	"github.com/edge-drop/edge-drop/s3fake"
 )
 
 // authenticate checks r's SigV4 signature and arranges for its body to be
@@ -40,7 +42,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) bool {
 			return false
 		}
 	case strings.HasPrefix(payload, "STREAMING-"):
-		writeError(w, r, http.StatusNotImplemented, "NotImplemented", "the local S3 server does not accept X-Amz-Content-Sha256 "+payload+": sign the chunks with AWS4-HMAC-SHA256 (SigV4a is not supported)")
+		s3fake.WriteError(w, r, http.StatusNotImplemented, "NotImplemented", "the local S3 server does not accept X-Amz-Content-Sha256 "+payload+": sign the chunks with AWS4-HMAC-SHA256 (SigV4a is not supported)")
 		return false
 	case sha256Hex.MatchString(payload):
 		if r.Body != nil && r.Body != http.NoBody {
@@ -50,7 +52,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) bool {
 			return false
 		}
 	default:
-		writeError(w, r, http.StatusBadRequest, "InvalidArgument", "X-Amz-Content-Sha256 must be UNSIGNED-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER], STREAMING-UNSIGNED-PAYLOAD-TRAILER or the body's hex SHA-256")
+		s3fake.WriteError(w, r, http.StatusBadRequest, "InvalidArgument", "X-Amz-Content-Sha256 must be UNSIGNED-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER], STREAMING-UNSIGNED-PAYLOAD-TRAILER or the body's hex SHA-256")
 		return false
 	}
 	return true
@@ -64,7 +66,7 @@ const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b785
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	e, ok := sigv4.AsError(err)
 	if !ok {
-		writeError(w, r, http.StatusBadRequest, "IncompleteBody", err.Error())
+		s3fake.WriteError(w, r, http.StatusBadRequest, "IncompleteBody", err.Error())
 		return
 	}
 	status, code := http.StatusForbidden, "SignatureDoesNotMatch"
@@ -92,7 +94,7 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error) {
 		msg = "Access Denied: " + msg + "; sign it with the credentials the demo printed (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)"
 	}
 	s.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "code", code, "why", e.Message)
-	writeError(w, r, status, code, msg)
+	s3fake.WriteError(w, r, status, code, msg)
 }
 
 // bodyGuard answers for a request whose body failed its signature check

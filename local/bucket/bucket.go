@@ -31,6 +31,7 @@ package bucket
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/hex"
 	"encoding/xml"
@@ -48,6 +49,7 @@ import (
 
 	"github.com/edge-drop/edge-drop/local/endpoint"
 	"github.com/edge-drop/edge-drop/local/sigv4"
+	"github.com/edge-drop/edge-drop/s3fake"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3afero"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
@@ -140,59 +142,24 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		log = slog.Default()
 	}
 	log = log.With("component", "bucket")
-	if !opts.Credentials.Valid() || opts.Region == "" {
-		return nil, errors.New("bucket: Credentials and Region are required: every request is checked against them")
+	if err := opts.check(); err != nil {
+		return nil, err
 	}
-	if opts.CORSOrigin != "" {
-		if err := CheckOrigin(opts.CORSOrigin); err != nil {
-			return nil, fmt.Errorf("bucket: %w", err)
-		}
+	backend, err := openBackend(opts.Dir)
+	if err != nil {
+		return nil, err
 	}
-	addr := opts.Addr
-	if addr == "" {
-		addr = "127.0.0.1:0"
+	if err := createBuckets(backend, opts.Buckets); err != nil {
+		return nil, err
 	}
-
-	var backend gofakes3.Backend
-	if opts.Dir == "" {
-		backend = s3mem.New()
-	} else {
-		if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
-			return nil, fmt.Errorf("bucket: create dir: %w", err)
-		}
-		if err := clearSpool(spoolPath(opts.Dir)); err != nil {
-			return nil, fmt.Errorf("bucket: %w", err)
-		}
-		b, err := s3afero.MultiBucket(afero.NewBasePathFs(afero.NewOsFs(), opts.Dir))
-		if err != nil {
-			return nil, fmt.Errorf("bucket: filesystem backend in %s: %w", opts.Dir, err)
-		}
-		backend = b
-	}
-	for _, name := range opts.Buckets {
-		if err := gofakes3.ValidateBucketName(name); err != nil {
-			return nil, fmt.Errorf("bucket: invalid bucket name %q: %w", name, err)
-		}
-		ok, err := backend.BucketExists(name)
-		if err != nil {
-			return nil, fmt.Errorf("bucket: check bucket %q: %w", name, err)
-		}
-		if !ok {
-			if err := backend.CreateBucket(name); err != nil {
-				return nil, fmt.Errorf("bucket: create bucket %q: %w", name, err)
-			}
-		}
-	}
-
 	fake := gofakes3.New(backend,
 		gofakes3.WithLogger(slogAdapter{log}),
 		gofakes3.WithAutoBucket(false),
 		gofakes3.WithHostBucket(false), // path-style only: 127.0.0.1 has no bucket subdomains
 	)
-
 	ln := opts.Listener
 	if ln == nil {
-		var err error
+		addr := cmp.Or(opts.Addr, "127.0.0.1:0")
 		if ln, err = net.Listen("tcp", addr); err != nil {
 			return nil, fmt.Errorf("bucket: listen %s: %w", addr, err)
 		}
@@ -204,7 +171,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		verifier:     &sigv4.Verifier{Credentials: opts.Credentials, Service: "s3", Region: opts.Region},
 		corsOrigin:   strings.TrimSuffix(opts.CORSOrigin, "/"),
 		backend:      backend,
-		s3:           fake.Server(),
+		s3:           s3fake.New(backend, fake.Server()), // If-Match on GET and HEAD, as S3
 		ln:           ln,
 		url:          endpoint.URL(ln),
 		events:       make(chan Notification, 64),
@@ -214,11 +181,69 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		stopWatch:    make(chan struct{}),
 		drain:        make(chan struct{}),
 	}
+	s.serve(ctx)
+	log.Info("S3 server listening", "url", s.url, "dir", opts.Dir, "buckets", opts.Buckets)
+	return s, nil
+}
+
+func (o Options) check() error {
+	if !o.Credentials.Valid() || o.Region == "" {
+		return errors.New("bucket: Credentials and Region are required: every request is checked against them")
+	}
+	if o.CORSOrigin != "" {
+		if err := CheckOrigin(o.CORSOrigin); err != nil {
+			return fmt.Errorf("bucket: %w", err)
+		}
+	}
+	return nil
+}
+
+// openBackend keeps objects as files under dir (its spool of unfinished
+// uploads emptied), or in memory when dir is "".
+func openBackend(dir string) (gofakes3.Backend, error) {
+	if dir == "" {
+		return s3mem.New(), nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("bucket: create dir: %w", err)
+	}
+	if err := clearSpool(spoolPath(dir)); err != nil {
+		return nil, fmt.Errorf("bucket: %w", err)
+	}
+	b, err := s3afero.MultiBucket(afero.NewBasePathFs(afero.NewOsFs(), dir))
+	if err != nil {
+		return nil, fmt.Errorf("bucket: filesystem backend in %s: %w", dir, err)
+	}
+	return b, nil
+}
+
+// createBuckets creates the buckets that do not exist yet.
+func createBuckets(backend gofakes3.Backend, names []string) error {
+	for _, name := range names {
+		if err := gofakes3.ValidateBucketName(name); err != nil {
+			return fmt.Errorf("bucket: invalid bucket name %q: %w", name, err)
+		}
+		ok, err := backend.BucketExists(name)
+		if err != nil {
+			return fmt.Errorf("bucket: check bucket %q: %w", name, err)
+		}
+		if !ok {
+			if err := backend.CreateBucket(name); err != nil {
+				return fmt.Errorf("bucket: create bucket %q: %w", name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// serve serves HTTP and dispatches notifications until Close, which ctx's
+// end calls too.
+func (s *Server) serve(ctx context.Context) {
 	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
 	go func() {
 		defer close(s.serveDone)
-		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("serve", "err", err)
+		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("serve", "err", err)
 		}
 	}()
 	go s.dispatch()
@@ -229,8 +254,6 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		case <-s.stopWatch:
 		}
 	}()
-	log.Info("S3 server listening", "url", s.url, "dir", opts.Dir, "buckets", opts.Buckets)
-	return s, nil
 }
 
 // URL is the endpoint for S3 clients (path-style), e.g. http://127.0.0.1:41234.
@@ -276,17 +299,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w = s.guardBody(w, r)
 	if s.onDisk {
 		if why := unsafeKey(r.URL.Path); why != "" {
-			writeError(w, r, http.StatusBadRequest, "InvalidArgument", why)
+			s3fake.WriteError(w, r, http.StatusBadRequest, "InvalidArgument", why)
 			return
 		}
 	}
-	if s.preconditionFailed(r) {
-		writeError(w, r, http.StatusPreconditionFailed, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")
-		return
-	}
 	if r.Method == http.MethodDelete && hasAny(r.URL.Query(), subresources) {
 		// gofakes3 v1.2.0 deletes the whole object on e.g. DELETE ?tagging.
-		writeError(w, r, http.StatusNotImplemented, "NotImplemented", "the local S3 server does not support deleting object sub-resources ("+strings.Join(subresources, ", ")+")")
+		s3fake.WriteError(w, r, http.StatusNotImplemented, "NotImplemented", "the local S3 server does not support deleting object sub-resources ("+strings.Join(subresources, ", ")+")")
 		return
 	}
 	bucket, keys, ok, err := s.deletion(r)
@@ -297,7 +316,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ok {
 		for _, k := range keys { // DeleteObjects' keys are in the body, not the path
 			if why := keyProblem(k); why != "" && s.onDisk {
-				writeError(w, r, http.StatusBadRequest, "InvalidArgument", why)
+				s3fake.WriteError(w, r, http.StatusBadRequest, "InvalidArgument", why)
 				return
 			}
 		}
@@ -406,27 +425,6 @@ func (s *Server) serveDeletion(w http.ResponseWriter, r *http.Request, bucket st
 			SourceIP:  sourceIP(r.RemoteAddr),
 		})
 	}
-}
-
-// preconditionFailed tells whether a GET or HEAD carries an If-Match that
-// the object's current ETag does not satisfy. S3 answers those with 412;
-// gofakes3 v1.2.0 ignores If-Match, and the task pins its ranged GETs with it
-// to notice an object replaced mid-download. (The check and gofakes3's read
-// are not one atomic step; the task also compares each response's ETag.)
-func (s *Server) preconditionFailed(r *http.Request) bool {
-	want := r.Header.Get("If-Match")
-	if want == "" || want == "*" || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
-		return false
-	}
-	bucket, key, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
-	if !ok || bucket == "" || key == "" {
-		return false
-	}
-	obj, err := s.backend.HeadObject(bucket, key)
-	if err != nil {
-		return false // a missing object answers as gofakes3 does (404)
-	}
-	return strings.TrimPrefix(want, "W/") != `"`+hex.EncodeToString(obj.Hash)+`"`
 }
 
 // created builds the notification for a successful creation and queues it.
@@ -557,24 +555,6 @@ func keyProblem(key string) string {
 		}
 	}
 	return ""
-}
-
-// writeError answers with an S3 XML error document.
-func writeError(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/xml")
-	w.WriteHeader(status)
-	if r.Method == http.MethodHead {
-		return
-	}
-	var b strings.Builder
-	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n<Error><Code>")
-	_ = xml.EscapeText(&b, []byte(code))
-	b.WriteString("</Code><Message>")
-	_ = xml.EscapeText(&b, []byte(msg))
-	b.WriteString("</Message><Resource>")
-	_ = xml.EscapeText(&b, []byte(r.URL.Path))
-	b.WriteString("</Resource></Error>")
-	_, _ = io.WriteString(w, b.String())
 }
 
 // classify tells whether r creates an object, and which bucket and key.

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+
+	"github.com/edge-drop/edge-drop/s3fake"
 )
 
 // CheckOrigin validates a CORS origin for Options.CORSOrigin: one
@@ -26,13 +28,13 @@ func CheckOrigin(origin string) error {
 func (s *Server) preflight(w http.ResponseWriter, r *http.Request) {
 	origin := strings.TrimSuffix(r.Header.Get("Origin"), "/")
 	if s.corsOrigin == "" || origin != s.corsOrigin {
-		writeError(w, r, http.StatusForbidden, "AccessForbidden", "CORSResponse: this origin may not call the local S3 server (the demo's -cors-origin names the one origin that may)")
+		s3fake.WriteError(w, r, http.StatusForbidden, "AccessForbidden", "CORSResponse: this origin may not call the local S3 server (the demo's -cors-origin names the one origin that may)")
 		return
 	}
 	switch r.Header.Get("Access-Control-Request-Method") {
 	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodPost, http.MethodDelete:
 	default:
-		writeError(w, r, http.StatusForbidden, "AccessForbidden", "CORSResponse: this method is not allowed")
+		s3fake.WriteError(w, r, http.StatusForbidden, "AccessForbidden", "CORSResponse: this method is not allowed")
 		return
 	}
 	h := w.Header()

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 
 	"github.com/edge-drop/edge-drop/local/sigv4"
+
+	"github.com/edge-drop/edge-drop/s3fake"
 )
 
 // spoolDir, under Options.Dir and beside gofakes3's buckets/ and
@@ -29,7 +31,7 @@ func (s *Server) spool(w http.ResponseWriter, r *http.Request) (ok bool, done fu
 	}
 	f, err := os.CreateTemp(s.spoolDir, "put-*")
 	if err != nil {
-		writeError(w, r, http.StatusInternalServerError, "InternalError", "cannot hold the upload: "+err.Error())
+		s3fake.WriteError(w, r, http.StatusInternalServerError, "InternalError", "cannot hold the upload: "+err.Error())
 		return false, done
 	}
 	done = func() { _ = f.Close(); _ = os.Remove(f.Name()) }
@@ -44,7 +46,7 @@ func (s *Server) spool(w http.ResponseWriter, r *http.Request) (ok bool, done fu
 		if _, refused := sigv4.AsError(err); refused {
 			s.refuse(w, r, err)
 		} else {
-			writeError(w, r, http.StatusBadRequest, "IncompleteBody", "the request body was not received whole: "+err.Error())
+			s3fake.WriteError(w, r, http.StatusBadRequest, "IncompleteBody", "the request body was not received whole: "+err.Error())
 		}
 		return false, done
 	}

@@ -19,16 +19,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/edge-drop/edge-drop/local/asl"
 	"github.com/edge-drop/edge-drop/local/ecstask"
+	"github.com/edge-drop/edge-drop/local/endpoint"
 	"github.com/edge-drop/edge-drop/local/sigv4"
-	"github.com/edge-drop/edge-drop/local/statemachine"
 )
 
 // Fleet answers ECS calls the way the state machines' aws-sdk integration
@@ -49,11 +48,7 @@ var operations = map[string]string{
 }
 
 // Server is a running endpoint.
-type Server struct {
-	ln   net.Listener
-	http *http.Server
-	done chan struct{}
-}
+type Server struct{ *endpoint.Server }
 
 // Options configures Start.
 type Options struct {
@@ -68,32 +63,12 @@ func Start(f Fleet, o Options) (*Server, error) {
 	if !o.Credentials.Valid() || o.Region == "" {
 		return nil, errors.New("ecsapi: Credentials and Region are required: every request is checked against them")
 	}
-	addr := o.Addr
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("ecsapi: listen %s: %w", addr, err)
-	}
 	v := &sigv4.Verifier{Credentials: o.Credentials, Service: "ecs", Region: o.Region}
-	s := &Server{ln: ln, done: make(chan struct{}),
-		http: &http.Server{Handler: sigv4.RequireJSON(v, Handler(f)), ReadHeaderTimeout: 30 * time.Second}}
-	go func() {
-		defer close(s.done)
-		_ = s.http.Serve(ln)
-	}()
-	return s, nil
-}
-
-// URL is the endpoint (an SDK's BaseEndpoint, aws --endpoint-url).
-func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
-
-// Close stops the server.
-func (s *Server) Close() error {
-	err := s.http.Close()
-	<-s.done
-	return err
+	s, err := endpoint.Serve(nil, o.Addr, sigv4.RequireJSON(v, Handler(f)))
+	if err != nil {
+		return nil, fmt.Errorf("ecsapi: %w", err)
+	}
+	return &Server{s}, nil
 }
 
 const maxBody = 1 << 20
@@ -126,7 +101,7 @@ func Handler(f Fleet) http.Handler {
 		out, err := f.Handle(r.Context(), resource, recase(in, unicode.ToUpper))
 		if err != nil {
 			name, msg := "ServerException", err.Error()
-			if se := (*statemachine.Error)(nil); errors.As(err, &se) {
+			if se := (*asl.Error)(nil); errors.As(err, &se) {
 				name = strings.TrimPrefix(se.Name, "Ecs.")
 				msg = strings.TrimSuffix(se.Cause, " (Service: Ecs, Status Code: 400)")
 			}

@@ -1,15 +1,18 @@
 // Package endpoint opens the listening sockets of the local stand-ins (the
-// demo's S3 and Step Functions endpoints): on a stable address by default,
+// demo's S3 and Step Functions endpoints), and serves the small APIs on them: on a stable address by default,
 // falling back to a free port when that one is taken, and saying so; and
 // with a warning when the address is not a loopback one, since anything
 // that can reach the port can then try it.
 package endpoint
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"syscall"
+	"time"
 )
 
 // Listen listens on addr for the endpoint named what ("S3"). With
@@ -71,4 +74,40 @@ func URL(ln net.Listener) string {
 		return fmt.Sprintf("http://127.0.0.1:%d", a.Port)
 	}
 	return "http://" + a.String()
+}
+
+// Server is a running HTTP endpoint: Serve starts it, Close stops it.
+type Server struct {
+	ln   net.Listener
+	http *http.Server
+	done chan struct{}
+}
+
+// Serve serves h on ln or, without one, on addr ("127.0.0.1:0" when
+// empty), until Close.
+func Serve(ln net.Listener, addr string, h http.Handler) (*Server, error) {
+	if ln == nil {
+		addr = cmp.Or(addr, "127.0.0.1:0")
+		var err error
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			return nil, fmt.Errorf("listen %s: %w", addr, err)
+		}
+	}
+	s := &Server{ln: ln, done: make(chan struct{}), http: &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}}
+	go func() {
+		defer close(s.done)
+		_ = s.http.Serve(ln)
+	}()
+	return s, nil
+}
+
+// URL is the endpoint for clients (an SDK's BaseEndpoint, aws
+// --endpoint-url), e.g. http://127.0.0.1:41235.
+func (s *Server) URL() string { return URL(s.ln) }
+
+// Close stops the server and waits for it.
+func (s *Server) Close() error {
+	err := s.http.Close()
+	<-s.done
+	return err
 }

@@ -12,6 +12,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/edge-drop/edge-drop/local/privatefile"
 )
 
 // FileName is the file's name in the demo's state directory.
@@ -49,23 +51,7 @@ func Write(dir string, e Endpoints) error {
 	if err != nil {
 		return err
 	}
-	path := Path(dir)
-	tmp, err := os.CreateTemp(dir, ".endpoints-*.json")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name()) // after the rename: nothing left to remove
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return privatefile.Write(Path(dir), append(b, '\n'))
 }
 
 // ErrNotRunning: the state directory has no endpoints file.

@@ -36,7 +36,6 @@ import (
 	"github.com/edge-drop/edge-drop/task/internal/download"
 	"github.com/edge-drop/edge-drop/task/internal/exitcode"
 	"github.com/edge-drop/edge-drop/task/internal/keypath"
-	"github.com/edge-drop/edge-drop/task/internal/pattern"
 	"github.com/edge-drop/edge-drop/task/internal/prune"
 	"github.com/edge-drop/edge-drop/task/internal/record"
 )
@@ -123,7 +122,7 @@ func Run(ctx context.Context, api API, o Options) (Summary, error) {
 	if s.o.Pattern == "" {
 		s.o.Pattern = "*"
 	}
-	s.pat = pattern.Compile(s.o.Pattern)
+	s.pat = contract.CompilePattern(s.o.Pattern)
 	root, err := os.OpenRoot(o.DataDir)
 	if err != nil {
 		return s.sum, exitcode.Errorf(exitcode.LocalIO, "open data dir: %w", err)
@@ -177,7 +176,7 @@ func Run(ctx context.Context, api API, o Options) (Summary, error) {
 type syncer struct {
 	o       Options
 	api     API
-	pat     pattern.Pattern
+	pat     contract.Pattern
 	root    *os.Root
 	records *record.Store
 	listed  *listedSet
