@@ -112,18 +112,18 @@ func (d Delivery) Targets(key, board string, groups []string) bool {
 		t, ok := d.Route(key)
 		return ok && (t == board || contains(groups, t))
 	}
-	kind, name, _ := strings.Cut(d.DeliverTo, ":")
-	switch kind {
-	case "board":
-		return board == name
-	case "group":
-		return contains(groups, name)
-	case "all":
+	t, err := ParseTarget(d.DeliverTo)
+	switch {
+	case err != nil:
+		return false
+	case t.Kind == TargetBoard:
+		return board == t.Name
+	case t.Kind == TargetGroup:
+		return contains(groups, t.Name)
+	case t.Kind == TargetAll:
 		return true
-	case "any":
-		return d.Sync
 	}
-	return false
+	return d.Sync // TargetAny
 }
 
 func contains(list []string, s string) bool {
