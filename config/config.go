@@ -21,7 +21,7 @@ import (
 	"unicode/utf8"
 )
 
-// Context keys, in the order the README documents them.
+// Context keys, in the order docs/configuration.md documents them.
 const (
 	KeyStackPrefix         = "stackPrefix"
 	KeyBucketName          = "bucketName"
@@ -153,7 +153,7 @@ type Config struct {
 }
 
 // Default returns the configuration used for every key the context does not
-// set. README's configuration table documents it (a test keeps them equal).
+// set. docs/configuration.md's table documents it (a test keeps them equal).
 func Default() Config {
 	return Config{
 		StackPrefix:      "EdgeDrop",
