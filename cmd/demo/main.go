@@ -90,7 +90,7 @@ func main() {
 	flag.StringVar(&o.sfnAddr, "sfn-addr", defaultStepFunctionsAddr, "address of the Step Functions endpoint that make sync uses (the same rules as -addr)")
 	flag.StringVar(&o.corsOrigin, "cors-origin", "", "the one web origin (scheme://host[:port]) whose pages may call the S3 endpoint; none by default")
 	flag.IntVar(&o.slots, "slots", 2, "tasks that may run at once on each board (its capacity)")
-	flag.StringVar(&o.boards, "boards", "", "a local fleet: boards with optional groups, e.g. a,b@site1,c@site1+eu (data dirs <-data>/<board>; default: one board, data dir -data)")
+	flag.StringVar(&o.boards, "boards", "", "a local fleet: boards with optional groups, e.g. a,b@site1,c@site1+eu, or ranges, b[1-2000]@site1 (at most 10,000; data dirs <-data>/<board>; default: one board, data dir -data)")
 	flag.BoolVar(&o.once, "once", false, "upload the samples, wait for their executions, then exit (status 1, with the reason, if the matching sample was not delivered)")
 	flag.BoolVar(&o.verbose, "v", false, "print the task's log lines too, and a failed task as ECS reports it (JSON)")
 	flag.BoolVar(&o.rejectWhenBusy, "reject-when-busy", false, "fail RunTask when every slot is taken, as ECS does on a full board; the state machine's Retry then waits (real intervals, 15 s and up)")
