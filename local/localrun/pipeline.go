@@ -464,6 +464,17 @@ func (p *Pipeline) execute(ctx context.Context, m machine, name string, in any, 
 	r.StateMachine = m.name
 	r.Execution = m.parsed.Execute(ctx, in, asl.Options{
 		Task: func(ctx context.Context, resource string, params any) (any, error) {
+			if resource == asl.ResourceStartExecutionSync2 {
+				// A child execution (a paged delivery's page), in-process:
+				// its tasks take slots as any execution's do.
+				return asl.StartExecutionSync2(ctx, params, func(ctx context.Context, arn, child string, in any) (*asl.Execution, error) {
+					cm, ok := p.machines[arn]
+					if !ok {
+						return nil, fmt.Errorf("state machine %s is not in the assembly", arn)
+					}
+					return p.execute(ctx, cm, child, in, Result{}, nil).Execution, nil
+				})
+			}
 			if !p.tasks.start() {
 				return nil, context.Canceled
 			}

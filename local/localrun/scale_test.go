@@ -2,6 +2,7 @@ package localrun
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/local/asl"
 )
 
@@ -23,6 +25,7 @@ type fleetRun struct {
 	wall                       time.Duration
 	status                     string
 	peakRSSKiB                 int64
+	summary                    contract.FleetSummary // a paged delivery's output
 }
 
 // deliverToFleet starts the pipeline synthesized with ctx on n boards
@@ -66,6 +69,10 @@ func deliverToFleet(t testing.TB, n int, ctx map[string]string) fleetRun {
 		}
 	}
 	run.peakRSSKiB = peakRSS()
+	if out, ok := r.Execution.Output.(map[string]any); ok {
+		b, _ := json.Marshal(out)
+		_ = json.Unmarshal(b, &run.summary)
+	}
 	if r.Execution.Status != asl.StatusSucceeded {
 		t.Errorf("%d boards: %s %s %s", n, r.Execution.Status, r.Execution.Error, r.Execution.Cause)
 	}
@@ -124,5 +131,24 @@ func BenchmarkFleetAtSize(b *testing.B) {
 		if run.intact != n {
 			b.Fatalf("%d of %d boards hold the file", run.intact, n)
 		}
+	}
+}
+
+// A paged delivery (maxBoards past one execution's bounds) runs one child
+// execution per page of 100 in-process, real tasks on every board, and
+// its output is the fleet's summary.
+func TestPagedDeliveryReachesEveryBoardOfAFleet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("250 task processes")
+	}
+	run := deliverToFleet(t, 250, map[string]string{"deliverTo": "all", "maxBoards": "10000"})
+	if run.intact != 250 || run.status != asl.StatusSucceeded {
+		t.Errorf("%d of 250 boards hold the file (%s)", run.intact, run.status)
+	}
+	if run.executions != 1+3 { // the parent and one child per page of 100
+		t.Errorf("%d executions, want the parent and 3 children", run.executions)
+	}
+	if run.summary.Boards != 250 || run.summary.Counts["delivered"] != 250 || run.summary.Undelivered != 0 {
+		t.Errorf("summary %+v", run.summary)
 	}
 }
