@@ -19,11 +19,20 @@ import (
 // execution per page of 100.
 var pagedConfig = map[string]any{config.KeyDeliverTo: "all", config.KeyMaxBoards: "10000"}
 
+// pagedRoutedConfig routes by key to a fleet of 10,000 (cmd/costmodel
+// runs its definitions).
+var pagedRoutedConfig = map[string]any{config.KeyRoutePrefix: "to/", config.KeyKeyPattern: "to/*", config.KeyMaxBoards: "10000"}
+
 // pagedMachines is the paged delivery's parent and child definitions and
 // their TimeoutSeconds.
 func pagedMachines(t *testing.T) (parent, child map[string]any, parentTimeout, childTimeout float64) {
 	t.Helper()
-	tpl := fleetPipeline(t, "fleet-paged", pagedConfig)
+	return pagedMachinesOf(t, "fleet-paged", pagedConfig)
+}
+
+func pagedMachinesOf(t *testing.T, name string, overrides map[string]any) (parent, child map[string]any, parentTimeout, childTimeout float64) {
+	t.Helper()
+	tpl := fleetPipeline(t, name, overrides)
 	for id, r := range resources(t, tpl, "AWS::StepFunctions::StateMachine") {
 		props := r["Properties"].(map[string]any)
 		def := definitionOf(t, props)
@@ -45,6 +54,9 @@ func TestPagedDeliveryTestdataMatchesTheSynthesizedDefinitions(t *testing.T) {
 	parent, child, _, _ := pagedMachines(t)
 	checkTestdata(t, "../local/asl/testdata/fleet-paged.asl.json", indentJSON(t, normalizeASL(parent)), "TestPagedDelivery")
 	checkTestdata(t, "../local/asl/testdata/fleet-page.asl.json", indentJSON(t, normalizeASL(child)), "TestPagedDelivery")
+	parent, child, _, _ = pagedMachinesOf(t, "fleet-paged-routed", pagedRoutedConfig)
+	checkTestdata(t, "../local/asl/testdata/fleet-paged-routed.asl.json", indentJSON(t, normalizeASL(parent)), "TestPagedDelivery")
+	checkTestdata(t, "../local/asl/testdata/fleet-page-routed.asl.json", indentJSON(t, normalizeASL(child)), "TestPagedDelivery")
 }
 
 // The parent starts one child per page synchronously (.sync:2: the

@@ -46,9 +46,11 @@ func deliverToFleet(t testing.TB, n int, ctx map[string]string) fleetRun {
 			if e.Kind == asl.EventStateEntered {
 				transitions.Add(1)
 			}
-			mu.Lock()
-			execs[exec] = true
-			mu.Unlock()
+			if e.Kind == asl.EventExecutionStarted { // a paged delivery's children report as their parent
+				mu.Lock()
+				execs[fmt.Sprint(exec, len(execs))] = true
+				mu.Unlock()
+			}
 		}})
 	body := []byte("one object for every board of the fleet\n")
 	began := time.Now()
