@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,4 +86,32 @@ func TestPagedDeliveryToTenThousandBoardsInTheInterpreter(t *testing.T) {
 	}
 	t.Logf("| boards | executions | history events: parent (bound) | child, most (bound at worst) | state transitions | interpreter s |\n|---:|---:|---:|---:|---:|---:|\n| %d | %d | %d (%d) | %d (%d) | %d | %.1f |",
 		n, s.Executions, s.History["parent"], pipeline.PagedEvents(n), most, timing.PageEvents(pipeline.BoardsPerChild), s.Transitions, s.Took.Seconds())
+}
+
+// Boards that fail are counted and named (at most NamedBoardsCap), and the
+// delivery fails; a child execution that fails as a whole counts its page
+// as failed, never as delivered.
+func TestPagedDeliveryReportsFailedBoardsAndFailedPages(t *testing.T) {
+	parent, child := loadDefinition(t, "fleet-paged"), loadDefinition(t, "fleet-page")
+	failing := &fleetsim.Fleet{Boards: 250, Report: map[string]any{"status": contract.OutcomeFailed, "exitCode": 6, "summary": "failed (exit 6 local_io: no space left on device)"}}
+	s := failing.Run(context.Background(), parent, map[string]*asl.Machine{pageMachineRef: child}, fleetsim.UploadEvent("demo1.txt"))
+	out, _ := s.Output.(map[string]any)
+	cause, _ := out["cause"].(string)
+	if s.Status != asl.StatusFailed || out["error"] != contract.ErrSomeBoardsFailed || !strings.Contains(cause, "was not delivered to 250 of the 250 boards of all") {
+		t.Fatalf("%s %v", s.Status, s.Output)
+	}
+	if named := strings.Count(cause, `"b`); named != pipeline.NamedBoardsCap {
+		t.Errorf("the cause names %d boards, want %d: %s", named, pipeline.NamedBoardsCap, cause)
+	}
+
+	broken, err := asl.Parse([]byte(`{"StartAt":"Broken","States":{"Broken":{"Type":"Fail","Error":"States.Timeout","Cause":"the child timed out"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = (&fleetsim.Fleet{Boards: 150}).Run(context.Background(), parent, map[string]*asl.Machine{pageMachineRef: broken}, fleetsim.UploadEvent("demo1.txt"))
+	out, _ = s.Output.(map[string]any)
+	cause, _ = out["cause"].(string)
+	if s.Status != asl.StatusFailed || !strings.Contains(cause, "150 of the 150 boards") || !strings.Contains(cause, "2 pages failed") {
+		t.Errorf("failed children: %s %v", s.Status, s.Output)
+	}
 }
