@@ -360,14 +360,15 @@ func (d *demoRun) upload(samples map[string][]byte, keys ...string) (int, error)
 // executions (a scheduled sync) are printed on the way. A non-zero code
 // or an error ends the run.
 func (d *demoRun) awaitSamples(samples map[string][]byte, match string) (notDelivered string, code int, err error) {
+	patience := awaitPatience(len(d.boards))
 	for waiting := len(samples); waiting > 0; {
 		var r localrun.Result
 		select {
 		case r = <-d.p.Results():
 		case <-d.ctx.Done():
 			return "", d.signaled(), nil
-		case <-time.After(2 * time.Minute):
-			return "", 1, errors.New("no execution finished within 2 minutes")
+		case <-time.After(patience):
+			return "", 1, fmt.Errorf("no execution finished within %s", patience)
 		}
 		outcomes := d.out.result(r)
 		if _, sample := samples[r.Event.Key]; sample && !r.Event.Deleted {
@@ -378,6 +379,14 @@ func (d *demoRun) awaitSamples(samples map[string][]byte, match string) (notDeli
 		}
 	}
 	return notDelivered, 0, nil
+}
+
+// awaitPatience is how long -once waits for the next execution to end: 2
+// minutes, and 100 ms more per board of a local fleet (a delivery to
+// b[1-2000] runs 2,000 task processes, 20 at a time: about two minutes on
+// two cores).
+func awaitPatience(boards int) time.Duration {
+	return 2*time.Minute + time.Duration(boards)*100*time.Millisecond
 }
 
 // checkSample says why the matching sample's execution r did not deliver
