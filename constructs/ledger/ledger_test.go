@@ -85,5 +85,5 @@ func TestLedgerDestroyedWhenAsked(t *testing.T) {
 	})
 }
 
-func strp(s string) *string   { return &s }
+func strp(s string) *string  { return &s }
 func num(n float64) *float64 { return &n }

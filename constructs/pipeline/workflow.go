@@ -186,6 +186,9 @@ func definition(scope constructs.Construct, props Props) awsstepfunctions.IChain
 			What:        awsstepfunctions.JsonPath_Format(jsii.String("s3://{}/{}"), awsstepfunctions.JsonPath_StringAt(jsii.String("$.bucket")), awsstepfunctions.JsonPath_StringAt(jsii.String("$.key"))),
 			Carry:       []string{"bucket", "key", "size", "etag", "sequencer"},
 			Environment: *objectEnvironment(),
+			Ledger:      props.Ledger,
+			record:      ledgerKind{mode: contract.ModeDownload},
+			redeliver:   true,
 		})
 	}
 
