@@ -50,6 +50,7 @@ import (
 	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/local/asl"
 	"github.com/edge-drop/edge-drop/local/endpoint"
+	"github.com/edge-drop/edge-drop/local/ledgerdb"
 	"github.com/edge-drop/edge-drop/local/localrun"
 	"github.com/edge-drop/edge-drop/local/privatefile"
 	"github.com/edge-drop/edge-drop/local/sigv4"
@@ -140,6 +141,16 @@ type demoRun struct {
 	syncEvery   time.Duration
 	boards      []localrun.Board
 	p           *localrun.Pipeline
+	ledger      *ledgerdb.Server
+}
+
+// ledgerEndpoint is the ledger the read side reads: dynalite's URL and
+// the table the template made ("" when it has none).
+func (d *demoRun) ledgerEndpoint() ledgerEndpoint {
+	if d.ledger == nil || len(d.p.Tables) == 0 {
+		return ledgerEndpoint{}
+	}
+	return ledgerEndpoint{URL: d.ledger.URL, Table: d.p.Tables[0]}
 }
 
 // run runs the demo: its endpoints, the synth, the local pipeline, the
@@ -165,7 +176,11 @@ func run(o options) (int, error) {
 	if code, err := d.synth(); code != 0 || err != nil {
 		return code, err
 	}
-	if err := d.startPipeline(ls); err != nil {
+	err = d.startPipeline(ls)
+	if d.ledger != nil {
+		defer d.ledger.Close()
+	}
+	if err != nil {
 		return 2, err
 	}
 	defer d.p.Close()
@@ -175,7 +190,7 @@ func run(o options) (int, error) {
 		return 1, err
 	}
 	defer os.Remove(stateFile)
-	read, err := startReadSide(ctx, d.p, o.state, d.cfg, d.syncEvery, sfnURL, ledgerEndpoint{})
+	read, err := startReadSide(ctx, d.p, o.state, d.cfg, d.syncEvery, sfnURL, d.ledgerEndpoint())
 	if err != nil {
 		return 1, err
 	}
@@ -250,7 +265,13 @@ func (d *demoRun) startPipeline(ls listeners) error {
 		}
 	}
 	d.syncEvery, _ = parseSyncEvery(d.o.syncEvery) // checked by checkFlags
+	// The ledger: dynalite, in memory (a run starts with an empty ledger;
+	// the bucket's objects are kept), the table from the template.
+	if d.ledger, err = ledgerdb.Start(d.ctx, ledgerdb.Options{Region: localrun.Region}); err != nil {
+		return err
+	}
 	d.p, err = localrun.Start(d.ctx, localrun.Options{
+		Ledger:                d.ledger,
 		ScheduleEvery:         d.syncEvery,
 		Boards:                d.boards,
 		AssemblyDir:           d.o.assembly,

@@ -145,10 +145,11 @@ const (
 	LedgerMetricName      = "LedgerWritesFailed"
 )
 
-// The JSONata programs. Each binds what every item shares, then builds the
+// The JSONata programs (JSONata 1.x, without $type: the Go implementation the
+// local run uses panics on $type(null)). Each binds what every item shares, then builds the
 // request. Attribute names go through #placeholders (key, status, at, start
 // and end are DynamoDB reserved words); attrs maps name to value, null
-// for "remove it" (UpdateItem) or "leave it out" (PutItem); a name absent
+// 'remove' for "remove it" (UpdateItem) or "leave it out" (PutItem); a name absent
 // from attrs is left as it is.
 const (
 	jsonataCommon = `$o := $states.input;
@@ -157,17 +158,19 @@ const (
   $seq := $pad($exists($ev.sequencer) ? $string($ev.sequencer) : '', 32, '0');
   $exec := $states.context.Execution.Id;
   $execName := $states.context.Execution.Name;
-  $num := function($v) { $type($v) = 'number' ? {'N': $string($v)} : null };
-  $str := function($v) { $type($v) = 'string' and $v != '' ? {'S': $v} : null };
-  $counts := function($c) { $type($c) = 'object' ? {'M': $merge([$keys($c).{$: {'N': $string($lookup($c, $))}}])} : null };
-  $names := function($attrs) { $merge([$keys($attrs).{'#' & $: $}]) };
-  $values := function($attrs) { $merge([$keys($attrs)[$lookup($attrs, $) != null].{':' & $: $lookup($attrs, $)}]) };
+  $num := function($v) { ($exists($v) and $v != null) ? {'N': $string($v)} : 'remove' };
+  $str := function($v) { ($exists($v) and $v != null and $string($v) != '') ? {'S': $string($v)} : 'remove' };
+  $counts := function($c) { ($exists($c) and $c != null) ? {'M': $merge($map($keys($c), function($k) { {$k: {'N': $string($lookup($c, $k))}} }))} : 'remove' };
+  $setOf := function($attrs) { $filter($keys($attrs), function($k) { $lookup($attrs, $k) != 'remove' }) };
+  $rmOf := function($attrs) { $filter($keys($attrs), function($k) { $lookup($attrs, $k) = 'remove' }) };
+  $names := function($attrs) { $merge($map($keys($attrs), function($k) { {'#' & $k: $k} })) };
+  $values := function($attrs) { $merge($map($setOf($attrs), function($k) { {':' & $k: $lookup($attrs, $k)} })) };
   $update := function($attrs) {(
-    $set := [$keys($attrs)[$lookup($attrs, $) != null]];
-    $rm := [$keys($attrs)[$lookup($attrs, $) = null]];
-    'SET ' & $join([$set.('#' & $ & ' = :' & $)], ', ') & ($count($rm) > 0 ? ' REMOVE ' & $join([$rm.('#' & $)], ', ') : '')
+    $rm := $rmOf($attrs);
+    'SET ' & $join($map($setOf($attrs), function($k) { '#' & $k & ' = :' & $k }), ', ') &
+      ($count($rm) > 0 ? ' REMOVE ' & $join($map($rm, function($k) { '#' & $k }), ', ') : '')
   )};
-  $item := function($attrs) { $merge([$keys($attrs)[$lookup($attrs, $) != null].{$: $lookup($attrs, $)}]) };
+  $item := function($attrs) { $merge($map($setOf($attrs), function($k) { {$k: $lookup($attrs, $k)} })) };
   $expires := function($at, $days) { {'N': $string($floor($toMillis($at) / 1000) + $days * 86400)} };`
 )
 
