@@ -48,6 +48,12 @@ func recordStates(t *testing.T, s *Server, outcome map[string]any, event map[str
 	if ex.Status != asl.StatusSucceeded {
 		t.Fatalf("%s %s %s", ex.Status, ex.Error, ex.Cause)
 	}
+	// The ledger's cost per board delivery: the states entered after the
+	// outcome (at most 2 when the writes succeed or the condition fails).
+	if added := transitions - 1; added > 2 && ex.Path[len(ex.Path)-1].Name != contract.StateLedgerNotWritten {
+		t.Errorf("the ledger added %d state transitions to a board's delivery, want at most 2", added)
+	}
+	t.Logf("state transitions added by the ledger: %d (%s)", transitions-1, ex.Path[len(ex.Path)-1].Name)
 	return ex
 }
 
