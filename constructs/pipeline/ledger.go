@@ -103,10 +103,14 @@ func recordOutcome(scope constructs.Construct, prefix string, l Ledger, kind led
 		// StateJson; this one, for an error nothing raises, only shows CDK
 		// the edge to LedgerNotWritten (it renders the states it can reach).
 		s.AddCatch(failed, &awsstepfunctions.CatchProps{Errors: jsii.Strings(graphOnlyError)})
-		awscdk.Annotations_Of(s).AcknowledgeWarning(jsii.String("@aws-cdk/aws-stepfunctions:multipleCatchSources"),
-			jsii.String("the graph-only catcher comes first and matches nothing"))
 		return s
 	}
+	// CDK warns of a CustomState with catchers from both sources. An
+	// acknowledgement covers the scope's children only (CDK looks for it
+	// on the ancestors of the warning's construct), so it is made here,
+	// on the scope, for this one warning.
+	awscdk.Annotations_Of(scope).AcknowledgeWarning(jsii.String("@aws-cdk/aws-stepfunctions:multipleCatchSources"),
+		jsii.String("the ledger states' graph-only catcher comes first and matches nothing"))
 	hist := task(historyName, "The history item of this outcome (expires after ledgerHistoryDays); the iteration's output stays the Outcome",
 		ResourcePutItem, history, "{% $states.input.outcome %}",
 		catch("States.ALL", failedName, failedOut("$states.input.outcome")))
