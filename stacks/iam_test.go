@@ -519,8 +519,11 @@ func (c *iamCase) ledger(st string) {
 		}
 		role := c.role(st, w+"StateMachineRole")
 		c.ask(true, "updates a ledger item", role, "dynamodb:UpdateItem", table, "", obj)
-		for _, a := range []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:Scan", "dynamodb:DeleteTable", "dynamodb:BatchWriteItem"} {
+		for _, a := range []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"} {
 			c.ask(false, a+" on the ledger", role, a, table, "", obj)
+		}
+		for _, a := range []string{"dynamodb:Scan", "dynamodb:DeleteTable", "dynamodb:UpdateTimeToLive"} {
+			c.ask(false, a+" on the ledger", role, a, table, "", nil)
 		}
 		c.ask(false, "writes another table", role, "dynamodb:PutItem", iamEnv.ARN("dynamodb", "table/other"), "", obj)
 		c.ask(false, "writes an index", role, "dynamodb:UpdateItem", table+"/index/"+contract.IndexByBoard, "", obj)

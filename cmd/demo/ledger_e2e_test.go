@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -15,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/chromedp/chromedp"
 
 	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/internal/cli"
@@ -102,11 +105,85 @@ func TestDemoLedgerShowsEachBoardsOutcome(t *testing.T) {
 	eventually("b offline", "demo-offline.txt", func(r map[string]row) bool {
 		return is(r, "a", contract.OutcomeDelivered) && is(r, "b", "pending")
 	})
+	// The page shows the same, in a real browser.
+	e, err := endpoints.Read(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := pageIn(t, e.StatusPage)
+	cell := func(board, key string) string {
+		return `#grid [data-board="` + board + `"][data-key="` + key + `"]`
+	}
+	page.wait(cell("a", "demo1.txt"), contract.OutcomeDelivered)
+	page.wait(cell("b", "demo1.txt"), contract.OutcomeDelivered)
+	page.wait(cell("a", "demo-offline.txt"), contract.OutcomeDelivered)
+	page.wait(cell("b", "demo-offline.txt"), "pending")
+
 	fmt.Fprintln(stdin, "online b")
 	eventually("b back", "demo-offline.txt", func(r map[string]row) bool {
 		return is(r, "a", contract.OutcomeDelivered) && is(r, "b", contract.OutcomeDelivered)
 	})
+	page.wait(cell("b", "demo-offline.txt"), contract.OutcomeDelivered)
 	_ = cmd.Process.Signal(syscall.SIGINT)
+}
+
+// browserPage is the status page in headless chromium.
+type browserPage struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+func pageIn(t *testing.T, url string) *browserPage {
+	t.Helper()
+	bin := ""
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			bin = p
+			break
+		}
+	}
+	if bin == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("chromium is not installed: .ci/run installs it (apt-get install chromium)")
+		}
+		t.Skip("chromium is not installed (apt-get install chromium)")
+	}
+	// A short directory: chromium's singleton socket path must fit in
+	// 108 bytes, and the test's TempDir (named after it) is too long.
+	dir, err := os.MkdirTemp("", "eds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.UserDataDir(filepath.Join(dir, "p")), chromedp.WindowSize(375, 812), chromedp.Env("TMPDIR="+dir))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	ctx, cancel3 := context.WithTimeout(ctx, 4*time.Minute)
+	t.Cleanup(cancel3)
+	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
+		t.Fatal(err)
+	}
+	return &browserPage{t: t, ctx: ctx}
+}
+
+// wait waits until the element shows text (the page updates itself).
+func (p *browserPage) wait(sel, text string) {
+	p.t.Helper()
+	var got string
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		ctx, cancel := context.WithTimeout(p.ctx, 2*time.Second)
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel), chromedp.NodeVisible))
+		cancel()
+		if err == nil {
+			if got = strings.TrimSpace(s); got == text {
+				return
+			}
+		}
+	}
+	p.t.Fatalf("the page's %s shows %q, want %q", sel, got, text)
 }
 
 // uploadTo uploads key to the demo's bucket with the demo's credentials.
