@@ -141,16 +141,15 @@ type demoRun struct {
 	syncEvery   time.Duration
 	boards      []localrun.Board
 	p           *localrun.Pipeline
-	ledger      *ledgerdb.Server
 }
 
 // ledgerEndpoint is the ledger the read side reads: dynalite's URL and
 // the table the template made ("" when it has none).
 func (d *demoRun) ledgerEndpoint() ledgerEndpoint {
-	if d.ledger == nil || len(d.p.Tables) == 0 {
+	if d.p.Ledger == nil || len(d.p.Tables) == 0 {
 		return ledgerEndpoint{}
 	}
-	return ledgerEndpoint{URL: d.ledger.URL, Table: d.p.Tables[0]}
+	return ledgerEndpoint{URL: d.p.Ledger.URL, Table: d.p.Tables[0]}
 }
 
 // run runs the demo: its endpoints, the synth, the local pipeline, the
@@ -176,11 +175,7 @@ func run(o options) (int, error) {
 	if code, err := d.synth(); code != 0 || err != nil {
 		return code, err
 	}
-	err = d.startPipeline(ls)
-	if d.ledger != nil {
-		defer d.ledger.Close()
-	}
-	if err != nil {
+	if err := d.startPipeline(ls); err != nil {
 		return 2, err
 	}
 	defer d.p.Close()
@@ -265,13 +260,11 @@ func (d *demoRun) startPipeline(ls listeners) error {
 		}
 	}
 	d.syncEvery, _ = parseSyncEvery(d.o.syncEvery) // checked by checkFlags
-	// The ledger: dynalite, in memory (a run starts with an empty ledger;
-	// the bucket's objects are kept), the table from the template.
-	if d.ledger, err = ledgerdb.Start(d.ctx, ledgerdb.Options{Region: localrun.Region}); err != nil {
-		return err
-	}
 	d.p, err = localrun.Start(d.ctx, localrun.Options{
-		Ledger:                d.ledger,
+		// The ledger: dynalite, in memory (a run starts with an empty
+		// ledger; the bucket's objects are kept), the table from the
+		// template.
+		StartLedger:           &ledgerdb.Options{Region: localrun.Region},
 		ScheduleEvery:         d.syncEvery,
 		Boards:                d.boards,
 		AssemblyDir:           d.o.assembly,

@@ -31,7 +31,9 @@ func TestSyncStatesRecordTheLastSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	var def struct {
-		States map[string]struct{ ItemProcessor struct{ States map[string]any } }
+		States map[string]struct {
+			ItemProcessor struct{ States map[string]any }
+		}
 	}
 	if err := json.Unmarshal(raw, &def); err != nil {
 		t.Fatal(err)

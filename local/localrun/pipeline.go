@@ -94,6 +94,11 @@ type Options struct {
 	// fail (DynamoDB.ResourceNotFoundException) and the state machines
 	// count them and go on, as they would in the cloud.
 	Ledger *ledgerdb.Server
+	// StartLedger, when Ledger is nil, starts one (dynalite) with these
+	// options if the assembly has a table, after the assembly loaded (a
+	// bad assembly is reported as such, not as a missing Node.js); the
+	// pipeline closes it (Pipeline.Ledger).
+	StartLedger *ledgerdb.Options
 	// ScheduleEvery, if set, replaces the rate of every scheduled rule of
 	// the assembly (e.g. the sync schedule's rate(6 hours) by 10s), and is
 	// required for a cron(...) schedule, which the local run does not
@@ -132,9 +137,11 @@ type Pipeline struct {
 	HostPaths []string
 	// Boards are the fleet's boards, with their data dirs (absolute).
 	Boards []BoardDir
-	// Tables are the DynamoDB tables created in Options.Ledger (the
-	// ledger's), by name.
-	Tables []string
+	// Tables are the DynamoDB tables created in Ledger (the ledger's),
+	// by name; Ledger is Options.Ledger or the one StartLedger started.
+	Tables      []string
+	Ledger      *ledgerdb.Server
+	ownedLedger *ledgerdb.Server
 
 	runner   *ecstask.Runner
 	tokens   *asl.TaskTokens    // of every execution: tasks report with them
@@ -194,11 +201,21 @@ func Start(ctx context.Context, opts Options) (*Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
+	var owned *ledgerdb.Server
+	if opts.Ledger == nil && opts.StartLedger != nil && len(a.tables) > 0 {
+		if owned, err = ledgerdb.Start(ctx, *opts.StartLedger); err != nil {
+			return nil, err
+		}
+		opts.Ledger = owned
+	}
 	var tables []string
 	if opts.Ledger != nil {
 		for _, t := range a.tables {
 			name, err := opts.Ledger.CreateTableFrom(ctx, t)
 			if err != nil {
+				if owned != nil {
+					owned.Close()
+				}
 				return nil, err
 			}
 			tables = append(tables, name)
@@ -208,8 +225,12 @@ func Start(ctx context.Context, opts Options) (*Pipeline, error) {
 	p, err := startServers(runCtx, opts, a)
 	if err != nil {
 		cancel()
+		if owned != nil {
+			owned.Close()
+		}
 		return nil, err
 	}
+	p.Ledger, p.ownedLedger = opts.Ledger, owned
 	p.cancel = cancel
 	p.Tables = tables
 	if !opts.Paused {
@@ -554,6 +575,9 @@ func (p *Pipeline) close() error {
 	}
 	p.tasks.stopAndWait()
 	_ = p.StepFunctions.Close() // after the tasks: a stopping task may still report
+	if p.ownedLedger != nil {
+		_ = p.ownedLedger.Close() // after the executions: nothing writes it any more
+	}
 	close(p.results)
 	if errors.Is(err, context.Canceled) {
 		err = nil
