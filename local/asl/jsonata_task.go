@@ -119,6 +119,8 @@ func jsonataExpr(s string) (string, bool) {
 // eval evaluates every expression with $states bound to states; a field
 // whose expression yields nothing (undefined) is left out, as AWS does.
 func (t *jsonataTemplate) eval(states map[string]any, field string) (any, *stateError) {
+	jsonataMu.Lock()
+	defer jsonataMu.Unlock()
 	bound := map[string]any{}
 	for k, v := range states {
 		bound[k] = plainJSON(v)
