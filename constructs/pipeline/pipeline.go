@@ -57,6 +57,10 @@ type Props struct {
 	// MirrorDeletes: Object Deleted events remove the delivered file from
 	// the boards of the target (every board for "any").
 	MirrorDeletes bool
+	// Ledger records each board's outcome (the zero value: nothing). The
+	// "any" target records nothing: ECS picks the board, and no state
+	// knows its name.
+	Ledger Ledger
 
 	LogRetention  awslogs.RetentionDays
 	RemovalPolicy awscdk.RemovalPolicy
