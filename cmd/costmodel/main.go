@@ -140,12 +140,13 @@ func Write(w io.Writer, rows []Row) error {
 	b.WriteString("| target | fleet | boards reached | executions | state transitions | per board | RunTask calls | ledger writes | most history events in one execution | Step Functions $ per 1,000 deliveries |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "| %s | %s | %s | %d | %s | %.1f | %s | %d | %s | %s |\n", r.Target, num(r.Boards), num(r.Reached), r.Executions,
-			num(r.Transitions), float64(r.Transitions)/float64(max(1, r.Reached)), num(r.RunTasks), r.LedgerWrites, num(r.MostHistory),
+		fmt.Fprintf(&b, "| %s | %s | %s | %d | %s | %.1f | %s | %s | %s | %s |\n", r.Target, num(r.Boards), num(r.Reached), r.Executions,
+			num(r.Transitions), float64(r.Transitions)/float64(max(1, r.Reached)), num(r.RunTasks), num(r.LedgerWrites), num(r.MostHistory),
 			dollars(float64(r.Transitions)*1000*TransitionPrice))
 	}
-	b.WriteString("\nLedger writes are 0: the state machines do not write the ledger yet (issue 20's write side); `make cost` counts\n")
-	b.WriteString("every `dynamodb:` task call the definitions make, so the figure follows when they do.\n")
+	b.WriteString("\nLedger writes are every `dynamodb:` task call the definitions make: two per board reached (its current\n")
+	b.WriteString("item and a history item, docs/cli.md); `deliverTo=any` records nothing, as no state knows the board ECS picked.\n")
+	b.WriteString("Their DynamoDB on-demand price (write request units, one per KB of item) is not counted in the $ column.\n")
 
 	b.WriteString("\n## Per board-month\n\n")
 	b.WriteString("The standing cost of a registered board, plus its share of deliveries: `deliverTo=all`, one upload a day\n")
