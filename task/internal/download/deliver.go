@@ -23,7 +23,7 @@ import (
 	"github.com/edge-drop/edge-drop/task/internal/keypath"
 	"github.com/edge-drop/edge-drop/task/internal/record"
 	"github.com/edge-drop/edge-drop/task/internal/s3conn"
-	"github.com/edge-drop/edge-drop/task/internal/state"
+	"github.com/edge-drop/edge-drop/task/internal/statedir"
 )
 
 // MaxRestarts is how often one delivery starts over on a new version when
@@ -110,7 +110,7 @@ func Run(ctx context.Context, api API, o Options) (Result, error) {
 
 // reclaim removes temp and lock files that killed tasks left behind.
 func (d *delivery) reclaim() {
-	r, err := state.Reclaim(d.root)
+	r, err := statedir.Reclaim(d.root)
 	if r.Files > 0 {
 		d.o.Logger.Info("reclaimed abandoned temp files", "files", r.Files, "bytes", r.Bytes, "in_use", r.InUse)
 	}
@@ -129,7 +129,7 @@ func (d *delivery) reclaim() {
 func MigrateRecords(ctx context.Context, root *os.Root, log *slog.Logger) {
 	st := record.New(root)
 	defer st.Close()
-	n, err := st.Migrate(ctx, state.Locker(root))
+	n, err := st.Migrate(ctx, statedir.Locker(root))
 	if n > 0 {
 		log.Info("delivery records renamed by path", "records", n)
 	}
@@ -142,7 +142,7 @@ func MigrateRecords(ctx context.Context, root *os.Root, log *slog.Logger) {
 // MaxRestarts times) when the object changes during the download.
 func (d *delivery) deliverKey(ctx context.Context, key string, last bool) (Result, error) {
 	rel, _ := localPath(key, d.o.StripComponents) // validated by Run
-	lock, err := state.Lock(ctx, d.root, rel, func() {
+	lock, err := statedir.Lock(ctx, d.root, rel, func() {
 		d.o.Logger.Info("waiting for another delivery of this key", "key", key, "path", rel)
 		if d.o.Hooks.LockWait != nil {
 			d.o.Hooks.LockWait()
@@ -383,7 +383,7 @@ func (d *delivery) download(ctx context.Context, obj object, p plan, res Result)
 			return Result{}, rootErr(fmt.Errorf("create %s: %w", dir, err))
 		}
 	}
-	tmp, err := state.CreateTemp(d.root)
+	tmp, err := statedir.CreateTemp(d.root)
 	if err != nil {
 		return Result{}, rootErr(err)
 	}
@@ -482,7 +482,7 @@ func (d *delivery) newRecord(obj object, rel string, ver verifier, partSize int6
 // rel and the record completed with the new file's identity. If the last
 // step fails, rel is put back as it was. It returns the conflict copy's
 // name ("" if none).
-func (d *delivery) commit(ctx context.Context, tmp *state.Temp, rel string, keep bool, nr record.Record) (string, error) {
+func (d *delivery) commit(ctx context.Context, tmp *statedir.Temp, rel string, keep bool, nr record.Record) (string, error) {
 	rv, err := d.records.Reserve(nr)
 	if err != nil {
 		return "", exitcode.Errorf(exitcode.LocalIO, "the delivery record of %s does not fit (nothing changed): %w", rel, err)
@@ -505,7 +505,7 @@ func (d *delivery) commit(ctx context.Context, tmp *state.Temp, rel string, keep
 		rv.Cancel()
 		if errors.Is(err, syscall.EXDEV) {
 			return "", exitcode.Errorf(exitcode.LocalIO, "rename into place: %s is on another file system than %s; the data dir must be one file system",
-				path.Dir(path.Join(d.o.DataDir, rel)), path.Join(d.o.DataDir, state.TmpDir))
+				path.Dir(path.Join(d.o.DataDir, rel)), path.Join(d.o.DataDir, statedir.TmpDir))
 		}
 		return "", rootErr(fmt.Errorf("rename into place: %w", err))
 	}

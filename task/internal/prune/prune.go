@@ -27,7 +27,7 @@ import (
 	"github.com/edge-drop/edge-drop/task/internal/exitcode"
 	"github.com/edge-drop/edge-drop/task/internal/keypath"
 	"github.com/edge-drop/edge-drop/task/internal/record"
-	"github.com/edge-drop/edge-drop/task/internal/state"
+	"github.com/edge-drop/edge-drop/task/internal/statedir"
 )
 
 // API is the part of *s3.Client used here.
@@ -133,7 +133,7 @@ func localPath(key string, strip int) (string, error) {
 // relative to the data dir) in root.
 func Key(ctx context.Context, api API, root *os.Root, store *record.Store, o Options, key, rel string) (Result, error) {
 	res := Result{Key: key, Path: path.Join(o.DataDir, rel), Rel: rel}
-	lock, err := state.Lock(ctx, root, rel, func() {
+	lock, err := statedir.Lock(ctx, root, rel, func() {
 		o.Logger.Info("waiting for another delivery of this key", "key", key, "path", rel)
 	})
 	if err != nil {

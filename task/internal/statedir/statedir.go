@@ -1,4 +1,4 @@
-// Package state owns the task's hidden directory in the data dir,
+// Package statedir owns the task's hidden directory in the data dir,
 // .edge-drop/ (the only writable place in the read-only container):
 //
 //	.edge-drop/locks/<sha256 of path>.lock   per-path lock files (flock)
@@ -10,7 +10,7 @@
 // killed holder); a temp file lives only while its writer
 // holds a lock on it, so any temp file nobody holds a lock on was
 // abandoned (its task was killed) and is removed by the next task start.
-package state
+package statedir
 
 import (
 	"context"
