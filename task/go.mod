@@ -17,6 +17,7 @@ require (
 require (
 	github.com/klauspost/cpuid/v2 v2.2.9 // indirect
 	golang.org/x/sys v0.28.0 // indirect
+	golang.org/x/time v0.16.0 // indirect
 )
 
 require (

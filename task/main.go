@@ -40,6 +40,7 @@ import (
 	"github.com/edge-drop/edge-drop/task/internal/prune"
 	"github.com/edge-drop/edge-drop/task/internal/report"
 	"github.com/edge-drop/edge-drop/task/internal/s3conn"
+	"github.com/edge-drop/edge-drop/task/internal/statedir"
 )
 
 // version is set with -ldflags "-X main.version=...".
@@ -165,18 +166,14 @@ func (r *runner) run(ctx context.Context) contract.Report {
 	}
 	r.aws = &awsCfg
 	api := s3conn.S3(awsCfg, so, r.getenv)
-	dl := download.Options{
-		Bucket: cfg.Bucket, Key: cfg.Key, DataDir: cfg.DataDir,
-		PartSize: cfg.PartSize, Concurrency: cfg.Concurrency,
-		RequestTimeout: cfg.RequestTimeout, Logger: r.log, OnTransfer: onTransfer,
-		MaxBytes: cfg.MaxBytes, StripComponents: cfg.StripComponents,
-		Event: download.Event{Sequencer: cfg.Event.Sequencer, ETag: cfg.Event.ETag, Size: cfg.Event.Size},
-	}
+	dl := r.downloadOptions()
+	defer dl.Limiter.Close()
 	switch cfg.Mode {
 	case contract.ModeSync:
 		return r.sync(ctx, api, dl, code)
 	case contract.ModeDelete:
-		res, err := prune.Run(ctx, api, prune.Options{Bucket: cfg.Bucket, Key: cfg.Key, DataDir: cfg.DataDir, StripComponents: cfg.StripComponents, Logger: r.log})
+		res, err := prune.Run(ctx, api, prune.Options{Bucket: cfg.Bucket, Key: cfg.Key, DataDir: cfg.DataDir, StripComponents: cfg.StripComponents,
+			Partials: dl.Partials, Logger: r.log})
 		if err != nil {
 			c, err := code(err)
 			rep := r.fail(c, err, "bucket", cfg.Bucket, "key", cfg.Key)
@@ -220,6 +217,23 @@ func (r *runner) run(ctx context.Context) contract.Report {
 		"reverified", res.Reverified, "conflict_copy", orNone(res.ConflictCopy),
 		"superseded", res.Superseded, "restarts", res.Restarts, "record", orNone(res.Record))
 	return downloadReport(res)
+}
+
+// downloadOptions are the settings every delivery of the run shares: the
+// transfer's, the bandwidth budget, the free-space floor, the bounds of
+// kept partials.
+func (r *runner) downloadOptions() download.Options {
+	cfg := r.cfg
+	return download.Options{
+		Bucket: cfg.Bucket, Key: cfg.Key, DataDir: cfg.DataDir,
+		PartSize: cfg.PartSize, Concurrency: cfg.Concurrency,
+		RequestTimeout: cfg.RequestTimeout, Logger: r.log, OnTransfer: onTransfer,
+		MaxBytes: cfg.MaxBytes, StripComponents: cfg.StripComponents,
+		Event: download.Event{Sequencer: cfg.Event.Sequencer, ETag: cfg.Event.ETag, Size: cfg.Event.Size},
+		Floor: cfg.MinFree.Floor, FloorSetting: cfg.MinFree.String(),
+		Partials: statedir.Bounds{MaxAge: cfg.PartialMaxAge, MaxBytes: cfg.PartialMaxBytes},
+		Limiter:  download.NewLimiter(cfg.MaxRate, cfg.RateSchedule, r.log),
+	}
 }
 
 // sync runs sync mode and writes its one summary line (with the exit

@@ -45,7 +45,10 @@ type Options struct {
 	// StripComponents as in download mode: where the key's file (or a
 	// folder marker's directory) is.
 	StripComponents int
-	Logger          *slog.Logger
+	// Partials bound the interrupted downloads kept for resuming (the
+	// board is swept at the start as in every mode).
+	Partials statedir.Bounds
+	Logger   *slog.Logger
 }
 
 // Outcome says what a delete did.
@@ -97,14 +100,12 @@ func Run(ctx context.Context, api API, o Options) (Result, error) {
 	if err != nil {
 		return Result{Key: cands[0], Outcome: Unsafe, Reason: "no board path can hold the key: " + err.Error()}, nil
 	}
-	root, err := os.OpenRoot(o.DataDir)
+	b, err := download.OpenBoard(ctx, download.Options{DataDir: o.DataDir, Logger: o.Logger, Partials: o.Partials})
 	if err != nil {
-		return Result{}, exitcode.Errorf(exitcode.LocalIO, "open data dir: %w", err)
+		return Result{}, err
 	}
-	defer root.Close()
-	download.MigrateRecords(ctx, root, o.Logger)
-	store := record.New(root)
-	defer store.Close()
+	defer b.Close()
+	store := b.Records()
 
 	// An event key names the decoded key, or (rarely) the raw one: the
 	// path's delivery record says which of the two this board delivered.
@@ -118,7 +119,7 @@ func Run(ctx context.Context, api API, o Options) (Result, error) {
 			}
 		}
 	}
-	return Key(ctx, api, root, store, o, key, rel)
+	return Key(ctx, api, b, o, key, rel)
 }
 
 // localPath is where key's file (or a folder key's directory) is.
@@ -130,10 +131,11 @@ func localPath(key string, strip int) (string, error) {
 }
 
 // Key deletes the delivered file of the validated key at rel (its path
-// relative to the data dir) in root.
-func Key(ctx context.Context, api API, root *os.Root, store *record.Store, o Options, key, rel string) (Result, error) {
+// relative to the data dir) on the board b.
+func Key(ctx context.Context, api API, b *download.Board, o Options, key, rel string) (Result, error) {
+	root, store := b.Root(), b.Records()
 	res := Result{Key: key, Path: path.Join(o.DataDir, rel), Rel: rel}
-	lock, err := statedir.Lock(ctx, root, rel, func() {
+	lock, err := b.State().Lock(ctx, rel, func() {
 		o.Logger.Info("waiting for another delivery of this key", "key", key, "path", rel)
 	})
 	if err != nil {
