@@ -69,7 +69,9 @@ func TestDefaults(t *testing.T) {
 		}
 		env := map[string]string{contract.EnvMode: mode, contract.EnvBucket: "b", contract.EnvKey: "k", s.Env: s.Default}
 		got, err := Parse(nil, func(k string) string { return env[k] }, io.Discard)
-		base, _ := Parse(nil, func(k string) string { return map[string]string{contract.EnvMode: mode, contract.EnvBucket: "b", contract.EnvKey: "k"}[k] }, io.Discard)
+		base, _ := Parse(nil, func(k string) string {
+			return map[string]string{contract.EnvMode: mode, contract.EnvBucket: "b", contract.EnvKey: "k"}[k]
+		}, io.Discard)
 		if err != nil || got.MinFree != base.MinFree || got.PartSize != base.PartSize || got.Pattern != base.Pattern || got.PartialMaxAge != base.PartialMaxAge {
 			t.Errorf("%s=%s: %v, %+v", s.Env, s.Default, err, got)
 		}

@@ -346,4 +346,3 @@ func (d *delivery) newRecord(obj object, rel string, ver verifier, partSize int6
 	}
 	return nr
 }
-

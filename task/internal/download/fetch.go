@@ -51,15 +51,15 @@ func (p *part) complete() bool { return p.known && p.written == p.span.n && p.su
 
 // fetcher runs the part workers and the verifier for one object.
 type fetcher struct {
-	api  API
-	o    Options
+	api       API
+	o         Options
 	key       string
 	etag      string
 	versionID string
 	size      int64
 	f         *os.File
-	ver  verifier
-	lim  *Limiter
+	ver       verifier
+	lim       *Limiter
 	// partSize is the size of the ranges the parts are (0: the upload's).
 	partSize int64
 
