@@ -213,7 +213,7 @@ func (r *runner) run(ctx context.Context) contract.Report {
 	r.log.Info(msg,
 		"bucket", cfg.Bucket, "key", res.Key, "path", res.Path, "bytes", res.Bytes,
 		"seconds", round(secs, 3), "mb_per_s", round(mbps, 1),
-		"verified", orNone(res.Verified), "resumed_parts", res.Resumes, "up_to_date", res.UpToDate,
+		"verified", orNone(res.Verified), "resumed_parts", res.Resumes, "kept_bytes", res.Kept, "fetched_bytes", res.Fetched, "up_to_date", res.UpToDate,
 		"reverified", res.Reverified, "conflict_copy", orNone(res.ConflictCopy),
 		"superseded", res.Superseded, "restarts", res.Restarts, "record", orNone(res.Record))
 	return downloadReport(res)
@@ -259,7 +259,7 @@ func (r *runner) sync(ctx context.Context, api *s3.Client, dl download.Options, 
 		"folders", sum.Folders, "up_to_date", sum.UpToDate, "reverified", sum.Reverified, "conflicts", sum.Conflicts,
 		"skipped", sum.Skipped, "skipped_unsafe", sum.Unsafe, "failed", sum.Failed, "vanished", sum.Vanished,
 		"deleted", sum.Deleted, "kept", sum.Kept,
-		"bytes", sum.Bytes, "seconds", round(secs, 3), "files_per_s", round(float64(sum.Downloaded)/max(secs, 1e-9), 1)}
+		"bytes", sum.Bytes, "flushes", sum.Flushes, "seconds", round(secs, 3), "files_per_s", round(float64(sum.Downloaded)/max(secs, 1e-9), 1)}
 	if err == nil {
 		log.Info("sync complete", attrs...)
 		return syncReport(sum, exitcode.OK, nil)

@@ -94,7 +94,10 @@ type Summary struct {
 	Deleted    int   // files removed because their objects are gone (mirroring)
 	Kept       int   // files not removed although their objects are gone: changed since delivery, not ours
 	Bytes      int64 // bytes downloaded
-	Elapsed    time.Duration
+	// Flushes counts the syncfs calls that made the deliveries durable:
+	// one per batch of up to 64 files, not one per file.
+	Flushes int
+	Elapsed time.Duration
 }
 
 // FirstFailed returns the failed keys the summary names, in order.
@@ -153,6 +156,7 @@ func Run(ctx context.Context, api API, o Options) (Summary, error) {
 	close(jobs)
 	wg.Wait()
 	s.batch.Close() // the last batch is durable, every delivery counted
+	s.sum.Flushes = s.batch.Flushes
 	stopProgress()
 
 	if listErr == nil && ctx.Err() == nil && o.MirrorDeletes {

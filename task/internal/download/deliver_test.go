@@ -43,7 +43,9 @@ func (e *env) record(key string) record.Record {
 		e.t.Fatal(err)
 	}
 	defer root.Close()
-	r, ok, err := record.New(root).Read(key)
+	store := record.New(root)
+	defer store.Close()
+	r, ok, err := store.Read(key)
 	if err != nil || !ok {
 		e.t.Fatalf("no delivery record for %q (%v)", key, err)
 	}

@@ -86,8 +86,13 @@ type Options struct {
 	// from, for the error.
 	Floor        func(total int64) int64
 	FloorSetting string
-	// Partials bound the interrupted downloads kept for resuming.
+	// Partials bound the interrupted downloads kept for resuming (MaxAge
+	// 0: none is kept, and no progress is recorded).
 	Partials statedir.Bounds
+	// CheckpointBytes is how many bytes arrive between two progress
+	// records (0 means 8 MiB); a part's progress is noted every eighth of
+	// it, at most every MiB.
+	CheckpointBytes int64
 	// Limiter is the bandwidth budget all downloads of the task share (nil:
 	// none).
 	Limiter *Limiter

@@ -74,8 +74,10 @@ type fetcher struct {
 	fetched, kept                    atomic.Int64
 	// total counts the bytes fetched by every delivery of the task.
 	total *atomic.Int64
-	// progressed wakes the checkpointer (nil: no progress is recorded).
+	// progressed wakes the checkpointer (nil: no progress is recorded);
+	// a worker notes its part's progress every noteEvery bytes.
 	progressed func(n int64)
+	noteEvery  int64
 	// Writes are not serialised here: the kernel's inode lock hands off
 	// faster than a Go mutex (1 GiB, 7 interleaved runs each: 3-12% less
 	// wall on CRC-checked objects, ~0.1 s more system CPU).
@@ -475,7 +477,7 @@ func (d *fetcher) completePart(pr *partRun) error {
 // snapshot notes, every snapshotEvery bytes, how far the part is and its
 // hash's state, for the progress record.
 func (d *fetcher) snapshot(pr *partRun) {
-	if d.progressed == nil || pr.written-pr.noted < snapshotEvery {
+	if d.progressed == nil || pr.written-pr.noted < d.noteEvery {
 		return
 	}
 	st, ok := marshal(pr.h)

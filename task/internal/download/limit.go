@@ -33,13 +33,17 @@ type Limiter struct {
 // NewLimiter returns the budget of max bytes per second (0: none) and the
 // timetable, or nil when neither limits anything.
 func NewLimiter(max int64, table contract.RateSchedule, log *slog.Logger) *Limiter {
+	return newLimiter(max, table, log, time.Now)
+}
+
+func newLimiter(max int64, table contract.RateSchedule, log *slog.Logger, now func() time.Time) *Limiter {
 	if max == 0 && len(table) == 0 {
 		return nil
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	l := &Limiter{max: max, table: table, log: log, now: time.Now, lim: rate.NewLimiter(rate.Inf, bufSize), stop: make(chan struct{})}
+	l := &Limiter{max: max, table: table, log: log, now: now, lim: rate.NewLimiter(rate.Inf, bufSize), stop: make(chan struct{})}
 	next := l.apply()
 	if len(table) > 0 {
 		zone, _ := l.now().Zone()

@@ -1,6 +1,7 @@
 package download
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -28,11 +29,14 @@ import (
 // progressVersion is the record's format; another one is discarded.
 const progressVersion = 1
 
-// Checkpoints: after checkpointBytes more bytes are on disk, or every
-// checkpointEvery when fewer arrived.
+// Checkpoints: after Options.CheckpointBytes (default 8 MiB) more bytes
+// are on disk, or every checkpointEvery when fewer arrived. 8 MiB: at
+// most that much (plus a MiB per worker) is fetched again after a crash,
+// while a GiB costs 128 small records and flushes, which the disk does
+// anyway.
 const (
-	checkpointBytes = 8 << 20
-	checkpointEvery = time.Second
+	defaultCheckpointBytes = 8 << 20
+	checkpointEvery        = time.Second
 )
 
 // progress is a partial's progress record.
@@ -153,6 +157,7 @@ func (d *fetcher) resume(raw []byte) bool {
 type checkpointer struct {
 	f        *fetcher
 	p        *statedir.Partial
+	every    int64
 	header   progress
 	hook     func(int64)
 	kick     chan struct{}
@@ -168,8 +173,9 @@ type checkpointer struct {
 // startCheckpoints records the fetcher's progress in the partial's record
 // until stop.
 func startCheckpoints(f *fetcher, p *statedir.Partial, partSize int64, hook func(int64)) *checkpointer {
-	c := &checkpointer{f: f, p: p, header: f.header(partSize), hook: hook, kick: make(chan struct{}, 1), stop: make(chan struct{}), lastTime: time.Now()}
-	f.progressed = c.noted
+	every := cmp.Or(f.o.CheckpointBytes, defaultCheckpointBytes)
+	c := &checkpointer{f: f, p: p, every: every, header: f.header(partSize), hook: hook, kick: make(chan struct{}, 1), stop: make(chan struct{}), lastTime: time.Now()}
+	f.progressed, f.noteEvery = c.noted, min(every/8, snapshotEvery)
 	c.done.Go(c.loop)
 	return c
 }
@@ -178,7 +184,7 @@ func startCheckpoints(f *fetcher, p *statedir.Partial, partSize int64, hook func
 func (c *checkpointer) noted(n int64) {
 	c.mu.Lock()
 	c.pending += n
-	due := c.pending >= checkpointBytes
+	due := c.pending >= c.every
 	c.mu.Unlock()
 	if due {
 		select {
