@@ -137,24 +137,6 @@ func (r *runner) run(ctx context.Context) contract.Report {
 		defer c()
 		r.end = time.Now().Add(cfg.Timeout)
 	}
-	// code is the exit code of err: the context's cause when it ended
-	// (signal: 9, overall timeout: 7), no credentials (5, see
-	// download.Classify), else the error's own.
-	code := func(err error) (exitcode.Code, error) {
-		c := exitcode.Of(err)
-		if ctx.Err() != nil {
-			c = download.Classify(ctx, ctx.Err())
-			if c == exitcode.Network {
-				err = fmt.Errorf("overall timeout %s exceeded: %w", cfg.Timeout, err)
-			}
-		} else if nc, ok := s3conn.NoCredentials(err); ok {
-			// Whichever request met it, the message is the fix (the
-			// wrappers' hints about keys and s3:ListBucket do not apply).
-			c, err = exitcode.Denied, nc
-		}
-		return c, err
-	}
-
 	conns := cfg.Concurrency
 	if cfg.Mode == contract.ModeSync {
 		conns *= cfg.SyncObjects
@@ -168,22 +150,54 @@ func (r *runner) run(ctx context.Context) contract.Report {
 	api := s3conn.S3(awsCfg, so, r.getenv)
 	dl := r.downloadOptions()
 	defer dl.Limiter.Close()
+	code := r.classifier(ctx)
 	switch cfg.Mode {
 	case contract.ModeSync:
 		return r.sync(ctx, api, dl, code)
 	case contract.ModeDelete:
-		res, err := prune.Run(ctx, api, prune.Options{Bucket: cfg.Bucket, Key: cfg.Key, DataDir: cfg.DataDir, StripComponents: cfg.StripComponents,
-			Partials: dl.Partials, Logger: r.log})
-		if err != nil {
-			c, err := code(err)
-			rep := r.fail(c, err, "bucket", cfg.Bucket, "key", cfg.Key)
-			rep.Key, rep.Path = cmp.Or(res.Key, keypath.Candidates(cfg.Key)[0]), res.Rel
-			return rep
-		}
-		r.log.Info(string(res.Outcome), "bucket", cfg.Bucket, "key", res.Key, "path", res.Path, "bytes", res.Bytes, "reason", orNone(res.Reason))
-		return deleteReport(res)
+		return r.delete(ctx, api, dl, code)
 	}
+	return r.download(ctx, api, dl, code)
+}
 
+// classifier returns the exit code of an error of the run: the context's
+// cause when it ended (signal: 9, overall timeout: 7), no credentials (5,
+// see download.Classify), else the error's own.
+func (r *runner) classifier(ctx context.Context) func(error) (exitcode.Code, error) {
+	return func(err error) (exitcode.Code, error) {
+		c := exitcode.Of(err)
+		if ctx.Err() != nil {
+			c = download.Classify(ctx, ctx.Err())
+			if c == exitcode.Network {
+				err = fmt.Errorf("overall timeout %s exceeded: %w", r.cfg.Timeout, err)
+			}
+		} else if nc, ok := s3conn.NoCredentials(err); ok {
+			// Whichever request met it, the message is the fix (the
+			// wrappers' hints about keys and s3:ListBucket do not apply).
+			c, err = exitcode.Denied, nc
+		}
+		return c, err
+	}
+}
+
+// delete runs delete mode and writes its one line.
+func (r *runner) delete(ctx context.Context, api *s3.Client, dl download.Options, code func(error) (exitcode.Code, error)) contract.Report {
+	cfg := r.cfg
+	res, err := prune.Run(ctx, api, prune.Options{Bucket: cfg.Bucket, Key: cfg.Key, DataDir: cfg.DataDir, StripComponents: cfg.StripComponents,
+		Partials: dl.Partials, Logger: r.log})
+	if err != nil {
+		c, err := code(err)
+		rep := r.fail(c, err, "bucket", cfg.Bucket, "key", cfg.Key)
+		rep.Key, rep.Path = cmp.Or(res.Key, keypath.Candidates(cfg.Key)[0]), res.Rel
+		return rep
+	}
+	r.log.Info(string(res.Outcome), "bucket", cfg.Bucket, "key", res.Key, "path", res.Path, "bytes", res.Bytes, "reason", orNone(res.Reason))
+	return deleteReport(res)
+}
+
+// download runs download mode and writes its summary line.
+func (r *runner) download(ctx context.Context, api *s3.Client, dl download.Options, code func(error) (exitcode.Code, error)) contract.Report {
+	cfg := r.cfg
 	res, err := download.Run(ctx, api, dl)
 	if err != nil {
 		c, err := code(err)

@@ -78,6 +78,8 @@ type fetcher struct {
 	// a worker notes its part's progress every noteEvery bytes.
 	progressed func(n int64)
 	noteEvery  int64
+	// gate holds a worker that runs too far ahead of the disk (nil: never).
+	gate func(context.Context) error
 	// Writes are not serialised here: the kernel's inode lock hands off
 	// faster than a Go mutex (1 GiB, 7 interleaved runs each: 3-12% less
 	// wall on CRC-checked objects, ~0.1 s more system CPU).
@@ -593,7 +595,12 @@ func (d *fetcher) fetch(parent context.Context, pr *partRun, buf []byte) (int64,
 				d.total.Add(int64(n))
 			}
 			d.snapshot(pr)
-			wd.Stop() // waiting for the budget is no stall
+			wd.Stop() // waiting for the disk or the budget is no stall
+			if d.gate != nil {
+				if err := d.gate(ctx); err != nil {
+					return pr.written - start, err
+				}
+			}
 			if err := d.lim.Wait(ctx, n); err != nil {
 				return pr.written - start, err
 			}

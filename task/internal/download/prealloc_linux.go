@@ -22,15 +22,32 @@ const (
 // card. On tmpfs/ramfs it checks the free space instead; file systems
 // without fallocate get a sparse Truncate.
 func preallocate(f *os.File, size int64) error {
+	_, free, mem, err := fsSpace(f)
+	if err != nil {
+		mem = false
+	}
+	return allocate(f, size, mem, free)
+}
+
+// allocate is preallocate with the file system's kind and free space
+// already known (one statfs per delivery).
+func allocate(f *os.File, size int64, mem bool, free int64) error {
 	if size <= 0 {
 		return nil
+	}
+	if mem {
+		// ramfs reports no limit (0 blocks, 0 free): nothing to check.
+		if free > 0 && size > free+allocated(f) {
+			return syscall.ENOSPC
+		}
+		return f.Truncate(size)
 	}
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return f.Truncate(size)
 	}
 	var ferr error
-	if err := rc.Control(func(fd uintptr) { ferr = reserve(int(fd), size) }); err != nil {
+	if err := rc.Control(func(fd uintptr) { ferr = syscall.Fallocate(int(fd), 0, 0, size) }); err != nil {
 		return f.Truncate(size)
 	}
 	if ferr == nil {
@@ -40,20 +57,6 @@ func preallocate(f *os.File, size int64) error {
 		return ferr
 	}
 	return f.Truncate(size)
-}
-
-// reserve fallocates size bytes, or on a memory-backed file system checks
-// they fit (ENOSPC if not) and returns ENOTSUP so the caller truncates.
-func reserve(fd int, size int64) error {
-	var st syscall.Statfs_t
-	if syscall.Fstatfs(fd, &st) == nil && (st.Type == tmpfsMagic || st.Type == ramfsMagic) {
-		// ramfs reports no limit (0 blocks): nothing to check.
-		if st.Blocks > 0 && uint64(size) > st.Bavail*uint64(st.Bsize) {
-			return syscall.ENOSPC
-		}
-		return syscall.ENOTSUP
-	}
-	return syscall.Fallocate(fd, 0, 0, size)
 }
 
 // fsSpace is what statfs says of f's file system: its size, the space

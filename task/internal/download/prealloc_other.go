@@ -7,6 +7,8 @@ import (
 	"os"
 )
 
+func allocate(f *os.File, size int64, _ bool, _ int64) error { return preallocate(f, size) }
+
 func preallocate(f *os.File, size int64) error {
 	if size <= 0 {
 		return nil

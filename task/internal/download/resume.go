@@ -153,38 +153,48 @@ func (d *fetcher) resume(raw []byte) bool {
 	return true
 }
 
-// checkpointer writes a download's progress record while it runs.
+// checkpointer writes a download's progress record while it runs. It also
+// keeps the download at most window bytes ahead of the disk: a worker that
+// would run further waits for the next flush. So a crash costs at most
+// that much (and a MiB per worker), and on a board whose network is
+// faster than its card the page cache does not fill with bytes that only
+// the final flush would write (a 512 MB board has little to spare).
 type checkpointer struct {
-	f        *fetcher
-	p        *statedir.Partial
-	every    int64
-	header   progress
-	hook     func(int64)
-	kick     chan struct{}
-	stop     chan struct{}
-	done     sync.WaitGroup
-	mu       sync.Mutex // one checkpoint at a time
-	last     int64      // bytes the last record named
-	pending  int64      // bytes noted since (atomic via mu)
+	f      *fetcher
+	p      *statedir.Partial
+	every  int64 // a flush and a record after this many bytes noted
+	window int64 // how far the noted bytes may run ahead of the flushed ones
+	header progress
+	hook   func(int64)
+	kick   chan struct{}
+	stop   chan struct{}
+	done   sync.WaitGroup
+
+	mu       sync.Mutex
+	noted    int64         // bytes the workers noted
+	synced   int64         // of those, flushed and recorded
+	advanced chan struct{} // closed when synced moves (or the checkpoints stop)
+	stopped  bool
 	lastTime time.Time
-	err      error
+	last     int64 // bytes the last record named
 }
 
 // startCheckpoints records the fetcher's progress in the partial's record
-// until stop.
+// until end.
 func startCheckpoints(f *fetcher, p *statedir.Partial, partSize int64, hook func(int64)) *checkpointer {
 	every := cmp.Or(f.o.CheckpointBytes, defaultCheckpointBytes)
-	c := &checkpointer{f: f, p: p, every: every, header: f.header(partSize), hook: hook, kick: make(chan struct{}, 1), stop: make(chan struct{}), lastTime: time.Now()}
-	f.progressed, f.noteEvery = c.noted, min(every/8, snapshotEvery)
+	c := &checkpointer{f: f, p: p, every: every, window: 2 * every, header: f.header(partSize), hook: hook,
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), advanced: make(chan struct{}), lastTime: time.Now()}
+	f.progressed, f.noteEvery, f.gate = c.note, min(every/8, snapshotEvery), c.wait
 	c.done.Go(c.loop)
 	return c
 }
 
-// noted is called by the workers with the bytes they noted.
-func (c *checkpointer) noted(n int64) {
+// note is called by the workers with the bytes they noted.
+func (c *checkpointer) note(n int64) {
 	c.mu.Lock()
-	c.pending += n
-	due := c.pending >= c.every
+	c.noted += n
+	due := c.noted-c.synced >= c.every
 	c.mu.Unlock()
 	if due {
 		select {
@@ -194,21 +204,41 @@ func (c *checkpointer) noted(n int64) {
 	}
 }
 
+// wait holds a worker while the noted bytes are more than a window ahead
+// of the flushed ones.
+func (c *checkpointer) wait(ctx context.Context) error {
+	for {
+		c.mu.Lock()
+		if c.stopped || c.noted-c.synced <= c.window {
+			c.mu.Unlock()
+			return nil
+		}
+		ch := c.advanced
+		c.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
+}
+
 func (c *checkpointer) loop() {
+	defer c.release()
 	tick := time.NewTicker(checkpointEvery / 4)
 	defer tick.Stop()
 	for {
-		select {
-		case <-c.stop:
-			return
-		case <-c.kick:
-		case <-tick.C:
-			c.mu.Lock()
-			idle := c.pending == 0 || time.Since(c.lastTime) < checkpointEvery
-			c.mu.Unlock()
-			if idle {
-				continue
+		c.mu.Lock()
+		due := c.noted-c.synced >= c.every || c.noted > c.synced && time.Since(c.lastTime) >= checkpointEvery
+		c.mu.Unlock()
+		if !due {
+			select {
+			case <-c.stop:
+				return
+			case <-c.kick:
+			case <-tick.C:
 			}
+			continue
 		}
 		if err := c.checkpoint(); err != nil {
 			c.f.o.Logger.Warn("could not record the download's progress; an interruption now restarts from the last record", "error", err.Error())
@@ -217,31 +247,46 @@ func (c *checkpointer) loop() {
 	}
 }
 
+// release lets every waiting worker go: no more flushes will come.
+func (c *checkpointer) release() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.stopped {
+		c.stopped = true
+		close(c.advanced)
+	}
+}
+
 // checkpoint makes the noted bytes durable, then records them.
 func (c *checkpointer) checkpoint() error {
 	c.mu.Lock()
-	c.pending = 0
+	target := c.noted
 	c.lastTime = time.Now()
 	c.mu.Unlock()
 	rec := c.f.record(c.header) // noted before the flush: durable after it
-	n := rec.bytes()
-	if n == c.last {
-		return nil
-	}
 	if err := fdatasync(c.p.File); err != nil {
 		return err
 	}
-	b, err := json.Marshal(rec)
-	if err == nil {
-		err = c.p.SaveProgress(b)
+	if n := rec.bytes(); n != c.last {
+		b, err := json.Marshal(rec)
+		if err == nil {
+			err = c.p.SaveProgress(b)
+		}
+		if err != nil {
+			return err
+		}
+		c.last = n
+		if c.hook != nil {
+			c.hook(n)
+		}
 	}
-	if err != nil {
-		return err
+	c.mu.Lock()
+	c.synced = max(c.synced, target)
+	if !c.stopped {
+		close(c.advanced)
+		c.advanced = make(chan struct{})
 	}
-	c.last = n
-	if c.hook != nil {
-		c.hook(n)
-	}
+	c.mu.Unlock()
 	return nil
 }
 

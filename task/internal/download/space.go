@@ -26,11 +26,14 @@ type space struct {
 // have bytes already (a resumed download): the floor first (evicting kept
 // partials of other paths if that makes room), then preallocation. The
 // returned release gives back what was promised.
-func (d *delivery) reserve(f *os.File, size int64, rel, what string) (func(), error) {
+func (d *delivery) reserve(f *os.File, fresh bool, size int64, rel, what string) (func(), error) {
 	s := &d.b.space
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	need := max(size-allocated(f), 0)
+	need := size
+	if !fresh {
+		need = max(size-allocated(f), 0)
+	}
 	total, free, mem, err := fsSpace(f)
 	if err == nil && d.o.Floor != nil {
 		floor := d.o.Floor(total)
@@ -45,7 +48,7 @@ func (d *delivery) reserve(f *os.File, size int64, rel, what string) (func(), er
 				d.o.DataDir, what, human(need), human(max(left, 0)), human(total), human(floor), contract.EnvMinFree, d.o.FloorSetting, human(max(free-s.promised, 0)))
 		}
 	}
-	if err := preallocate(f, size); err != nil {
+	if err := allocate(f, size, mem, free-s.promised); err != nil {
 		return nil, exitcode.Errorf(exitcode.LocalIO, "reserve %d bytes for %s: %w", size, what, err)
 	}
 	if !mem {

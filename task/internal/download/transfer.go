@@ -101,7 +101,7 @@ func (s *staged) prepare(f *fetcher, obj object, p plan) error {
 		f.plan(d.o.PartSize)
 	}
 	what := fmt.Sprintf("delivering s3://%s/%s (%s)", d.o.Bucket, obj.key, human(obj.size))
-	release, err := d.reserve(s.part.File, obj.size, s.rel, what)
+	release, err := d.reserve(s.part.File, s.part.Fresh, obj.size, s.rel, what)
 	if err != nil {
 		return err
 	}

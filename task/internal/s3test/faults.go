@@ -117,8 +117,11 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set(f.Name, f.Value)
 	}
 	w.WriteHeader(resp.StatusCode)
-	w = &countingWriter{ResponseWriter: w, s: s}
+	s.forwardBody(&countingWriter{ResponseWriter: w, s: s}, r, resp, f)
+}
 
+// forwardBody forwards the response body, with f's body fault.
+func (s *Server) forwardBody(w http.ResponseWriter, r *http.Request, resp *http.Response, f *Fault) {
 	switch f.Kind {
 	case Reset, Short, Stall:
 		if _, err := io.CopyN(w, resp.Body, f.N); err != nil {

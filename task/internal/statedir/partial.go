@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/edge-drop/edge-drop/task/internal/flock"
 )
 
@@ -37,6 +39,9 @@ type Partial struct {
 	// Fresh: the file was created now (empty); a progress record found
 	// beside it belongs to an earlier one and is not to be trusted.
 	Fresh bool
+	// saved: a progress record may be beside it (one was written, or the
+	// partial is an earlier delivery's).
+	saved bool
 }
 
 // OpenPartial opens, or creates, the partial of the path rel and locks it.
@@ -69,7 +74,7 @@ func (d *Dir) OpenPartial(ctx context.Context, rel string) (*Partial, error) {
 		// A task start may have reclaimed it meanwhile (it removes the
 		// name while it holds the lock): then open it anew.
 		if same, _ := sameFile(dir, name, f); same {
-			return &Partial{dir: dir, fd: fd, base: base, File: f, Fresh: fresh}, nil
+			return &Partial{dir: dir, fd: fd, base: base, File: f, Fresh: fresh, saved: !fresh}, nil
 		}
 		f.Close()
 	}
@@ -102,6 +107,7 @@ func (p *Partial) Progress() ([]byte, error) {
 // durable before it was written (the caller's job) and a torn one does not
 // parse.
 func (p *Partial) SaveProgress(b []byte) error {
+	p.saved = true
 	tmp := p.base + progressSuffix + newSuffix
 	if err := p.dir.WriteFile(tmp, b, 0o644); err != nil {
 		p.dir.Remove(tmp)
@@ -112,6 +118,9 @@ func (p *Partial) SaveProgress(b []byte) error {
 
 // DropProgress removes the progress record (the partial starts over).
 func (p *Partial) DropProgress() error {
+	if !p.saved {
+		return nil
+	}
 	err := p.dir.Remove(p.base + progressSuffix)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -153,5 +162,13 @@ func renameat(fromDir *os.File, from string, toDir *os.File, to string) error {
 	return nil
 }
 
-// Chtimes sets the partial's access and modification times.
-func (p *Partial) Chtimes(t time.Time) error { return p.dir.Chtimes(p.base+partSuffix, t, t) }
+// Chtimes sets the partial's access and modification times (one
+// utimensat on the tmp dir: the name is ours, no path to walk).
+func (p *Partial) Chtimes(t time.Time) error {
+	ts := syscall.NsecToTimespec(t.UnixNano())
+	err := unix.UtimesNanoAt(int(p.fd.Fd()), p.base+partSuffix, []unix.Timespec{unix.Timespec(ts), unix.Timespec(ts)}, unix.AT_SYMLINK_NOFOLLOW)
+	if err != nil {
+		return &os.PathError{Op: "chtimes", Path: p.Name(), Err: err}
+	}
+	return nil
+}
