@@ -66,7 +66,7 @@ var Settings = []Setting{
 		Doc: "data dir; the object goes to `<dir>/<key>`",
 		set: func(c *Config, v string) error { c.DataDir = v; return nil }},
 	{Name: "part size", Env: contract.EnvPartSize, Flag: "part-size", Default: "8MiB",
-		Doc: "bytes per ranged GET (`8388608`, `8MiB`, `8M`, `8MB`=decimal), 4KiB to 5GiB; also how much a resumed download may have to fetch again",
+		Doc: "bytes per ranged GET (`8388608`, `8MiB`, `8M`, `8MB`=decimal), 4KiB to 5GiB",
 		set: size(func(c *Config) *int64 { return &c.PartSize }, MinPartSize, MaxPartSize)},
 	{Name: "concurrency", Env: contract.EnvConcurrency, Flag: "concurrency", Default: "4",
 		Doc: "parallel ranged GETs, 1 to 64",

@@ -59,9 +59,10 @@ type staged struct {
 	nr      record.Record
 	rv      *record.Reservation
 
-	kept   *aside // the file that was at rel, under its conflict copy's name
-	id     *record.Identity
-	placed bool
+	kept    *aside // the file that was at rel, under its conflict copy's name
+	id      *record.Identity
+	placed  bool
+	resumed bool // the partial held an interrupted download of this version
 }
 
 // alone commits one delivery with its own flushes, so a single download

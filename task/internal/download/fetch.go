@@ -447,6 +447,9 @@ func (d *fetcher) recheck(ctx context.Context, pr *partRun, p part, buf []byte) 
 	if !ok {
 		d.o.Logger.Warn("an interrupted download's part no longer holds what it had; fetching it again", "part", pr.i+1, "offset", p.span.off, "bytes", p.written)
 		pr.h = d.partHash()
+		d.mu.Lock()
+		d.parts[pr.i] = part{span: p.span, known: p.known, want: p.want} // no checkpoint may name it now
+		d.mu.Unlock()
 		return false
 	}
 	pr.written, pr.noted = p.written, p.written

@@ -191,3 +191,22 @@ func TestPartialsNotKept(t *testing.T) {
 	}
 	e.noTemp()
 }
+
+// An interrupted download is not lost to a failure before its resume
+// starts (the free-space floor in the way): it stays for a later try.
+func TestPartialSurvivesAFailedStart(t *testing.T) {
+	e := newEnv(t)
+	const size = 2 << 20
+	data := randBytes(size, 5)
+	e.srv.Put(t, bucket, "f.bin", data, map[string]string{"x-amz-checksum-crc32c": crc32c(data)})
+	e.interrupt("f.bin", size, 16, 0.4)
+	o := e.resumable()
+	o.Floor, o.FloorSetting = func(total int64) int64 { return total }, "100%"
+	if _, err := e.runOpts(context.Background(), "f.bin", o); exitcode.Of(err) != exitcode.LocalIO {
+		t.Fatalf("exit %d (%v), want 6", exitcode.Of(err), err)
+	}
+	res, err := e.runOpts(context.Background(), "f.bin", e.resumable())
+	if err != nil || res.Kept == 0 || !bytes.Equal(e.content("f.bin"), data) {
+		t.Fatalf("kept %d (%v): the interrupted download was lost to the failed start", res.Kept, err)
+	}
+}

@@ -32,7 +32,7 @@ func (d *delivery) transfer(ctx context.Context, obj object, p plan, res Result)
 	f := &fetcher{api: d.api, o: d.o, key: obj.key, etag: obj.etag, versionID: obj.versionID, size: obj.size,
 		f: s.part.File, ver: p.ver, lim: d.o.Limiter, total: &d.b.Fetched}
 	if err := s.prepare(f, obj, p); err != nil {
-		s.abort(false)
+		s.abort(s.resumed) // an interrupted download stays for a later try
 		return nil, err
 	}
 	if err := s.fetch(ctx, f, obj); err != nil {
@@ -86,6 +86,7 @@ func (s *staged) prepare(f *fetcher, obj object, p plan) error {
 		raw, _ = s.part.Progress()
 	}
 	if raw != nil && f.resume(raw) {
+		s.resumed = true
 		var have int64
 		for _, pp := range f.parts {
 			have += pp.written
