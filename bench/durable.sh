@@ -20,6 +20,7 @@
 #
 #   make bench-durable                 # or: bash bench/durable.sh
 #   ROUNDS=5 SMALL_N=1000 BIG_MIB=1024 DISK_DEST=/work/tmp BASE=main bash bench/durable.sh
+#   ONLY='sync 1000 × 4 KiB, disk' bash bench/durable.sh   # groups whose label contains this (and no strace)
 #
 # Needs: go, git, /usr/bin/time (GNU), strace.
 set -euo pipefail
@@ -35,6 +36,7 @@ BIG_MIB=${BIG_MIB:-1024}
 BASE=${BASE:-main}
 MEM_DEST=${MEM_DEST:-/dev/shm}
 DISK_DEST=${DISK_DEST:-$OUT}
+ONLY=${ONLY:-}
 TIME=/usr/bin/time
 
 for t in go git strace sha256sum "$TIME"; do
@@ -100,6 +102,7 @@ ROWS=()
 # one row per tool, ratio against REF.
 group() {
   local label=$1 what=$2 dest=$3 ref=$4; shift 4
+  [[ -z $ONLY || $label == *"$ONLY"* ]] || return 0
   local tools=("$@") r i t
   declare -A res=()
   for ((r = 0; r < ROUNDS; r++)); do
@@ -130,12 +133,14 @@ echo "== sync of $SMALL_N x 4 KiB, disk ($DISKFS) and tmpfs" >&2
 group "sync $SMALL_N × 4 KiB, disk ($DISKFS)" small "$DISK" s5cmd+sync task base s5cmd+sync
 group "sync $SMALL_N × 4 KiB, tmpfs" small "$MEM" s5cmd task base s5cmd
 echo "== $BIG_MIB MiB, tmpfs and disk (durable)" >&2
-group "$BIG_MIB MiB, tmpfs" big "$MEM" s5cmd task s5cmd
+group "$BIG_MIB MiB, tmpfs" big "$MEM" s5cmd task base s5cmd
 group "$BIG_MIB MiB, disk ($DISKFS), durable" big "$DISK" s5cmd+sync task base s5cmd+sync
 
 echo "== strace of a $STRACE_N-object sync (disk)" >&2
 SROWS=()
-for t in task base; do
+STRACE=(task base)
+[[ -z $ONLY ]] || STRACE=()
+for t in "${STRACE[@]}"; do
   bin=$OUT/edge-drop-task; [[ $t == base ]] && bin=$OUT/edge-drop-task-base
   dir=$(mktemp -d "$DISK/strace.XXXXXX")
   strace -f -c -o "$OUT/strace-$t.txt" "$bin" sync -bucket bench -prefix sync-strace/ -dir "$dir" > "$OUT/strace-$t.out" 2>&1 ||

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # edge-drop resume benchmark (issue 21): a task killed with SIGKILL at ~60%
 # of a 512 MiB object, then the same delivery again. Bytes are counted at
-# the server (bench-s3's GET /__bytes): the second run should fetch at most
-# 45% of the object, and the file must verify (the task's own check, then
+# the server (bench-s3's GET /__bytes, which also stops sending at the
+# kill point, so it lands there exactly): the second run should fetch at
+# most 45% of the object, and the file must verify (the task's own check, then
 # SHA-256 here). The object is a composite CRC32 upload in 8 MiB parts (what
 # `aws s3 cp` makes), so the resume goes by the upload's parts. Each round
 # runs on tmpfs and on the disk (DISK_DEST), and a full download without a
@@ -46,17 +47,20 @@ served() { curl -s "$EP/__bytes"; }
 reset() { curl -s -X POST "$EP/__bytes" > /dev/null; }
 task() { "$OUT/edge-drop-task" -bucket bench -key resume.bin -dir "$1"; }
 
-# kill_at DIR: start a delivery, SIGKILL it once KILL_AT% is served; prints
-# the bytes served by then.
+# kill_at DIR: start a delivery, let the server stop sending once KILL_AT%
+# is served, and SIGKILL the task as soon as it has; prints the bytes
+# served by then.
 kill_at() {
-  reset
+  local limit=$((SIZE * KILL_AT / 100))
+  curl -s -X POST "$EP/__bytes?pause=$limit" > /dev/null
   "$OUT/edge-drop-task" -bucket bench -key resume.bin -dir "$1" > "$OUT/resume-first.out" 2>&1 &
-  local pid=$! limit=$((SIZE * KILL_AT / 100))
-  while kill -0 $pid 2>/dev/null && (($(served) < limit)); do sleep 0.002; done
+  local pid=$!
+  while kill -0 $pid 2>/dev/null && (($(served) < limit)); do sleep 0.01; done
   kill -9 $pid 2>/dev/null || true
   wait $pid 2>/dev/null || true
   grep -q '"msg":"download complete"' "$OUT/resume-first.out" && { echo "bench: the first run finished before the kill" >&2; exit 1; }
   served
+  reset # lifts the pause
 }
 
 ROWS=()
@@ -88,7 +92,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 
 echo
-echo "Resume benchmark started $STARTED, $(nproc) cores, load average $LOAD0 at the start and $(cut -d' ' -f1-3 /proc/loadavg) at the end, $(go version | cut -d' ' -f3), task $VERSION; object resume.bin, $MIB MiB, composite CRC32 in 8 MiB parts; SIGKILL once the server had sent $KILL_AT%; bytes counted at the server."
+echo "Resume benchmark started $STARTED, $(nproc) cores, load average $LOAD0 at the start and $(cut -d' ' -f1-3 /proc/loadavg) at the end, $(go version | cut -d' ' -f3), task $VERSION; object resume.bin, $MIB MiB, composite CRC32 in 8 MiB parts; the server stops sending at $KILL_AT% and the task is SIGKILLed as soon as it has (polled every 10 ms); bytes counted at the server."
 echo
 echo "| dest | round | served before the kill | second run fetched | kept (checked again) | check | second run wall s | full download wall s |"
 echo "|---|---:|---:|---:|---:|---|---:|---:|"

@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/edge-drop/edge-drop/contract"
+	"github.com/edge-drop/edge-drop/task/internal/dirfd"
 )
 
 // Dir is the records directory, relative to the data dir.
@@ -169,6 +170,7 @@ type Store struct {
 	root *os.Root
 	mu   sync.Mutex
 	dir  *os.Root // the records dir, opened by the first Read that finds it
+	dirF *os.File // the same, as an open directory (dirfd: one openat a record)
 }
 
 // New returns the store of the data dir root. Close releases what Read
@@ -182,8 +184,8 @@ func (s *Store) Close() error {
 	if s.dir == nil {
 		return nil
 	}
-	err := s.dir.Close()
-	s.dir = nil
+	err := errors.Join(s.dir.Close(), s.dirF.Close())
+	s.dir, s.dirF = nil, nil
 	return err
 }
 
@@ -191,31 +193,42 @@ func (s *Store) Close() error {
 // is set): a sync reads a record per listed key, and one openat beats
 // walking .edge-drop/records/ each time.
 func (s *Store) records(create bool) (*os.Root, error) {
+	d, _, err := s.recordsDir(create)
+	return d, err
+}
+
+// recordsDir is records, with the directory open as a file too.
+func (s *Store) recordsDir(create bool) (*os.Root, *os.File, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.dir != nil {
-		return s.dir, nil
+		return s.dir, s.dirF, nil
 	}
 	if create {
 		if err := s.root.MkdirAll(Dir, 0o755); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	d, err := s.root.OpenRoot(Dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	s.dir = d
-	return d, nil
+	f, err := d.Open(".")
+	if err != nil {
+		d.Close()
+		return nil, nil, err
+	}
+	s.dir, s.dirF = d, f
+	return d, f, nil
 }
 
 // Read returns the record of the local path rel. ok is false when there
 // is none; err wraps ErrCorrupt when one exists but is unusable.
 func (s *Store) Read(rel string) (r Record, ok bool, err error) {
-	dir, err := s.records(false)
+	_, dir, err := s.recordsDir(false)
 	var f *os.File
 	if err == nil {
-		f, err = dir.Open(Name(rel))
+		f, err = dirfd.Open(dir, Name(rel), os.O_RDONLY, 0)
 	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return Record{}, false, nil
@@ -311,12 +324,12 @@ func (s *Store) reserve(r Record, pending bool) (*Reservation, error) {
 	if !pending {
 		size = 0 // Write: exactly the record
 	}
-	dir, err := s.records(true)
+	_, dir, err := s.recordsDir(true)
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", Dir, err)
 	}
 	tmp := strings.TrimSuffix(Name(r.LocalPath()), ".json") + ".tmp"
-	f, err := dir.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := dirfd.Open(dir, tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("write delivery record: %w", err)
 	}
@@ -390,10 +403,10 @@ func (rv *Reservation) Commit(id *Identity) error {
 	if err := rv.Complete(id); err != nil {
 		return err
 	}
-	dir, err := rv.s.records(false)
+	_, dir, err := rv.s.recordsDir(false)
 	if err == nil {
 		var f *os.File
-		if f, err = dir.Open(Name(rv.r.LocalPath())); err == nil {
+		if f, err = dirfd.Open(dir, Name(rv.r.LocalPath()), os.O_RDONLY, 0); err == nil {
 			err = fdatasync(f)
 			f.Close()
 		}
@@ -437,11 +450,11 @@ func (s *Store) removeTmp(name string) {
 // left in its temp file). ok is false when there is none or it does not
 // parse (a torn write).
 func (s *Store) ReadPending(rel string) (Record, bool) {
-	dir, err := s.records(false)
+	_, dir, err := s.recordsDir(false)
 	if err != nil {
 		return Record{}, false
 	}
-	f, err := dir.Open(strings.TrimSuffix(Name(rel), ".json") + ".tmp")
+	f, err := dirfd.Open(dir, strings.TrimSuffix(Name(rel), ".json")+".tmp", os.O_RDONLY, 0)
 	if err != nil {
 		return Record{}, false
 	}
@@ -460,16 +473,11 @@ func (s *Store) DropPending(rel string) { s.removeTmp(strings.TrimSuffix(Name(re
 // SyncDir fsyncs the records directory: renames and removals in it are
 // durable when it returns.
 func (s *Store) SyncDir() error {
-	dir, err := s.records(false)
+	_, dir, err := s.recordsDir(false)
 	if err != nil {
 		return err
 	}
-	d, err := dir.Open(".")
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return dir.Sync()
 }
 
 // Remove deletes the record of the path rel (no error if there is none)
@@ -507,7 +515,7 @@ func (s *Store) All() iter.Seq2[Record, error] {
 				if !strings.HasSuffix(e.Name(), ".json") || !e.Type().IsRegular() {
 					continue // a crashed writer's .tmp
 				}
-				r, rerr := s.readFile(path.Join(Dir, e.Name()))
+				r, rerr := s.readFile(d, e.Name())
 				if !yield(r, rerr) {
 					return
 				}
@@ -523,14 +531,16 @@ func (s *Store) All() iter.Seq2[Record, error] {
 	}
 }
 
-func (s *Store) readFile(name string) (Record, error) {
-	f, err := s.root.Open(name)
+// readFile reads the record named base in the records dir d.
+func (s *Store) readFile(d *os.File, base string) (Record, error) {
+	name := path.Join(Dir, base)
+	f, err := dirfd.Open(d, base, os.O_RDONLY, 0)
 	if err != nil {
 		return Record{}, fmt.Errorf("read delivery record: %w", err)
 	}
 	defer f.Close()
 	r, err := decode(f)
-	if err == nil && path.Base(name) != Name(r.LocalPath()) {
+	if err == nil && base != Name(r.LocalPath()) {
 		err = fmt.Errorf("%w: %s holds the record of %q", ErrCorrupt, name, r.LocalPath())
 	}
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/edge-drop/edge-drop/task/internal/dirfd"
 	"github.com/edge-drop/edge-drop/task/internal/flock"
 )
 
@@ -26,7 +27,7 @@ type KeyLock struct {
 // locked by key). onWait is called once if another task holds it. ctx ends
 // the wait.
 func (d *Dir) Lock(ctx context.Context, rel string, onWait func()) (*KeyLock, error) {
-	locks, err := d.lockDir(true)
+	locks, dir, err := d.lockDirs(true)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +40,7 @@ func (d *Dir) Lock(ctx context.Context, rel string, onWait func()) (*KeyLock, er
 		waited = true
 	}
 	for {
-		f, err := locks.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+		f, err := dirfd.Open(dir, name, os.O_RDWR|os.O_CREATE, 0o644)
 		if err != nil {
 			return nil, fmt.Errorf("open key lock: %w", err)
 		}

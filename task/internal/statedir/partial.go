@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/edge-drop/edge-drop/task/internal/dirfd"
 	"github.com/edge-drop/edge-drop/task/internal/flock"
 )
 
@@ -56,10 +57,10 @@ func (d *Dir) OpenPartial(ctx context.Context, rel string) (*Partial, error) {
 	name := base + partSuffix
 	for range 3 {
 		fresh := true
-		f, err := dir.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+		f, err := dirfd.Open(fd, name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 		if errors.Is(err, fs.ErrExist) {
 			fresh = false
-			f, err = dir.OpenFile(name, os.O_RDWR, 0)
+			f, err = dirfd.Open(fd, name, os.O_RDWR, 0)
 		}
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // reclaimed between the two opens

@@ -64,7 +64,7 @@ func (d *Dir) Reclaim(b Bounds, now time.Time) (Reclaimed, error) {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		errs = append(errs, fmt.Errorf("reclaim temp files: %w", err))
 	}
-	if dir, err := d.lockDir(false); err == nil {
+	if dir, _, err := d.lockDirs(false); err == nil {
 		errs = append(errs, reclaimLocks(dir, &r))
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		errs = append(errs, fmt.Errorf("reclaim lock files: %w", err))

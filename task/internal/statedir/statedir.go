@@ -46,10 +46,11 @@ func Name(rel string) string {
 type Dir struct {
 	root *os.Root
 
-	mu     sync.Mutex
-	locks  *os.Root
-	tmp    *os.Root
-	tmpDir *os.File // the tmp dir itself: renameat's source, fsync
+	mu       sync.Mutex
+	locks    *os.Root
+	locksDir *os.File // the locks dir itself: openat
+	tmp      *os.Root
+	tmpDir   *os.File // the tmp dir itself: openat, renameat's source
 }
 
 // Open returns the state dir of the data dir root (its directories are
@@ -65,10 +66,12 @@ func (d *Dir) Close() error {
 			r.Close()
 		}
 	}
-	if d.tmpDir != nil {
-		d.tmpDir.Close()
+	for _, f := range []*os.File{d.locksDir, d.tmpDir} {
+		if f != nil {
+			f.Close()
+		}
 	}
-	d.locks, d.tmp, d.tmpDir = nil, nil, nil
+	d.locks, d.locksDir, d.tmp, d.tmpDir = nil, nil, nil, nil
 	return nil
 }
 
@@ -96,22 +99,29 @@ func (d *Dir) sub(name string, dst **os.Root, create bool) (*os.Root, error) {
 	return r, nil
 }
 
-func (d *Dir) lockDir(create bool) (*os.Root, error) { return d.sub(LocksDir, &d.locks, create) }
+// lockDirs returns the locks dir as a root and as an open directory.
+func (d *Dir) lockDirs(create bool) (*os.Root, *os.File, error) {
+	return d.dirs(LocksDir, &d.locks, &d.locksDir, create)
+}
 
-// tmp returns the tmp dir as a root and as an open directory.
+// tmpDirs returns the tmp dir as a root and as an open directory.
 func (d *Dir) tmpDirs(create bool) (*os.Root, *os.File, error) {
-	r, err := d.sub(TmpDir, &d.tmp, create)
+	return d.dirs(TmpDir, &d.tmp, &d.tmpDir, create)
+}
+
+func (d *Dir) dirs(name string, root **os.Root, file **os.File, create bool) (*os.Root, *os.File, error) {
+	r, err := d.sub(name, root, create)
 	if err != nil {
 		return nil, nil, err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.tmpDir == nil {
-		if d.tmpDir, err = r.Open("."); err != nil {
+	if *file == nil {
+		if *file, err = r.Open("."); err != nil {
 			return nil, nil, err
 		}
 	}
-	return r, d.tmpDir, nil
+	return r, *file, nil
 }
 
 func sameFile(dir *os.Root, name string, f *os.File) (bool, error) {

@@ -3,7 +3,8 @@
 // preloaded, and writes their SHA-256 sums for verification. It runs as its
 // own process so its memory is not counted in the measured downloaders.
 // GET /__bytes answers the response body bytes served so far (the count
-// the resume benchmark reads at the server); POST /__bytes resets it.
+// the resume benchmark reads at the server); POST /__bytes resets it, and
+// with ?pause=N the server stops sending once N bytes are served.
 //
 //	bench-s3 -addr 127.0.0.1:9123 -sums bench/out/objects.sha256
 package main
@@ -22,7 +23,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/johannesboyne/gofakes3"
@@ -174,37 +177,76 @@ func preload(backend *s3mem.Backend, fx *s3test.Fixups, objs []object) []string 
 	return lines
 }
 
-// counter counts the response body bytes served (GET /__bytes reads the
-// count, POST /__bytes resets it).
+// counter counts the response body bytes served: GET /__bytes reads the
+// count; POST /__bytes resets it and lets paused responses go on; POST
+// /__bytes?pause=N makes every response stop sending once N bytes have
+// been served in all (a network that stops at a known byte: the resume
+// benchmark kills the task there).
 type counter struct {
-	next  http.Handler
-	bytes atomic.Int64
+	next   http.Handler
+	bytes  atomic.Int64
+	mu     sync.Mutex
+	pause  int64         // 0: none
+	resume chan struct{} // closed to let paused writers go on
 }
 
 func (c *counter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/__bytes" {
 		if r.Method == http.MethodPost {
+			c.mu.Lock()
+			if c.resume != nil {
+				close(c.resume)
+			}
+			c.resume = make(chan struct{})
+			c.pause, _ = strconv.ParseInt(r.URL.Query().Get("pause"), 10, 64)
 			c.bytes.Store(0)
+			c.mu.Unlock()
 		}
 		fmt.Fprintln(w, c.bytes.Load())
 		return
 	}
-	c.next.ServeHTTP(&countingWriter{ResponseWriter: w, n: &c.bytes}, r)
+	c.next.ServeHTTP(&countingWriter{ResponseWriter: w, c: c, ctx: r.Context().Done()}, r)
 }
 
 type countingWriter struct {
 	http.ResponseWriter
-	n *atomic.Int64
+	c   *counter
+	ctx <-chan struct{}
 }
 
-func (c *countingWriter) Write(b []byte) (int, error) {
-	n, err := c.ResponseWriter.Write(b)
-	c.n.Add(int64(n))
+func (w *countingWriter) Write(b []byte) (int, error) {
+	w.c.mu.Lock()
+	pause, goOn := w.c.pause, w.c.resume
+	w.c.mu.Unlock()
+	if pause > 0 {
+		if room := pause - w.c.bytes.Load(); room < int64(len(b)) {
+			n := 0
+			if room > 0 {
+				n, _ = w.write(b[:room])
+			}
+			if f, ok := w.ResponseWriter.(http.Flusher); ok {
+				f.Flush()
+			}
+			select { // hold the rest until the pause is lifted (or the client goes)
+			case <-goOn:
+			case <-w.ctx:
+				return n, http.ErrAbortHandler
+			}
+			m, err := w.write(b[n:])
+			return n + m, err
+		}
+	}
+	return w.write(b)
+}
+
+func (w *countingWriter) write(b []byte) (int, error) {
+	n, err := w.ResponseWriter.Write(b)
+	w.c.bytes.Add(int64(n))
 	return n, err
 }
 
-func (c *countingWriter) Flush() {
-	if f, ok := c.ResponseWriter.(http.Flusher); ok {
+func (w *countingWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
 }
