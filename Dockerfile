@@ -8,9 +8,13 @@ ARG TARGETOS=linux
 ARG TARGETARCH
 ARG VERSION=dev
 WORKDIR /src/task
-ENV GOFLAGS=-buildvcs=false CGO_ENABLED=0
+# GOWORK=off: the module alone, with its own go.mod's versions (as make task).
+ENV GOFLAGS=-buildvcs=false CGO_ENABLED=0 GOWORK=off
 # The task module imports the contract module through a ../contract replace.
 COPY contract/ /src/contract/
+# Its tests' S3 server (s3fake, ../s3fake) is only a requirement here: the
+# go command reads its go.mod, the binary imports none of it.
+COPY s3fake/go.mod /src/s3fake/
 COPY task/go.mod task/go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY task/ ./

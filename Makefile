@@ -2,11 +2,15 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export GOFLAGS := -buildvcs=false
+# Each module builds and tests alone, with the versions its own go.mod pins;
+# go.work (the workspace, for gopls and go commands typed at the root) would
+# give every module the highest version any of them requires.
+export GOWORK := off
 
 include mk/*.mk
 
 .PHONY: help bench
-bench: bench-task bench-sync bench-demo ## Every benchmark: the task binary against its peers (download, sync), then the local pipeline end to end
+bench: bench-task bench-sync bench-demo bench-ui ## Every benchmark: the task binary against its peers (download, sync), the local pipeline end to end, the status page
 
 
 help: ## List the targets

@@ -18,6 +18,7 @@ func TestRegisterPrintsTheBoardCommands(t *testing.T) {
 	bin := t.TempDir()
 	fake := `#!/bin/sh
 case "$*" in
+  *nocreds*) echo 'Unable to locate credentials. You can configure credentials by running "aws configure".' >&2; exit 253 ;;
   *missing*) echo "An error occurred (ValidationError) when calling the DescribeStacks operation: Stack with id missing does not exist" >&2; exit 254 ;;
   *expired*) printf '\nAn error occurred (ExpiredToken) when calling the DescribeStacks operation: The security token included in the request is expired\n' >&2; exit 254 ;;
   *ActivationCommand*) echo "aws ssm create-activation --region eu-west-1 --iam-role EdgeDrop-Cluster-Role --registration-limit 1" ;;
@@ -31,7 +32,7 @@ esac
 		t.Fatal(err)
 	}
 	// The install command as the cluster stack renders it (Fn::Sub filled in).
-	install := edgecluster.VerifyInstallScript + " && sudo bash /tmp/ecs-anywhere-install.sh --region eu-west-1 --cluster edge-drop" +
+	install := edgecluster.VerifyInstallScript + " && sudo bash \"$EDGE_DROP_INSTALL_DIR/ecs-anywhere-install.sh\" --region eu-west-1 --cluster edge-drop" +
 		` --activation-id "$ACTIVATION_ID" --activation-code "$ACTIVATION_CODE"`
 	installFile := filepath.Join(bin, "install-command")
 	if err := os.WriteFile(installFile, []byte(install+"\n"), 0o644); err != nil {
@@ -39,7 +40,8 @@ esac
 	}
 	run := func(stack string, env ...string) (string, error) {
 		cmd := exec.Command("bash", "scripts/register.sh")
-		cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "STACK="+stack, "INSTALL_COMMAND_FILE="+installFile, "BOARD=shop-1", "GROUP=site1,eu")
+		cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "STACK="+stack, "INSTALL_COMMAND_FILE="+installFile, "BOARD=shop-1", "GROUP=site1,eu",
+			"AWS_DEFAULT_REGION=eu-west-1")
 		cmd.Env = append(cmd.Env, env...)
 		out, err := cmd.CombinedOutput()
 		return string(out), err
@@ -94,8 +96,19 @@ esac
 	}
 
 	out, err = run("missing")
-	if err == nil || !strings.Contains(out, "register: stack missing not found: run 'make deploy' first") {
+	if err == nil || !strings.Contains(out, "register: stack missing not found in eu-west-1: run 'make deploy' first") {
 		t.Errorf("a missing stack must say what to do, got %v:\n%s", err, out)
+	}
+
+	// No credentials, no region: each said as such, with a fix for aws-cli
+	// v1 and v2 alike (AWS_DEFAULT_REGION, which both read).
+	out, err = run("nocreds")
+	if err == nil || !strings.Contains(out, "register: cannot read stack nocreds's outputs: no AWS credentials: run aws configure") {
+		t.Errorf("no credentials, got %v:\n%s", err, out)
+	}
+	out, err = run("EdgeDrop-Cluster", "AWS_DEFAULT_REGION=", "AWS_REGION=")
+	if err == nil || !strings.Contains(out, "register: no AWS region: export AWS_DEFAULT_REGION=<the stacks' region, e.g. eu-west-1> (aws-cli v1 and v2 both read it)") {
+		t.Errorf("no region, got %v:\n%s", err, out)
 	}
 
 	// Other failures to read the stack are not a missing stack: the

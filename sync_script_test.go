@@ -14,8 +14,13 @@ import (
 // logs every call (arguments and the credentials it ran with) and answers
 // as CloudFormation and Step Functions would.
 const fakeSyncAWS = `#!/bin/sh
+case "$*" in
+  --version) echo "aws-cli/${FAKE_AWS_MAJOR:-2}.27.0 Python/3.11 Linux/6 botocore/2"; exit 0 ;;
+  "configure get region") [ -n "$FAKE_CONFIG_REGION" ] && echo "$FAKE_CONFIG_REGION"; exit $([ -n "$FAKE_CONFIG_REGION" ] && echo 0 || echo 1) ;;
+esac
 echo "$* | $AWS_ACCESS_KEY_ID $AWS_DEFAULT_REGION" >>"$FAKE_DIR/calls"
 case "$*" in
+  *"describe-stacks --stack-name nocreds"*) echo 'Unable to locate credentials. You can configure credentials by running "aws configure".' >&2; exit 253 ;;
   *"describe-stacks --stack-name missing"*) echo "An error occurred (ValidationError) when calling the DescribeStacks operation: Stack with id missing does not exist" >&2; exit 254 ;;
   *describe-stacks*SyncStateMachineArn*) echo "${FAKE_SYNC_ARN:-arn:aws:states:eu-west-1:123456789012:stateMachine:EdgeDrop-Sync}" ;;
   *start-execution*) echo "arn:aws:states:eu-west-1:123456789012:execution:EdgeDrop-Sync:run-1" ;;
@@ -93,7 +98,8 @@ func TestSyncRefusesBadInputWithOneLine(t *testing.T) {
 	for _, tc := range []struct{ env, want string }{
 		{`BOARD=shop-1"}`, `sync: board name "shop-1"}" is not valid: use ` + contract.NameRule},
 		{"BOARD=-x", "is not valid"},
-		{"STACK=missing", "sync: stack missing not found: run 'make deploy' first (or STACK=<name>)"},
+		{"STACK=missing", "sync: stack missing not found in eu-west-1: run 'make deploy' first (or STACK=<name>, or AWS_DEFAULT_REGION=<the stack's region>)"},
+		{"STACK=nocreds", "sync: cannot read stack nocreds: no AWS credentials: run aws configure (access keys) or aws sso login"},
 		{"FAKE_SYNC_ARN=None", "has no sync: deploy with syncEvery set or -c mirrorDeletes=true"},
 		{"POLL=soon", "POLL=soon must be whole seconds"},
 	} {
@@ -104,14 +110,44 @@ func TestSyncRefusesBadInputWithOneLine(t *testing.T) {
 	}
 }
 
+// Without a region, make sync says so (not that the stack is missing), with
+// a fix aws-cli v1 follows too: v1 reads AWS_DEFAULT_REGION, not AWS_REGION.
+func TestSyncWithoutARegionSaysSoForAWSCLIV1AndV2(t *testing.T) {
+	const fix = "export AWS_DEFAULT_REGION=<the stacks' region, e.g. eu-west-1> (aws-cli v1 and v2 both read it)"
+	for _, tc := range []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"v2, none", []string{"AWS_DEFAULT_REGION=", "AWS_REGION="}, "sync: no AWS region: " + fix},
+		{"v1, none", []string{"AWS_DEFAULT_REGION=", "AWS_REGION=", "FAKE_AWS_MAJOR=1"}, "sync: no AWS region: " + fix},
+		{"v1, AWS_REGION only", []string{"AWS_DEFAULT_REGION=", "AWS_REGION=eu-central-1", "FAKE_AWS_MAJOR=1"},
+			"sync: AWS_REGION=eu-central-1 is set, but aws-cli v1 reads AWS_DEFAULT_REGION: export AWS_DEFAULT_REGION=eu-central-1"},
+	} {
+		out, calls, err := runSyncScript(t, tc.env...)
+		if err == nil || !strings.Contains(out, tc.want) || strings.Contains(out, "not found") || calls != "" {
+			t.Errorf("%s: %v\n%s\ncalls: %s", tc.name, err, out, calls)
+		}
+	}
+	// A region from AWS_REGION (v2) or the profile's config is used, for both CLIs.
+	for _, env := range [][]string{{"AWS_DEFAULT_REGION=", "AWS_REGION=eu-central-1"}, {"AWS_DEFAULT_REGION=", "AWS_REGION=", "FAKE_CONFIG_REGION=eu-central-1", "FAKE_AWS_MAJOR=1"}} {
+		if _, calls, err := runSyncScript(t, env...); err != nil || !strings.Contains(calls, "| laptop eu-central-1") {
+			t.Errorf("%v: %v\n%s", env, err, calls)
+		}
+	}
+}
+
 // Against the running demo: its endpoint and its credentials, no
 // CloudFormation; a forced STACK goes to AWS instead.
 func TestSyncAgainstTheDemo(t *testing.T) {
 	demo := filepath.Join(t.TempDir(), "stepfunctions.json")
 	if err := os.WriteFile(demo, []byte(`{
+  "accessKeyId": "EDGEDROPDEMOKEY00000",
   "endpoint": "http://127.0.0.1:45123",
+  "region": "eu-west-1",
+  "secretAccessKey": "a+b/c0123456789",
   "syncStateMachineArn": "arn:aws:states:eu-west-1:000000000000:stateMachine:EdgeDrop-Sync"
-}`), 0o644); err != nil {
+}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	out, calls, err := runSyncScript(t, "DEMO_FILE="+demo)
@@ -119,7 +155,7 @@ func TestSyncAgainstTheDemo(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	if strings.Contains(calls, "cloudformation") ||
-		!strings.Contains(calls, "--endpoint-url http://127.0.0.1:45123 stepfunctions start-execution --state-machine-arn arn:aws:states:eu-west-1:000000000000:stateMachine:EdgeDrop-Sync --input {} --query executionArn --output text | edge-drop-demo eu-west-1") {
+		!strings.Contains(calls, "--endpoint-url http://127.0.0.1:45123 stepfunctions start-execution --state-machine-arn arn:aws:states:eu-west-1:000000000000:stateMachine:EdgeDrop-Sync --input {} --query executionArn --output text | EDGEDROPDEMOKEY00000 eu-west-1") {
 		t.Errorf("demo calls:\n%s", calls)
 	}
 	_, calls, _ = runSyncScript(t, "DEMO_FILE="+demo, "STACK=EdgeDrop-Pipeline")
@@ -128,7 +164,7 @@ func TestSyncAgainstTheDemo(t *testing.T) {
 	}
 	bad := filepath.Join(t.TempDir(), "stepfunctions.json")
 	_ = os.WriteFile(bad, []byte(`{}`), 0o644)
-	if out, _, err := runSyncScript(t, "DEMO_FILE="+bad); err == nil || !strings.Contains(out, "lacks endpoint or syncStateMachineArn") {
+	if out, _, err := runSyncScript(t, "DEMO_FILE="+bad); err == nil || !strings.Contains(out, "lacks endpoint, syncStateMachineArn or the demo's credentials") {
 		t.Errorf("empty demo file: %v\n%s", err, out)
 	}
 }

@@ -27,10 +27,7 @@ done
 mkdir -p "$OUT" "$DEST_BASE"
 source "$ROOT/bench/lib.sh"
 build_tools
-rm -rf "$OUT/base-src" && mkdir -p "$OUT/base-src"
-git -C "$ROOT" archive "$BASE" task contract | tar -x -C "$OUT/base-src"
-(cd "$OUT/base-src/task" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=base" -o "$OUT/edge-drop-task-base" .)
-BASE_REV=$(git -C "$ROOT" rev-parse --short "$BASE")
+build_base
 WORK=$(mktemp -d "$DEST_BASE/edge-drop-budget.XXXXXX")
 SERVER=
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK" "$OUT/base-src"' EXIT

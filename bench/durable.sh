@@ -45,10 +45,7 @@ done
 mkdir -p "$OUT" "$MEM_DEST" "$DISK_DEST"
 source "$ROOT/bench/lib.sh"
 build_tools
-rm -rf "$OUT/base-src" && mkdir -p "$OUT/base-src"
-git -C "$ROOT" archive "$BASE" task contract | tar -x -C "$OUT/base-src"
-(cd "$OUT/base-src/task" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=base" -o "$OUT/edge-drop-task-base" .)
-BASE_REV=$(git -C "$ROOT" rev-parse --short "$BASE")
+build_base
 
 MEM=$(mktemp -d "$MEM_DEST/edge-drop-durable.XXXXXX")
 DISK=$(mktemp -d "$DISK_DEST/edge-drop-durable.XXXXXX")

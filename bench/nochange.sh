@@ -28,14 +28,17 @@ SERVER=
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$DEST" "$OUT/base-src"' EXIT
 
 echo "== building this tree and $BASE" >&2
-export GOFLAGS=-buildvcs=false
+export GOFLAGS=-buildvcs=false GOWORK=off # each module with its own go.mod's versions
 (cd "$ROOT/task" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$OUT/edge-drop-task" .)
-(cd "$ROOT/task" && go build -o "$OUT/bench-s3" ./internal/cmd/bench-s3)
+(cd "$ROOT/bench/bench-s3" && go build -o "$OUT/bench-s3" .)
 rm -rf "$OUT/base-src" && mkdir -p "$OUT/base-src"
-git -C "$ROOT" archive "$BASE" task contract | tar -x -C "$OUT/base-src"
+# The task module's sibling modules (its go.mod replaces them with ../...).
+base_mods=(task contract)
+git -C "$ROOT" cat-file -e "$BASE:s3fake" 2>/dev/null && base_mods+=(s3fake)
+git -C "$ROOT" archive "$BASE" "${base_mods[@]}" | tar -x -C "$OUT/base-src"
 (cd "$OUT/base-src/task" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$OUT/edge-drop-task-base" .)
 BASE_REV=$(git -C "$ROOT" rev-parse --short "$BASE")
-HEAD_REV=$(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- task contract || echo -dirty)
+HEAD_REV=$(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- task contract s3fake || echo -dirty)
 
 "$OUT/bench-s3" -big-mib 16 -sync-many "$N" -addr "127.0.0.1:$PORT" > "$OUT/bench-s3.log" 2>&1 &
 SERVER=$!

@@ -2,8 +2,8 @@
 # edge-drop benchmark: edge-drop-task vs s5cmd vs aws-cli (and a plain SDK
 # manager.Downloader on one object kind), against two S3 servers on
 # 127.0.0.1, each its own process:
-#   bench-s3   task/internal/cmd/bench-s3: gofakes3 in memory plus the
-#              s3test fix-ups (If-Match, parts with their own checksums, as
+#   bench-s3   bench/bench-s3: gofakes3 in memory plus the
+#              s3fake fix-ups (If-Match, parts with their own checksums, as
 #              S3 serves them); objects preloaded
 #   versitygw  github.com/versity/versitygw v1.8.0 (built from the Go module
 #              proxy), posix backend on tmpfs; objects uploaded with the SDK

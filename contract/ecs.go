@@ -34,3 +34,9 @@ const StateDirName = ".edge-drop"
 // ErrTooLarge is the error of an execution whose object is larger than the
 // board accepts (the TooLarge state): nothing was started on the board.
 const ErrTooLarge = "EdgeDrop.TooLarge"
+
+// EnvTaskMetadata is set by the ECS agent in every container (ECS's name,
+// not edge-drop's): the task metadata endpoint, version 4. GET <it>/task
+// answers {"TaskARN": ..., "Cluster": ...}; the task puts its own ARN in
+// its Report, and the local ECS stand-in serves the same endpoint.
+const EnvTaskMetadata = "ECS_CONTAINER_METADATA_URI_V4"

@@ -11,6 +11,10 @@ package contract
 //	B's last sync                     GetItem pk = BoardPK(B), sk = SKSync
 //	what happened on day D            Query index IndexByTime, tpk = DayPK(D) (sorted by time)
 //
+// Both indexes project every attribute (ProjectionType ALL): the CLI and
+// the page read status, etag, versionId, at and cause from them, and a
+// narrower projection would cost a GetItem per row.
+//
 // Current items (one per object × board) are overwritten by newer outcomes
 // only (a condition on the event's sequencer); history items (one per
 // outcome) expire after the configured days (TTL attribute LedgerExpiresAt).
@@ -69,7 +73,7 @@ const (
 	LedgerSequencer    = "sequencer" // the S3 event's sequencer (current items: newer wins)
 	LedgerExitCode     = "exitCode"
 	LedgerCause        = "cause" // the outcome in words (Outcome.Cause)
-	LedgerAt           = "at"    // RFC 3339 UTC, when the outcome was recorded
+	LedgerAt           = "at"    // when the outcome was recorded, in LedgerTimeLayout
 	LedgerExecution    = "execution"
 	LedgerTaskArn      = "taskArn"
 	LedgerConflictCopy = "conflictCopy"
@@ -79,6 +83,14 @@ const (
 	LedgerCounts      = "counts"      // SyncCounts as a map
 	LedgerLastOKStart = "lastOkStart" // start of the last sync that ended synced: every object older is on the board
 )
+
+// LedgerTimeLayout is the one format of every time in the ledger (at,
+// start, end, lastOkStart and the time in tsk): RFC 3339 in UTC with
+// exactly three fractional digits, as Step Functions writes its context
+// object's times ($$.State.EnteredTime, "2026-12-06T23:57:54.123Z"). Fixed
+// width, so that byTime's sort key orders by time: with a variable number
+// of digits "…:54Z" would sort after "…:54.123Z".
+const LedgerTimeLayout = "2006-01-02T15:04:05.000Z07:00"
 
 // Values of LedgerKind.
 const (

@@ -1,7 +1,9 @@
 package contract
 
 import (
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -158,7 +160,7 @@ type Outcome struct {
 	Status   string `json:"status"`   // one of Outcomes
 	ExitCode *int   `json:"exitCode"` // null (or absent) when no task exited
 	// TaskArn is null (or absent) when no task ran, or when the task's
-	// report is the outcome (a report does not carry it).
+	// report is the outcome and does not carry Report.TaskArn.
 	TaskArn *string `json:"taskArn"`
 	// Cause is the outcome in words: Report.Summary when the task
 	// reported, else what the state machine knows (the exit code's
@@ -184,4 +186,17 @@ func (o Outcome) Words() string {
 		return o.Status + " (" + o.Sync.Words() + ")"
 	}
 	return o.Status
+}
+
+// ParseOutcome reads one board's Outcome as a state machine writes it (a
+// state's output, JSON): an object whose status is one of Outcomes.
+func ParseOutcome(b []byte) (Outcome, error) {
+	var o Outcome
+	if err := json.Unmarshal(b, &o); err != nil {
+		return Outcome{}, fmt.Errorf("not an outcome: %v", err)
+	}
+	if !slices.Contains(Outcomes, o.Status) {
+		return Outcome{}, fmt.Errorf("not an outcome: status %q is none of %v", o.Status, Outcomes)
+	}
+	return o, nil
 }

@@ -68,3 +68,19 @@ func TestOutcomeWords(t *testing.T) {
 		}
 	}
 }
+
+func TestParseOutcome(t *testing.T) {
+	o, err := ParseOutcome([]byte(`{"board":"shop-1","instance":"mi-1","status":"delivered","exitCode":0,"taskArn":"arn:aws:ecs:eu-west-1:1:task/c/abc","cause":"delivered"}`))
+	if err != nil || o.Board != "shop-1" || o.ExitCode == nil || *o.ExitCode != 0 || o.TaskArn == nil || *o.TaskArn != "arn:aws:ecs:eu-west-1:1:task/c/abc" {
+		t.Fatalf("got %+v, %v", o, err)
+	}
+	// No task ran: exitCode and taskArn null or absent.
+	if o, err := ParseOutcome([]byte(`{"board":"b","instance":"mi-2","status":"offline","cause":"AmazonECS.Unknown: AGENT"}`)); err != nil || o.ExitCode != nil || o.TaskArn != nil {
+		t.Fatalf("offline: got %+v, %v", o, err)
+	}
+	for _, bad := range []string{`{"status":"done"}`, `{"board":"b"}`, `[]`, `not json`} {
+		if _, err := ParseOutcome([]byte(bad)); err == nil {
+			t.Errorf("%s: want an error", bad)
+		}
+	}
+}

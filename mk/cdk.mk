@@ -17,12 +17,15 @@ synth: node-deps ## cdk synth through the pinned CLI (CDK_FLAGS="-c key=value ..
 	$(CDK) synth --quiet $(CDK_FLAGS)
 
 diff: node-deps ## cdk diff against the deployed stacks (needs AWS credentials)
+	@bash scripts/aws-preflight.sh diff
 	$(CDK) diff --all $(CDK_FLAGS)
 
 deploy: node-deps ## cdk deploy both stacks (needs AWS credentials, cdk bootstrap, Docker with buildx)
+	@bash scripts/aws-preflight.sh deploy
 	$(CDK) deploy --all $(CDK_FLAGS)
 
 destroy: node-deps ## cdk destroy both stacks (a retained bucket and log groups stay)
+	@bash scripts/aws-preflight.sh destroy
 	$(CDK) destroy --all $(CDK_FLAGS)
 
 register: ## Print the commands that register a board as BOARD=<name> [GROUP=<g>[,<g2>]] and rename/regroup it later (needs AWS credentials; RUN=1 creates the activation)

@@ -23,8 +23,12 @@ task-native: ## Build the task for this machine into bin/edge-drop-task (local d
 # The task's packages outside internal/ (tested once, without -race; internal/ runs under -race).
 TASK_PLAIN_PKGS = $(shell cd task && go list ./... | grep -v /internal/)
 
-test-task: ## go vet + go test of the contract and task modules (incl. e2e and the qemu arm64 run), -race on the task's packages
+test-task: ## go vet + go test of the contract, s3fake, task and benchmark-tool modules (incl. e2e and the qemu arm64 run), -race on the task's packages
 	cd contract && go vet ./... && go test -count=1 ./...
+	cd s3fake && go vet ./... && go test -race -count=1 ./...
+	cd bench/bench-s3 && go vet ./... && go test -count=1 ./...
+	cd bench/managerdl && go vet ./... && go test -count=1 ./...
+	cd bench/upload && go vet ./... && go test -count=1 ./...
 	cd task && go vet ./... && go test -count=1 -timeout 5m $(TASK_PLAIN_PKGS) && go test -race -count=1 -timeout 5m ./internal/...
 
 bench-task: ## Benchmark table: this task vs aws-cli vs s5cmd vs manager.Downloader (needs awscli, time)
@@ -46,4 +50,5 @@ bench-budget: ## Bandwidth budget: EDGE_DROP_MAX_RATE and a timetable on 64 MiB 
 	bash bench/budget.sh
 
 image: ## Build the linux/arm64 container image with docker buildx (IMAGE=..., needs a Docker engine)
+	@bash scripts/docker-preflight.sh
 	docker buildx build --platform linux/arm64 --build-arg VERSION=$(TASK_VERSION) -t $(IMAGE) --load .

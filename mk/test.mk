@@ -2,13 +2,19 @@
 
 ACTIONLINT := go run github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 
-.PHONY: test test-go lint-actions synth-check
+.PHONY: test test-all test-go lint-actions synth-check
 
-test: node-deps test-go test-task synth-check lint-actions ## Run every test: Go (CDK, local pipeline), task module, CLI synth, actionlint
+test: ## Run every test: Go (CDK, local pipeline), task module, CLI synth, actionlint; they must leave nothing in the temp dir
+	@bash scripts/tmpcheck.sh $(MAKE) --no-print-directory test-all
+
+# Everything make test runs, with TMPDIR set to a directory of its own that
+# must be empty at the end (scripts/tmpcheck.sh).
+test-all: node-deps test-go test-task synth-check lint-actions
 
 # Packages that start no jsii runtime also run under the race detector
 # (jsii-runtime-go's own Close races, so the CDK/e2e packages cannot).
-RACE_PKGS := ./config ./local/assembly ./local/bucket ./local/ecstask ./local/rule ./local/statemachine ./local/stepfunctions
+RACE_PKGS := ./config ./local/assembly ./local/bucket ./local/ecstask ./local/rule ./local/asl ./local/sfnapi \
+  ./local/ledgerdb ./local/endpoints ./local/ecsapi ./internal/cli ./internal/statuspage
 # The rest of the root module: each package is tested once, with or without -race.
 PLAIN_PKGS = $(filter-out $(RACE_PKGS:./%=github.com/edge-drop/edge-drop/%),$(shell go list ./...))
 

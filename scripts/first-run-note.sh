@@ -14,5 +14,5 @@ pkg=${1:?usage: first-run-note.sh <package>}
 # (Read the whole list first: grep -q exiting early would SIGPIPE go list.)
 stale=$(go list -deps -f '{{if .Stale}}{{.ImportPath}}{{end}}' "$pkg" 2>/dev/null || true)
 if grep -q '^github.com/aws/aws-cdk-go/' <<<"$stale"; then
-  echo "first run: compiling the AWS CDK Go bindings for the in-process synth (about 3 minutes, once; later runs start in seconds)"
+  echo "first run: compiling the AWS CDK Go bindings for the in-process synth (several minutes, once; later runs start in seconds)"
 fi

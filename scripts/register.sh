@@ -38,6 +38,9 @@ if [[ -n "$groups" ]] && [[ $(printf '%s\n' "${group_list[@]}" | sort | uniq -d)
 fi
 
 command -v aws >/dev/null || fail "the AWS CLI is needed (apt-get install awscli)"
+# shellcheck source=scripts/aws-check.sh
+source "$(dirname "$0")/aws-check.sh"
+aws_region
 out() {
   aws cloudformation describe-stacks --stack-name "$stack" \
     --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text
@@ -47,8 +50,8 @@ trap 'rm -f "$errs"' EXIT
 if ! activation=$(out ActivationCommand 2>"$errs"); then
   # Only a missing stack means "deploy"; anything else (credentials,
   # region, throttling) is said as AWS said it.
-  grep -q 'does not exist' "$errs" && fail "stack $stack not found: run 'make deploy' first (or STACK=<name>, or AWS_REGION=<the stack's region>)"
-  fail "cannot read stack $stack's outputs: $(grep -v '^[[:space:]]*$' "$errs" | tail -n 1): check the AWS credentials (aws sts get-caller-identity) and region (AWS_PROFILE, AWS_REGION)"
+  grep -q 'does not exist' "$errs" && fail "stack $stack not found in $AWS_DEFAULT_REGION: run 'make deploy' first (or STACK=<name>, or AWS_DEFAULT_REGION=<the stack's region>)"
+  fail "cannot read stack $stack's outputs: $(aws_why "$errs")"
 fi
 install=$(out InstallCommand)
 cluster=$(out ClusterName)

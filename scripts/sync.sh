@@ -27,17 +27,29 @@ sfn=(aws stepfunctions)
 if [[ -f "$demo_file" && -z "${STACK:-}" && -z "${AWS_PROFILE:-}" ]]; then
   endpoint=$(json_field "$demo_file" endpoint)
   arn=$(json_field "$demo_file" syncStateMachineArn)
-  [[ -n "$endpoint" && -n "$arn" ]] || fail "$demo_file lacks endpoint or syncStateMachineArn: restart the demo (or STACK=<name> for AWS)"
-  # localrun.AccessKey, SecretKey and Region: the demo's own credentials.
-  export AWS_ACCESS_KEY_ID=edge-drop-demo AWS_SECRET_ACCESS_KEY=edge-drop-demo-secret AWS_DEFAULT_REGION=eu-west-1
+  key=$(json_field "$demo_file" accessKeyId)
+  secret=$(json_field "$demo_file" secretAccessKey)
+  region=$(json_field "$demo_file" region)
+  [[ -n "$endpoint" && -n "$arn" && -n "$key" && -n "$secret" && -n "$region" ]] ||
+    fail "$demo_file lacks endpoint, syncStateMachineArn or the demo's credentials: restart the demo (or STACK=<name> for AWS)"
+  # The demo's own credentials (it signs nothing else in).
+  export AWS_ACCESS_KEY_ID=$key AWS_SECRET_ACCESS_KEY=$secret AWS_DEFAULT_REGION=$region AWS_REGION=$region
   unset AWS_SESSION_TOKEN
   sfn=(aws --endpoint-url "$endpoint" stepfunctions)
   echo "# the local demo at $endpoint"
 else
+  # shellcheck source=scripts/aws-check.sh
+  source "$(dirname "$0")/aws-check.sh"
+  aws_region # a missing region is said as such, not as a missing stack
   stack="${STACK:-EdgeDrop-Pipeline}"
-  arn=$(aws cloudformation describe-stacks --stack-name "$stack" \
-    --query "Stacks[0].Outputs[?OutputKey=='SyncStateMachineArn'].OutputValue" --output text) ||
-    fail "stack $stack not found: run 'make deploy' first (or STACK=<name>)"
+  errs=$(mktemp)
+  trap 'rm -f "$errs"' EXIT
+  if ! arn=$(aws cloudformation describe-stacks --stack-name "$stack" \
+    --query "Stacks[0].Outputs[?OutputKey=='SyncStateMachineArn'].OutputValue" --output text 2>"$errs"); then
+    grep -q 'does not exist' "$errs" &&
+      fail "stack $stack not found in $AWS_DEFAULT_REGION: run 'make deploy' first (or STACK=<name>, or AWS_DEFAULT_REGION=<the stack's region>)"
+    fail "cannot read stack $stack: $(aws_why "$errs")"
+  fi
   [[ -n "$arn" && "$arn" != "None" ]] ||
     fail "stack $stack has no sync: deploy with syncEvery set or -c mirrorDeletes=true (both off: no sync at all)"
 fi

@@ -47,7 +47,8 @@ func TestClusterStackRegistersBoards(t *testing.T) {
 		}
 	}
 	install := mustJSON(t, get(t, outs, "InstallCommand", "Value"))
-	if verify, run := strings.Index(install, "gpg --batch --status-fd 1 --verify"), strings.Index(install, "sudo bash /tmp/ecs-anywhere-install.sh"); verify < 0 || run < verify {
+	// (install is JSON: its quotes are escaped)
+	if verify, run := strings.Index(install, "gpg --batch --status-fd 1 --verify"), strings.Index(install, `sudo bash \"$EDGE_DROP_INSTALL_DIR/ecs-anywhere-install.sh\"`); verify < 0 || run < verify {
 		t.Errorf("the installer must run only after its signature is verified: %s", install)
 	}
 	for _, want := range []string{"ecs-anywhere-install-latest.sh", "--cluster ${Cluster}", "--activation-id", "--activation-code", "--region ${AWS::Region}",

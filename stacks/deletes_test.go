@@ -10,7 +10,7 @@ import (
 
 	"github.com/edge-drop/edge-drop/config"
 	"github.com/edge-drop/edge-drop/contract"
-	"github.com/edge-drop/edge-drop/local/statemachine"
+	statemachine "github.com/edge-drop/edge-drop/local/asl" // named so: stacks has its own asl helper
 )
 
 // Deletes under the default target (any) and under a group.

@@ -21,7 +21,7 @@ func fleetPipeline(t *testing.T, name string, overrides map[string]any) assertio
 }
 
 // Fleet definitions the local ASL interpreter's tests run, one per target
-// mode. Their copies in local/statemachine/testdata must match
+// mode. Their copies in local/asl/testdata must match
 // what synth renders (account, region and generated names aside).
 var fleetTestdata = []struct {
 	name      string
@@ -32,7 +32,7 @@ var fleetTestdata = []struct {
 	{"fleet-all", fleetConfigs["fleet-all"]},
 	{"fleet-routed", fleetConfigs["fleet-routed"]},
 	// offlineWait=1m: the guarantee that a board back within it gets the
-	// file (local/statemachine's TestFleetBoardBackWithinOfflineWait...).
+	// file (local/asl's TestFleetBoardBackWithinOfflineWait...).
 	{"fleet-wait-1m", map[string]any{config.KeyDeliverTo: "group:site1", config.KeyOfflineWait: "1m"}},
 }
 
@@ -72,7 +72,7 @@ func normalizeASL(v any) any {
 func TestFleetTestdataMatchesTheSynthesizedDefinition(t *testing.T) {
 	for _, td := range fleetTestdata {
 		want := indentJSON(t, normalizeASL(asl(t, fleetPipeline(t, td.name, td.overrides))))
-		checkTestdata(t, "../local/statemachine/testdata/"+td.name+".asl.json", want, "TestFleetTestdata")
+		checkTestdata(t, "../local/asl/testdata/"+td.name+".asl.json", want, "TestFleetTestdata")
 	}
 }
 

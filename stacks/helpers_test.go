@@ -12,6 +12,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/edge-drop/edge-drop/config"
+	"github.com/edge-drop/edge-drop/internal/cdktest"
 )
 
 // synth builds the app the way `cdk synth` does: cdk.json's context (feature
@@ -265,11 +266,12 @@ func outdir(t *testing.T) string {
 var outRoot string
 
 func TestMain(m *testing.M) {
-	var err error
-	if outRoot, err = os.MkdirTemp("", "edge-drop-stacks"); err != nil {
-		panic(err)
-	}
-	code := m.Run()
-	os.RemoveAll(outRoot)
-	os.Exit(code)
+	cdktest.Main(func() int {
+		var err error
+		if outRoot, err = os.MkdirTemp("", "edge-drop-stacks"); err != nil {
+			panic(err)
+		}
+		defer os.RemoveAll(outRoot)
+		return m.Run()
+	})
 }

@@ -18,7 +18,7 @@ import (
 	"github.com/edge-drop/edge-drop/constructs/alarms"
 	"github.com/edge-drop/edge-drop/constructs/pipeline"
 	"github.com/edge-drop/edge-drop/contract"
-	"github.com/edge-drop/edge-drop/local/statemachine"
+	statemachine "github.com/edge-drop/edge-drop/local/asl" // named so: stacks has its own asl helper
 )
 
 // Sync configurations: the default (syncEvery 6h, no mirroring), both

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/edge-drop/edge-drop/config"
+	"github.com/edge-drop/edge-drop/internal/jsiiproc"
 )
 
 // Synth synthesizes the app in-process into outdir, as `cdk synth` would:
@@ -65,16 +66,5 @@ func ConfigFrom(app awscdk.App) (config.Config, error) {
 	return cfg, errors.Join(keyErr, err)
 }
 
-// CloseJSII stops the jsii node process. jsii-runtime-go waits for that
-// child twice (once in a watcher goroutine, once in Close); the loser of the
-// race gets ECHILD and prints "Runtime process exited abnormally: waitid:
-// no child processes" although the child exited cleanly with status 0
-// (jsii-runtime-go v1.139.0 internal/kernel/process). All output is written
-// by now, so that one line is dropped: standard error is pointed at
-// /dev/null at the file-descriptor level while jsii closes (swapping the
-// os.Stderr variable instead would race with jsii's goroutine).
-func CloseJSII() {
-	restore := muteStderr()
-	defer restore()
-	jsii.Close()
-}
+// CloseJSII stops the jsii node process (see jsiiproc.Close).
+func CloseJSII() { jsiiproc.Close() }

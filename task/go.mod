@@ -33,9 +33,12 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/ssooidc v1.44.5 // indirect
 	github.com/aws/aws-sdk-go-v2/service/sts v1.52.0 // indirect
 	github.com/edge-drop/edge-drop/contract v0.0.0
+	github.com/edge-drop/edge-drop/s3fake v0.0.0
 	github.com/ryszard/goskiplist v0.0.0-20150312221310-2dfbae5fcf46 // indirect
 	go.shabbyrobe.org/gocovmerge v0.0.0-20230507111327-fa4f82cfbf4d // indirect
 	golang.org/x/tools v0.8.0 // indirect
 )
 
 replace github.com/edge-drop/edge-drop/contract => ../contract
+
+replace github.com/edge-drop/edge-drop/s3fake => ../s3fake

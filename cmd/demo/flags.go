@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,13 +12,31 @@ import (
 	"time"
 
 	"github.com/edge-drop/edge-drop/config"
+	"github.com/edge-drop/edge-drop/local/bucket"
 	"github.com/edge-drop/edge-drop/local/localrun"
+)
+
+// The endpoints' default addresses: loopback, so that nothing outside the
+// machine reaches them, and a stable port, so that an exported
+// --endpoint-url and make sync keep working across runs (a taken port falls
+// back to a free one, with a line saying so). Not LocalStack's 4566 (or its
+// per-service 4510-4599) nor MinIO's 9000/9001 nor Step Functions Local's
+// 8083: people who try edge-drop are likely to run those too, and the same
+// port would make the demo fall back on every run, or an old shell's
+// --endpoint-url reach the other tool. Below Linux's ephemeral range
+// (32768-60999), so no outgoing connection holds them.
+const (
+	defaultS3Addr            = "127.0.0.1:9470"
+	defaultStepFunctionsAddr = "127.0.0.1:9471"
 )
 
 // checkFlags rejects what the demo must not run with, before it synthesizes
 // anything: status 2 and one line per problem.
 func checkFlags(o options) (int, error) {
 	err := errors.Join(
+		checkAddr("-addr", o.addr),
+		checkAddr("-sfn-addr", o.sfnAddr),
+		checkOrigin(o.corsOrigin),
 		config.CheckKeys(slices.Collect(maps.Keys(o.context)), true),
 		checkDataDir(o.data, o.state),
 		checkBoards(o.boards),
@@ -133,4 +152,23 @@ func resolve(path string) (string, error) {
 func within(dir, path string) bool {
 	rel, err := filepath.Rel(dir, path)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// checkAddr validates an endpoint address (host:port, port 0: any free one).
+func checkAddr(flagName, addr string) error {
+	if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+		return fmt.Errorf("%s %q: want host:port, e.g. %s 127.0.0.1:0 (any free port)", flagName, addr, flagName)
+	}
+	return nil
+}
+
+// checkOrigin validates -cors-origin: empty (no CORS) or one origin.
+func checkOrigin(origin string) error {
+	if origin == "" {
+		return nil
+	}
+	if err := bucket.CheckOrigin(origin); err != nil {
+		return fmt.Errorf("-cors-origin: %w", err)
+	}
+	return nil
 }

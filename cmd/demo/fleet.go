@@ -10,8 +10,8 @@ import (
 
 	"github.com/edge-drop/edge-drop/constructs/pipeline"
 	"github.com/edge-drop/edge-drop/contract"
+	"github.com/edge-drop/edge-drop/local/asl"
 	"github.com/edge-drop/edge-drop/local/localrun"
-	"github.com/edge-drop/edge-drop/local/statemachine"
 )
 
 // control is what the console commands act on (the pipeline).
@@ -86,9 +86,9 @@ type fleetView struct {
 // (the ItemSelector's "names" or "board": a name, or a one-name list from
 // a JSONPath filter on the instance's attributes) and returns it, "" if
 // the input names none.
-func (v *fleetView) iterationBoard(exec string, e statemachine.Event) string {
+func (v *fleetView) iterationBoard(exec string, e asl.Event) string {
 	key := exec + " " + e.Iteration
-	if e.Kind == statemachine.EventMapIterationStarted {
+	if e.Kind == asl.EventMapIterationStarted {
 		if in, ok := e.Input.(map[string]any); ok {
 			b := boardName(in["names"])
 			if b == "" {
@@ -120,7 +120,7 @@ func boardName(v any) string {
 
 // note records an outcome an iteration's state produced: an output with a
 // board and an outcome word.
-func (v *fleetView) note(exec string, e statemachine.Event) {
+func (v *fleetView) note(exec string, e asl.Event) {
 	o, ok := asOutcome(e.Output)
 	if !ok || e.Iteration == "" || o.Board == "" {
 		return

@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/edge-drop/edge-drop/contract"
+	"github.com/edge-drop/edge-drop/local/asl"
 	"github.com/edge-drop/edge-drop/local/bucket"
 	"github.com/edge-drop/edge-drop/local/localrun"
-	"github.com/edge-drop/edge-drop/local/statemachine"
 )
 
 type fakeBoards map[string]bool
@@ -78,16 +78,16 @@ func TestConsoleTakesBoardsOfflineAndBack(t *testing.T) {
 func TestPrinterShowsEachBoard(t *testing.T) {
 	var buf bytes.Buffer
 	p := &printer{w: &buf}
-	ev := func(kind statemachine.EventKind, state, iter string, in, out any) {
-		p.event("x1", statemachine.Event{Kind: kind, State: state, Type: "Task", Iteration: iter, Input: in, Output: out})
+	ev := func(kind asl.EventKind, state, iter string, in, out any) {
+		p.event("x1", asl.Event{Kind: kind, State: state, Type: "Task", Iteration: iter, Input: in, Output: out})
 	}
-	ev(statemachine.EventMapIterationStarted, "DeliverToEachBoard", "DeliverToEachBoard[0]", map[string]any{"names": []any{"a"}}, nil)
-	ev(statemachine.EventMapIterationStarted, "DeliverToEachBoard", "DeliverToEachBoard[1]", map[string]any{"board": "b\x1b[31m"}, nil)
-	ev(statemachine.EventStateExited, "RunOnBoard", "DeliverToEachBoard[0]", nil, map[string]any{"task": 1})
-	ev(statemachine.EventStateExited, "Delivered", "DeliverToEachBoard[0]", nil, map[string]any{"board": "a", "status": "delivered", "exitCode": 0, "cause": "delivered (exit 0, the task sent no report)"})
-	ev(statemachine.EventStateExited, "Offline", "DeliverToEachBoard[1]", nil, map[string]any{"board": "b\x1b[31m", "status": "offline", "cause": "{\"Failures\":[{\"Reason\":\"AGENT\"}]}\n"})
+	ev(asl.EventMapIterationStarted, "DeliverToEachBoard", "DeliverToEachBoard[0]", map[string]any{"names": []any{"a"}}, nil)
+	ev(asl.EventMapIterationStarted, "DeliverToEachBoard", "DeliverToEachBoard[1]", map[string]any{"board": "b\x1b[31m"}, nil)
+	ev(asl.EventStateExited, "RunOnBoard", "DeliverToEachBoard[0]", nil, map[string]any{"task": 1})
+	ev(asl.EventStateExited, "Delivered", "DeliverToEachBoard[0]", nil, map[string]any{"board": "a", "status": "delivered", "exitCode": 0, "cause": "delivered (exit 0, the task sent no report)"})
+	ev(asl.EventStateExited, "Offline", "DeliverToEachBoard[1]", nil, map[string]any{"board": "b\x1b[31m", "status": "offline", "cause": "{\"Failures\":[{\"Reason\":\"AGENT\"}]}\n"})
 	outcomes := p.result(localrun.Result{Event: bucket.Notification{Bucket: "bk", Key: "k"},
-		Execution: &statemachine.Execution{Name: "x1", Status: statemachine.StatusFailed, Error: "EdgeDrop.SomeBoardsFailed", Cause: "b offline",
+		Execution: &asl.Execution{Name: "x1", Status: asl.StatusFailed, Error: "EdgeDrop.SomeBoardsFailed", Cause: "b offline",
 			StartTime: time.Unix(0, 0), StopTime: time.Unix(1, 0)}})
 	out := buf.String()
 	for _, want := range []string{
@@ -115,7 +115,7 @@ func TestPrinterShowsEachBoard(t *testing.T) {
 func TestSampleMustBeOnEveryDeliveredBoard(t *testing.T) {
 	dir := t.TempDir()
 	boards := []localrun.BoardDir{{Board: localrun.Board{Name: "a"}, Dir: dir + "/a"}, {Board: localrun.Board{Name: "b"}, Dir: dir + "/b"}}
-	ok := localrun.Result{Execution: &statemachine.Execution{Status: statemachine.StatusSucceeded, Path: []statemachine.Step{{Name: "Done", Type: "Succeed"}}}}
+	ok := localrun.Result{Execution: &asl.Execution{Status: asl.StatusSucceeded, Path: []asl.Step{{Name: "Done", Type: "Succeed"}}}}
 	places := samplePaths(boards, []contract.Outcome{{Board: "a", Status: "delivered"}, {Board: "b", Status: "up_to_date"}}, "k.txt")
 	if len(places.all) != 2 {
 		t.Fatalf("places %+v", places)
@@ -183,9 +183,7 @@ func TestDemoSyncFromStdinAndTheLocalEndpoint(t *testing.T) {
 	t.Parallel()
 	bin, task := buildBinaries(t)
 	dir := t.TempDir()
-	cmd := exec.Command(bin, "-task", task, "-assembly", assembly(t), "-state", dir+"/state", "-data", dir+"/data", "-boards", "a,b")
-	cmd.Dir = "../.."
-	cmd.Env = append(os.Environ(), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20")
+	cmd := demoCommand(t, bin, "-task", task, "-assembly", assembly(t), "-state", dir+"/state", "-data", dir+"/data", "-boards", "a,b")
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
@@ -209,10 +207,14 @@ func TestDemoSyncFromStdinAndTheLocalEndpoint(t *testing.T) {
 	waitFor(func(l string) bool { return strings.HasPrefix(l, "The pipeline keeps running") })
 
 	stateFile := filepath.Join(dir, "state", "stepfunctions.json")
-	var endpoint struct{ Endpoint, SyncStateMachineArn string }
+	var endpoint struct{ Endpoint, SyncStateMachineArn, Region, AccessKeyID, SecretAccessKey string }
 	if b, err := os.ReadFile(stateFile); err != nil || json.Unmarshal(b, &endpoint) != nil ||
-		!strings.HasPrefix(endpoint.Endpoint, "http://127.0.0.1:") || !strings.HasSuffix(endpoint.SyncStateMachineArn, "-Sync") {
+		!strings.HasPrefix(endpoint.Endpoint, "http://127.0.0.1:") || !strings.HasSuffix(endpoint.SyncStateMachineArn, "-Sync") ||
+		endpoint.Region != localrun.Region || endpoint.AccessKeyID == "" || endpoint.SecretAccessKey == "" {
 		t.Fatalf("%s: %s %v", stateFile, b, err)
+	}
+	if fi, err := os.Stat(stateFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("%s holds the secret key: want mode 0600, got %v", stateFile, fi.Mode())
 	}
 
 	fmt.Fprintln(stdin, "sync b")
@@ -234,7 +236,7 @@ func TestDemoSyncFromStdinAndTheLocalEndpoint(t *testing.T) {
 				cli.Env = append(cli.Env, kv)
 			}
 		}
-		cli.Env = append(cli.Env, "AWS_ACCESS_KEY_ID="+localrun.AccessKey, "AWS_SECRET_ACCESS_KEY="+localrun.SecretKey,
+		cli.Env = append(cli.Env, "AWS_ACCESS_KEY_ID="+endpoint.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+endpoint.SecretAccessKey,
 			"AWS_DEFAULT_REGION="+localrun.Region, "AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent")
 		out, err := cli.CombinedOutput()
 		arn := strings.TrimSpace(string(out))
@@ -271,12 +273,12 @@ func TestPrinterSaysEachOutcomeInWords(t *testing.T) {
 		{"board": "e", "status": "deleted", "exitCode": exit(0), "cause": "deleted"},
 		{"board": "f", "status": "gone", "exitCode": exit(4), "cause": "gone"},
 	} {
-		p.event("x2", statemachine.Event{Kind: statemachine.EventStateExited, State: "BoardReport", Type: "Pass",
+		p.event("x2", asl.Event{Kind: asl.EventStateExited, State: "BoardReport", Type: "Pass",
 			Iteration: fmt.Sprintf("DeliverToEachBoard[%d]", i), Output: o})
 	}
-	p.result(localrun.Result{Execution: &statemachine.Execution{Name: "x2", Status: statemachine.StatusSucceeded}})
-	p.result(localrun.Result{Event: bucket.Notification{Bucket: "bk", Key: "k"}, Execution: &statemachine.Execution{Name: "x3",
-		Status: statemachine.StatusSucceeded, Output: map[string]any{"board": "", "instance": "", "status": "gone", "exitCode": exit(4), "cause": "gone"}}})
+	p.result(localrun.Result{Execution: &asl.Execution{Name: "x2", Status: asl.StatusSucceeded}})
+	p.result(localrun.Result{Event: bucket.Notification{Bucket: "bk", Key: "k"}, Execution: &asl.Execution{Name: "x3",
+		Status: asl.StatusSucceeded, Output: map[string]any{"board": "", "instance": "", "status": "gone", "exitCode": exit(4), "cause": "gone"}}})
 	out := buf.String()
 	for _, want := range []string{
 		"  board a: synced (3 new, 1 updated, 0 deleted)\n",

@@ -15,6 +15,10 @@
 // often. A local Step Functions endpoint, written to .demo/stepfunctions.json,
 // lets make sync start the demo's sync as it starts the cloud's.
 //
+// Its S3 and Step Functions endpoints (127.0.0.1:9470 and :9471 unless
+// -addr and -sfn-addr say otherwise) accept only requests signed with the
+// credentials it prints, made at random once and kept in -state.
+//
 // Ctrl-C, SIGTERM and SIGHUP stop it: running tasks get SIGTERM and clean
 // up, and the exit status is the shell's for that signal (128+n).
 package main
@@ -27,7 +31,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -44,8 +48,11 @@ import (
 	"github.com/edge-drop/edge-drop/config"
 	"github.com/edge-drop/edge-drop/constructs/pipeline"
 	"github.com/edge-drop/edge-drop/contract"
+	"github.com/edge-drop/edge-drop/local/asl"
+	"github.com/edge-drop/edge-drop/local/endpoint"
 	"github.com/edge-drop/edge-drop/local/localrun"
-	"github.com/edge-drop/edge-drop/local/statemachine"
+	"github.com/edge-drop/edge-drop/local/privatefile"
+	"github.com/edge-drop/edge-drop/local/sigv4"
 	"github.com/edge-drop/edge-drop/stacks"
 )
 
@@ -62,12 +69,14 @@ func (c contextFlags) Set(v string) error {
 }
 
 type options struct {
-	assembly, state, data, task, addr string
-	boards, syncEvery                 string
-	once, verbose, rejectWhenBusy     bool
-	slots                             int
-	context                           contextFlags
-	match, skip                       string
+	assembly, state, data, task   string
+	addr, sfnAddr, corsOrigin     string
+	addrSet, sfnAddrSet           bool // given on the command line: no fallback port
+	boards, syncEvery             string
+	once, verbose, rejectWhenBusy bool
+	slots                         int
+	context                       contextFlags
+	match, skip                   string
 }
 
 func main() {
@@ -77,7 +86,9 @@ func main() {
 	flag.StringVar(&o.state, "state", ".demo", "directory for the embedded S3 server's objects and the synthesized assembly")
 	flag.StringVar(&o.data, "data", "data", "local directory standing in for the board's data directory (the task's host volume)")
 	flag.StringVar(&o.task, "task", "bin/edge-drop-task", "the task binary built for this machine (make task-native)")
-	flag.StringVar(&o.addr, "addr", "127.0.0.1:0", "address of the embedded S3 server")
+	flag.StringVar(&o.addr, "addr", defaultS3Addr, "address of the S3 endpoint (if the default's port is taken, a free one; any address but loopback is reachable from other machines)")
+	flag.StringVar(&o.sfnAddr, "sfn-addr", defaultStepFunctionsAddr, "address of the Step Functions endpoint that make sync uses (the same rules as -addr)")
+	flag.StringVar(&o.corsOrigin, "cors-origin", "", "the one web origin (scheme://host[:port]) whose pages may call the S3 endpoint; none by default")
 	flag.IntVar(&o.slots, "slots", 2, "tasks that may run at once on each board (its capacity)")
 	flag.StringVar(&o.boards, "boards", "", "a local fleet: boards with optional groups, e.g. a,b@site1,c@site1+eu (data dirs <-data>/<board>; default: one board, data dir -data)")
 	flag.BoolVar(&o.once, "once", false, "upload the samples, wait for their executions, then exit (status 1, with the reason, if the matching sample was not delivered)")
@@ -86,7 +97,21 @@ func main() {
 	flag.StringVar(&o.syncEvery, "sync-every", "", "run the scheduled sync this often instead of the app's syncEvery, e.g. 10s (at least 1s)")
 	flag.StringVar(&o.match, "sample", "", "key of the sample that should match (default: made from keyPattern)")
 	flag.StringVar(&o.skip, "sample-skip", "notes/readme.md", "key of the sample that should be skipped")
-	flag.Parse()
+	// jsii-runtime-go unpacks its runtime into the temp dir while the CDK
+	// packages initialise, before main: every way out closes it, a flag
+	// error and -h too (flag.ExitOnError would exit without).
+	flag.CommandLine.Init(os.Args[0], flag.ContinueOnError)
+	if err := flag.CommandLine.Parse(os.Args[1:]); err != nil {
+		stacks.CloseJSII()
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		os.Exit(2)
+	}
+	flag.Visit(func(f *flag.Flag) {
+		o.addrSet = o.addrSet || f.Name == "addr"
+		o.sfnAddrSet = o.sfnAddrSet || f.Name == "sfn-addr"
+	})
 	code, err := checkFlags(o)
 	if err == nil {
 		code, err = run(o)
@@ -103,155 +128,281 @@ func main() {
 	os.Exit(code)
 }
 
+// demoRun is one run of the demo; run builds it step by step.
+type demoRun struct {
+	o           options
+	ctx         context.Context
+	signaled    func() int // the exit status for the signal that stopped it; 0 before one
+	out         *printer
+	keys        sigv4.Credentials
+	cfg         config.Config
+	synthesized bool
+	syncEvery   time.Duration
+	boards      []localrun.Board
+	p           *localrun.Pipeline
+}
+
+// run runs the demo: its endpoints, the synth, the local pipeline, the
+// read side, the two samples; then it follows executions until a signal
+// (or, with -once, the samples') ends it.
 func run(o options) (int, error) {
 	ctx, signaled, stop := stopOnSignals(context.Background())
 	defer stop()
+	d := &demoRun{o: o, ctx: ctx, signaled: signaled, out: &printer{w: os.Stdout, verbose: o.verbose}, cfg: config.Default()}
 	if _, err := os.Stat(o.task); err != nil {
 		return 2, fmt.Errorf("task binary %s not found: run make task-native (or pass -task)", o.task)
 	}
-	cfg := config.Default()
 	var err error
-	synthesized := o.assembly == ""
-	if synthesized {
-		o.assembly = filepath.Join(o.state, "cdk.out")
-		start := time.Now()
-		cfg, err = stacks.Synth(".", o.assembly, o.context)
-		if code := signaled(); code != 0 { // stopped during the synth (Ctrl-C reaches its node process too)
-			return code, nil
-		}
-		if err != nil {
-			return 2, err
-		}
-		fmt.Printf("synthesized the CDK app into %s in %.1fs\n", o.assembly, time.Since(start).Seconds())
-	} else if len(o.context) > 0 {
-		return 2, errors.New("-c applies to the in-process synth; drop -assembly or synthesize with those values")
+	if d.keys, err = demoCredentials(o.state); err != nil {
+		return 1, err
 	}
-
-	var boards []localrun.Board
-	if o.boards != "" {
-		if boards, err = localrun.ParseBoards(o.boards); err != nil {
-			return 2, err
-		}
-	}
-	out := &printer{w: os.Stdout, verbose: o.verbose}
-	syncEvery, _ := parseSyncEvery(o.syncEvery) // checked by checkFlags
-	p, err := localrun.Start(ctx, localrun.Options{
-		ScheduleEvery:  syncEvery,
-		Boards:         boards,
-		AssemblyDir:    o.assembly,
-		ObjectDir:      filepath.Join(o.state, "s3"),
-		DataDir:        o.data,
-		TaskBinary:     o.task,
-		Addr:           o.addr,
-		TaskSlots:      o.slots,
-		RejectWhenBusy: o.rejectWhenBusy,
-		Observer:       out.event,
-		OnTaskLog:      out.taskLog,
-	})
+	// Both endpoints first: a port that is taken fails before the synth.
+	ls, err := listen(o)
 	if err != nil {
+		return 1, err
+	}
+	defer ls.close()
+	if code, err := d.synth(); code != 0 || err != nil {
+		return code, err
+	}
+	if err := d.startPipeline(ls); err != nil {
 		return 2, err
 	}
-	defer p.Close()
-	bucket := p.Buckets[0]
-	if len(boards) == 0 {
-		fmt.Printf("S3 endpoint %s, bucket %s; %s on the board is %s here\n\n", p.S3.URL(), bucket, strings.Join(p.HostPaths, ", "), o.data)
-	} else {
-		fmt.Printf("S3 endpoint %s, bucket %s; %s on each board is:\n", p.S3.URL(), bucket, strings.Join(p.HostPaths, ", "))
-		for _, b := range p.Boards {
-			groups := ""
-			if len(b.Groups) > 0 {
-				groups = " (groups " + strings.Join(b.Groups, ", ") + ")"
-			}
-			fmt.Printf("  board %s%s: %s\n", b.Name, groups, b.Dir)
-		}
-	}
-	syncARN := syncStateMachine(p)
-	sfnURL := p.StepFunctions.URL() // the tasks' reports and make sync
-	stateFile := filepath.Join(o.state, stepFunctionsFile)
-	if err := writeStepFunctionsFile(stateFile, sfnURL, syncARN); err != nil {
+	defer d.p.Close()
+	d.printPlaces(ls.notes)
+	syncARN, sfnURL, stateFile, err := d.publishStepFunctions()
+	if err != nil {
 		return 1, err
 	}
 	defer os.Remove(stateFile)
-	fmt.Printf("Step Functions endpoint %s (in %s: make sync works against this demo)\n", sfnURL, stateFile)
-	if len(boards) > 0 || !o.once {
+	read, err := startReadSide(ctx, d.p, o.state, d.cfg, d.syncEvery, sfnURL, ledgerEndpoint{})
+	if err != nil {
+		return 1, err
+	}
+	defer read.Close()
+	fmt.Printf("status page: %s (and edge-drop --local %s boards|status KEY|sync...)\n", read.PageURL(), o.state)
+	if len(d.boards) > 0 || !o.once {
 		fmt.Printf("%s\n\n", consoleHelp)
-		go console(os.Stdin, p, syncARN, out)
+		go console(os.Stdin, d.p, syncARN, d.out)
 	}
+	return d.samplesThenServe()
+}
 
-	match := o.match
+// listeners are the S3 and Step Functions endpoints' listeners, and the lines that
+// say where they ended up when a default port was taken.
+type listeners struct {
+	s3, sfn net.Listener
+	notes   []string
+}
+
+func listen(o options) (listeners, error) {
+	s3, notes, err := endpoint.Listen("S3", o.addr, !o.addrSet)
+	if err != nil {
+		return listeners{}, err
+	}
+	sfn, sfnNotes, err := endpoint.Listen("Step Functions", o.sfnAddr, !o.sfnAddrSet)
+	if err != nil {
+		s3.Close()
+		return listeners{}, err
+	}
+	return listeners{s3: s3, sfn: sfn, notes: append(notes, sfnNotes...)}, nil
+}
+
+// close closes both; once served, the servers close them, and twice is
+// harmless.
+func (e listeners) close() {
+	e.s3.Close()
+	e.sfn.Close()
+}
+
+// synth synthesizes the CDK app into -state (unless -assembly names one);
+// a non-zero code or an error ends the run.
+func (d *demoRun) synth() (int, error) {
+	if d.synthesized = d.o.assembly == ""; !d.synthesized {
+		if len(d.o.context) > 0 {
+			return 2, errors.New("-c applies to the in-process synth; drop -assembly or synthesize with those values")
+		}
+		return 0, nil
+	}
+	d.o.assembly = filepath.Join(d.o.state, "cdk.out")
+	start := time.Now()
+	cfg, err := stacks.Synth(".", d.o.assembly, d.o.context)
+	// The assembly is written: the jsii node process (hundreds of MB) has
+	// nothing left to do for the rest of the run.
+	stacks.CloseJSII()
+	if code := d.signaled(); code != 0 { // stopped during the synth (Ctrl-C reaches its node process too)
+		return code, nil
+	}
+	if err != nil {
+		return 2, err
+	}
+	d.cfg = cfg
+	fmt.Printf("synthesized the CDK app into %s in %.1fs\n", d.o.assembly, time.Since(start).Seconds())
+	return 0, nil
+}
+
+// startPipeline starts the local pipeline from the assembly.
+func (d *demoRun) startPipeline(ls listeners) error {
+	var err error
+	if d.o.boards != "" {
+		if d.boards, err = localrun.ParseBoards(d.o.boards); err != nil {
+			return err
+		}
+	}
+	d.syncEvery, _ = parseSyncEvery(d.o.syncEvery) // checked by checkFlags
+	d.p, err = localrun.Start(d.ctx, localrun.Options{
+		ScheduleEvery:         d.syncEvery,
+		Boards:                d.boards,
+		AssemblyDir:           d.o.assembly,
+		ObjectDir:             filepath.Join(d.o.state, "s3"),
+		DataDir:               d.o.data,
+		TaskBinary:            d.o.task,
+		Listener:              ls.s3,
+		StepFunctionsListener: ls.sfn,
+		Credentials:           d.keys,
+		CORSOrigin:            d.o.corsOrigin,
+		TaskSlots:             d.o.slots,
+		RejectWhenBusy:        d.o.rejectWhenBusy,
+		Observer:              d.out.event,
+		OnTaskLog:             d.out.taskLog,
+	})
+	return err
+}
+
+// printPlaces says where the bucket and the boards' data dirs are.
+func (d *demoRun) printPlaces(notes []string) {
+	for _, note := range notes {
+		fmt.Println(note)
+	}
+	p, kept := d.p, filepath.Join(d.o.state, "s3")
+	if len(d.boards) == 0 {
+		fmt.Printf("S3 endpoint %s, bucket %s (objects kept in %s between runs); %s on the board is %s here\n\n", p.S3.URL(), p.Buckets[0], kept, strings.Join(p.HostPaths, ", "), d.o.data)
+		return
+	}
+	fmt.Printf("S3 endpoint %s, bucket %s (objects kept in %s between runs); %s on each board is:\n", p.S3.URL(), p.Buckets[0], kept, strings.Join(p.HostPaths, ", "))
+	for _, b := range p.Boards {
+		groups := ""
+		if len(b.Groups) > 0 {
+			groups = " (groups " + strings.Join(b.Groups, ", ") + ")"
+		}
+		fmt.Printf("  board %s%s: %s\n", b.Name, groups, b.Dir)
+	}
+}
+
+// publishStepFunctions writes -state's stepfunctions.json, for make sync
+// (the caller removes stateFile at the end).
+func (d *demoRun) publishStepFunctions() (syncARN, sfnURL, stateFile string, err error) {
+	syncARN = syncStateMachine(d.p)
+	sfnURL = d.p.StepFunctions.URL() // the tasks' reports and make sync
+	stateFile = filepath.Join(d.o.state, stepFunctionsFile)
+	if err := writeStepFunctionsFile(stateFile, sfnURL, syncARN, d.keys); err != nil {
+		return "", "", "", err
+	}
+	fmt.Printf("Step Functions endpoint %s (in %s: make sync works against this demo)\n", sfnURL, stateFile)
+	return syncARN, sfnURL, stateFile, nil
+}
+
+// samplesThenServe uploads the two samples and waits for their
+// executions; with -once that is the end (status 1 when the matching one
+// was not delivered intact), else it prints how to upload more and
+// follows executions until a signal.
+func (d *demoRun) samplesThenServe() (int, error) {
+	target := d.p.Boards[0].Name // a routed sample goes to the first board
+	match := d.o.match
 	if match == "" {
-		match = sampleKey(cfg)
+		match = sampleKey(d.cfg, "1", target)
 	}
-	client := newClient(p.S3.URL())
 	samples := map[string][]byte{
-		match:  fmt.Appendf(nil, "edge-drop sample, uploaded %s\n", time.Now().UTC().Format(time.RFC3339)),
-		o.skip: []byte("this key does not match the pattern, so it is not delivered\n"),
+		match:    fmt.Appendf(nil, "edge-drop sample, uploaded %s\n", time.Now().UTC().Format(time.RFC3339)),
+		d.o.skip: []byte("this key does not match the pattern, so it is not delivered\n"),
 	}
-	for _, key := range []string{match, o.skip} {
-		out.printf("uploading %s (%d bytes)\n", safe("s3://"+bucket+"/"+key), len(samples[key]))
-		if err := put(ctx, client, bucket, key, samples[key]); err != nil {
-			if code := signaled(); code != 0 {
+	if code, err := d.upload(samples, match, d.o.skip); code != 0 || err != nil {
+		return code, err
+	}
+	notDelivered, code, err := d.awaitSamples(samples, match)
+	if code != 0 || err != nil {
+		return code, err
+	}
+	bucket := d.p.Buckets[0]
+	if notDelivered != "" {
+		code = 1
+		fmt.Fprintf(os.Stderr, "demo: %s was not delivered: %s\n", safe("s3://"+bucket+"/"+match), notDelivered)
+	}
+	if d.o.once {
+		return code, nil
+	}
+	filesIn := d.o.data
+	if len(d.boards) > 0 {
+		filesIn = filepath.Join(d.o.data, "<board>")
+	}
+	fmt.Print(uploadHelp(d.keys, d.p.S3.URL(), bucket, sampleKey(d.cfg, "2", target), filesIn))
+	return d.follow(), nil
+}
+
+// upload puts the samples, in the order of keys.
+func (d *demoRun) upload(samples map[string][]byte, keys ...string) (int, error) {
+	client := newClient(d.p.S3.URL(), d.keys)
+	bucket := d.p.Buckets[0]
+	for _, key := range keys {
+		d.out.printf("uploading %s (%d bytes)\n", safe("s3://"+bucket+"/"+key), len(samples[key]))
+		if err := put(d.ctx, client, bucket, key, samples[key]); err != nil {
+			if code := d.signaled(); code != 0 {
 				return code, nil
 			}
 			return 1, fmt.Errorf("upload %s: %w", safe(key), err)
 		}
 	}
+	return 0, nil
+}
 
-	// The matching sample must arrive in the data directory; why not, if not.
-	// Other executions (a scheduled sync) are printed on the way.
-	var notDelivered string
+// awaitSamples prints executions until both samples' have ended, and says
+// why the matching sample did not arrive intact, "" if it did. Other
+// executions (a scheduled sync) are printed on the way. A non-zero code
+// or an error ends the run.
+func (d *demoRun) awaitSamples(samples map[string][]byte, match string) (notDelivered string, code int, err error) {
 	for waiting := len(samples); waiting > 0; {
 		var r localrun.Result
 		select {
-		case r = <-p.Results():
-		case <-ctx.Done():
-			return signaled(), nil
+		case r = <-d.p.Results():
+		case <-d.ctx.Done():
+			return "", d.signaled(), nil
 		case <-time.After(2 * time.Minute):
-			return 1, errors.New("no execution finished within 2 minutes")
+			return "", 1, errors.New("no execution finished within 2 minutes")
 		}
-		outcomes := out.result(r)
+		outcomes := d.out.result(r)
 		if _, sample := samples[r.Event.Key]; sample && !r.Event.Deleted {
 			waiting--
 		}
 		if r.Event.Key == match && !r.Event.Deleted {
-			var paths []string
-			notDelivered, paths = deliveryProblem(r, samplePaths(p.Boards, outcomes, match), samples[match])
-			if notDelivered == "" {
-				for _, path := range paths {
-					out.printf("  file %s: %d bytes, identical to the upload\n", safe(path), len(samples[match]))
-				}
-			} else if synthesized && strings.HasPrefix(notDelivered, skippedByPattern) {
-				notDelivered += fmt.Sprintf(" %q", cfg.KeyPattern)
-			}
+			notDelivered = d.checkSample(r, outcomes, match, samples[match])
 		}
 	}
-	code := 0
-	if notDelivered != "" {
-		code = 1
-		fmt.Fprintf(os.Stderr, "demo: %s was not delivered: %s\n", safe("s3://"+bucket+"/"+match), notDelivered)
-	}
-	if o.once {
-		return code, nil
-	}
-	filesIn := o.data
-	if len(boards) > 0 {
-		filesIn = filepath.Join(o.data, "<board>")
-	}
-	fmt.Printf(`
-The pipeline keeps running. Upload more from another shell:
+	return notDelivered, 0, nil
+}
 
-  export AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=%s
-  aws --endpoint-url %s s3 cp ./demo2.txt s3://%s/demo2.txt
+// checkSample says why the matching sample's execution r did not deliver
+// it intact ("" when it did, after a line per file that holds it).
+func (d *demoRun) checkSample(r localrun.Result, outcomes []contract.Outcome, match string, want []byte) string {
+	problem, paths := deliveryProblem(r, samplePaths(d.p.Boards, outcomes, landsAs(d.cfg, match)), want)
+	if problem == "" {
+		for _, path := range paths {
+			d.out.printf("  file %s: %d bytes, identical to the upload\n", safe(path), len(want))
+		}
+	} else if d.synthesized && strings.HasPrefix(problem, skippedByPattern) {
+		problem += fmt.Sprintf(" %q", d.cfg.KeyPattern)
+	}
+	return problem
+}
 
-Files appear in %s. Ctrl-C stops.
-`, localrun.AccessKey, localrun.SecretKey, localrun.Region, p.S3.URL(), bucket, filesIn)
+// follow prints executions until a signal, and returns its exit status.
+func (d *demoRun) follow() int {
 	for {
 		select {
-		case r := <-p.Results():
-			out.result(r)
-		case <-ctx.Done():
+		case r := <-d.p.Results():
+			d.out.result(r)
+		case <-d.ctx.Done():
 			fmt.Println("\nstopping: running tasks get SIGTERM and clean up")
-			return signaled(), nil
+			return d.signaled()
 		}
 	}
 }
@@ -271,26 +422,13 @@ func syncStateMachine(p *localrun.Pipeline) string {
 	return ""
 }
 
-// writeStepFunctionsFile writes {"endpoint", "syncStateMachineArn"} to
-// path, whole or not at all (a reader never sees half of it).
-func writeStepFunctionsFile(path, endpoint, syncARN string) error {
-	b, _ := json.MarshalIndent(map[string]string{"endpoint": endpoint, "syncStateMachineArn": syncARN}, "", "  ")
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".stepfunctions-*.json")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename: nothing to remove
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+// writeStepFunctionsFile writes {"endpoint", "syncStateMachineArn",
+// "region", "accessKeyId", "secretAccessKey"} to path (mode 0600), whole or
+// not at all: make sync reads it to start the demo's sync.
+func writeStepFunctionsFile(path, endpoint, syncARN string, keys sigv4.Credentials) error {
+	b, _ := json.MarshalIndent(map[string]string{"endpoint": endpoint, "syncStateMachineArn": syncARN, "region": localrun.Region,
+		"accessKeyId": keys.AccessKeyID, "secretAccessKey": keys.SecretAccessKey}, "", "  ")
+	return privatefile.Write(path, append(b, '\n'))
 }
 
 // stopOnSignals returns a context that SIGINT (Ctrl-C), SIGTERM or SIGHUP
@@ -350,7 +488,7 @@ func deliveryProblem(r localrun.Result, places samplePlaces, want []byte) (strin
 	switch {
 	case x == nil:
 		return "no rule matched it (the rule's key filter: ruleKeyPrefix, ruleKeySuffix or ruleKeyWildcard)", nil
-	case x.Status != statemachine.StatusSucceeded:
+	case x.Status != asl.StatusSucceeded:
 		_, why, ok := strings.Cut(x.Cause, " was not delivered: ")
 		if !ok {
 			why = x.Status + ": " + x.Cause
@@ -391,21 +529,6 @@ func deliveryProblem(r localrun.Result, places samplePlaces, want []byte) (strin
 	return problem, nil
 }
 
-// sampleKey makes a key that the Choice pattern (and a rule prefix) match.
-// Both see the key as events encode it, so the key to upload is that one
-// decoded ("q3+report*.csv" matches the upload "q3 report1.csv").
-func sampleKey(cfg config.Config) string {
-	key := strings.ReplaceAll(strings.ReplaceAll(cfg.KeyPattern, `\*`, "\x00"), "*", "1")
-	key = strings.ReplaceAll(key, "\x00", "*")
-	if !strings.HasPrefix(key, cfg.RuleKeyPrefix) {
-		key = cfg.RuleKeyPrefix + key
-	}
-	if raw, err := url.QueryUnescape(key); err == nil {
-		return raw
-	}
-	return key
-}
-
 // printer writes execution progress; lines of concurrent executions never
 // interleave mid-line.
 type printer struct {
@@ -421,7 +544,7 @@ func (p *printer) printf(format string, a ...any) {
 	fmt.Fprintf(p.w, format, a...)
 }
 
-func (p *printer) event(exec string, e statemachine.Event) {
+func (p *printer) event(exec string, e asl.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	where := "[" + exec + "]"
@@ -432,12 +555,12 @@ func (p *printer) event(exec string, e statemachine.Event) {
 		}
 	}
 	switch e.Kind {
-	case statemachine.EventStateExited:
+	case asl.EventStateExited:
 		p.fleet.note(exec, e)
 		fmt.Fprintf(p.w, "  %s %-18s %-7s %8s\n", where, e.State, e.Type, e.Duration.Round(10*time.Microsecond))
-	case statemachine.EventStateFailed:
+	case asl.EventStateFailed:
 		fmt.Fprintf(p.w, "  %s %-18s failed: %s\n", where, e.State, safe(e.Error))
-	case statemachine.EventRetryScheduled:
+	case asl.EventRetryScheduled:
 		fmt.Fprintf(p.w, "  %s %-18s retry in %s\n", where, e.State, e.Duration.Round(time.Millisecond))
 	}
 }

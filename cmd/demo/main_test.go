@@ -3,17 +3,27 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/edge-drop/edge-drop/config"
+	"github.com/edge-drop/edge-drop/internal/cdktest"
+	"github.com/edge-drop/edge-drop/internal/cli"
+	"github.com/edge-drop/edge-drop/local/sigv4"
 	"github.com/edge-drop/edge-drop/stacks"
 )
 
@@ -23,9 +33,7 @@ func TestDemoOnceDeliversTheSample(t *testing.T) {
 	t.Parallel()
 	bin, task := buildBinaries(t)
 	dir := t.TempDir()
-	cmd := exec.Command(bin, "-once", "-task", task, "-state", filepath.Join(dir, "state"), "-data", filepath.Join(dir, "data"))
-	cmd.Dir = "../.."
-	cmd.Env = append(os.Environ(), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20")
+	cmd := demoCommand(t, bin, "-once", "-task", task, "-state", filepath.Join(dir, "state"), "-data", filepath.Join(dir, "data"))
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("demo -once: %v\n%s", err, out)
@@ -75,11 +83,12 @@ func TestDemoBadInputIsOneLine(t *testing.T) {
 		"-sync-every 10ms":  {[]string{"-task", task, "-sync-every", "10ms"}, `-sync-every "10ms": want a duration of at least 1s`},
 		"-slots 0":          {[]string{"-once", "-task", task, "-slots", "0"}, `-slots 0: want 1 to 64 tasks at once per board`},
 		"-slots -3":         {[]string{"-once", "-task", task, "-slots", "-3"}, `-slots -3: want 1 to 64 tasks at once per board`},
+		"-addr junk":        {[]string{"-task", task, "-addr", "junk"}, `-addr "junk": want host:port, e.g. -addr 127.0.0.1:0 (any free port)`},
+		"-sfn-addr junk":    {[]string{"-task", task, "-sfn-addr", "9471"}, `-sfn-addr "9471": want host:port`},
+		"-cors-origin *":    {[]string{"-task", task, "-cors-origin", "*"}, `-cors-origin: CORS origin "*": want one origin, scheme://host[:port]`},
 	} {
 		t.Run(name, func(t *testing.T) {
-			cmd := exec.Command(bin, tc.args...)
-			cmd.Dir = "../.."
-			cmd.Env = append(os.Environ(), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20")
+			cmd := demoCommand(t, bin, tc.args...)
 			out, err := cmd.CombinedOutput()
 			if err == nil {
 				t.Fatalf("want a failure, got:\n%s", out)
@@ -98,6 +107,22 @@ func TestDemoBadInputIsOneLine(t *testing.T) {
 	}
 }
 
+// Importing the CDK unpacks jsii's runtime (2.2 MB) into the temp dir
+// before main runs: every way out of the demo removes it, flag errors and
+// -h included.
+func TestDemoLeavesNothingInTheTempDir(t *testing.T) {
+	bin, task := buildBinaries(t)
+	for _, args := range [][]string{{"-c", "keyPattern"}, {"-h"}, {"-no-such-flag"}, {"-addr", "junk"}, {"-task", "/nonexistent"}, {"-task", task, "-assembly", "/nonexistent"}} {
+		tmp := t.TempDir()
+		cmd := demoCommand(t, bin, args...)
+		cmd.Env = append(cmd.Env, "TMPDIR="+tmp)
+		_ = cmd.Run()
+		if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
+			t.Errorf("demo %v left %s in the temp dir", args, entries[0].Name())
+		}
+	}
+}
+
 // Until it synthesizes, the demo needs no Node: a flag error or a missing
 // -assembly is one line, never a panic from the jsii runtime starting (a
 // package-level CDK value would start it before main).
@@ -111,8 +136,7 @@ func TestDemoNeedsNoNodeBeforeItSynthesizes(t *testing.T) {
 		"missing -assembly": {[]string{"-task", task, "-assembly", filepath.Join(t.TempDir(), "cdk.out")}, "demo: no cloud assembly in "},
 	} {
 		t.Run(name, func(t *testing.T) {
-			cmd := exec.Command(bin, tc.args...)
-			cmd.Dir = "../.."
+			cmd := demoCommand(t, bin, tc.args...)
 			cmd.Env = append(os.Environ(), "PATH="+t.TempDir()) // no node
 			out, err := cmd.CombinedOutput()
 			text := strings.TrimSpace(string(out))
@@ -134,24 +158,47 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "edge-drop-demo-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	demoBin, taskBin = filepath.Join(dir, "demo"), filepath.Join(dir, "edge-drop-task")
-	for _, b := range []struct{ dir, out string }{{".", demoBin}, {"../../task", taskBin}} {
-		cmd := exec.Command("go", "build", "-o", b.out, ".")
-		cmd.Dir = b.dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("build %s: %v\n%s", b.dir, err, out)
+	cdktest.Main(func() int {
+		dir, err := os.MkdirTemp("", "edge-drop-demo-test")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		demoBin, taskBin = filepath.Join(dir, "demo"), filepath.Join(dir, "edge-drop-task")
+		for _, b := range []struct{ dir, out string }{{".", demoBin}, {"../../task", taskBin}} {
+			cmd := exec.Command("go", "build", "-o", b.out, ".")
+			cmd.Dir = b.dir
+			if out, err := cmd.CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("build %s: %v\n%s", b.dir, err, out)
+			}
+		}
+		sharedAsm = filepath.Join(dir, "cdk.out")
+		return m.Run()
+	})
+}
+
+// demoCommand runs the demo binary from the project root as a user does,
+// but on ports the system picks (tests never take the fixed default ports
+// a developer's demo uses) and, unless args say otherwise, with its state
+// and data under the test's temp dir.
+func demoCommand(t *testing.T, bin string, args ...string) *exec.Cmd {
+	t.Helper()
+	has := func(flag string) bool { return slices.Contains(args, flag) }
+	for _, f := range []string{"-addr", "-sfn-addr"} {
+		if !has(f) {
+			args = append(args, f, "127.0.0.1:0")
 		}
 	}
-	sharedAsm = filepath.Join(dir, "cdk.out")
-	code := m.Run()
-	stacks.CloseJSII()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	for _, f := range []string{"-state", "-data"} {
+		if !has(f) {
+			args = append(args, f, filepath.Join(t.TempDir(), f[1:]))
+		}
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = "../.."
+	cmd.Env = append(os.Environ(), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20")
+	return cmd
 }
 
 func buildBinaries(t *testing.T) (demo, task string) {
@@ -176,9 +223,7 @@ func assembly(t *testing.T) string {
 // stderr and the exit status.
 func demo(t *testing.T, bin string, args ...string) (stdout, stderr string, status int) {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = "../.."
-	cmd.Env = append(os.Environ(), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20")
+	cmd := demoCommand(t, bin, args...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
@@ -264,9 +309,7 @@ func TestDemoStopsOnSignalsAndStopsItsTasks(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			data := filepath.Join(dir, "data")
-			cmd := exec.Command(bin, "-v", "-assembly", assembly(t), "-task", task, "-state", filepath.Join(dir, "state"), "-data", data)
-			cmd.Dir = "../.."
-			cmd.Env = append(os.Environ(), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20")
+			cmd := demoCommand(t, bin, "-v", "-assembly", assembly(t), "-task", task, "-state", filepath.Join(dir, "state"), "-data", data)
 			stdout, err := cmd.StdoutPipe()
 			if err != nil {
 				t.Fatal(err)
@@ -308,8 +351,13 @@ func TestDemoStopsOnSignalsAndStopsItsTasks(t *testing.T) {
 				t.Errorf("the task did not get SIGTERM and clean up (%v)\n%s", err, out.String())
 			}
 			for _, pid := range pids {
+				// A killed process closes its files (our pipe) a moment
+				// before it becomes a zombie: give the kernel that moment.
+				for deadline := time.Now().Add(5 * time.Second); alive(pid) && time.Now().Before(deadline); {
+					time.Sleep(20 * time.Millisecond)
+				}
 				if alive(pid) {
-					t.Errorf("process %d of the task still runs after the demo exited", pid)
+					t.Errorf("process %d of the task still runs 5 s after the demo exited", pid)
 				}
 			}
 		})
@@ -333,9 +381,7 @@ func TestDemoAssemblyKeepsItsDataDir(t *testing.T) {
 	dir := t.TempDir()
 	demo := func(args ...string) string {
 		t.Helper()
-		cmd := exec.Command(bin, append([]string{"-once", "-task", task}, args...)...)
-		cmd.Dir = "../.."
-		cmd.Env = append(os.Environ(), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20")
+		cmd := demoCommand(t, bin, append([]string{"-once", "-task", task}, args...)...)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("demo %v: %v\n%s", args, err, out)
@@ -354,18 +400,128 @@ func TestDemoAssemblyKeepsItsDataDir(t *testing.T) {
 }
 
 // The sample is uploaded as a raw key; the pattern and the rule prefix see
-// it encoded, so the sample is the pattern decoded.
-func TestSampleKeyMatchesTheEncodedPattern(t *testing.T) {
-	for _, tc := range []struct{ pattern, prefix, want string }{
-		{"demo*.txt", "", "demo1.txt"},
-		{`a\*b*.txt`, "", "a*b1.txt"},
-		{"q3+report*.csv", "", "q3 report1.csv"},
-		{"caf%C3%A9*", "in/", "in/café1"},
+// it encoded, so the sample is the pattern decoded. With routing, the key
+// is <routePrefix><target>/<path> and lands as <path>.
+func TestSampleKeyMatchesThePatternAndTheRoute(t *testing.T) {
+	for _, tc := range []struct{ pattern, prefix, route, want, lands string }{
+		{"demo*.txt", "", "", "demo1.txt", "demo1.txt"},
+		{`a\*b*.txt`, "", "", "a*b1.txt", "a*b1.txt"},
+		{"q3+report*.csv", "", "", "q3 report1.csv", "q3 report1.csv"},
+		{"caf%C3%A9*", "in/", "", "in/café1", "in/café1"},
+		{"to/*", "", "to/", "to/a/demo1.txt", "demo1.txt"},
+		{"to/*.csv", "", "to/", "to/a/demo1.csv", "demo1.csv"},
+		{"to/b/*", "", "to/", "to/b/demo1.txt", "demo1.txt"},
+		{"to/*/in/*.txt", "", "to/", "to/a/in/1.txt", "in/1.txt"},
+		{"*", "", "to/", "to/a/demo1.txt", "demo1.txt"},
+		{"drop/to/*", "", "drop/to/", "drop/to/a/demo1.txt", "demo1.txt"},
 	} {
 		cfg := config.Default()
-		cfg.KeyPattern, cfg.RuleKeyPrefix = tc.pattern, tc.prefix
-		if got := sampleKey(cfg); got != tc.want {
-			t.Errorf("sampleKey(%q, prefix %q) = %q, want %q", tc.pattern, tc.prefix, got, tc.want)
+		cfg.KeyPattern, cfg.RuleKeyPrefix, cfg.RoutePrefix = tc.pattern, tc.prefix, tc.route
+		got := sampleKey(cfg, "1", "a")
+		if got != tc.want {
+			t.Errorf("sampleKey(%q, prefix %q, route %q) = %q, want %q", tc.pattern, tc.prefix, tc.route, got, tc.want)
 		}
+		if lands := landsAs(cfg, got); lands != tc.lands {
+			t.Errorf("%q lands as %q, want %q", got, lands, tc.lands)
+		}
+	}
+}
+
+// The command the running demo prints works as printed: it makes the file
+// it uploads, under a key the pipeline delivers, and the credentials fit
+// aws-cli v1 (AWS_DEFAULT_REGION) and v2.
+func TestUploadHelpIsAShellCommand(t *testing.T) {
+	help := uploadHelp(sigv4.Credentials{AccessKeyID: "EDGEDROPAAAA", SecretAccessKey: "a+b/c"}, "http://127.0.0.1:9470", "bkt", "q3 report2.csv", "data")
+	for _, want := range []string{
+		"export AWS_ACCESS_KEY_ID=EDGEDROPAAAA AWS_SECRET_ACCESS_KEY=a+b/c AWS_REGION=eu-west-1 AWS_DEFAULT_REGION=eu-west-1\n",
+		`echo "hello from another shell" > 'q3 report2.csv'` + "\n",
+		`aws --endpoint-url http://127.0.0.1:9470 s3 cp 'q3 report2.csv' 's3://bkt/q3 report2.csv'` + "\n",
+	} {
+		if !strings.Contains(help, want) {
+			t.Errorf("help lacks %q:\n%s", want, help)
+		}
+	}
+	for s, want := range map[string]string{"demo2.txt": "demo2.txt", "it's": `'it'\''s'`, "$(rm -rf ~)": "'$(rm -rf ~)'", "": "''"} {
+		if got := shellQuote(s); got != want {
+			t.Errorf("shellQuote(%q) = %s, want %s", s, got, want)
+		}
+	}
+}
+
+// The read side of a running demo: the endpoints file, the CLI's boards
+// (from the demo's ECS endpoint), a sync followed to its end through the
+// demo's Step Functions endpoint, and the status page; the file goes when
+// the demo stops.
+func TestDemoServesTheCLIAndTheStatusPage(t *testing.T) {
+	t.Parallel()
+	bin, task := buildBinaries(t)
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	cmd := exec.Command(bin, "-assembly", assembly(t), "-task", task, "-state", state, "-data", filepath.Join(dir, "data"), "-boards", "a,b@site1")
+	cmd.Dir = "../.."
+	cmd.Env = append(os.Environ(), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdin = strings.NewReader("") // no console input
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	page := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if u, ok := strings.CutPrefix(sc.Text(), "status page: "); ok {
+				page <- strings.Fields(u)[0]
+			}
+		}
+	}()
+	var url string
+	select {
+	case url = <-page:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the demo printed no status page")
+	}
+	if !strings.HasPrefix(url, "http://127.0.0.1:") {
+		t.Fatalf("status page %q is not on loopback", url)
+	}
+
+	edgeDrop := func(args ...string) (string, string, int) {
+		var out, errOut bytes.Buffer
+		code := cli.Run(context.Background(), cli.Env{Stdout: &out, Stderr: &errOut, Dir: "../..", Poll: 50 * time.Millisecond},
+			append([]string{"--local=" + state}, args...))
+		return out.String(), errOut.String(), code
+	}
+	out, errOut, code := edgeDrop("boards", "-o", "json")
+	var boards []struct {
+		Board          string
+		Groups         []string
+		AgentConnected bool
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &boards) != nil || len(boards) != 2 ||
+		boards[0].Board != "a" || len(boards[0].Groups) != 0 || !boards[0].AgentConnected ||
+		boards[1].Board != "b" || len(boards[1].Groups) != 1 || boards[1].Groups[0] != "site1" {
+		t.Errorf("boards: exit %d\n%s%s", code, out, errOut)
+	}
+	out, errOut, code = edgeDrop("sync", "--board", "b", "--wait")
+	if code != 0 || !strings.Contains(out, "SUCCEEDED") || !regexp.MustCompile(`(?m)^b\s+(synced|delivered)\s+0\s`).MatchString(out) {
+		t.Errorf("sync --board b --wait: exit %d\n%s%s", code, out, errOut)
+	}
+	resp, err := http.Get(url + "api/state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"name":"b","groups":["site1"],"connected":true`) {
+		t.Errorf("the page's state: %s", body)
+	}
+
+	cmd.Process.Signal(syscall.SIGINT)
+	cmd.Wait()
+	if _, err := os.Stat(filepath.Join(state, "endpoints.json")); !os.IsNotExist(err) {
+		t.Errorf("endpoints.json after the demo stopped: %v", err)
 	}
 }

@@ -9,16 +9,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/edge-drop/edge-drop/local/localrun"
+	"github.com/edge-drop/edge-drop/local/sigv4"
 )
 
 // newClient is a plain SDK client of the embedded server, as any user's
 // would be.
-func newClient(endpoint string) *s3.Client {
+func newClient(endpoint string, keys sigv4.Credentials) *s3.Client {
 	return s3.New(s3.Options{
 		Region:       localrun.Region,
 		BaseEndpoint: aws.String(endpoint),
 		UsePathStyle: true,
-		Credentials:  credentials.NewStaticCredentialsProvider(localrun.AccessKey, localrun.SecretKey, ""),
+		Credentials:  credentials.NewStaticCredentialsProvider(keys.AccessKeyID, keys.SecretAccessKey, ""),
 	})
 }
 

@@ -30,13 +30,21 @@ const (
 // VerifyInstallScript is the board-side shell that downloads the installer,
 // its signature and the signing key into a fresh keyring and fails unless
 // the signature is good and made by ECSSigningKeyFPR. It needs curl and gpg.
-const VerifyInstallScript = "export GNUPGHOME=\"$(mktemp -d)\"" +
-	" && curl --proto =https -fsSL -o /tmp/ecs-anywhere-install.sh " + InstallScriptURL +
-	" && curl --proto =https -fsSL -o /tmp/ecs-anywhere-install.sh.asc " + InstallSignatureURL +
+// The installer goes into a private directory (mktemp -d: mode 0700, a new
+// name), not a fixed /tmp path: on a board with other users, a file at a
+// name known in advance could be swapped between the check and `sudo bash`.
+// InstallDirVar names that directory for the commands that follow.
+const VerifyInstallScript = "export GNUPGHOME=\"$(mktemp -d)\" " + InstallDirVar + "=\"$(mktemp -d)\"" +
+	" && curl --proto =https -fsSL -o \"$" + InstallDirVar + "/ecs-anywhere-install.sh\" " + InstallScriptURL +
+	" && curl --proto =https -fsSL -o \"$" + InstallDirVar + "/ecs-anywhere-install.sh.asc\" " + InstallSignatureURL +
 	" && curl --proto =https -fsSL " + ECSSigningKeyURL + " | gpg --batch --quiet --import" +
-	" && gpg --batch --status-fd 1 --verify /tmp/ecs-anywhere-install.sh.asc /tmp/ecs-anywhere-install.sh 2>/dev/null" +
+	" && gpg --batch --status-fd 1 --verify \"$" + InstallDirVar + "/ecs-anywhere-install.sh.asc\" \"$" + InstallDirVar + "/ecs-anywhere-install.sh\" 2>/dev/null" +
 	" | grep -q '^\\[GNUPG:\\] VALIDSIG .* " + ECSSigningKeyFPR + "$'" +
 	" && echo 'ecs-anywhere-install.sh: good signature by the Amazon ECS key " + ECSSigningKeyFPR + "'"
+
+// InstallDirVar is the shell variable that holds the installer's private
+// directory (no braces: Fn::Sub reads ${...} as its own).
+const InstallDirVar = "EDGE_DROP_INSTALL_DIR"
 
 // Props names the cluster.
 type Props struct {
@@ -96,7 +104,7 @@ func New(scope constructs.Construct, id string, props Props) *EdgeCluster {
 	// Fn::Sub reads ${...} as its own: the shell's $(...) and "$VAR" stay
 	// as they are, and ${!...} would be needed only for ${...} in the shell.
 	e.InstallCommand = awscdk.Fn_Sub(jsii.String(VerifyInstallScript+
-		" && sudo bash /tmp/ecs-anywhere-install.sh --region ${AWS::Region} --cluster ${Cluster}"+
+		" && sudo bash \"$"+InstallDirVar+"/ecs-anywhere-install.sh\" --region ${AWS::Region} --cluster ${Cluster}"+
 		" --activation-id \"$ACTIVATION_ID\" --activation-code \"$ACTIVATION_CODE\""),
 		&map[string]*string{"Cluster": e.ClusterName})
 	return e

@@ -59,7 +59,10 @@ if [ -n "$out" ]; then cp "$src" "$out"; else cat "$src"; fi
 		t.Fatal(err)
 	}
 	run := func(pinned string) (string, error) {
-		cmd := exec.Command("bash", "-c", strings.ReplaceAll(VerifyInstallScript, ECSSigningKeyFPR, pinned)+" && echo RAN")
+		// mktemp -d makes the installer's private directory under TMPDIR:
+		// here the test's dir.
+		script := strings.ReplaceAll(VerifyInstallScript, ECSSigningKeyFPR, pinned)
+		cmd := exec.Command("bash", "-c", script+" && echo RAN")
 		cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "TMPDIR="+dir)
 		out, err := cmd.CombinedOutput()
 		return string(out), err
@@ -68,6 +71,17 @@ if [ -n "$out" ]; then cp "$src" "$out"; else cat "$src"; fi
 	// GIVEN the installer signed by the pinned key THEN it runs
 	if out, err := run(fpr); err != nil || !strings.Contains(out, "good signature") || !strings.Contains(out, "RAN") {
 		t.Fatalf("a good signature by the pinned key must pass: %v\n%s", err, out)
+	}
+	// The fetched installer is in a private directory of its own (under
+	// TMPDIR, here the test's dir), never at a name known in advance.
+	found, _ := filepath.Glob(filepath.Join(dir, "tmp.*", "ecs-anywhere-install.sh"))
+	if len(found) != 1 {
+		t.Errorf("the installer was not fetched into one private directory under TMPDIR: %v", found)
+	} else if fi, err := os.Stat(filepath.Dir(found[0])); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("the installer's directory: %v, mode %v, want 0700", err, fi.Mode().Perm())
+	}
+	if strings.Contains(VerifyInstallScript, "/tmp/") {
+		t.Errorf("the installer must not go to a fixed /tmp path:\n%s", VerifyInstallScript)
 	}
 	// GIVEN the same signature but AWS's key pinned THEN nothing runs
 	if out, err := run(ECSSigningKeyFPR); err == nil || strings.Contains(out, "RAN") {

@@ -115,85 +115,12 @@ var nonName = regexp.MustCompile(`[^a-z0-9-]+`)
 // physical gives a resource's Ref or attribute the value a deploy would:
 // the name set in the template, or one made from stack name and logical ID.
 func (a *Assembly) physical(s *stack, id string, res map[string]any, attr string) (any, error) {
-	props, _ := res["Properties"].(map[string]any)
-	r := resolver{a, s}
-	named := func(prop, fallback string) (string, error) {
-		if v, ok := props[prop]; ok {
-			return r.str(v)
-		}
-		return fallback, nil
-	}
 	generated := s.name + "-" + id
 	typ, _ := res["Type"].(string)
-	arn := func(service, resource string) string {
-		return fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, a.Region, a.Account, resource)
-	}
-	switch typ {
-	case "AWS::S3::Bucket":
-		name, err := named("BucketName", bucketName(generated))
-		switch attr {
-		case "Ref", "BucketName":
-			return name, err
-		case "Arn":
-			return "arn:aws:s3:::" + name, err
-		case "DomainName", "RegionalDomainName":
-			return name + ".s3.amazonaws.com", err
-		}
-	case "AWS::ECS::Cluster":
-		name, err := named("ClusterName", generated)
-		switch attr {
-		case "Ref":
-			return name, err
-		case "Arn":
-			return arn("ecs", "cluster/"+name), err
-		}
-	case "AWS::ECS::TaskDefinition":
-		family, err := named("Family", strings.ReplaceAll(s.name, "-", "")+id)
-		switch attr {
-		case "Ref", "TaskDefinitionArn":
-			return arn("ecs", "task-definition/"+family+":1"), err
-		}
-	case "AWS::StepFunctions::StateMachine":
-		name, err := named("StateMachineName", id)
-		switch attr {
-		case "Ref", "Arn":
-			return arn("states", "stateMachine:"+name), err
-		case "Name":
-			return name, err
-		}
-	case "AWS::IAM::Role":
-		name, err := named("RoleName", generated)
-		switch attr {
-		case "Ref":
-			return name, err
-		case "Arn":
-			return "arn:aws:iam::" + a.Account + ":role/" + name, err
-		}
-	case "AWS::SQS::Queue":
-		name, err := named("QueueName", generated)
-		switch attr {
-		case "Ref", "QueueUrl":
-			return "https://sqs." + a.Region + ".amazonaws.com/" + a.Account + "/" + name, err
-		case "Arn":
-			return arn("sqs", name), err
-		case "QueueName":
-			return name, err
-		}
-	case "AWS::Logs::LogGroup":
-		name, err := named("LogGroupName", generated)
-		switch attr {
-		case "Ref":
-			return name, err
-		case "Arn":
-			return arn("logs", "log-group:"+name+":*"), err
-		}
-	case "AWS::Events::Rule":
-		name, err := named("Name", generated)
-		switch attr {
-		case "Ref":
-			return name, err
-		case "Arn":
-			return arn("events", "rule/"+name), err
+	if kind, ok := resourceKinds[typ]; ok {
+		if value, ok := kind.attrs[attr]; ok {
+			name, err := kind.name(resolver{a, s}, res, generated, s.name, id)
+			return value(a, name), err
 		}
 	}
 	// Resources the local pipeline only passes around (policies, lambdas):
@@ -202,9 +129,82 @@ func (a *Assembly) physical(s *stack, id string, res map[string]any, attr string
 	case "Ref":
 		return generated, nil
 	case "Arn":
-		return arn("local", id), nil
+		return a.arn("local", id), nil
 	}
 	return nil, fmt.Errorf("stack %s: the local run cannot resolve %s.%s (%s)", s.name, id, attr, typ)
+}
+
+// resourceKind is how a deploy names a resource of one type (nameProp in
+// its Properties, else a generated name) and what its Ref and attributes
+// are, made from that name.
+type resourceKind struct {
+	nameProp string
+	// generate makes the name CloudFormation would, from the stack name
+	// and logical ID ("generated" is "<stack>-<id>").
+	generate func(generated, stack, id string) string
+	attrs    map[string]func(a *Assembly, name string) string
+}
+
+func (k resourceKind) name(r resolver, res map[string]any, generated, stack, id string) (string, error) {
+	props, _ := res["Properties"].(map[string]any)
+	if v, ok := props[k.nameProp]; ok {
+		return r.str(v)
+	}
+	return k.generate(generated, stack, id), nil
+}
+
+func (a *Assembly) arn(service, resource string) string {
+	return fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, a.Region, a.Account, resource)
+}
+
+// The attribute makers.
+func itself(_ *Assembly, name string) string { return name }
+
+func arnOf(service, prefix, suffix string) func(*Assembly, string) string {
+	return func(a *Assembly, name string) string { return a.arn(service, prefix+name+suffix) }
+}
+
+func asGenerated(generated, _, _ string) string { return generated }
+
+func bucketDomain(_ *Assembly, name string) string { return name + ".s3.amazonaws.com" }
+
+func queueURL(a *Assembly, name string) string {
+	return "https://sqs." + a.Region + ".amazonaws.com/" + a.Account + "/" + name
+}
+
+// resourceKinds are the resource types the local pipeline resolves by name.
+var resourceKinds = map[string]resourceKind{
+	"AWS::S3::Bucket": {"BucketName", func(g, _, _ string) string { return bucketName(g) }, map[string]func(*Assembly, string) string{
+		"Ref": itself, "BucketName": itself,
+		"Arn":                func(_ *Assembly, n string) string { return "arn:aws:s3:::" + n },
+		"DomainName":         bucketDomain,
+		"RegionalDomainName": bucketDomain,
+	}},
+	"AWS::ECS::Cluster": {"ClusterName", asGenerated, map[string]func(*Assembly, string) string{
+		"Ref": itself, "Arn": arnOf("ecs", "cluster/", ""),
+	}},
+	"AWS::ECS::TaskDefinition": {"Family", func(_, stack, id string) string { return strings.ReplaceAll(stack, "-", "") + id }, map[string]func(*Assembly, string) string{
+		"Ref": arnOf("ecs", "task-definition/", ":1"), "TaskDefinitionArn": arnOf("ecs", "task-definition/", ":1"),
+	}},
+	"AWS::StepFunctions::StateMachine": {"StateMachineName", func(_, _, id string) string { return id }, map[string]func(*Assembly, string) string{
+		"Ref": arnOf("states", "stateMachine:", ""), "Arn": arnOf("states", "stateMachine:", ""), "Name": itself,
+	}},
+	"AWS::IAM::Role": {"RoleName", asGenerated, map[string]func(*Assembly, string) string{
+		"Ref": itself,
+		"Arn": func(a *Assembly, n string) string { return "arn:aws:iam::" + a.Account + ":role/" + n },
+	}},
+	"AWS::SQS::Queue": {"QueueName", asGenerated, map[string]func(*Assembly, string) string{
+		"Ref":       queueURL,
+		"QueueUrl":  queueURL,
+		"Arn":       arnOf("sqs", "", ""),
+		"QueueName": itself,
+	}},
+	"AWS::Logs::LogGroup": {"LogGroupName", asGenerated, map[string]func(*Assembly, string) string{
+		"Ref": itself, "Arn": arnOf("logs", "log-group:", ":*"),
+	}},
+	"AWS::Events::Rule": {"Name", asGenerated, map[string]func(*Assembly, string) string{
+		"Ref": itself, "Arn": arnOf("events", "rule/", ""),
+	}},
 }
 
 // bucketName turns a generated name into a valid S3 bucket name.

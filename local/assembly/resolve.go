@@ -61,6 +61,7 @@ func (r resolver) str(v any) (string, error) {
 	return s, nil
 }
 
+// intrinsic evaluates the CloudFormation functions the synthesized app uses.
 func (r resolver) intrinsic(fn string, arg any) (any, error) {
 	switch fn {
 	case "Ref":
@@ -75,56 +76,11 @@ func (r resolver) intrinsic(fn string, arg any) (any, error) {
 		attr, _ := parts[1].(string)
 		return r.getAtt(id, attr)
 	case "Fn::Join":
-		parts, ok := arg.([]any)
-		if !ok || len(parts) != 2 {
-			return nil, fmt.Errorf("stack %s: malformed Fn::Join", r.stack.name)
-		}
-		sep, _ := parts[0].(string)
-		list, err := r.value(parts[1])
-		if err != nil {
-			return nil, err
-		}
-		items, _ := list.([]any)
-		strs := make([]string, len(items))
-		for i, it := range items {
-			strs[i] = fmt.Sprint(it)
-		}
-		return strings.Join(strs, sep), nil
+		return r.join(arg)
 	case "Fn::Select":
-		parts, ok := arg.([]any)
-		if !ok || len(parts) != 2 {
-			return nil, fmt.Errorf("stack %s: malformed Fn::Select", r.stack.name)
-		}
-		idx, err := r.value(parts[0])
-		if err != nil {
-			return nil, err
-		}
-		list, err := r.value(parts[1])
-		if err != nil {
-			return nil, err
-		}
-		items, _ := list.([]any)
-		var i int
-		fmt.Sscan(fmt.Sprint(idx), &i)
-		if i < 0 || i >= len(items) {
-			return nil, fmt.Errorf("stack %s: Fn::Select index %v out of range", r.stack.name, idx)
-		}
-		return items[i], nil
+		return r.selectItem(arg)
 	case "Fn::Split":
-		parts, ok := arg.([]any)
-		if !ok || len(parts) != 2 {
-			return nil, fmt.Errorf("stack %s: malformed Fn::Split", r.stack.name)
-		}
-		sep, _ := parts[0].(string)
-		s, err := r.str(parts[1])
-		if err != nil {
-			return nil, err
-		}
-		var out []any
-		for _, p := range strings.Split(s, sep) {
-			out = append(out, p)
-		}
-		return out, nil
+		return r.split(arg)
 	case "Fn::Sub":
 		return r.sub(arg)
 	case "Fn::GetStackOutput":
@@ -143,6 +99,75 @@ func (r resolver) intrinsic(fn string, arg any) (any, error) {
 		return r.a.export(name)
 	}
 	return nil, fmt.Errorf("stack %s: the local run does not support the CloudFormation function %s", r.stack.name, fn)
+}
+
+// pair is the two arguments of fn.
+func (r resolver) pair(fn string, arg any) ([]any, error) {
+	parts, ok := arg.([]any)
+	if !ok || len(parts) != 2 {
+		return nil, fmt.Errorf("stack %s: malformed %s", r.stack.name, fn)
+	}
+	return parts, nil
+}
+
+// join is Fn::Join [separator, list].
+func (r resolver) join(arg any) (any, error) {
+	parts, err := r.pair("Fn::Join", arg)
+	if err != nil {
+		return nil, err
+	}
+	sep, _ := parts[0].(string)
+	list, err := r.value(parts[1])
+	if err != nil {
+		return nil, err
+	}
+	items, _ := list.([]any)
+	strs := make([]string, len(items))
+	for i, it := range items {
+		strs[i] = fmt.Sprint(it)
+	}
+	return strings.Join(strs, sep), nil
+}
+
+// selectItem is Fn::Select [index, list].
+func (r resolver) selectItem(arg any) (any, error) {
+	parts, err := r.pair("Fn::Select", arg)
+	if err != nil {
+		return nil, err
+	}
+	idx, err := r.value(parts[0])
+	if err != nil {
+		return nil, err
+	}
+	list, err := r.value(parts[1])
+	if err != nil {
+		return nil, err
+	}
+	items, _ := list.([]any)
+	var i int
+	fmt.Sscan(fmt.Sprint(idx), &i)
+	if i < 0 || i >= len(items) {
+		return nil, fmt.Errorf("stack %s: Fn::Select index %v out of range", r.stack.name, idx)
+	}
+	return items[i], nil
+}
+
+// split is Fn::Split [separator, string].
+func (r resolver) split(arg any) (any, error) {
+	parts, err := r.pair("Fn::Split", arg)
+	if err != nil {
+		return nil, err
+	}
+	sep, _ := parts[0].(string)
+	s, err := r.str(parts[1])
+	if err != nil {
+		return nil, err
+	}
+	var out []any
+	for _, p := range strings.Split(s, sep) {
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 func (r resolver) ref(name string) (any, error) {

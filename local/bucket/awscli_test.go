@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,11 +31,11 @@ func TestAWSCLI(t *testing.T) {
 		}
 	}
 	env = append(env,
-		"AWS_ACCESS_KEY_ID=AKIDLOCAL", "AWS_SECRET_ACCESS_KEY=secretlocal",
-		"AWS_DEFAULT_REGION=eu-west-1", "AWS_CONFIG_FILE="+filepath.Join(dir, "none"),
+		"AWS_ACCESS_KEY_ID="+testKeys.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+testKeys.SecretAccessKey,
+		"AWS_DEFAULT_REGION="+testRegion, "AWS_CONFIG_FILE="+filepath.Join(dir, "none"),
 		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "none"), "AWS_EC2_METADATA_DISABLED=true",
 	)
-	aws := func(t *testing.T, args ...string) {
+	aws := func(t *testing.T, args ...string) string {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
@@ -46,6 +48,7 @@ func TestAWSCLI(t *testing.T) {
 			}
 			t.Fatalf("aws %v: %v\n%s", args, err, out)
 		}
+		return string(out)
 	}
 	for _, c := range []struct {
 		name, key, reason string
@@ -76,6 +79,41 @@ func TestAWSCLI(t *testing.T) {
 				t.Fatalf("downloaded %d bytes differ from the %d uploaded", len(got), len(data))
 			}
 		})
+	}
+	// Listing, a presigned URL (the CLI signs it, any HTTP client uses it)
+	// and a delete, each checked by the server's signature check.
+	if out := aws(t, "s3", "ls", "s3://uploads/cli/"); !strings.Contains(out, "small file.txt") || !strings.Contains(out, "big.bin") {
+		t.Errorf("aws s3 ls: %s", out)
+	}
+	url := strings.TrimSpace(aws(t, "s3", "presign", "--expires-in", "60", "s3://uploads/cli/small file.txt"))
+	if strings.Contains(url, "AWSAccessKeyId=") { // aws-cli v1 presigns with SigV2 unless configured
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || !strings.Contains(string(body), "signature_version s3v4") {
+			t.Errorf("a SigV2 URL: %d %s", resp.StatusCode, body)
+		}
+		config := filepath.Join(dir, "config")
+		if err := os.WriteFile(config, []byte("[default]\ns3 =\n    signature_version = s3v4\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		env = append(env, "AWS_CONFIG_FILE="+config)
+		url = strings.TrimSpace(aws(t, "s3", "presign", "--expires-in", "60", "s3://uploads/cli/small file.txt"))
+	}
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.ContentLength != 1000 {
+		t.Errorf("GET of the CLI's presigned URL %s: %d, %d bytes", url, resp.StatusCode, resp.ContentLength)
+	}
+	aws(t, "s3", "rm", "--only-show-errors", "s3://uploads/cli/big.bin")
+	if ev := next(t, s); !ev.Deleted || ev.Key != "cli/big.bin" {
+		t.Errorf("event %+v", ev)
 	}
 	expectNone(t, s)
 }

@@ -17,10 +17,21 @@
 // reported (a delete of a missing key changes nothing and reports nothing).
 // Notifications are queued without bound and delivered in order on
 // Events(); none is dropped while the server runs.
+//
+// Every request must be signed (AWS Signature Version 4) with
+// Options.Credentials, as S3 requires of a private bucket: the signature is
+// checked before gofakes3 sees the request, and the body against what was
+// signed (X-Amz-Content-Sha256, or each chunk of an aws-chunked upload).
+// A refused request gets S3's XML error (403 AccessDenied,
+// SignatureDoesNotMatch, InvalidAccessKeyId, RequestTimeTooSkewed; 400 for
+// a malformed signature or a body that is not the signed one). No answer
+// carries CORS headers unless Options.CORSOrigin names the one origin
+// allowed (gofakes3 would send Access-Control-Allow-Origin: * to all).
 package bucket
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/hex"
 	"encoding/xml"
@@ -36,6 +47,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edge-drop/edge-drop/local/endpoint"
+	"github.com/edge-drop/edge-drop/local/sigv4"
+	"github.com/edge-drop/edge-drop/s3fake"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3afero"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
@@ -49,10 +63,20 @@ type Options struct {
 	Dir string
 	// Addr to listen on; "127.0.0.1:0" (random port) when empty.
 	Addr string
+	// Listener, when set, is served instead of listening on Addr.
+	Listener net.Listener
 	// Buckets are created at start when they do not exist yet.
 	Buckets []string
-	// Region is reported by GetBucketLocation-aware clients; informational.
-	Region string
+	// Credentials and Region: every request must be signed (SigV4, in its
+	// Authorization header or as a presigned URL) with these credentials,
+	// for this region; others get S3's 403 (AccessDenied,
+	// SignatureDoesNotMatch, ...). Both are required.
+	Credentials sigv4.Credentials
+	Region      string
+	// CORSOrigin is the one web origin (scheme://host[:port]) whose pages
+	// may call the server from a browser; empty (the default): none, and no
+	// answer carries CORS headers.
+	CORSOrigin string
 	// Logger receives server logs; slog.Default() when nil.
 	Logger *slog.Logger
 }
@@ -79,13 +103,16 @@ type Notification struct {
 
 // Server is a running S3-compatible server. Create it with Start.
 type Server struct {
-	log     *slog.Logger
-	onDisk  bool // objects are files: some keys cannot be stored faithfully
-	backend gofakes3.Backend
-	s3      http.Handler
-	ln      net.Listener
-	http    *http.Server
-	url     string
+	log        *slog.Logger
+	onDisk     bool   // objects are files: some keys cannot be stored faithfully
+	spoolDir   string // on disk: where PutObject bodies wait until whole
+	verifier   *sigv4.Verifier
+	corsOrigin string
+	backend    gofakes3.Backend
+	s3         http.Handler
+	ln         net.Listener
+	http       *http.Server
+	url        string
 
 	events chan Notification
 
@@ -115,56 +142,38 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		log = slog.Default()
 	}
 	log = log.With("component", "bucket")
-	addr := opts.Addr
-	if addr == "" {
-		addr = "127.0.0.1:0"
+	if err := opts.check(); err != nil {
+		return nil, err
 	}
-
-	var backend gofakes3.Backend
-	if opts.Dir == "" {
-		backend = s3mem.New()
-	} else {
-		if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
-			return nil, fmt.Errorf("bucket: create dir: %w", err)
-		}
-		b, err := s3afero.MultiBucket(afero.NewBasePathFs(afero.NewOsFs(), opts.Dir))
-		if err != nil {
-			return nil, fmt.Errorf("bucket: filesystem backend in %s: %w", opts.Dir, err)
-		}
-		backend = b
+	backend, err := openBackend(opts.Dir)
+	if err != nil {
+		return nil, err
 	}
-	for _, name := range opts.Buckets {
-		if err := gofakes3.ValidateBucketName(name); err != nil {
-			return nil, fmt.Errorf("bucket: invalid bucket name %q: %w", name, err)
-		}
-		ok, err := backend.BucketExists(name)
-		if err != nil {
-			return nil, fmt.Errorf("bucket: check bucket %q: %w", name, err)
-		}
-		if !ok {
-			if err := backend.CreateBucket(name); err != nil {
-				return nil, fmt.Errorf("bucket: create bucket %q: %w", name, err)
-			}
-		}
+	if err := createBuckets(backend, opts.Buckets); err != nil {
+		return nil, err
 	}
-
 	fake := gofakes3.New(backend,
 		gofakes3.WithLogger(slogAdapter{log}),
 		gofakes3.WithAutoBucket(false),
 		gofakes3.WithHostBucket(false), // path-style only: 127.0.0.1 has no bucket subdomains
 	)
-
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("bucket: listen %s: %w", addr, err)
+	ln := opts.Listener
+	if ln == nil {
+		addr := cmp.Or(opts.Addr, "127.0.0.1:0")
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			return nil, fmt.Errorf("bucket: listen %s: %w", addr, err)
+		}
 	}
 	s := &Server{
 		log:          log,
 		onDisk:       opts.Dir != "",
+		spoolDir:     spoolPath(opts.Dir),
+		verifier:     &sigv4.Verifier{Credentials: opts.Credentials, Service: "s3", Region: opts.Region},
+		corsOrigin:   strings.TrimSuffix(opts.CORSOrigin, "/"),
 		backend:      backend,
-		s3:           fake.Server(),
+		s3:           s3fake.New(backend, fake.Server()), // If-Match on GET and HEAD, as S3
 		ln:           ln,
-		url:          "http://" + ln.Addr().String(),
+		url:          endpoint.URL(ln),
 		events:       make(chan Notification, 64),
 		wake:         make(chan struct{}, 1),
 		serveDone:    make(chan struct{}),
@@ -172,11 +181,69 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		stopWatch:    make(chan struct{}),
 		drain:        make(chan struct{}),
 	}
+	s.serve(ctx)
+	log.Info("S3 server listening", "url", s.url, "dir", opts.Dir, "buckets", opts.Buckets)
+	return s, nil
+}
+
+func (o Options) check() error {
+	if !o.Credentials.Valid() || o.Region == "" {
+		return errors.New("bucket: Credentials and Region are required: every request is checked against them")
+	}
+	if o.CORSOrigin != "" {
+		if err := CheckOrigin(o.CORSOrigin); err != nil {
+			return fmt.Errorf("bucket: %w", err)
+		}
+	}
+	return nil
+}
+
+// openBackend keeps objects as files under dir (its spool of unfinished
+// uploads emptied), or in memory when dir is "".
+func openBackend(dir string) (gofakes3.Backend, error) {
+	if dir == "" {
+		return s3mem.New(), nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("bucket: create dir: %w", err)
+	}
+	if err := clearSpool(spoolPath(dir)); err != nil {
+		return nil, fmt.Errorf("bucket: %w", err)
+	}
+	b, err := s3afero.MultiBucket(afero.NewBasePathFs(afero.NewOsFs(), dir))
+	if err != nil {
+		return nil, fmt.Errorf("bucket: filesystem backend in %s: %w", dir, err)
+	}
+	return b, nil
+}
+
+// createBuckets creates the buckets that do not exist yet.
+func createBuckets(backend gofakes3.Backend, names []string) error {
+	for _, name := range names {
+		if err := gofakes3.ValidateBucketName(name); err != nil {
+			return fmt.Errorf("bucket: invalid bucket name %q: %w", name, err)
+		}
+		ok, err := backend.BucketExists(name)
+		if err != nil {
+			return fmt.Errorf("bucket: check bucket %q: %w", name, err)
+		}
+		if !ok {
+			if err := backend.CreateBucket(name); err != nil {
+				return fmt.Errorf("bucket: create bucket %q: %w", name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// serve serves HTTP and dispatches notifications until Close, which ctx's
+// end calls too.
+func (s *Server) serve(ctx context.Context) {
 	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
 	go func() {
 		defer close(s.serveDone)
-		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("serve", "err", err)
+		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("serve", "err", err)
 		}
 	}()
 	go s.dispatch()
@@ -187,8 +254,6 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		case <-s.stopWatch:
 		}
 	}()
-	log.Info("S3 server listening", "url", s.url, "dir", opts.Dir, "buckets", opts.Buckets)
-	return s, nil
 }
 
 // URL is the endpoint for S3 clients (path-style), e.g. http://127.0.0.1:41234.
@@ -220,28 +285,38 @@ func (s *Server) Close() error {
 	return s.closeErr
 }
 
-// ServeHTTP serves S3 through gofakes3 and records object creations.
+// ServeHTTP checks the request's signature, serves S3 through gofakes3
+// and records object creations and deletions.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	unchunk(r)
+	if isPreflight(r) { // browsers send it unsigned, before the request itself
+		s.preflight(w, r)
+		return
+	}
+	w = s.cors(w, r)
+	if !s.authenticate(w, r) {
+		return
+	}
+	w = s.guardBody(w, r)
 	if s.onDisk {
 		if why := unsafeKey(r.URL.Path); why != "" {
-			writeError(w, r, http.StatusBadRequest, "InvalidArgument", why)
+			s3fake.WriteError(w, r, http.StatusBadRequest, "InvalidArgument", why)
 			return
 		}
 	}
-	if s.preconditionFailed(r) {
-		writeError(w, r, http.StatusPreconditionFailed, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")
-		return
-	}
 	if r.Method == http.MethodDelete && hasAny(r.URL.Query(), subresources) {
 		// gofakes3 v1.2.0 deletes the whole object on e.g. DELETE ?tagging.
-		writeError(w, r, http.StatusNotImplemented, "NotImplemented", "the local S3 server does not support deleting object sub-resources ("+strings.Join(subresources, ", ")+")")
+		s3fake.WriteError(w, r, http.StatusNotImplemented, "NotImplemented", "the local S3 server does not support deleting object sub-resources ("+strings.Join(subresources, ", ")+")")
 		return
 	}
-	if bucket, keys, ok := s.deletion(r); ok {
+	bucket, keys, ok, err := s.deletion(r)
+	if err != nil {
+		s.refuse(w, r, err)
+		return
+	}
+	if ok {
 		for _, k := range keys { // DeleteObjects' keys are in the body, not the path
 			if why := keyProblem(k); why != "" && s.onDisk {
-				writeError(w, r, http.StatusBadRequest, "InvalidArgument", why)
+				s3fake.WriteError(w, r, http.StatusBadRequest, "InvalidArgument", why)
 				return
 			}
 		}
@@ -252,6 +327,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if reason == "" {
 		s.s3.ServeHTTP(w, r)
 		return
+	}
+	if s.onDisk && reason == ReasonPutObject {
+		ok, done := s.spool(w, r)
+		defer done()
+		if !ok {
+			return
+		}
 	}
 	rec := &recorder{ResponseWriter: w}
 	s.s3.ServeHTTP(rec, r)
@@ -270,36 +352,40 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 const maxDeleteBody = 2 << 20
 
 // deletion tells whether r is a DeleteObject or DeleteObjects request, and
-// which keys it names. A DeleteObjects body is read whole and put back for
-// gofakes3; a malformed one is left to gofakes3 to reject (ok false).
-func (s *Server) deletion(r *http.Request) (bucket string, keys []string, ok bool) {
+// which keys it names. A DeleteObjects body is read whole (its signature
+// checked: a failure is err) and put back for gofakes3; a malformed one is
+// left to gofakes3 to reject (ok false).
+func (s *Server) deletion(r *http.Request) (bucket string, keys []string, ok bool, err error) {
 	b, k, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	if b == "" {
-		return "", nil, false
+		return "", nil, false, nil
 	}
 	q := r.URL.Query()
 	switch {
 	case r.Method == http.MethodDelete && k != "" && !q.Has("uploadId"):
-		return b, []string{k}, true
+		return b, []string{k}, true, nil
 	case r.Method == http.MethodPost && k == "" && q.Has("delete"):
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxDeleteBody+1))
 		_ = r.Body.Close()
 		r.Body = io.NopCloser(bytes.NewReader(body))
+		if _, refused := sigv4.AsError(err); refused {
+			return "", nil, false, err
+		}
 		if err != nil || len(body) > maxDeleteBody {
-			return "", nil, false
+			return "", nil, false, nil
 		}
 		var req struct {
 			Objects []struct{ Key string } `xml:"Object"`
 		}
 		if xml.Unmarshal(body, &req) != nil {
-			return "", nil, false
+			return "", nil, false, nil
 		}
 		for _, o := range req.Objects {
 			keys = append(keys, o.Key)
 		}
-		return b, keys, len(keys) > 0
+		return b, keys, len(keys) > 0, nil
 	}
-	return "", nil, false
+	return "", nil, false, nil
 }
 
 // serveDeletion serves a deletion through gofakes3 and reports each key
@@ -339,27 +425,6 @@ func (s *Server) serveDeletion(w http.ResponseWriter, r *http.Request, bucket st
 			SourceIP:  sourceIP(r.RemoteAddr),
 		})
 	}
-}
-
-// preconditionFailed tells whether a GET or HEAD carries an If-Match that
-// the object's current ETag does not satisfy. S3 answers those with 412;
-// gofakes3 v1.2.0 ignores If-Match, and the task pins its ranged GETs with it
-// to notice an object replaced mid-download. (The check and gofakes3's read
-// are not one atomic step; the task also compares each response's ETag.)
-func (s *Server) preconditionFailed(r *http.Request) bool {
-	want := r.Header.Get("If-Match")
-	if want == "" || want == "*" || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
-		return false
-	}
-	bucket, key, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
-	if !ok || bucket == "" || key == "" {
-		return false
-	}
-	obj, err := s.backend.HeadObject(bucket, key)
-	if err != nil {
-		return false // a missing object answers as gofakes3 does (404)
-	}
-	return strings.TrimPrefix(want, "W/") != `"`+hex.EncodeToString(obj.Hash)+`"`
 }
 
 // created builds the notification for a successful creation and queues it.
@@ -490,24 +555,6 @@ func keyProblem(key string) string {
 		}
 	}
 	return ""
-}
-
-// writeError answers with an S3 XML error document.
-func writeError(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/xml")
-	w.WriteHeader(status)
-	if r.Method == http.MethodHead {
-		return
-	}
-	var b strings.Builder
-	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n<Error><Code>")
-	_ = xml.EscapeText(&b, []byte(code))
-	b.WriteString("</Code><Message>")
-	_ = xml.EscapeText(&b, []byte(msg))
-	b.WriteString("</Message><Resource>")
-	_ = xml.EscapeText(&b, []byte(r.URL.Path))
-	b.WriteString("</Resource></Error>")
-	_, _ = io.WriteString(w, b.String())
 }
 
 // classify tells whether r creates an object, and which bucket and key.

@@ -38,6 +38,9 @@ func start(t *testing.T, opts Options) *Server {
 	if opts.Buckets == nil {
 		opts.Buckets = []string{"uploads"}
 	}
+	if !opts.Credentials.Valid() {
+		opts.Credentials, opts.Region = testKeys, testRegion
+	}
 	s, err := Start(context.Background(), opts)
 	if err != nil {
 		t.Fatalf("Start: %v", err)
@@ -49,8 +52,8 @@ func start(t *testing.T, opts Options) *Server {
 func client(t *testing.T, s *Server) *s3.Client {
 	t.Helper()
 	cfg, err := config.LoadDefaultConfig(context.Background(),
-		config.WithRegion("eu-west-1"),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("AKIDLOCAL", "secretlocal", "")),
+		config.WithRegion(testRegion),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(testKeys.AccessKeyID, testKeys.SecretAccessKey, "")),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -468,11 +471,17 @@ func TestCloseWithUnreadEvents(t *testing.T) {
 }
 
 func TestStartErrors(t *testing.T) {
-	if _, err := Start(context.Background(), Options{Buckets: []string{"Bad_Name"}, Logger: quietLogger()}); err == nil {
+	if _, err := Start(context.Background(), Options{Buckets: []string{"Bad_Name"}, Logger: quietLogger(), Credentials: testKeys, Region: testRegion}); err == nil {
 		t.Fatal("invalid bucket name accepted")
 	}
+	if _, err := Start(context.Background(), Options{Logger: quietLogger()}); err == nil || !strings.Contains(err.Error(), "Credentials and Region are required") {
+		t.Fatalf("a server without credentials: %v", err)
+	}
+	if _, err := Start(context.Background(), Options{Logger: quietLogger(), Credentials: testKeys, Region: testRegion, CORSOrigin: "*"}); err == nil || !strings.Contains(err.Error(), "want one origin") {
+		t.Fatalf("a wildcard CORS origin: %v", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s, err := Start(ctx, Options{Logger: quietLogger()})
+	s, err := Start(ctx, Options{Logger: quietLogger(), Credentials: testKeys, Region: testRegion})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -485,7 +494,7 @@ func TestStartErrors(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("context cancel did not close the server")
 	}
-	_, err = Start(context.Background(), Options{Addr: "127.0.0.1:-1", Logger: quietLogger()})
+	_, err = Start(context.Background(), Options{Addr: "127.0.0.1:-1", Logger: quietLogger(), Credentials: testKeys, Region: testRegion})
 	if err == nil || errors.Is(err, context.Canceled) {
 		t.Fatalf("bad address: %v", err)
 	}

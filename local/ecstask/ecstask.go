@@ -29,8 +29,8 @@ import (
 	"time"
 
 	"github.com/edge-drop/edge-drop/contract"
+	"github.com/edge-drop/edge-drop/local/asl"
 	"github.com/edge-drop/edge-drop/local/assembly"
-	"github.com/edge-drop/edge-drop/local/statemachine"
 )
 
 // ResourceRunTaskSync runs a task and waits for it to stop.
@@ -113,7 +113,7 @@ type runTaskParams struct {
 	}
 }
 
-// Handle is a statemachine.TaskHandler.
+// Handle is a asl.TaskHandler.
 func (r *Runner) Handle(ctx context.Context, resource string, parameters any) (any, error) {
 	switch {
 	case strings.HasSuffix(resource, ":states:::ecs:runTask.sync"):
@@ -123,7 +123,7 @@ func (r *Runner) Handle(ctx context.Context, resource string, parameters any) (a
 	case strings.HasSuffix(resource, ":states:::aws-sdk:ecs:describeContainerInstances"):
 		return r.describeContainerInstances(parameters)
 	}
-	return nil, &statemachine.Error{Name: statemachine.ErrRuntime,
+	return nil, &asl.Error{Name: asl.ErrRuntime,
 		Cause: fmt.Sprintf("the local run serves only %s, %s and %s, not %s", ResourceRunTaskSync,
 			ResourceListContainerInstances, ResourceDescribeContainerInstances, resource)}
 }
@@ -132,14 +132,14 @@ func (r *Runner) runTask(ctx context.Context, parameters any) (any, error) {
 	raw, _ := json.Marshal(parameters)
 	var p runTaskParams
 	if err := json.Unmarshal(raw, &p); err != nil {
-		return nil, &statemachine.Error{Name: "ECS.InvalidParameterException", Cause: err.Error()}
+		return nil, &asl.Error{Name: "ECS.InvalidParameterException", Cause: err.Error()}
 	}
 	td, ok := r.TaskDefinitions[p.TaskDefinition]
 	if !ok {
-		return nil, &statemachine.Error{Name: "ECS.ClientException", Cause: "Unable to describe task definition: " + p.TaskDefinition}
+		return nil, &asl.Error{Name: "ECS.ClientException", Cause: "Unable to describe task definition: " + p.TaskDefinition}
 	}
 	if len(td.Containers) != 1 {
-		return nil, &statemachine.Error{Name: "ECS.ClientException", Cause: fmt.Sprintf("the local run supports one container per task, %s has %d", td.Family, len(td.Containers))}
+		return nil, &asl.Error{Name: "ECS.ClientException", Cause: fmt.Sprintf("the local run supports one container per task, %s has %d", td.Family, len(td.Containers))}
 	}
 	c := td.Containers[0]
 	env := map[string]string{}
@@ -149,7 +149,7 @@ func (r *Runner) runTask(ctx context.Context, parameters any) (any, error) {
 	var command []string
 	for _, o := range p.Overrides.ContainerOverrides {
 		if o.Name != c.Name {
-			return nil, &statemachine.Error{Name: "ECS.InvalidParameterException", Cause: "Override for container named " + o.Name + " is not a container in the TaskDefinition."}
+			return nil, &asl.Error{Name: "ECS.InvalidParameterException", Cause: "Override for container named " + o.Name + " is not a container in the TaskDefinition."}
 		}
 		for _, e := range o.Environment {
 			env[e.Name] = e.Value
@@ -158,12 +158,12 @@ func (r *Runner) runTask(ctx context.Context, parameters any) (any, error) {
 	}
 	cluster, err := r.cluster(p.Cluster)
 	if err != nil {
-		return nil, &statemachine.Error{Name: "ECS.ClusterNotFoundException", Cause: "Cluster not found."}
+		return nil, &asl.Error{Name: "ECS.ClusterNotFoundException", Cause: "Cluster not found."}
 	}
 	p.Cluster = cluster
 	q, err := placement(p.PlacementConstraints)
 	if err != nil {
-		return nil, &statemachine.Error{Name: "ECS.InvalidParameterException", Cause: err.Error()}
+		return nil, &asl.Error{Name: "ECS.InvalidParameterException", Cause: err.Error()}
 	}
 
 	// Placement: a matching connected board with a free slot, or wait for
@@ -178,11 +178,11 @@ func (r *Runner) runTask(ctx context.Context, parameters any) (any, error) {
 			failure["Arn"] = b.arn(p.Cluster)
 		}
 		failures, _ := json.Marshal(map[string]any{"Failures": []any{failure}})
-		return nil, &statemachine.Error{Name: contract.ErrPlacement, Cause: string(failures)}
+		return nil, &asl.Error{Name: contract.ErrPlacement, Cause: string(failures)}
 	}
 	defer r.fleet.release(b)
 	if err := mapVolumes(b, td, c, env); err != nil {
-		return nil, &statemachine.Error{Name: "ECS.ClientException", Cause: err.Error()}
+		return nil, &asl.Error{Name: "ECS.ClientException", Cause: err.Error()}
 	}
 	return r.run(ctx, p, b, td, c, env, command)
 }
@@ -268,6 +268,8 @@ type TaskContainer struct {
 	TaskArn    string
 }
 
+// run runs the task binary as the task's one container and returns the
+// stopped task (what .sync returns), or its failure.
 func (r *Runner) run(ctx context.Context, p runTaskParams, b *board, td assembly.TaskDefinition, c assembly.Container, env map[string]string, command []string) (any, error) {
 	id := newID()
 	task := Task{
@@ -280,6 +282,47 @@ func (r *Runner) run(ctx context.Context, p runTaskParams, b *board, td assembly
 		DesiredStatus:        "STOPPED",
 		CreatedAt:            time.Now().UnixMilli(),
 	}
+	cmd, stdout, stderr, err := r.command(env, command)
+	if err != nil {
+		return nil, err
+	}
+	task.StartedAt = time.Now().UnixMilli()
+	if err := cmd.Start(); err != nil {
+		return nil, &asl.Error{Name: contract.ErrECSException, Cause: "CannotStartContainerError: " + err.Error()}
+	}
+	logs := r.readLogs(id, stdout, stderr)
+	done := make(chan struct{})
+	stopped := stopOnCancel(ctx, cmd.Process.Pid, r.StopTimeout, done)
+	lastStderr := logs()
+	_ = cmd.Wait() // the exit status is read from ProcessState below
+	close(done)
+	// When a container's main process exits, whatever it left running dies
+	// with the container; so here with the task's process group.
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	task.StoppedAt = time.Now().UnixMilli()
+	code := exitCode(cmd.ProcessState)
+	task.StopCode, task.StoppedReason = "EssentialContainerExited", "Essential container in task exited"
+	select {
+	case reason := <-stopped:
+		task.StopCode, task.StoppedReason = "UserInitiated", reason
+	default:
+	}
+	task.Containers = []TaskContainer{{Name: c.Name, ExitCode: &code, LastStatus: "STOPPED", TaskArn: task.TaskArn}}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if code != 0 {
+		cause, _ := json.Marshal(task)
+		return nil, &Failure{Err: asl.Error{Name: asl.ErrTaskFailed, Cause: string(cause)}, LastStderr: lastStderr}
+	}
+	return task, nil
+}
+
+// command is the task's process: the container's environment (sorted),
+// then the Runner's, in its own process group, so that stopping the task
+// stops everything it started (and the pipes close), as stopping a
+// container does.
+func (r *Runner) command(env map[string]string, command []string) (*exec.Cmd, io.Reader, io.Reader, error) {
 	cmd := exec.Command(r.Binary, command...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir()}
 	keys := make([]string, 0, len(env))
@@ -296,19 +339,20 @@ func (r *Runner) run(ctx context.Context, p runTaskParams, b *board, td assembly
 	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	// Its own process group: stopping the task stops everything it started
-	// (and the pipe closes), as stopping a container does.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	task.StartedAt = time.Now().UnixMilli()
-	if err := cmd.Start(); err != nil {
-		return nil, &statemachine.Error{Name: contract.ErrECSException, Cause: "CannotStartContainerError: " + err.Error()}
-	}
+	return cmd, stdout, stderr, nil
+}
+
+// readLogs hands the task's lines to OnLog, one at a time, as they come.
+// The returned wait blocks until both pipes are closed and returns the
+// last non-blank line on stderr (the task's own reason for a failure).
+func (r *Runner) readLogs(id string, stdout, stderr io.Reader) (wait func() string) {
 	var (
 		logs       sync.WaitGroup
 		logMu      sync.Mutex // one line at a time to OnLog
@@ -333,48 +377,38 @@ func (r *Runner) run(ctx context.Context, p runTaskParams, b *board, td assembly
 	logs.Add(2)
 	go read(stdout, nil)
 	go read(stderr, &lastStderr)
+	return func() string { logs.Wait(); return lastStderr }
+}
 
-	// A cancelled state (timeout, execution stopped) stops the task as ECS
-	// StopTask does: SIGTERM, then SIGKILL after the stop timeout.
-	done := make(chan struct{})
+// stopOnCancel stops the task's process group when ctx ends before done
+// (a cancelled state: timeout, execution stopped) as ECS StopTask does:
+// SIGTERM, then SIGKILL after stopTimeout. The reason is sent on the
+// returned channel.
+func stopOnCancel(ctx context.Context, pid int, stopTimeout time.Duration, done <-chan struct{}) <-chan string {
 	stopped := make(chan string, 1)
 	go func() {
 		select {
 		case <-ctx.Done():
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+			_ = syscall.Kill(-pid, syscall.SIGTERM)
 			stopped <- "Task stopped by the state machine (" + ctx.Err().Error() + ")"
 			select {
-			case <-time.After(r.StopTimeout):
-				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			case <-time.After(stopTimeout):
+				_ = syscall.Kill(-pid, syscall.SIGKILL)
 			case <-done:
 			}
 		case <-done:
 		}
 	}()
-	logs.Wait()
-	_ = cmd.Wait() // the exit status is read from ProcessState below
-	close(done)
-	task.StoppedAt = time.Now().UnixMilli()
+	return stopped
+}
 
-	code := cmd.ProcessState.ExitCode()
-	if code < 0 { // killed by a signal
-		code = 128 + int(cmd.ProcessState.Sys().(syscall.WaitStatus).Signal())
+// exitCode is the container's exit code; 128+n when signal n killed it.
+func exitCode(ps *os.ProcessState) int {
+	code := ps.ExitCode()
+	if code < 0 {
+		code = 128 + int(ps.Sys().(syscall.WaitStatus).Signal())
 	}
-	task.StopCode, task.StoppedReason = "EssentialContainerExited", "Essential container in task exited"
-	select {
-	case reason := <-stopped:
-		task.StopCode, task.StoppedReason = "UserInitiated", reason
-	default:
-	}
-	task.Containers = []TaskContainer{{Name: c.Name, ExitCode: &code, LastStatus: "STOPPED", TaskArn: task.TaskArn}}
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	if code != 0 {
-		cause, _ := json.Marshal(task)
-		return nil, &Failure{Err: statemachine.Error{Name: statemachine.ErrTaskFailed, Cause: string(cause)}, LastStderr: lastStderr}
-	}
-	return task, nil
+	return code
 }
 
 // Failure is a task that ran and exited non-zero. The state machine sees
@@ -382,7 +416,7 @@ func (r *Runner) run(ctx context.Context, p runTaskParams, b *board, td assembly
 // pipeline also gets the task's own reason, its last line on stderr, which
 // in the cloud is only in the task's log.
 type Failure struct {
-	Err        statemachine.Error
+	Err        asl.Error
 	LastStderr string
 }
 

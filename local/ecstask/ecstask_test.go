@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/edge-drop/edge-drop/contract"
+	"github.com/edge-drop/edge-drop/local/asl"
 	"github.com/edge-drop/edge-drop/local/assembly"
-	"github.com/edge-drop/edge-drop/local/statemachine"
 )
 
 // A stand-in entrypoint: prints what the task binary would read, exits
@@ -107,7 +107,7 @@ func TestTheTaskGetsItsTokenAndTheStepFunctionsEndpoint(t *testing.T) {
 func TestNonZeroExitFailsLikeECS(t *testing.T) {
 	r, _, _ := newTestRunner(t, 1)
 	_, err := r.Handle(context.Background(), ResourceRunTaskSync, params("EXIT", "4"))
-	var se *statemachine.Error
+	var se *asl.Error
 	if !errors.As(err, &se) || se.Name != "States.TaskFailed" {
 		t.Fatalf("want States.TaskFailed, got %v", err)
 	}
@@ -152,7 +152,7 @@ func TestBadRequestsAreECSErrors(t *testing.T) {
 		"malformed params": {ResourceRunTaskSync, map[string]any{"Overrides": "x"}, "ECS.InvalidParameterException"},
 	} {
 		_, err := r.Handle(context.Background(), tc.resource, tc.params)
-		var se *statemachine.Error
+		var se *asl.Error
 		if !errors.As(err, &se) || se.Name != tc.want || se.Cause == "" {
 			t.Errorf("%s: got %v, want %s with a cause", name, err, tc.want)
 		}
@@ -219,7 +219,7 @@ func TestRejectWhenBusyFailsPlacementLikeECS(t *testing.T) {
 	r.RejectWhenBusy = true
 	b, _, _ := r.fleet.place(context.Background(), nil, true) // the board is full
 	_, err := r.Handle(context.Background(), ResourceRunTaskSync, params())
-	var se *statemachine.Error
+	var se *asl.Error
 	if !errors.As(err, &se) || se.Name != contract.ErrPlacement || !strings.Contains(se.Cause, "RESOURCE:MEMORY") {
 		t.Fatalf("want %s with a RESOURCE:MEMORY failure, got %v", contract.ErrPlacement, err)
 	}

@@ -12,7 +12,7 @@ import (
 	"sync"
 
 	"github.com/edge-drop/edge-drop/contract"
-	"github.com/edge-drop/edge-drop/local/statemachine"
+	"github.com/edge-drop/edge-drop/local/asl"
 )
 
 // The ECS API calls the state machines make through the SDK integration.
@@ -225,7 +225,7 @@ func (f *fleet) release(b *board) {
 // sdkError is how Step Functions names an error of an aws-sdk
 // integration: Ecs.<exception>, the message with the service's suffix.
 func sdkError(exception, message string) error {
-	return &statemachine.Error{Name: "Ecs." + exception, Cause: message + " (Service: Ecs, Status Code: 400)"}
+	return &asl.Error{Name: "Ecs." + exception, Cause: message + " (Service: Ecs, Status Code: 400)"}
 }
 
 // cluster resolves a Cluster parameter (short name or ARN) to the ARN of a

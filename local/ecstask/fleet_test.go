@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/edge-drop/edge-drop/contract"
+	"github.com/edge-drop/edge-drop/local/asl"
 	"github.com/edge-drop/edge-drop/local/assembly"
-	"github.com/edge-drop/edge-drop/local/statemachine"
 )
 
 const clusterARN = "arn:aws:ecs:eu-west-1:1:cluster/boards"
@@ -60,7 +60,7 @@ func call(t *testing.T, r *Runner, resource string, params map[string]any) (map[
 }
 
 func errName(err error) string {
-	var se *statemachine.Error
+	var se *asl.Error
 	if errors.As(err, &se) {
 		return se.Name
 	}
@@ -263,7 +263,7 @@ func TestRunTaskPlacesOnTheMatchingBoard(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = r.Handle(context.Background(), ResourceRunTaskSync, onBoard(params(), "ec2InstanceId == "+ec2ID(t, r, "b")))
-	var se *statemachine.Error
+	var se *asl.Error
 	if !errors.As(err, &se) || se.Name != contract.ErrPlacement {
 		t.Fatalf("offline board: %v", err)
 	}
@@ -329,7 +329,7 @@ func TestConcurrentRunTasksOverTheFleet(t *testing.T) {
 				_ = r.SetConnected(name, i%20 == 0)
 			}
 			_, err := r.Handle(context.Background(), ResourceRunTaskSync, onBoard(params(), "attribute:edge-drop.board == "+name))
-			var se *statemachine.Error
+			var se *asl.Error
 			if err != nil && (!errors.As(err, &se) || se.Name != contract.ErrPlacement || !strings.Contains(se.Cause, `"AGENT"`)) {
 				t.Errorf("board %s: %v (want success, or AGENT while it is offline)", name, err)
 			}
@@ -386,7 +386,7 @@ func TestPlacementHonoursConstraintWhenBusy(t *testing.T) {
 		t.Fatalf("place on a: %v %v", a, err)
 	}
 	_, err = r.Handle(context.Background(), ResourceRunTaskSync, onBoard(params(), "attribute:edge-drop.board == a"))
-	var se *statemachine.Error
+	var se *asl.Error
 	if !errors.As(err, &se) || se.Name != contract.ErrPlacement || !strings.Contains(se.Cause, "RESOURCE:MEMORY") || !strings.Contains(se.Cause, a.arn(clusterARN)) {
 		t.Errorf("a full: %v", err)
 	}

@@ -19,7 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/edge-drop/edge-drop/contract"
-	"github.com/edge-drop/edge-drop/local/statemachine"
+	"github.com/edge-drop/edge-drop/local/asl"
 )
 
 // BenchmarkUploadToFile measures the local pipeline end to end: from the
@@ -38,7 +38,7 @@ func BenchmarkUploadToFile(b *testing.B) {
 			h.put(fmt.Sprintf("demo-lat/%03d.txt", i), body)
 			acked := time.Now()
 			r := <-h.p.Results()
-			if r.Execution.Status != statemachine.StatusSucceeded {
+			if r.Execution.Status != asl.StatusSucceeded {
 				b.Fatalf("%s: %s %s", r.Event.Key, r.Execution.Status, r.Execution.Cause)
 			}
 			lat = append(lat, r.Execution.StopTime.Sub(acked))
@@ -58,7 +58,7 @@ func BenchmarkUploadToFile(b *testing.B) {
 			}()
 		}
 		for range n {
-			if r := <-h.p.Results(); r.Execution.Status != statemachine.StatusSucceeded {
+			if r := <-h.p.Results(); r.Execution.Status != asl.StatusSucceeded {
 				b.Fatalf("%s: %s", r.Event.Key, r.Execution.Status)
 			}
 		}
@@ -125,7 +125,7 @@ func BenchmarkSoakOneKey(b *testing.B) {
 			for range puts {
 				select {
 				case r := <-h.p.Results():
-					if r.Execution.Status == statemachine.StatusSucceeded {
+					if r.Execution.Status == asl.StatusSucceeded {
 						succeeded++
 					} else {
 						roundFailed++
@@ -206,7 +206,7 @@ func BenchmarkFleetBurst(b *testing.B) {
 		for range n {
 			select {
 			case r := <-h.p.Results():
-				if r.Execution.Status != statemachine.StatusSucceeded {
+				if r.Execution.Status != asl.StatusSucceeded {
 					failed++
 					b.Logf("%s: %s %s %s", r.Event.Key, r.Execution.Status, r.Execution.Error, r.Execution.Cause)
 					continue

@@ -12,16 +12,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edge-drop/edge-drop/local/asl"
 	"github.com/edge-drop/edge-drop/local/assembly"
 	"github.com/edge-drop/edge-drop/local/rule"
-	"github.com/edge-drop/edge-drop/local/statemachine"
-	"github.com/edge-drop/edge-drop/local/stepfunctions"
+	"github.com/edge-drop/edge-drop/local/sfnapi"
 )
 
 // machine is a parsed state machine of the assembly.
 type machine struct {
 	arn, name string
-	parsed    *statemachine.Machine
+	parsed    *asl.Machine
 }
 
 // parseMachines parses every state machine of the assembly: rules,
@@ -29,7 +29,7 @@ type machine struct {
 func parseMachines(defs map[string]assembly.StateMachine) (map[string]machine, error) {
 	out := map[string]machine{}
 	for arn, sm := range defs {
-		parsed, err := statemachine.Parse(sm.Definition)
+		parsed, err := asl.Parse(sm.Definition)
 		if err != nil {
 			return nil, fmt.Errorf("state machine %s: %w", sm.Name, err)
 		}
@@ -129,7 +129,7 @@ type Run struct {
 
 // StateExit is a top-level state that finished, with its output: the part
 // of an execution's history `make sync` reads (TallyOutcomes' output).
-type StateExit = stepfunctions.StateExit
+type StateExit = sfnapi.StateExit
 
 // Exited lists the top-level states that finished so far, in order.
 func (r *Run) Exited() []StateExit {
@@ -138,8 +138,8 @@ func (r *Run) Exited() []StateExit {
 	return slices.Clone(r.exited)
 }
 
-func (r *Run) observe(e statemachine.Event) {
-	if e.Kind != statemachine.EventStateExited || e.Iteration != "" {
+func (r *Run) observe(e asl.Event) {
+	if e.Kind != asl.EventStateExited || e.Iteration != "" {
 		return
 	}
 	out, _ := json.Marshal(e.Output)
@@ -170,7 +170,7 @@ type runs struct {
 
 // APIError is a Step Functions API error: Code is the exception name the
 // AWS API answers with (e.g. StateMachineDoesNotExist).
-type APIError = stepfunctions.APIError
+type APIError = sfnapi.APIError
 
 // StartExecution starts an execution of the state machine arn with input
 // (JSON; "" is {}), as Step Functions' StartExecution does; name "" gets a
@@ -231,18 +231,18 @@ func (p *Pipeline) Execution(arn string) (*Run, bool) {
 // StartExecution started, and the task tokens of every execution.
 type api struct{ p *Pipeline }
 
-func (a api) StartExecution(arn, name, input string) (stepfunctions.Execution, error) {
+func (a api) StartExecution(arn, name, input string) (sfnapi.Execution, error) {
 	r, err := a.p.StartExecution(arn, name, input)
 	if err != nil {
-		return stepfunctions.Execution{}, err
+		return sfnapi.Execution{}, err
 	}
 	return r.view(), nil
 }
 
-func (a api) DescribeExecution(arn string) (stepfunctions.Execution, bool) {
+func (a api) DescribeExecution(arn string) (sfnapi.Execution, bool) {
 	r, ok := a.p.Execution(arn)
 	if !ok {
-		return stepfunctions.Execution{}, false
+		return sfnapi.Execution{}, false
 	}
 	return r.view(), true
 }
@@ -258,8 +258,8 @@ func (a api) SendTaskFailure(token, errName, cause string) error {
 func (a api) SendTaskHeartbeat(token string) error { return a.p.tokens.SendTaskHeartbeat(token) }
 
 // view is the run as the API shows it.
-func (r *Run) view() stepfunctions.Execution {
-	e := stepfunctions.Execution{ARN: r.ARN, StateMachineARN: r.StateMachineARN, Name: r.Name, Input: r.Input,
+func (r *Run) view() sfnapi.Execution {
+	e := sfnapi.Execution{ARN: r.ARN, StateMachineARN: r.StateMachineARN, Name: r.Name, Input: r.Input,
 		Start: r.Start, Exited: r.Exited()}
 	res, ended := r.Result()
 	if !ended {
@@ -267,7 +267,7 @@ func (r *Run) view() stepfunctions.Execution {
 	}
 	x := res.Execution
 	e.Ended, e.Status, e.Error, e.Cause, e.Stop = true, x.Status, x.Error, x.Cause, x.StopTime
-	if x.Status == statemachine.StatusSucceeded {
+	if x.Status == asl.StatusSucceeded {
 		b, _ := json.Marshal(x.Output)
 		e.Output = string(b)
 	}

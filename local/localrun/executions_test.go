@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/edge-drop/edge-drop/local/statemachine"
+	"github.com/edge-drop/edge-drop/local/asl"
 )
 
 // withResources copies the assembly asm and adds resources to the stack
@@ -102,7 +102,7 @@ func TestScheduleRunsItsStateMachineAtTheOverriddenRate(t *testing.T) {
 	h := start(t, asm, Options{ScheduleEvery: 100 * time.Millisecond})
 	for i := 0; i < 2; i++ { // it keeps running
 		r := nextOf(t, h.p, "edge-drop-Echo")
-		if r.Rule != "EchoSchedule" || r.StateMachine != "edge-drop-Echo" || r.Execution.Status != statemachine.StatusSucceeded {
+		if r.Rule != "EchoSchedule" || r.StateMachine != "edge-drop-Echo" || r.Execution.Status != asl.StatusSucceeded {
 			t.Fatalf("result %+v", r)
 		}
 		out, _ := json.Marshal(r.Execution.Output)
@@ -143,7 +143,7 @@ func TestStartExecution(t *testing.T) {
 	}
 	<-run.Done()
 	got, ok := run.Result()
-	if found, _ := h.p.Execution(run.ARN); !ok || found != run || got.Execution.Status != statemachine.StatusSucceeded || got.Rule != "" {
+	if found, _ := h.p.Execution(run.ARN); !ok || found != run || got.Execution.Status != asl.StatusSucceeded || got.Rule != "" {
 		t.Fatalf("result %+v", got)
 	}
 	if r := nextResult(t, h.p); r.Execution != got.Execution {

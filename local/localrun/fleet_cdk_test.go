@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/edge-drop/edge-drop/contract"
-	"github.com/edge-drop/edge-drop/local/statemachine"
+	"github.com/edge-drop/edge-drop/local/asl"
 	"github.com/edge-drop/edge-drop/stacks"
 )
 
@@ -74,7 +74,7 @@ func TestSynthesizedFleetDeliversToItsTarget(t *testing.T) {
 			body := randomBytes(2<<20 + 5)
 			h.put("demo1.txt", body)
 			r := h.results(1)["demo1.txt"]
-			if r.Execution.Status != statemachine.StatusSucceeded {
+			if r.Execution.Status != asl.StatusSucceeded {
 				t.Fatalf("%s %s %s", r.Execution.Status, r.Execution.Error, r.Execution.Cause)
 			}
 			if got := delivered(t, h, "demo1.txt", body); !slices.Equal(got, tc.want) {
@@ -102,7 +102,7 @@ func TestSynthesizedFleetRoutesByKey(t *testing.T) {
 	h.put("to/a.b/z.txt", []byte("not a name"))
 	got := h.results(4)
 	for _, key := range []string{"to/a/docs/x.txt", "to/site1/y y.bin"} {
-		if x := got[key].Execution; x.Status != statemachine.StatusSucceeded {
+		if x := got[key].Execution; x.Status != asl.StatusSucceeded {
 			t.Errorf("%s: %s %s %s", key, x.Status, x.Error, x.Cause)
 		}
 	}
@@ -112,10 +112,10 @@ func TestSynthesizedFleetRoutesByKey(t *testing.T) {
 	if b := delivered(t, h, "y y.bin", toSite1); !slices.Equal(b, []string{"b", "c"}) {
 		t.Errorf("to/site1/y y.bin landed on %v as \"y y.bin\", want [b c]", b)
 	}
-	if x := got["to/nobody/z.txt"].Execution; x.Status != statemachine.StatusFailed || x.Error != contract.ErrNoBoards || !strings.Contains(x.Cause, "nobody") {
+	if x := got["to/nobody/z.txt"].Execution; x.Status != asl.StatusFailed || x.Error != contract.ErrNoBoards || !strings.Contains(x.Cause, "nobody") {
 		t.Errorf("unknown target: %s %s %s", x.Status, x.Error, x.Cause)
 	}
-	if x := got["to/a.b/z.txt"].Execution; x.Status != statemachine.StatusFailed || !strings.Contains(x.Cause, "a.b") {
+	if x := got["to/a.b/z.txt"].Execution; x.Status != asl.StatusFailed || !strings.Contains(x.Cause, "a.b") {
 		t.Errorf("invalid target: %s %s %s", x.Status, x.Error, x.Cause)
 	}
 	for _, b := range []string{"a", "b", "c"} {
@@ -131,7 +131,7 @@ func TestSynthesizedFleetWithNoMatchingBoard(t *testing.T) {
 	h := start(t, synthFleet(t, map[string]string{"deliverTo": "group:nowhere"}), Options{Boards: threeBoards})
 	h.put("demo1.txt", []byte("x"))
 	x := h.results(1)["demo1.txt"].Execution
-	if x.Status != statemachine.StatusFailed || x.Error != contract.ErrNoBoards || !strings.Contains(x.Cause, "nowhere") {
+	if x.Status != asl.StatusFailed || x.Error != contract.ErrNoBoards || !strings.Contains(x.Cause, "nowhere") {
 		t.Fatalf("%s %s %s", x.Status, x.Error, x.Cause)
 	}
 	if got := delivered(t, h, "demo1.txt", []byte("x")); len(got) != 0 {
@@ -159,7 +159,7 @@ func TestSynthesizedFleetBoardOfflineDuringTheUpload(t *testing.T) {
 		body := []byte("b comes back")
 		h.put("demo1.txt", body)
 		r := h.results(1)["demo1.txt"]
-		if r.Execution.Status != statemachine.StatusSucceeded {
+		if r.Execution.Status != asl.StatusSucceeded {
 			t.Fatalf("%s %s %s", r.Execution.Status, r.Execution.Error, r.Execution.Cause)
 		}
 		if got := delivered(t, h, "demo1.txt", body); !slices.Equal(got, []string{"a", "b", "c"}) {
@@ -172,8 +172,8 @@ func TestSynthesizedFleetBoardOfflineDuringTheUpload(t *testing.T) {
 	t.Run("offline past offlineWait", func(t *testing.T) {
 		var waits atomic.Int32
 		var tally atomic.Value // TallyOutcomes' output: the outcomes the cause refers to
-		h := start(t, asm, Options{Boards: threeBoards, Sleep: noWait(&waits, nil), Observer: func(_ string, e statemachine.Event) {
-			if e.Kind == statemachine.EventStateExited && e.State == "TallyOutcomes" {
+		h := start(t, asm, Options{Boards: threeBoards, Sleep: noWait(&waits, nil), Observer: func(_ string, e asl.Event) {
+			if e.Kind == asl.EventStateExited && e.State == "TallyOutcomes" {
 				tally.Store(e.Output)
 			}
 		}})
@@ -183,7 +183,7 @@ func TestSynthesizedFleetBoardOfflineDuringTheUpload(t *testing.T) {
 		body := []byte("c stays away")
 		h.put("demo1.txt", body)
 		x := h.results(1)["demo1.txt"].Execution
-		if x.Status != statemachine.StatusFailed || x.Error != contract.ErrSomeBoardsFailed ||
+		if x.Status != asl.StatusFailed || x.Error != contract.ErrSomeBoardsFailed ||
 			!strings.Contains(x.Cause, `offline ["c"], failed []`) {
 			t.Fatalf("%s %s %s", x.Status, x.Error, x.Cause)
 		}

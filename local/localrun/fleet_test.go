@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/edge-drop/edge-drop/contract"
+	"github.com/edge-drop/edge-drop/local/asl"
 	"github.com/edge-drop/edge-drop/local/assembly"
-	"github.com/edge-drop/edge-drop/local/statemachine"
 )
 
 // The fleet through the real pieces (S3, rule, interpreter, ECS stand-in,
@@ -237,7 +237,7 @@ func TestFleetDeliversToEveryMatchingBoard(t *testing.T) {
 			body := randomBytes(1<<20 + 3)
 			h.put("demo-fleet.txt", body)
 			r := h.results(1)["demo-fleet.txt"]
-			if r.Execution.Status != statemachine.StatusSucceeded {
+			if r.Execution.Status != asl.StatusSucceeded {
 				t.Fatalf("%s %s %s", r.Execution.Status, r.Execution.Error, r.Execution.Cause)
 			}
 			got := outcomes(t, r)
@@ -262,7 +262,7 @@ func TestFleetNoMatchingBoardFailsNoBoards(t *testing.T) {
 	h := start(t, fleetAssembly(t, "attribute:"+contract.GroupAttr("nowhere")+" exists"), Options{Boards: threeBoards})
 	h.put("demo-none.txt", []byte("x"))
 	r := h.results(1)["demo-none.txt"]
-	if r.Execution.Status != statemachine.StatusFailed || r.Execution.Error != contract.ErrNoBoards {
+	if r.Execution.Status != asl.StatusFailed || r.Execution.Error != contract.ErrNoBoards {
 		t.Fatalf("%s %s %s", r.Execution.Status, r.Execution.Error, r.Execution.Cause)
 	}
 	for _, b := range []string{"a", "b", "c"} {
@@ -288,7 +288,7 @@ func TestFleetBoardOfflineThenBack(t *testing.T) {
 	}
 	h.put("demo-back.txt", []byte("back in time"))
 	r := h.results(1)["demo-back.txt"]
-	if r.Execution.Status != statemachine.StatusSucceeded {
+	if r.Execution.Status != asl.StatusSucceeded {
 		t.Fatalf("%s %s %s", r.Execution.Status, r.Execution.Error, r.Execution.Cause)
 	}
 	if got := outcomes(t, r); got["b"] != contract.OutcomeDelivered || len(got) != 3 {
@@ -310,7 +310,7 @@ func TestFleetBoardOfflineTooLongFailsNamingIt(t *testing.T) {
 	}
 	h.put("demo-off.txt", []byte("c is away"))
 	r := h.results(1)["demo-off.txt"]
-	if r.Execution.Status != statemachine.StatusFailed || r.Execution.Error != contract.ErrSomeBoardsFailed {
+	if r.Execution.Status != asl.StatusFailed || r.Execution.Error != contract.ErrSomeBoardsFailed {
 		t.Fatalf("%s %s %s", r.Execution.Status, r.Execution.Error, r.Execution.Cause)
 	}
 	var undelivered []struct{ Board, Status, Cause string }

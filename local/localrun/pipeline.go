@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -20,20 +21,19 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edge-drop/edge-drop/local/asl"
 	"github.com/edge-drop/edge-drop/local/assembly"
 	"github.com/edge-drop/edge-drop/local/bucket"
 	"github.com/edge-drop/edge-drop/local/ecstask"
 	"github.com/edge-drop/edge-drop/local/rule"
-	"github.com/edge-drop/edge-drop/local/statemachine"
-	"github.com/edge-drop/edge-drop/local/stepfunctions"
+	"github.com/edge-drop/edge-drop/local/sfnapi"
+	"github.com/edge-drop/edge-drop/local/sigv4"
 )
 
-// Local credentials and identity: the embedded server accepts any.
+// The local pipeline's region and account (ARNs, events, credential scope).
 const (
-	Region    = "eu-west-1"
-	Account   = "000000000000"
-	AccessKey = "edge-drop-demo"
-	SecretKey = "edge-drop-demo-secret"
+	Region  = "eu-west-1"
+	Account = "000000000000"
 )
 
 // Options configures a local pipeline.
@@ -53,16 +53,26 @@ type Options struct {
 	Boards []Board
 	// TaskBinary is the task program built for this machine.
 	TaskBinary string
-	// Addr for the S3 server ("127.0.0.1:0" picks a port).
-	Addr string
+	// Addr for the S3 server ("127.0.0.1:0" picks a port), or a Listener
+	// already open.
+	Addr     string
+	Listener net.Listener
 	// StepFunctionsAddr for the Step Functions endpoint ("" picks a
-	// port on 127.0.0.1).
-	StepFunctionsAddr string
+	// port on 127.0.0.1), or StepFunctionsListener already open.
+	StepFunctionsAddr     string
+	StepFunctionsListener net.Listener
+	// Credentials every S3 and Step Functions request must be signed
+	// with; the tasks get them. Empty: new ones (Pipeline.Credentials),
+	// known to nobody else.
+	Credentials sigv4.Credentials
+	// CORSOrigin is the one web origin the S3 server answers with CORS
+	// headers; empty: none.
+	CORSOrigin string
 	// TaskSlots bounds concurrent tasks per board (its capacity).
 	TaskSlots int
 	// Observer sees every state machine event, with the execution it
 	// belongs to (for live printing).
-	Observer func(exec string, e statemachine.Event)
+	Observer func(exec string, e asl.Event)
 	// OnTaskLog sees each line a task writes.
 	OnTaskLog func(taskID, line string)
 	Logger    *slog.Logger
@@ -93,7 +103,7 @@ type Result struct {
 	Rule         string
 	StateMachine string // its name
 	Event        bucket.Notification
-	Execution    *statemachine.Execution
+	Execution    *asl.Execution
 	// TaskReason is the last stderr line of the execution's last task that
 	// failed: the task's own words for why (in the cloud, its log has it).
 	TaskReason string
@@ -105,7 +115,10 @@ type Pipeline struct {
 	Buckets []string
 	// StepFunctions is the local Step Functions endpoint: the tasks'
 	// reports (SendTaskSuccess with their task token) and make sync.
-	StepFunctions *stepfunctions.Server
+	StepFunctions *sfnapi.Server
+	// Credentials are what clients of S3 and Step Functions (the tasks
+	// too) sign with.
+	Credentials sigv4.Credentials
 
 	// HostPaths are the task definitions' host volume paths (sorted), each
 	// mapped to a board's data dir.
@@ -114,9 +127,9 @@ type Pipeline struct {
 	Boards []BoardDir
 
 	runner   *ecstask.Runner
-	tokens   *statemachine.TaskTokens // of every execution: tasks report with them
-	machines map[string]machine       // by ARN: every state machine of the assembly
-	started  runs                     // by StartExecution
+	tokens   *asl.TaskTokens    // of every execution: tasks report with them
+	machines map[string]machine // by ARN: every state machine of the assembly
+	started  runs               // by StartExecution
 	opts     Options
 	log      *slog.Logger
 	results  chan Result
@@ -167,56 +180,99 @@ type target struct {
 // Start loads the assembly, starts the S3 server with the assembly's
 // buckets and routes every completed upload through the rules.
 func Start(ctx context.Context, opts Options) (*Pipeline, error) {
-	asm, err := assembly.Load(opts.AssemblyDir, Region, Account)
+	a, err := loadApp(opts)
 	if err != nil {
 		return nil, err
 	}
-	buckets, err := asm.Buckets()
+	runCtx, cancel := context.WithCancel(ctx)
+	p, err := startServers(runCtx, opts, a)
 	if err != nil {
+		cancel()
 		return nil, err
+	}
+	p.cancel = cancel
+	if !opts.Paused {
+		p.Resume()
+	}
+	go p.route(runCtx, a.targets)
+	for _, s := range a.schedules {
+		p.wg.Add(1)
+		go p.schedule(runCtx, s)
+	}
+	return p, nil
+}
+
+// app is what the pipeline runs, as the assembly defines it.
+type app struct {
+	buckets   []string
+	defs      map[string]assembly.TaskDefinition
+	clusters  []string
+	machines  map[string]machine // by ARN
+	targets   []target
+	schedules []schedule
+	boards    []ecstask.Board
+	dirs      []BoardDir
+	hostPaths []string
+}
+
+// loadApp reads the assembly: buckets, rules and their state machines,
+// schedules, task definitions, and the boards' data dirs.
+func loadApp(opts Options) (app, error) {
+	var a app
+	asm, err := assembly.Load(opts.AssemblyDir, Region, Account)
+	if err != nil {
+		return a, err
+	}
+	if a.buckets, err = asm.Buckets(); err != nil {
+		return a, err
 	}
 	rules, err := asm.Rules()
 	if err != nil {
-		return nil, err
+		return a, err
 	}
 	machines, err := asm.StateMachines()
 	if err != nil {
-		return nil, err
+		return a, err
 	}
-	defs, err := asm.TaskDefinitions()
-	if err != nil {
-		return nil, err
+	if a.defs, err = asm.TaskDefinitions(); err != nil {
+		return a, err
 	}
-	clusters, err := asm.Clusters()
-	if err != nil {
-		return nil, err
+	if a.clusters, err = asm.Clusters(); err != nil {
+		return a, err
 	}
-	parsed, err := parseMachines(machines)
-	if err != nil {
-		return nil, err
+	if a.machines, err = parseMachines(machines); err != nil {
+		return a, err
 	}
+	if a.targets, err = ruleTargets(rules, a.machines); err != nil {
+		return a, err
+	}
+	if a.schedules, err = scheduled(asm, a.machines, opts.ScheduleEvery); err != nil {
+		return a, err
+	}
+	a.boards, a.dirs, a.hostPaths, err = fleetVolumes(a.defs, opts.DataDir, opts.Boards, opts.TaskSlots)
+	return a, err
+}
+
+// ruleTargets compiles the assembly's rules, each with its state machine.
+func ruleTargets(rules []assembly.Rule, machines map[string]machine) ([]target, error) {
 	var targets []target
 	for _, r := range rules {
 		m, err := rule.Compile(r.Name, r.Pattern)
 		if err != nil {
 			return nil, err // e.g. an operator quamina lacks: fail, never silently match
 		}
-		sm, ok := parsed[r.StateMachineARN]
+		sm, ok := machines[r.StateMachineARN]
 		if !ok {
 			return nil, fmt.Errorf("rule %s targets %s, which is not in the assembly", r.Name, r.StateMachineARN)
 		}
 		targets = append(targets, target{rule: r, matcher: m, machine: sm})
 	}
-	schedules, err := scheduled(asm, parsed, opts.ScheduleEvery)
-	if err != nil {
-		return nil, err
-	}
-	boards, dirs, hostPaths, err := fleetVolumes(defs, opts.DataDir, opts.Boards, opts.TaskSlots)
-	if err != nil {
-		return nil, err
-	}
+	return targets, nil
+}
 
-	runCtx, cancel := context.WithCancel(ctx)
+// startServers starts the S3 server, the task runner and the Step Functions
+// endpoint the tasks report to; they stop with runCtx.
+func startServers(runCtx context.Context, opts Options, a app) (*Pipeline, error) {
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -225,44 +281,48 @@ func Start(ctx context.Context, opts Options) (*Pipeline, error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
-	srv, err := bucket.Start(runCtx, bucket.Options{Dir: opts.ObjectDir, Addr: addr, Buckets: buckets, Region: Region, Logger: logger})
+	keys := opts.Credentials
+	if !keys.Valid() {
+		keys = sigv4.NewCredentials()
+	}
+	srv, err := bucket.Start(runCtx, bucket.Options{Dir: opts.ObjectDir, Addr: addr, Listener: opts.Listener, Buckets: a.buckets,
+		Credentials: keys, Region: Region, CORSOrigin: opts.CORSOrigin, Logger: logger})
 	if err != nil {
-		cancel()
 		return nil, err
 	}
-	runner, err := ecstask.NewFleetRunner(defs, opts.TaskBinary, []string{
-		"AWS_ENDPOINT_URL_S3=" + srv.URL(), "AWS_REGION=" + Region, "AWS_S3_USE_PATH_STYLE=true",
-		"AWS_ACCESS_KEY_ID=" + AccessKey, "AWS_SECRET_ACCESS_KEY=" + SecretKey,
-		"AWS_EC2_METADATA_DISABLED=true",
-	}, boards)
+	runner, err := newRunner(opts, a, srv.URL(), keys)
 	if err != nil {
-		cancel()
 		_ = srv.Close()
 		return nil, err
 	}
-	runner.Clusters = clusters
-	runner.OnLog = opts.OnTaskLog
-	runner.RejectWhenBusy = opts.RejectWhenBusy
-
-	p := &Pipeline{S3: srv, Buckets: buckets, HostPaths: hostPaths, Boards: dirs, runner: runner,
-		tokens: statemachine.NewTaskTokens(), machines: parsed, opts: opts, log: logger, runCtx: runCtx,
-		results: make(chan Result, 1024), cancel: cancel, done: make(chan struct{}), resume: make(chan struct{})}
+	p := &Pipeline{S3: srv, Buckets: a.buckets, Credentials: keys, HostPaths: a.hostPaths, Boards: a.dirs, runner: runner,
+		tokens: asl.NewTaskTokens(), machines: a.machines, opts: opts, log: logger, runCtx: runCtx,
+		results: make(chan Result, 1024), done: make(chan struct{}), resume: make(chan struct{})}
 	// Tasks run here, so the endpoint their reports go to runs too.
-	if p.StepFunctions, err = stepfunctions.Start(opts.StepFunctionsAddr, api{p}); err != nil {
-		cancel()
+	p.StepFunctions, err = sfnapi.Start(api{p}, sfnapi.Options{Listener: opts.StepFunctionsListener,
+		Addr: opts.StepFunctionsAddr, Credentials: keys, Region: Region})
+	if err != nil {
 		_ = srv.Close()
 		return nil, err
 	}
 	runner.StepFunctionsEndpoint = p.StepFunctions.URL()
-	if !opts.Paused {
-		p.Resume()
-	}
-	go p.route(runCtx, targets)
-	for _, s := range schedules {
-		p.wg.Add(1)
-		go p.schedule(runCtx, s)
-	}
 	return p, nil
+}
+
+// newRunner runs the tasks on the boards, against the local S3.
+func newRunner(opts Options, a app, s3URL string, keys sigv4.Credentials) (*ecstask.Runner, error) {
+	runner, err := ecstask.NewFleetRunner(a.defs, opts.TaskBinary, []string{
+		"AWS_ENDPOINT_URL_S3=" + s3URL, "AWS_REGION=" + Region, "AWS_S3_USE_PATH_STYLE=true",
+		"AWS_ACCESS_KEY_ID=" + keys.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + keys.SecretAccessKey,
+		"AWS_EC2_METADATA_DISABLED=true",
+	}, a.boards)
+	if err != nil {
+		return nil, err
+	}
+	runner.Clusters = a.clusters
+	runner.OnLog = opts.OnTaskLog
+	runner.RejectWhenBusy = opts.RejectWhenBusy
+	return runner, nil
 }
 
 // SetConnected takes a board offline (its agent disconnects: running tasks
@@ -397,12 +457,12 @@ func targetInput(event []byte, r assembly.Rule) (any, error) {
 // execute runs one execution of m to its end and returns r completed with
 // it: the task calls go to the fleet runner. observe, if set, sees every
 // event of the execution too.
-func (p *Pipeline) execute(ctx context.Context, m machine, name string, in any, r Result, observe func(statemachine.Event)) Result {
+func (p *Pipeline) execute(ctx context.Context, m machine, name string, in any, r Result, observe func(asl.Event)) Result {
 	// A timed-out state does not wait for its task to stop, so the task
 	// may still write this after the execution ended.
 	var reason atomic.Pointer[string]
 	r.StateMachine = m.name
-	r.Execution = m.parsed.Execute(ctx, in, statemachine.Options{
+	r.Execution = m.parsed.Execute(ctx, in, asl.Options{
 		Task: func(ctx context.Context, resource string, params any) (any, error) {
 			if !p.tasks.start() {
 				return nil, context.Canceled
@@ -418,7 +478,7 @@ func (p *Pipeline) execute(ctx context.Context, m machine, name string, in any, 
 		Tokens:           p.tokens,
 		Name:             name,
 		StateMachineName: m.name,
-		Observer: func(e statemachine.Event) {
+		Observer: func(e asl.Event) {
 			if p.opts.Observer != nil {
 				p.opts.Observer(name, e)
 			}

@@ -21,8 +21,9 @@ import (
 
 	"github.com/edge-drop/edge-drop/constructs/pipeline"
 	"github.com/edge-drop/edge-drop/contract"
+	"github.com/edge-drop/edge-drop/internal/cdktest"
+	"github.com/edge-drop/edge-drop/local/asl"
 	"github.com/edge-drop/edge-drop/local/assembly"
-	"github.com/edge-drop/edge-drop/local/statemachine"
 	"github.com/edge-drop/edge-drop/stacks"
 )
 
@@ -37,19 +38,21 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(standInEnv) != "" { // re-executed as the stand-in task
-		os.Exit(standIn())
-	}
-	code, err := setup()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "setup:", err)
-		code = 1
-	} else {
-		code = m.Run()
-	}
-	stacks.CloseJSII()
-	os.RemoveAll(sharedTempRoot)
-	os.Exit(code)
+	cdktest.Main(func() int {
+		if os.Getenv(standInEnv) != "" { // re-executed as the stand-in task
+			return standIn()
+		}
+		code, err := setup()
+		defer os.RemoveAll(sharedTempRoot)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "setup:", err)
+			return 1
+		}
+		if code == 0 {
+			code = m.Run()
+		}
+		return code
+	})
 }
 
 func setup() (int, error) {
@@ -105,7 +108,7 @@ func start(t testing.TB, asm string, opts Options) *harness {
 	t.Cleanup(func() { p.Close(); cancel() })
 	client := s3.New(s3.Options{
 		Region: Region, BaseEndpoint: aws.String(p.S3.URL()), UsePathStyle: true,
-		Credentials: credentials.NewStaticCredentialsProvider(AccessKey, SecretKey, ""),
+		Credentials: credentials.NewStaticCredentialsProvider(p.Credentials.AccessKeyID, p.Credentials.SecretAccessKey, ""),
 	})
 	if len(p.Buckets) != 1 {
 		t.Fatalf("want the one drop bucket, got %v", p.Buckets)
@@ -114,8 +117,8 @@ func start(t testing.TB, asm string, opts Options) *harness {
 }
 
 // endedDelivered: the execution ran the task and ended in Delivered.
-func endedDelivered(x *statemachine.Execution) bool {
-	return x != nil && x.Status == statemachine.StatusSucceeded && slices.Contains(pathOf(x), pipeline.StateDownload) &&
+func endedDelivered(x *asl.Execution) bool {
+	return x != nil && x.Status == asl.StatusSucceeded && slices.Contains(pathOf(x), pipeline.StateDownload) &&
 		pathOf(x)[len(x.Path)-1] == pipeline.StateDelivered
 }
 
@@ -160,7 +163,7 @@ func (h *harness) results(n int) map[string]Result {
 	return out
 }
 
-func pathOf(x *statemachine.Execution) []string {
+func pathOf(x *asl.Execution) []string {
 	var names []string
 	for _, s := range x.Path {
 		names = append(names, s.Name)
@@ -186,7 +189,7 @@ func TestMatchingKeyIsDeliveredAndOtherKeysAreSkipped(t *testing.T) {
 	got := h.results(3)
 	for _, key := range []string{"demo1.txt"} {
 		r := got[key]
-		if r.Execution.Status != statemachine.StatusSucceeded {
+		if r.Execution.Status != asl.StatusSucceeded {
 			t.Fatalf("%s: %s %s %s", key, r.Execution.Status, r.Execution.Error, r.Execution.Cause)
 		}
 		if want := []string{pipeline.StateExtract, pipeline.StateMatches, pipeline.StateSize, pipeline.StateDownload, pipeline.StateReported,
@@ -208,7 +211,7 @@ func TestMatchingKeyIsDeliveredAndOtherKeysAreSkipped(t *testing.T) {
 		t.Errorf("nested key file: %q %v", b, err)
 	}
 	skipped := got["notes.md"]
-	if skipped.Execution.Status != statemachine.StatusSucceeded || !slices.Equal(pathOf(skipped.Execution), []string{pipeline.StateExtract, pipeline.StateMatches, pipeline.StateSkipped}) {
+	if skipped.Execution.Status != asl.StatusSucceeded || !slices.Equal(pathOf(skipped.Execution), []string{pipeline.StateExtract, pipeline.StateMatches, pipeline.StateSkipped}) {
 		t.Errorf("non-matching key: %s via %v", skipped.Execution.Status, pathOf(skipped.Execution))
 	}
 	if _, err := os.Stat(filepath.Join(h.data, "notes.md")); !os.IsNotExist(err) {
@@ -229,7 +232,7 @@ func TestTaskFailuresEndInTheFailStateWithAReadableCause(t *testing.T) {
 	got := h.results(2)
 	// Deleted before its delivery ran: gone, a success (no alarm), as the
 	// task reports it (the exit code alone says the same: report_e2e_test).
-	if x := got["demo-gone.txt"].Execution; x.Status != statemachine.StatusSucceeded || pathOf(x)[len(x.Path)-1] != pipeline.StateGone {
+	if x := got["demo-gone.txt"].Execution; x.Status != asl.StatusSucceeded || pathOf(x)[len(x.Path)-1] != pipeline.StateGone {
 		t.Errorf("demo-gone.txt: %s via %v: %s", x.Status, pathOf(x), x.Cause)
 	} else if o := outcomeOf(t, got["demo-gone.txt"]); o.Status != contract.OutcomeGone || !strings.HasPrefix(o.Words(), "gone (s3://") {
 		t.Errorf("demo-gone.txt: outcome %+v", o)
@@ -237,7 +240,7 @@ func TestTaskFailuresEndInTheFailStateWithAReadableCause(t *testing.T) {
 	for key, exit := range map[string]contract.ExitCode{"demo/../../x.txt": contract.ExitUnsafeKey} {
 		r := got[key]
 		x := r.Execution
-		if x.Status != statemachine.StatusFailed || x.Error != contract.ErrDeliveryFailed {
+		if x.Status != asl.StatusFailed || x.Error != contract.ErrDeliveryFailed {
 			t.Errorf("%s: %s %s, want FAILED %s", key, x.Status, x.Error, contract.ErrDeliveryFailed)
 			continue
 		}
@@ -284,7 +287,7 @@ func TestTheTaskGetsTheEventsSequencerETagAndSize(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := h.results(1)["demo-env.txt"]
-	if r.Execution.Status != statemachine.StatusSucceeded {
+	if r.Execution.Status != asl.StatusSucceeded {
 		t.Fatalf("%s: %s", r.Execution.Status, r.Execution.Cause)
 	}
 	want := fmt.Sprintf("seq=%s etag=%s size=%d", r.Event.Sequencer, strings.Trim(aws.ToString(out.ETag), `"`), len(body))
@@ -337,7 +340,7 @@ func TestBurstOf200UploadsWithBoundedTasks(t *testing.T) {
 	got := h.results(n) // fails on a duplicate or a missing execution
 	for i := range n {
 		key := fmt.Sprintf("demo-burst/%03d.txt", i)
-		if x := got[key].Execution; x.Status != statemachine.StatusSucceeded {
+		if x := got[key].Execution; x.Status != asl.StatusSucceeded {
 			t.Errorf("%s: %s %s", key, x.Status, x.Cause)
 			continue
 		}
@@ -360,7 +363,7 @@ func TestConfigChangeChangesWhatMatches(t *testing.T) {
 	h.put("demo1.txt", []byte("matched by the default pattern only"))
 	got := h.results(3)
 	// THEN the new pattern is delivered
-	if x := got["report1.csv"].Execution; x == nil || x.Status != statemachine.StatusSucceeded || pathOf(x)[3] != pipeline.StateDownload {
+	if x := got["report1.csv"].Execution; x == nil || x.Status != asl.StatusSucceeded || pathOf(x)[3] != pipeline.StateDownload {
 		t.Errorf("report1.csv: %+v", x)
 	}
 	if _, err := os.Stat(filepath.Join(h.data, "report1.csv")); err != nil {
@@ -396,7 +399,7 @@ func TestObjectOverTheSizeLimitEndsInTooLargeWithoutATask(t *testing.T) {
 
 	// THEN the big one ends in TooLarge with its size and the limit as cause
 	x := got["demo-big.txt"].Execution
-	if x == nil || x.Status != statemachine.StatusFailed || x.Error != contract.ErrTooLarge {
+	if x == nil || x.Status != asl.StatusFailed || x.Error != contract.ErrTooLarge {
 		t.Fatalf("demo-big.txt: want FAILED %s, got %+v", contract.ErrTooLarge, x)
 	}
 	equal := func(what string, got, want any) {
@@ -419,7 +422,7 @@ func TestObjectOverTheSizeLimitEndsInTooLargeWithoutATask(t *testing.T) {
 		t.Errorf("demo-big.txt must not reach the data dir: %v", err)
 	}
 	// AND an object exactly at the limit is delivered
-	if x := got["demo-edge.txt"].Execution; x == nil || x.Status != statemachine.StatusSucceeded || pathOf(x)[3] != pipeline.StateDownload {
+	if x := got["demo-edge.txt"].Execution; x == nil || x.Status != asl.StatusSucceeded || pathOf(x)[3] != pipeline.StateDownload {
 		t.Errorf("demo-edge.txt: %+v", x)
 	}
 	if fi, err := os.Stat(filepath.Join(h.data, "demo-edge.txt")); err != nil || fi.Size() != 1<<20 {
@@ -476,7 +479,7 @@ func TestBusyBoardIsRetriedByTheStateMachine(t *testing.T) {
 	}
 }
 
-// local/statemachine's unit and differential tests run a hand-resolved
+// local/asl's unit and differential tests run a hand-resolved
 // copy of the synthesized definition; this keeps the copy honest.
 func TestStatemachineTestdataMatchesTheSynthesizedDefinition(t *testing.T) {
 	asm, err := assembly.Load(defaultAsm, Region, Account)
@@ -484,7 +487,7 @@ func TestStatemachineTestdataMatchesTheSynthesizedDefinition(t *testing.T) {
 		t.Fatal(err)
 	}
 	sm := pipelineMachine(t, asm)
-	copyJSON, err := os.ReadFile("../statemachine/testdata/pipeline.asl.json")
+	copyJSON, err := os.ReadFile("../asl/testdata/pipeline.asl.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -500,7 +503,7 @@ func TestStatemachineTestdataMatchesTheSynthesizedDefinition(t *testing.T) {
 		return string(out)
 	}
 	if got, want := normalize(copyJSON), normalize(sm.Definition); got != want {
-		t.Errorf("local/statemachine/testdata/pipeline.asl.json drifted from the synthesized definition:\n--- copy\n%s\n--- synthesized\n%s", got, want)
+		t.Errorf("local/asl/testdata/pipeline.asl.json drifted from the synthesized definition:\n--- copy\n%s\n--- synthesized\n%s", got, want)
 	}
 }
 

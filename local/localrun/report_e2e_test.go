@@ -18,7 +18,7 @@ import (
 
 	"github.com/edge-drop/edge-drop/constructs/pipeline"
 	"github.com/edge-drop/edge-drop/contract"
-	"github.com/edge-drop/edge-drop/local/statemachine"
+	"github.com/edge-drop/edge-drop/local/asl"
 )
 
 // Issue 17 end to end, through the synthesized app: the task's report
@@ -63,7 +63,10 @@ func standInTask(t *testing.T, steps map[string]standInStep) string {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(dir, "edge-drop-task")
-	wrapper := fmt.Sprintf("#!/bin/sh\n%s=%q exec %q \"$@\"\n", standInEnv, scriptPath, self)
+	// TMPDIR: this test binary links the CDK, whose jsii runtime is
+	// unpacked into the temp dir at init and is left there when the
+	// pipeline stops a stand-in still exiting; in dir, the test removes it.
+	wrapper := fmt.Sprintf("#!/bin/sh\nTMPDIR=%q %s=%q exec %q \"$@\"\n", dir, standInEnv, scriptPath, self)
 	if err := os.WriteFile(bin, []byte(wrapper), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -150,12 +153,12 @@ func TestReportedOutcomesOfTheSingleBoardPipeline(t *testing.T) {
 			continue
 		}
 		if want.cause != "" {
-			if x.Status != statemachine.StatusFailed || x.Error != contract.ErrDeliveryFailed || x.Cause != want.cause {
+			if x.Status != asl.StatusFailed || x.Error != contract.ErrDeliveryFailed || x.Cause != want.cause {
 				t.Errorf("%s: %s %s %q, want %q", key, x.Status, x.Error, x.Cause, want.cause)
 			}
 			continue
 		}
-		if o := outcomeOf(t, got[key]); x.Status != statemachine.StatusSucceeded || o.Words() != want.words {
+		if o := outcomeOf(t, got[key]); x.Status != asl.StatusSucceeded || o.Words() != want.words {
 			t.Errorf("%s: %s, outcome %q, want %q", key, x.Status, o.Words(), want.words)
 		}
 	}
@@ -179,13 +182,13 @@ func TestReportedOutcomesOfASync(t *testing.T) {
 	// (the environment is the same), so b runs in a second pipeline.
 	h := start(t, defaultAsm, Options{TaskBinary: bin, Boards: []Board{{Name: "a"}}})
 	x, outs := runSync(t, h, `{}`)
-	if x.Status != statemachine.StatusSucceeded || len(outs) != 1 || outs[0].Words() != "synced (3 new, 1 updated, 0 deleted)" || outs[0].Sync == nil || outs[0].Sync.New != 3 {
+	if x.Status != asl.StatusSucceeded || len(outs) != 1 || outs[0].Words() != "synced (3 new, 1 updated, 0 deleted)" || outs[0].Sync == nil || outs[0].Sync.New != 3 {
 		t.Fatalf("sync: %s %s, outcomes %+v", x.Status, x.Cause, outs)
 	}
 
 	h = start(t, defaultAsm, Options{TaskBinary: standInTask(t, map[string]standInStep{"sync demo": {Report: partial, Exit: 11}}), Boards: []Board{{Name: "b"}}})
 	x, outs = runSync(t, h, `{}`)
-	if x.Status != statemachine.StatusFailed || x.Error != contract.ErrSomeBoardsFailed || !strings.Contains(x.Cause, `failed ["b"]`) {
+	if x.Status != asl.StatusFailed || x.Error != contract.ErrSomeBoardsFailed || !strings.Contains(x.Cause, `failed ["b"]`) {
 		t.Fatalf("partial sync: %s %s %s", x.Status, x.Error, x.Cause)
 	}
 	if len(outs) != 1 || outs[0].Words() != `failed (exit 11 partial: 2 of 5 objects failed); failed keys: ["demo-x.txt","demo-y.txt"]` {
@@ -195,7 +198,7 @@ func TestReportedOutcomesOfASync(t *testing.T) {
 	// A task that exits 0 without a report: synced by its exit code.
 	h = start(t, defaultAsm, Options{TaskBinary: standInTask(t, nil), Boards: []Board{{Name: "c"}}})
 	x, outs = runSync(t, h, `{}`)
-	if x.Status != statemachine.StatusSucceeded || len(outs) != 1 || outs[0].Words() != "synced (exit 0, the task sent no report)" {
+	if x.Status != asl.StatusSucceeded || len(outs) != 1 || outs[0].Words() != "synced (exit 0, the task sent no report)" {
 		t.Errorf("sync without a report: %s %s, outcomes %+v", x.Status, x.Cause, outs)
 	}
 	// The real task reports its counts.
@@ -203,7 +206,7 @@ func TestReportedOutcomesOfASync(t *testing.T) {
 	h.put("demo-1.txt", []byte("one"))
 	h.results(1)
 	x, outs = runSync(t, h, `{}`)
-	if x.Status != statemachine.StatusSucceeded || len(outs) != 1 || outs[0].Words() != "synced (0 new, 0 updated, 0 deleted)" ||
+	if x.Status != asl.StatusSucceeded || len(outs) != 1 || outs[0].Words() != "synced (0 new, 0 updated, 0 deleted)" ||
 		outs[0].Sync == nil || outs[0].Sync.UpToDate != 1 {
 		t.Errorf("the real task's sync: %s %s, outcomes %+v", x.Status, x.Cause, outs)
 	}
@@ -211,7 +214,7 @@ func TestReportedOutcomesOfASync(t *testing.T) {
 
 // runSync runs the app's sync state machine with input and returns the
 // execution and its outcomes (TallyOutcomes' fleet.outcomes).
-func runSync(t *testing.T, h *harness, input string) (*statemachine.Execution, []contract.Outcome) {
+func runSync(t *testing.T, h *harness, input string) (*asl.Execution, []contract.Outcome) {
 	t.Helper()
 	var arn string
 	for _, m := range h.p.StateMachines() {
@@ -273,7 +276,7 @@ func TestABoardBackWithinOfflineWaitGetsTheFile(t *testing.T) {
 	body := randomBytes(300)
 	h.put("demo-late.txt", body)
 	r := h.results(1)["demo-late.txt"]
-	if r.Execution.Status != statemachine.StatusSucceeded {
+	if r.Execution.Status != asl.StatusSucceeded {
 		t.Fatalf("%s %s: %s", r.Execution.Status, r.Execution.Error, r.Execution.Cause)
 	}
 	mu.Lock()

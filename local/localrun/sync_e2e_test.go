@@ -15,8 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/edge-drop/edge-drop/contract"
+	"github.com/edge-drop/edge-drop/local/asl"
 	"github.com/edge-drop/edge-drop/local/assembly"
-	"github.com/edge-drop/edge-drop/local/statemachine"
 )
 
 // Issue 12 end to end through the synthesized app (-c mirrorDeletes=true,
@@ -43,7 +43,7 @@ func TestSynthesizedSyncCatchesUpABoardThatWasOffline(t *testing.T) {
 		h.put(k, body)
 	}
 	for _, r := range h.collect(len(doomed)) {
-		if r.Execution.Status != statemachine.StatusSucceeded {
+		if r.Execution.Status != asl.StatusSucceeded {
 			t.Fatalf("%s: %s %s", r.Event.Key, r.Execution.Status, r.Execution.Cause)
 		}
 	}
@@ -75,7 +75,7 @@ func TestSynthesizedSyncCatchesUpABoardThatWasOffline(t *testing.T) {
 		if r.Event.Key == "notes/outside-the-pattern.md" || r.Event.Deleted {
 			continue
 		}
-		if r.Execution.Status != statemachine.StatusFailed || r.Execution.Error != contract.ErrSomeBoardsFailed || !strings.Contains(r.Execution.Cause, `offline ["b"]`) {
+		if r.Execution.Status != asl.StatusFailed || r.Execution.Error != contract.ErrSomeBoardsFailed || !strings.Contains(r.Execution.Cause, `offline ["b"]`) {
 			t.Fatalf("%s while b is offline: %s %s %s", r.Event.Key, r.Execution.Status, r.Execution.Error, r.Execution.Cause)
 		}
 	}
@@ -107,7 +107,7 @@ func TestSynthesizedSyncCatchesUpABoardThatWasOffline(t *testing.T) {
 	<-run.Done()
 	r, _ := run.Result()
 	x := r.Execution
-	if x.Status != statemachine.StatusSucceeded {
+	if x.Status != asl.StatusSucceeded {
 		t.Fatalf("sync: %s %s %s (task: %s)", x.Status, x.Error, x.Cause, r.TaskReason)
 	}
 	t.Logf("the sync of b took %s", x.StopTime.Sub(x.StartTime))

@@ -36,7 +36,6 @@ import (
 	"github.com/edge-drop/edge-drop/task/internal/download"
 	"github.com/edge-drop/edge-drop/task/internal/exitcode"
 	"github.com/edge-drop/edge-drop/task/internal/keypath"
-	"github.com/edge-drop/edge-drop/task/internal/pattern"
 	"github.com/edge-drop/edge-drop/task/internal/prune"
 	"github.com/edge-drop/edge-drop/task/internal/record"
 )
@@ -126,7 +125,7 @@ func Run(ctx context.Context, api API, o Options) (Summary, error) {
 	if s.o.Pattern == "" {
 		s.o.Pattern = "*"
 	}
-	s.pat = pattern.Compile(s.o.Pattern)
+	s.pat = contract.CompilePattern(s.o.Pattern)
 	bo := o.Download
 	bo.DataDir, bo.Logger = o.DataDir, s.o.Logger
 	b, err := download.OpenBoard(ctx, bo)
@@ -187,7 +186,7 @@ func Run(ctx context.Context, api API, o Options) (Summary, error) {
 type syncer struct {
 	o       Options
 	api     API
-	pat     pattern.Pattern
+	pat     contract.Pattern
 	board   *download.Board
 	batch   *download.Batch
 	root    *os.Root

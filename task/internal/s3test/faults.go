@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/edge-drop/edge-drop/s3fake"
 )
 
 // Kind of injected fault.
@@ -85,7 +87,7 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request) {
 
 	switch f.Kind {
 	case Status:
-		WriteError(w, f.Status, f.Code, "injected fault")
+		s3fake.WriteError(w, r, f.Status, f.Code, "injected fault")
 		return
 	case Delay:
 		select {
@@ -99,14 +101,14 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request) {
 
 	out, err := http.NewRequestWithContext(r.Context(), r.Method, s.Direct.URL+r.URL.RequestURI(), r.Body)
 	if err != nil {
-		WriteError(w, http.StatusBadGateway, "ProxyError", err.Error())
+		s3fake.WriteError(w, r, http.StatusBadGateway, "ProxyError", err.Error())
 		return
 	}
 	out.Header = r.Header.Clone()
 	out.ContentLength = r.ContentLength
 	resp, err := upstream.RoundTrip(out)
 	if err != nil {
-		WriteError(w, http.StatusBadGateway, "ProxyError", err.Error())
+		s3fake.WriteError(w, r, http.StatusBadGateway, "ProxyError", err.Error())
 		return
 	}
 	defer resp.Body.Close()

@@ -1,0 +1,64 @@
+package asl
+
+import "testing"
+
+func TestDotNamesToBrackets(t *testing.T) {
+	cases := map[string]string{
+		"$":                        "$",
+		"$.a.b":                    "$.a.b",
+		"$.detail-type":            "$['detail-type']",
+		"$.detail.object.key":      "$.detail.object.key",
+		"$.a-b.c[0].d-e":           "$['a-b'].c[0]['d-e']",
+		"$.2xx":                    "$['2xx']",
+		"$.a[?@.x-y > 1]":          "$.a[?@.x-y > 1]",
+		"$..name":                  "$..name",
+		"$.a.*":                    "$.a.*",
+		"$['x.y'].z":               "$['x.y'].z",
+		"$.it's":                   `$['it\'s']`,
+		"$.Containers[0].ExitCode": "$.Containers[0].ExitCode",
+	}
+	for in, want := range cases {
+		if got := dotNamesToBrackets(in); got != want {
+			t.Errorf("dotNamesToBrackets(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestPathEval(t *testing.T) {
+	doc := js(t, `{"detail-type":"Object Created","a":{"b":[{"c":1},{"c":2}]},"n":null}`)
+	cases := []struct {
+		path  string
+		want  string
+		found bool
+	}{
+		{"$.detail-type", `"Object Created"`, true},
+		{"$.a.b[1].c", `2`, true},
+		{"$.a.b[-1].c", `2`, true},
+		{"$.a.b[*].c", `[1,2]`, true},
+		{"$..c", `[1,2]`, true},
+		{"$.a.b[?@.c > 5]", `[]`, true},
+		{"$.n", `null`, true},
+		{"$.missing", ``, false},
+		{"$.a.b[5]", ``, false},
+		{"$", `{"detail-type":"Object Created","a":{"b":[{"c":1},{"c":2}]},"n":null}`, true},
+	}
+	for _, c := range cases {
+		p, err := compilePath(c.path)
+		if err != nil {
+			t.Fatalf("%s: %v", c.path, err)
+		}
+		v, ok := p.eval(doc, nil)
+		if ok != c.found {
+			t.Errorf("%s: found=%v, want %v", c.path, ok, c.found)
+			continue
+		}
+		if ok && canon(t, v) != canon(t, js(t, c.want)) {
+			t.Errorf("%s = %s, want %s", c.path, canon(t, v), c.want)
+		}
+	}
+	for _, bad := range []string{"$.a.length()", "$.a[(@.length-1)]", "a.b", ""} {
+		if _, err := compilePath(bad); err == nil {
+			t.Errorf("compilePath(%q) succeeded", bad)
+		}
+	}
+}

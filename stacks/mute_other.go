@@ -1,7 +1,0 @@
-//go:build !unix
-
-package stacks
-
-// muteStderr does nothing where file descriptors cannot be redirected; the
-// harmless jsii line may then appear.
-func muteStderr() (restore func()) { return func() {} }
