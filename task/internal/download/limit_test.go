@@ -42,6 +42,14 @@ func TestLimiterFollowsTheTimetable(t *testing.T) {
 				c.max, c.at, l.Rate(), l.lim.Limit(), l.Chunk(), next.Format("15:04"), c.rate, c.limit, c.chunk, c.nextAfter)
 		}
 	}
+	// At 16 MiB/s the bucket holds 2 MiB (an eighth of a second) and a
+	// read takes one buffer: a worker held back by the scheduler up to
+	// 125 ms catches up (the bucket used to be one buffer: 4 ms).
+	l := NewLimiter(16<<20, nil, nil)
+	l.Close()
+	if l.lim.Burst() != 2<<20 || l.Chunk() != bufSize {
+		t.Errorf("16 MiB/s: bucket %d, chunk %d; want 2 MiB, %d", l.lim.Burst(), l.Chunk(), bufSize)
+	}
 	if NewLimiter(0, nil, nil) != nil {
 		t.Error("a limiter without a limit")
 	}
