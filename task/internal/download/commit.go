@@ -56,6 +56,7 @@ type staged struct {
 	dir     *os.File          // rel's directory
 	part    *statedir.Partial
 	release func() // gives back the space reserved
+	mem     bool   // the data dir is memory-backed (tmpfs): no flush to wait for
 	nr      record.Record
 	rv      *record.Reservation
 

@@ -180,12 +180,19 @@ type checkpointer struct {
 }
 
 // startCheckpoints records the fetcher's progress in the partial's record
-// until end.
-func startCheckpoints(f *fetcher, p *statedir.Partial, partSize int64, hook func(int64)) *checkpointer {
+// until end; with gated, the workers stay within the window of the disk.
+// On tmpfs nothing is gated: its flush writes nothing and its page cache
+// is the file itself, so a worker waiting for the checkpointer (which a
+// busy machine may not run for a while) would only slow the download
+// (1.32x s5cmd's time for 1 GiB, against 0.96x without resuming).
+func startCheckpoints(f *fetcher, p *statedir.Partial, partSize int64, gated bool, hook func(int64)) *checkpointer {
 	every := cmp.Or(f.o.CheckpointBytes, defaultCheckpointBytes)
 	c := &checkpointer{f: f, p: p, every: every, window: 2 * every, header: f.header(partSize), hook: hook,
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), advanced: make(chan struct{}), lastTime: time.Now()}
-	f.progressed, f.noteEvery, f.gate = c.note, min(every/8, snapshotEvery), c.wait
+	f.progressed, f.noteEvery = c.note, min(every/8, snapshotEvery)
+	if gated {
+		f.gate = c.wait
+	}
 	c.done.Go(c.loop)
 	return c
 }

@@ -25,8 +25,9 @@ type space struct {
 // reserve makes room for the partial f of a size-byte object that holds
 // have bytes already (a resumed download): the floor first (evicting kept
 // partials of other paths if that makes room), then preallocation. The
-// returned release gives back what was promised.
-func (d *delivery) reserve(f *os.File, fresh bool, size int64, rel, what string) (func(), error) {
+// returned release gives back what was promised; mem says the file system
+// is memory-backed (tmpfs, ramfs).
+func (d *delivery) reserve(f *os.File, fresh bool, size int64, rel, what string) (release func(), mem bool, err error) {
 	s := &d.b.space
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -44,22 +45,22 @@ func (d *delivery) reserve(f *os.File, fresh bool, size int64, rel, what string)
 			}
 		}
 		if left := free - s.promised - need - recordSlack; left < floor {
-			return nil, exitcode.Errorf(exitcode.LocalIO, "not enough free space in %s: %s needs %s more and would leave %s of %s free, below the floor of %s (%s=%s); %s free now; nothing written",
+			return nil, mem, exitcode.Errorf(exitcode.LocalIO, "not enough free space in %s: %s needs %s more and would leave %s of %s free, below the floor of %s (%s=%s); %s free now; nothing written",
 				d.o.DataDir, what, human(need), human(max(left, 0)), human(total), human(floor), contract.EnvMinFree, d.o.FloorSetting, human(max(free-s.promised, 0)))
 		}
 	}
 	if err := allocate(f, size, mem, free-s.promised); err != nil {
-		return nil, exitcode.Errorf(exitcode.LocalIO, "reserve %d bytes for %s: %w", size, what, err)
+		return nil, mem, exitcode.Errorf(exitcode.LocalIO, "reserve %d bytes for %s: %w", size, what, err)
 	}
 	if !mem {
-		return func() {}, nil
+		return func() {}, false, nil
 	}
 	s.promised += need
 	return func() {
 		s.mu.Lock()
 		s.promised -= need
 		s.mu.Unlock()
-	}, nil
+	}, true, nil
 }
 
 // human writes a byte count for people: 1.5 GiB, 256 MiB, 12 KiB, 7 B.

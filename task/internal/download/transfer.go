@@ -102,11 +102,11 @@ func (s *staged) prepare(f *fetcher, obj object, p plan) error {
 		f.plan(d.o.PartSize)
 	}
 	what := fmt.Sprintf("delivering s3://%s/%s (%s)", d.o.Bucket, obj.key, human(obj.size))
-	release, err := d.reserve(s.part.File, s.part.Fresh, obj.size, s.rel, what)
+	release, mem, err := d.reserve(s.part.File, s.part.Fresh, obj.size, s.rel, what)
 	if err != nil {
 		return err
 	}
-	s.release = release
+	s.release, s.mem = release, mem
 	s.nr = d.newRecord(obj, s.rel, p.ver, p.ver.partSize)
 	s.nr.Previous = p.previous
 	if s.rv, err = d.b.records.Reserve(s.nr); err != nil {
@@ -125,7 +125,7 @@ func (s *staged) fetch(ctx context.Context, f *fetcher, obj object) error {
 	}
 	var cp *checkpointer
 	if o.Partials.MaxAge > 0 && obj.size > 0 {
-		cp = startCheckpoints(f, s.part, f.partSize, o.Hooks.Checkpoint)
+		cp = startCheckpoints(f, s.part, f.partSize, !s.mem, o.Hooks.Checkpoint)
 	}
 	err := f.run(ctx)
 	keep := err != nil && cp != nil && resumable(ctx, err)
