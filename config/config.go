@@ -23,7 +23,7 @@ import (
 	"github.com/edge-drop/edge-drop/contract"
 )
 
-// Context keys, in the order the README documents them.
+// Context keys, in the order docs/configuration.md documents them.
 const (
 	KeyStackPrefix         = "stackPrefix"
 	KeyBucketName          = "bucketName"
@@ -165,7 +165,7 @@ type Config struct {
 }
 
 // Default returns the configuration used for every key the context does not
-// set. README's configuration table documents it (a test keeps them equal).
+// set. docs/configuration.md's table documents it (a test keeps them equal).
 func Default() Config {
 	return Config{
 		StackPrefix:      "EdgeDrop",

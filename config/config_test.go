@@ -216,7 +216,7 @@ func TestEveryBadKeyIsReported(t *testing.T) {
 // table and the code in step: the same keys in the same order, and each
 // documented default, set explicitly, gives exactly Default().
 func TestREADMEDocumentsEveryKeyWithItsDefault(t *testing.T) {
-	raw, err := os.ReadFile("../README.md")
+	raw, err := os.ReadFile("../docs/configuration.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,12 +246,12 @@ func TestREADMEDocumentsEveryKeyWithItsDefault(t *testing.T) {
 		t.Fatal(err)
 	}
 	if strings.Join(documented, " ") != strings.Join(read, " ") {
-		t.Fatalf("README's configuration table lists\n  %v\nbut FromContext reads\n  %v", documented, read)
+		t.Fatalf("docs/configuration.md's table lists\n  %v\nbut FromContext reads\n  %v", documented, read)
 	}
 	for _, key := range documented {
 		c, err := FromContext(lookupFrom(map[string]any{key: defaults[key]}))
 		if err != nil || c != Default() {
-			t.Errorf("README says %s defaults to %q, but setting that gives %+v, %v (Default() is %+v)", key, defaults[key], c, err, Default())
+			t.Errorf("docs/configuration.md says %s defaults to %q, but setting that gives %+v, %v (Default() is %+v)", key, defaults[key], c, err, Default())
 		}
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// Keys lists every context key the configuration reads, in the README's
+// Keys lists every context key the configuration reads, in docs/configuration.md's
 // order. It is what FromContext looks up, so a new key is known here the
 // moment FromContext reads it.
 func Keys() []string {

@@ -54,7 +54,7 @@ func ParseTarget(s string) (Target, error) {
 // Bounds of offlineWait. At least a minute: a board's agent reconnecting
 // after a network blip takes that long. At most two hours: every retry adds
 // events to the execution's history (25,000 at most), so a longer wait
-// shrinks the largest fleet one execution can serve (README, "Fleet").
+// shrinks the largest fleet one execution can serve (docs/fleet.md).
 const (
 	DefaultOfflineWait = 30 * time.Minute
 	MinOfflineWait     = time.Minute

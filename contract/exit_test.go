@@ -65,7 +65,7 @@ func TestExitDescriptionsAreIndexedByCode(t *testing.T) {
 // task/README.md in step with ExitCodes: every code, in order, and (where
 // the table has a class column) its class.
 func TestREADMEsTableEveryExitCode(t *testing.T) {
-	for _, readme := range []string{"../README.md", "../task/README.md"} {
+	for _, readme := range []string{"../docs/task.md", "../task/README.md"} {
 		raw, err := os.ReadFile(readme)
 		if err != nil {
 			t.Fatal(err)

@@ -2,7 +2,7 @@
 
 ACTIONLINT := go run github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 
-.PHONY: test test-all test-go lint-actions synth-check
+.PHONY: test test-all test-go lint-actions synth-check golden figures
 
 test: ## Run every test: Go (CDK, local pipeline), task module, CLI synth, actionlint; they must leave nothing in the temp dir
 	@bash scripts/tmpcheck.sh $(MAKE) --no-print-directory test-all
@@ -36,3 +36,10 @@ synth-check: node-deps ## Full `cdk synth` through the pinned CLI (the real CLI 
 
 lint-actions: ## Check the GitHub Actions workflows with actionlint
 	$(ACTIONLINT) -no-color
+
+golden: node-deps ## Rewrite the golden ASL copies (the synthesized definitions the interpreter's tests run) from the CDK app; review the diff
+	EDGE_DROP_UPDATE_TESTDATA=1 go test -count=1 -run 'Testdata' ./stacks
+	@git --no-pager diff --stat -- '*.asl.json' || true
+
+figures: ## Run the benchmarks and keep their tables with this machine's description in bench/out/figures-<time>.md (make figures FIGURES="bench-ui" for some)
+	@bash scripts/figures.sh $(FIGURES)

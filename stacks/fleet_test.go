@@ -96,7 +96,7 @@ func checkTestdata(t *testing.T, path, want, run string) {
 		t.Fatalf("%s: %v", path, err)
 	}
 	if got := indentJSON(t, copyDef); got != want {
-		t.Errorf("%s drifted from the synthesized definition: regenerate it with EDGE_DROP_UPDATE_TESTDATA=1 go test ./stacks -run %s\n--- copy\n%s\n--- synthesized\n%s", path, run, got, want)
+		t.Errorf("%s drifted from the synthesized definition: regenerate it with make golden (EDGE_DROP_UPDATE_TESTDATA=1 go test ./stacks -run %s) and review the diff\n--- copy\n%s\n--- synthesized\n%s", path, run, got, want)
 	}
 }
 

@@ -207,13 +207,13 @@ func answer(t *testing.T, req *http.Request) (int, string) {
 func TestDemoRoutingExampleFromTheREADME(t *testing.T) {
 	t.Parallel()
 	bin, task := buildBinaries(t)
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile("../../docs/fleet.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := regexp.MustCompile(`make demo DEMO_FLAGS="([^"]*routePrefix=[^"]*)"`).FindSubmatch(readme)
 	if m == nil {
-		t.Fatal("the README has no routing example")
+		t.Fatal("docs/fleet.md has no routing example")
 	}
 	dir := t.TempDir()
 	args := append([]string{"-task", task, "-state", dir + "/state", "-data", dir + "/data"}, strings.Fields(string(m[1]))...)

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
-	"slices"
 	"sort"
 	"strings"
 
@@ -134,26 +133,18 @@ func (v *fleetView) note(exec string, e asl.Event) {
 	v.outcomes[exec][o.Board] = o
 }
 
-// asOutcome reads a state's output as an outcome: an object whose status
-// is one of contract.Outcomes.
+// asOutcome reads a state's output as an outcome (contract.ParseOutcome:
+// an object whose status is one of contract.Outcomes).
 func asOutcome(v any) (contract.Outcome, bool) {
-	m, ok := v.(map[string]any)
-	if !ok {
+	if _, ok := v.(map[string]any); !ok {
 		return contract.Outcome{}, false
 	}
-	status, _ := m["status"].(string)
-	if !slices.Contains(contract.Outcomes, status) {
-		return contract.Outcome{}, false
-	}
-	b, err := json.Marshal(m)
+	b, err := json.Marshal(v)
 	if err != nil {
 		return contract.Outcome{}, false
 	}
-	var o contract.Outcome
-	if err := json.Unmarshal(b, &o); err != nil {
-		return contract.Outcome{}, false
-	}
-	return o, true
+	o, err := contract.ParseOutcome(b)
+	return o, err == nil
 }
 
 // take returns and forgets an execution's outcomes, by board name.

@@ -126,7 +126,7 @@ func New(scope constructs.Construct, id string, props Props) *Alarms {
 	a.add(stack, DeliveryFailed, sm.MetricFailed(stats),
 		"An object was not delivered to the board: the task exited non-zero or could not be started. "+
 			"Open the failed execution of the state machine (stack output StateMachineArn): the DeliveryFailed cause names the object, "+
-			"the error and the task's exit code (meanings in README, \"The task binary\"). Fix the cause, then upload the object again.")
+			"the error and the task's exit code (meanings in docs/task.md). Fix the cause, then upload the object again.")
 	a.add(stack, DeliveryTimedOut, sm.MetricTimedOut(stats),
 		"A delivery ran longer than the execution allows (taskTimeout plus time for placement retries): the board is offline, full or too slow for the object. "+
 			"Check the board in the ECS console (container instance connected, agent running) and the task log group (output TaskLogGroup); "+
