@@ -47,6 +47,7 @@ const (
 	KeyDeliverTo           = "deliverTo"
 	KeyRoutePrefix         = "routePrefix"
 	KeyOfflineWait         = "offlineWait"
+	KeyMaxBoards           = "maxBoards"
 	KeySyncEvery           = "syncEvery"
 	KeyMirrorDeletes       = "mirrorDeletes"
 	KeyLogRetentionDays    = "logRetentionDays"
@@ -80,6 +81,11 @@ const (
 // microSD card a NEO2 takes, yet a bound that keeps the byte count exact
 // in the state machine's numbers.
 const MaxObjectMiBLimit = 1 << 20
+
+// MaxBoardsLimit is the largest maxBoards: the fleet size the paged
+// delivery's timeout and history arithmetic are proven for (10,000 boards:
+// 100 child executions of 100).
+const MaxBoardsLimit = 10_000
 
 // Config is the whole deploy-time configuration.
 type Config struct {
@@ -145,6 +151,11 @@ type Config struct {
 	// OfflineWait is how long a fleet delivery retries a board that is busy
 	// or offline before its outcome is "offline".
 	OfflineWait time.Duration
+	// MaxBoards is the largest fleet one delivery must reach: 0 (the
+	// default) is what one execution serves (constructs/pipeline
+	// FleetTiming.MaxFleet); more, up to MaxBoardsLimit, fans out through
+	// one child execution per page of boards.
+	MaxBoards int
 
 	// SyncEvery is how often every board of the target is reconciled with
 	// the bucket (the sync state machine on a schedule); 0 = "off": syncs
@@ -263,6 +274,7 @@ func FromContext(lookup Lookup) (Config, error) {
 			c.OfflineWait = d
 		}
 	}
+	integer(KeyMaxBoards, &c.MaxBoards)
 	if v := lookup(KeySyncEvery); v != nil {
 		s := strings.TrimSpace(fmt.Sprint(v))
 		if d, err := time.ParseDuration(s); err == nil {
@@ -401,6 +413,9 @@ func (c Config) Validate() error {
 	errs = append(errs, c.prefixesAgree(badKeys)...)
 	if c.RoutePrefix != "" && c.DeliverTo.Kind != TargetAny {
 		bad(KeyRoutePrefix, c.RoutePrefix, "cannot be set together with deliverTo="+c.DeliverTo.String()+": the key names the target; unset one of them")
+	}
+	if c.MaxBoards < 0 || c.MaxBoards > MaxBoardsLimit {
+		bad(KeyMaxBoards, c.MaxBoards, fmt.Sprintf("must be a whole number of boards from 0 (what one execution serves) to %d", MaxBoardsLimit))
 	}
 	if c.OfflineWait < MinOfflineWait || c.OfflineWait > MaxOfflineWait || c.OfflineWait%time.Second != 0 {
 		bad(KeyOfflineWait, c.OfflineWait, fmt.Sprintf("must be whole seconds from %s to %s: how long an offline board is retried", MinOfflineWait, MaxOfflineWait))

@@ -10,7 +10,7 @@ DEMO_BIN := bin/demo
 # it and say 0. Any other failure stays one.
 quiet_interrupt = trap : INT; $(1); s=$$?; [ $$s -eq 130 ] && exit 0; exit $$s
 
-.PHONY: demo demo-once bench-demo
+.PHONY: demo demo-once bench-demo bench-fleet
 
 demo: task-native ## Run the whole pipeline locally from the synthesized app; upload samples, keep running (DEMO_FLAGS="-c keyPattern=report*.csv")
 	@bash scripts/first-run-note.sh ./cmd/demo
@@ -21,6 +21,9 @@ demo-once: task-native ## The same as demo, but exit after the two sample execut
 	@bash scripts/first-run-note.sh ./cmd/demo
 	@go build -o $(DEMO_BIN) ./cmd/demo
 	@$(call quiet_interrupt,$(DEMO_BIN) -task $(TASK_NATIVE) -once $(DEMO_FLAGS))
+
+bench-fleet: ## One upload to 2,000 local boards (BOARDS=n) with real task processes: wall time, transitions, peak RSS
+	EDGE_DROP_BENCH_BOARDS=$(or $(BOARDS),2000) go test -count=1 -timeout 60m -run '^$$' -bench FleetAtSize -benchtime 1x ./local/localrun
 
 bench-demo: ## Local end-to-end latency (upload acknowledged -> file in place, p50/p99), burst throughput, and a 200-upload burst to a fleet of 3 boards
 	go test -run '^$$' -bench 'UploadToFile|FleetBurst' -benchtime 1x ./local/localrun

@@ -58,6 +58,8 @@ var iamConfigs = []iamConfig{
 	{name: "default", readPrefix: "demo", listPrefix: "demo", listed: true},
 	{name: "tagged", tags: stackTags, readPrefix: "demo", listPrefix: "demo", listed: true},
 	{name: "fleet-group", overrides: fleetConfigs["fleet-group"], readPrefix: "demo", listPrefix: "demo", listed: true},
+	// 10,000 boards: the parent lists them and runs one child per page.
+	{name: "fleet-paged", overrides: pagedConfig, readPrefix: "demo", listPrefix: "demo", listed: true},
 	// Each board lists its own route.
 	{name: "fleet-routed", overrides: fleetConfigs["fleet-routed"], readPrefix: "to/", listPrefix: "to/shop-1/", listed: true},
 	{name: "sync-group", overrides: syncConfigs["sync-group"], readPrefix: "demo", listPrefix: "demo", listed: true},
@@ -364,7 +366,7 @@ func (c *iamCase) stateMachines(st string) map[string]string {
 	for _, m := range []struct {
 		prefix string
 		sm     constructs.IConstruct
-	}{{"Pipeline", p.Pipeline.StateMachine}, {"Sync", syncConstruct(p)}} {
+	}{{"Pipeline", p.Pipeline.StateMachine}, {"PipelinePage", pageConstruct(p)}, {"Sync", syncConstruct(p)}} {
 		if m.sm == nil {
 			continue
 		}
@@ -377,7 +379,11 @@ func (c *iamCase) stateMachines(st string) map[string]string {
 		}
 		c.definitionCalls(st, role, m.prefix, def)
 		a := c.appCfg
-		c.stateMachineLimits(st, role, a.DeliverTo.Kind != config.TargetAny || a.RoutePrefix != "" || a.MirrorDeletes || m.prefix == "Sync")
+		if m.prefix == "Pipeline" && pageConstruct(p) != nil && !a.MirrorDeletes {
+			c.pagedParentLimits(st, role)
+		} else {
+			c.stateMachineLimits(st, role, a.DeliverTo.Kind != config.TargetAny || a.RoutePrefix != "" || a.MirrorDeletes || m.prefix != "Pipeline")
+		}
 		c.assumed(st, role, "states.amazonaws.com", machines[m.prefix])
 	}
 	return machines
@@ -400,6 +406,35 @@ func (c *iamCase) ruleTargets(st string, machines map[string]string) {
 		c.ask(false, "starts another state machine", role, "states:StartExecution", iamEnv.ARN("states", "stateMachine:other"), "", nil)
 		c.assumed(st, role, "events.amazonaws.com", c.attr(st, c.logical(p.Stack, rule), "Arn"))
 	}
+}
+
+func pageConstruct(p *PipelineStack) constructs.IConstruct {
+	if p.Pipeline.PageStateMachine == nil {
+		return nil
+	}
+	return p.Pipeline.PageStateMachine
+}
+
+// pagedParentLimits: the parent of a paged delivery lists the boards and
+// runs its one child; it runs no task and passes no role.
+func (c *iamCase) pagedParentLimits(st string, role actor) {
+	clusterArn, otherClusterArn := c.clusterArn, iamEnv.ARN("ecs", "cluster/other-cluster")
+	td := ""
+	for id, r := range c.tpls[st].Resources {
+		if r["Type"] == "AWS::ECS::TaskDefinition" {
+			td = c.attr(st, id, "Ref")
+		}
+	}
+	c.ask(false, "runs the task itself", role, "ecs:RunTask", td, "", map[string]any{"ecs:cluster": clusterArn})
+	c.ask(false, "passes the task role", role, "iam:PassRole", c.role(st, "DownloadTaskTaskRole").arn, "", map[string]any{"iam:PassedToService": "ecs-tasks.amazonaws.com"})
+	c.ask(true, "lists the boards of the cluster", role, "ecs:ListContainerInstances", clusterArn, "", nil)
+	c.ask(false, "lists another cluster's boards", role, "ecs:ListContainerInstances", otherClusterArn, "", nil)
+	c.ask(false, "starts another state machine", role, "states:StartExecution", iamEnv.ARN("states", "stateMachine:other"), "", nil)
+	c.ask(false, "stops another state machine's execution", role, "states:StopExecution", iamEnv.ARN("states", "execution:other:x"), "", nil)
+	c.ask(false, "puts targets on runTask.sync's managed rule", role, "events:PutTargets", iamEnv.ARN("events", "rule/StepFunctionsGetEventsForECSTaskRule"), "", nil)
+	c.ask(false, "puts targets on another rule", role, "events:PutTargets", iamEnv.ARN("events", "rule/other"), "", nil)
+	c.ask(true, "delivers its logs", role, "logs:CreateLogDelivery", "*", "", nil)
+	c.ask(true, "traces", role, "xray:PutTraceSegments", "*", "", nil)
 }
 
 func syncConstruct(p *PipelineStack) constructs.IConstruct {
@@ -462,6 +497,17 @@ func (c *iamCase) definitionCalls(st string, role actor, machine, def string) {
 				}
 				for _, a := range []string{"ecs:DescribeTasks", "ecs:StopTask"} {
 					c.ask(true, where+" (runTask.sync) "+a, role, a, taskIn(cluster), "", map[string]any{"ecs:cluster": cluster})
+				}
+			case strings.HasSuffix(res, ":states:startExecution.sync:2"):
+				child, _ := params["StateMachineArn"].(string)
+				c.ask(true, where+" starts its child", role, "states:StartExecution", child, "", nil)
+				execution := strings.Replace(child, ":stateMachine:", ":execution:", 1) + ":0123abcd"
+				for _, a := range []string{"states:DescribeExecution", "states:StopExecution"} {
+					c.ask(true, where+" (startExecution.sync) "+a+" of its child", role, a, execution, "", nil)
+				}
+				managed := iamEnv.ARN("events", "rule/StepFunctionsGetEventsForStepFunctionsExecutionRule")
+				for _, a := range []string{"events:PutRule", "events:PutTargets", "events:DescribeRule"} {
+					c.ask(true, where+" "+a+" on startExecution.sync's managed rule", role, a, managed, "", nil)
 				}
 			case strings.HasSuffix(res, ":aws-sdk:ecs:listContainerInstances"):
 				c.ask(true, where+" lists the boards", role, "ecs:ListContainerInstances", cluster, "", nil)

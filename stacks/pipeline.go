@@ -94,6 +94,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 		MaxObjectBytes: cfg.MaxObjectBytes(),
 		Target:         target(cfg),
 		OfflineWait:    cfg.OfflineWait,
+		MaxBoards:      cfg.MaxBoards,
 		MirrorDeletes:  cfg.MirrorDeletes,
 
 		LogRetention:  retention,

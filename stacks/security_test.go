@@ -35,7 +35,7 @@ var allowedOnAnyResource = []string{
 
 func TestIAMHasNoWildcardActionsAndScopedResources(t *testing.T) {
 	for name, overrides := range map[string]map[string]any{"default": nil, "customized": customized, "imported": imported,
-		"fleet-group": fleetConfigs["fleet-group"], "fleet-routed": fleetConfigs["fleet-routed"]} {
+		"fleet-group": fleetConfigs["fleet-group"], "fleet-routed": fleetConfigs["fleet-routed"], "fleet-paged": pagedConfig} {
 		app := synthCached(t, name, overrides)
 		for _, stack := range app.Stacks() {
 			tpl := assertions.Template_FromStack(stack, nil)

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/edge-drop/edge-drop/config"
+	"github.com/edge-drop/edge-drop/constructs/pipeline"
 	"github.com/edge-drop/edge-drop/internal/jsiiproc"
 )
 
@@ -63,6 +64,14 @@ func ConfigFrom(app awscdk.App) (config.Config, error) {
 	all, _ := app.Node().GetAllContext(nil).(map[string]any)
 	keyErr := config.CheckKeys(slices.Collect(maps.Keys(all)), false)
 	cfg, err := config.FromContext(func(key string) any { return app.Node().TryGetContext(jsii.String(key)) })
+	if err == nil {
+		// A paged delivery runs its pages one after another: it must end
+		// within one STANDARD execution's year.
+		timing := pipeline.FleetTiming{TaskTimeout: cfg.TaskTimeout, OfflineWait: cfg.OfflineWait}
+		if e := timing.CheckPagedFleet(cfg.MaxBoards); e != nil {
+			err = fmt.Errorf("config: %w", e)
+		}
+	}
 	return cfg, errors.Join(keyErr, err)
 }
 

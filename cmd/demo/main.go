@@ -90,7 +90,7 @@ func main() {
 	flag.StringVar(&o.sfnAddr, "sfn-addr", defaultStepFunctionsAddr, "address of the Step Functions endpoint that make sync uses (the same rules as -addr)")
 	flag.StringVar(&o.corsOrigin, "cors-origin", "", "the one web origin (scheme://host[:port]) whose pages may call the S3 endpoint; none by default")
 	flag.IntVar(&o.slots, "slots", 2, "tasks that may run at once on each board (its capacity)")
-	flag.StringVar(&o.boards, "boards", "", "a local fleet: boards with optional groups, e.g. a,b@site1,c@site1+eu (data dirs <-data>/<board>; default: one board, data dir -data)")
+	flag.StringVar(&o.boards, "boards", "", "a local fleet: boards with optional groups, e.g. a,b@site1,c@site1+eu, or ranges, b[1-2000]@site1 (at most 10,000; data dirs <-data>/<board>; default: one board, data dir -data)")
 	flag.BoolVar(&o.once, "once", false, "upload the samples, wait for their executions, then exit (status 1, with the reason, if the matching sample was not delivered)")
 	flag.BoolVar(&o.verbose, "v", false, "print the task's log lines too, and a failed task as ECS reports it (JSON)")
 	flag.BoolVar(&o.rejectWhenBusy, "reject-when-busy", false, "fail RunTask when every slot is taken, as ECS does on a full board; the state machine's Retry then waits (real intervals, 15 s and up)")
@@ -360,14 +360,15 @@ func (d *demoRun) upload(samples map[string][]byte, keys ...string) (int, error)
 // executions (a scheduled sync) are printed on the way. A non-zero code
 // or an error ends the run.
 func (d *demoRun) awaitSamples(samples map[string][]byte, match string) (notDelivered string, code int, err error) {
+	patience := awaitPatience(len(d.boards))
 	for waiting := len(samples); waiting > 0; {
 		var r localrun.Result
 		select {
 		case r = <-d.p.Results():
 		case <-d.ctx.Done():
 			return "", d.signaled(), nil
-		case <-time.After(2 * time.Minute):
-			return "", 1, errors.New("no execution finished within 2 minutes")
+		case <-time.After(patience):
+			return "", 1, fmt.Errorf("no execution finished within %s", patience)
 		}
 		outcomes := d.out.result(r)
 		if _, sample := samples[r.Event.Key]; sample && !r.Event.Deleted {
@@ -378,6 +379,14 @@ func (d *demoRun) awaitSamples(samples map[string][]byte, match string) (notDeli
 		}
 	}
 	return notDelivered, 0, nil
+}
+
+// awaitPatience is how long -once waits for the next execution to end: 2
+// minutes, and 100 ms more per board of a local fleet (a delivery to
+// b[1-2000] runs 2,000 task processes, 20 at a time: about two minutes on
+// two cores).
+func awaitPatience(boards int) time.Duration {
+	return 2*time.Minute + time.Duration(boards)*100*time.Millisecond
 }
 
 // checkSample says why the matching sample's execution r did not deliver

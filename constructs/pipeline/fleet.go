@@ -108,6 +108,16 @@ type FanOutProps struct {
 	// Prefix starts every state name: a state machine with two fan-outs
 	// (deliveries and deletes) gives one of them a prefix.
 	Prefix string
+
+	// Pageable: with Props.MaxBoards over one execution's bounds, the
+	// delivery runs one child execution per page of boards (pages.go).
+	// Deliveries only: deletes and syncs stay within one execution.
+	Pageable bool
+
+	// page, when set, makes this the child of a paged delivery (pages.go):
+	// the boards are the container instance ARNs in the input ($.arns),
+	// not a cluster query's, and the fan-out ends in a summary.
+	page bool
 }
 
 // FanOut builds ChooseBoards → (ListBoards → DescribeBoards →
@@ -151,9 +161,19 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 			ResultPath:   at("$.listed"),
 		})
 	}
-	first, next := list(StateListBoards, false), list(StateListMoreBoards, true)
-	first.AddRetry(sdkRetry.props())
-	next.AddRetry(sdkRetry.props())
+	var first, next nextable
+	more := awsstepfunctions.Condition_And(
+		awsstepfunctions.Condition_IsPresent(at("$.listed.NextToken")),
+		awsstepfunctions.Condition_IsString(at("$.listed.NextToken")),
+	)
+	if props.page {
+		first, next, more = pageOfArns(scope, props.Prefix)
+	} else {
+		l1, l2 := list(StateListBoards, false), list(StateListMoreBoards, true)
+		l1.AddRetry(sdkRetry.props())
+		l2.AddRetry(sdkRetry.props())
+		first, next = l1, l2
+	}
 
 	describe := awsstepfunctionstasks.NewCallAwsService(scope, at(props.Prefix+StateDescribeBoards), &awsstepfunctionstasks.CallAwsServiceProps{
 		Comment:   at("Each board's name and instance id (mi-…) on this page"),
@@ -218,12 +238,57 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 		}, nil),
 	})
 
-	noBoards := awsstepfunctions.NewFail(scope, at(props.Prefix+StateNoBoards), &awsstepfunctions.FailProps{
+	tallyOnly := awsstepfunctions.NewPass(scope, at(props.Prefix+StateTally), &awsstepfunctions.PassProps{
+		Comment: at("Count the boards and pick the outcomes that are failures (failed, offline)"),
+		Parameters: &map[string]any{
+			"boards": awsstepfunctions.JsonPath_ArrayLength(awsstepfunctions.JsonPath_ListAt(at("$.fleet.outcomes"))),
+			// Only failures count (contract.OutcomeIsFailure): gone, kept,
+			// up_to_date, conflict, ... are the board doing its job.
+			"undelivered": awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$.fleet.outcomes[?(@.status == '%s' || @.status == '%s')]", contract.OutcomeFailed, contract.OutcomeOffline))),
+			"offline":     awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$.fleet.outcomes[?(@.status == '%s')].board", contract.OutcomeOffline))),
+			"failed":      awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$.fleet.outcomes[?(@.status == '%s')].board", contract.OutcomeFailed))),
+		},
+		ResultPath: at("$.tally"),
+	})
+	verdict := awsstepfunctions.NewChoice(scope, at(props.Prefix+StateMoreBoards), &awsstepfunctions.ChoiceProps{
+		Comment: at("Another page of boards, or the verdict"),
+	}).
+		When(more, next, nil)
+	if props.page {
+		// A child reports its page to its parent, which gives the verdict.
+		verdict.Otherwise(tallyOnly.Next(summarizePage(scope, props.Prefix)))
+	} else {
+		verdict.When(awsstepfunctions.Condition_IsPresent(at("$.fleet.outcomes[0]")), tallyOnly.Next(fleetVerdict(scope, props)), nil).
+			Otherwise(noBoards(scope, props))
+	}
+
+	anyOnPage := awsstepfunctions.NewChoice(scope, at(props.Prefix+StateAnyBoardsOnPage), &awsstepfunctions.ChoiceProps{
+		Comment: at("An empty page (no match) skips describe and delivery"),
+	}).
+		When(awsstepfunctions.Condition_IsPresent(at("$.listed.ContainerInstanceArns[0]")),
+			describe.Next(each).Next(collect).Next(flatten).Next(verdict), nil).
+		Otherwise(verdict)
+	first.Next(anyOnPage)
+	next.Next(anyOnPage)
+	return choose.Next(first)
+}
+
+// noBoards ends a fan-out whose cluster query matched no board.
+func noBoards(scope constructs.Construct, props FanOutProps) awsstepfunctions.Fail {
+	at := jsii.String
+	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
+	return awsstepfunctions.NewFail(scope, at(props.Prefix+StateNoBoards), &awsstepfunctions.FailProps{
 		Comment: at("No registered board matches the target: nothing was delivered"),
 		Error:   at(contract.ErrNoBoards),
 		CausePath: awsstepfunctions.JsonPath_Format(at("no registered board matches {} (cluster query: {}): {} was not delivered"),
 			str("$.fleet.target"), str("$.fleet.filter"), props.What),
 	})
+}
+
+// fleetVerdict follows TallyOutcomes: SomeBoardsFailed, or the outcomes.
+func fleetVerdict(scope constructs.Construct, props FanOutProps) awsstepfunctions.Choice {
+	at := jsii.String
+	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
 	// The cause names the boards by status; their outcomes (exit code in
 	// words, RunTask's failures) are in TallyOutcomes' output. Names only
 	// keep the cause short: a Fail's cause holds at most 32,768 characters.
@@ -242,41 +307,11 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 		Comment:    at("Every matching board got the file; the output is one outcome per board"),
 		OutputPath: at("$.fleet.outcomes"),
 	})
-	tally := awsstepfunctions.NewPass(scope, at(props.Prefix+StateTally), &awsstepfunctions.PassProps{
-		Comment: at("Count the boards and pick the outcomes that are failures (failed, offline)"),
-		Parameters: &map[string]any{
-			"boards": awsstepfunctions.JsonPath_ArrayLength(awsstepfunctions.JsonPath_ListAt(at("$.fleet.outcomes"))),
-			// Only failures count (contract.OutcomeIsFailure): gone, kept,
-			// up_to_date, conflict, ... are the board doing its job.
-			"undelivered": awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$.fleet.outcomes[?(@.status == '%s' || @.status == '%s')]", contract.OutcomeFailed, contract.OutcomeOffline))),
-			"offline":     awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$.fleet.outcomes[?(@.status == '%s')].board", contract.OutcomeOffline))),
-			"failed":      awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$.fleet.outcomes[?(@.status == '%s')].board", contract.OutcomeFailed))),
-		},
-		ResultPath: at("$.tally"),
-	}).Next(awsstepfunctions.NewChoice(scope, at(props.Prefix+StateVerdict), &awsstepfunctions.ChoiceProps{
+	return awsstepfunctions.NewChoice(scope, at(props.Prefix+StateVerdict), &awsstepfunctions.ChoiceProps{
 		Comment: at("Succeed unless a board failed or stayed offline"),
 	}).
 		When(awsstepfunctions.Condition_IsPresent(at("$.tally.undelivered[0]")), someFailed, nil).
-		Otherwise(delivered))
-	verdict := awsstepfunctions.NewChoice(scope, at(props.Prefix+StateMoreBoards), &awsstepfunctions.ChoiceProps{
-		Comment: at("Another page of boards, or the verdict"),
-	}).
-		When(awsstepfunctions.Condition_And(
-			awsstepfunctions.Condition_IsPresent(at("$.listed.NextToken")),
-			awsstepfunctions.Condition_IsString(at("$.listed.NextToken")),
-		), next, nil).
-		When(awsstepfunctions.Condition_IsPresent(at("$.fleet.outcomes[0]")), tally, nil).
-		Otherwise(noBoards)
-
-	anyOnPage := awsstepfunctions.NewChoice(scope, at(props.Prefix+StateAnyBoardsOnPage), &awsstepfunctions.ChoiceProps{
-		Comment: at("An empty page (no match) skips describe and delivery"),
-	}).
-		When(awsstepfunctions.Condition_IsPresent(at("$.listed.ContainerInstanceArns[0]")),
-			describe.Next(each).Next(collect).Next(flatten).Next(verdict), nil).
-		Otherwise(verdict)
-	first.Next(anyOnPage)
-	next.Next(anyOnPage)
-	return choose.Next(first)
+		Otherwise(delivered)
 }
 
 // deliverToOneBoard is one iteration: the task pinned to the board, then

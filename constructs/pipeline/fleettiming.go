@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"time"
 )
 
@@ -165,4 +166,78 @@ func (t FleetTiming) ExecutionTimeout() time.Duration {
 	pages := (n + BoardsPerPage - 1) / BoardsPerPage
 	listing := time.Duration(pages*listingCalls) * (sdkRetry.worstCaseWait() + time.Duration(1+sdkRetry.maxAttempts)*attemptAllowance)
 	return (time.Duration(rounds)*t.boardBudget() + listing + executionMargin).Round(time.Minute)
+}
+
+// Paged deliveries (pages.go): one child execution per page of
+// BoardsPerChild boards.
+
+// childFixedEvents: ExecutionStarted, ChooseBoards, TallyOutcomes,
+// SummarizePage, PageReported, ExecutionSucceeded.
+const childFixedEvents = 1 + 2*4 + 1
+
+// childChunkEvents is one chunk of BoardsPerPage boards in a child: the
+// Pass that picks it, AnyBoardsOnPage, DescribeBoards (with its retries at
+// worst), the Map, CollectOutcomes, FlattenOutcomes, MoreBoards.
+const childChunkEvents = 2 + 2 + 5 + 4 + 2 + 2 + 2 + sdkRetries*attemptEvents
+
+// parentPageEvents is one page in the parent: ListBoardPage (with its
+// retries at worst), AnyBoardsInPage, DeliverToPage (entered, scheduled,
+// started, submitted, succeeded, exited; a failed child adds its failure
+// and CountPageAsFailed instead of AddPageSummary), AddPageSummary,
+// FlattenBoardNames, MorePages.
+const parentPageEvents = 5 + sdkRetries*attemptEvents + 2 + 6 + 2 + 2 + 2
+
+// PageEvents is the most history events of a child execution delivering
+// to n boards (at most BoardsPerChild): every board at its worst.
+func (t FleetTiming) PageEvents(n int) int {
+	chunks := (n + BoardsPerPage - 1) / BoardsPerPage
+	return childFixedEvents + chunks*childChunkEvents + n*t.EventsPerBoard()
+}
+
+// PagedEvents is the most history events of the parent of a paged
+// delivery to n boards.
+func PagedEvents(n int) int {
+	pages := (n + BoardsPerChild - 1) / BoardsPerChild
+	return fixedEvents + pages*parentPageEvents
+}
+
+// PageTimeout is a child execution's TimeoutSeconds: its BoardsPerChild
+// boards through MaxConcurrency slots at their worst, describing them in
+// chunks (each call with every retry), and the margin.
+func (t FleetTiming) PageTimeout() time.Duration {
+	rounds := BoardsPerChild/MaxConcurrency + 1
+	chunks := (BoardsPerChild + BoardsPerPage - 1) / BoardsPerPage
+	describe := time.Duration(chunks) * (sdkRetry.worstCaseWait() + time.Duration(1+sdkRetry.maxAttempts)*attemptAllowance)
+	return (time.Duration(rounds)*t.boardBudget() + describe + executionMargin).Round(time.Minute)
+}
+
+// PagedTimeout is the parent's TimeoutSeconds for maxBoards boards: the
+// pages run one after the other, each its listing at worst and its child
+// for all of PageTimeout, and the margin. So a child ends (in its own
+// summary or TIMED_OUT, which the parent catches) before the parent does.
+func (t FleetTiming) PagedTimeout(maxBoards int) time.Duration {
+	pages := (maxBoards + BoardsPerChild - 1) / BoardsPerChild
+	list := sdkRetry.worstCaseWait() + time.Duration(1+sdkRetry.maxAttempts)*attemptAllowance
+	return (time.Duration(pages)*(list+attemptAllowance+t.PageTimeout()) + executionMargin).Round(time.Minute)
+}
+
+// MaxExecutionDuration is the STANDARD workflow's limit: one year.
+const MaxExecutionDuration = 365 * 24 * time.Hour
+
+// CheckPagedFleet says whether maxBoards boards can be delivered within
+// one STANDARD execution's year with these timings (a 24-h task with a
+// 2-h offlineWait cannot reach 10,000 boards one page after another).
+func (t FleetTiming) CheckPagedFleet(maxBoards int) error {
+	if maxBoards <= t.MaxFleet() {
+		return nil
+	}
+	if d := t.PagedTimeout(maxBoards); d > MaxExecutionDuration {
+		most := 0
+		for n := BoardsPerChild; t.PagedTimeout(n) <= MaxExecutionDuration; n += BoardsPerChild {
+			most = n
+		}
+		return fmt.Errorf("maxBoards=%d with taskTimeout=%s and offlineWait=%s needs an execution of up to %d days, over Step Functions' one year: lower maxBoards to %d or less, or taskTimeout or offlineWait",
+			maxBoards, t.TaskTimeout, t.OfflineWait, int(d.Hours()/24+0.5), most)
+	}
+	return nil
 }

@@ -47,6 +47,13 @@ type Props struct {
 	// OfflineWait bounds the retries of a busy or offline board (fleet
 	// targets only).
 	OfflineWait time.Duration
+	// MaxBoards is the largest fleet a delivery must reach; past what one
+	// execution serves (FleetTiming.MaxFleet) it runs one child execution
+	// per page of BoardsPerChild boards (pages.go). 0: one execution.
+	MaxBoards int
+	// child is filled in by the paged delivery's definition: its role
+	// may start it.
+	child *childMachine
 	// MirrorDeletes: Object Deleted events remove the delivered file from
 	// the boards of the target (every board for "any").
 	MirrorDeletes bool
@@ -62,7 +69,10 @@ type Pipeline struct {
 	TargetRole      awsiam.Role
 	DeadLetterQueue awssqs.Queue
 	StateMachine    awsstepfunctions.StateMachine
-	LogGroup        awslogs.LogGroup
+	// PageStateMachine is the child of a paged delivery (Props.MaxBoards
+	// past one execution's bounds), nil otherwise.
+	PageStateMachine awsstepfunctions.StateMachine
+	LogGroup         awslogs.LogGroup
 }
 
 // New creates the rule and the state machine.
@@ -73,14 +83,17 @@ func New(scope constructs.Construct, id string, props Props) *Pipeline {
 		props.Target.Kind = TargetAny
 	}
 
+	props.child = &childMachine{}
 	p.LogGroup = executionLogGroup(c, "", props.LogRetention, props.RemovalPolicy)
 	p.StateMachine = newStateMachine(c, stateMachineProps{
 		Comment:  "edge-drop: deliver an uploaded S3 object to an ECS Anywhere board",
 		Body:     definition(c, props),
 		Timeout:  props.executionTimeout(),
-		Role:     stateMachineRole(c, props, props.fansOut()),
+		Role:     deliveryRole(c, props),
 		LogGroup: p.LogGroup,
 	})
+
+	p.PageStateMachine = props.child.machine
 
 	p.DeadLetterQueue = awssqs.NewQueue(c, jsii.String("DeadLetters"), &awssqs.QueueProps{
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,

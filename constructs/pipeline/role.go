@@ -31,7 +31,7 @@ var StateMachineAnyResourceActions = []string{
 // one cluster by ecs:cluster, and PassRole only to ECS tasks.
 // A fleet role (every target but "any", and the sync) may also list and
 // describe the cluster's boards.
-func stateMachineRole(scope constructs.Construct, props Props, fleet bool) awsiam.Role {
+func stateMachineRole(scope constructs.Construct, props Props, fleet bool, extra ...awsiam.PolicyStatement) awsiam.Role {
 	stack := awscdk.Stack_Of(scope)
 	onCluster := map[string]any{"ArnEquals": map[string]any{"ecs:cluster": props.Cluster.ClusterArn()}}
 	tasks := stack.FormatArn(&awscdk.ArnComponents{
@@ -92,6 +92,7 @@ func stateMachineRole(scope constructs.Construct, props Props, fleet bool) awsia
 	if fleet {
 		statements = append(statements, fleetStatements(stack, props, onCluster)...)
 	}
+	statements = append(statements, extra...)
 	doc := awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &statements})
 	role := awsiam.NewRole(scope, jsii.String("StateMachineRole"), &awsiam.RoleProps{
 		AssumedBy:      trust.StepFunctions.PrincipalIn(scope),
@@ -110,6 +111,9 @@ func stateMachineRole(scope constructs.Construct, props Props, fleet bool) awsia
 			&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:.+:ecs:.+:container-instance\/.+\/\*$/`)},
 		},
 	}}, jsii.Bool(true))
+	if len(extra) > 0 {
+		suppressChildWildcards(role, "")
+	}
 	return role
 }
 

@@ -73,6 +73,15 @@ func Filter(kind TargetKind, name string) string {
 	panic("pipeline: no cluster query for target " + string(kind))
 }
 
+// fanOut is FanOut, or for a pageable delivery past one execution's
+// bounds its paged form.
+func fanOut(scope constructs.Construct, props Props, fan FanOutProps) awsstepfunctions.IChainable {
+	if fan.Pageable && props.paged() {
+		return pagedFanOut(scope, props, fan)
+	}
+	return FanOut(scope, fan)
+}
+
 // StripComponents is how many leading components of a routed key are not
 // part of the board's path: the prefix's and the target's.
 func StripComponents(routePrefix string) int { return strings.Count(routePrefix, "/") + 1 }
@@ -92,7 +101,7 @@ func fleet(scope constructs.Construct, props Props, fan FanOutProps) awsstepfunc
 	if t.Kind != TargetRouted {
 		fan.Filter = at(Filter(t.Kind, t.Name))
 		fan.Target = at(strings.TrimSuffix(string(t.Kind)+":"+t.Name, ":"))
-		return FanOut(scope, fan)
+		return fanOut(scope, props, fan)
 	}
 
 	fan.Environment = append(fan.Environment, &awsstepfunctionstasks.TaskEnvironmentVariable{
@@ -133,7 +142,7 @@ func fleet(scope constructs.Construct, props Props, fan FanOutProps) awsstepfunc
 		QueryLanguage: awsstepfunctions.QueryLanguage_JSONATA,
 	}).
 		When(isNotAName(target), badName, nil).
-		Otherwise(FanOut(scope, fan))
+		Otherwise(fanOut(scope, props, fan))
 
 	// The key is URL-encoded as S3 sent it; the prefix holds only
 	// characters S3 does not encode (config checks it), so it matches as

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -130,5 +131,47 @@ func TestFleetExecutionTimeoutOutlastsTheLargestFleet(t *testing.T) {
 		if got > 365*24*time.Hour {
 			t.Errorf("%s is over the 1-year STANDARD limit", got)
 		}
+	}
+}
+
+// A paged delivery: each child (BoardsPerChild boards, every one at its
+// worst) and the parent of 10,000 boards stay within 25,000 history
+// events; the child's timeout outlasts its boards, the parent's outlasts
+// every page one after another, and both stay within a year.
+func TestPagedFleetHistoryAndTimeouts(t *testing.T) {
+	for _, tc := range []struct {
+		task, wait            time.Duration
+		childEvents           int
+		childTimeout, timeout time.Duration
+	}{
+		{30 * time.Minute, 30 * time.Minute, 7550, 9*time.Hour + 29*time.Minute, 961*time.Hour + 45*time.Minute},
+		{time.Minute, time.Minute, 5450, 2*time.Hour + 47*time.Minute, 291*time.Hour + 45*time.Minute},
+	} {
+		f := FleetTiming{TaskTimeout: tc.task, OfflineWait: tc.wait}
+		if got := f.PageEvents(BoardsPerChild); got != tc.childEvents || got > MaxHistoryEvents {
+			t.Errorf("task %s: a child of %d boards at worst: %d events, want %d (≤ %d)", tc.task, BoardsPerChild, got, tc.childEvents, MaxHistoryEvents)
+		}
+		if got := PagedEvents(10_000); got != 22+100*parentPageEvents || got > MaxHistoryEvents {
+			t.Errorf("parent of 10,000 boards: %d events", got)
+		}
+		if got := f.PageTimeout(); got != tc.childTimeout || got < time.Duration(BoardsPerChild/MaxConcurrency+1)*f.boardBudget() {
+			t.Errorf("task %s: child timeout %s, want %s (≥ its boards' rounds)", tc.task, got, tc.childTimeout)
+		}
+		if got := f.PagedTimeout(10_000); got != tc.timeout || got < 100*f.PageTimeout() || got > MaxExecutionDuration {
+			t.Errorf("task %s: parent timeout %s, want %s (≥ 100 children, ≤ a year)", tc.task, got, tc.timeout)
+		}
+		if err := f.CheckPagedFleet(10_000); err != nil {
+			t.Error(err)
+		}
+	}
+	// A 24-h task with a 2-h offlineWait cannot page 10,000 boards within a
+	// year: the error names the most it can.
+	long := FleetTiming{TaskTimeout: 24 * time.Hour, OfflineWait: 2 * time.Hour}
+	err := long.CheckPagedFleet(10_000)
+	if err == nil || !strings.Contains(err.Error(), "lower maxBoards to 5400") {
+		t.Errorf("24h/2h: %v", err)
+	}
+	if long.PagedTimeout(5400) > MaxExecutionDuration || long.PagedTimeout(5500) <= MaxExecutionDuration {
+		t.Errorf("24h/2h: 5,400 boards %s, 5,500 %s", long.PagedTimeout(5400), long.PagedTimeout(5500))
 	}
 }

@@ -143,8 +143,13 @@ func ExecutionTimeout(taskTimeout time.Duration) time.Duration {
 // executionTimeout is ExecutionTimeout or, for a fleet target,
 // FleetTiming.ExecutionTimeout; with deletes under "any" the longer one.
 func (p Props) executionTimeout() time.Duration {
-	fleet := FleetTiming{TaskTimeout: p.TaskTimeout, OfflineWait: p.OfflineWait}.ExecutionTimeout()
+	timing := FleetTiming{TaskTimeout: p.TaskTimeout, OfflineWait: p.OfflineWait}
+	fleet := timing.ExecutionTimeout()
 	switch {
+	case p.paged() && p.MirrorDeletes: // paged deliveries, deletes in one execution
+		return max(timing.PagedTimeout(p.MaxBoards), fleet)
+	case p.paged():
+		return timing.PagedTimeout(p.MaxBoards)
 	case p.Target.Kind != TargetAny:
 		return fleet
 	case p.MirrorDeletes: // deliveries to one board, deletes on every board
@@ -186,6 +191,7 @@ func definition(scope constructs.Construct, props Props) awsstepfunctions.IChain
 			What:        awsstepfunctions.JsonPath_Format(jsii.String("s3://{}/{}"), awsstepfunctions.JsonPath_StringAt(jsii.String("$.bucket")), awsstepfunctions.JsonPath_StringAt(jsii.String("$.key"))),
 			Carry:       []string{"bucket", "key", "size", "etag", "sequencer"},
 			Environment: *objectEnvironment(),
+			Pageable:    true,
 		})
 	}
 

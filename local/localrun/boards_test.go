@@ -26,10 +26,45 @@ func TestParseBoards(t *testing.T) {
 		"a@g1+g2+g3+g4+g5+g6+g7+g8+g9+g10": "10 groups",
 		"a@site 1":                         `group name "site 1"`,
 		"-a":                               `board name "-a"`,
+		// Ranges: bad ones name what is wrong.
+		"b[1-2":                 "no closing ]",
+		"b1-2]":                 "] without its [",
+		"b[2-1]":                "counts down",
+		"b[1-]":                 "two whole numbers",
+		"b[-3]":                 "two whole numbers",
+		"b[x-y]":                "two whole numbers",
+		"b[1-2][3-4]":           "one [first-last] range",
+		"b[+1-3]":               "two whole numbers",
+		"b[1-10001]":            "at most 10000",
+		"a[1-9000],b[1-1001]":   "at most 10000",
+		"b[1-5000],c[1-5000],d": "more than 10000",
+		"b[1-2],b2":             `"b2" is named twice`,
+		"[1-2]@x+x":             `group "x" twice`,
+		"_[1-2]":                `board name "_1"`,
 	} {
 		_, err := ParseBoards(spec)
-		if err == nil || !strings.Contains(err.Error(), why) || strings.Contains(err.Error(), "\n") {
+		if err == nil || !strings.Contains(err.Error(), why) || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "b[1-2000]@site1") {
 			t.Errorf("%q: %v, want one line naming %s", spec, err, why)
+		}
+	}
+}
+
+func TestParseBoardRanges(t *testing.T) {
+	for _, tc := range []struct {
+		spec  string
+		n     int
+		first Board
+		last  Board
+	}{
+		{"b[1-2000]@site1", 2000, Board{Name: "b1", Groups: []string{"site1"}}, Board{Name: "b2000", Groups: []string{"site1"}}},
+		{"b[001-100]", 100, Board{Name: "b001"}, Board{Name: "b100"}},
+		{"shop-[7-7]-eu@a+b", 1, Board{Name: "shop-7-eu", Groups: []string{"a", "b"}}, Board{Name: "shop-7-eu", Groups: []string{"a", "b"}}},
+		{"x, b[1-3]@g, y@h", 5, Board{Name: "x"}, Board{Name: "y", Groups: []string{"h"}}},
+		{"[0-9999]", 10000, Board{Name: "0"}, Board{Name: "9999"}},
+	} {
+		got, err := ParseBoards(tc.spec)
+		if err != nil || len(got) != tc.n || !reflect.DeepEqual(got[0], tc.first) || !reflect.DeepEqual(got[len(got)-1], tc.last) {
+			t.Errorf("%q: %d boards %v, want %d from %+v to %+v", tc.spec, len(got), err, tc.n, tc.first, tc.last)
 		}
 	}
 }

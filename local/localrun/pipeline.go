@@ -458,12 +458,32 @@ func targetInput(event []byte, r assembly.Rule) (any, error) {
 // it: the task calls go to the fleet runner. observe, if set, sees every
 // event of the execution too.
 func (p *Pipeline) execute(ctx context.Context, m machine, name string, in any, r Result, observe func(asl.Event)) Result {
+	return p.executeAs(ctx, m, name, name, in, r, observe)
+}
+
+// executeAs is execute with Options.Observer told the events come from
+// the execution as: a child execution (a paged delivery's page) reports
+// as its parent, so that the demo sees one delivery with every board.
+func (p *Pipeline) executeAs(ctx context.Context, m machine, name, as string, in any, r Result, observe func(asl.Event)) Result {
+	var children atomic.Int64
 	// A timed-out state does not wait for its task to stop, so the task
 	// may still write this after the execution ended.
 	var reason atomic.Pointer[string]
 	r.StateMachine = m.name
 	r.Execution = m.parsed.Execute(ctx, in, asl.Options{
 		Task: func(ctx context.Context, resource string, params any) (any, error) {
+			if resource == asl.ResourceStartExecutionSync2 {
+				// A child execution (a paged delivery's page), in-process:
+				// its tasks take slots as any execution's do.
+				return asl.StartExecutionSync2(ctx, params, func(ctx context.Context, arn, _ string, in any) (*asl.Execution, error) {
+					cm, ok := p.machines[arn]
+					if !ok {
+						return nil, fmt.Errorf("state machine %s is not in the assembly", arn)
+					}
+					child := fmt.Sprintf("%s-page-%d", name, children.Add(1))
+					return p.executeAs(ctx, cm, child, as, in, Result{}, nil).Execution, nil
+				})
+			}
 			if !p.tasks.start() {
 				return nil, context.Canceled
 			}
@@ -480,7 +500,7 @@ func (p *Pipeline) execute(ctx context.Context, m machine, name string, in any, 
 		StateMachineName: m.name,
 		Observer: func(e asl.Event) {
 			if p.opts.Observer != nil {
-				p.opts.Observer(name, e)
+				p.opts.Observer(as, e)
 			}
 			if observe != nil {
 				observe(e)
