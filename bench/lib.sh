@@ -1,4 +1,4 @@
-# Shared by bench/run.sh and bench/sync.sh (sourced): builds the tools into
+# Shared by the bench scripts (sourced): builds the tools into
 # $OUT and starts the local S3 server. Expects ROOT, OUT, PORT, EP set.
 
 # build_tools: edge-drop-task (release flags), bench-s3, s5cmd v2.3.0.
@@ -33,4 +33,17 @@ start_server() {
   export HOME=$OUT/home AWS_ACCESS_KEY_ID=AKIDBENCH AWS_SECRET_ACCESS_KEY=benchsecret AWS_REGION=us-east-1 \
     AWS_EC2_METADATA_DISABLED=true AWS_ENDPOINT_URL_S3=$EP AWS_PAGER=""
   mkdir -p "$HOME"
+}
+
+# build_base: the task as BASE (a git revision) has it, into
+# $OUT/edge-drop-task-base, from $OUT/base-src (the caller's EXIT trap
+# removes it); sets BASE_REV.
+build_base() {
+  rm -rf "$OUT/base-src" && mkdir -p "$OUT/base-src"
+  # The task module's sibling modules (its go.mod replaces them with ../...).
+  local mods=(task contract)
+  git -C "$ROOT" cat-file -e "$BASE:s3fake" 2>/dev/null && mods+=(s3fake)
+  git -C "$ROOT" archive "$BASE" "${mods[@]}" | tar -x -C "$OUT/base-src"
+  (cd "$OUT/base-src/task" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=base" -o "$OUT/edge-drop-task-base" .)
+  BASE_REV=$(git -C "$ROOT" rev-parse --short "$BASE")
 }

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/edge-drop/edge-drop/contract"
 )
 
 // Context keys, in the order docs/configuration.md documents them.
@@ -39,6 +41,8 @@ const (
 	KeyTaskUser            = "taskUser"
 	KeyTaskTimeout         = "taskTimeout"
 	KeyMaxObjectMiB        = "maxObjectMiB"
+	KeyBoardMaxRate        = "boardMaxRate"
+	KeyBoardRateSchedule   = "boardRateSchedule"
 	KeyBoardPolicy         = "boardPolicy"
 	KeyDeliverTo           = "deliverTo"
 	KeyRoutePrefix         = "routePrefix"
@@ -127,6 +131,14 @@ type Config struct {
 	// machine ends larger ones in TooLarge without starting a task, and the
 	// task refuses them before it allocates space.
 	MaxObjectMiB int
+
+	// BoardMaxRate caps the bytes per second of each board's downloads
+	// ("2MiB"; "" = no cap), BoardRateSchedule is a timetable of caps in
+	// the board's local time ("08:00,512KiB 18:00,off"; rclone's --bwlimit
+	// format): the task's EDGE_DROP_MAX_RATE and EDGE_DROP_RATE_SCHEDULE,
+	// parsed here with the task's own parser (package contract).
+	BoardMaxRate      string
+	BoardRateSchedule string
 
 	// BoardPolicy is "scoped" (default) or "managed".
 	BoardPolicy BoardPolicy
@@ -246,6 +258,8 @@ func FromContext(lookup Lookup) (Config, error) {
 		}
 	}
 	integer(KeyMaxObjectMiB, &c.MaxObjectMiB)
+	str(KeyBoardMaxRate, &c.BoardMaxRate)
+	str(KeyBoardRateSchedule, &c.BoardRateSchedule)
 	var bp string
 	str(KeyBoardPolicy, &bp)
 	if bp != "" {
@@ -389,6 +403,12 @@ func (c Config) Validate() error {
 	}
 	if c.MaxObjectMiB < 1 || c.MaxObjectMiB > MaxObjectMiBLimit {
 		bad(KeyMaxObjectMiB, c.MaxObjectMiB, fmt.Sprintf("must be a whole number of MiB from 1 to %d (1 TiB): the largest object a board accepts", MaxObjectMiBLimit))
+	}
+	if _, err := contract.ParseRate(c.BoardMaxRate); c.BoardMaxRate != "" && err != nil {
+		bad(KeyBoardMaxRate, c.BoardMaxRate, "must be a bandwidth per board such as 2MiB or 512KiB (a unit is required), or empty for no cap: "+err.Error())
+	}
+	if _, err := contract.ParseRateSchedule(c.BoardRateSchedule); err != nil {
+		bad(KeyBoardRateSchedule, c.BoardRateSchedule, `must be a timetable such as "08:00,512KiB 18:00,off" (rclone's --bwlimit format, the board's local time), or empty: `+err.Error())
 	}
 	if c.BoardPolicy != ScopedBoardPolicy && c.BoardPolicy != ManagedBoardPolicy {
 		bad(KeyBoardPolicy, c.BoardPolicy, `must be "scoped" (edge-drop's least-privilege policy) or "managed" (AWS's managed policies, the fallback)`)

@@ -115,6 +115,10 @@ func TestBadValuesNameTheKey(t *testing.T) {
 		{KeyMaxObjectMiB, "-5", "from 1 to 1048576"},
 		{KeyMaxObjectMiB, "1048577", "from 1 to 1048576"},
 		{KeyMaxObjectMiB, "1.5", "whole number"},
+		{KeyBoardMaxRate, "2", `must be a bandwidth per board such as 2MiB or 512KiB (a unit is required), or empty for no cap: "2" has no unit`},
+		{KeyBoardMaxRate, "fast", "is not a rate"},
+		{KeyBoardRateSchedule, "8:00,1MiB", `must be a timetable such as "08:00,512KiB 18:00,off" (rclone's --bwlimit format, the board's local time), or empty: "8:00,1MiB": "8:00" is not a time of day`},
+		{KeyBoardRateSchedule, "08:00,512", `"512" has no unit`},
 		{KeyBoardPolicy, "wide", `"scoped"`},
 		{KeyAlarmEmail, "ops", "one e-mail address"},
 		{KeyAlarmEmail, "ops@localhost", "one e-mail address"},
@@ -162,6 +166,18 @@ func TestBadValuesNameTheKey(t *testing.T) {
 				t.Fatalf("error %q must name the key, the rule (%q) and the fix", msg, tc.want)
 			}
 		})
+	}
+}
+
+// The board's bandwidth budget passes through as the task will read it
+// (the task's own parser, package contract, checks it here).
+func TestBoardBandwidth(t *testing.T) {
+	c, err := FromContext(lookupFrom(map[string]any{KeyBoardMaxRate: " 2MiB ", KeyBoardRateSchedule: "08:00,512KiB 18:00,off"}))
+	if err != nil || c.BoardMaxRate != "2MiB" || c.BoardRateSchedule != "08:00,512KiB 18:00,off" {
+		t.Fatalf("got %q %q, %v", c.BoardMaxRate, c.BoardRateSchedule, err)
+	}
+	if d := Default(); d.BoardMaxRate != "" || d.BoardRateSchedule != "" {
+		t.Fatalf("bandwidth is capped by default: %+v", d)
 	}
 }
 

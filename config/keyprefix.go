@@ -58,7 +58,7 @@ func longest(prefixes ...string) string {
 
 // LiteralPrefix is the start of a StringMatches pattern (or an EventBridge
 // wildcard) before its first wildcard '*', with "\*" read as '*' and "\\"
-// as '\' (task/internal/pattern, contract/testdata/stringmatches.json); a
+// as '\' (contract.StringMatches, contract/testdata/stringmatches.json); a
 // pattern without a wildcard is all literal.
 func LiteralPrefix(pattern string) string {
 	var b strings.Builder

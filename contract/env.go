@@ -39,6 +39,22 @@ const (
 	// (opt-in; default false).
 	EnvMirrorDeletes = "EDGE_DROP_MIRROR_DELETES"
 
+	// The board's budgets, from the task definition (the CDK config's
+	// boardMaxRate and boardRateSchedule) or by hand. MaxRate caps the
+	// bytes per second of all the task's downloads together (ParseRate);
+	// RateSchedule is a timetable of such caps in the board's local time
+	// (ParseRateSchedule); the lower of the two applies.
+	EnvMaxRate      = "EDGE_DROP_MAX_RATE"
+	EnvRateSchedule = "EDGE_DROP_RATE_SCHEDULE"
+	// MinFree is the free space a delivery must leave on the data dir's
+	// file system (a size, a percentage, or the smaller of both).
+	EnvMinFree = "EDGE_DROP_MIN_FREE"
+	// An interrupted download's temp file and progress are kept for the
+	// next delivery of the same version to resume, up to this age and
+	// this many bytes in all.
+	EnvPartialMaxAge   = "EDGE_DROP_PARTIAL_MAX_AGE"
+	EnvPartialMaxBytes = "EDGE_DROP_PARTIAL_MAX_BYTES"
+
 	// Tuning, for a person running the binary by hand.
 	EnvPartSize       = "EDGE_DROP_PART_SIZE"
 	EnvConcurrency    = "EDGE_DROP_CONCURRENCY"

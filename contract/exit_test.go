@@ -41,7 +41,8 @@ func TestDescribe(t *testing.T) {
 }
 
 func TestEnvNamesShareThePrefix(t *testing.T) {
-	for _, n := range []string{EnvBucket, EnvKey, EnvEventSequencer, EnvEventETag, EnvEventSize, EnvStripComponents, EnvDataDir, EnvMaxBytes, EnvTimeout, EnvPartSize, EnvConcurrency, EnvRequestTimeout, EnvMode, EnvKeyPrefix, EnvKeyPattern, EnvSyncObjects, EnvMirrorDeletes} {
+	for _, n := range []string{EnvBucket, EnvKey, EnvEventSequencer, EnvEventETag, EnvEventSize, EnvStripComponents, EnvDataDir, EnvMaxBytes, EnvTimeout, EnvPartSize, EnvConcurrency, EnvRequestTimeout, EnvMode, EnvKeyPrefix, EnvKeyPattern, EnvSyncObjects, EnvMirrorDeletes,
+		EnvMaxRate, EnvRateSchedule, EnvMinFree, EnvPartialMaxAge, EnvPartialMaxBytes, EnvTaskToken} {
 		if !strings.HasPrefix(n, EnvPrefix) {
 			t.Errorf("%s lacks the %s prefix", n, EnvPrefix)
 		}

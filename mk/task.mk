@@ -8,7 +8,7 @@ TASK_NATIVE  := bin/edge-drop-task
 TASK_MAX_BYTES := 12582912
 IMAGE        ?= edge-drop-task:$(TASK_VERSION)
 
-.PHONY: task task-native test-task bench-task bench-sync bench-nochange image
+.PHONY: task task-native test-task bench-task bench-sync bench-nochange bench-durable bench-resume bench-budget image
 
 task: ## Cross-compile the device binary (linux/arm64, static, stripped) into bin/edge-drop-task-linux-arm64
 	@mkdir -p bin
@@ -39,6 +39,15 @@ bench-sync: ## Sync benchmark table: edge-drop-task sync vs s5cmd sync vs aws s3
 
 bench-nochange: ## No-change sync of 10,000 files: this tree vs BASE (default main), taking turns; then one touched, one flipped file (needs time)
 	bash bench/nochange.sh
+
+bench-durable: ## Durable writes: 1,000-file sync and 1 GiB on a disk and on tmpfs, this tree vs BASE vs s5cmd (+ its flush); fsyncs, renames, openat per file (needs time, strace)
+	bash bench/durable.sh
+
+bench-resume: ## Resume: SIGKILL at ~60% of a 512 MiB object, then deliver again; bytes counted at the server (tmpfs and disk)
+	bash bench/resume.sh
+
+bench-budget: ## Bandwidth budget: EDGE_DROP_MAX_RATE and a timetable on 64 MiB (one download, a sync), and no limit vs BASE and s5cmd (needs time)
+	bash bench/budget.sh
 
 image: ## Build the linux/arm64 container image with docker buildx (IMAGE=..., needs a Docker engine)
 	@bash scripts/docker-preflight.sh

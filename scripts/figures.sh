@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(bench-task bench-sync bench-nochange bench-demo bench-ui)
+[ ${#targets[@]} -gt 0 ] || targets=(bench-task bench-sync bench-nochange bench-durable bench-resume bench-budget bench-demo bench-ui)
 mkdir -p bench/out
 out="bench/out/figures-$(date -u +%Y%m%dT%H%M%SZ).md"
 

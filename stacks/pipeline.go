@@ -82,6 +82,8 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 		User:           cfg.TaskUser,
 		Timeout:        cfg.TaskTimeout,
 		MaxObjectBytes: cfg.MaxObjectBytes(),
+		MaxRate:        cfg.BoardMaxRate,
+		RateSchedule:   cfg.BoardRateSchedule,
 		LogRetention:   retention,
 		RemovalPolicy:  removal,
 	})

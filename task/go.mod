@@ -12,12 +12,11 @@ require (
 	github.com/johannesboyne/gofakes3 v1.2.0
 	github.com/minio/crc64nvme v1.1.1
 	golang.org/x/crypto/x509roots/fallback v0.0.0-20261030153154-30a33513ff6d
+	golang.org/x/sys v0.28.0
+	golang.org/x/time v0.16.0
 )
 
-require (
-	github.com/klauspost/cpuid/v2 v2.2.9 // indirect
-	golang.org/x/sys v0.28.0 // indirect
-)
+require github.com/klauspost/cpuid/v2 v2.2.9 // indirect
 
 require (
 	github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream v1.7.27 // indirect

@@ -40,6 +40,7 @@ import (
 	"github.com/edge-drop/edge-drop/task/internal/prune"
 	"github.com/edge-drop/edge-drop/task/internal/report"
 	"github.com/edge-drop/edge-drop/task/internal/s3conn"
+	"github.com/edge-drop/edge-drop/task/internal/statedir"
 )
 
 // version is set with -ldflags "-X main.version=...".
@@ -136,24 +137,6 @@ func (r *runner) run(ctx context.Context) contract.Report {
 		defer c()
 		r.end = time.Now().Add(cfg.Timeout)
 	}
-	// code is the exit code of err: the context's cause when it ended
-	// (signal: 9, overall timeout: 7), no credentials (5, see
-	// download.Classify), else the error's own.
-	code := func(err error) (exitcode.Code, error) {
-		c := exitcode.Of(err)
-		if ctx.Err() != nil {
-			c = download.Classify(ctx, ctx.Err())
-			if c == exitcode.Network {
-				err = fmt.Errorf("overall timeout %s exceeded: %w", cfg.Timeout, err)
-			}
-		} else if nc, ok := s3conn.NoCredentials(err); ok {
-			// Whichever request met it, the message is the fix (the
-			// wrappers' hints about keys and s3:ListBucket do not apply).
-			c, err = exitcode.Denied, nc
-		}
-		return c, err
-	}
-
 	conns := cfg.Concurrency
 	if cfg.Mode == contract.ModeSync {
 		conns *= cfg.SyncObjects
@@ -165,28 +148,56 @@ func (r *runner) run(ctx context.Context) contract.Report {
 	}
 	r.aws = &awsCfg
 	api := s3conn.S3(awsCfg, so, r.getenv)
-	dl := download.Options{
-		Bucket: cfg.Bucket, Key: cfg.Key, DataDir: cfg.DataDir,
-		PartSize: cfg.PartSize, Concurrency: cfg.Concurrency,
-		RequestTimeout: cfg.RequestTimeout, Logger: r.log, OnTransfer: onTransfer,
-		MaxBytes: cfg.MaxBytes, StripComponents: cfg.StripComponents,
-		Event: download.Event{Sequencer: cfg.Event.Sequencer, ETag: cfg.Event.ETag, Size: cfg.Event.Size},
-	}
+	dl := r.downloadOptions()
+	defer dl.Limiter.Close()
+	code := r.classifier(ctx)
 	switch cfg.Mode {
 	case contract.ModeSync:
 		return r.sync(ctx, api, dl, code)
 	case contract.ModeDelete:
-		res, err := prune.Run(ctx, api, prune.Options{Bucket: cfg.Bucket, Key: cfg.Key, DataDir: cfg.DataDir, StripComponents: cfg.StripComponents, Logger: r.log})
-		if err != nil {
-			c, err := code(err)
-			rep := r.fail(c, err, "bucket", cfg.Bucket, "key", cfg.Key)
-			rep.Key, rep.Path = cmp.Or(res.Key, keypath.Candidates(cfg.Key)[0]), res.Rel
-			return rep
-		}
-		r.log.Info(string(res.Outcome), "bucket", cfg.Bucket, "key", res.Key, "path", res.Path, "bytes", res.Bytes, "reason", orNone(res.Reason))
-		return deleteReport(res)
+		return r.delete(ctx, api, dl, code)
 	}
+	return r.download(ctx, api, dl, code)
+}
 
+// classifier returns the exit code of an error of the run: the context's
+// cause when it ended (signal: 9, overall timeout: 7), no credentials (5,
+// see download.Classify), else the error's own.
+func (r *runner) classifier(ctx context.Context) func(error) (exitcode.Code, error) {
+	return func(err error) (exitcode.Code, error) {
+		c := exitcode.Of(err)
+		if ctx.Err() != nil {
+			c = download.Classify(ctx, ctx.Err())
+			if c == exitcode.Network {
+				err = fmt.Errorf("overall timeout %s exceeded: %w", r.cfg.Timeout, err)
+			}
+		} else if nc, ok := s3conn.NoCredentials(err); ok {
+			// Whichever request met it, the message is the fix (the
+			// wrappers' hints about keys and s3:ListBucket do not apply).
+			c, err = exitcode.Denied, nc
+		}
+		return c, err
+	}
+}
+
+// delete runs delete mode and writes its one line.
+func (r *runner) delete(ctx context.Context, api *s3.Client, dl download.Options, code func(error) (exitcode.Code, error)) contract.Report {
+	cfg := r.cfg
+	res, err := prune.Run(ctx, api, prune.Options{Bucket: cfg.Bucket, Key: cfg.Key, DataDir: cfg.DataDir, StripComponents: cfg.StripComponents,
+		Partials: dl.Partials, Logger: r.log})
+	if err != nil {
+		c, err := code(err)
+		rep := r.fail(c, err, "bucket", cfg.Bucket, "key", cfg.Key)
+		rep.Key, rep.Path = cmp.Or(res.Key, keypath.Candidates(cfg.Key)[0]), res.Rel
+		return rep
+	}
+	r.log.Info(string(res.Outcome), "bucket", cfg.Bucket, "key", res.Key, "path", res.Path, "bytes", res.Bytes, "reason", orNone(res.Reason))
+	return deleteReport(res)
+}
+
+// download runs download mode and writes its summary line.
+func (r *runner) download(ctx context.Context, api *s3.Client, dl download.Options, code func(error) (exitcode.Code, error)) contract.Report {
+	cfg := r.cfg
 	res, err := download.Run(ctx, api, dl)
 	if err != nil {
 		c, err := code(err)
@@ -216,10 +227,27 @@ func (r *runner) run(ctx context.Context) contract.Report {
 	r.log.Info(msg,
 		"bucket", cfg.Bucket, "key", res.Key, "path", res.Path, "bytes", res.Bytes,
 		"seconds", round(secs, 3), "mb_per_s", round(mbps, 1),
-		"verified", orNone(res.Verified), "resumed_parts", res.Resumes, "up_to_date", res.UpToDate,
+		"verified", orNone(res.Verified), "resumed_parts", res.Resumes, "kept_bytes", res.Kept, "fetched_bytes", res.Fetched, "up_to_date", res.UpToDate,
 		"reverified", res.Reverified, "conflict_copy", orNone(res.ConflictCopy),
 		"superseded", res.Superseded, "restarts", res.Restarts, "record", orNone(res.Record))
 	return downloadReport(res)
+}
+
+// downloadOptions are the settings every delivery of the run shares: the
+// transfer's, the bandwidth budget, the free-space floor, the bounds of
+// kept partials.
+func (r *runner) downloadOptions() download.Options {
+	cfg := r.cfg
+	return download.Options{
+		Bucket: cfg.Bucket, Key: cfg.Key, DataDir: cfg.DataDir,
+		PartSize: cfg.PartSize, Concurrency: cfg.Concurrency,
+		RequestTimeout: cfg.RequestTimeout, Logger: r.log, OnTransfer: onTransfer,
+		MaxBytes: cfg.MaxBytes, StripComponents: cfg.StripComponents,
+		Event: download.Event{Sequencer: cfg.Event.Sequencer, ETag: cfg.Event.ETag, Size: cfg.Event.Size},
+		Floor: cfg.MinFree.Floor, FloorSetting: cfg.MinFree.String(),
+		Partials: statedir.Bounds{MaxAge: cfg.PartialMaxAge, MaxBytes: cfg.PartialMaxBytes},
+		Limiter:  download.NewLimiter(cfg.MaxRate, cfg.RateSchedule, r.log),
+	}
 }
 
 // sync runs sync mode and writes its one summary line (with the exit
@@ -245,7 +273,7 @@ func (r *runner) sync(ctx context.Context, api *s3.Client, dl download.Options, 
 		"folders", sum.Folders, "up_to_date", sum.UpToDate, "reverified", sum.Reverified, "conflicts", sum.Conflicts,
 		"skipped", sum.Skipped, "skipped_unsafe", sum.Unsafe, "failed", sum.Failed, "vanished", sum.Vanished,
 		"deleted", sum.Deleted, "kept", sum.Kept,
-		"bytes", sum.Bytes, "seconds", round(secs, 3), "files_per_s", round(float64(sum.Downloaded)/max(secs, 1e-9), 1)}
+		"bytes", sum.Bytes, "flushes", sum.Flushes, "seconds", round(secs, 3), "files_per_s", round(float64(sum.Downloaded)/max(secs, 1e-9), 1)}
 	if err == nil {
 		log.Info("sync complete", attrs...)
 		return syncReport(sum, exitcode.OK, nil)

@@ -3,6 +3,9 @@
 // fixed address for bench/run.sh, with the benchmark objects preloaded, and
 // writes their SHA-256 sums for verification. It runs as its own process so
 // its memory is not counted in the measured downloaders.
+// GET /__bytes answers the response body bytes served so far (the count
+// the resume benchmark reads at the server); POST /__bytes resets it, and
+// with ?pause=N the server stops sending once N bytes are served.
 //
 //	bench-s3 -addr 127.0.0.1:9123 -sums bench/out/objects.sha256
 package main
@@ -21,6 +24,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/johannesboyne/gofakes3"
@@ -34,7 +38,8 @@ type options struct {
 	addr, sums                     string
 	bigMiB                         int
 	syncSmall, syncBig, syncBigMiB int
-	syncMany                       int
+	syncMany, syncStrace           int
+	resumeMiB, budgetMiB           int
 }
 
 // midMiB is the size of mid.bin, the first MiB of the big objects.
@@ -44,8 +49,10 @@ func (o options) check() error {
 	if o.bigMiB < midMiB {
 		return fmt.Errorf("-big-mib %d: at least %d (mid.bin is the first %d MiB of the big objects)", o.bigMiB, midMiB, midMiB)
 	}
-	if o.syncSmall < 0 || o.syncBig < 0 || o.syncMany < 0 || o.syncBigMiB < 0 {
-		return fmt.Errorf("-sync-small, -sync-big, -sync-big-mib and -sync-many cannot be negative")
+	for _, n := range []int{o.syncSmall, o.syncBig, o.syncBigMiB, o.syncMany, o.syncStrace, o.resumeMiB, o.budgetMiB} {
+		if n < 0 {
+			return fmt.Errorf("-sync-small, -sync-big, -sync-big-mib, -sync-many, -sync-strace, -resume-mib and -budget-mib cannot be negative")
+		}
 	}
 	return nil
 }
@@ -59,6 +66,9 @@ func main() {
 	flag.IntVar(&o.syncBig, "sync-big", 0, "sync benchmark: this many objects of -sync-big-mib MiB under sync-big/")
 	flag.IntVar(&o.syncBigMiB, "sync-big-mib", 100, "size of the sync-big objects in MiB")
 	flag.IntVar(&o.syncMany, "sync-many", 0, "sync benchmark (memory): this many 64-byte objects under sync-many/")
+	flag.IntVar(&o.syncStrace, "sync-strace", 0, "system call count: this many 4 KiB objects under sync-strace/")
+	flag.IntVar(&o.resumeMiB, "resume-mib", 0, "resume benchmark: resume.bin of this many MiB (composite CRC32, 8 MiB parts, as aws s3 cp uploads)")
+	flag.IntVar(&o.budgetMiB, "budget-mib", 0, "bandwidth benchmark: budget.bin of this many MiB (full-object CRC64NVME)")
 	flag.Parse()
 	if err := o.check(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-s3:", err)
@@ -67,7 +77,7 @@ func main() {
 
 	backend := s3mem.New()
 	fx := s3fake.New(backend, gofakes3.New(backend, gofakes3.WithTimeSkewLimit(0)).Server())
-	lines, err := load(backend, fx, append(downloadObjects(o.bigMiB), syncObjects(o)...))
+	lines, err := load(backend, fx, slices.Concat(downloadObjects(o.bigMiB), extraObjects(o), syncObjects(o)))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -81,7 +91,7 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Printf("bench-s3 ready on http://%s\n", ln.Addr())
-	log.Fatal(http.Serve(ln, fx))
+	log.Fatal(http.Serve(ln, &counter{next: fx}))
 }
 
 // object is one benchmark object.
@@ -116,6 +126,29 @@ func downloadObjects(bigMiB int) []object {
 	}
 }
 
+// extraObjects are the resume and bandwidth benchmarks' objects, when asked
+// for: resume.bin as aws s3 cp uploads it (composite CRC32 in 8 MiB parts),
+// budget.bin with a full-object CRC64NVME.
+func extraObjects(o options) []object {
+	var objs []object
+	for _, extra := range []struct {
+		mib       int
+		key, algo string
+	}{{o.resumeMiB, "resume.bin", "CRC32"}, {o.budgetMiB, "budget.bin", ""}} {
+		if extra.mib == 0 {
+			continue
+		}
+		b := make([]byte, extra.mib<<20)
+		rand.NewChaCha8([32]byte{3}).Read(b)
+		obj := object{extra.key, b, nil, extra.algo}
+		if extra.algo == "" {
+			obj.meta = full("x-amz-checksum-crc64nvme", crc64Of(b))
+		}
+		objs = append(objs, obj)
+	}
+	return objs
+}
+
 // syncObjects are the sync benchmark's sets: distinct content per object,
 // each with the full-object CRC32 current AWS SDKs/CLI upload.
 func syncObjects(o options) []object {
@@ -125,7 +158,8 @@ func syncObjects(o options) []object {
 		n    int
 		size int
 		name string
-	}{{o.syncSmall, 4 << 10, "sync-small/f-%05d.txt"}, {o.syncBig, o.syncBigMiB << 20, "sync-big/b-%02d.bin"}, {o.syncMany, 64, "sync-many/m-%05d.txt"}} {
+	}{{o.syncSmall, 4 << 10, "sync-small/f-%05d.txt"}, {o.syncBig, o.syncBigMiB << 20, "sync-big/b-%02d.bin"}, {o.syncMany, 64, "sync-many/m-%05d.txt"},
+		{o.syncStrace, 4 << 10, "sync-strace/s-%05d.txt"}} {
 		for i := range set.n {
 			b := make([]byte, set.size)
 			rnd.Read(b)

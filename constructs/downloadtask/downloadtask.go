@@ -20,6 +20,14 @@ import (
 	"github.com/edge-drop/edge-drop/contract"
 )
 
+// localtime is the board's time zone file, mounted read-only (at the same
+// path) when a bandwidth timetable needs the board's local time; the
+// scratch image has none of its own.
+const (
+	localtime       = "/etc/localtime"
+	localtimeVolume = "localtime"
+)
+
 // timeoutMargin is how much earlier than the state's timeout the task gives
 // up by itself: it then cleans up and exits 7 instead of being killed.
 const timeoutMargin = time.Minute
@@ -48,8 +56,13 @@ type Props struct {
 	Timeout time.Duration
 	// MaxObjectBytes is the largest object the task accepts.
 	MaxObjectBytes int64
-	LogRetention   awslogs.RetentionDays
-	RemovalPolicy  awscdk.RemovalPolicy
+	// MaxRate and RateSchedule are the board's bandwidth budget
+	// (contract.EnvMaxRate, EnvRateSchedule; "" = none). A timetable is in
+	// the board's local time: the host's /etc/localtime is mounted
+	// read-only for it.
+	MaxRate, RateSchedule string
+	LogRetention          awslogs.RetentionDays
+	RemovalPolicy         awscdk.RemovalPolicy
 }
 
 // ListStatement lets the task list the bucket, under prefix only when one
@@ -151,6 +164,21 @@ func New(scope constructs.Construct, id string, props Props) *DownloadTask {
 			Host: &awsecs.Host{SourcePath: jsii.String(props.DataDir)},
 		}},
 	})
+	env := map[string]*string{
+		contract.EnvDataDir:  jsii.String(props.DataDir),
+		contract.EnvTimeout:  jsii.String(max(props.Timeout-timeoutMargin, props.Timeout/2).String()),
+		contract.EnvMaxBytes: jsii.String(strconv.FormatInt(props.MaxObjectBytes, 10)),
+		// ECS agents before 2026 do not set AWS_REGION on external
+		// instances; without it the SDK would call us-east-1.
+		"AWS_REGION": awscdk.Stack_Of(c).Region(),
+	}
+	if props.MaxRate != "" {
+		env[contract.EnvMaxRate] = jsii.String(props.MaxRate)
+	}
+	if props.RateSchedule != "" {
+		env[contract.EnvRateSchedule] = jsii.String(props.RateSchedule)
+		d.TaskDefinition.AddVolume(&awsecs.Volume{Name: jsii.String(localtimeVolume), Host: &awsecs.Host{SourcePath: jsii.String(localtime)}})
+	}
 
 	d.Container = d.TaskDefinition.AddContainer(jsii.String(contract.ContainerName), &awsecs.ContainerDefinitionOptions{
 		ContainerName:          jsii.String(contract.ContainerName),
@@ -160,14 +188,7 @@ func New(scope constructs.Construct, id string, props Props) *DownloadTask {
 		MemoryLimitMiB:         jsii.Number(float64(props.MemoryMiB)),
 		User:                   jsii.String(props.User),
 		ReadonlyRootFilesystem: jsii.Bool(true),
-		Environment: &map[string]*string{
-			contract.EnvDataDir:  jsii.String(props.DataDir),
-			contract.EnvTimeout:  jsii.String(max(props.Timeout-timeoutMargin, props.Timeout/2).String()),
-			contract.EnvMaxBytes: jsii.String(strconv.FormatInt(props.MaxObjectBytes, 10)),
-			// ECS agents before 2026 do not set AWS_REGION on external
-			// instances; without it the SDK would call us-east-1.
-			"AWS_REGION": awscdk.Stack_Of(c).Region(),
-		},
+		Environment:            &env,
 		// The task needs no capability: it runs as a non-root user, opens
 		// files it owns and talks HTTPS.
 		LinuxParameters: awsecs.NewLinuxParameters(c, jsii.String("Linux"), &awsecs.LinuxParametersProps{}),
@@ -183,10 +204,19 @@ func New(scope constructs.Construct, id string, props Props) *DownloadTask {
 		SourceVolume:  jsii.String(contract.VolumeName),
 		ReadOnly:      jsii.Bool(false),
 	})
+	if props.RateSchedule != "" {
+		d.Container.AddMountPoints(&awsecs.MountPoint{
+			ContainerPath: jsii.String(localtime), SourceVolume: jsii.String(localtimeVolume), ReadOnly: jsii.Bool(true),
+		})
+	}
 
+	envReason := "The static variables are the data directory, a timeout, the size limit and AWS_REGION, not secrets; bucket and key arrive as per-run overrides."
+	if props.MaxRate != "" || props.RateSchedule != "" {
+		envReason = "The static variables are the data directory, a timeout, the size limit, the bandwidth budget and AWS_REGION, not secrets; bucket and key arrive as per-run overrides."
+	}
 	cdknag.NagSuppressions_AddResourceSuppressions(d.TaskDefinition, &[]*cdknag.NagPackSuppression{{
 		Id:     jsii.String("AwsSolutions-ECS2"),
-		Reason: jsii.String("The static variables are the data directory, a timeout, the size limit and AWS_REGION, not secrets; bucket and key arrive as per-run overrides."),
+		Reason: jsii.String(envReason),
 	}}, jsii.Bool(true))
 	cdknag.NagSuppressions_AddResourceSuppressions(d.ExecutionRole, &[]*cdknag.NagPackSuppression{{
 		Id:        jsii.String("AwsSolutions-IAM5"),

@@ -200,3 +200,41 @@ func TestListBucketOnlyWhenAskedAndNarrowedToThePrefix(t *testing.T) {
 	}
 	cdktest.NagClean(t, stack)
 }
+
+// The board's bandwidth budget reaches the task as its environment; a
+// timetable also gets the board's /etc/localtime, read-only (the scratch
+// image has no time zone of its own). Without either, the task definition
+// is as before: no variable, no volume.
+func TestBandwidthBudgetInTheEnvironment(t *testing.T) {
+	stack, _ := task(t, func(p *downloadtask.Props) { p.MaxRate, p.RateSchedule = "2MiB", "08:00,512KiB 18:00,off" })
+	plain := downloadtask.New(stack, "Plain", defaults(awss3.Bucket_FromBucketName(stack, jsii.String("Other"), jsii.String("landing"))))
+	tpl := cdktest.Template(t, stack)
+	cdktest.Check(t, "budget", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::ECS::TaskDefinition"), like(&map[string]any{
+			"Volumes": []any{
+				map[string]any{"Name": contract.VolumeName, "Host": map[string]any{"SourcePath": "/data"}},
+				map[string]any{"Name": "localtime", "Host": map[string]any{"SourcePath": "/etc/localtime"}},
+			},
+			"ContainerDefinitions": []any{like(&map[string]any{
+				"MountPoints": []any{
+					map[string]any{"ContainerPath": "/data", "SourceVolume": contract.VolumeName, "ReadOnly": false},
+					map[string]any{"ContainerPath": "/etc/localtime", "SourceVolume": "localtime", "ReadOnly": true},
+				},
+				"Environment": with(&[]any{
+					map[string]any{"Name": contract.EnvMaxRate, "Value": "2MiB"},
+					map[string]any{"Name": contract.EnvRateSchedule, "Value": "08:00,512KiB 18:00,off"},
+				}),
+			})},
+		}))
+	})
+	cdktest.Check(t, "no budget", func() {
+		tpl.HasResourceProperties(jsii.String("AWS::ECS::TaskDefinition"), like(&map[string]any{
+			"Volumes": []any{map[string]any{"Name": contract.VolumeName, "Host": map[string]any{"SourcePath": "/data"}}},
+			"ContainerDefinitions": []any{like(&map[string]any{
+				"Environment": assertions.Match_Not(with(&[]any{like(&map[string]any{"Name": contract.EnvMaxRate})})),
+			})},
+		}))
+	})
+	_ = plain
+	cdktest.NagClean(t, stack)
+}

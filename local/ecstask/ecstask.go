@@ -219,6 +219,13 @@ func mapVolumes(b *board, td assembly.TaskDefinition, c assembly.Container, env 
 			return fmt.Errorf("volume %s of %s is not a host volume", mp.SourceVolume, td.Family)
 		}
 		local, ok := b.Volumes[host]
+		if !ok && mp.ReadOnly {
+			// A read-only host file the board shares with the task (its
+			// /etc/localtime, for a bandwidth timetable): the stand-in runs
+			// the task on this machine, outside a container, where it reads
+			// this machine's own.
+			continue
+		}
 		if !ok {
 			return fmt.Errorf("host path %s of %s has no local directory (map it with -data)", host, td.Family)
 		}

@@ -163,6 +163,21 @@ func TestBadRequestsAreECSErrors(t *testing.T) {
 	}
 }
 
+// A read-only host file (the board's /etc/localtime, mounted for a
+// bandwidth timetable) needs no local directory: the task runs here.
+func TestReadOnlyHostFileNeedsNoMapping(t *testing.T) {
+	d := def
+	d.HostPaths = map[string]string{"data": "/data", "localtime": "/etc/localtime"}
+	c := d.Containers[0]
+	c.MountPoints = append(append([]assembly.MountPoint{}, c.MountPoints...), assembly.MountPoint{ContainerPath: "/etc/localtime", SourceVolume: "localtime", ReadOnly: true})
+	d.Containers = []assembly.Container{c}
+	r, _, _ := newTestRunner(t, 1)
+	r.TaskDefinitions = map[string]assembly.TaskDefinition{"dl": d, d.ARN: d}
+	if _, err := r.Handle(context.Background(), ResourceRunTaskSync, params()); err != nil {
+		t.Fatalf("a read-only host file stopped the task: %v", err)
+	}
+}
+
 func TestCancelStopsTheTaskWithSIGTERM(t *testing.T) {
 	r, _, l := newTestRunner(t, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)

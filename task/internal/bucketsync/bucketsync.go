@@ -93,7 +93,10 @@ type Summary struct {
 	Deleted    int   // files removed because their objects are gone (mirroring)
 	Kept       int   // files not removed although their objects are gone: changed since delivery, not ours
 	Bytes      int64 // bytes downloaded
-	Elapsed    time.Duration
+	// Flushes counts the syncfs calls that made the deliveries durable:
+	// one per batch of up to 64 files, not one per file.
+	Flushes int
+	Elapsed time.Duration
 }
 
 // FirstFailed returns the failed keys the summary names, in order.
@@ -123,18 +126,22 @@ func Run(ctx context.Context, api API, o Options) (Summary, error) {
 		s.o.Pattern = "*"
 	}
 	s.pat = contract.CompilePattern(s.o.Pattern)
-	root, err := os.OpenRoot(o.DataDir)
+	bo := o.Download
+	bo.DataDir, bo.Logger = o.DataDir, s.o.Logger
+	b, err := download.OpenBoard(ctx, bo)
 	if err != nil {
-		return s.sum, exitcode.Errorf(exitcode.LocalIO, "open data dir: %w", err)
+		return s.sum, err
 	}
-	defer root.Close()
-	download.MigrateRecords(ctx, root, s.o.Logger)
-	s.root, s.records = root, record.New(root)
-	defer s.records.Close()
+	defer b.Close()
+	s.board, s.root, s.records = b, b.Root(), b.Records()
+	if s.batch, err = b.NewBatch(); err != nil {
+		return s.sum, err
+	}
 	if o.MirrorDeletes {
 		s.listed = newListedSet()
 	}
 
+	stopProgress := s.logProgress()
 	jobs := make(chan string, s.o.Objects)
 	var wg sync.WaitGroup
 	for range s.o.Objects {
@@ -147,6 +154,9 @@ func Run(ctx context.Context, api API, o Options) (Summary, error) {
 	listErr := s.list(ctx, jobs)
 	close(jobs)
 	wg.Wait()
+	s.batch.Close() // the last batch is durable, every delivery counted
+	s.sum.Flushes = s.batch.Flushes
+	stopProgress()
 
 	if listErr == nil && ctx.Err() == nil && o.MirrorDeletes {
 		s.mirrorDeletes(ctx)
@@ -177,6 +187,8 @@ type syncer struct {
 	o       Options
 	api     API
 	pat     contract.Pattern
+	board   *download.Board
+	batch   *download.Batch
 	root    *os.Root
 	records *record.Store
 	listed  *listedSet
@@ -328,12 +340,17 @@ func (s *syncer) upToDate(key, rel, etag string, size int64) bool {
 	return err == nil && rec.File.Matches(fi)
 }
 
-// deliver runs the single-object delivery for one listed key.
+// deliver runs the single-object delivery for one listed key; its commit
+// joins a batch, and it is counted once durable (or failed).
 func (s *syncer) deliver(ctx context.Context, key string) {
 	o := s.o.Download
 	o.Bucket, o.Key, o.DataDir, o.ExactKey = s.o.Bucket, key, s.o.DataDir, true
 	o.Event = download.Event{Size: -1}
-	res, err := download.Run(ctx, s.api, o)
+	s.batch.Deliver(ctx, s.api, o, func(res download.Result, err error) { s.count(ctx, key, res, err) })
+}
+
+// count adds one delivery's outcome to the summary, with its log line.
+func (s *syncer) count(ctx context.Context, key string, res download.Result, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if res.Reverified {
@@ -416,7 +433,7 @@ func (s *syncer) mirrorDeletes(ctx context.Context) {
 		if _, err := keypath.Validate(rel); err != nil {
 			continue // never delivered by this task: downloads refuse such paths
 		}
-		res, err := prune.Key(ctx, s.api, s.root, s.records, po, key, rel)
+		res, err := prune.Key(ctx, s.api, s.board, po, key, rel)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.fail(key, exitcode.Of(err), err)
@@ -434,6 +451,33 @@ func (s *syncer) mirrorDeletes(ctx context.Context) {
 			s.o.Logger.Info(string(res.Outcome), "key", key, "path", res.Path, "reason", res.Reason)
 		}
 	}
+}
+
+// logProgress writes a "sync progress" line every 10 s while the sync
+// runs (none for a sync shorter than that).
+func (s *syncer) logProgress() (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(10 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			secs := time.Since(s.start).Seconds()
+			fetched := s.board.Fetched.Load()
+			s.mu.Lock()
+			sum := s.sum
+			s.mu.Unlock()
+			s.o.Logger.Info("sync progress", "listed", sum.Listed, "checked", sum.Checked, "downloaded", sum.Downloaded,
+				"up_to_date", sum.UpToDate, "failed", sum.Failed, "bytes_fetched", fetched, "seconds", int64(secs),
+				"mb_per_s", float64(int64(float64(fetched)/1e5/secs))/10, "rate_limit", s.o.Download.Limiter.Rate())
+		}
+	})
+	return func() { close(done); wg.Wait() }
 }
 
 // listedSet remembers which keys the listing held, for mirrored deletes:

@@ -178,7 +178,7 @@ func TestSync1000PresentStaleMissing(t *testing.T) {
 	}
 	e.srv.SetRule(nil)
 	sum := e.mustRun()
-	want := bucketsync.Summary{Listed: n + 2, Checked: n, Downloaded: 600 + 100 + 50, New: 600 + 50, Updated: 100, UpToDate: 250, Bytes: sum.Bytes, Elapsed: sum.Elapsed}
+	want := bucketsync.Summary{Listed: n + 2, Checked: n, Downloaded: 600 + 100 + 50, New: 600 + 50, Updated: 100, UpToDate: 250, Bytes: sum.Bytes, Elapsed: sum.Elapsed, Flushes: sum.Flushes}
 	if sum != want {
 		t.Fatalf("sync: %+v\nwant  %+v", sum, want)
 	}
@@ -515,7 +515,7 @@ func TestSyncFolderMarkers(t *testing.T) {
 		}
 	}
 	sum := e.mustRun()
-	want := bucketsync.Summary{Listed: 8, Checked: 8, Downloaded: 2, New: 2, Folders: 3, Skipped: 3, Unsafe: 3, Bytes: 6, Elapsed: sum.Elapsed}
+	want := bucketsync.Summary{Listed: 8, Checked: 8, Downloaded: 2, New: 2, Folders: 3, Skipped: 3, Unsafe: 3, Bytes: 6, Elapsed: sum.Elapsed, Flushes: sum.Flushes}
 	if sum != want {
 		t.Fatalf("summary %+v, want %+v", sum, want)
 	}
@@ -540,7 +540,7 @@ func TestSyncFolderMarkers(t *testing.T) {
 
 	e.srv.SetRule(nil) // resets the counters
 	sum = e.mustRun()
-	want = bucketsync.Summary{Listed: 8, Checked: 8, UpToDate: 5, Skipped: 3, Unsafe: 3, Elapsed: sum.Elapsed}
+	want = bucketsync.Summary{Listed: 8, Checked: 8, UpToDate: 5, Skipped: 3, Unsafe: 3, Elapsed: sum.Elapsed, Flushes: sum.Flushes}
 	if sum != want {
 		t.Fatalf("second sync: summary %+v, want %+v", sum, want)
 	}

@@ -12,24 +12,6 @@ import (
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
-func TestParseSize(t *testing.T) {
-	cases := map[string]int64{
-		"0": 0, "8388608": 8 << 20, "8MiB": 8 << 20, "8mib": 8 << 20, "8M": 8 << 20, "8MB": 8e6,
-		"512KiB": 512 << 10, "1GiB": 1 << 30, " 64k ": 64 << 10, "100b": 100,
-	}
-	for in, want := range cases {
-		got, err := ParseSize(in)
-		if err != nil || got != want {
-			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "abc", "-1", "1.5MiB", "MiB", "1TiB", "99999999999999999999"} {
-		if _, err := ParseSize(in); err == nil {
-			t.Errorf("ParseSize(%q) succeeded, want error", in)
-		}
-	}
-}
-
 func TestParseOK(t *testing.T) {
 	ok := map[string]string{contract.EnvBucket: "b", contract.EnvKey: "k"}
 	c, err := Parse(nil, env(map[string]string{
@@ -38,7 +20,7 @@ func TestParseOK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Bucket != "b" || c.Key != "red+flower.jpg" || c.DataDir != "/data" || c.PartSize != 16<<20 || c.Concurrency != 8 || c.Timeout != 10*time.Minute || c.RequestTimeout != DefaultRequestTimeout {
+	if c.Bucket != "b" || c.Key != "red+flower.jpg" || c.DataDir != "/data" || c.PartSize != 16<<20 || c.Concurrency != 8 || c.Timeout != 10*time.Minute || c.RequestTimeout != 30*time.Second {
 		t.Fatalf("unexpected %+v", c)
 	}
 	// Flags override env.
@@ -96,7 +78,7 @@ func TestParseModes(t *testing.T) {
 		t.Fatalf("sync env: %v %+v", err, c)
 	}
 	c, err = Parse([]string{"sync", "-bucket", "b"}, env(nil), io.Discard)
-	if err != nil || c.Pattern != "*" || c.SyncObjects != DefaultSyncObjects || c.MirrorDeletes || c.Prefix != "" {
+	if err != nil || c.Pattern != "*" || c.SyncObjects != 4 || c.MirrorDeletes || c.Prefix != "" {
 		t.Fatalf("sync defaults: %v %+v", err, c)
 	}
 	all[contract.EnvMode], all[contract.EnvKey], all[contract.EnvSyncObjects] = "delete", "a%2Fb.txt", "junk"

@@ -16,7 +16,7 @@ import (
 	"github.com/edge-drop/edge-drop/task/internal/exitcode"
 	"github.com/edge-drop/edge-drop/task/internal/record"
 	"github.com/edge-drop/edge-drop/task/internal/s3test"
-	"github.com/edge-drop/edge-drop/task/internal/state"
+	"github.com/edge-drop/edge-drop/task/internal/statedir"
 )
 
 // runWith runs one delivery with options changed by set.
@@ -43,7 +43,9 @@ func (e *env) record(key string) record.Record {
 		e.t.Fatal(err)
 	}
 	defer root.Close()
-	r, ok, err := record.New(root).Read(key)
+	store := record.New(root)
+	defer store.Close()
+	r, ok, err := store.Read(key)
 	if err != nil || !ok {
 		e.t.Fatalf("no delivery record for %q (%v)", key, err)
 	}
@@ -167,7 +169,7 @@ func TestDeliveriesLeaveNoLockFiles(t *testing.T) {
 		t.Error("second delivery of many/k0.txt was not up to date")
 	}
 	e.mustFail(context.Background(), "missing+key.txt", "missing key.txt", exitcode.NotFound, nil)
-	if ents, err := os.ReadDir(filepath.Join(e.dir, state.LocksDir)); err != nil || len(ents) != 0 {
+	if ents, err := os.ReadDir(filepath.Join(e.dir, statedir.LocksDir)); err != nil || len(ents) != 0 {
 		t.Fatalf("locks dir after the deliveries: %d entries (%v), want none", len(ents), err)
 	}
 }

@@ -1,21 +1,27 @@
-// Package download delivers one S3 object into a file under a data
-// directory: under the key's lock (package state) it HEADs the object and,
-// unless the delivery record (package record) says the board has that
-// version, runs concurrent ranged GETs pinned to the object's ETag with
-// If-Match, written at their offsets into a locked temp file, resumed
-// mid-part after a dropped connection, verified against the object's
-// checksum or ETag, fsynced, atomically renamed into place and recorded. An
-// object replaced during the download restarts the delivery (deliver.go).
-// Verification runs inline: every part is hashed by its worker as the bytes
-// arrive, against the object's full-object or composite checksum or its
-// ETag (verify.go, multipart.go, fetch.go).
+// Package download delivers S3 objects into files under a data directory.
+// A Board is one task's data dir (opened once: the state dir, the records,
+// the bandwidth budget, the free-space floor); each delivery, under its
+// path's lock (package statedir), HEADs the object and, unless the delivery
+// record (package record) says the board has that version, runs concurrent
+// ranged GETs pinned to the object's ETag with If-Match, written at their
+// offsets into the path's locked partial, resumed mid-part after a dropped
+// connection and, after a crash, from the partial's progress record by the
+// next delivery of the same version (resume.go); verified against the
+// object's checksum or ETag; then committed: made durable, atomically
+// renamed into place and recorded, alone (download mode) or in batches that
+// share one flush (sync; commit.go). An object replaced during the download
+// restarts the delivery (deliver.go). Verification runs inline: every part
+// is hashed by its worker as the bytes arrive, against the object's
+// full-object or composite checksum or its ETag (verify.go, multipart.go,
+// fetch.go).
 //
 // Why not feature/s3/manager or feature/s3/transfermanager: both restart a
-// failed part from its first byte (no mid-part resume), neither verifies a
-// whole-object checksum on ranged downloads, and pinning every part with
-// If-Match needs per-request option plumbing; the loop here is ~150 lines
-// over the plain SDK client, which still does signing, endpoint resolution
-// and retries with backoff for every request.
+// failed part from its first byte (no mid-part resume, none across a
+// crash), neither verifies a whole-object checksum on ranged downloads,
+// and pinning every part with If-Match needs per-request option plumbing;
+// the loop here is a few hundred lines over the plain SDK client, which
+// still does signing, endpoint resolution and retries with backoff for
+// every request.
 package download
 
 import (
@@ -30,6 +36,7 @@ import (
 
 	"github.com/edge-drop/edge-drop/task/internal/exitcode"
 	"github.com/edge-drop/edge-drop/task/internal/keypath"
+	"github.com/edge-drop/edge-drop/task/internal/statedir"
 )
 
 // API is the subset of *s3.Client used here (the real client is always
@@ -74,6 +81,21 @@ type Options struct {
 	// local path (routing by key); the lock and record stay keyed by the
 	// key, the record remembers the path.
 	StripComponents int
+	// Floor is the free space a delivery must leave on the data dir's file
+	// system of total bytes (nil: none); FloorSetting names where it came
+	// from, for the error.
+	Floor        func(total int64) int64
+	FloorSetting string
+	// Partials bound the interrupted downloads kept for resuming (MaxAge
+	// 0: none is kept, and no progress is recorded).
+	Partials statedir.Bounds
+	// CheckpointBytes is how many bytes arrive between two progress
+	// records (0 means 8 MiB); a part's progress is noted every eighth of
+	// it, at most every MiB.
+	CheckpointBytes int64
+	// Limiter is the bandwidth budget all downloads of the task share (nil:
+	// none).
+	Limiter *Limiter
 	// Event is what the triggering S3 event said of the object (optional).
 	Event Event
 	// Hooks let tests stop a delivery at a chosen point (nil in production).
@@ -94,6 +116,9 @@ type Hooks struct {
 	// BeforeCommit is called when the data is downloaded and verified,
 	// before the fsync and rename.
 	BeforeCommit func()
+	// Checkpoint is called after each progress record is written, with
+	// the bytes it names.
+	Checkpoint func(bytes int64)
 }
 
 // Result describes a finished download.
@@ -133,6 +158,10 @@ type Result struct {
 	// Reason says why, in words, for a conflict.
 	Reason  string
 	Resumes int // parts resumed mid-stream
+	// Kept is how many bytes an earlier, interrupted delivery of this
+	// version had left (checked again) that were not fetched again;
+	// Fetched how many bytes were fetched.
+	Kept, Fetched int64
 	// Restarts is how often the object changed during the download and
 	// the delivery started over on the new version.
 	Restarts int

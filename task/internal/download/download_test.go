@@ -126,10 +126,13 @@ func (e *env) mustFail(ctx context.Context, key, wantPath string, code exitcode.
 	return err
 }
 
+// noTemp checks that no temp file (a partial, its progress, a pending
+// record) is left in the state dir.
 func (e *env) noTemp() {
 	e.t.Helper()
 	filepath.WalkDir(e.dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && strings.HasPrefix(d.Name(), ".edge-drop-") {
+		if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".part") || strings.HasSuffix(p, ".resume") || strings.HasSuffix(p, ".tmp") ||
+			strings.HasPrefix(d.Name(), ".edge-drop-")) {
 			e.t.Errorf("temp file left behind: %s", p)
 		}
 		return nil

@@ -1,6 +1,7 @@
 package download_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -232,6 +233,12 @@ func mountTmpfs(t *testing.T, size string) string {
 		t.Skipf("cannot mount a tmpfs (needs root): %v %s", err, out)
 	}
 	t.Cleanup(func() {
+		ents, _ := os.ReadDir("/proc/self/fd")
+		for _, e := range ents {
+			if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && strings.HasPrefix(l, dir) {
+				t.Errorf("a file is still open on the test's file system (a leak): fd %s -> %s", e.Name(), l)
+			}
+		}
 		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
 			t.Errorf("umount %s: %v %s", dir, err, out)
 		}
@@ -260,8 +267,12 @@ func fill(t *testing.T, p string) {
 
 // Why 4: the disk fills up between the data and the record. It used to
 // exit 0 with a WARN and a file at the path that no record described (a
-// later mirrored delete kept it as "not ours", every sync failed). Now: exit
-// 6, and the path and the record are as before the delivery.
+// later mirrored delete kept it as "not ours", every sync failed). Since
+// the record's bytes are reserved before the first byte of the data (a
+// pending record), the commit needs no new space: a disk that fills
+// during the download no longer fails the delivery; one that is full
+// before it fails it before anything is written (exit 6, the path and the
+// record as they were).
 func TestDiskFullAtRecordTime(t *testing.T) {
 	e := newEnv(t)
 	e.dir = mountTmpfs(t, "2m")
@@ -269,32 +280,35 @@ func TestDiskFullAtRecordTime(t *testing.T) {
 	fillAtCommit := func(o *download.Options) { o.Hooks.BeforeCommit = func() { fill(t, filler) } }
 	v1, v2 := randBytes(100<<10, 1), randBytes(100<<10, 2)
 
-	t.Run("new file", func(t *testing.T) {
+	t.Run("disk fills before the commit", func(t *testing.T) {
 		e.srv.Put(t, bucket, "new.bin", v1, nil)
-		_, err := e.runWith(context.Background(), "new.bin", fillAtCommit)
-		if exitcode.Of(err) != exitcode.LocalIO {
-			t.Fatalf("exit %d (%v), want 6", exitcode.Of(err), err)
+		if _, err := e.runWith(context.Background(), "new.bin", fillAtCommit); err != nil {
+			t.Fatalf("exit %d (%v), want 0: the record's space was reserved", exitcode.Of(err), err)
 		}
-		if _, err := os.Lstat(filepath.Join(e.dir, "new.bin")); !errors.Is(err, os.ErrNotExist) {
-			t.Fatalf("a file is at the path without a record: %v", err)
+		if got, _ := os.ReadFile(filepath.Join(e.dir, "new.bin")); !bytes.Equal(got, v1) {
+			t.Fatal("the delivered file is not at the path")
 		}
-		if _, err := os.Stat(filepath.Join(e.dir, record.Path("new.bin"))); err == nil {
-			t.Fatal("a record for bytes that are not there")
+		if r := e.record("new.bin"); r.File == nil || r.Pending {
+			t.Fatalf("record %+v, want a complete one", r)
 		}
 		e.noTemp()
 		os.Remove(filler)
-		e.mustOK("new.bin", "new.bin", v1)
 	})
 
-	t.Run("new version", func(t *testing.T) {
+	t.Run("disk full before the delivery", func(t *testing.T) {
 		e.srv.Put(t, bucket, "new.bin", v2, nil)
-		_, err := e.runWith(context.Background(), "new.bin", fillAtCommit)
+		before := e.record("new.bin")
+		fill(t, filler)
+		_, err := e.run(context.Background(), "new.bin")
 		if exitcode.Of(err) != exitcode.LocalIO {
 			t.Fatalf("exit %d (%v), want 6", exitcode.Of(err), err)
 		}
 		got, _ := os.ReadFile(filepath.Join(e.dir, "new.bin"))
 		if string(got) != string(v1) {
 			t.Fatal("the previous version is not at the path any more")
+		}
+		if after := e.record("new.bin"); after.ETag != before.ETag || *after.File != *before.File {
+			t.Fatalf("the record changed: %+v, was %+v", after, before)
 		}
 		e.noTemp()
 		os.Remove(filler)

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Memory-backed file systems (statfs f_type), where fallocate zeroes
@@ -20,15 +22,32 @@ const (
 // card. On tmpfs/ramfs it checks the free space instead; file systems
 // without fallocate get a sparse Truncate.
 func preallocate(f *os.File, size int64) error {
+	_, free, mem, err := fsSpace(f)
+	if err != nil {
+		mem = false
+	}
+	return allocate(f, size, mem, free)
+}
+
+// allocate is preallocate with the file system's kind and free space
+// already known (one statfs per delivery).
+func allocate(f *os.File, size int64, mem bool, free int64) error {
 	if size <= 0 {
 		return nil
+	}
+	if mem {
+		// ramfs reports no limit (0 blocks, 0 free): nothing to check.
+		if free > 0 && size > free+allocated(f) {
+			return syscall.ENOSPC
+		}
+		return f.Truncate(size)
 	}
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return f.Truncate(size)
 	}
 	var ferr error
-	if err := rc.Control(func(fd uintptr) { ferr = reserve(int(fd), size) }); err != nil {
+	if err := rc.Control(func(fd uintptr) { ferr = syscall.Fallocate(int(fd), 0, 0, size) }); err != nil {
 		return f.Truncate(size)
 	}
 	if ferr == nil {
@@ -40,16 +59,79 @@ func preallocate(f *os.File, size int64) error {
 	return f.Truncate(size)
 }
 
-// reserve fallocates size bytes, or on a memory-backed file system checks
-// they fit (ENOSPC if not) and returns ENOTSUP so the caller truncates.
-func reserve(fd int, size int64) error {
+// fsSpace is what statfs says of f's file system: its size, the space
+// free for an unprivileged user, and whether it is memory-backed (where
+// preallocate checks instead of allocating).
+func fsSpace(f *os.File) (total, free int64, mem bool, err error) {
 	var st syscall.Statfs_t
-	if syscall.Fstatfs(fd, &st) == nil && (st.Type == tmpfsMagic || st.Type == ramfsMagic) {
-		// ramfs reports no limit (0 blocks): nothing to check.
-		if st.Blocks > 0 && uint64(size) > st.Bavail*uint64(st.Bsize) {
-			return syscall.ENOSPC
-		}
-		return syscall.ENOTSUP
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return 0, 0, false, err
 	}
-	return syscall.Fallocate(fd, 0, 0, size)
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = syscall.Fstatfs(int(fd), &st) }); err != nil {
+		return 0, 0, false, err
+	}
+	if serr != nil {
+		return 0, 0, false, serr
+	}
+	mem = st.Type == tmpfsMagic || st.Type == ramfsMagic
+	return int64(st.Blocks) * st.Bsize, int64(st.Bavail) * st.Bsize, mem, nil
+}
+
+// allocated is the space f takes on disk.
+func allocated(f *os.File) int64 {
+	fi, err := f.Stat()
+	if err != nil {
+		return 0
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return st.Blocks * 512
+	}
+	return fi.Size()
+}
+
+// fdatasync makes f's data (and the metadata needed to read it) durable.
+func fdatasync(f *os.File) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return f.Sync()
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		for {
+			if serr = syscall.Fdatasync(int(fd)); !errors.Is(serr, syscall.EINTR) {
+				return
+			}
+		}
+	}); err != nil {
+		return f.Sync()
+	}
+	if serr != nil {
+		return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: serr}
+	}
+	return nil
+}
+
+// syncfs makes everything written to f's file system durable: one flush
+// for a batch of files (syncfs(2)).
+func syncfs(f *os.File) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		for {
+			if serr = unix.Syncfs(int(fd)); !errors.Is(serr, syscall.EINTR) {
+				return
+			}
+		}
+	}); err != nil {
+		return err
+	}
+	if serr != nil {
+		return &os.PathError{Op: "syncfs", Path: f.Name(), Err: serr}
+	}
+	return nil
 }

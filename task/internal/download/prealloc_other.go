@@ -2,7 +2,12 @@
 
 package download
 
-import "os"
+import (
+	"errors"
+	"os"
+)
+
+func allocate(f *os.File, size int64, _ bool, _ int64) error { return preallocate(f, size) }
 
 func preallocate(f *os.File, size int64) error {
 	if size <= 0 {
@@ -10,3 +15,17 @@ func preallocate(f *os.File, size int64) error {
 	}
 	return f.Truncate(size)
 }
+
+// fsSpace is unknown here: no floor is enforced.
+func fsSpace(f *os.File) (total, free int64, mem bool, err error) { return 0, 0, false, errNoStatfs }
+
+var errNoStatfs = errors.New("free space unknown on this platform")
+
+func allocated(f *os.File) int64 { return 0 }
+
+func fdatasync(f *os.File) error { return f.Sync() }
+
+// syncfs: no syncfs here; the caller's files are synced one by one.
+func syncfs(f *os.File) error { return errNoSyncfs }
+
+var errNoSyncfs = errors.New("syncfs is Linux only")

@@ -27,7 +27,7 @@ import (
 	"github.com/edge-drop/edge-drop/task/internal/exitcode"
 	"github.com/edge-drop/edge-drop/task/internal/keypath"
 	"github.com/edge-drop/edge-drop/task/internal/record"
-	"github.com/edge-drop/edge-drop/task/internal/state"
+	"github.com/edge-drop/edge-drop/task/internal/statedir"
 )
 
 // API is the part of *s3.Client used here.
@@ -45,7 +45,10 @@ type Options struct {
 	// StripComponents as in download mode: where the key's file (or a
 	// folder marker's directory) is.
 	StripComponents int
-	Logger          *slog.Logger
+	// Partials bound the interrupted downloads kept for resuming (the
+	// board is swept at the start as in every mode).
+	Partials statedir.Bounds
+	Logger   *slog.Logger
 }
 
 // Outcome says what a delete did.
@@ -97,14 +100,12 @@ func Run(ctx context.Context, api API, o Options) (Result, error) {
 	if err != nil {
 		return Result{Key: cands[0], Outcome: Unsafe, Reason: "no board path can hold the key: " + err.Error()}, nil
 	}
-	root, err := os.OpenRoot(o.DataDir)
+	b, err := download.OpenBoard(ctx, download.Options{DataDir: o.DataDir, Logger: o.Logger, Partials: o.Partials})
 	if err != nil {
-		return Result{}, exitcode.Errorf(exitcode.LocalIO, "open data dir: %w", err)
+		return Result{}, err
 	}
-	defer root.Close()
-	download.MigrateRecords(ctx, root, o.Logger)
-	store := record.New(root)
-	defer store.Close()
+	defer b.Close()
+	store := b.Records()
 
 	// An event key names the decoded key, or (rarely) the raw one: the
 	// path's delivery record says which of the two this board delivered.
@@ -118,7 +119,7 @@ func Run(ctx context.Context, api API, o Options) (Result, error) {
 			}
 		}
 	}
-	return Key(ctx, api, root, store, o, key, rel)
+	return Key(ctx, api, b, o, key, rel)
 }
 
 // localPath is where key's file (or a folder key's directory) is.
@@ -130,10 +131,10 @@ func localPath(key string, strip int) (string, error) {
 }
 
 // Key deletes the delivered file of the validated key at rel (its path
-// relative to the data dir) in root.
-func Key(ctx context.Context, api API, root *os.Root, store *record.Store, o Options, key, rel string) (Result, error) {
+// relative to the data dir) on the board b.
+func Key(ctx context.Context, api API, b *download.Board, o Options, key, rel string) (Result, error) {
 	res := Result{Key: key, Path: path.Join(o.DataDir, rel), Rel: rel}
-	lock, err := state.Lock(ctx, root, rel, func() {
+	lock, err := b.State().Lock(ctx, rel, func() {
 		o.Logger.Info("waiting for another delivery of this key", "key", key, "path", rel)
 	})
 	if err != nil {
@@ -143,68 +144,31 @@ func Key(ctx context.Context, api API, root *os.Root, store *record.Store, o Opt
 		return res, download.RootErr(err)
 	}
 	defer lock.Unlock()
-
 	// 1. Is the object really gone? Under the lock, so a delivery of a
 	// re-upload cannot interleave.
-	_, err = api.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &o.Bucket, Key: aws.String(key)})
-	switch code := download.Classify(ctx, err); {
-	case err == nil:
-		res.Outcome, res.Reason = ObjectThere, "S3 has the key again (re-uploaded after the delete); nothing deleted"
-		return res, nil
-	case code == exitcode.NotFound:
-	case code == exitcode.Denied:
-		return res, exitcode.Errorf(exitcode.Denied, "cannot confirm that s3://%s/%s is gone: %w (the task role needs s3:ListBucket on the prefix so that a missing key answers 404); nothing deleted", o.Bucket, key, err)
-	default:
-		return res, exitcode.New(code, fmt.Errorf("head s3://%s/%s: %w", o.Bucket, key, err))
+	if there, err := gone(ctx, api, o, key); err != nil || there {
+		if there {
+			res.Outcome, res.Reason = ObjectThere, "S3 has the key again (re-uploaded after the delete); nothing deleted"
+		}
+		return res, err
 	}
-
 	if keypath.IsFolder(key) {
-		return removeFolder(root, o, key, res)
+		return removeFolder(b.Root(), o, key, res)
 	}
-
 	// 2. Did this project deliver the file that is there, for this key,
 	// and is it untouched since?
-	rec, haveRec, rerr := store.Read(rel)
-	fi, err := root.Lstat(rel)
-	exists := err == nil
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return res, download.RootErr(fmt.Errorf("inspect %s: %w", rel, err))
-	}
-	nothing := func(o Outcome, why string) (Result, error) {
-		res.Outcome, res.Reason = o, why
-		if !exists {
-			res.Outcome = Nothing
-		}
-		return res, nil
-	}
-	switch {
-	case rerr != nil:
-		return nothing(NotOurs, rerr.Error())
-	case !haveRec:
-		return nothing(NotOurs, "no delivery record for this path")
-	case rec.Key != key:
-		return nothing(OtherKey, fmt.Sprintf("the path holds the delivery of %s, not of %s", rec.Key, key))
-	case rec.Bucket != "" && rec.Bucket != o.Bucket:
-		return nothing(OtherKey, fmt.Sprintf("delivered from bucket %q, not %q", rec.Bucket, o.Bucket))
-	}
-	if outcome, why, err := changed(ctx, root, rel, fi, exists, rec); err != nil {
+	rec, kept, err := ours(ctx, b, o, key, rel, &res)
+	if err != nil || kept {
 		return res, err
-	} else if why != "" {
-		// The record describes nothing on disk any more: drop it, keep the file.
-		res.Outcome, res.Reason = outcome, why
-		if err := store.Remove(rel); err != nil {
-			return res, exitcode.New(exitcode.LocalIO, err)
-		}
-		return res, nil
 	}
-
 	// 3. Remove the file, then the record, then the directories the
 	// delivery left empty.
+	root := b.Root()
 	if err := root.Remove(rel); err != nil {
 		return res, download.RootErr(fmt.Errorf("remove %s: %w", rel, err))
 	}
 	syncDir(root, path.Dir(rel))
-	if err := store.Remove(rel); err != nil {
+	if err := b.Records().Remove(rel); err != nil {
 		// The file is gone; a record without its file reads as "not
 		// delivered" and the next delete or sync drops it.
 		o.Logger.Warn("delivery record not removed", "key", key, "error", err.Error())
@@ -212,6 +176,65 @@ func Key(ctx context.Context, api API, root *os.Root, store *record.Store, o Opt
 	removeEmptyParents(root, rel)
 	res.Outcome, res.Bytes = Removed, rec.Size
 	return res, nil
+}
+
+// gone asks S3 whether key is gone (404): there says it exists again; 403
+// cannot tell (exit 5).
+func gone(ctx context.Context, api API, o Options, key string) (there bool, err error) {
+	_, err = api.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &o.Bucket, Key: aws.String(key)})
+	switch code := download.Classify(ctx, err); {
+	case err == nil:
+		return true, nil
+	case code == exitcode.NotFound:
+		return false, nil
+	case code == exitcode.Denied:
+		return false, exitcode.Errorf(exitcode.Denied, "cannot confirm that s3://%s/%s is gone: %w (the task role needs s3:ListBucket on the prefix so that a missing key answers 404); nothing deleted", o.Bucket, key, err)
+	default:
+		return false, exitcode.New(code, fmt.Errorf("head s3://%s/%s: %w", o.Bucket, key, err))
+	}
+}
+
+// ours says whether the file at rel is key's delivery, untouched since:
+// when it is not (kept), res says why; a record that no longer describes
+// the file is dropped (the file stays).
+func ours(ctx context.Context, b *download.Board, o Options, key, rel string, res *Result) (record.Record, bool, error) {
+	root, store := b.Root(), b.Records()
+	rec, haveRec, rerr := store.Read(rel)
+	fi, err := root.Lstat(rel)
+	exists := err == nil
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return rec, true, download.RootErr(fmt.Errorf("inspect %s: %w", rel, err))
+	}
+	keep := func(outcome Outcome, why string) (record.Record, bool, error) {
+		res.Outcome, res.Reason = outcome, why
+		if !exists {
+			res.Outcome = Nothing
+		}
+		return rec, true, nil
+	}
+	switch {
+	case rerr != nil:
+		return keep(NotOurs, rerr.Error())
+	case !haveRec:
+		return keep(NotOurs, "no delivery record for this path")
+	case rec.Key != key:
+		return keep(OtherKey, fmt.Sprintf("the path holds the delivery of %s, not of %s", rec.Key, key))
+	case rec.Bucket != "" && rec.Bucket != o.Bucket:
+		return keep(OtherKey, fmt.Sprintf("delivered from bucket %q, not %q", rec.Bucket, o.Bucket))
+	}
+	outcome, why, err := changed(ctx, root, rel, fi, exists, rec)
+	if err != nil {
+		return rec, true, err
+	}
+	if why == "" {
+		return rec, false, nil
+	}
+	// The record describes nothing on disk any more: drop it, keep the file.
+	res.Outcome, res.Reason = outcome, why
+	if err := store.Remove(rel); err != nil {
+		return rec, true, exitcode.New(exitcode.LocalIO, err)
+	}
+	return rec, true, nil
 }
 
 // removeFolder removes the directory of a gone folder marker ("photos/")

@@ -74,7 +74,9 @@ func (e *env) hasRecord(key string) bool {
 		e.t.Fatal(err)
 	}
 	defer root.Close()
-	_, ok, _ := record.New(root).Read(key)
+	store := record.New(root)
+	defer store.Close()
+	_, ok, _ := store.Read(key)
 	return ok
 }
 

@@ -55,7 +55,7 @@ func (s *Store) Migrate(ctx context.Context, lock Locker) (int, error) {
 		return moved, fmt.Errorf("mark records as named by path: %w", err)
 	}
 	f.Close()
-	return moved, syncDir(s.root, Dir)
+	return moved, s.SyncDir()
 }
 
 func (s *Store) rename(ctx context.Context, lock Locker) (int, error) {
@@ -117,7 +117,7 @@ func (s *Store) move(ctx context.Context, lock Locker, old, rel string) (bool, e
 	if err := s.root.Rename(old, Path(rel)); err != nil {
 		return false, fmt.Errorf("rename delivery record %s: %w", old, err)
 	}
-	return true, syncDir(s.root, Dir)
+	return true, s.SyncDir()
 }
 
 func (s *Store) decodeFile(name string) (Record, error) {

@@ -9,8 +9,10 @@
 // to the same path (routing strips to/<board>/ and to/<group>/) meet here.
 //
 // A record's space is reserved before the data file is renamed into place
-// (Reserve), and the record is completed right after (Commit): a full disk
-// fails the delivery before anything changed, never between the two.
+// (Reserve, a pending record), and the record is completed right after
+// (Complete, Commit): a full disk fails the delivery before anything
+// changed, never between the two, and a crash between the two leaves a
+// pending record that names the delivery (see Record.Pending).
 package record
 
 import (
@@ -30,6 +32,7 @@ import (
 	"time"
 
 	"github.com/edge-drop/edge-drop/contract"
+	"github.com/edge-drop/edge-drop/task/internal/dirfd"
 )
 
 // Dir is the records directory, relative to the data dir.
@@ -69,6 +72,44 @@ type Record struct {
 	// File is the delivered file's identity right after its commit (absent
 	// in records written before issue 17: such a file is verified once).
 	File *Identity `json:"file,omitempty"`
+	// Previous is what edge-drop had delivered at the path before this
+	// delivery replaced it: should a crash make this record durable but
+	// not the file's rename, the file still at the path is known as
+	// edge-drop's, not a person's.
+	Previous *Delivered `json:"previous,omitempty"`
+	// Pending: the record of a delivery written before its file is renamed
+	// into place and completed (File set, Pending gone) after it. Found
+	// after a crash, it says the file at the path may be this delivery:
+	// the next delivery checks that file against Checksum (or Staged) and
+	// treats it as edge-drop's when it matches, never as a person's.
+	Pending bool `json:"pending,omitempty"`
+	// Staged is the identity of a pending delivery's file before its
+	// rename (ctime aside, which the rename sets).
+	Staged *Identity `json:"staged,omitempty"`
+}
+
+// Delivered is what tells a file as edge-drop's delivery: its checksum
+// (with the part size of a per-part one) or its identity.
+type Delivered struct {
+	Size     int64     `json:"size"`
+	Checksum string    `json:"checksum,omitempty"`
+	PartSize int64     `json:"part_size,omitempty"`
+	File     *Identity `json:"file,omitempty"`
+}
+
+// Delivered returns what tells the record's file.
+func (r Record) Delivered() Delivered {
+	return Delivered{Size: r.Size, Checksum: r.Checksum, PartSize: r.PartSize, File: r.File}
+}
+
+// MatchesStaged reports whether fi is the staged file id names, renamed
+// (same device, inode, size and mtime; the rename set its ctime).
+func (id *Identity) MatchesStaged(fi fs.FileInfo) bool {
+	if id == nil || fi == nil {
+		return false
+	}
+	got, ok := IdentityOf(fi)
+	return ok && got.Dev == id.Dev && got.Ino == id.Ino && got.Size == id.Size && got.MtimeNs == id.MtimeNs
 }
 
 // Holds reports whether the record names this version of the object:
@@ -129,6 +170,7 @@ type Store struct {
 	root *os.Root
 	mu   sync.Mutex
 	dir  *os.Root // the records dir, opened by the first Read that finds it
+	dirF *os.File // the same, as an open directory (dirfd: one openat a record)
 }
 
 // New returns the store of the data dir root. Close releases what Read
@@ -142,34 +184,51 @@ func (s *Store) Close() error {
 	if s.dir == nil {
 		return nil
 	}
-	err := s.dir.Close()
-	s.dir = nil
+	err := errors.Join(s.dir.Close(), s.dirF.Close())
+	s.dir, s.dirF = nil, nil
 	return err
 }
 
-// records returns the records dir, opened once: a sync reads a record per
-// listed key, and one openat beats walking .edge-drop/records/ each time.
-func (s *Store) records() (*os.Root, error) {
+// records returns the records dir, opened once (created first when create
+// is set): a sync reads a record per listed key, and one openat beats
+// walking .edge-drop/records/ each time.
+func (s *Store) records(create bool) (*os.Root, error) {
+	d, _, err := s.recordsDir(create)
+	return d, err
+}
+
+// recordsDir is records, with the directory open as a file too.
+func (s *Store) recordsDir(create bool) (*os.Root, *os.File, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.dir != nil {
-		return s.dir, nil
+		return s.dir, s.dirF, nil
+	}
+	if create {
+		if err := s.root.MkdirAll(Dir, 0o755); err != nil {
+			return nil, nil, err
+		}
 	}
 	d, err := s.root.OpenRoot(Dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	s.dir = d
-	return d, nil
+	f, err := d.Open(".")
+	if err != nil {
+		d.Close()
+		return nil, nil, err
+	}
+	s.dir, s.dirF = d, f
+	return d, f, nil
 }
 
 // Read returns the record of the local path rel. ok is false when there
 // is none; err wraps ErrCorrupt when one exists but is unusable.
 func (s *Store) Read(rel string) (r Record, ok bool, err error) {
-	dir, err := s.records()
+	_, dir, err := s.recordsDir(false)
 	var f *os.File
 	if err == nil {
-		f, err = dir.Open(Name(rel))
+		f, err = dirfd.Open(dir, Name(rel), os.O_RDONLY, 0)
 	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return Record{}, false, nil
@@ -215,12 +274,21 @@ func (s *Store) Write(r Record) error {
 	if err != nil {
 		return err
 	}
-	return rv.finish(nil)
+	if err := rv.f.Sync(); err != nil {
+		rv.Cancel()
+		return fmt.Errorf("write delivery record: %w", err)
+	}
+	if err := rv.rename(); err != nil {
+		return err
+	}
+	return s.SyncDir()
 }
 
-// Reservation is a record's space on disk, taken before the data file is
-// renamed into place: the temp file holds as many bytes as the finished
-// record can need, so completing it (Commit) allocates nothing.
+// Reservation is a delivery's record from before the data file's rename
+// until after it: written at once as a pending record (Pending, no File)
+// at the size the finished record can need, so completing it allocates
+// nothing, and so that until it is complete the path is known to hold,
+// or be about to hold, this delivery (see Record.Pending).
 type Reservation struct {
 	s    *Store
 	r    Record
@@ -229,55 +297,64 @@ type Reservation struct {
 	size int
 }
 
-// Reserve takes the space of r's record (r without File; Commit adds it).
-// A full disk fails here, before the caller has changed anything. Writers
-// of one path must be serialised (the path's lock).
+// Reserve writes r's pending record (r without File; Complete adds it) at
+// its full size, in the records dir as <name>.tmp. A full disk fails here,
+// before the caller has changed anything. It is not fsynced (Sync).
+// Writers of one path must be serialised (the path's lock).
 func (s *Store) Reserve(r Record) (*Reservation, error) { return s.reserve(r, true) }
 
 // widest is an identity whose every number is as long as JSON makes it.
 var widest = Identity{Dev: math.MaxUint64, Ino: math.MaxUint64, Size: math.MinInt64, MtimeNs: math.MinInt64, CtimeNs: math.MinInt64}
 
-func (s *Store) reserve(r Record, widen bool) (*Reservation, error) {
-	max := r
-	if widen {
-		max.File = &widest
+// timeSlack covers DeliveredAt growing from its value at Reserve to the
+// longest RFC 3339 time with nanoseconds.
+const timeSlack = 16
+
+func (s *Store) reserve(r Record, pending bool) (*Reservation, error) {
+	if pending {
+		r.Pending, r.File = true, nil
 	}
-	b, err := json.Marshal(max)
+	widened := r
+	widened.File, widened.Staged, widened.PartSize = &widest, &widest, math.MaxInt64
+	b, err := json.Marshal(widened)
 	if err != nil {
 		return nil, err
 	}
-	b = append(b, '\n')
-	if err := s.root.MkdirAll(Dir, 0o755); err != nil {
+	size := len(b) + timeSlack + 1
+	if !pending {
+		size = 0 // Write: exactly the record
+	}
+	_, dir, err := s.recordsDir(true)
+	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", Dir, err)
 	}
-	tmp := strings.TrimSuffix(Path(r.LocalPath()), ".json") + ".tmp"
-	f, err := s.root.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	tmp := strings.TrimSuffix(Name(r.LocalPath()), ".json") + ".tmp"
+	f, err := dirfd.Open(dir, tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("write delivery record: %w", err)
 	}
+	rv := &Reservation{s: s, r: r, tmp: tmp, f: f, size: size}
 	// The write allocates the blocks (ext4's delayed allocation reserves
-	// them here too, and fails here with ENOSPC); Commit overwrites them.
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		s.root.Remove(tmp)
+	// them here too, and fails here with ENOSPC); Complete overwrites them.
+	if err := rv.write(r); err != nil {
+		rv.Cancel()
 		return nil, fmt.Errorf("write delivery record: %w", err)
 	}
-	return &Reservation{s: s, r: r, tmp: tmp, f: f, size: len(b)}, nil
+	return rv, nil
 }
 
-// Commit completes the record with the file's identity (nil: unknown on
-// this platform), into the reserved bytes (padded with spaces), fsyncs it,
-// renames it over the old record and fsyncs the directory.
-func (rv *Reservation) Commit(id *Identity) error {
-	r := rv.r
-	r.File = id
+// write puts r at the start of the reserved bytes, padded with spaces.
+func (rv *Reservation) write(r Record) error {
 	b, err := json.Marshal(r)
-	if err == nil && len(b)+1 > rv.size {
-		err = fmt.Errorf("record of %d bytes exceeds its reservation of %d", len(b)+1, rv.size)
-	}
 	if err != nil {
-		rv.Cancel()
-		return fmt.Errorf("write delivery record: %w", err)
+		return err
+	}
+	if rv.size == 0 {
+		_, err := rv.f.Write(append(b, '\n'))
+		return err
+	}
+	if len(b)+1 > rv.size {
+		return fmt.Errorf("record of %d bytes exceeds its reservation of %d", len(b)+1, rv.size)
 	}
 	pad := make([]byte, rv.size)
 	copy(pad, b)
@@ -285,36 +362,122 @@ func (rv *Reservation) Commit(id *Identity) error {
 		pad[i] = ' '
 	}
 	pad[len(pad)-1] = '\n'
-	return rv.finish(pad)
+	_, err = rv.f.WriteAt(pad, 0)
+	return err
 }
 
-// finish writes b (nil: the reserved bytes are the record) at the start
-// of the temp file, then fsync, rename over the record, fsync of the dir.
-func (rv *Reservation) finish(b []byte) error {
-	var err error
-	if b != nil {
-		_, err = rv.f.WriteAt(b, 0)
-	}
-	if err == nil {
-		err = rv.f.Sync()
-	}
-	if cerr := rv.f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = rv.s.root.Rename(rv.tmp, Path(rv.r.LocalPath()))
-	}
-	if err != nil {
-		rv.s.root.Remove(rv.tmp)
+// Stage rewrites the pending record as r, which names the file about to be
+// renamed into place: its checksum, and in r.Staged its identity (a
+// rename keeps its device, inode, size and mtime), what tells the file at
+// the path as this delivery's when there is no checksum to verify.
+func (rv *Reservation) Stage(r Record) error {
+	r.Pending, r.File = true, nil
+	rv.r = r
+	if err := rv.write(rv.r); err != nil {
 		return fmt.Errorf("write delivery record: %w", err)
 	}
-	return syncDir(rv.s.root, Dir)
+	return nil
 }
 
-// Cancel gives the reserved space back.
+// Sync makes the pending record durable (fdatasync).
+func (rv *Reservation) Sync() error { return fdatasync(rv.f) }
+
+// Complete writes the finished record (with the file's identity, nil where
+// identities are unknown) into the reserved bytes and renames it over the
+// path's record. It does not sync: Commit does, or the caller's one flush
+// for many (see package download).
+func (rv *Reservation) Complete(id *Identity) error {
+	r := rv.r
+	r.Pending, r.Staged, r.File = false, nil, id
+	r.DeliveredAt = time.Now().UTC()
+	if err := rv.write(r); err != nil {
+		rv.Cancel()
+		return fmt.Errorf("write delivery record: %w", err)
+	}
+	return rv.rename()
+}
+
+// Commit is Complete, then fdatasync of the record and fsync of the records
+// directory: the record is durable when it returns.
+func (rv *Reservation) Commit(id *Identity) error {
+	if err := rv.Complete(id); err != nil {
+		return err
+	}
+	_, dir, err := rv.s.recordsDir(false)
+	if err == nil {
+		var f *os.File
+		if f, err = dirfd.Open(dir, Name(rv.r.LocalPath()), os.O_RDONLY, 0); err == nil {
+			err = fdatasync(f)
+			f.Close()
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("write delivery record: %w", err)
+	}
+	return rv.s.SyncDir()
+}
+
+// rename closes the temp file and renames it over the record.
+func (rv *Reservation) rename() error {
+	err := rv.f.Close()
+	if err == nil {
+		var dir *os.Root
+		if dir, err = rv.s.records(false); err == nil {
+			err = dir.Rename(rv.tmp, Name(rv.r.LocalPath()))
+		}
+	}
+	if err != nil {
+		rv.s.removeTmp(rv.tmp)
+		return fmt.Errorf("write delivery record: %w", err)
+	}
+	return nil
+}
+
+// Cancel gives the reserved space back: the pending record is removed.
 func (rv *Reservation) Cancel() {
 	rv.f.Close()
-	rv.s.root.Remove(rv.tmp)
+	rv.s.removeTmp(rv.tmp)
+}
+
+func (s *Store) removeTmp(name string) {
+	if dir, err := s.records(false); err == nil {
+		dir.Remove(name)
+	}
+}
+
+// ReadPending returns the pending record of the path rel: a reservation
+// left by a delivery that did not finish (or any record a crashed Write
+// left in its temp file). ok is false when there is none or it does not
+// parse (a torn write).
+func (s *Store) ReadPending(rel string) (Record, bool) {
+	_, dir, err := s.recordsDir(false)
+	if err != nil {
+		return Record{}, false
+	}
+	f, err := dirfd.Open(dir, strings.TrimSuffix(Name(rel), ".json")+".tmp", os.O_RDONLY, 0)
+	if err != nil {
+		return Record{}, false
+	}
+	defer f.Close()
+	r, err := decode(f)
+	if err != nil || r.LocalPath() != rel {
+		return Record{}, false
+	}
+	return r, true
+}
+
+// DropPending removes the pending record of rel (the caller holds the
+// path's lock and has used what it said).
+func (s *Store) DropPending(rel string) { s.removeTmp(strings.TrimSuffix(Name(rel), ".json") + ".tmp") }
+
+// SyncDir fsyncs the records directory: renames and removals in it are
+// durable when it returns.
+func (s *Store) SyncDir() error {
+	_, dir, err := s.recordsDir(false)
+	if err != nil {
+		return err
+	}
+	return dir.Sync()
 }
 
 // Remove deletes the record of the path rel (no error if there is none)
@@ -328,16 +491,7 @@ func (s *Store) Remove(rel string) error {
 		}
 		return fmt.Errorf("remove delivery record: %w", err)
 	}
-	return syncDir(s.root, Dir)
-}
-
-func syncDir(root *os.Root, dir string) error {
-	d, err := root.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return s.SyncDir()
 }
 
 // All yields every record in the store, reading the directory in batches
@@ -361,7 +515,7 @@ func (s *Store) All() iter.Seq2[Record, error] {
 				if !strings.HasSuffix(e.Name(), ".json") || !e.Type().IsRegular() {
 					continue // a crashed writer's .tmp
 				}
-				r, rerr := s.readFile(path.Join(Dir, e.Name()))
+				r, rerr := s.readFile(d, e.Name())
 				if !yield(r, rerr) {
 					return
 				}
@@ -377,14 +531,16 @@ func (s *Store) All() iter.Seq2[Record, error] {
 	}
 }
 
-func (s *Store) readFile(name string) (Record, error) {
-	f, err := s.root.Open(name)
+// readFile reads the record named base in the records dir d.
+func (s *Store) readFile(d *os.File, base string) (Record, error) {
+	name := path.Join(Dir, base)
+	f, err := dirfd.Open(d, base, os.O_RDONLY, 0)
 	if err != nil {
 		return Record{}, fmt.Errorf("read delivery record: %w", err)
 	}
 	defer f.Close()
 	r, err := decode(f)
-	if err == nil && path.Base(name) != Name(r.LocalPath()) {
+	if err == nil && base != Name(r.LocalPath()) {
 		err = fmt.Errorf("%w: %s holds the record of %q", ErrCorrupt, name, r.LocalPath())
 	}
 	if err != nil {

@@ -47,7 +47,16 @@ func (s *Server) SetRule(rule Rule) {
 	defer s.mu.Unlock()
 	s.rule = rule
 	s.counts = map[string]int{}
+	s.body = 0
 	s.Log = nil
+}
+
+// BodyBytes returns how many response body bytes the proxy sent to clients
+// since the last SetRule: what a download fetched, counted at the server.
+func (s *Server) BodyBytes() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.body
 }
 
 // Count returns how many requests of method were proxied.
@@ -110,7 +119,11 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set(f.Name, f.Value)
 	}
 	w.WriteHeader(resp.StatusCode)
+	s.forwardBody(&countingWriter{ResponseWriter: w, s: s}, r, resp, f)
+}
 
+// forwardBody forwards the response body, with f's body fault.
+func (s *Server) forwardBody(w http.ResponseWriter, r *http.Request, resp *http.Response, f *Fault) {
 	switch f.Kind {
 	case Reset, Short, Stall:
 		if _, err := io.CopyN(w, resp.Body, f.N); err != nil {
@@ -140,4 +153,24 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	io.Copy(w, resp.Body)
+}
+
+// countingWriter counts the body bytes it forwards (BodyBytes).
+type countingWriter struct {
+	http.ResponseWriter
+	s *Server
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.ResponseWriter.Write(b)
+	c.s.mu.Lock()
+	c.s.body += int64(n)
+	c.s.mu.Unlock()
+	return n, err
+}
+
+func (c *countingWriter) Flush() {
+	if f, ok := c.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }

@@ -34,6 +34,7 @@ type Server struct {
 	mu     sync.Mutex
 	rule   Rule
 	counts map[string]int
+	body   int64
 	Log    []string // "METHOD path range -> fault" for every proxied request
 }
 

@@ -1,4 +1,4 @@
-package state
+package statedir
 
 import (
 	"bytes"
@@ -28,47 +28,113 @@ func openRoot(t *testing.T) (*os.Root, string) {
 	return root, dir
 }
 
-func TestReclaimRemovesOnlyAbandonedTempFiles(t *testing.T) {
+func TestReclaimRemovesOnlyAbandonedFiles(t *testing.T) {
 	root, dir := openRoot(t)
-	live, err := CreateTemp(root)
+	d := Open(root)
+	defer d.Close()
+	ctx := context.Background()
+	live, err := d.OpenPartial(ctx, "live.bin")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer live.Discard()
 	live.File.Write(make([]byte, 1<<20))
-	// An abandoned temp file: its writer died, so nobody holds its lock.
-	abandoned := filepath.Join(dir, TmpDir, ".edge-drop-0123456789abcdef.part")
-	if err := os.WriteFile(abandoned, make([]byte, 1<<20), 0o644); err != nil {
-		t.Fatal(err)
+	tmp := filepath.Join(dir, TmpDir)
+	write := func(name string, n int) string {
+		p := filepath.Join(tmp, name)
+		if err := os.WriteFile(p, make([]byte, n), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
 	}
+	// Abandoned: a temp file of a version before resuming; a partial
+	// without progress (nothing to resume); a progress record without its
+	// partial.
+	old := write(".edge-drop-0123456789abcdef.part", 1<<20)
+	bare := write(Name("bare.bin")+".part", 1<<20)
+	orphan := write(Name("gone.bin")+".resume", 10)
+	// Kept for resuming: a partial with progress.
+	resumable := write(Name("big.bin")+".part", 1<<20)
+	progress := write(Name("big.bin")+".resume", 10)
 	// Not ours: left alone.
-	other := filepath.Join(dir, TmpDir, "notes.txt")
-	os.WriteFile(other, []byte("x"), 0o644)
+	other := write("notes.txt", 1)
 
-	r, err := Reclaim(root)
+	r, err := d.Reclaim(Bounds{MaxAge: time.Hour, MaxBytes: 1 << 30}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Files != 1 || r.InUse != 1 || r.Bytes < 1<<20 {
-		t.Fatalf("Reclaim = %+v, want 1 file of >= 1 MiB removed and 1 in use", r)
+	if r.Files != 2 || r.InUse != 1 || r.Bytes < 2<<20 || r.Kept != 1 || r.KeptBytes < 1<<20 {
+		t.Fatalf("Reclaim = %+v, want 2 files of >= 2 MiB removed, 1 in use, 1 kept", r)
 	}
-	if _, err := os.Stat(abandoned); !os.IsNotExist(err) {
-		t.Errorf("abandoned temp file still there (%v)", err)
+	for _, p := range []string{old, bare, orphan} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("abandoned %s still there (%v)", p, err)
+		}
 	}
-	for _, p := range []string{filepath.Join(dir, live.Name), other} {
+	for _, p := range []string{filepath.Join(dir, live.Name()), resumable, progress, other} {
 		if _, err := os.Stat(p); err != nil {
 			t.Errorf("%s was removed: %v", p, err)
 		}
 	}
-	// The live writer commits; the name is gone, nothing to reclaim.
-	if _, err := live.Commit("done.bin"); err != nil {
+	// Too old: a partial not written for longer than MaxAge goes, with its
+	// progress.
+	if r, err := d.Reclaim(Bounds{MaxAge: time.Hour, MaxBytes: 1 << 30}, time.Now().Add(2*time.Hour)); err != nil || r.Files != 1 || r.Kept != 0 {
+		t.Fatalf("Reclaim two hours later = %+v, %v; want the resumable partial removed", r, err)
+	}
+	for _, p := range []string{resumable, progress} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s still there (%v)", p, err)
+		}
+	}
+	// The live writer commits: the name is gone, nothing to reclaim.
+	df, err := root.Open(".")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if r, err := Reclaim(root); err != nil || r != (Reclaimed{}) {
-		t.Fatalf("second Reclaim = %+v, %v", r, err)
+	defer df.Close()
+	if err := live.Rename(df, "done.bin"); err != nil {
+		t.Fatal(err)
+	}
+	live.Close()
+	if r, err := d.Reclaim(Bounds{MaxAge: time.Hour, MaxBytes: 1 << 30}, time.Now()); err != nil || r != (Reclaimed{}) {
+		t.Fatalf("last Reclaim = %+v, %v", r, err)
 	}
 	if fi, err := os.Stat(filepath.Join(dir, "done.bin")); err != nil || fi.Size() != 1<<20 {
 		t.Fatalf("committed file: %v", err)
+	}
+}
+
+// Kept partials fit MaxBytes (the oldest go first), and Evict frees space
+// for a delivery, never taking the partial of the path being delivered.
+func TestPartialsBoundedAndEvicted(t *testing.T) {
+	root, dir := openRoot(t)
+	d := Open(root)
+	defer d.Close()
+	tmp := filepath.Join(dir, TmpDir)
+	os.MkdirAll(tmp, 0o755)
+	for i, rel := range []string{"a", "b", "c"} {
+		os.WriteFile(filepath.Join(tmp, Name(rel)+".part"), make([]byte, 1<<20), 0o644)
+		os.WriteFile(filepath.Join(tmp, Name(rel)+".resume"), []byte("{}"), 0o644)
+		if i < 2 {
+			time.Sleep(20 * time.Millisecond) // distinct ctimes: a is the oldest
+		}
+	}
+	r, err := d.Reclaim(Bounds{MaxAge: time.Hour, MaxBytes: 2<<20 + 1<<19}, time.Now())
+	if err != nil || r.Files != 1 || r.Kept != 2 {
+		t.Fatalf("Reclaim = %+v, %v; want the oldest removed, two kept", r, err)
+	}
+	if _, err := os.Stat(filepath.Join(tmp, Name("a")+".part")); !os.IsNotExist(err) {
+		t.Errorf("the oldest partial is still there")
+	}
+	r, err = d.Evict(1, "b")
+	if err != nil || r.Files != 1 {
+		t.Fatalf("Evict = %+v, %v", r, err)
+	}
+	if _, err := os.Stat(filepath.Join(tmp, Name("b")+".part")); err != nil {
+		t.Errorf("Evict took the partial of the path being delivered: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(tmp, Name("c")+".part")); !os.IsNotExist(err) {
+		t.Errorf("Evict left c")
 	}
 }
 
@@ -76,7 +142,9 @@ func TestReclaimRemovesOnlyAbandonedTempFiles(t *testing.T) {
 // lock files made it) is removed by a task start; a held one stays.
 func TestReclaimRemovesUnheldLockFiles(t *testing.T) {
 	root, dir := openRoot(t)
-	held, err := Lock(context.Background(), root, "held", nil)
+	d := Open(root)
+	defer d.Close()
+	held, err := d.Lock(context.Background(), "held", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +156,7 @@ func TestReclaimRemovesUnheldLockFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if r, err := Reclaim(root); err != nil || r != (Reclaimed{Locks: 1}) {
+	if r, err := d.Reclaim(Bounds{}, time.Now()); err != nil || r != (Reclaimed{Locks: 1}) {
 		t.Fatalf("Reclaim = %+v, %v; want 1 lock file removed", r, err)
 	}
 	if _, err := os.Stat(left); !os.IsNotExist(err) {
@@ -102,19 +170,21 @@ func TestReclaimRemovesUnheldLockFiles(t *testing.T) {
 
 func TestReclaimWithoutStateDir(t *testing.T) {
 	root, _ := openRoot(t)
-	if r, err := Reclaim(root); err != nil || r != (Reclaimed{}) {
+	if r, err := Open(root).Reclaim(Bounds{}, time.Now()); err != nil || r != (Reclaimed{}) {
 		t.Fatalf("Reclaim = %+v, %v", r, err)
 	}
 }
 
 func TestLockKeySerialises(t *testing.T) {
 	root, dir := openRoot(t)
-	a, err := Lock(context.Background(), root, "k", nil)
+	d := Open(root)
+	defer d.Close()
+	a, err := d.Lock(context.Background(), "k", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Another key is independent.
-	other, err := Lock(context.Background(), root, "k2", func() { t.Error("k2 waited for k") })
+	other, err := d.Lock(context.Background(), "k2", func() { t.Error("k2 waited for k") })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +192,7 @@ func TestLockKeySerialises(t *testing.T) {
 	waiting := make(chan struct{})
 	got := make(chan error)
 	go func() {
-		b, err := Lock(context.Background(), root, "k", func() { close(waiting) })
+		b, err := d.Lock(context.Background(), "k", func() { close(waiting) })
 		if err == nil {
 			b.Unlock()
 		}
@@ -196,6 +266,8 @@ func contend(root *os.Root, workers, rounds int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	errs := make([]error, workers+1)
+	d := Open(root)
+	defer d.Close()
 	var wg sync.WaitGroup
 	// A task start's Reclaim sweeps the locks dir meanwhile.
 	done := make(chan struct{})
@@ -208,7 +280,7 @@ func contend(root *os.Root, workers, rounds int) error {
 				return
 			default:
 			}
-			if _, err := Reclaim(root); err != nil {
+			if _, err := d.Reclaim(Bounds{}, time.Now()); err != nil {
 				errs[workers] = err
 				return
 			}
@@ -218,7 +290,7 @@ func contend(root *os.Root, workers, rounds int) error {
 	for w := range workers {
 		wg.Go(func() {
 			for range rounds {
-				l, err := Lock(ctx, root, "k", nil)
+				l, err := d.Lock(ctx, "k", nil)
 				if err != nil {
 					errs[w] = err
 					return
@@ -256,21 +328,24 @@ func inside(root *os.Root) error {
 	return root.Remove("inside")
 }
 
-// The writer holds a temp file's lock from creation to commit, so a
+// The writer holds a partial's lock from its open to its commit, so a
 // concurrent Reclaim cannot take it.
-func TestTempIsLockedFromCreation(t *testing.T) {
+func TestPartialIsLockedFromCreation(t *testing.T) {
 	root, dir := openRoot(t)
-	tmp, err := CreateTemp(root)
+	p, err := Open(root).OpenPartial(context.Background(), "x")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tmp.Discard()
-	f, err := os.Open(filepath.Join(dir, tmp.Name))
+	defer p.Discard()
+	if !p.Fresh {
+		t.Error("a new partial is not Fresh")
+	}
+	f, err := os.Open(filepath.Join(dir, p.Name()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
 	if ok, err := flock.TryLock(f); ok || err != nil {
-		t.Fatalf("TryLock on a live temp file = %v, %v; want held", ok, err)
+		t.Fatalf("TryLock on a live partial = %v, %v; want held", ok, err)
 	}
 }
