@@ -144,8 +144,8 @@ func TestPagedFleetHistoryAndTimeouts(t *testing.T) {
 		childEvents           int
 		childTimeout, timeout time.Duration
 	}{
-		{30 * time.Minute, 30 * time.Minute, 7550, 9*time.Hour + 29*time.Minute, 961*time.Hour + 45*time.Minute},
-		{time.Minute, time.Minute, 5450, 2*time.Hour + 47*time.Minute, 291*time.Hour + 45*time.Minute},
+		{30 * time.Minute, 30 * time.Minute, 9350, 9*time.Hour + 29*time.Minute, 961*time.Hour + 45*time.Minute},
+		{time.Minute, time.Minute, 7250, 2*time.Hour + 47*time.Minute, 291*time.Hour + 45*time.Minute},
 	} {
 		f := FleetTiming{TaskTimeout: tc.task, OfflineWait: tc.wait}
 		if got := f.PageEvents(BoardsPerChild); got != tc.childEvents || got > MaxHistoryEvents {
