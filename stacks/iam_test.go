@@ -157,6 +157,17 @@ type actor struct {
 }
 
 // role is the template's role whose logical ID starts with prefix.
+// hasRole reports whether the stack's template has a role whose logical
+// id starts with prefix.
+func (c *iamCase) hasRole(stack, prefix string) bool {
+	for rid, r := range c.tpls[stack].Resources {
+		if r["Type"] == "AWS::IAM::Role" && strings.HasPrefix(rid, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
 func (c *iamCase) role(stack, prefix string) actor {
 	c.t.Helper()
 	tpl := c.tpls[stack]
@@ -554,9 +565,20 @@ func (c *iamCase) ledger(st string) {
 	table := c.attr(st, c.logical(p.Stack, p.Ledger.Table), "Arn")
 	obj := map[string]any{"dynamodb:LeadingKeys": []string{contract.ObjectPK("demo1.txt")}}
 	writers := []string{"Sync"}
-	if a := c.appCfg; a.DeliverTo.Kind != config.TargetAny || a.RoutePrefix != "" || a.MirrorDeletes {
+	a := c.appCfg
+	switch {
+	case c.hasRole(st, "PipelinePageStateMachineRole"):
+		// Paged: the children deliver and write; the parent only with the
+		// deletes' fan-out (mirrorDeletes).
+		writers = append(writers, "PipelinePage")
+		if a.MirrorDeletes {
+			writers = append(writers, "Pipeline")
+		} else {
+			c.ask(false, "the paged parent writes the ledger (its children do)", c.role(st, "PipelineStateMachineRole"), "dynamodb:UpdateItem", table, "", obj)
+		}
+	case a.DeliverTo.Kind != config.TargetAny || a.RoutePrefix != "" || a.MirrorDeletes:
 		writers = append(writers, "Pipeline")
-	} else {
+	default:
 		c.ask(false, "writes the ledger (deliverTo=any records nothing)", c.role(st, "PipelineStateMachineRole"), "dynamodb:UpdateItem", table, "", obj)
 	}
 	for _, w := range writers {
