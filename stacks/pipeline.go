@@ -203,7 +203,7 @@ func target(cfg config.Config) pipeline.Target {
 	if cfg.RoutePrefix != "" {
 		return pipeline.Target{Kind: pipeline.TargetRouted, RoutePrefix: cfg.RoutePrefix}
 	}
-	return pipeline.Target{Kind: pipeline.TargetKind(cfg.DeliverTo.Kind), Name: cfg.DeliverTo.Name}
+	return cfg.DeliverTo
 }
 
 func taskImage(cfg config.Config, dir string) awsecs.ContainerImage {

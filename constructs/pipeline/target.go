@@ -13,24 +13,21 @@ import (
 	"github.com/edge-drop/edge-drop/contract"
 )
 
-// TargetKind is which boards a file goes to.
-type TargetKind string
-
-const (
-	TargetAny    TargetKind = "any"    // one board ECS picks
-	TargetBoard  TargetKind = "board"  // the board named Name
-	TargetGroup  TargetKind = "group"  // every board of group Name
-	TargetAll    TargetKind = "all"    // every board
-	TargetRouted TargetKind = "routed" // the board or group the key names after RoutePrefix
+// TargetKind and Target are the contract's (one definition, shared with
+// the config and the CLI). Names are checked by the config
+// (contract.CheckName) before they reach a cluster query.
+type (
+	TargetKind = contract.TargetKind
+	Target     = contract.Target
 )
 
-// Target is where the pipeline delivers. Names are checked by the config
-// (contract.CheckName) before they reach a cluster query.
-type Target struct {
-	Kind        TargetKind
-	Name        string
-	RoutePrefix string // TargetRouted: e.g. "to/"
-}
+const (
+	TargetAny    = contract.TargetAny    // one board ECS picks
+	TargetBoard  = contract.TargetBoard  // the board named Name
+	TargetGroup  = contract.TargetGroup  // every board of group Name
+	TargetAll    = contract.TargetAll    // every board
+	TargetRouted = contract.TargetRouted // the board or group the key names after RoutePrefix
+)
 
 // State names of routing by key.
 const (
