@@ -244,7 +244,7 @@ func TestStateMachineDefinition(t *testing.T) {
 		map[string]any{"ErrorEquals": []string{"AmazonECS.Unknown", "ECS.AmazonECSException"},
 			"IntervalSeconds": 15, "MaxAttempts": 10, "BackoffRate": 2, "MaxDelaySeconds": 300, "JitterStrategy": "FULL"},
 	})
-	for _, e := range pipeline.RetriedErrors {
+	for _, e := range pipeline.APIFaultErrors {
 		if !strings.HasPrefix(e, "ECS.") {
 			t.Errorf("only ECS API errors may be retried, got %s", e)
 		}

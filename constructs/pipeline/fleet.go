@@ -65,10 +65,6 @@ const (
 // board's outcome is "offline".
 var OfflineErrors = []string{contract.ErrPlacement, contract.ErrECSException}
 
-// APIFaultErrors are ECS service faults and throttling: retried soon and
-// briefly, like the single-board path does.
-var APIFaultErrors = []string{"ECS.ServerException", "ECS.ThrottlingException"}
-
 // BoardsPerPage is ListBoards' MaxResults (listContainerInstances allows
 // up to 100). DescribeContainerInstances returns every attribute and
 // resource of an instance, about 4 KB for an ECS Anywhere board, and the

@@ -22,8 +22,9 @@ const (
 	offlineMaxDelay = 5 * time.Minute
 )
 
-// apiFaultRetry is the single-board path's rule for throttling and
-// service faults (retries[0]) on the errors that are not offline.
+// apiFaultRetry is the one rule for ECS throttling and service faults
+// (APIFaultErrors): the single-board path's first rule and a fan-out
+// board's, on the errors that are not offline.
 var apiFaultRetry = retryPolicy{errors: APIFaultErrors, interval: 5 * time.Second, maxAttempts: 5, backoff: 2, maxDelay: time.Minute}
 
 // sdkRetry is the rule of ListBoards and DescribeBoards: the SDK

@@ -52,12 +52,13 @@ const (
 	StateDescribeErrorName = "DescribeErrorName"
 )
 
-// RetriedErrors are the ECS API errors worth retrying soon: service faults
-// and explicit throttling. (ECS.AmazonECSException, which also carries
-// capacity failures, is retried with the busy board: OfflineErrors.) A
-// task that ran and failed is not retried: the task binary has already
-// retried its downloads itself.
-var RetriedErrors = []string{"ECS.ServerException", "ECS.ThrottlingException"}
+// APIFaultErrors are the ECS API errors worth retrying soon, on the
+// single-board path and in every fan-out: service faults and explicit
+// throttling. (ECS.AmazonECSException, which also carries capacity
+// failures, is retried with the busy board: OfflineErrors.) A task that
+// ran and failed is not retried: the task binary has already retried its
+// downloads itself.
+var APIFaultErrors = []string{"ECS.ServerException", "ECS.ThrottlingException"}
 
 // retryPolicy is one Retry rule of the download state, kept as data so that
 // the execution timeout can be derived from it.
@@ -76,7 +77,7 @@ type retryPolicy struct {
 // retries are the download state's Retry rules, in order.
 var retries = []retryPolicy{
 	// ECS throttling and service faults: soon and briefly.
-	{errors: RetriedErrors, interval: 5 * time.Second, maxAttempts: 5, backoff: 2, maxDelay: time.Minute},
+	apiFaultRetry,
 	// A busy or offline board (and ECS's catch-all error, which reports
 	// capacity failures too): up to ~33 minutes (1,965 s) of waiting, spread
 	// by full jitter so a burst of uploads does not retry in lockstep.
