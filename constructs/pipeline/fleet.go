@@ -349,12 +349,7 @@ func redeliverChoice(scope constructs.Construct, props FanOutProps, fleet map[st
 		Error:   at(contract.ErrBadTarget),
 		Cause:   at(`the redelivery's ` + contract.RedeliverField + "." + contract.RedeliverBoard + ` must be a board name (` + contract.NameRule + `): nothing was delivered`),
 	})
-	isName := awsstepfunctions.NewChoice(scope, name(contract.StateRedeliverName), &awsstepfunctions.ChoiceProps{
-		Comment:       at("A name (contract.NamePattern), else no query is built"),
-		QueryLanguage: awsstepfunctions.QueryLanguage_JSONATA,
-	}).
-		When(isNotAName(board), bad, nil).
-		Otherwise(one)
+	isName := nameCheck(scope, name(contract.StateRedeliverName), board, bad, one)
 	return awsstepfunctions.NewChoice(scope, name(contract.StateRedeliverWhich), &awsstepfunctions.ChoiceProps{
 		Comment: at(`{"` + contract.RedeliverField + `": {"` + contract.RedeliverBoard + `": "<name>"}} delivers to that board of the target only`),
 	}).

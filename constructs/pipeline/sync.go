@@ -194,12 +194,7 @@ func syncDefinition(scope constructs.Construct, props SyncProps, timing FleetTim
 		Error:   at(contract.ErrBadTarget),
 		Cause:   at(`the input's "board" must be a board name (` + contract.NameRule + `), or leave it out to sync every board: nothing was synced`),
 	})
-	isName := awsstepfunctions.NewChoice(scope, at(StateBoardNameOK), &awsstepfunctions.ChoiceProps{
-		Comment:       at("A name (contract.NamePattern: 1-63 of A-Za-z0-9_-, starting with a letter or digit), else no query is built"),
-		QueryLanguage: awsstepfunctions.QueryLanguage_JSONATA,
-	}).
-		When(isNotAName(board), bad, nil).
-		Otherwise(one)
+	isName := nameCheck(scope, at(StateBoardNameOK), board, bad, one)
 
 	return awsstepfunctions.NewChoice(scope, at(StateSyncWhich), &awsstepfunctions.ChoiceProps{
 		Comment: at(`{} syncs every board of the target, {"board": "<name>"} that board`),

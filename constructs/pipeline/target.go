@@ -52,6 +52,18 @@ func isNotAName(path string) awsstepfunctions.Condition {
 		"{%% $not($type(%s) = 'string' and $contains($string(%s), /%s/)) %%}", in, in, contract.NamePattern)))
 }
 
+// nameCheck is the one Choice that lets only a board or group name reach a
+// cluster query: the string at path goes on to ok when it is a name, to
+// bad otherwise (routing's target, the sync's board, a redelivery's board).
+func nameCheck(scope constructs.Construct, id *string, path string, bad, ok awsstepfunctions.IChainable) awsstepfunctions.Choice {
+	return awsstepfunctions.NewChoice(scope, id, &awsstepfunctions.ChoiceProps{
+		Comment:       jsii.String("A name (contract.NamePattern: 1-63 of A-Za-z0-9_-, starting with a letter or digit), else no query is built"),
+		QueryLanguage: awsstepfunctions.QueryLanguage_JSONATA,
+	}).
+		When(isNotAName(path), bad, nil).
+		Otherwise(ok)
+}
+
 // Filter is the cluster query (listContainerInstances' Filter) that
 // selects a target's boards; routed targets are filled in at run time.
 func Filter(kind TargetKind, name string) string {
@@ -145,12 +157,7 @@ func fleet(scope constructs.Construct, props Props, fan FanOutProps) awsstepfunc
 		},
 		ResultPath: at("$.route"),
 	})
-	isName := awsstepfunctions.NewChoice(scope, name(StateRouteIsName), &awsstepfunctions.ChoiceProps{
-		Comment:       at("A name (contract.NamePattern: 1-63 of A-Za-z0-9_-, starting with a letter or digit), else no query is built"),
-		QueryLanguage: awsstepfunctions.QueryLanguage_JSONATA,
-	}).
-		When(isNotAName(target), badName, nil).
-		Otherwise(fanOut(scope, props, fan))
+	isName := nameCheck(scope, name(StateRouteIsName), target, badName, fanOut(scope, props, fan))
 
 	// The key is URL-encoded as S3 sent it; the prefix holds only
 	// characters S3 does not encode (config checks it), so it matches as
