@@ -148,8 +148,9 @@ func WorstExit(codes ...ExitCode) ExitCode {
 }
 
 // outcomeSeverity orders the outcome words of a key list: the batch's
-// status is its worst key's.
-var outcomeSeverity = []string{OutcomeUpToDate, OutcomeDelivered, OutcomeDeleted, OutcomeGone, OutcomeKept, OutcomeConflict, OutcomeFailed}
+// status is its worst key's. Gone ranks lowest: a batch is gone only when
+// every key of it was.
+var outcomeSeverity = []string{OutcomeGone, OutcomeUpToDate, OutcomeDelivered, OutcomeDeleted, OutcomeKept, OutcomeConflict, OutcomeFailed}
 
 // WorstOutcome is the most severe of statuses ("" for none).
 func WorstOutcome(statuses ...string) string {

@@ -63,7 +63,10 @@ func TestWorstExitAndOutcome(t *testing.T) {
 			t.Errorf("WorstExit(%v) = %d, want %d", tc.codes, got, tc.want)
 		}
 	}
-	if got := WorstOutcome(OutcomeDelivered, OutcomeUpToDate, OutcomeGone); got != OutcomeGone {
+	if got := WorstOutcome(OutcomeDelivered, OutcomeUpToDate, OutcomeGone); got != OutcomeDelivered {
+		t.Errorf("WorstOutcome = %q, want delivered (a gone key is no failure)", got)
+	}
+	if got := WorstOutcome(OutcomeGone, OutcomeGone); got != OutcomeGone {
 		t.Errorf("WorstOutcome = %q, want gone", got)
 	}
 	if got := WorstOutcome(OutcomeDelivered, OutcomeFailed, OutcomeConflict); got != OutcomeFailed {

@@ -172,26 +172,39 @@ func (r *runner) run(ctx context.Context) contract.Report {
 		MaxBytes: cfg.MaxBytes, StripComponents: cfg.StripComponents,
 		Event: download.Event{Sequencer: cfg.Event.Sequencer, ETag: cfg.Event.ETag, Size: cfg.Event.Size},
 	}
-	switch cfg.Mode {
-	case contract.ModeSync:
+	switch {
+	case cfg.Mode == contract.ModeSync:
 		return r.sync(ctx, api, dl, code)
-	case contract.ModeDelete:
-		res, err := prune.Run(ctx, api, prune.Options{Bucket: cfg.Bucket, Key: cfg.Key, DataDir: cfg.DataDir, StripComponents: cfg.StripComponents, Logger: r.log})
-		if err != nil {
-			c, err := code(err)
-			rep := r.fail(c, err, "bucket", cfg.Bucket, "key", cfg.Key)
-			rep.Key, rep.Path = cmp.Or(res.Key, keypath.Candidates(cfg.Key)[0]), res.Rel
-			return rep
-		}
-		r.log.Info(string(res.Outcome), "bucket", cfg.Bucket, "key", res.Key, "path", res.Path, "bytes", res.Bytes, "reason", orNone(res.Reason))
-		return deleteReport(res)
+	case len(cfg.Keys) > 0:
+		return r.keyList(ctx, api, dl, code)
+	case cfg.Mode == contract.ModeDelete:
+		return r.deleteOne(ctx, api, cfg.Key, code)
 	}
+	return r.downloadOne(ctx, api, dl, code)
+}
 
+// deleteOne removes the delivered file of key (a mirrored delete).
+func (r *runner) deleteOne(ctx context.Context, api *s3.Client, key string, code func(error) (exitcode.Code, error)) contract.Report {
+	cfg := r.cfg
+	res, err := prune.Run(ctx, api, prune.Options{Bucket: cfg.Bucket, Key: key, DataDir: cfg.DataDir, StripComponents: cfg.StripComponents, Logger: r.log})
+	if err != nil {
+		c, err := code(err)
+		rep := r.fail(c, err, "bucket", cfg.Bucket, "key", key)
+		rep.Key, rep.Path = cmp.Or(res.Key, keypath.Candidates(key)[0]), res.Rel
+		return rep
+	}
+	r.log.Info(string(res.Outcome), "bucket", cfg.Bucket, "key", res.Key, "path", res.Path, "bytes", res.Bytes, "reason", orNone(res.Reason))
+	return deleteReport(res)
+}
+
+// downloadOne delivers dl.Key (an Object Created event).
+func (r *runner) downloadOne(ctx context.Context, api *s3.Client, dl download.Options, code func(error) (exitcode.Code, error)) contract.Report {
+	cfg := r.cfg
 	res, err := download.Run(ctx, api, dl)
 	if err != nil {
 		c, err := code(err)
-		rep := r.fail(c, err, "bucket", cfg.Bucket, "key", cfg.Key)
-		rep.Key = keypath.Candidates(cfg.Key)[0] // as the event names it, decoded
+		rep := r.fail(c, err, "bucket", cfg.Bucket, "key", dl.Key)
+		rep.Key = keypath.Candidates(dl.Key)[0] // as the event names it, decoded
 		if c == exitcode.NotFound {
 			rep = goneReport(cfg.Bucket, rep.Key, err)
 		}

@@ -61,6 +61,10 @@ type Config struct {
 	StripComponents int
 	// Event is what the S3 event said of the object (all optional).
 	Event Event
+	// Keys: key-list mode (contract.EnvKeys, download mode only): every
+	// key of a coalesced batch, the newest event of each; Key and Event
+	// are then unused.
+	Keys []contract.ListedKey
 	// Sync mode.
 	Prefix        string // raw key prefix
 	Pattern       string // StringMatches pattern on the event-encoded key
@@ -112,6 +116,13 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (Confi
 	// Environment first.
 	c.Bucket = getenv(contract.EnvBucket)
 	c.Key = getenv(contract.EnvKey)
+	if v := getenv(contract.EnvKeys); v != "" {
+		keys, err := contract.ParseKeyList(v)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		c.Keys = keys
+	}
 	if v := getenv(contract.EnvDataDir); v != "" {
 		c.DataDir = v
 	}
@@ -282,8 +293,14 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (Confi
 			errs = append(errs, fmt.Errorf("objects × concurrency = %d × %d = %d requests in flight, more than %d: lower %s or %s", c.SyncObjects, c.Concurrency, n, MaxInFlight, contract.EnvSyncObjects, contract.EnvConcurrency))
 		}
 	} else {
-		if c.Key == "" {
-			errs = append(errs, fmt.Errorf("key is required (%s or -key)", contract.EnvKey))
+		switch {
+		case getenv(contract.EnvKeys) != "" && c.Mode != contract.ModeDownload:
+			errs = append(errs, fmt.Errorf("%s is for download mode (a delete in the list is an entry with \"d\": true)", contract.EnvKeys))
+		case getenv(contract.EnvKeys) != "" && set["key"]:
+			errs = append(errs, fmt.Errorf("-key and %s exclude each other: give one key or a list", contract.EnvKeys))
+		case getenv(contract.EnvKeys) != "":
+		case c.Key == "":
+			errs = append(errs, fmt.Errorf("key is required (%s or -key; or a list in %s)", contract.EnvKey, contract.EnvKeys))
 		}
 		for _, f := range []string{"prefix", "pattern", "objects", "mirror-deletes"} {
 			if set[f] {
