@@ -77,13 +77,14 @@ type CoalescerProps struct {
 // batches of it. The pipe's role may only read and delete the queue's
 // messages, decrypt them and start the one state machine.
 func NewCoalescer(scope constructs.Construct, id string, props CoalescerProps) *Coalescer {
-	c := &Coalescer{Construct: constructs.NewConstruct(scope, jsii.String(id))}
-	c.Key = awskms.NewKey(c, jsii.String("QueueKey"), &awskms.KeyProps{
+	in := constructs.NewConstruct(scope, jsii.String(id))
+	c := &Coalescer{Construct: in}
+	c.Key = awskms.NewKey(in, jsii.String("QueueKey"), &awskms.KeyProps{
 		Description:       jsii.String("edge-drop: the coalescing queue of upload events and its dead-letter queue"),
 		EnableKeyRotation: jsii.Bool(true),
 		RemovalPolicy:     props.RemovalPolicy,
 	})
-	c.DeadLetterQueue = awssqs.NewQueue(c, jsii.String("DeadLetters"), &awssqs.QueueProps{
+	c.DeadLetterQueue = awssqs.NewQueue(in, jsii.String("DeadLetters"), &awssqs.QueueProps{
 		Encryption:          awssqs.QueueEncryption_KMS,
 		EncryptionMasterKey: c.Key,
 		EnforceSSL:          jsii.Bool(true),
@@ -93,7 +94,7 @@ func NewCoalescer(scope constructs.Construct, id string, props CoalescerProps) *
 		Id:     jsii.String("AwsSolutions-SQS3"),
 		Reason: jsii.String("This queue is the dead-letter queue of the coalescing queue; a DLQ for a DLQ adds nothing."),
 	}}, jsii.Bool(true))
-	c.Queue = awssqs.NewQueue(c, jsii.String("Events"), &awssqs.QueueProps{
+	c.Queue = awssqs.NewQueue(in, jsii.String("Events"), &awssqs.QueueProps{
 		Encryption:          awssqs.QueueEncryption_KMS,
 		EncryptionMasterKey: c.Key,
 		EnforceSSL:          jsii.Bool(true),
@@ -103,8 +104,8 @@ func NewCoalescer(scope constructs.Construct, id string, props CoalescerProps) *
 		DeadLetterQueue:   &awssqs.DeadLetterQueue{Queue: c.DeadLetterQueue, MaxReceiveCount: jsii.Number(coalesceMaxReceives)},
 	})
 
-	c.Role = awsiam.NewRole(c, jsii.String("PipeRole"), &awsiam.RoleProps{
-		AssumedBy:   trust.Pipes.PrincipalIn(c),
+	c.Role = awsiam.NewRole(in, jsii.String("PipeRole"), &awsiam.RoleProps{
+		AssumedBy:   trust.Pipes.PrincipalIn(in),
 		Description: jsii.String("edge-drop pipe: read batches of upload events and start the delivery state machine"),
 		// Inline: the pipe checks its source's permissions when it is
 		// created, before a separate policy resource would be attached.
@@ -132,7 +133,7 @@ func NewCoalescer(scope constructs.Construct, id string, props CoalescerProps) *
 		})},
 	})
 
-	c.Pipe = awspipes.NewCfnPipe(c, jsii.String("Pipe"), &awspipes.CfnPipeProps{
+	c.Pipe = awspipes.NewCfnPipe(in, jsii.String("Pipe"), &awspipes.CfnPipeProps{
 		Description: jsii.String("edge-drop: batches of upload events start one delivery each"),
 		RoleArn:     c.Role.RoleArn(),
 		Source:      c.Queue.QueueArn(),
