@@ -201,8 +201,8 @@ func ReadBatchExpression(keyPattern string) string {
 		`"parts": $count_ = 0 ? [] : [[0 .. $ceil($count_ / $per) - 1].(`,
 		`  $these := $strs[[$ * $per .. $ * $per + $per - 1]];`,
 		`  $first := $parse($these[0]).k;`,
-		`  {"keys": "[" & $join($these, ",") & "]", "count": $count($these),`,
-		`   "what": "s3://" & $bucket & "/" & $first & ($count($these) > 1 ? " and " & ($count($these) - 1) & " more keys" : "")}`,
+		`  {"part": [{"bucket": $bucket, "keys": "[" & $join($these, ",") & "]", "count": $count($these),`,
+		`   "key": "s3://" & $bucket & "/" & $first & ($count($these) > 1 ? " and " & ($count($these) - 1) & " more keys" : "")}]}`,
 		`)]`,
 		`}`,
 		`)`,
@@ -211,8 +211,8 @@ func ReadBatchExpression(keyPattern string) string {
 
 // batchDefinition is ReadBatch → AnyKeysInBatch → DeliverEachPart (one
 // part after another; each part is the target's delivery, oneBoard or the
-// fleet fan-out, with the part's key list, inside a Parallel whose Catch
-// lets the later parts run when one fails) → EveryPartDelivered.
+// fleet fan-out, with the part's key list, inside a Map of one item whose
+// Catch lets the later parts run when one fails) → EveryPartDelivered.
 func batchDefinition(scope constructs.Construct, props Props) awsstepfunctions.IChainable {
 	at := jsii.String
 	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
@@ -235,16 +235,20 @@ func batchDefinition(scope constructs.Construct, props Props) awsstepfunctions.I
 			Environment: batchEnvironment(),
 		})
 	}
-	part := awsstepfunctions.NewParallel(scope, at(StateDeliverPart), &awsstepfunctions.ParallelProps{
+	// A Map over the part's one item: its Catch lets the later parts run
+	// when this one fails (an inline Map stops at its first failed
+	// iteration).
+	part := awsstepfunctions.NewMap(scope, at(StateDeliverPart), &awsstepfunctions.MapProps{
 		Comment:        at("One part of the batch: one task per board for all of its keys"),
-		ResultSelector: &map[string]any{"delivered": true, "what": str("$[0].what")},
+		ItemsPath:      at("$.part"),
+		ResultSelector: &map[string]any{"delivered": true},
 	})
-	part.Branch(deliver)
+	part.ItemProcessor(deliver, nil)
 	notDelivered := awsstepfunctions.NewPass(scope, at(StatePartNotDeliverd), &awsstepfunctions.PassProps{
 		Comment: at("The part failed (a key failed on a board, a board was offline): the later parts still run"),
 		Parameters: &map[string]any{
 			"delivered": false,
-			"what":      str("$.key"),
+			"what":      awsstepfunctions.JsonPath_StringAt(at("$.part[0].key")),
 			"error":     awsstepfunctions.JsonPath_JsonToString(awsstepfunctions.JsonPath_ObjectAt(at("$.error"))),
 		},
 	})
@@ -254,13 +258,7 @@ func batchDefinition(scope constructs.Construct, props Props) awsstepfunctions.I
 		Comment:        at("The parts one after another: a board gets one task at a time"),
 		ItemsPath:      at("$.parts"),
 		MaxConcurrency: jsii.Number(1),
-		ItemSelector: &map[string]any{
-			"bucket": str("$.bucket"),
-			"keys":   str("$$.Map.Item.Value.keys"),
-			"key":    str("$$.Map.Item.Value.what"),
-			"count":  awsstepfunctions.JsonPath_NumberAt(at("$$.Map.Item.Value.count")),
-		},
-		ResultPath: at("$.delivered"),
+		ResultPath:     at("$.delivered"),
 	})
 	each.ItemProcessor(part, nil)
 
