@@ -187,7 +187,7 @@ func ReadBatchExpression(keyPattern string) string {
 		`$n := $count($sorted);`,
 		`$newest := $filter($sorted, function($v, $i) { $i = $n - 1 or $sorted[$i + 1].detail.object.key != $v.detail.object.key });`,
 		`$kept := $filter($newest, function($v) { $contains($v.detail.object.key, /` + contract.CompilePattern(keyPattern).Regexp() + `/) });`,
-		`$strs := $map($kept, function($v) { $string($v."detail-type" = "` + DetailTypeDeleted + `"` +
+		`$strs := $map($kept, function($v) { $string($v.` + "`detail-type`" + ` = "` + DetailTypeDeleted + `"` +
 			` ? {"k": $v.detail.object.key, "q": $v.detail.object.sequencer, "d": true}` +
 			` : {"k": $v.detail.object.key, "q": $v.detail.object.sequencer, "e": $v.detail.object.etag, "z": $v.detail.object.size}) });`,
 		`$count_ := $count($strs);`,
@@ -198,12 +198,12 @@ func ReadBatchExpression(keyPattern string) string {
 		`"bucket": $bucket,`,
 		`"events": $count($events),`,
 		`"count": $count_,`,
-		`"parts": $count_ = 0 ? [] : [[0 .. $ceil($count_ / $per) - 1].(`,
-		`  $these := $strs[[$ * $per .. $ * $per + $per - 1]];`,
+		`"parts": $count_ = 0 ? [] : [$map([0 .. $ceil($count_ / $per) - 1], function($i) { (`,
+		`  $these := $strs[[$i * $per .. $i * $per + $per - 1]];`,
 		`  $first := $parse($these[0]).k;`,
 		`  {"part": [{"bucket": $bucket, "keys": "[" & $join($these, ",") & "]", "count": $count($these),`,
 		`   "key": "s3://" & $bucket & "/" & $first & ($count($these) > 1 ? " and " & ($count($these) - 1) & " more keys" : "")}]}`,
-		`)]`,
+		`) })]`,
 		`}`,
 		`)`,
 	}, "\n")
