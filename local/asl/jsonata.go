@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/blues/jsonata-go"
 )
@@ -62,10 +63,17 @@ func parseJSONataRule(v any, field string) (*choiceRule, error) {
 	return r, nil
 }
 
+// jsonataMu serializes every JSONata evaluation: jsonata-go names its
+// built-in functions (shared, package-level values) as it calls them, a
+// data race when Map iterations or executions evaluate at once.
+var jsonataMu sync.Mutex
+
 // eval evaluates the Condition. The expression is compiled for each
 // evaluation: binding $states changes the compiled expression, and
 // executions evaluate it concurrently.
 func (r *jsonataCondition) eval(input, ctxObj any) (bool, *stateError) {
+	jsonataMu.Lock()
+	defer jsonataMu.Unlock()
 	fail := func(format string, a ...any) (bool, *stateError) {
 		return false, &stateError{name: ErrQueryEvaluation, cause: fmt.Sprintf("An error occurred while evaluating %s.Condition: ", r.field) + fmt.Sprintf(format, a...)}
 	}

@@ -60,6 +60,8 @@ func parseJSONataPass(p *stateParser) state {
 // eval evaluates Output on the state's input (compiled for each
 // evaluation, as jsonataCondition is: $states differs per execution).
 func (o *jsonataOutput) eval(input, ctxObj any) (any, *stateError) {
+	jsonataMu.Lock() // jsonata.go: jsonata-go is not safe for concurrent evaluations
+	defer jsonataMu.Unlock()
 	fail := func(err error) (any, *stateError) {
 		return nil, &stateError{name: ErrQueryEvaluation, cause: fmt.Sprintf("An error occurred while evaluating the Output of state '%s': %v", o.state, err)}
 	}
