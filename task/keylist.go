@@ -76,9 +76,13 @@ func keyListReport(outcomes []contract.KeyOutcome, statuses []string, codes []ex
 			words += fmt.Sprintf(", %d %s", counts[s], s)
 		}
 	}
+	noun := "keys"
+	if len(outcomes) == 1 {
+		noun = "key"
+	}
 	rep := contract.Report{
 		Mode: contract.ModeDownload, Status: status, ExitCode: int(worst), Keys: outcomes, FailedKeys: failedKeys,
-		Summary: fmt.Sprintf("%s (%d keys%s)", status, len(outcomes), words),
+		Summary: fmt.Sprintf("%s (%d %s%s)", status, len(outcomes), noun, words),
 	}
 	if worst != exitcode.OK {
 		rep.Class = worst.Class()
