@@ -49,7 +49,7 @@ const (
 	StateAnyKeysInBatch  = "AnyKeysInBatch"
 	StateDeliverParts    = "DeliverEachPart"
 	StateDeliverPart     = "DeliverPart"
-	StatePartNotDeliverd = "PartNotDelivered"
+	StatePartNotDelivered = "PartNotDelivered"
 	StateEveryPart       = "EveryPartDelivered"
 	StateBatchDelivered  = "BatchDelivered"
 	StateBatchFailed     = "BatchNotDelivered"
@@ -244,7 +244,7 @@ func batchDefinition(scope constructs.Construct, props Props) awsstepfunctions.I
 		ResultSelector: &map[string]any{"delivered": true},
 	})
 	part.ItemProcessor(deliver, nil)
-	notDelivered := awsstepfunctions.NewPass(scope, at(StatePartNotDeliverd), &awsstepfunctions.PassProps{
+	notDelivered := awsstepfunctions.NewPass(scope, at(StatePartNotDelivered), &awsstepfunctions.PassProps{
 		Comment: at("The part failed (a key failed on a board, a board was offline): the later parts still run"),
 		Parameters: &map[string]any{
 			"delivered": false,
@@ -317,4 +317,18 @@ func coalesce(c constructs.Construct, p *Pipeline, props Props) *Coalescer {
 		MaxEventAge:     awscdk.Duration_Hours(jsii.Number(targetMaxEventAgeHours)),
 	}))
 	return co
+}
+
+// CheckCoalesce says whether a batch can end within one STANDARD
+// execution's year: its parts run one after another, at worst one part per
+// event of the batch (keys long enough that one fills a task's list), each
+// as long as one delivery may take (a 24-h task with a 2-h offlineWait to
+// a fleet cannot: its batches would outlast the year).
+func CheckCoalesce(taskTimeout, offlineWait time.Duration, target TargetKind, deletes bool) error {
+	p := Props{TaskTimeout: taskTimeout, OfflineWait: offlineWait, Target: Target{Kind: target}, MirrorDeletes: deletes, CoalesceWindow: time.Second}
+	if d := p.timeout(); d > MaxExecutionDuration {
+		return fmt.Errorf("coalesceWindow with taskTimeout=%s and offlineWait=%s: a batch of up to %d parts may need %d days, over Step Functions' one year: lower taskTimeout or offlineWait, or set coalesceWindow=off",
+			taskTimeout, offlineWait, CoalesceBatchSize, int(d.Hours()/24+0.5))
+	}
+	return nil
 }
