@@ -45,14 +45,14 @@ const coalesceMaxReceives = 5
 
 // State names of the batch definition.
 const (
-	StateReadBatch       = "ReadBatch"
-	StateAnyKeysInBatch  = "AnyKeysInBatch"
-	StateDeliverParts    = "DeliverEachPart"
-	StateDeliverPart     = "DeliverPart"
+	StateReadBatch        = "ReadBatch"
+	StateAnyKeysInBatch   = "AnyKeysInBatch"
+	StateDeliverParts     = "DeliverEachPart"
+	StateDeliverPart      = "DeliverPart"
 	StatePartNotDelivered = "PartNotDelivered"
-	StateEveryPart       = "EveryPartDelivered"
-	StateBatchDelivered  = "BatchDelivered"
-	StateBatchFailed     = "BatchNotDelivered"
+	StateEveryPart        = "EveryPartDelivered"
+	StateBatchDelivered   = "BatchDelivered"
+	StateBatchFailed      = "BatchNotDelivered"
 )
 
 // Coalescer is the queue and the pipe in front of the state machine.
