@@ -10,7 +10,7 @@ export GOWORK := off
 include mk/*.mk
 
 .PHONY: help bench
-bench: bench-task bench-sync bench-demo bench-ui ## Every benchmark: the task binary against its peers (download, sync), the local pipeline end to end, the status page
+bench: bench-task bench-sync bench-demo bench-ledger bench-ui ## Every benchmark: the task binary against its peers (download, sync), the local pipeline end to end, the ledger's cost, the status page
 
 
 help: ## List the targets

@@ -48,6 +48,7 @@ const (
 	KeySyncEvery           = "syncEvery"
 	KeyMirrorDeletes       = "mirrorDeletes"
 	KeyLogRetentionDays    = "logRetentionDays"
+	KeyLedgerHistoryDays   = "ledgerHistoryDays"
 	KeyRemovalPolicy       = "removalPolicy"
 	KeyAlarmEmail          = "alarmEmail"
 )
@@ -163,32 +164,39 @@ type Config struct {
 	MirrorDeletes bool
 
 	LogRetentionDays int
-	RemovalPolicy    RemovalPolicy
+	// LedgerHistoryDays is how long the ledger keeps history items (its
+	// TTL); current items stay.
+	LedgerHistoryDays int
+	RemovalPolicy     RemovalPolicy
 
 	// AlarmEmail is subscribed to the delivery alarms' topic ("" = no
 	// subscription; the topic exists either way).
 	AlarmEmail string
 }
 
+// MaxLedgerHistoryDays bounds ledgerHistoryDays (ten years).
+const MaxLedgerHistoryDays = 3650
+
 // Default returns the configuration used for every key the context does not
 // set. docs/configuration.md's table documents it (a test keeps them equal).
 func Default() Config {
 	return Config{
-		StackPrefix:      "EdgeDrop",
-		ClusterName:      "edge-drop",
-		KeyPattern:       "demo*.txt",
-		DataDir:          "/data",
-		TaskCPU:          256,
-		TaskMemoryMiB:    128,
-		TaskUser:         "65532:65532",
-		TaskTimeout:      30 * time.Minute,
-		MaxObjectMiB:     1024,
-		BoardPolicy:      ScopedBoardPolicy,
-		DeliverTo:        Target{Kind: TargetAny},
-		OfflineWait:      DefaultOfflineWait,
-		SyncEvery:        DefaultSyncEvery,
-		LogRetentionDays: 30,
-		RemovalPolicy:    Retain,
+		StackPrefix:       "EdgeDrop",
+		ClusterName:       "edge-drop",
+		KeyPattern:        "demo*.txt",
+		DataDir:           "/data",
+		TaskCPU:           256,
+		TaskMemoryMiB:     128,
+		TaskUser:          "65532:65532",
+		TaskTimeout:       30 * time.Minute,
+		MaxObjectMiB:      1024,
+		BoardPolicy:       ScopedBoardPolicy,
+		DeliverTo:         Target{Kind: TargetAny},
+		OfflineWait:       DefaultOfflineWait,
+		SyncEvery:         DefaultSyncEvery,
+		LogRetentionDays:  30,
+		LedgerHistoryDays: 90,
+		RemovalPolicy:     Retain,
 	}
 }
 
@@ -297,6 +305,7 @@ func FromContext(lookup Lookup) (Config, error) {
 		}
 	}
 	integer(KeyLogRetentionDays, &c.LogRetentionDays)
+	integer(KeyLedgerHistoryDays, &c.LedgerHistoryDays)
 	var rp string
 	str(KeyRemovalPolicy, &rp)
 	if rp != "" {
@@ -423,6 +432,9 @@ func (c Config) Validate() error {
 	}
 	if !slices.Contains(RetentionDays, c.LogRetentionDays) {
 		bad(KeyLogRetentionDays, c.LogRetentionDays, fmt.Sprintf("must be one of %v", RetentionDays))
+	}
+	if c.LedgerHistoryDays < 1 || c.LedgerHistoryDays > MaxLedgerHistoryDays {
+		bad(KeyLedgerHistoryDays, c.LedgerHistoryDays, fmt.Sprintf("must be whole days from 1 to %d: how long the ledger keeps each outcome's history", MaxLedgerHistoryDays))
 	}
 	if c.RemovalPolicy != Retain && c.RemovalPolicy != Destroy {
 		bad(KeyRemovalPolicy, c.RemovalPolicy, `must be "retain" or "destroy"`)

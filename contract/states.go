@@ -137,3 +137,27 @@ const (
 // SyncInputBoard is the field of the sync's input that names one board:
 // {} syncs every board of the target, {"board": "shop-1"} that board.
 const SyncInputBoard = "board"
+
+// The ledger's writes (contract/ledger.go), after each board's outcome in
+// the fan-outs (the delete fan-out's names start with DeletePrefix): the
+// current item, the history item, and where a write that failed after its
+// retry goes (the delivery goes on; a metric filter on the execution log
+// counts the state's entries, and an alarm watches the count).
+const (
+	StateRecordOutcome     = "RecordBoardOutcome"
+	StateRecordHistory     = "RecordBoardHistory"
+	StateRecordSync        = "RecordBoardSync"
+	StateRecordSyncHistory = "RecordBoardSyncHistory"
+	StateLedgerNotWritten  = "LedgerNotWritten"
+	StateSyncLedgerFailed  = "SyncLedgerNotWritten"
+)
+
+// A redelivery ({RedeliverField: {RedeliverBoard: B}} in the input)
+// narrows the fan-out to board B of the target; a B that is not a name
+// fails before any cluster query.
+const (
+	StateRedeliverWhich = "RedeliverToOneBoard"
+	StateRedeliverName  = "RedeliverBoardIsAName"
+	StateRedeliverOne   = "ChooseRedeliveryBoard"
+	StateBadRedeliver   = "BadRedeliveryBoard" // ErrBadTarget
+)

@@ -30,3 +30,7 @@ bench-coalesce: ## 1,000 uploads in 10 s to 3 boards with coalesceWindow=5s: exe
 
 bench-demo: ## Local end-to-end latency (upload acknowledged -> file in place, p50/p99), burst throughput, and a 200-upload burst to a fleet of 3 boards
 	go test -run '^$$' -bench 'UploadToFile|FleetBurst' -benchtime 1x ./local/localrun
+
+.PHONY: bench-ledger
+bench-ledger: node-deps ## The delivery ledger's cost: state transitions per board delivery with and without it, DynamoDB requests of edge-drop status
+	go test -count=1 -run '^$$' -bench LedgerCost -benchtime 1x ./local/localrun

@@ -143,7 +143,9 @@ func TestFleetStateMachinePerTarget(t *testing.T) {
 		// The cluster query: a literal for board/group/all, built from the
 		// checked key component for routed keys.
 		filter := map[string]any{"filter": want.filter, "target": want.target, "outcomes": []any{}}
-		first := pipeline.StateChooseBoards
+		// A redelivery's board first (contract.RedeliverField), then the
+		// target's boards.
+		first := contract.StateRedeliverWhich
 		if name == "fleet-routed" {
 			filter = map[string]any{
 				"filter.$": "States.Format('attribute:edge-drop.board == {} or attribute:edge-drop.group.{} exists', $.route.target, $.route.target)",
@@ -157,7 +159,7 @@ func TestFleetStateMachinePerTarget(t *testing.T) {
 			// The target is checked against contract.NamePattern itself,
 			// its length included (JSONata: JSONPath cannot measure it).
 			like(t, name+" RouteIsAName", states[pipeline.StateRouteIsName], map[string]any{
-				"Type": "Choice", "QueryLanguage": "JSONata", "Default": pipeline.StateChooseBoards,
+				"Type": "Choice", "QueryLanguage": "JSONata", "Default": contract.StateRedeliverWhich,
 				"Choices": []any{map[string]any{
 					"Condition": "{% $not($type($states.input.route.target) = 'string' and $contains($string($states.input.route.target), /" + contract.NamePattern + "/)) %}",
 					"Next":      pipeline.StateBadTarget,
@@ -278,20 +280,21 @@ func TestFleetStateMachinePerTarget(t *testing.T) {
 		like(t, name+" WaitForBoard", inner[pipeline.StateWaitForBoard], map[string]any{
 			"Type": "Wait", "SecondsPath": "$.spread.seconds", "Next": pipeline.StateRetryBoard,
 		})
+		// Every outcome goes on to the ledger (at most 2 transitions more).
 		like(t, name+" BoardExitedWithoutReport", inner[pipeline.StateBoardNoReport], map[string]any{
-			"End": true, "Parameters": map[string]any{
+			"Next": contract.StateRecordOutcome, "Parameters": map[string]any{
 				"board.$": "States.ArrayGetItem($.names, 0)", "status": contract.OutcomeDelivered,
 				"exitCode.$": "$.task.Containers[0].ExitCode", "taskArn.$": "$.task.TaskArn", "cause": "delivered (exit 0, the task sent no report)",
 			},
 		})
 		like(t, name+" BoardReport", inner[pipeline.StateBoardReport], map[string]any{
-			"End": true, "Parameters": map[string]any{
+			"Next": contract.StateRecordOutcome, "Parameters": map[string]any{
 				"board.$": "States.ArrayGetItem($.names, 0)", "status.$": "$.task.status",
 				"exitCode.$": "$.task.exitCode", "taskArn": nil, "cause.$": "$.task.summary",
 			},
 		})
 		like(t, name+" BoardOffline", inner[pipeline.StateBoardOffline], map[string]any{
-			"End": true, "Parameters": map[string]any{"status": contract.OutcomeOffline, "cause.$": "States.Format('{}: {}', $.error.Error, $.error.Cause)"},
+			"Next": contract.StateRecordOutcome, "Parameters": map[string]any{"status": contract.OutcomeOffline, "cause.$": "States.Format('{}: {}', $.error.Error, $.error.Cause)"},
 		})
 
 		// The verdict: NoBoards, SomeBoardsFailed or the outcome list.

@@ -87,6 +87,12 @@ func render(t *testing.T, v any) string {
 	switch x := v.(type) {
 	case string:
 		return x
+	case []any: // a condition's list of values
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = render(t, e)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
 	case map[string]any:
 		if j, ok := x["Fn::Join"].([]any); ok {
 			var sb strings.Builder

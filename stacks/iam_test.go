@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/edge-drop/edge-drop/config"
+	"github.com/edge-drop/edge-drop/constructs/pipeline"
 	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/internal/iamcheck"
 )
@@ -277,6 +279,7 @@ func (c *iamCase) pipeline() {
 	c.coalescing(st, machines)
 	c.deadLetters(st)
 	c.alarmTopic(st)
+	c.ledger(st)
 	if b.policy != "" {
 		c.accessLogs(st, b.arn)
 	} else {
@@ -512,6 +515,25 @@ func (c *iamCase) definitionCalls(st string, role actor, machine, def string) {
 				for _, a := range []string{"events:PutRule", "events:PutTargets", "events:DescribeRule"} {
 					c.ask(true, where+" "+a+" on startExecution.sync's managed rule", role, a, managed, "", nil)
 				}
+			case res == pipeline.ResourceUpdateItem || res == pipeline.ResourcePutItem:
+				// The ledger: the table the JSONata Arguments name, the
+				// partitions the state machines write.
+				m := tableNamed.FindStringSubmatch(fmt.Sprint(s["Arguments"]))
+				if m == nil {
+					t.Errorf("%s: no TableName in the Arguments", where)
+					continue
+				}
+				action := "dynamodb:UpdateItem"
+				if res == pipeline.ResourcePutItem {
+					action = "dynamodb:PutItem"
+				}
+				table := iamEnv.ARN("dynamodb", "table/"+m[1])
+				leading := contract.ObjectPK("demo1.txt")
+				if machine == "Sync" {
+					leading = contract.BoardPK("shop-1")
+				}
+				c.ask(true, where+" records an outcome in the ledger", role, action, table, "", map[string]any{"dynamodb:LeadingKeys": []string{leading}})
+				c.ask(false, where+" writes another partition kind", role, action, table, "", map[string]any{"dynamodb:LeadingKeys": []string{"other#x"}})
 			case strings.HasSuffix(res, ":aws-sdk:ecs:listContainerInstances"):
 				c.ask(true, where+" lists the boards", role, "ecs:ListContainerInstances", cluster, "", nil)
 			case strings.HasSuffix(res, ":aws-sdk:ecs:describeContainerInstances"):
@@ -523,6 +545,45 @@ func (c *iamCase) definitionCalls(st string, role actor, machine, def string) {
 		}
 	}
 	visit(asl["States"].(map[string]any))
+}
+
+var tableNamed = regexp.MustCompile(`'TableName': '([^']+)'`)
+
+// ledger: only the state machines that fan out write the ledger, and
+// only UpdateItem and PutItem on its table; nobody else writes it, and
+// they neither read nor delete.
+func (c *iamCase) ledger(st string) {
+	p := c.app.Pipeline
+	table := c.attr(st, c.logical(p.Stack, p.Ledger.Table), "Arn")
+	obj := map[string]any{"dynamodb:LeadingKeys": []string{contract.ObjectPK("demo1.txt")}}
+	writers := []string{"Sync"}
+	if a := c.appCfg; a.DeliverTo.Kind != config.TargetAny || a.RoutePrefix != "" || a.MirrorDeletes {
+		writers = append(writers, "Pipeline")
+	} else {
+		c.ask(false, "writes the ledger (deliverTo=any records nothing)", c.role(st, "PipelineStateMachineRole"), "dynamodb:UpdateItem", table, "", obj)
+	}
+	for _, w := range writers {
+		if w == "Sync" && p.Sync == nil {
+			continue
+		}
+		role := c.role(st, w+"StateMachineRole")
+		c.ask(true, "updates a ledger item", role, "dynamodb:UpdateItem", table, "", obj)
+		for _, a := range []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"} {
+			c.ask(false, a+" on the ledger", role, a, table, "", obj)
+		}
+		for _, a := range []string{"dynamodb:Scan", "dynamodb:DeleteTable", "dynamodb:UpdateTimeToLive"} {
+			c.ask(false, a+" on the ledger", role, a, table, "", nil)
+		}
+		c.ask(false, "writes another table", role, "dynamodb:PutItem", iamEnv.ARN("dynamodb", "table/other"), "", obj)
+		c.ask(false, "writes an index", role, "dynamodb:UpdateItem", table+"/index/"+contract.IndexByBoard, "", obj)
+	}
+	task := c.role(st, "DownloadTaskTaskRole")
+	c.ask(false, "the task writes the ledger", task, "dynamodb:PutItem", table, "", obj)
+	c.ask(false, "the task reads the ledger", task, "dynamodb:Query", table, "", obj)
+	if c.app.Cluster != nil {
+		board := c.role(*c.app.Cluster.Stack.StackName(), "EdgeClusterInstanceRole")
+		c.ask(false, "a board writes the ledger", board, "dynamodb:UpdateItem", table, "", obj)
+	}
 }
 
 // revisionRun is the task definition ARN RunTask is authorized against

@@ -107,13 +107,13 @@ func TestPagedDeliveryStartsOneChildPerPage(t *testing.T) {
 
 // Within one execution's bounds the definition is today's: no child.
 func TestMaxBoardsWithinOneExecutionKeepsOneStateMachine(t *testing.T) {
-	tpl := fleetPipeline(t, "fleet-all-323", map[string]any{config.KeyDeliverTo: "all", config.KeyMaxBoards: "323"})
+	tpl := fleetPipeline(t, "fleet-all-261", map[string]any{config.KeyDeliverTo: "all", config.KeyMaxBoards: "261"})
 	if n := len(resources(t, tpl, "AWS::StepFunctions::StateMachine")); n != 2 { // delivery + sync
 		t.Errorf("%d state machines, want the delivery's and the sync's", n)
 	}
 	want := indentJSON(t, normalizeASL(asl(t, fleetPipeline(t, "fleet-all", fleetConfigs["fleet-all"]))))
 	if got := indentJSON(t, normalizeASL(asl(t, tpl))); got != want {
-		t.Error("maxBoards=323 changed the definition")
+		t.Error("maxBoards=261 (MaxFleet) changed the definition")
 	}
 }
 

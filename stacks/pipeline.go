@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecrassets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
@@ -16,7 +17,9 @@ import (
 	"github.com/edge-drop/edge-drop/constructs/downloadtask"
 	"github.com/edge-drop/edge-drop/constructs/dropbucket"
 	"github.com/edge-drop/edge-drop/constructs/edgecluster"
+	"github.com/edge-drop/edge-drop/constructs/ledger"
 	"github.com/edge-drop/edge-drop/constructs/pipeline"
+	"github.com/edge-drop/edge-drop/contract"
 )
 
 // PipelineStackProps configures the pipeline stack.
@@ -37,6 +40,7 @@ type PipelineStack struct {
 	Pipeline *pipeline.Pipeline
 	Sync     *pipeline.Sync
 	Alarms   *alarms.Alarms
+	Ledger   *ledger.Ledger
 }
 
 // NewPipelineStack creates the whole data flow for one bucket.
@@ -83,6 +87,19 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 		RemovalPolicy:  removal,
 	})
 
+	table := ledger.New(stack, "Ledger", ledger.Props{
+		TableName:     cfg.StackPrefix + "-Ledger",
+		HistoryDays:   cfg.LedgerHistoryDays,
+		RemovalPolicy: removal,
+	})
+	records := pipeline.Ledger{
+		// The literal name, not the table's Ref: the state machines'
+		// definitions name it as written.
+		Table:       jsii.String(cfg.StackPrefix + "-Ledger"),
+		TableArn:    table.Table.TableArn(),
+		HistoryDays: table.HistoryDays,
+	}
+
 	flow := pipeline.New(stack, "Pipeline", pipeline.Props{
 		Bucket:         bucket.Bucket,
 		Cluster:        cluster,
@@ -96,6 +113,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 		MaxBoards:      cfg.MaxBoards,
 		MirrorDeletes:  cfg.MirrorDeletes,
 		CoalesceWindow: cfg.CoalesceWindow,
+		Ledger:         records,
 
 		LogRetention:  retention,
 		RemovalPolicy: removal,
@@ -115,6 +133,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 			TaskTimeout:     cfg.TaskTimeout,
 			OfflineWait:     cfg.OfflineWait,
 			Every:           cfg.SyncEvery,
+			Ledger:          records,
 			DeadLetterQueue: flow.DeadLetterQueue,
 			LogRetention:    retention,
 			RemovalPolicy:   removal,
@@ -122,13 +141,20 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 	}
 
 	retainFunctionLogs(stack, retention, removal)
+	failures := pipeline.LedgerFailures(flow.Construct, "LedgerWritesFailed", flow.LogGroup)
+	if sync != nil {
+		pipeline.LedgerFailures(sync.Construct, "LedgerWritesFailed", sync.LogGroup)
+	}
 	alarmed := alarms.New(stack, "Alarms", alarms.Props{
 		StateMachine:         flow.StateMachine,
 		DeadLetterQueue:      flow.DeadLetterQueue,
 		BatchDeadLetterQueue: batchDeadLetters(flow),
 		Sync:                 syncMachine(sync),
-		Email:                cfg.AlarmEmail,
-		RemovalPolicy:        removal,
+		LedgerFailures: failures.Metric(&awscloudwatch.MetricOptions{
+			Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: awscloudwatch.Stats_SUM(),
+		}),
+		Email:         cfg.AlarmEmail,
+		RemovalPolicy: removal,
 	})
 
 	output(stack, "BucketName", bucket.Bucket.BucketName(), "Upload here")
@@ -137,12 +163,15 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 	if sync != nil {
 		output(stack, "SyncStateMachineArn", sync.StateMachine.StateMachineArn(), "make sync [BOARD=<name>] starts a sync here")
 	}
+	output(stack, contract.OutputLedgerTable, table.Table.TableName(), "The delivery ledger: edge-drop status, boards, missing and the page read it")
+	output(stack, contract.OutputClusterName, jsii.String(cfg.EffectiveClusterName()), "The ECS cluster of the boards")
+	output(stack, contract.OutputDelivery, jsii.String(cfg.Delivery().JSON()), "Which keys are delivered to which boards (the edge-drop CLI reads it)")
 	output(stack, "TaskLogGroup", task.LogGroup.LogGroupName(), "Logs of the task on the board")
 	output(stack, "AlarmTopicArn", alarmed.Topic.TopicArn(), "Failed deliveries are announced here: subscribe (alarmEmail does it for one address)")
 	output(stack, "UploadCommand",
 		awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("aws s3 cp ./demo1.txt s3://"), bucket.Bucket.BucketName(), jsii.String("/demo1.txt")}),
 		"Try it: the file appears in "+cfg.DataDir+" on the board")
-	return &PipelineStack{Stack: stack, Bucket: bucket, Task: task, Pipeline: flow, Sync: sync, Alarms: alarmed}, nil
+	return &PipelineStack{Stack: stack, Bucket: bucket, Task: task, Pipeline: flow, Sync: sync, Alarms: alarmed, Ledger: table}, nil
 }
 
 // batchDeadLetters is the coalescing queue's dead-letter queue, nil

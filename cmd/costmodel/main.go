@@ -162,12 +162,13 @@ func Write(w io.Writer, rows []Row) error {
 		if r.Batch > 0 {
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %d | %s | %.1f | %s | %d | %s | %s |\n", r.Target, num(r.Boards), num(r.Reached), r.Executions,
-			num(r.Transitions), float64(r.Transitions)/float64(max(1, r.Reached)), num(r.RunTasks), r.LedgerWrites, num(r.MostHistory),
+		fmt.Fprintf(&b, "| %s | %s | %s | %d | %s | %.1f | %s | %s | %s | %s |\n", r.Target, num(r.Boards), num(r.Reached), r.Executions,
+			num(r.Transitions), float64(r.Transitions)/float64(max(1, r.Reached)), num(r.RunTasks), num(r.LedgerWrites), num(r.MostHistory),
 			dollars(float64(r.Transitions)*1000*TransitionPrice))
 	}
-	b.WriteString("\nLedger writes are 0: the state machines do not write the ledger yet (issue 20's write side); `make cost` counts\n")
-	b.WriteString("every `dynamodb:` task call the definitions make, so the figure follows when they do.\n")
+	b.WriteString("\nLedger writes are every `dynamodb:` task call the definitions make: two per board reached (its current\n")
+	b.WriteString("item and a history item, docs/cli.md); `deliverTo=any` records nothing, as no state knows the board ECS picked.\n")
+	b.WriteString("Their DynamoDB on-demand price (write request units, one per KB of item) is not counted in the $ column.\n")
 
 	writeCoalesced(&b, rows)
 
@@ -217,7 +218,8 @@ func writeCoalesced(b *strings.Builder, rows []Row) {
 	b.WriteString("\n## With coalescing (`coalesceWindow`), measured\n\n")
 	b.WriteString("A burst of uploads to `all`: the pipe hands one execution a batch of up to 40 events; each board gets one task\n")
 	b.WriteString("per batch with every key (short keys: one part). Per upload is the batch's count divided by its uploads;\n")
-	b.WriteString("without coalescing each upload is one execution and one RunTask per board (the table above).\n\n")
+	b.WriteString("without coalescing each upload is one execution and one RunTask per board (the table above). Batches write no\n")
+	b.WriteString("ledger items yet (the ledger records one object per board outcome; a batch's keys are in each task's report).\n\n")
 	b.WriteString("| target | fleet | uploads in the batch | executions per 1,000 uploads | state transitions per upload | RunTask calls per upload | RunTask calls per upload per board | most history events | Step Functions $ per 1,000 uploads |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rows {

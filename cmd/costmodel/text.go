@@ -26,7 +26,7 @@ const quotas = `
 
 | fleet | quota | what binds | what to do |
 |---|---|---|---|
-| any | Step Functions: 25,000 history events and 256 KiB of state per execution ([quotas](https://docs.aws.amazon.com/step-functions/latest/dg/limits.html)) | one execution serves 323 boards with the defaults (FleetTiming.MaxFleet) | ` + "`-c maxBoards=N`" + `: pages of 100 boards, one child execution each (docs/scale.md) |
+| any | Step Functions: 25,000 history events and 256 KiB of state per execution ([quotas](https://docs.aws.amazon.com/step-functions/latest/dg/limits.html)) | one execution serves 261 boards with the defaults (FleetTiming.MaxFleet) | ` + "`-c maxBoards=N`" + `: pages of 100 boards, one child execution each (docs/scale.md) |
 | 10 | none | | |
 | 300 | ECS API throttling, per account and Region, token buckets per action ([request throttling](https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html)) | a burst of uploads to all: 20 boards at a time per execution, each a RunTask and DescribeTasks polling; 1,000 uploads × 300 boards is 300,000 RunTasks | executions retry ECS.ThrottlingException (5 short retries) and spread their first retry; for bursts, coalesceWindow (docs/scale.md): one execution per batch of up to 40 uploads and one task per batch per board, 1,000 uploads × 300 boards is 7,500 RunTasks (table above) |
 | 1,000+ | Systems Manager: 1,000 hybrid nodes in the standard tier ([instance tiers](https://docs.aws.amazon.com/systems-manager/latest/userguide/fleet-manager-configure-instance-tiers.html)) | the 1,001st board does not register | turn on the advanced-instances tier (every hybrid node is then charged, see the board-month table), or split the fleet across accounts or Regions |

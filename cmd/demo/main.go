@@ -51,6 +51,7 @@ import (
 	"github.com/edge-drop/edge-drop/local/asl"
 	"github.com/edge-drop/edge-drop/local/bucket"
 	"github.com/edge-drop/edge-drop/local/endpoint"
+	"github.com/edge-drop/edge-drop/local/ledgerdb"
 	"github.com/edge-drop/edge-drop/local/localrun"
 	"github.com/edge-drop/edge-drop/local/privatefile"
 	"github.com/edge-drop/edge-drop/local/sigv4"
@@ -143,6 +144,15 @@ type demoRun struct {
 	p           *localrun.Pipeline
 }
 
+// ledgerEndpoint is the ledger the read side reads: dynalite's URL and
+// the table the template made ("" when it has none).
+func (d *demoRun) ledgerEndpoint() ledgerEndpoint {
+	if d.p.Ledger == nil || len(d.p.Tables) == 0 {
+		return ledgerEndpoint{}
+	}
+	return ledgerEndpoint{URL: d.p.Ledger.URL, Table: d.p.Tables[0]}
+}
+
 // run runs the demo: its endpoints, the synth, the local pipeline, the
 // read side, the two samples; then it follows executions until a signal
 // (or, with -once, the samples') ends it.
@@ -176,7 +186,7 @@ func run(o options) (int, error) {
 		return 1, err
 	}
 	defer os.Remove(stateFile)
-	read, err := startReadSide(ctx, d.p, o.state, d.cfg, d.syncEvery, sfnURL, ledgerEndpoint{})
+	read, err := startReadSide(ctx, d.p, o.state, d.cfg, d.syncEvery, sfnURL, d.ledgerEndpoint())
 	if err != nil {
 		return 1, err
 	}
@@ -252,6 +262,10 @@ func (d *demoRun) startPipeline(ls listeners) error {
 	}
 	d.syncEvery, _ = parseSyncEvery(d.o.syncEvery) // checked by checkFlags
 	d.p, err = localrun.Start(d.ctx, localrun.Options{
+		// The ledger: dynalite, in memory (a run starts with an empty
+		// ledger; the bucket's objects are kept), the table from the
+		// template.
+		StartLedger:           &ledgerdb.Options{Region: localrun.Region},
 		ScheduleEvery:         d.syncEvery,
 		Boards:                d.boards,
 		AssemblyDir:           d.o.assembly,

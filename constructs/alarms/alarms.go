@@ -29,6 +29,9 @@ type Props struct {
 	BatchDeadLetterQueue awssqs.IQueue
 	// Sync is the sync state machine (nil: none).
 	Sync awsstepfunctions.IStateMachine
+	// LedgerFailures counts ledger writes that failed after their retry
+	// (nil: no ledger).
+	LedgerFailures awscloudwatch.IMetric
 	// Email subscribes one address to the topic ("" = none; subscribe
 	// later, e.g. a chat or paging integration). SNS mails a confirmation
 	// link first.
@@ -47,6 +50,7 @@ const (
 	BatchesUndelivered = "BatchesUndelivered"
 	SyncFailed         = "SyncFailed"
 	SyncTimedOut       = "SyncTimedOut"
+	LedgerNotWritten   = "LedgerNotWritten"
 )
 
 // Alarms exposes what it made.
@@ -147,6 +151,12 @@ func New(scope constructs.Construct, id string, props Props) *Alarms {
 		a.add(stack, SyncTimedOut, props.Sync.MetricTimedOut(stats),
 			"A sync ran longer than its execution allows: a board is too slow for the prefix or stuck. Check the boards' task logs (output TaskLogGroup); "+
 				"what a sync delivered stays delivered, and the next one carries on from there.")
+	}
+	if props.LedgerFailures != nil {
+		a.add(stack, LedgerNotWritten, props.LedgerFailures,
+			"The delivery ledger missed an outcome: a state machine could not write the table even after a retry (throttled, the table deleted, "+
+				"its role changed). Deliveries went on; only edge-drop status, boards and the page lack that outcome. Find the execution's LedgerNotWritten "+
+				"state in the execution log (its input holds the error), fix the cause, then edge-drop redeliver KEY --board B records it again.")
 	}
 	// Maximum: the queue holds undelivered events until someone acts, so
 	// the alarm stays in ALARM (one notification) until it is drained.

@@ -54,6 +54,8 @@ func withDeletes(scope constructs.Construct, props Props, deliver awsstepfunctio
 	remove := fleet(scope, targets, FanOutProps{
 		Prefix:   DeletePrefix,
 		ExitZero: contract.OutcomeDeleted,
+		Ledger:   props.Ledger,
+		record:   ledgerKind{mode: contract.ModeDelete},
 		What:     awsstepfunctions.JsonPath_Format(at("the delete of s3://{}/{}"), str("$.bucket"), str("$.key")),
 		Carry:    []string{"bucket", "key", "sequencer"},
 		Environment: []*awsstepfunctionstasks.TaskEnvironmentVariable{

@@ -118,6 +118,16 @@ type FanOutProps struct {
 	// the boards are the container instance ARNs in the input ($.arns),
 	// not a cluster query's, and the fan-out ends in a summary.
 	page bool
+	// Ledger, when set, records each board's outcome (ledger.go); record
+	// says as what.
+	Ledger Ledger
+	record ledgerKind
+	// Redeliver, when set, honours a redelivery's board (the input's
+	// contract.RedeliverField): the query narrowed to that board, built by
+	// Redeliver from the board's JsonPath (only after it proved a name).
+	Redeliver func(board *string) *string
+	// redeliver asks fleet to set Redeliver for the target.
+	redeliver bool
 }
 
 // FanOut builds ChooseBoards → (ListBoards → DescribeBoards →
@@ -270,7 +280,10 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 		Otherwise(verdict)
 	first.Next(anyOnPage)
 	next.Next(anyOnPage)
-	return choose.Next(first)
+	if props.Redeliver == nil {
+		return choose.Next(first)
+	}
+	return redeliverChoice(scope, props, map[string]any{"outcomes": []any{}}, first, choose.Next(first))
 }
 
 // noBoards ends a fan-out whose cluster query matched no board.
@@ -314,6 +327,45 @@ func fleetVerdict(scope constructs.Construct, props FanOutProps) awsstepfunction
 		Otherwise(delivered)
 }
 
+// redeliverChoice starts the fan-out of a redelivery ({"edgeDrop":
+// {"board": B}}) with the target's query narrowed to board B; other
+// executions go on to ChooseBoards. One Choice transition per execution.
+// fleet is what the fan-out's $.fleet starts with besides its filter and
+// target (FanOut's outcomes, a paged delivery's summary).
+func redeliverChoice(scope constructs.Construct, props FanOutProps, fleet map[string]any, list, whole awsstepfunctions.IChainable) awsstepfunctions.IChainable {
+	at := jsii.String
+	name := func(state string) *string { return at(props.Prefix + state) }
+	const board = "$." + contract.RedeliverField + "." + contract.RedeliverBoard
+	params := map[string]any{
+		"filter": props.Redeliver(awsstepfunctions.JsonPath_StringAt(at(board))),
+		"target": awsstepfunctions.JsonPath_Format(at("board {} of {}"), awsstepfunctions.JsonPath_StringAt(at(board)), props.Target),
+	}
+	for k, v := range fleet {
+		params[k] = v
+	}
+	one := awsstepfunctions.NewPass(scope, name(contract.StateRedeliverOne), &awsstepfunctions.PassProps{
+		Comment:    at("A redelivery: the target's boards narrowed to the one it names"),
+		Parameters: &params,
+		ResultPath: at("$.fleet"),
+	}).Next(list)
+	bad := awsstepfunctions.NewFail(scope, name(contract.StateBadRedeliver), &awsstepfunctions.FailProps{
+		Comment: at("The redelivery's board is not a name: nothing was asked of ECS"),
+		Error:   at(contract.ErrBadTarget),
+		Cause:   at(`the redelivery's ` + contract.RedeliverField + "." + contract.RedeliverBoard + ` must be a board name (` + contract.NameRule + `): nothing was delivered`),
+	})
+	isName := awsstepfunctions.NewChoice(scope, name(contract.StateRedeliverName), &awsstepfunctions.ChoiceProps{
+		Comment:       at("A name (contract.NamePattern), else no query is built"),
+		QueryLanguage: awsstepfunctions.QueryLanguage_JSONATA,
+	}).
+		When(isNotAName(board), bad, nil).
+		Otherwise(one)
+	return awsstepfunctions.NewChoice(scope, name(contract.StateRedeliverWhich), &awsstepfunctions.ChoiceProps{
+		Comment: at(`{"` + contract.RedeliverField + `": {"` + contract.RedeliverBoard + `": "<name>"}} delivers to that board of the target only`),
+	}).
+		When(awsstepfunctions.Condition_IsPresent(at(board)), isName, nil).
+		Otherwise(whole)
+}
+
 // deliverToOneBoard is one iteration: the task pinned to the board, then
 // the board's outcome, from the task's report or, without one, its exit
 // code. Every failure is caught here, so the Map always completes and
@@ -334,6 +386,7 @@ func deliverToOneBoard(scope constructs.Construct, props FanOutProps) awsstepfun
 	at := jsii.String
 	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
 	board := awsstepfunctions.JsonPath_ArrayGetItem(awsstepfunctions.JsonPath_ListAt(at("$.names")), jsii.Number(0))
+	var outcomes []awsstepfunctions.Pass // every state whose output is the board's Outcome
 	outcomeWith := func(id, comment string, status, exitCode, taskArn, cause any, extra map[string]any) awsstepfunctions.Pass {
 		params := map[string]any{
 			"board":    board,
@@ -346,7 +399,9 @@ func deliverToOneBoard(scope constructs.Construct, props FanOutProps) awsstepfun
 		for k, v := range extra {
 			params[k] = v
 		}
-		return awsstepfunctions.NewPass(scope, at(props.Prefix+id), &awsstepfunctions.PassProps{Comment: at(comment), Parameters: &params})
+		p := awsstepfunctions.NewPass(scope, at(props.Prefix+id), &awsstepfunctions.PassProps{Comment: at(comment), Parameters: &params})
+		outcomes = append(outcomes, p)
+		return p
 	}
 	outcome := func(id, comment string, status, exitCode, taskArn, cause any) awsstepfunctions.Pass {
 		return outcomeWith(id, comment, status, exitCode, taskArn, cause, nil)
@@ -477,6 +532,12 @@ func deliverToOneBoard(scope constructs.Construct, props FanOutProps) awsstepfun
 			"cause":    "the container instance has no " + contract.AttrBoard + " attribute: name it (make register prints the put-attributes command)",
 		},
 	})
+	if props.Ledger.enabled() {
+		record := recordOutcome(scope, props.Prefix, props.Ledger, props.record)
+		for _, o := range append(outcomes, unnamed) {
+			o.Next(record)
+		}
+	}
 	return awsstepfunctions.NewChoice(scope, at(props.Prefix+StateBoardIsNamed), &awsstepfunctions.ChoiceProps{
 		Comment: at("A group member without a board name gets no task: its outcome says why"),
 	}).

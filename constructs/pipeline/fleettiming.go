@@ -89,7 +89,11 @@ const (
 	// (SpreadBoardRetries, WaitForBoard, RetryDeliverToBoard entered and
 	// exited), and the longest outcome path (ClassifyBoardFailure,
 	// ReadBoardTask, ClassifyBoardExit, the outcome Pass).
-	boardEvents = 2 + 2 + 2 + 2*3 + 2*4
+	boardEvents = 2 + 2 + 2 + 2*3 + 2*4 + ledgerEvents
+	// The ledger's writes after the outcome at worst: RecordBoardOutcome
+	// and RecordBoardHistory entered/exited with both attempts failed
+	// (one retry each), then LedgerNotWritten (ledger.go).
+	ledgerEvents = 2*(2+2*attemptEvents) + 2
 	// One attempt of a task that never starts (scheduled, started,
 	// failed); a task that ran adds TaskSubmitted.
 	attemptEvents = 3

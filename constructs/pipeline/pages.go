@@ -138,19 +138,12 @@ func pagedFanOut(scope constructs.Construct, props Props, fan FanOutProps) awsst
 		props.child.machine = child
 	}
 
-	zero := map[string]any{}
-	for _, w := range contract.Outcomes {
-		zero[w] = 0
-	}
 	choose := awsstepfunctions.NewPass(scope, name(StateChooseBoards), &awsstepfunctions.PassProps{
 		Comment: at(fmt.Sprintf("The cluster query that selects the boards; one child execution per page of %d, their summaries add up", BoardsPerChild)),
 		Parameters: &map[string]any{
-			"filter": fan.Filter,
-			"target": fan.Target,
-			"summary": map[string]any{
-				contract.SummaryBoards: 0, contract.SummaryCounts: zero,
-				contract.SummaryOffline: []any{}, contract.SummaryFailed: []any{}, contract.SummaryPagesFailed: 0,
-			},
+			"filter":  fan.Filter,
+			"target":  fan.Target,
+			"summary": emptySummary(),
 		},
 		ResultPath: at("$.fleet"),
 	})
@@ -183,6 +176,11 @@ func pagedFanOut(scope constructs.Construct, props Props, fan FanOutProps) awsst
 	input := map[string]any{
 		"fleet": map[string]any{"filter": str("$.fleet.filter"), "target": str("$.fleet.target")},
 		"arns":  list("$.listed.ContainerInstanceArns"),
+	}
+	if fan.Ledger.enabled() {
+		// The ledger's writes in the child read the S3 event's object
+		// (ledger.go: $states.context.Execution.Input.detail.object).
+		input["detail"] = map[string]any{"object": awsstepfunctions.JsonPath_ObjectAt(at("$$.Execution.Input.detail.object"))}
 	}
 	for _, f := range fan.Carry {
 		input[f] = str("$." + f)
@@ -329,7 +327,24 @@ func pagedFanOut(scope constructs.Construct, props Props, fan FanOutProps) awsst
 		Otherwise(morePages)
 	first.Next(anyInPage)
 	next.Next(anyInPage)
-	return choose.Next(first)
+	if fan.Redeliver == nil {
+		return choose.Next(first)
+	}
+	// A redelivery to one board of a paged target: the same narrowed query,
+	// one page, one child.
+	return redeliverChoice(scope, fan, map[string]any{"summary": emptySummary()}, first, choose.Next(first))
+}
+
+// emptySummary is a paged delivery's summary before its first page.
+func emptySummary() map[string]any {
+	zero := map[string]any{}
+	for _, w := range contract.Outcomes {
+		zero[w] = 0
+	}
+	return map[string]any{
+		contract.SummaryBoards: 0, contract.SummaryCounts: zero,
+		contract.SummaryOffline: []any{}, contract.SummaryFailed: []any{}, contract.SummaryPagesFailed: 0,
+	}
 }
 
 // newPageMachine is the child state machine of a paged delivery: FanOut
@@ -338,6 +353,7 @@ func pagedFanOut(scope constructs.Construct, props Props, fan FanOutProps) awsst
 func newPageMachine(scope constructs.Construct, props Props, fan FanOutProps) awsstepfunctions.StateMachine {
 	c := constructs.NewConstruct(scope, jsii.String(StateChildMachineID))
 	fan.page = true
+	fan.Redeliver = nil // the parent narrowed the query; the child gets ARNs
 	fan.Filter = awsstepfunctions.JsonPath_StringAt(jsii.String("$.fleet.filter"))
 	fan.Target = awsstepfunctions.JsonPath_StringAt(jsii.String("$.fleet.target"))
 	timing := FleetTiming{TaskTimeout: props.TaskTimeout, OfflineWait: props.OfflineWait}

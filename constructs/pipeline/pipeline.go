@@ -60,6 +60,10 @@ type Props struct {
 	// CoalesceWindow, when set, batches bursts through a queue and a pipe
 	// (coalesce.go); 0: one execution per event.
 	CoalesceWindow time.Duration
+	// Ledger records each board's outcome (the zero value: nothing). The
+	// "any" target records nothing: ECS picks the board, and no state
+	// knows its name.
+	Ledger Ledger
 
 	LogRetention  awslogs.RetentionDays
 	RemovalPolicy awscdk.RemovalPolicy

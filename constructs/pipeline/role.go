@@ -8,6 +8,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/edge-drop/edge-drop/constructs/trust"
+	"github.com/edge-drop/edge-drop/contract"
 )
 
 // Step Functions' managed rule for ecs:runTask.sync: the service creates
@@ -93,6 +94,9 @@ func stateMachineRole(scope constructs.Construct, props Props, fleet bool, extra
 		statements = append(statements, fleetStatements(stack, props, onCluster)...)
 	}
 	statements = append(statements, extra...)
+	if props.Ledger.enabled() && fleet {
+		statements = append(statements, ledgerStatement(props.Ledger))
+	}
 	doc := awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &statements})
 	role := awsiam.NewRole(scope, jsii.String("StateMachineRole"), &awsiam.RoleProps{
 		AssumedBy:      trust.StepFunctions.PrincipalIn(scope),
@@ -140,4 +144,20 @@ func fleetStatements(stack awscdk.Stack, props Props, onCluster map[string]any) 
 			Conditions: &onCluster,
 		}),
 	}
+}
+
+// ledgerStatement lets the state machine write the ledger's items: the two
+// actions of its DynamoDB integrations, on the table only (not its
+// indexes, which DynamoDB maintains), no reads, no deletes. The items it
+// writes are its own kinds' (dynamodb:LeadingKeys: obj#... and board#...
+// partitions only).
+func ledgerStatement(l Ledger) awsiam.PolicyStatement {
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("RecordOutcomesInTheLedger"),
+		Actions:   jsii.Strings("dynamodb:UpdateItem", "dynamodb:PutItem"),
+		Resources: &[]*string{l.TableArn},
+		Conditions: &map[string]any{"ForAllValues:StringLike": map[string]any{
+			"dynamodb:LeadingKeys": []string{contract.PKObjectPrefix + "*", contract.PKBoardPrefix + "*"},
+		}},
+	})
 }

@@ -51,8 +51,10 @@ type SyncProps struct {
 	// each board lists its route.
 	KeyPrefix, KeyPattern string
 	MirrorDeletes         bool
-	TaskTimeout           time.Duration
-	OfflineWait           time.Duration
+	// Ledger records each board's sync (the zero value: nothing).
+	Ledger      Ledger
+	TaskTimeout time.Duration
+	OfflineWait time.Duration
 	// Every is the schedule (0: none, syncs start on demand only).
 	Every time.Duration
 	// DeadLetterQueue takes scheduled starts EventBridge could not make.
@@ -87,7 +89,7 @@ func NewSync(scope constructs.Construct, id string, props SyncProps) *Sync {
 		Comment:  "edge-drop: reconcile the boards' data dirs with the bucket (input {} or {\"board\": \"<name>\"})",
 		Body:     syncDefinition(c, props, timing),
 		Timeout:  timing.ExecutionTimeout(),
-		Role:     stateMachineRole(c, Props{Cluster: props.Cluster, Task: props.Task}, true),
+		Role:     stateMachineRole(c, Props{Cluster: props.Cluster, Task: props.Task, Ledger: props.Ledger}, true),
 		LogGroup: s.LogGroup,
 	})
 	if props.Every == 0 {
@@ -166,6 +168,8 @@ func syncDefinition(scope constructs.Construct, props SyncProps, timing FleetTim
 		Environment: env,
 		Timing:      timing,
 		ExitZero:    contract.OutcomeSynced,
+		Ledger:      props.Ledger,
+		record:      ledgerKind{sync: true},
 	})
 
 	all := awsstepfunctions.NewPass(scope, at(StateSyncAll), &awsstepfunctions.PassProps{

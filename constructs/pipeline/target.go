@@ -100,6 +100,12 @@ func fleet(scope constructs.Construct, props Props, fan FanOutProps) awsstepfunc
 	t := props.Target
 	if t.Kind != TargetRouted {
 		fan.Filter = at(Filter(t.Kind, t.Name))
+		if fan.redeliver {
+			base := *fan.Filter
+			fan.Redeliver = func(board *string) *string {
+				return awsstepfunctions.JsonPath_Format(at("attribute:"+contract.AttrBoard+" == {} and ("+base+")"), board)
+			}
+		}
 		fan.Target = at(strings.TrimSuffix(string(t.Kind)+":"+t.Name, ":"))
 		return fanOut(scope, props, fan)
 	}
@@ -114,6 +120,11 @@ func fleet(scope constructs.Construct, props Props, fan FanOutProps) awsstepfunc
 	filter := strings.ReplaceAll(Filter(TargetRouted, marker), marker, "{}")
 	fan.Filter = awsstepfunctions.JsonPath_Format(at(filter), str(target), str(target))
 	fan.Target = awsstepfunctions.JsonPath_Format(at("route {} (board or group)"), str(target))
+	if fan.redeliver {
+		fan.Redeliver = func(board *string) *string {
+			return awsstepfunctions.JsonPath_Format(at("attribute:"+contract.AttrBoard+" == {} and ("+filter+")"), board, str(target), str(target))
+		}
+	}
 
 	bad := func(id, comment, cause string, args ...*string) awsstepfunctions.Fail {
 		return awsstepfunctions.NewFail(scope, name(id), &awsstepfunctions.FailProps{

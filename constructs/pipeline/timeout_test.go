@@ -87,9 +87,9 @@ func TestFleetHistoryAndPayloadBounds(t *testing.T) {
 		wait           time.Duration
 		perBoard, most int
 	}{
-		{time.Minute, 51, 390}, // payload-bound
-		{30 * time.Minute, 72, 323},
-		{2 * time.Hour, 126, 190},
+		{time.Minute, 69, 336}, // with the ledger's worst 18 events per board
+		{30 * time.Minute, 90, 261},
+		{2 * time.Hour, 144, 167},
 	} {
 		f := FleetTiming{TaskTimeout: 30 * time.Minute, OfflineWait: tc.wait}
 		if f.EventsPerBoard() != tc.perBoard || f.MaxFleet() != tc.most {
@@ -111,9 +111,9 @@ func TestFleetExecutionTimeoutOutlastsTheLargestFleet(t *testing.T) {
 	for _, tc := range []struct {
 		task, wait, want time.Duration
 	}{
-		{30 * time.Minute, 30 * time.Minute, 31*time.Hour + 5*time.Minute},
-		{time.Minute, time.Minute, 14*time.Hour + 16*time.Minute},
-		{24 * time.Hour, 2 * time.Hour, 271*time.Hour + 14*time.Minute},
+		{30 * time.Minute, 30 * time.Minute, 25*time.Hour + 35*time.Minute},
+		{time.Minute, time.Minute, 12*time.Hour + 20*time.Minute},
+		{24 * time.Hour, 2 * time.Hour, 244*time.Hour + 5*time.Minute},
 	} {
 		f := FleetTiming{TaskTimeout: tc.task, OfflineWait: tc.wait}
 		got := f.ExecutionTimeout()

@@ -192,6 +192,9 @@ func definition(scope constructs.Construct, props Props) awsstepfunctions.IChain
 			Carry:       []string{"bucket", "key", "size", "etag", "sequencer"},
 			Environment: *objectEnvironment(),
 			Pageable:    true,
+			Ledger:      props.Ledger,
+			record:      ledgerKind{mode: contract.ModeDownload},
+			redeliver:   true,
 		})
 	}
 

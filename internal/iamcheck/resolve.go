@@ -319,6 +319,10 @@ func (e Env) Attr(tpl Template, id, attr string) (string, error) {
 		n, err = name("StateMachineName", id)
 		arn := func() string { return e.ARN("states", "stateMachine:"+n) }
 		attrs = map[string]func() string{"Ref": arn, "Arn": arn, "Name": func() string { return n }}
+	case "AWS::DynamoDB::Table":
+		n, err = name("TableName", generated)
+		arn := func() string { return e.ARN("dynamodb", "table/"+n) }
+		attrs = map[string]func() string{"Ref": func() string { return n }, "Arn": arn}
 	case "AWS::SQS::Queue":
 		n, err = name("QueueName", generated)
 		url := func() string { return "https://sqs." + e.Region + ".amazonaws.com/" + e.Account + "/" + n }

@@ -53,7 +53,18 @@ func (r *runner) catch(s state, rc *recovery, step *Step, attempt int, entered t
 		if !matchesError(c.errorEquals, serr.name, s) {
 			continue
 		}
-		res, ok := applyResultPath(c.resultPath, input, map[string]any{"Error": serr.name, "Cause": serr.cause})
+		errOut := map[string]any{"Error": serr.name, "Cause": serr.cause}
+		res, ok := applyResultPath(c.resultPath, input, errOut)
+		if rc.jsonata {
+			res, ok = errOut, true
+			if c.output != nil {
+				v, oerr := c.output.eval(map[string]any{"input": input, "context": r.ctxObj, "errorOutput": errOut}, "Catch.Output")
+				if oerr != nil {
+					return nil, "", oerr
+				}
+				res = v
+			}
+		}
 		if !ok {
 			return nil, "", &stateError{name: ErrResultPathMatchFailure,
 				cause: fmt.Sprintf("Unable to apply Catch ResultPath '%s' of state '%s' to input %s", c.resultPath.p.raw, meta.name, toJSONString(input))}
@@ -203,6 +214,10 @@ func parseCatcher(obj map[string]any, last bool) (catcher, error) {
 		case "ResultPath":
 			if c.resultPath, err = parseResultPath(v); err != nil {
 				return c, fmt.Errorf("ResultPath: %v", err)
+			}
+		case "Output":
+			if c.output, err = compileJSONataTemplate(v); err != nil {
+				return c, fmt.Errorf("Output: %v", err)
 			}
 		default:
 			return c, fmt.Errorf("%s: unsupported field", k)

@@ -29,6 +29,10 @@ func init() {
 	}
 }
 
+// jsonataTask is a Task state in JSONata: Arguments and Output instead of
+// the JSONPath fields.
+var jsonataTask = kind{[]string{"Resource", "Next", "End", "Arguments", "Output", "Retry", "Catch", "TimeoutSeconds"}, parseJSONataTask}
+
 // stateParser reads one state's definition. The first problem sticks
 // (err): later reads return zero values and report nothing, so a kind's
 // parser reads its fields in order and returns err at the end.
@@ -44,6 +48,9 @@ func parseState(name string, obj map[string]any, seen map[string]bool) (state, e
 	p := &stateParser{name: name, obj: obj, seen: seen}
 	p.typ, _ = obj["Type"].(string)
 	k, ok := kinds[p.typ]
+	if p.typ == "Task" && obj["QueryLanguage"] == "JSONata" {
+		k = jsonataTask
+	}
 	switch {
 	case ok:
 	case p.typ == "Parallel":
@@ -70,8 +77,8 @@ func (p *stateParser) checkFields(allowed []string) error {
 		switch {
 		case k == "Type" || k == "Comment":
 		case k == "QueryLanguage":
-			if v != "JSONPath" && (v != "JSONata" || p.typ != "Choice" && p.typ != "Pass") {
-				return p.errorf(k, "%s is not supported (only JSONPath, and JSONata in Choice and Pass states)", toJSONString(v))
+			if v != "JSONPath" && (v != "JSONata" || (p.typ != "Choice" && p.typ != "Task" && p.typ != "Pass")) {
+				return p.errorf(k, "%s is not supported (only JSONPath, and JSONata in Choice, Task and Pass states)", toJSONString(v))
 			}
 		case slices.Contains(allowed, k):
 		case p.typ == "Map" && distributedMapFields[k]:

@@ -58,6 +58,9 @@ func (f flow) then() string {
 type recovery struct {
 	retry []retrier
 	catch []catcher
+	// jsonata: a caught error's output is the Catch's Output, or the
+	// error output itself (no ResultPath in JSONata).
+	jsonata bool
 }
 
 func (rc *recovery) handlers() *recovery { return rc }
@@ -86,6 +89,7 @@ type catcher struct {
 	errorEquals []string
 	next        string
 	resultPath  *optRefPath
+	output      *jsonataTemplate // JSONata states' Catch Output
 }
 
 type optPath struct {
@@ -100,5 +104,6 @@ type optRefPath struct {
 
 var (
 	_ recoverable = (*taskState)(nil)
+	_ recoverable = (*jsonataTaskState)(nil)
 	_ recoverable = (*mapState)(nil)
 )

@@ -318,3 +318,14 @@ func (a *Assembly) TaskDefinitions() (map[string]TaskDefinition, error) {
 	}
 	return out, nil
 }
+
+// Tables returns the Properties of the DynamoDB tables (the ledger), as
+// the template has them: CreateTable's names (TableName, KeySchema,
+// AttributeDefinitions, GlobalSecondaryIndexes, BillingMode, ...).
+func (a *Assembly) Tables() []map[string]any {
+	var out []map[string]any
+	for _, f := range a.resourcesOf("AWS::DynamoDB::Table") {
+		out = append(out, f.props)
+	}
+	return out
+}

@@ -25,6 +25,7 @@ import (
 	"github.com/edge-drop/edge-drop/local/assembly"
 	"github.com/edge-drop/edge-drop/local/bucket"
 	"github.com/edge-drop/edge-drop/local/ecstask"
+	"github.com/edge-drop/edge-drop/local/ledgerdb"
 	"github.com/edge-drop/edge-drop/local/rule"
 	"github.com/edge-drop/edge-drop/local/sfnapi"
 	"github.com/edge-drop/edge-drop/local/sigv4"
@@ -87,6 +88,17 @@ type Options struct {
 	// change the bucket between an upload and its delivery, as happens when
 	// a board is busy.
 	Paused bool
+	// Ledger, if set, is where the state machines' DynamoDB integrations
+	// (the delivery ledger's writes) go: Start creates the assembly's
+	// tables in it, from the template's properties. Unset, those writes
+	// fail (DynamoDB.ResourceNotFoundException) and the state machines
+	// count them and go on, as they would in the cloud.
+	Ledger *ledgerdb.Server
+	// StartLedger, when Ledger is nil, starts one (dynalite) with these
+	// options if the assembly has a table, after the assembly loaded (a
+	// bad assembly is reported as such, not as a missing Node.js); the
+	// pipeline closes it (Pipeline.Ledger).
+	StartLedger *ledgerdb.Options
 	// ScheduleEvery, if set, replaces the rate of every scheduled rule of
 	// the assembly (e.g. the sync schedule's rate(6 hours) by 10s), and is
 	// required for a cron(...) schedule, which the local run does not
@@ -128,6 +140,11 @@ type Pipeline struct {
 	HostPaths []string
 	// Boards are the fleet's boards, with their data dirs (absolute).
 	Boards []BoardDir
+	// Tables are the DynamoDB tables created in Ledger (the ledger's),
+	// by name; Ledger is Options.Ledger or the one StartLedger started.
+	Tables      []string
+	Ledger      *ledgerdb.Server
+	ownedLedger *ledgerdb.Server
 
 	runner   *ecstask.Runner
 	tokens   *asl.TaskTokens    // of every execution: tasks report with them
@@ -190,13 +207,38 @@ func Start(ctx context.Context, opts Options) (*Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
+	var owned *ledgerdb.Server
+	if opts.Ledger == nil && opts.StartLedger != nil && len(a.tables) > 0 {
+		if owned, err = ledgerdb.Start(ctx, *opts.StartLedger); err != nil {
+			return nil, err
+		}
+		opts.Ledger = owned
+	}
+	var tables []string
+	if opts.Ledger != nil {
+		for _, t := range a.tables {
+			name, err := opts.Ledger.CreateTableFrom(ctx, t)
+			if err != nil {
+				if owned != nil {
+					owned.Close()
+				}
+				return nil, err
+			}
+			tables = append(tables, name)
+		}
+	}
 	runCtx, cancel := context.WithCancel(ctx)
 	p, err := startServers(runCtx, opts, a)
 	if err != nil {
 		cancel()
+		if owned != nil {
+			owned.Close()
+		}
 		return nil, err
 	}
+	p.Ledger, p.ownedLedger = opts.Ledger, owned
 	p.cancel = cancel
+	p.Tables = tables
 	if !opts.Paused {
 		p.Resume()
 	}
@@ -219,6 +261,7 @@ type app struct {
 	boards    []ecstask.Board
 	dirs      []BoardDir
 	hostPaths []string
+	tables    []map[string]any
 }
 
 // loadApp reads the assembly: buckets, rules and their state machines,
@@ -259,6 +302,7 @@ func loadApp(opts Options) (app, error) {
 	if a.schedules, err = scheduled(asm, a.machines, opts.ScheduleEvery); err != nil {
 		return a, err
 	}
+	a.tables = asm.Tables()
 	a.boards, a.dirs, a.hostPaths, err = fleetVolumes(a.defs, opts.DataDir, opts.Boards, opts.TaskSlots)
 	return a, err
 }
@@ -510,6 +554,12 @@ func (p *Pipeline) executeAs(ctx context.Context, m machine, name, as string, in
 				return nil, context.Canceled
 			}
 			defer p.tasks.running.Done()
+			if ledgerdb.Serves(resource) {
+				if p.opts.Ledger == nil {
+					return nil, &asl.Error{Name: "DynamoDB.ResourceNotFoundException", Cause: "the local run has no ledger (Options.Ledger)"}
+				}
+				return p.opts.Ledger.Integration(ctx, resource, params)
+			}
 			out, err := p.runner.Handle(ctx, resource, params)
 			if f := (*ecstask.Failure)(nil); errors.As(err, &f) {
 				reason.Store(&f.LastStderr)
@@ -567,6 +617,9 @@ func (p *Pipeline) close() error {
 	}
 	p.tasks.stopAndWait()
 	_ = p.StepFunctions.Close() // after the tasks: a stopping task may still report
+	if p.ownedLedger != nil {
+		_ = p.ownedLedger.Close() // after the executions: nothing writes it any more
+	}
 	close(p.results)
 	if errors.Is(err, context.Canceled) {
 		err = nil

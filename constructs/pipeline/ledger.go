@@ -1,0 +1,279 @@
+package pipeline
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/edge-drop/edge-drop/contract"
+)
+
+// Ledger says where the fan-outs record each board's outcome
+// (contract/ledger.go). The zero value records nothing.
+type Ledger struct {
+	// Table is the ledger's table name (constructs/ledger).
+	Table *string
+	// TableArn scopes the state machine role's writes.
+	TableArn *string
+	// HistoryDays is how long history items live (expiresAt).
+	HistoryDays int
+}
+
+func (l Ledger) enabled() bool { return l.Table != nil }
+
+// ledgerKind is what a fan-out records: an object's outcome on a board
+// (deliveries and deletes, in mode) or a board's sync.
+type ledgerKind struct {
+	sync bool
+	mode string // contract.ModeDownload or contract.ModeDelete (objects)
+}
+
+// LedgerRetryErrors are the DynamoDB errors a ledger write retries once
+// (one Retry rule): throttling and service faults. A failed condition is
+// no error to retry (an older event), and anything else (no table, no
+// permission) would fail again.
+var LedgerRetryErrors = []string{
+	"DynamoDB.ProvisionedThroughputExceededException", "DynamoDB.ThrottlingException",
+	"DynamoDB.RequestLimitExceeded", "DynamoDB.InternalServerErrorException",
+	"DynamoDB.AmazonDynamoDBException", "States.Timeout",
+}
+
+// graphOnlyError is raised by nothing: see recordOutcome.
+const graphOnlyError = "EdgeDrop.LedgerGraphOnly"
+
+// ErrConditionalCheckFailed is the error of a write whose condition did
+// not hold: a newer outcome is already recorded.
+const ErrConditionalCheckFailed = "DynamoDB.ConditionalCheckFailedException"
+
+// The Step Functions DynamoDB integrations the ledger uses.
+const (
+	ResourceUpdateItem = "arn:aws:states:::dynamodb:updateItem"
+	ResourcePutItem    = "arn:aws:states:::dynamodb:putItem"
+)
+
+// recordOutcome is what follows every board's Outcome in a fan-out's
+// iteration: two JSONata Task states, the current item (UpdateItem, only
+// if no newer outcome is recorded) and the history item (PutItem), then
+// the iteration ends with the Outcome as it was. Two state transitions
+// per board; a write that still fails after its retry goes to
+// LedgerNotWritten (counted, alarmed) and the delivery goes on.
+//
+// JSONata, not JSONPath: the key is stored decoded (events encode it),
+// expiresAt is epoch seconds computed from the time, and absent values
+// (no exit code, no task) are removed rather than written as null; none
+// of that is JSONPath. The object is read from the execution's input
+// (the S3 event, or the CLI's redelivery event): the Outcome has
+// replaced the iteration's state.
+func recordOutcome(scope constructs.Construct, prefix string, l Ledger, kind ledgerKind) awsstepfunctions.IChainable {
+	currentName, historyName, failedName := contract.StateRecordOutcome, contract.StateRecordHistory, contract.StateLedgerNotWritten
+	current, history := objectCurrent(*l.Table, kind.mode), objectHistory(*l.Table, kind.mode, l.HistoryDays)
+	if kind.sync {
+		currentName, historyName, failedName = contract.StateRecordSync, contract.StateRecordSyncHistory, contract.StateSyncLedgerFailed
+		current, history = syncCurrent(*l.Table), syncHistory(*l.Table, l.HistoryDays)
+	}
+	failed := awsstepfunctions.NewPass(scope, jsii.String(prefix+failedName), &awsstepfunctions.PassProps{
+		Comment:    jsii.String("The ledger write failed after its retry: counted (metric filter on this state's entries, alarm LedgerNotWritten); the delivery goes on"),
+		OutputPath: jsii.String("$.outcome"),
+	})
+	withAt := "{% {'outcome': $states.input, 'at': $states.context.State.EnteredTime} %}"
+	failedOut := func(outcome string) string {
+		return "{% {'outcome': " + outcome + ", 'error': $states.errorOutput} %}"
+	}
+	catch := func(errors, next, output string) map[string]any {
+		return map[string]any{"ErrorEquals": []string{errors}, "Next": prefix + next, "Output": output}
+	}
+	task := func(name, comment, resource, args, output string, catches ...map[string]any) awsstepfunctions.CustomState {
+		s := awsstepfunctions.NewCustomState(scope, jsii.String(prefix+name), &awsstepfunctions.CustomStateProps{
+			StateJson: &map[string]any{
+				"Type": "Task", "QueryLanguage": "JSONata", "Comment": comment,
+				"Resource": resource, "Arguments": args, "Output": output,
+				"Retry": []any{map[string]any{
+					"ErrorEquals": LedgerRetryErrors, "MaxAttempts": 1, "IntervalSeconds": 2, "BackoffRate": 2, "JitterStrategy": "FULL",
+				}},
+				"Catch": catches,
+			},
+		})
+		// CDK renders a CustomState's addCatch without a JSONata Output
+		// (it does not know the state is JSONata), so the catchers are in
+		// StateJson; this one, for an error nothing raises, only shows CDK
+		// the edge to LedgerNotWritten (it renders the states it can reach).
+		s.AddCatch(failed, &awsstepfunctions.CatchProps{Errors: jsii.Strings(graphOnlyError)})
+		return s
+	}
+	// CDK warns of a CustomState with catchers from both sources. An
+	// acknowledgement covers the scope's children only (CDK looks for it
+	// on the ancestors of the warning's construct), so it is made here,
+	// on the scope, for this one warning.
+	awscdk.Annotations_Of(scope).AcknowledgeWarning(jsii.String("@aws-cdk/aws-stepfunctions:multipleCatchSources"),
+		jsii.String("the ledger states' graph-only catcher comes first and matches nothing"))
+	hist := task(historyName, "The history item of this outcome (expires after ledgerHistoryDays); the iteration's output stays the Outcome",
+		ResourcePutItem, history, "{% $states.input.outcome %}",
+		catch("States.ALL", failedName, failedOut("$states.input.outcome")))
+	cur := task(currentName, "The board's current item, unless a newer outcome is recorded already (the condition)",
+		ResourceUpdateItem, current, withAt,
+		// Older than what is recorded: the current item stays, the
+		// history still gets this outcome.
+		catch(ErrConditionalCheckFailed, historyName, withAt),
+		catch("States.ALL", failedName, failedOut("$states.input")))
+	cur.Next(hist)
+	return cur
+}
+
+// LedgerFailures counts the ledger writes that failed after their retry
+// in a state machine's execution log: the entries of its LedgerNotWritten
+// states (Step Functions logs each state entered, LogLevel ALL). One
+// filter per log group, one metric for the stack.
+func LedgerFailures(scope constructs.Construct, id string, logs awslogs.ILogGroup) awslogs.MetricFilter {
+	names := []string{contract.StateLedgerNotWritten, contract.DeletePrefix + contract.StateLedgerNotWritten, contract.StateSyncLedgerFailed}
+	var which []string
+	for _, n := range names {
+		which = append(which, fmt.Sprintf(`($.details.name = %q)`, n))
+	}
+	return awslogs.NewMetricFilter(scope, jsii.String(id), &awslogs.MetricFilterProps{
+		LogGroup:        logs,
+		FilterPattern:   awslogs.FilterPattern_Literal(jsii.String(`{ ($.type = "PassStateEntered") && (` + strings.Join(which, " || ") + `) }`)),
+		MetricNamespace: jsii.String(LedgerMetricNamespace + *awscdk.Stack_Of(scope).StackName()),
+		MetricName:      jsii.String(LedgerMetricName),
+		MetricValue:     jsii.String("1"),
+	})
+}
+
+// The metric of LedgerFailures: namespace edge-drop/<stack>.
+const (
+	LedgerMetricNamespace = "edge-drop/"
+	LedgerMetricName      = "LedgerWritesFailed"
+)
+
+// The JSONata programs (JSONata 1.x, without $type: the Go implementation the
+// local run uses panics on $type(null)). Each binds what every item shares, then builds the
+// request. Attribute names go through #placeholders (key, status, at, start
+// and end are DynamoDB reserved words); attrs maps name to value, null
+// 'remove' for "remove it" (UpdateItem) or "leave it out" (PutItem); a name absent
+// from attrs is left as it is.
+const (
+	jsonataCommon = `$o := $states.input;
+  $ev := $states.context.Execution.Input.detail.object;
+  $key := $decodeUrlComponent($replace($string($ev.key), '+', ' '));
+  $seq := $pad($exists($ev.sequencer) ? $string($ev.sequencer) : '', 32, '0');
+  $exec := $states.context.Execution.Id;
+  $execName := $states.context.Execution.Name;
+  $num := function($v) { ($exists($v) and $v != null) ? {'N': $string($v)} : 'remove' };
+  $str := function($v) { ($exists($v) and $v != null and $string($v) != '') ? {'S': $string($v)} : 'remove' };
+  $counts := function($c) { ($exists($c) and $c != null) ? {'M': $merge($map($keys($c), function($k) { {$k: {'N': $string($lookup($c, $k))}} }))} : 'remove' };
+  $setOf := function($attrs) { $filter($keys($attrs), function($k) { $lookup($attrs, $k) != 'remove' }) };
+  $rmOf := function($attrs) { $filter($keys($attrs), function($k) { $lookup($attrs, $k) = 'remove' }) };
+  $names := function($attrs) { $merge($map($keys($attrs), function($k) { {'#' & $k: $k} })) };
+  $values := function($attrs) { $merge($map($setOf($attrs), function($k) { {':' & $k: $lookup($attrs, $k)} })) };
+  $update := function($attrs) {(
+    $rm := $rmOf($attrs);
+    'SET ' & $join($map($setOf($attrs), function($k) { '#' & $k & ' = :' & $k }), ', ') &
+      ($count($rm) > 0 ? ' REMOVE ' & $join($map($rm, function($k) { '#' & $k }), ', ') : '')
+  )};
+  $item := function($attrs) { $merge($map($setOf($attrs), function($k) { {$k: $lookup($attrs, $k)} })) };
+  $expires := function($at, $days) { {'N': $string($floor($toMillis($at) / 1000) + $days * 86400)} };`
+)
+
+// object is the attributes an object's items share.
+func objectAttrs(mode, at string) string {
+	return fmt.Sprintf(`{
+    '%s': {'S': $key}, '%s': {'S': $o.board}, '%s': {'S': $o.status}, '%s': {'S': '%s'},
+    '%s': $str($ev.etag), '%s': $str($lookup($ev, 'version-id')), '%s': {'S': $seq},
+    '%s': $num($o.exitCode), '%s': $str($o.cause), '%s': {'S': %s},
+    '%s': {'S': $exec}, '%s': $str($o.taskArn)
+  }`,
+		contract.LedgerKey, contract.LedgerBoard, contract.LedgerStatus, contract.LedgerMode, mode,
+		contract.LedgerETag, contract.LedgerVersionID, contract.LedgerSequencer,
+		contract.LedgerExitCode, contract.LedgerCause, contract.LedgerAt, at,
+		contract.LedgerExecution, contract.LedgerTaskArn)
+}
+
+func program(body string) string {
+	return "{% (\n  " + jsonataCommon + "\n  " + strings.TrimSpace(body) + "\n) %}"
+}
+
+// objectCurrent: pk obj#KEY, sk board#B, in byBoard (gpk board#B, gsk
+// obj#KEY); written only if no outcome of a later event (sequencer) is.
+func objectCurrent(table, mode string) string {
+	return program(fmt.Sprintf(`$attrs := $merge([%s, {
+    '%s': {'S': '%s'}, '%s': {'S': '%s' & $o.board}, '%s': {'S': '%s' & $key}
+  }]);
+  {
+    'TableName': '%s',
+    'Key': {'%s': {'S': '%s' & $key}, '%s': {'S': '%s' & $o.board}},
+    'UpdateExpression': $update($attrs),
+    'ConditionExpression': 'attribute_not_exists(#%s) OR #%s <= :%s',
+    'ExpressionAttributeNames': $names($attrs),
+    'ExpressionAttributeValues': $values($attrs)
+  }`,
+		objectAttrs(mode, "$states.context.State.EnteredTime"),
+		contract.LedgerKind, contract.KindObject, contract.LedgerGPK, contract.PKBoardPrefix, contract.LedgerGSK, contract.PKObjectPrefix,
+		table, contract.LedgerPK, contract.PKObjectPrefix, contract.LedgerSK, contract.SKBoardPrefix,
+		contract.LedgerSequencer, contract.LedgerSequencer, contract.LedgerSequencer))
+}
+
+// objectHistory: pk obj#KEY, sk hist#AT#B#EXECUTION, in byTime (tpk
+// day#YYYY-MM-DD, tsk AT#B#KEY), expiring.
+func objectHistory(table, mode string, days int) string {
+	return program(fmt.Sprintf(`$at := $states.input.at;
+  $o := $states.input.outcome;
+  $attrs := $merge([%s, {
+    '%s': {'S': '%s' & $key}, '%s': {'S': '%s' & $at & '#' & $o.board & '#' & $execName},
+    '%s': {'S': '%s'}, '%s': {'S': '%s' & $substring($at, 0, 10)}, '%s': {'S': $at & '#' & $o.board & '#' & $key},
+    '%s': $expires($at, %d)
+  }]);
+  {'TableName': '%s', 'Item': $item($attrs)}`,
+		objectAttrs(mode, "$at"),
+		contract.LedgerPK, contract.PKObjectPrefix, contract.LedgerSK, contract.SKHistoryPrefix,
+		contract.LedgerKind, contract.KindHistory, contract.LedgerTPK, contract.PKDayPrefix, contract.LedgerTSK,
+		contract.LedgerExpiresAt, days, table))
+}
+
+// syncAttrs are what a board's sync items share; lastOkStart only when
+// the sync ended synced (absent: the item keeps the one it has).
+func syncAttrs(at string) string {
+	return fmt.Sprintf(`{
+    '%s': {'S': '%s'}, '%s': {'S': $o.board}, '%s': {'S': $o.status}, '%s': $str($o.cause),
+    '%s': {'S': $states.context.Execution.StartTime}, '%s': {'S': %s},
+    '%s': $num($o.exitCode), '%s': {'S': $exec}, '%s': $str($o.taskArn), '%s': $counts($o.sync),
+    '%s': $o.status = '%s' ? {'S': $states.context.Execution.StartTime}
+  }`,
+		contract.LedgerKind, contract.KindSync, contract.LedgerBoard, contract.LedgerStatus, contract.LedgerCause,
+		contract.LedgerStart, contract.LedgerEnd, at,
+		contract.LedgerExitCode, contract.LedgerExecution, contract.LedgerTaskArn, contract.LedgerCounts,
+		contract.LedgerLastOKStart, contract.OutcomeSynced)
+}
+
+// syncCurrent: pk board#B, sk sync; only if no later sync is recorded.
+func syncCurrent(table string) string {
+	return program(fmt.Sprintf(`$attrs := %s;
+  {
+    'TableName': '%s',
+    'Key': {'%s': {'S': '%s' & $o.board}, '%s': {'S': '%s'}},
+    'UpdateExpression': $update($attrs),
+    'ConditionExpression': 'attribute_not_exists(#%s) OR #%s <= :%s',
+    'ExpressionAttributeNames': $names($attrs),
+    'ExpressionAttributeValues': $values($attrs)
+  }`,
+		syncAttrs("$states.context.State.EnteredTime"),
+		table, contract.LedgerPK, contract.PKBoardPrefix, contract.LedgerSK, contract.SKSync,
+		contract.LedgerStart, contract.LedgerStart, contract.LedgerStart))
+}
+
+// syncHistory: pk board#B, sk synchist#START#EXECUTION, expiring.
+func syncHistory(table string, days int) string {
+	return program(fmt.Sprintf(`$at := $states.input.at;
+  $o := $states.input.outcome;
+  $attrs := $merge([%s, {
+    '%s': {'S': '%s' & $o.board}, '%s': {'S': '%s' & $states.context.Execution.StartTime & '#' & $execName},
+    '%s': $expires($at, %d)
+  }]);
+  {'TableName': '%s', 'Item': $item($attrs)}`,
+		syncAttrs("$at"),
+		contract.LedgerPK, contract.PKBoardPrefix, contract.LedgerSK, contract.SKSyncHistPrefix,
+		contract.LedgerExpiresAt, days, table))
+}

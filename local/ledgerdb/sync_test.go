@@ -1,0 +1,73 @@
+package ledgerdb
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/edge-drop/edge-drop/contract"
+	"github.com/edge-drop/edge-drop/internal/ledger"
+	"github.com/edge-drop/edge-drop/local/asl"
+)
+
+// The sync state machine's ledger states (stacks/testdata/sync-group.asl.json)
+// record each board's last sync: start, end, status, counts, and
+// lastOkStart only when it ended synced (an offline sync keeps the one
+// before).
+func TestSyncStatesRecordTheLastSync(t *testing.T) {
+	ctx := context.Background()
+	s, err := Start(ctx, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.CreateTable(ctx, LedgerTable("EdgeDrop-Ledger")); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile("../../stacks/testdata/sync-group.asl.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var def struct {
+		States map[string]struct {
+			ItemProcessor struct{ States map[string]any }
+		}
+	}
+	if err := json.Unmarshal(raw, &def); err != nil {
+		t.Fatal(err)
+	}
+	inner := def.States[contract.StateDeliverEach].ItemProcessor.States
+	run := func(outcome map[string]any) {
+		t.Helper()
+		states := map[string]any{"Outcome": map[string]any{"Type": "Pass", "Result": outcome, "Next": contract.StateRecordSync}}
+		for _, n := range []string{contract.StateRecordSync, contract.StateRecordSyncHistory, contract.StateSyncLedgerFailed} {
+			states[n] = inner[n]
+		}
+		b, _ := json.Marshal(map[string]any{"StartAt": "Outcome", "States": states})
+		m, err := asl.Parse(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ex := m.Execute(ctx, map[string]any{}, asl.Options{Task: s.Integration})
+		if ex.Status != asl.StatusSucceeded || ex.Path[len(ex.Path)-1].Name != contract.StateRecordSyncHistory {
+			t.Fatalf("%s %s %s %+v", ex.Status, ex.Error, ex.Cause, ex.Path)
+		}
+	}
+	run(map[string]any{"board": "b", "instance": "mi-2", "status": contract.OutcomeSynced, "exitCode": 0, "taskArn": nil, "cause": "synced (3 new, 0 updated, 0 deleted)",
+		"sync": map[string]any{"listed": 5, "new": 3, "updated": 0, "upToDate": 2}})
+	r := &ledger.Reader{DB: s.Client(), Table: "EdgeDrop-Ledger"}
+	syncs, err := r.Syncs(ctx, []string{"b"})
+	first := syncs["b"]
+	if err != nil || first.Status != contract.OutcomeSynced || first.LastOKStart.IsZero() || !first.LastOKStart.Equal(first.Start) ||
+		first.End.Before(first.Start) || time.Since(first.End) > time.Minute || first.Counts["new"] != 3 || first.Counts["listed"] != 5 {
+		t.Fatalf("after a synced sync: %+v %v", first, err)
+	}
+	time.Sleep(5 * time.Millisecond) // a later execution start
+	run(map[string]any{"board": "b", "instance": "mi-2", "status": contract.OutcomeOffline, "exitCode": nil, "taskArn": nil, "cause": "offline (AmazonECS.Unknown: AGENT)"})
+	syncs, _ = r.Syncs(ctx, []string{"b"})
+	if got := syncs["b"]; got.Status != contract.OutcomeOffline || !got.LastOKStart.Equal(first.LastOKStart) || got.Counts != nil {
+		t.Fatalf("after an offline sync: %+v, want lastOkStart %v kept and no counts", got, first.LastOKStart)
+	}
+}
