@@ -48,6 +48,7 @@ const (
 	KeyRoutePrefix         = "routePrefix"
 	KeyOfflineWait         = "offlineWait"
 	KeyMaxBoards           = "maxBoards"
+	KeyCoalesceWindow      = "coalesceWindow"
 	KeySyncEvery           = "syncEvery"
 	KeyMirrorDeletes       = "mirrorDeletes"
 	KeyLogRetentionDays    = "logRetentionDays"
@@ -157,6 +158,12 @@ type Config struct {
 	// FleetTiming.MaxFleet); more, up to MaxBoardsLimit, fans out through
 	// one child execution per page of boards.
 	MaxBoards int
+	// CoalesceWindow, when set, batches bursts: events wait in a queue for
+	// up to this long, an EventBridge Pipe starts one execution per batch
+	// and each board gets one task for all of the batch's keys
+	// (constructs/pipeline coalesce.go). 0 = "off" (the default): one
+	// execution and one task per board per upload.
+	CoalesceWindow time.Duration
 
 	// SyncEvery is how often every board of the target is reconciled with
 	// the bucket (the sync state machine on a schedule); 0 = "off": syncs
@@ -283,6 +290,16 @@ func FromContext(lookup Lookup) (Config, error) {
 		}
 	}
 	integer(KeyMaxBoards, &c.MaxBoards)
+	if v := lookup(KeyCoalesceWindow); v != nil {
+		s := strings.TrimSpace(fmt.Sprint(v))
+		if d, err := time.ParseDuration(s); err == nil {
+			c.CoalesceWindow = d
+		} else if strings.EqualFold(s, CoalesceOff) {
+			c.CoalesceWindow = 0
+		} else {
+			errs = append(errs, fieldError(KeyCoalesceWindow, v, `must be a duration such as "10s", or "off" (one execution per upload)`))
+		}
+	}
 	if v := lookup(KeySyncEvery); v != nil {
 		s := strings.TrimSpace(fmt.Sprint(v))
 		if d, err := time.ParseDuration(s); err == nil {
@@ -426,6 +443,7 @@ func (c Config) Validate() error {
 	if c.MaxBoards < 0 || c.MaxBoards > MaxBoardsLimit {
 		bad(KeyMaxBoards, c.MaxBoards, fmt.Sprintf("must be a whole number of boards from 0 (what one execution serves) to %d", MaxBoardsLimit))
 	}
+	c.checkCoalesce(bad)
 	if c.OfflineWait < MinOfflineWait || c.OfflineWait > MaxOfflineWait || c.OfflineWait%time.Second != 0 {
 		bad(KeyOfflineWait, c.OfflineWait, fmt.Sprintf("must be whole seconds from %s to %s: how long an offline board is retried", MinOfflineWait, MaxOfflineWait))
 	}

@@ -319,3 +319,34 @@ func TestRoutingConflicts(t *testing.T) {
 		}
 	}
 }
+
+func TestCoalesceWindow(t *testing.T) {
+	get := func(kv map[string]any) func(string) any { return func(k string) any { return kv[k] } }
+	c, err := FromContext(get(map[string]any{KeyCoalesceWindow: "10s", KeyDeliverTo: "all"}))
+	if err != nil || c.CoalesceWindow != 10*time.Second || !c.Coalesces() {
+		t.Fatalf("coalesceWindow=10s: %+v, %v", c.CoalesceWindow, err)
+	}
+	if c, err := FromContext(get(map[string]any{KeyCoalesceWindow: "OFF"})); err != nil || c.Coalesces() {
+		t.Fatalf("coalesceWindow=OFF: %v, %v", c.CoalesceWindow, err)
+	}
+	for _, tc := range []struct {
+		kv   map[string]any
+		want string
+	}{
+		{map[string]any{KeyCoalesceWindow: "soon"}, `must be a duration such as "10s"`},
+		{map[string]any{KeyCoalesceWindow: "500ms"}, "whole seconds from 1s to 5m0s"},
+		{map[string]any{KeyCoalesceWindow: "301s"}, "whole seconds from 1s to 5m0s"},
+		{map[string]any{KeyCoalesceWindow: "1.5s"}, "whole seconds"},
+		{map[string]any{KeyCoalesceWindow: "10s", KeyRoutePrefix: "to/", KeyKeyPattern: "to/*"}, "cannot batch routed keys"},
+		{map[string]any{KeyCoalesceWindow: "10s", KeyDeliverTo: "all", KeyMaxBoards: "1000"}, "maxBoards=1000"},
+		{map[string]any{KeyCoalesceWindow: "10s", KeyMirrorDeletes: "true"}, "cannot batch deletes with deliverTo=any"},
+	} {
+		_, err := FromContext(get(tc.kv))
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), KeyCoalesceWindow) {
+			t.Errorf("%v: %v, want an error on coalesceWindow containing %q", tc.kv, err, tc.want)
+		}
+	}
+	if _, err := FromContext(get(map[string]any{KeyCoalesceWindow: "10s", KeyDeliverTo: "group:site1", KeyMirrorDeletes: "true"})); err != nil {
+		t.Errorf("coalescing with deletes to a group: %v", err)
+	}
+}

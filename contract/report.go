@@ -102,6 +102,11 @@ type Report struct {
 	Sync       *SyncCounts `json:"sync,omitempty"`
 	FailedKeys []string    `json:"failedKeys,omitempty"`
 
+	// Keys: a key-list task's (EnvKeys) outcome per key, in the list's
+	// order (at most MaxReportedKeyOutcomes); Status and ExitCode are the
+	// worst of them (WorstOutcome, WorstExit).
+	Keys []KeyOutcome `json:"keys,omitempty"`
+
 	// TaskArn is the ECS task's own ARN, from its task metadata endpoint
 	// (empty when not run by ECS, or when the endpoint did not answer).
 	TaskArn string `json:"taskArn,omitempty"`

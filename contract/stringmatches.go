@@ -62,3 +62,31 @@ func (p Pattern) Match(s string) bool {
 	}
 	return strings.HasSuffix(s, last)
 }
+
+// Regexp is the pattern as an anchored regular expression in the syntax
+// RE2 and JavaScript share (JSONata's regex literals): the literal runs
+// quoted, each wildcard [\s\S]* (any run, newlines included). '/' is
+// escaped too, so the result can stand between a JSONata regex's slashes.
+func (p Pattern) Regexp() string {
+	if len(p.lits) == 0 {
+		return "^$"
+	}
+	quoted := make([]string, len(p.lits))
+	for i, lit := range p.lits {
+		quoted[i] = strings.ReplaceAll(regexpQuote(lit), "/", `\/`)
+	}
+	return "^" + strings.Join(quoted, `[\s\S]*`) + "$"
+}
+
+// regexpQuote escapes the characters special in RE2 and JavaScript regular
+// expressions (regexp.QuoteMeta's set; this module imports nothing).
+func regexpQuote(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if strings.IndexByte(`\.+*?()|[]{}^$`, s[i]) >= 0 {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}

@@ -3,6 +3,7 @@ package contract
 import (
 	"encoding/json"
 	"os"
+	"regexp"
 	"testing"
 )
 
@@ -60,5 +61,16 @@ func TestPatternMatchDoesNotAllocate(t *testing.T) {
 	p := CompilePattern("demo*/x*.txt")
 	if n := testing.AllocsPerRun(100, func() { p.Match("demo-1/sub/x-42.txt") }); n != 0 {
 		t.Errorf("Match allocates %v times", n)
+	}
+}
+
+// The regular expression agrees with StringMatches on every case of the
+// shared table.
+func TestPatternRegexpAgreesWithStringMatches(t *testing.T) {
+	for _, c := range stringMatchesTable(t) {
+		re := regexp.MustCompile(CompilePattern(c.Pattern).Regexp())
+		if got := re.MatchString(c.Input); got != c.Match {
+			t.Errorf("pattern %q (regexp %s) on %q: %v, want %v", c.Pattern, CompilePattern(c.Pattern).Regexp(), c.Input, got, c.Match)
+		}
 	}
 }

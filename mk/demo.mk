@@ -10,7 +10,7 @@ DEMO_BIN := bin/demo
 # it and say 0. Any other failure stays one.
 quiet_interrupt = trap : INT; $(1); s=$$?; [ $$s -eq 130 ] && exit 0; exit $$s
 
-.PHONY: demo demo-once bench-demo bench-fleet
+.PHONY: demo demo-once bench-demo bench-fleet bench-coalesce
 
 demo: task-native ## Run the whole pipeline locally from the synthesized app; upload samples, keep running (DEMO_FLAGS="-c keyPattern=report*.csv")
 	@bash scripts/first-run-note.sh ./cmd/demo
@@ -24,6 +24,9 @@ demo-once: task-native ## The same as demo, but exit after the two sample execut
 
 bench-fleet: ## One upload to 2,000 local boards (BOARDS=n) with real task processes: wall time, transitions, peak RSS
 	EDGE_DROP_BENCH_BOARDS=$(or $(BOARDS),2000) go test -count=1 -timeout 60m -run '^$$' -bench FleetAtSize -benchtime 1x ./local/localrun
+
+bench-coalesce: ## 1,000 uploads in 10 s to 3 boards with coalesceWindow=5s: executions, board tasks, every file on every board
+	go test -count=1 -timeout 30m -run '^$$' -bench CoalescedBurst -benchtime 1x ./local/localrun
 
 bench-demo: ## Local end-to-end latency (upload acknowledged -> file in place, p50/p99), burst throughput, and a 200-upload burst to a fleet of 3 boards
 	go test -run '^$$' -bench 'UploadToFile|FleetBurst' -benchtime 1x ./local/localrun

@@ -34,6 +34,8 @@ var fleetTestdata = []struct {
 	// offlineWait=1m: the guarantee that a board back within it gets the
 	// file (local/asl's TestFleetBoardBackWithinOfflineWait...).
 	{"fleet-wait-1m", map[string]any{config.KeyDeliverTo: "group:site1", config.KeyOfflineWait: "1m"}},
+	// Bursts coalesced: the batch definition (local/asl coalesce_definition_test.go).
+	{"coalesce-all", coalesceConfig},
 }
 
 // fleetConfigs are the fleet targets, one per mode.

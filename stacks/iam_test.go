@@ -69,6 +69,8 @@ var iamConfigs = []iamConfig{
 	{name: "sync-off", overrides: syncConfigs["sync-off"], readPrefix: "demo"},
 	{name: "deletes-any", overrides: deleteConfigs["deletes-any"], readPrefix: "demo", listPrefix: "demo", listed: true},
 	{name: "imported", overrides: imported, readPrefix: "demo", listPrefix: "demo", listed: true},
+	// Bursts through the queue and the pipe.
+	{name: "coalesce-all", overrides: coalesceConfig, readPrefix: "demo", listPrefix: "demo", listed: true},
 }
 
 func TestIAMOnAWSData(t *testing.T) {
@@ -285,6 +287,7 @@ func (c *iamCase) pipeline() {
 	c.executionRole(st)
 	machines := c.stateMachines(st)
 	c.ruleTargets(st, machines)
+	c.coalescing(st, machines)
 	c.deadLetters(st)
 	c.alarmTopic(st)
 	c.ledger(st)
@@ -407,7 +410,7 @@ func (c *iamCase) stateMachines(st string) map[string]string {
 func (c *iamCase) ruleTargets(st string, machines map[string]string) {
 	p := c.app.Pipeline
 	for prefix, rule := range map[string]constructs.IConstruct{"Pipeline": p.Pipeline.Rule, "Sync": syncSchedule(p)} {
-		if rule == nil {
+		if rule == nil || prefix == "Pipeline" && p.Pipeline.TargetRole == nil { // coalescing: the pipe starts it
 			continue
 		}
 		role := c.role(st, prefix+"TargetRole")

@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -113,6 +114,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 		OfflineWait:    cfg.OfflineWait,
 		MaxBoards:      cfg.MaxBoards,
 		MirrorDeletes:  cfg.MirrorDeletes,
+		CoalesceWindow: cfg.CoalesceWindow,
 		Ledger:         records,
 
 		LogRetention:  retention,
@@ -146,9 +148,10 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 		pipeline.LedgerFailures(sync.Construct, "LedgerWritesFailed", sync.LogGroup)
 	}
 	alarmed := alarms.New(stack, "Alarms", alarms.Props{
-		StateMachine:    flow.StateMachine,
-		DeadLetterQueue: flow.DeadLetterQueue,
-		Sync:            syncMachine(sync),
+		StateMachine:         flow.StateMachine,
+		DeadLetterQueue:      flow.DeadLetterQueue,
+		BatchDeadLetterQueue: batchDeadLetters(flow),
+		Sync:                 syncMachine(sync),
 		LedgerFailures: failures.Metric(&awscloudwatch.MetricOptions{
 			Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: awscloudwatch.Stats_SUM(),
 		}),
@@ -171,6 +174,15 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 		awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("aws s3 cp ./demo1.txt s3://"), bucket.Bucket.BucketName(), jsii.String("/demo1.txt")}),
 		"Try it: the file appears in "+cfg.DataDir+" on the board")
 	return &PipelineStack{Stack: stack, Bucket: bucket, Task: task, Pipeline: flow, Sync: sync, Alarms: alarmed, Ledger: table}, nil
+}
+
+// batchDeadLetters is the coalescing queue's dead-letter queue, nil
+// without coalescing.
+func batchDeadLetters(p *pipeline.Pipeline) awssqs.IQueue {
+	if p.Coalescer == nil {
+		return nil
+	}
+	return p.Coalescer.DeadLetterQueue
 }
 
 // syncMachine is the sync's state machine, nil without a sync.

@@ -108,7 +108,8 @@ func TestTaskRoleMayOnlyGetObjectsOfTheDropBucket(t *testing.T) {
 // the justified ones (a new finding must be fixed or justified in code).
 func TestCdkNagAwsSolutions(t *testing.T) {
 	for name, overrides := range map[string]map[string]any{"default": nil, "customized": customized, "imported": imported,
-		"fleet-group": fleetConfigs["fleet-group"], "fleet-routed": fleetConfigs["fleet-routed"]} {
+		"fleet-group": fleetConfigs["fleet-group"], "fleet-routed": fleetConfigs["fleet-routed"], "coalesce-all": coalesceConfig,
+		"coalesce-any": coalesceAnyConfig} {
 		app := synthCached(t, name, overrides)
 		for _, stack := range app.Stacks() {
 			ann := assertions.Annotations_FromStack(stack)

@@ -71,6 +71,11 @@ func ConfigFrom(app awscdk.App) (config.Config, error) {
 		if e := timing.CheckPagedFleet(cfg.MaxBoards); e != nil {
 			err = fmt.Errorf("config: %w", e)
 		}
+		if cfg.Coalesces() { // a batch's parts one after another: within the year too
+			if e := pipeline.CheckCoalesce(cfg.TaskTimeout, cfg.OfflineWait, target(cfg).Kind, cfg.MirrorDeletes); e != nil {
+				err = fmt.Errorf("config: %w", e)
+			}
+		}
 	}
 	return cfg, errors.Join(keyErr, err)
 }

@@ -151,13 +151,15 @@ func (r *runner) run(ctx context.Context) contract.Report {
 	dl := r.downloadOptions()
 	defer dl.Limiter.Close()
 	code := r.classifier(ctx)
-	switch cfg.Mode {
-	case contract.ModeSync:
+	switch {
+	case cfg.Mode == contract.ModeSync:
 		return r.sync(ctx, api, dl, code)
-	case contract.ModeDelete:
-		return r.delete(ctx, api, dl, code)
+	case len(cfg.Keys) > 0:
+		return r.keyList(ctx, api, dl, code)
+	case cfg.Mode == contract.ModeDelete:
+		return r.deleteOne(ctx, api, dl, cfg.Key, code)
 	}
-	return r.download(ctx, api, dl, code)
+	return r.downloadOne(ctx, api, dl, code)
 }
 
 // classifier returns the exit code of an error of the run: the context's
@@ -180,29 +182,31 @@ func (r *runner) classifier(ctx context.Context) func(error) (exitcode.Code, err
 	}
 }
 
-// delete runs delete mode and writes its one line.
-func (r *runner) delete(ctx context.Context, api *s3.Client, dl download.Options, code func(error) (exitcode.Code, error)) contract.Report {
+// deleteOne removes the delivered file of key (a mirrored delete: delete
+// mode, or a deleted key of a key list) and writes its one line.
+func (r *runner) deleteOne(ctx context.Context, api *s3.Client, dl download.Options, key string, code func(error) (exitcode.Code, error)) contract.Report {
 	cfg := r.cfg
-	res, err := prune.Run(ctx, api, prune.Options{Bucket: cfg.Bucket, Key: cfg.Key, DataDir: cfg.DataDir, StripComponents: cfg.StripComponents,
+	res, err := prune.Run(ctx, api, prune.Options{Bucket: cfg.Bucket, Key: key, DataDir: cfg.DataDir, StripComponents: cfg.StripComponents,
 		Partials: dl.Partials, Logger: r.log})
 	if err != nil {
 		c, err := code(err)
-		rep := r.fail(c, err, "bucket", cfg.Bucket, "key", cfg.Key)
-		rep.Key, rep.Path = cmp.Or(res.Key, keypath.Candidates(cfg.Key)[0]), res.Rel
+		rep := r.fail(c, err, "bucket", cfg.Bucket, "key", key)
+		rep.Key, rep.Path = cmp.Or(res.Key, keypath.Candidates(key)[0]), res.Rel
 		return rep
 	}
 	r.log.Info(string(res.Outcome), "bucket", cfg.Bucket, "key", res.Key, "path", res.Path, "bytes", res.Bytes, "reason", orNone(res.Reason))
 	return deleteReport(res)
 }
 
-// download runs download mode and writes its summary line.
-func (r *runner) download(ctx context.Context, api *s3.Client, dl download.Options, code func(error) (exitcode.Code, error)) contract.Report {
+// downloadOne delivers dl.Key (download mode, or a key of a key list) and
+// writes its summary line.
+func (r *runner) downloadOne(ctx context.Context, api *s3.Client, dl download.Options, code func(error) (exitcode.Code, error)) contract.Report {
 	cfg := r.cfg
 	res, err := download.Run(ctx, api, dl)
 	if err != nil {
 		c, err := code(err)
-		rep := r.fail(c, err, "bucket", cfg.Bucket, "key", cfg.Key)
-		rep.Key = keypath.Candidates(cfg.Key)[0] // as the event names it, decoded
+		rep := r.fail(c, err, "bucket", cfg.Bucket, "key", dl.Key)
+		rep.Key = keypath.Candidates(dl.Key)[0] // as the event names it, decoded
 		if c == exitcode.NotFound {
 			rep = goneReport(cfg.Bucket, rep.Key, err)
 		}

@@ -64,6 +64,9 @@ type Case struct {
 	Parent string // testdata name
 	Child  string // testdata name of the page machine, for paged deliveries
 	Key    string
+	// Batch, when set, is a coalesced batch of that many uploads
+	// (coalesceWindow): one execution for all of them.
+	Batch int
 }
 
 // Cases: every target kind at 10, 300 (one execution) and 10,000 boards
@@ -72,17 +75,25 @@ type Case struct {
 // (its worst case), and a routed key names a group. At 10,000 a group's
 // paged definition differs from all's only in its cluster query.
 var Cases = []Case{
-	{"any", 1, "pipeline", "", "demo1.txt"},
-	{"board:shop-1", 1, "fleet-board", "", "demo1.txt"},
-	{"group:site1", 10, "fleet-group", "", "demo1.txt"},
-	{"group:site1", 300, "fleet-group", "", "demo1.txt"},
-	{"group:site1", 10_000, "fleet-paged", "fleet-page", "demo1.txt"},
-	{"all", 10, "fleet-all", "", "demo1.txt"},
-	{"all", 300, "fleet-all", "", "demo1.txt"},
-	{"all", 10_000, "fleet-paged", "fleet-page", "demo1.txt"},
-	{"routed to/site1/…", 10, "fleet-routed", "", "to/site1/demo1.txt"},
-	{"routed to/site1/…", 300, "fleet-routed", "", "to/site1/demo1.txt"},
-	{"routed to/site1/…", 10_000, "fleet-paged-routed", "fleet-page-routed", "to/site1/demo1.txt"},
+	{"any", 1, "pipeline", "", "demo1.txt", 0},
+	{"board:shop-1", 1, "fleet-board", "", "demo1.txt", 0},
+	{"group:site1", 10, "fleet-group", "", "demo1.txt", 0},
+	{"group:site1", 300, "fleet-group", "", "demo1.txt", 0},
+	{"group:site1", 10_000, "fleet-paged", "fleet-page", "demo1.txt", 0},
+	{"all", 10, "fleet-all", "", "demo1.txt", 0},
+	{"all", 300, "fleet-all", "", "demo1.txt", 0},
+	{"all", 10_000, "fleet-paged", "fleet-page", "demo1.txt", 0},
+	{"routed to/site1/…", 10, "fleet-routed", "", "to/site1/demo1.txt", 0},
+	{"routed to/site1/…", 300, "fleet-routed", "", "to/site1/demo1.txt", 0},
+	{"routed to/site1/…", 10_000, "fleet-paged-routed", "fleet-page-routed", "to/site1/demo1.txt", 0},
+	// Coalesced bursts (coalesceWindow): a batch of 1, 10 and 40 (the
+	// pipe's BatchSize) uploads in one execution.
+	{"all", 10, "coalesce-all", "", "demo1.txt", 1},
+	{"all", 10, "coalesce-all", "", "demo1.txt", 10},
+	{"all", 10, "coalesce-all", "", "demo1.txt", 40},
+	{"all", 300, "coalesce-all", "", "demo1.txt", 1},
+	{"all", 300, "coalesce-all", "", "demo1.txt", 10},
+	{"all", 300, "coalesce-all", "", "demo1.txt", 40},
 }
 
 // pageMachineRef is how a paged definition names its child.
@@ -115,7 +126,15 @@ func Measure(testdata string) ([]Row, error) {
 				return nil, err
 			}
 		}
-		s := (&fleetsim.Fleet{Boards: c.Boards}).Run(context.Background(), parent, children, fleetsim.UploadEvent(c.Key))
+		var input any = fleetsim.UploadEvent(c.Key)
+		if c.Batch > 0 {
+			keys := make([]string, c.Batch)
+			for i := range keys {
+				keys[i] = fmt.Sprintf("demo%d.txt", i+1)
+			}
+			input = fleetsim.UploadBatch(keys)
+		}
+		s := (&fleetsim.Fleet{Boards: c.Boards}).Run(context.Background(), parent, children, input)
 		if s.Status != asl.StatusSucceeded {
 			return nil, fmt.Errorf("%s on %d boards: %s %v", c.Target, c.Boards, s.Status, s.Output)
 		}
@@ -140,6 +159,9 @@ func Write(w io.Writer, rows []Row) error {
 	b.WriteString("| target | fleet | boards reached | executions | state transitions | per board | RunTask calls | ledger writes | most history events in one execution | Step Functions $ per 1,000 deliveries |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rows {
+		if r.Batch > 0 {
+			continue
+		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %d | %s | %.1f | %s | %s | %s | %s |\n", r.Target, num(r.Boards), num(r.Reached), r.Executions,
 			num(r.Transitions), float64(r.Transitions)/float64(max(1, r.Reached)), num(r.RunTasks), num(r.LedgerWrites), num(r.MostHistory),
 			dollars(float64(r.Transitions)*1000*TransitionPrice))
@@ -148,12 +170,14 @@ func Write(w io.Writer, rows []Row) error {
 	b.WriteString("item and a history item, docs/cli.md); `deliverTo=any` records nothing, as no state knows the board ECS picked.\n")
 	b.WriteString("Their DynamoDB on-demand price (write request units, one per KB of item) is not counted in the $ column.\n")
 
+	writeCoalesced(&b, rows)
+
 	b.WriteString("\n## Per board-month\n\n")
 	b.WriteString("The standing cost of a registered board, plus its share of deliveries: `deliverTo=all`, one upload a day\n")
 	b.WriteString("(30 a month) reaching every board, Step Functions only (no free tier counted).\n\n")
 	b.WriteString("| fleet | ECS Anywhere | SSM advanced tier | 30 deliveries to all | total per board-month | fleet per month |\n|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rows {
-		if r.Target != "all" {
+		if r.Target != "all" || r.Batch > 0 {
 			continue
 		}
 		ecs := ECSAnywhereHourly * HoursPerMonth
@@ -186,4 +210,25 @@ func dollars(v float64) string {
 		return fmt.Sprintf("$%.2f", v)
 	}
 	return fmt.Sprintf("$%.4f", v)
+}
+
+// writeCoalesced is the table of coalesced bursts: per upload, what a
+// batch of n costs divided by n.
+func writeCoalesced(b *strings.Builder, rows []Row) {
+	b.WriteString("\n## With coalescing (`coalesceWindow`), measured\n\n")
+	b.WriteString("A burst of uploads to `all`: the pipe hands one execution a batch of up to 40 events; each board gets one task\n")
+	b.WriteString("per batch with every key (short keys: one part). Per upload is the batch's count divided by its uploads;\n")
+	b.WriteString("without coalescing each upload is one execution and one RunTask per board (the table above). Batches write no\n")
+	b.WriteString("ledger items yet (the ledger records one object per board outcome; a batch's keys are in each task's report).\n\n")
+	b.WriteString("| target | fleet | uploads in the batch | executions per 1,000 uploads | state transitions per upload | RunTask calls per upload | RunTask calls per upload per board | most history events | Step Functions $ per 1,000 uploads |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, r := range rows {
+		if r.Batch == 0 {
+			continue
+		}
+		n := float64(r.Batch)
+		fmt.Fprintf(b, "| %s | %s | %d | %s | %.1f | %.2f | %.3f | %s | %s |\n", r.Target, num(r.Boards), r.Batch,
+			num(int(1000*float64(r.Executions)/n+0.5)), float64(r.Transitions)/n, float64(r.RunTasks)/n,
+			float64(r.RunTasks)/n/float64(max(1, r.Reached)), num(r.MostHistory), dollars(float64(r.Transitions)/n*1000*TransitionPrice))
+	}
 }

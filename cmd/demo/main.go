@@ -49,6 +49,7 @@ import (
 	"github.com/edge-drop/edge-drop/constructs/pipeline"
 	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/local/asl"
+	"github.com/edge-drop/edge-drop/local/bucket"
 	"github.com/edge-drop/edge-drop/local/endpoint"
 	"github.com/edge-drop/edge-drop/local/ledgerdb"
 	"github.com/edge-drop/edge-drop/local/localrun"
@@ -385,14 +386,24 @@ func (d *demoRun) awaitSamples(samples map[string][]byte, match string) (notDeli
 			return "", 1, fmt.Errorf("no execution finished within %s", patience)
 		}
 		outcomes := d.out.result(r)
-		if _, sample := samples[r.Event.Key]; sample && !r.Event.Deleted {
-			waiting--
-		}
-		if r.Event.Key == match && !r.Event.Deleted {
-			notDelivered = d.checkSample(r, outcomes, match, samples[match])
+		for _, ev := range notesOf(r) { // a coalesced batch holds both samples
+			if _, sample := samples[ev.Key]; sample && !ev.Deleted {
+				waiting--
+			}
+			if ev.Key == match && !ev.Deleted {
+				notDelivered = d.checkSample(r, outcomes, match, samples[match])
+			}
 		}
 	}
 	return notDelivered, 0, nil
+}
+
+// notesOf is the uploads behind r: a coalesced batch's, else its one.
+func notesOf(r localrun.Result) []bucket.Notification {
+	if len(r.Batch) > 0 {
+		return r.Batch
+	}
+	return []bucket.Notification{r.Event}
 }
 
 // awaitPatience is how long -once waits for the next execution to end: 2

@@ -24,6 +24,9 @@ import (
 type Props struct {
 	StateMachine    awsstepfunctions.IStateMachine
 	DeadLetterQueue awssqs.IQueue
+	// BatchDeadLetterQueue is the coalescing queue's dead-letter queue
+	// (nil: no coalescing).
+	BatchDeadLetterQueue awssqs.IQueue
 	// Sync is the sync state machine (nil: none).
 	Sync awsstepfunctions.IStateMachine
 	// LedgerFailures counts ledger writes that failed after their retry
@@ -43,9 +46,11 @@ const (
 	DeliveryTimedOut  = "DeliveryTimedOut"
 	DeliveryAborted   = "DeliveryAborted"
 	EventsUndelivered = "EventsUndelivered"
-	SyncFailed        = "SyncFailed"
-	SyncTimedOut      = "SyncTimedOut"
-	LedgerNotWritten  = "LedgerNotWritten"
+	// BatchesUndelivered: coalescing only (the pipe's dead letters).
+	BatchesUndelivered = "BatchesUndelivered"
+	SyncFailed         = "SyncFailed"
+	SyncTimedOut       = "SyncTimedOut"
+	LedgerNotWritten   = "LedgerNotWritten"
 )
 
 // Alarms exposes what it made.
@@ -160,6 +165,13 @@ func New(scope constructs.Construct, id string, props Props) *Alarms {
 		"EventBridge could not start the state machine for an upload, even after 24 hours of retries, so no delivery was attempted. "+
 			"Read the messages in the dead-letter queue (output DeadLetterQueueUrl): their ERROR_CODE and ERROR_MESSAGE attributes say why "+
 			"(throttling, permissions, a deleted state machine). Fix it, upload the objects again, then purge the queue.")
+	if props.BatchDeadLetterQueue != nil {
+		a.add(stack, BatchesUndelivered, props.BatchDeadLetterQueue.MetricApproximateNumberOfMessagesVisible(
+			&awscloudwatch.MetricOptions{Period: period(), Statistic: awscloudwatch.Stats_MAXIMUM()}),
+			"The pipe could not start the state machine for a batch of uploads, 5 times over (coalesceWindow), so their delivery was not attempted. "+
+				"Read the messages in the coalescing dead-letter queue (the pipe's logs and the state machine's StartExecution errors say why: "+
+				"throttling, permissions, a deleted state machine). Fix it, upload the objects again (or redrive the messages), then purge the queue.")
+	}
 	return a
 }
 

@@ -57,6 +57,9 @@ type Props struct {
 	// MirrorDeletes: Object Deleted events remove the delivered file from
 	// the boards of the target (every board for "any").
 	MirrorDeletes bool
+	// CoalesceWindow, when set, batches bursts through a queue and a pipe
+	// (coalesce.go); 0: one execution per event.
+	CoalesceWindow time.Duration
 	// Ledger records each board's outcome (the zero value: nothing). The
 	// "any" target records nothing: ECS picks the board, and no state
 	// knows its name.
@@ -77,6 +80,9 @@ type Pipeline struct {
 	// past one execution's bounds), nil otherwise.
 	PageStateMachine awsstepfunctions.StateMachine
 	LogGroup         awslogs.LogGroup
+	// Coalescer is the queue and pipe of coalesced bursts, nil without
+	// Props.CoalesceWindow.
+	Coalescer *Coalescer
 }
 
 // New creates the rule and the state machine.
@@ -91,8 +97,8 @@ func New(scope constructs.Construct, id string, props Props) *Pipeline {
 	p.LogGroup = executionLogGroup(c, "", props.LogRetention, props.RemovalPolicy)
 	p.StateMachine = newStateMachine(c, stateMachineProps{
 		Comment:  "edge-drop: deliver an uploaded S3 object to an ECS Anywhere board",
-		Body:     definition(c, props),
-		Timeout:  props.executionTimeout(),
+		Body:     props.body(c),
+		Timeout:  props.timeout(),
 		Role:     deliveryRole(c, props),
 		LogGroup: p.LogGroup,
 	})
@@ -109,14 +115,20 @@ func New(scope constructs.Construct, id string, props Props) *Pipeline {
 		Reason: jsii.String("This queue is the dead-letter queue of the EventBridge target; a DLQ for a DLQ adds nothing."),
 	}}, jsii.Bool(true))
 
-	p.TargetRole = awsiam.NewRole(c, jsii.String("TargetRole"), &awsiam.RoleProps{
-		AssumedBy:   trust.EventBridge.PrincipalIn(c),
-		Description: jsii.String("edge-drop rule target: start executions of the one state machine"),
-	})
+	if props.CoalesceWindow == 0 { // the pipe starts the executions of batches
+		p.TargetRole = awsiam.NewRole(c, jsii.String("TargetRole"), &awsiam.RoleProps{
+			AssumedBy:   trust.EventBridge.PrincipalIn(c),
+			Description: jsii.String("edge-drop rule target: start executions of the one state machine"),
+		})
+	}
 	p.Rule = awsevents.NewRule(c, jsii.String("ObjectCreated"), &awsevents.RuleProps{
 		Description:  jsii.String(ruleDescription(props.MirrorDeletes)),
 		EventPattern: EventPattern(props.Bucket.BucketName(), props.KeyFilter, props.MirrorDeletes),
 	})
+	if props.CoalesceWindow > 0 {
+		p.Coalescer = coalesce(c, p, props)
+		return p
+	}
 	p.Rule.AddTarget(awseventstargets.NewSfnStateMachine(p.StateMachine, &awseventstargets.SfnStateMachineProps{
 		Role:            p.TargetRole,
 		DeadLetterQueue: p.DeadLetterQueue,

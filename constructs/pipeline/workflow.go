@@ -242,7 +242,7 @@ func oneBoard(scope constructs.Construct, props Props) awsstepfunctions.IChainab
 		LaunchTarget:       externallaunch.New(),
 		ContainerOverrides: &[]*awsstepfunctionstasks.ContainerOverride{{
 			ContainerDefinition: props.Task.Container,
-			Environment:         withToken(*objectEnvironment()),
+			Environment:         withToken(props.taskEnvironment()),
 		}},
 		PropagatedTagSource: awsecs.PropagatedTagSource_TASK_DEFINITION,
 		// No ResultSelector: the result is a Report or a stopped task.

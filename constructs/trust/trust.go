@@ -38,6 +38,9 @@ var (
 	// confused deputy prevention"): the account's rules. The exact rule ARN
 	// would make the role and the rule depend on each other.
 	EventBridge = Service{Principal: "events.amazonaws.com", ArnService: "events", ArnResource: "rule/*"}
+	// EventBridge Pipes execution roles (EventBridge User Guide, "Amazon
+	// EventBridge Pipes permissions"): the account's pipes.
+	Pipes = Service{Principal: "pipes.amazonaws.com", ArnService: "pipes", ArnResource: "pipe/*"}
 )
 
 // SourceArn is the aws:SourceArn pattern of s in scope's account and region.

@@ -10,6 +10,7 @@ package fleetsim
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -188,4 +189,18 @@ func UploadEvent(key string) map[string]any {
 		"bucket": map[string]any{"name": "drop"},
 		"object": map[string]any{"key": key, "size": 48, "etag": "e", "sequencer": "01"},
 	}}
+}
+
+// UploadBatch is a pipe's batch of SQS records (coalesceWindow), one per
+// key, each body an Object Created event as UploadEvent's.
+func UploadBatch(keys []string) []any {
+	out := make([]any, len(keys))
+	for i, k := range keys {
+		body, _ := json.Marshal(map[string]any{"detail-type": "Object Created", "source": "aws.s3", "detail": map[string]any{
+			"bucket": map[string]any{"name": "drop"},
+			"object": map[string]any{"key": k, "size": 48, "etag": "e", "sequencer": fmt.Sprintf("%018X", i+1)},
+		}})
+		out[i] = map[string]any{"messageId": strconv.Itoa(i), "body": string(body), "eventSource": "aws:sqs"}
+	}
+	return out
 }

@@ -56,14 +56,16 @@
 // fails its state with States.TaskFailed; an Observer that panics fails the
 // execution with States.Runtime. Neither takes the process down.
 //
-// JSONata only in Choice states ("QueryLanguage": "JSONata" on the state,
+// JSONata in Choice states ("QueryLanguage": "JSONata" on the state,
 // rules {"Condition": "{% … %}", "Next"}, $states.input and
 // $states.context bound; a non-boolean result or a failing expression is
 // States.QueryEvaluationError), for what JSONPath cannot test, such as a
-// string's length.
+// string's length. JSONata Pass states too: Output ({% … %}, the same
+// bindings, Step Functions' $parse registered) is the state's output (a
+// coalesced batch's read, constructs/pipeline ReadBatch).
 //
 // Not supported, rejected by Parse with an error naming the state and field:
-// QueryLanguage JSONata elsewhere (top level, other states, Output, Assign),
+// QueryLanguage JSONata elsewhere (top level, other states, Assign),
 // Parallel states, Distributed Map states (Mode
 // DISTRIBUTED, ItemReader, ItemBatcher, ResultWriter, ToleratedFailure*,
 // Label), variables (Assign), Arguments and Output, Credentials, unknown

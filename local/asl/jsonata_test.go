@@ -52,7 +52,7 @@ func TestJSONataChoiceErrors(t *testing.T) {
 		strings.Replace(jsonataChoice, `"QueryLanguage":"JSONata",`, `"QueryLanguage":"JSONata","InputPath":"$.x",`, 1),
 		strings.Replace(jsonataChoice, `{% $type`, `$type`, 1),
 		strings.Replace(jsonataChoice, `"Condition"`, `"Variable":"$.x","Condition"`, 1),
-		strings.Replace(jsonataChoice, `"Good":{"Type":"Pass",`, `"Good":{"Type":"Pass","QueryLanguage":"JSONata",`, 1),
+		strings.Replace(jsonataChoice, `"Good":{"Type":"Pass",`, `"Good":{"Type":"Wait","Seconds":1,"QueryLanguage":"JSONata",`, 1),
 		strings.Replace(jsonataChoice, `$contains(`, `$contains((`, 1),
 	} {
 		if _, err := Parse([]byte(bad)); err == nil {

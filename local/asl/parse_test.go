@@ -15,7 +15,7 @@ func TestParseErrors(t *testing.T) {
 		{"StartAt unknown", `{"StartAt":"X","States":{"A":{"Type":"Succeed"}}}`, []string{`StartAt "X"`}},
 		{"no States", `{"StartAt":"A"}`, []string{"States"}},
 		{"JSONata top-level", `{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Succeed"}}}`, []string{"QueryLanguage", "JSONata"}},
-		{"JSONata state", `{"StartAt":"A","States":{"A":{"Type":"Pass","QueryLanguage":"JSONata","End":true}}}`, []string{`state "A"`, "QueryLanguage"}},
+		{"JSONata state", `{"StartAt":"A","States":{"A":{"Type":"Wait","Seconds":1,"QueryLanguage":"JSONata","End":true}}}`, []string{`state "A"`, "QueryLanguage"}},
 		{"Map without ItemProcessor", `{"StartAt":"A","States":{"A":{"Type":"Map","End":true}}}`, []string{`state "A"`, "field ItemProcessor", "missing"}},
 		{"Parallel", `{"StartAt":"A","States":{"A":{"Type":"Parallel","End":true}}}`, []string{"Parallel states are not supported"}},
 		{"unknown type", `{"StartAt":"A","States":{"A":{"Type":"Foo","End":true}}}`, []string{`unknown state type "Foo"`}},

@@ -17,7 +17,7 @@ var kinds map[string]kind
 
 func init() {
 	kinds = map[string]kind{
-		"Pass": {[]string{"Next", "End", "InputPath", "OutputPath", "Parameters", "Result", "ResultPath"}, parsePass},
+		"Pass": {[]string{"Next", "End", "InputPath", "OutputPath", "Parameters", "Result", "ResultPath", "Output"}, parsePass},
 		"Task": {[]string{"Resource", "Next", "End", "InputPath", "OutputPath", "Parameters", "ResultSelector", "ResultPath",
 			"Retry", "Catch", "TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds", "HeartbeatSecondsPath"}, parseTask},
 		"Choice":  {[]string{"Choices", "Default", "InputPath", "OutputPath"}, parseChoice},
@@ -77,8 +77,8 @@ func (p *stateParser) checkFields(allowed []string) error {
 		switch {
 		case k == "Type" || k == "Comment":
 		case k == "QueryLanguage":
-			if v != "JSONPath" && (v != "JSONata" || (p.typ != "Choice" && p.typ != "Task")) {
-				return p.errorf(k, "%s is not supported (only JSONPath, and JSONata in Choice and Task states)", toJSONString(v))
+			if v != "JSONPath" && (v != "JSONata" || (p.typ != "Choice" && p.typ != "Task" && p.typ != "Pass")) {
+				return p.errorf(k, "%s is not supported (only JSONPath, and JSONata in Choice, Task and Pass states)", toJSONString(v))
 			}
 		case slices.Contains(allowed, k):
 		case p.typ == "Map" && distributedMapFields[k]:

@@ -15,7 +15,10 @@ type Rule struct {
 	Name    string
 	Pattern json.RawMessage
 	// StateMachineARN is the target; the input settings say what it gets.
-	StateMachineARN  string
+	StateMachineARN string
+	// QueueARN, instead of StateMachineARN: the rule sends its events to
+	// an SQS queue that a pipe reads (coalesced bursts, Pipes).
+	QueueARN         string
 	Input, InputPath string
 	InputTransformer *rule.InputTransformer
 }
@@ -190,6 +193,10 @@ func stateMachineTargets(f found) ([]Rule, error) {
 		arn, err := r.str(tm["Arn"])
 		if err != nil {
 			return nil, fmt.Errorf("rule %s: %w", f.id, err)
+		}
+		if strings.Contains(arn, ":sqs:") { // coalescing: a pipe reads the queue (pipes.go)
+			out = append(out, Rule{Name: f.id, QueueARN: arn})
+			continue
 		}
 		if !strings.Contains(arn, ":states:") {
 			continue

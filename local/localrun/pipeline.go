@@ -115,7 +115,10 @@ type Result struct {
 	Rule         string
 	StateMachine string // its name
 	Event        bucket.Notification
-	Execution    *asl.Execution
+	// Batch is every notification of a coalesced batch (Event is the
+	// first), nil without coalescing.
+	Batch     []bucket.Notification
+	Execution *asl.Execution
 	// TaskReason is the last stderr line of the execution's last task that
 	// failed: the task's own words for why (in the cloud, its log has it).
 	TaskReason string
@@ -159,6 +162,7 @@ type Pipeline struct {
 	tasks    tasks
 	closed   sync.Once
 	closeErr error
+	pipes    pipeBatchers // coalescing stand-ins (coalesce.go)
 }
 
 // tasks tracks running tasks. A stopped execution does not wait for its
@@ -192,6 +196,8 @@ type target struct {
 	rule    assembly.Rule
 	matcher *rule.Rule
 	machine machine
+	// pipe, when set, batches the rule's events (coalesce.go).
+	pipe *assembly.Pipe
 }
 
 // Start loads the assembly, starts the S3 server with the assembly's
@@ -286,7 +292,11 @@ func loadApp(opts Options) (app, error) {
 	if a.machines, err = parseMachines(machines); err != nil {
 		return a, err
 	}
-	if a.targets, err = ruleTargets(rules, a.machines); err != nil {
+	pipes, err := asm.Pipes()
+	if err != nil {
+		return a, err
+	}
+	if a.targets, err = ruleTargets(rules, a.machines, pipes); err != nil {
 		return a, err
 	}
 	if a.schedules, err = scheduled(asm, a.machines, opts.ScheduleEvery); err != nil {
@@ -298,18 +308,25 @@ func loadApp(opts Options) (app, error) {
 }
 
 // ruleTargets compiles the assembly's rules, each with its state machine.
-func ruleTargets(rules []assembly.Rule, machines map[string]machine) ([]target, error) {
+func ruleTargets(rules []assembly.Rule, machines map[string]machine, pipes []assembly.Pipe) ([]target, error) {
 	var targets []target
 	for _, r := range rules {
 		m, err := rule.Compile(r.Name, r.Pattern)
 		if err != nil {
 			return nil, err // e.g. an operator quamina lacks: fail, never silently match
 		}
+		pipe, err := pipeOf(r, pipes)
+		if err != nil {
+			return nil, err
+		}
+		if pipe != nil {
+			r.StateMachineARN = pipe.StateMachineARN
+		}
 		sm, ok := machines[r.StateMachineARN]
 		if !ok {
 			return nil, fmt.Errorf("rule %s targets %s, which is not in the assembly", r.Name, r.StateMachineARN)
 		}
-		targets = append(targets, target{rule: r, matcher: m, machine: sm})
+		targets = append(targets, target{rule: r, matcher: m, machine: sm, pipe: pipe})
 	}
 	return targets, nil
 }
@@ -467,6 +484,10 @@ func (p *Pipeline) route(ctx context.Context, targets []target) {
 				continue
 			}
 			matched = true
+			if t.pipe != nil {
+				p.enqueue(ctx, t, event, o)
+				continue
+			}
 			in, err := targetInput(event, t.rule)
 			if err != nil {
 				p.log.Error("target input failed", "rule", t.rule.Name, "err", err)
@@ -483,6 +504,7 @@ func (p *Pipeline) route(ctx context.Context, targets []target) {
 			p.results <- Result{Event: o}
 		}
 	}
+	p.flushAll(ctx)
 }
 
 // targetInput is what a rule's target receives for event.

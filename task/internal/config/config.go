@@ -47,6 +47,10 @@ type Config struct {
 	StripComponents int
 	// Event is what the S3 event said of the object (all optional).
 	Event Event
+	// Keys: key-list mode (contract.EnvKeys, download mode only): every
+	// key of a coalesced batch, the newest event of each; Key and Event
+	// are then unused.
+	Keys []contract.ListedKey
 	// Sync mode.
 	Prefix        string // raw key prefix
 	Pattern       string // StringMatches pattern on the event-encoded key
@@ -96,6 +100,14 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (Confi
 			errs = appendErr(errs, s.Env, s.set(&c, v))
 		}
 	}
+	keyList := getenv(contract.EnvKeys)
+	if keyList != "" && c.Mode == contract.ModeDownload {
+		keys, err := contract.ParseKeyList(keyList) // its errors name the variable
+		if err != nil {
+			errs = append(errs, err)
+		}
+		c.Keys = keys
+	}
 	fs := newFlagSet(&c, usageOut, &errs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -111,7 +123,7 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (Confi
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	errs = append(errs, check(c, given)...)
+	errs = append(errs, check(c, given, keyList != "")...)
 	return c, joinLine(errs)
 }
 
@@ -151,15 +163,26 @@ func newFlagSet(c *Config, usageOut io.Writer, errs *[]error) *flag.FlagSet {
 	return fs
 }
 
-// check applies the rules between settings and modes.
-func check(c Config, given map[string]bool) []error {
+// check applies the rules between settings and modes; keyList says
+// whether a key list (contract.EnvKeys) was given.
+func check(c Config, given map[string]bool, keyList bool) []error {
 	var errs []error
+	switch {
+	case keyList && c.Mode != contract.ModeDownload:
+		errs = append(errs, fmt.Errorf("%s is for download mode (a delete in the list is an entry with \"d\": true)", contract.EnvKeys))
+	case keyList && given["key"]:
+		errs = append(errs, fmt.Errorf("-key and %s exclude each other: give one key or a list", contract.EnvKeys))
+	}
 	for _, s := range Settings {
 		switch {
+		case s.Env == contract.EnvKey && keyList:
+			// The list names the keys.
 		case given[s.Flag] && !s.in(c.Mode) && len(s.Modes) == 1:
 			errs = append(errs, fmt.Errorf("-%s is only for %s mode (edge-drop-task %s ...)", s.Flag, s.Modes[0], s.Modes[0]))
 		case given[s.Flag] && !s.in(c.Mode):
 			errs = append(errs, fmt.Errorf("-%s is not used in %s mode%s", s.Flag, c.Mode, s.ModeNote))
+		case s.Required && s.in(c.Mode) && s.get != nil && s.get(c) == "" && s.Env == contract.EnvKey && c.Mode == contract.ModeDownload:
+			errs = append(errs, fmt.Errorf("%s is required (%s or -%s; or a list in %s)", s.Name, s.Env, s.Flag, contract.EnvKeys))
 		case s.Required && s.in(c.Mode) && s.get != nil && s.get(c) == "":
 			errs = append(errs, fmt.Errorf("%s is required (%s or -%s)", s.Name, s.Env, s.Flag))
 		}

@@ -111,7 +111,10 @@ func TestParseErrors(t *testing.T) {
 		want string
 	}{
 		{"no bucket", nil, map[string]string{contract.EnvKey: "k"}, "bucket is required (EDGE_DROP_BUCKET or -bucket)"},
-		{"no key", nil, map[string]string{contract.EnvBucket: "b"}, "key is required (EDGE_DROP_KEY or -key)"},
+		{"no key", nil, map[string]string{contract.EnvBucket: "b"}, "key is required (EDGE_DROP_KEY or -key; or a list in EDGE_DROP_KEYS)"},
+		{"keys in delete mode", []string{"delete"}, map[string]string{contract.EnvBucket: "b", contract.EnvKeys: `[{"k":"a"}]`}, "EDGE_DROP_KEYS is for download mode"},
+		{"keys and -key", []string{"-key", "a"}, map[string]string{contract.EnvBucket: "b", contract.EnvKeys: `[{"k":"a"}]`}, "-key and EDGE_DROP_KEYS exclude each other"},
+		{"bad keys", nil, map[string]string{contract.EnvBucket: "b", contract.EnvKeys: `[]`}, "EDGE_DROP_KEYS: the list is empty"},
 		{"empty dir flag", []string{"-dir", ""}, ok, "data dir must not be empty"},
 		{"part size junk", nil, with(contract.EnvPartSize, "lots"), `EDGE_DROP_PART_SIZE: "lots" is not a size`},
 		{"part size small", nil, with(contract.EnvPartSize, "1KiB"), "EDGE_DROP_PART_SIZE: 1024 out of range"},

@@ -62,6 +62,8 @@ var Settings = []Setting{
 		Doc:      "download and delete: the key as in the S3 event (URL-encoded) or raw",
 		set:      func(c *Config, v string) error { c.Key = v; return nil },
 		get:      func(c Config) string { return c.Key }},
+	{Name: "key list", Env: contract.EnvKeys, Modes: []string{contract.ModeDownload},
+		Doc: "key-list mode (coalesced bursts, `coalesceWindow`): a JSON list of `{\"k\": key, \"q\": sequencer, \"e\": etag, \"z\": size, \"d\": true for a delete}`, at most 100 entries and 5,632 bytes (RunTask overrides are 8,192 characters with the task token); each key is delivered (or, with `\"d\"`, its delivered file removed) exactly as a task for it alone would, a key named twice keeps its newest event (S3 sequencer); the report lists each key's outcome (`keys`), its status and exit code are the worst key's (a gone key fails nothing unless every key is gone). Excludes `EDGE_DROP_KEY`"},
 	{Name: "data dir", Env: contract.EnvDataDir, Flag: "dir", Default: "/data",
 		Doc: "data dir; the object goes to `<dir>/<key>`",
 		set: func(c *Config, v string) error { c.DataDir = v; return nil }},
