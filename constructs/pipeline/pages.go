@@ -128,16 +128,12 @@ func summarizePage(scope constructs.Construct, prefix string) awsstepfunctions.I
 // state machine (with its own role and log group) under scope/Page.
 func pagedFanOut(scope constructs.Construct, props Props, fan FanOutProps) awsstepfunctions.IChainable {
 	at := jsii.String
-	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
-	num := func(p string) *float64 { return awsstepfunctions.JsonPath_NumberAt(at(p)) }
-	list := func(p string) *[]*string { return awsstepfunctions.JsonPath_ListAt(at(p)) }
 	name := func(state string) *string { return at(fan.Prefix + state) }
 
 	child := newPageMachine(scope, props, fan)
 	if props.child != nil {
 		props.child.machine = child
 	}
-
 	choose := awsstepfunctions.NewPass(scope, name(StateChooseBoards), &awsstepfunctions.PassProps{
 		Comment: at(fmt.Sprintf("The cluster query that selects the boards; one child execution per page of %d, their summaries add up", BoardsPerChild)),
 		Parameters: &map[string]any{
@@ -147,35 +143,74 @@ func pagedFanOut(scope constructs.Construct, props Props, fan FanOutProps) awsst
 		},
 		ResultPath: at("$.fleet"),
 	})
-	listPage := func(id string, more bool) awsstepfunctionstasks.CallAwsService {
-		params := map[string]any{
-			"Cluster":    props.Cluster.ClusterArn(),
-			"Filter":     str("$.fleet.filter"),
-			"Status":     "ACTIVE",
-			"MaxResults": BoardsPerChild,
-		}
-		comment := fmt.Sprintf("The first %d container instances that match the query", BoardsPerChild)
-		if more {
-			params["NextToken"] = str("$.listed.NextToken")
-			comment = "The next page"
-		}
-		l := awsstepfunctionstasks.NewCallAwsService(scope, name(id), &awsstepfunctionstasks.CallAwsServiceProps{
-			Comment:      at(comment),
-			Service:      at("ecs"),
-			Action:       at("listContainerInstances"),
-			IamAction:    at("ecs:ListContainerInstances"),
-			IamResources: &[]*string{props.Cluster.ClusterArn()},
-			Parameters:   &params,
-			ResultPath:   at("$.listed"),
-		})
-		l.AddRetry(sdkRetry.props())
-		return l
-	}
-	first, next := listPage(StateListBoardPage, false), listPage(StateListNextBoardPage, true)
+	first, next := listBoardPage(scope, props, fan, false), listBoardPage(scope, props, fan, true)
+	deliver := deliverToPage(scope, fan, child)
+	addPage, pageFailed, flatten := pageSummaryStates(scope, fan)
+	deliver.AddCatch(pageFailed, &awsstepfunctions.CatchProps{Errors: jsii.Strings("States.ALL"), ResultPath: at("$.pageError")})
 
+	morePages := awsstepfunctions.NewChoice(scope, name(StateMorePages), &awsstepfunctions.ChoiceProps{
+		Comment: at("Another page of boards, or the verdict"),
+	}).
+		When(awsstepfunctions.Condition_And(
+			awsstepfunctions.Condition_IsPresent(at("$.listed.NextToken")),
+			awsstepfunctions.Condition_IsString(at("$.listed.NextToken")),
+		), next, nil).
+		Otherwise(pagedVerdict(scope, fan))
+	deliver.Next(addPage).Next(flatten).Next(morePages)
+	pageFailed.Next(flatten)
+	anyInPage := awsstepfunctions.NewChoice(scope, name(StateAnyBoardsInPage), &awsstepfunctions.ChoiceProps{
+		Comment: at("An empty page (no match) starts no child"),
+	}).
+		When(awsstepfunctions.Condition_IsPresent(at("$.listed.ContainerInstanceArns[0]")), deliver, nil).
+		Otherwise(morePages)
+	first.Next(anyInPage)
+	next.Next(anyInPage)
+	if fan.Redeliver == nil {
+		return choose.Next(first)
+	}
+	// A redelivery to one board of a paged target: the same narrowed query,
+	// one page, one child.
+	return redeliverChoice(scope, fan, map[string]any{"summary": emptySummary()}, first, choose.Next(first))
+}
+
+// listBoardPage lists one page of BoardsPerChild boards: the first page,
+// or (more) the next one.
+func listBoardPage(scope constructs.Construct, props Props, fan FanOutProps, more bool) awsstepfunctionstasks.CallAwsService {
+	at := jsii.String
+	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
+	id := StateListBoardPage
+	params := map[string]any{
+		"Cluster":    props.Cluster.ClusterArn(),
+		"Filter":     str("$.fleet.filter"),
+		"Status":     "ACTIVE",
+		"MaxResults": BoardsPerChild,
+	}
+	comment := fmt.Sprintf("The first %d container instances that match the query", BoardsPerChild)
+	if more {
+		id = StateListNextBoardPage
+		params["NextToken"] = str("$.listed.NextToken")
+		comment = "The next page"
+	}
+	l := awsstepfunctionstasks.NewCallAwsService(scope, at(fan.Prefix+id), &awsstepfunctionstasks.CallAwsServiceProps{
+		Comment:      at(comment),
+		Service:      at("ecs"),
+		Action:       at("listContainerInstances"),
+		IamAction:    at("ecs:ListContainerInstances"),
+		IamResources: &[]*string{props.Cluster.ClusterArn()},
+		Parameters:   &params,
+		ResultPath:   at("$.listed"),
+	})
+	l.AddRetry(sdkRetry.props())
+	return l
+}
+
+// deliverToPage runs the child on the listed page and keeps its summary.
+func deliverToPage(scope constructs.Construct, fan FanOutProps, child awsstepfunctions.StateMachine) awsstepfunctionstasks.StepFunctionsStartExecution {
+	at := jsii.String
+	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
 	input := map[string]any{
 		"fleet": map[string]any{"filter": str("$.fleet.filter"), "target": str("$.fleet.target")},
-		"arns":  list("$.listed.ContainerInstanceArns"),
+		"arns":  awsstepfunctions.JsonPath_ListAt(at("$.listed.ContainerInstanceArns")),
 	}
 	if fan.Ledger.enabled() {
 		// The ledger's writes in the child read the S3 event's object
@@ -185,7 +220,7 @@ func pagedFanOut(scope constructs.Construct, props Props, fan FanOutProps) awsst
 	for _, f := range fan.Carry {
 		input[f] = str("$." + f)
 	}
-	deliver := awsstepfunctionstasks.NewStepFunctionsStartExecution(scope, name(StateDeliverToPage), &awsstepfunctionstasks.StepFunctionsStartExecutionProps{
+	deliver := awsstepfunctionstasks.NewStepFunctionsStartExecution(scope, at(fan.Prefix+StateDeliverToPage), &awsstepfunctionstasks.StepFunctionsStartExecutionProps{
 		Comment:             at("One child execution delivers to this page's boards and returns its summary (.sync:2: the output as JSON)"),
 		StateMachine:        child,
 		IntegrationPattern:  awsstepfunctions.IntegrationPattern_RUN_JOB,
@@ -200,6 +235,19 @@ func pagedFanOut(scope constructs.Construct, props Props, fan FanOutProps) awsst
 		MaxAttempts: jsii.Number(5),
 		BackoffRate: jsii.Number(2),
 	})
+
+	return deliver
+}
+
+// pageSummaryStates add a page's summary to the fleet's: AddPage after a
+// child's summary, PageNotDelivered when the child failed (its boards
+// count as failed), then FlattenBoardNames after either.
+func pageSummaryStates(scope constructs.Construct, fan FanOutProps) (addPage, pageFailed, flatten awsstepfunctions.Pass) {
+	at := jsii.String
+	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
+	num := func(p string) *float64 { return awsstepfunctions.JsonPath_NumberAt(at(p)) }
+	list := func(p string) *[]*string { return awsstepfunctions.JsonPath_ListAt(at(p)) }
+	name := func(state string) *string { return at(fan.Prefix + state) }
 
 	// The state is rebuilt so that nothing is carried twice; the names
 	// are paired now and flattened next (no concatenation intrinsic),
@@ -225,7 +273,7 @@ func pagedFanOut(scope constructs.Construct, props Props, fan FanOutProps) awsst
 	pair := func(field string) *string {
 		return awsstepfunctions.JsonPath_Array(str("$.fleet.summary."+field+capped), str("$.page.summary."+field+capped))
 	}
-	addPage := awsstepfunctions.NewPass(scope, name(StateAddPage), &awsstepfunctions.PassProps{
+	addPage = awsstepfunctions.NewPass(scope, name(StateAddPage), &awsstepfunctions.PassProps{
 		Comment: at("Add the page's summary to the fleet's"),
 		Parameters: rebuilt(map[string]any{
 			contract.SummaryBoards:      sum(contract.SummaryBoards, num("$.page.summary."+contract.SummaryBoards)),
@@ -246,7 +294,7 @@ func pagedFanOut(scope constructs.Construct, props Props, fan FanOutProps) awsst
 	keep := func(field string) *string {
 		return awsstepfunctions.JsonPath_Array(str("$.fleet.summary."+field+capped), awsstepfunctions.JsonPath_Array())
 	}
-	pageFailed := awsstepfunctions.NewPass(scope, name(StatePageNotDelivered), &awsstepfunctions.PassProps{
+	pageFailed = awsstepfunctions.NewPass(scope, name(StatePageNotDelivered), &awsstepfunctions.PassProps{
 		Comment: at("The child execution failed: every board of its page counts as failed (its error is in DeliverToPage's events)"),
 		Parameters: rebuilt(map[string]any{
 			contract.SummaryBoards:      sum(contract.SummaryBoards, pageSize),
@@ -256,13 +304,11 @@ func pagedFanOut(scope constructs.Construct, props Props, fan FanOutProps) awsst
 			contract.SummaryPagesFailed: sum(contract.SummaryPagesFailed, jsii.Number(1)),
 		}),
 	})
-	deliver.AddCatch(pageFailed, &awsstepfunctions.CatchProps{Errors: jsii.Strings("States.ALL"), ResultPath: at("$.pageError")})
-
 	counts := map[string]any{}
 	for _, w := range contract.Outcomes {
 		counts[w] = num("$.fleet.summary." + contract.SummaryCounts + "." + w)
 	}
-	flatten := awsstepfunctions.NewPass(scope, name(StateFlattenNames), &awsstepfunctions.PassProps{
+	flatten = awsstepfunctions.NewPass(scope, name(StateFlattenNames), &awsstepfunctions.PassProps{
 		Comment: at("[[so far...], [this page...]] → [so far..., this page...]"),
 		Parameters: rebuilt(map[string]any{
 			contract.SummaryBoards:      num("$.fleet.summary." + contract.SummaryBoards),
@@ -273,6 +319,22 @@ func pagedFanOut(scope constructs.Construct, props Props, fan FanOutProps) awsst
 		}),
 	})
 
+	return addPage, pageFailed, flatten
+}
+
+// pagedVerdict ends a paged delivery: the fleet in numbers, then NoBoards,
+// SomeBoardsFailed or the summary as the output.
+func pagedVerdict(scope constructs.Construct, fan FanOutProps) awsstepfunctions.IChainable {
+	at := jsii.String
+	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
+	num := func(p string) *float64 { return awsstepfunctions.JsonPath_NumberAt(at(p)) }
+	list := func(p string) *[]*string { return awsstepfunctions.JsonPath_ListAt(at(p)) }
+	name := func(state string) *string { return at(fan.Prefix + state) }
+	capped := fmt.Sprintf("[0:%d]", NamedBoardsCap)
+	counts := map[string]any{}
+	for _, w := range contract.Outcomes {
+		counts[w] = num("$.fleet.summary." + contract.SummaryCounts + "." + w)
+	}
 	tally := awsstepfunctions.NewPass(scope, name(StateTallyPages), &awsstepfunctions.PassProps{
 		Comment: at(fmt.Sprintf("The fleet in numbers; at most %d offline and %d failed boards by name", NamedBoardsCap, NamedBoardsCap)),
 		Parameters: &map[string]any{
@@ -303,36 +365,12 @@ func pagedFanOut(scope constructs.Construct, props Props, fan FanOutProps) awsst
 		Comment:    at("Every matching board got the file; the output is the fleet's summary"),
 		OutputPath: at("$.fleet.summary"),
 	})
-	verdict := tally.Next(awsstepfunctions.NewChoice(scope, name(StateVerdict), &awsstepfunctions.ChoiceProps{
+	return tally.Next(awsstepfunctions.NewChoice(scope, name(StateVerdict), &awsstepfunctions.ChoiceProps{
 		Comment: at("No board at all, some not delivered, or every one"),
 	}).
 		When(awsstepfunctions.Condition_NumberEquals(at("$.fleet.summary."+contract.SummaryBoards), jsii.Number(0)), noBoards(scope, fan), nil).
 		When(awsstepfunctions.Condition_NumberGreaterThan(at("$.fleet.summary."+contract.SummaryUndelivered), jsii.Number(0)), someFailed, nil).
 		Otherwise(delivered))
-
-	morePages := awsstepfunctions.NewChoice(scope, name(StateMorePages), &awsstepfunctions.ChoiceProps{
-		Comment: at("Another page of boards, or the verdict"),
-	}).
-		When(awsstepfunctions.Condition_And(
-			awsstepfunctions.Condition_IsPresent(at("$.listed.NextToken")),
-			awsstepfunctions.Condition_IsString(at("$.listed.NextToken")),
-		), next, nil).
-		Otherwise(verdict)
-	deliver.Next(addPage).Next(flatten).Next(morePages)
-	pageFailed.Next(flatten)
-	anyInPage := awsstepfunctions.NewChoice(scope, name(StateAnyBoardsInPage), &awsstepfunctions.ChoiceProps{
-		Comment: at("An empty page (no match) starts no child"),
-	}).
-		When(awsstepfunctions.Condition_IsPresent(at("$.listed.ContainerInstanceArns[0]")), deliver, nil).
-		Otherwise(morePages)
-	first.Next(anyInPage)
-	next.Next(anyInPage)
-	if fan.Redeliver == nil {
-		return choose.Next(first)
-	}
-	// A redelivery to one board of a paged target: the same narrowed query,
-	// one page, one child.
-	return redeliverChoice(scope, fan, map[string]any{"summary": emptySummary()}, first, choose.Next(first))
 }
 
 // emptySummary is a paged delivery's summary before its first page.
