@@ -133,8 +133,6 @@ type FanOutProps struct {
 // {board, status, exitCode, taskArn, cause} per board.
 func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.IChainable {
 	at := jsii.String
-	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
-
 	choose := awsstepfunctions.NewPass(scope, at(props.Prefix+StateChooseBoards), &awsstepfunctions.PassProps{
 		Comment: jsii.String("The cluster query that selects the boards; outcomes accumulate over the pages"),
 		Parameters: &map[string]any{
@@ -144,29 +142,6 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 		},
 		ResultPath: at("$.fleet"),
 	})
-
-	list := func(id string, more bool) awsstepfunctionstasks.CallAwsService {
-		params := map[string]any{
-			"Cluster":    props.Cluster.ClusterArn(),
-			"Filter":     str("$.fleet.filter"),
-			"Status":     "ACTIVE",
-			"MaxResults": BoardsPerPage,
-		}
-		comment := "The first page of the container instances that match the query"
-		if more {
-			params["NextToken"] = str("$.listed.NextToken")
-			comment = "The next page"
-		}
-		return awsstepfunctionstasks.NewCallAwsService(scope, at(props.Prefix+id), &awsstepfunctionstasks.CallAwsServiceProps{
-			Comment:      at(comment),
-			Service:      at("ecs"),
-			Action:       at("listContainerInstances"),
-			IamAction:    at("ecs:ListContainerInstances"),
-			IamResources: &[]*string{props.Cluster.ClusterArn()},
-			Parameters:   &params,
-			ResultPath:   at("$.listed"),
-		})
-	}
 	var first, next nextable
 	more := awsstepfunctions.Condition_And(
 		awsstepfunctions.Condition_IsPresent(at("$.listed.NextToken")),
@@ -175,12 +150,84 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 	if props.page {
 		first, next, more = pageOfArns(scope, props.Prefix)
 	} else {
-		l1, l2 := list(StateListBoards, false), list(StateListMoreBoards, true)
+		l1, l2 := listBoards(scope, props, false), listBoards(scope, props, true)
 		l1.AddRetry(sdkRetry.props())
 		l2.AddRetry(sdkRetry.props())
 		first, next = l1, l2
 	}
+	deliver := describeAndDeliver(scope, props)
+	collect, flatten := collectOutcomes(scope, props)
+	tallyOnly := awsstepfunctions.NewPass(scope, at(props.Prefix+StateTally), &awsstepfunctions.PassProps{
+		Comment: at("Count the boards and pick the outcomes that are failures (failed, offline)"),
+		Parameters: &map[string]any{
+			"boards": awsstepfunctions.JsonPath_ArrayLength(awsstepfunctions.JsonPath_ListAt(at("$.fleet.outcomes"))),
+			// Only failures count (contract.OutcomeIsFailure): gone, kept,
+			// up_to_date, conflict, ... are the board doing its job.
+			"undelivered": awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$.fleet.outcomes[?(@.status == '%s' || @.status == '%s')]", contract.OutcomeFailed, contract.OutcomeOffline))),
+			"offline":     awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$.fleet.outcomes[?(@.status == '%s')].board", contract.OutcomeOffline))),
+			"failed":      awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$.fleet.outcomes[?(@.status == '%s')].board", contract.OutcomeFailed))),
+		},
+		ResultPath: at("$.tally"),
+	})
+	verdict := awsstepfunctions.NewChoice(scope, at(props.Prefix+StateMoreBoards), &awsstepfunctions.ChoiceProps{
+		Comment: at("Another page of boards, or the verdict"),
+	}).
+		When(more, next, nil)
+	if props.page {
+		// A child reports its page to its parent, which gives the verdict.
+		verdict.Otherwise(tallyOnly.Next(summarizePage(scope, props.Prefix)))
+	} else {
+		verdict.When(awsstepfunctions.Condition_IsPresent(at("$.fleet.outcomes[0]")), tallyOnly.Next(fleetVerdict(scope, props)), nil).
+			Otherwise(noBoards(scope, props))
+	}
 
+	anyOnPage := awsstepfunctions.NewChoice(scope, at(props.Prefix+StateAnyBoardsOnPage), &awsstepfunctions.ChoiceProps{
+		Comment: at("An empty page (no match) skips describe and delivery"),
+	}).
+		When(awsstepfunctions.Condition_IsPresent(at("$.listed.ContainerInstanceArns[0]")),
+			deliver.Next(collect).Next(flatten).Next(verdict), nil).
+		Otherwise(verdict)
+	first.Next(anyOnPage)
+	next.Next(anyOnPage)
+	if props.Redeliver == nil {
+		return choose.Next(first)
+	}
+	return redeliverChoice(scope, props, map[string]any{"outcomes": []any{}}, first, choose.Next(first))
+}
+
+// listBoards lists one page of the cluster query's boards: the first, or
+// (more) the next.
+func listBoards(scope constructs.Construct, props FanOutProps, more bool) awsstepfunctionstasks.CallAwsService {
+	at := jsii.String
+	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
+	id := StateListBoards
+	params := map[string]any{
+		"Cluster":    props.Cluster.ClusterArn(),
+		"Filter":     str("$.fleet.filter"),
+		"Status":     "ACTIVE",
+		"MaxResults": BoardsPerPage,
+	}
+	comment := "The first page of the container instances that match the query"
+	if more {
+		id = StateListMoreBoards
+		params["NextToken"] = str("$.listed.NextToken")
+		comment = "The next page"
+	}
+	return awsstepfunctionstasks.NewCallAwsService(scope, at(props.Prefix+id), &awsstepfunctionstasks.CallAwsServiceProps{
+		Comment:      at(comment),
+		Service:      at("ecs"),
+		Action:       at("listContainerInstances"),
+		IamAction:    at("ecs:ListContainerInstances"),
+		IamResources: &[]*string{props.Cluster.ClusterArn()},
+		Parameters:   &params,
+		ResultPath:   at("$.listed"),
+	})
+}
+
+// describeAndDeliver describes the page's boards, then runs one pinned
+// task per board (deliverToOneBoard), MaxConcurrency at a time.
+func describeAndDeliver(scope constructs.Construct, props FanOutProps) awsstepfunctions.Chain {
+	at := jsii.String
 	describe := awsstepfunctionstasks.NewCallAwsService(scope, at(props.Prefix+StateDescribeBoards), &awsstepfunctionstasks.CallAwsServiceProps{
 		Comment:   at("Each board's name and instance id (mi-…) on this page"),
 		Service:   at("ecs"),
@@ -216,6 +263,14 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 	})
 	each.ItemProcessor(deliverToOneBoard(scope, props), nil)
 
+	return describe.Next(each)
+}
+
+// collectOutcomes adds the page's outcomes to the ones so far: Collect
+// pairs them, Flatten makes one list.
+func collectOutcomes(scope constructs.Construct, props FanOutProps) (collect, flatten awsstepfunctions.Pass) {
+	at := jsii.String
+	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
 	// The state is rebuilt (no ResultPath) so that the page's description
 	// and the outcomes are not carried twice: the payload quota.
 	rebuilt := func(fleet map[string]any, extra map[string]any) *map[string]any {
@@ -229,13 +284,13 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 		return &state
 	}
 	query := map[string]any{"filter": str("$.fleet.filter"), "target": str("$.fleet.target")}
-	collect := awsstepfunctions.NewPass(scope, at(props.Prefix+StateCollect), &awsstepfunctions.PassProps{
+	collect = awsstepfunctions.NewPass(scope, at(props.Prefix+StateCollect), &awsstepfunctions.PassProps{
 		Comment: at("Pair the outcomes so far with this page's (there is no array concatenation intrinsic); drop the page's description"),
 		Parameters: rebuilt(query, map[string]any{
 			"pair": awsstepfunctions.JsonPath_Array(str("$.fleet.outcomes"), str("$.page")),
 		}),
 	})
-	flatten := awsstepfunctions.NewPass(scope, at(props.Prefix+StateFlatten), &awsstepfunctions.PassProps{
+	flatten = awsstepfunctions.NewPass(scope, at(props.Prefix+StateFlatten), &awsstepfunctions.PassProps{
 		Comment: at("[[so far...], [this page...]] → [so far..., this page...]"),
 		Parameters: rebuilt(map[string]any{
 			"filter":   str("$.fleet.filter"),
@@ -243,43 +298,7 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 			"outcomes": awsstepfunctions.JsonPath_ListAt(at("$.pair[*][*]")),
 		}, nil),
 	})
-
-	tallyOnly := awsstepfunctions.NewPass(scope, at(props.Prefix+StateTally), &awsstepfunctions.PassProps{
-		Comment: at("Count the boards and pick the outcomes that are failures (failed, offline)"),
-		Parameters: &map[string]any{
-			"boards": awsstepfunctions.JsonPath_ArrayLength(awsstepfunctions.JsonPath_ListAt(at("$.fleet.outcomes"))),
-			// Only failures count (contract.OutcomeIsFailure): gone, kept,
-			// up_to_date, conflict, ... are the board doing its job.
-			"undelivered": awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$.fleet.outcomes[?(@.status == '%s' || @.status == '%s')]", contract.OutcomeFailed, contract.OutcomeOffline))),
-			"offline":     awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$.fleet.outcomes[?(@.status == '%s')].board", contract.OutcomeOffline))),
-			"failed":      awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$.fleet.outcomes[?(@.status == '%s')].board", contract.OutcomeFailed))),
-		},
-		ResultPath: at("$.tally"),
-	})
-	verdict := awsstepfunctions.NewChoice(scope, at(props.Prefix+StateMoreBoards), &awsstepfunctions.ChoiceProps{
-		Comment: at("Another page of boards, or the verdict"),
-	}).
-		When(more, next, nil)
-	if props.page {
-		// A child reports its page to its parent, which gives the verdict.
-		verdict.Otherwise(tallyOnly.Next(summarizePage(scope, props.Prefix)))
-	} else {
-		verdict.When(awsstepfunctions.Condition_IsPresent(at("$.fleet.outcomes[0]")), tallyOnly.Next(fleetVerdict(scope, props)), nil).
-			Otherwise(noBoards(scope, props))
-	}
-
-	anyOnPage := awsstepfunctions.NewChoice(scope, at(props.Prefix+StateAnyBoardsOnPage), &awsstepfunctions.ChoiceProps{
-		Comment: at("An empty page (no match) skips describe and delivery"),
-	}).
-		When(awsstepfunctions.Condition_IsPresent(at("$.listed.ContainerInstanceArns[0]")),
-			describe.Next(each).Next(collect).Next(flatten).Next(verdict), nil).
-		Otherwise(verdict)
-	first.Next(anyOnPage)
-	next.Next(anyOnPage)
-	if props.Redeliver == nil {
-		return choose.Next(first)
-	}
-	return redeliverChoice(scope, props, map[string]any{"outcomes": []any{}}, first, choose.Next(first))
+	return collect, flatten
 }
 
 // noBoards ends a fan-out whose cluster query matched no board.
