@@ -395,32 +395,75 @@ func redeliverChoice(scope constructs.Construct, props FanOutProps, fleet map[st
 func deliverToOneBoard(scope constructs.Construct, props FanOutProps) awsstepfunctions.IChainable {
 	at := jsii.String
 	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
-	board := awsstepfunctions.JsonPath_ArrayGetItem(awsstepfunctions.JsonPath_ListAt(at("$.names")), jsii.Number(0))
-	var outcomes []awsstepfunctions.Pass // every state whose output is the board's Outcome
-	outcomeWith := func(id, comment string, status, exitCode, taskArn, cause any, extra map[string]any) awsstepfunctions.Pass {
-		params := map[string]any{
-			"board":    board,
+	o := &boardOutcomes{scope: scope, prefix: props.Prefix,
+		board: awsstepfunctions.JsonPath_ArrayGetItem(awsstepfunctions.JsonPath_ListAt(at("$.names")), jsii.Number(0))}
+	run, again, spread := boardTasks(scope, props)
+	result := reportedOutcome(o, props)
+	classify := failureOutcome(o, props)
+	catchAll := &awsstepfunctions.CatchProps{Errors: jsii.Strings("States.ALL"), ResultPath: at("$.error")}
+	run.AddCatch(classify, catchAll)
+	again.AddCatch(classify, catchAll)
+	run.Next(result)
+	spread.Next(again).Next(result)
+	unnamed := awsstepfunctions.NewPass(scope, at(props.Prefix+StateUnnamedBoard), &awsstepfunctions.PassProps{
+		Comment: at("Not a board: no " + contract.AttrBoard + " attribute; its instance id stands for the name"),
+		Parameters: &map[string]any{
+			"board":    str("$.instance"),
 			"instance": str("$.instance"),
-			"status":   status,
-			"exitCode": exitCode,
-			"taskArn":  taskArn,
-			"cause":    cause,
+			"status":   contract.OutcomeFailed,
+			"exitCode": nil,
+			"taskArn":  nil,
+			"cause":    "the container instance has no " + contract.AttrBoard + " attribute: name it (make register prints the put-attributes command)",
+		},
+	})
+	if props.Ledger.enabled() {
+		record := recordOutcome(scope, props.Prefix, props.Ledger, props.record)
+		for _, o := range append(o.states, unnamed) {
+			o.Next(record)
 		}
-		for k, v := range extra {
-			params[k] = v
-		}
-		p := awsstepfunctions.NewPass(scope, at(props.Prefix+id), &awsstepfunctions.PassProps{Comment: at(comment), Parameters: &params})
-		outcomes = append(outcomes, p)
-		return p
 	}
-	outcome := func(id, comment string, status, exitCode, taskArn, cause any) awsstepfunctions.Pass {
-		return outcomeWith(id, comment, status, exitCode, taskArn, cause, nil)
-	}
-	exitZero := props.ExitZero
-	if exitZero == "" {
-		exitZero = contract.OutcomeDelivered
-	}
+	return awsstepfunctions.NewChoice(scope, at(props.Prefix+StateBoardIsNamed), &awsstepfunctions.ChoiceProps{
+		Comment: at("A group member without a board name gets no task: its outcome says why"),
+	}).
+		When(awsstepfunctions.Condition_IsPresent(at("$.names[0]")), run, nil).
+		Otherwise(unnamed)
+}
 
+// boardOutcomes makes the Pass states whose output is a board's Outcome
+// and remembers them (the ledger records after each).
+type boardOutcomes struct {
+	scope  constructs.Construct
+	prefix string
+	board  *string
+	states []awsstepfunctions.Pass
+}
+
+func (o *boardOutcomes) with(id, comment string, status, exitCode, taskArn, cause any, extra map[string]any) awsstepfunctions.Pass {
+	params := map[string]any{
+		"board":    o.board,
+		"instance": awsstepfunctions.JsonPath_StringAt(jsii.String("$.instance")),
+		"status":   status,
+		"exitCode": exitCode,
+		"taskArn":  taskArn,
+		"cause":    cause,
+	}
+	for k, v := range extra {
+		params[k] = v
+	}
+	p := awsstepfunctions.NewPass(o.scope, jsii.String(o.prefix+id), &awsstepfunctions.PassProps{Comment: jsii.String(comment), Parameters: &params})
+	o.states = append(o.states, p)
+	return p
+}
+
+func (o *boardOutcomes) outcome(id, comment string, status, exitCode, taskArn, cause any) awsstepfunctions.Pass {
+	return o.with(id, comment, status, exitCode, taskArn, cause, nil)
+}
+
+// boardTasks are the task pinned to the board (run), its retry until
+// offlineWait has passed (again) and the spread wait before it; the chain
+// spread → again is returned as spread.
+func boardTasks(scope constructs.Construct, props FanOutProps) (run, again awsstepfunctionstasks.EcsRunTask, spread awsstepfunctions.Chain) {
+	at := jsii.String
 	runTask := func(id, comment string) awsstepfunctionstasks.EcsRunTask {
 		return awsstepfunctionstasks.NewEcsRunTask(scope, at(props.Prefix+id), &awsstepfunctionstasks.EcsRunTaskProps{
 			Comment:            at(comment),
@@ -438,12 +481,12 @@ func deliverToOneBoard(scope constructs.Construct, props FanOutProps) awsstepfun
 			TaskTimeout: awsstepfunctions.Timeout_Duration(awscdk.Duration_Seconds(jsii.Number(props.Timing.TaskTimeout.Seconds()))),
 		})
 	}
-	run := runTask(StateDeliverBoard, "Run the task on this board only; it ends with the task's report, or when the task stops")
-	again := runTask(StateRetryBoard, "The board was busy or offline: try again until offlineWait has passed (no jitter: the waits add up to it)")
+	run = runTask(StateDeliverBoard, "Run the task on this board only; it ends with the task's report, or when the task stops")
+	again = runTask(StateRetryBoard, "The board was busy or offline: try again until offlineWait has passed (no jitter: the waits add up to it)")
 	for _, r := range props.Timing.retries() {
 		again.AddRetry(r.props())
 	}
-	spread := awsstepfunctions.NewPass(scope, at(props.Prefix+StateSpreadRetries), &awsstepfunctions.PassProps{
+	spreadPass := awsstepfunctions.NewPass(scope, at(props.Prefix+StateSpreadRetries), &awsstepfunctions.PassProps{
 		Comment: at(fmt.Sprintf("Busy, offline or ECS throttled: a random 0-%d s first wait, so that executions that failed together retry apart", int(offlineSpread.Seconds()))),
 		Parameters: &map[string]any{
 			"seconds": awsstepfunctions.JsonPath_MathRandom(jsii.Number(0), jsii.Number(offlineSpread.Seconds())),
@@ -456,8 +499,20 @@ func deliverToOneBoard(scope constructs.Construct, props FanOutProps) awsstepfun
 	})
 	// ECS faults and throttling go the same way: RetryDeliverToBoard
 	// retries them, so DeliverToBoard needs no Retry of its own.
-	run.AddCatch(spread, &awsstepfunctions.CatchProps{Errors: jsii.Strings(slices.Concat(OfflineErrors, APIFaultErrors)...), ResultPath: at("$.error")})
+	run.AddCatch(spreadPass, &awsstepfunctions.CatchProps{Errors: jsii.Strings(slices.Concat(OfflineErrors, APIFaultErrors)...), ResultPath: at("$.error")})
 
+	return run, again, spreadPass.Next(wait)
+}
+
+// reportedOutcome reads the task's result: its report (in its words), or
+// without one the stopped task's exit 0.
+func reportedOutcome(o *boardOutcomes, props FanOutProps) awsstepfunctions.Choice {
+	at := jsii.String
+	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
+	exitZero := props.ExitZero
+	if exitZero == "" {
+		exitZero = contract.OutcomeDelivered
+	}
 	// The task reported: its words. A failed sync names its first failed
 	// keys (at most contract.MaxReportedKeys), so the cause is readable
 	// without the task's log.
@@ -465,14 +520,14 @@ func deliverToOneBoard(scope constructs.Construct, props FanOutProps) awsstepfun
 	withKeys := awsstepfunctions.JsonPath_Format(at("{}; failed keys: {}"), str(reportSummary),
 		awsstepfunctions.JsonPath_JsonToString(awsstepfunctions.JsonPath_ListAt(at(reportFailed))))
 	sync := map[string]any{"sync": awsstepfunctions.JsonPath_ObjectAt(at(reportSync))}
-	reported := outcome(StateBoardReport, "The task's report: its status and summary", str(reportStatus), exitCode, nil, str(reportSummary))
-	reportedSync := outcomeWith(StateBoardReportSync, "The task's report with a sync's counts", str(reportStatus), exitCode, nil, str(reportSummary), sync)
-	reportedKeys := outcomeWith(StateBoardReportKeys, "The task's report with a sync's counts and its first failed keys", str(reportStatus), exitCode, nil, withKeys, sync)
-	odd := outcome(StateBoardReportOdd, "A report whose status is not an outcome word: a failure", contract.OutcomeFailed, exitCode, nil,
+	reported := o.outcome(StateBoardReport, "The task's report: its status and summary", str(reportStatus), exitCode, nil, str(reportSummary))
+	reportedSync := o.with(StateBoardReportSync, "The task's report with a sync's counts", str(reportStatus), exitCode, nil, str(reportSummary), sync)
+	reportedKeys := o.with(StateBoardReportKeys, "The task's report with a sync's counts and its first failed keys", str(reportStatus), exitCode, nil, withKeys, sync)
+	odd := o.outcome(StateBoardReportOdd, "A report whose status is not an outcome word: a failure", contract.OutcomeFailed, exitCode, nil,
 		awsstepfunctions.JsonPath_Format(at("the task reported status {}: {}"), str(reportStatus), str(reportSummary)))
-	noReport := outcome(StateBoardNoReport, "The task exited 0 without a report (an older image, or the report could not be sent)",
+	noReport := o.outcome(StateBoardNoReport, "The task exited 0 without a report (an older image, or the report could not be sent)",
 		exitZero, awsstepfunctions.JsonPath_NumberAt(at(stoppedExit)), str(stoppedTaskArn), noReport(exitZero))
-	oddResult := outcome(StateBoardOddResult, "Neither a report nor a stopped task: a failure, the result as it is", contract.OutcomeFailed, nil, nil,
+	oddResult := o.outcome(StateBoardOddResult, "Neither a report nor a stopped task: a failure, the result as it is", contract.OutcomeFailed, nil, nil,
 		awsstepfunctions.JsonPath_Format(at("the task's result is neither a report nor a stopped task: {}"),
 			awsstepfunctions.JsonPath_JsonToString(awsstepfunctions.JsonPath_ObjectAt(at("$.task")))))
 	words := make([]string, 0, len(contract.Outcomes))
@@ -484,7 +539,7 @@ func deliverToOneBoard(scope constructs.Construct, props FanOutProps) awsstepfun
 	known := []awsstepfunctions.Condition{statusIs(words...)}
 	isSync := []awsstepfunctions.Condition{awsstepfunctions.Condition_IsPresent(at(reportSync))}
 	hasKeys := []awsstepfunctions.Condition{awsstepfunctions.Condition_IsPresent(at(reportFailed + "[0]"))}
-	result := awsstepfunctions.NewChoice(scope, at(props.Prefix+StateBoardReported), &awsstepfunctions.ChoiceProps{
+	return awsstepfunctions.NewChoice(o.scope, at(props.Prefix+StateBoardReported), &awsstepfunctions.ChoiceProps{
 		Comment: at("The task's report (its words), or without one the exit code"),
 	}).
 		When(and(isReport(), known, isSync, hasKeys), reportedKeys, nil).
@@ -493,23 +548,31 @@ func deliverToOneBoard(scope constructs.Construct, props FanOutProps) awsstepfun
 		When(and(isReport()), odd, nil).
 		When(and(isStoppedTask()), noReport, nil).
 		Otherwise(oddResult)
+}
 
-	offline := outcome(StateBoardOffline, "Busy or offline for all of offlineWait: RunTask's failures are the cause",
+// failureOutcome classifies a failure of the board's task: offline for
+// all of offlineWait, a task that ran and failed (its exit code), or any
+// other error.
+func failureOutcome(o *boardOutcomes, props FanOutProps) awsstepfunctions.Choice {
+	at := jsii.String
+	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
+	scope := o.scope
+	offline := o.outcome(StateBoardOffline, "Busy or offline for all of offlineWait: RunTask's failures are the cause",
 		contract.OutcomeOffline, nil, nil,
 		awsstepfunctions.JsonPath_Format(at("{}: {}"), str("$.error.Error"), str("$.error.Cause")))
-	gone := outcome(StateBoardGone, "Exit 4 without a report: the object is not in the bucket any more (not a failure)", contract.OutcomeGone,
+	gone := o.outcome(StateBoardGone, "Exit 4 without a report: the object is not in the bucket any more (not a failure)", contract.OutcomeGone,
 		awsstepfunctions.JsonPath_NumberAt(at(failedExitCode)), str(failedTaskArn), contract.ExitNotFound.Describe())
-	exitKnown := outcome(StateBoardExitCode, "The task exited with one of edge-drop-task's codes", contract.OutcomeFailed,
+	exitKnown := o.outcome(StateBoardExitCode, "The task exited with one of edge-drop-task's codes", contract.OutcomeFailed,
 		awsstepfunctions.JsonPath_NumberAt(at(failedExitCode)), str(failedTaskArn),
 		awsstepfunctions.JsonPath_ArrayGetItem(awsstepfunctions.JsonPath_ListAt(at("$.failure.exitCodes")), awsstepfunctions.JsonPath_NumberAt(at(failedExitCode))))
-	exitOther := outcome(StateBoardOtherExitCode, "An exit code edge-drop-task does not use (above 128: killed by signal code-128)", contract.OutcomeFailed,
+	exitOther := o.outcome(StateBoardOtherExitCode, "An exit code edge-drop-task does not use (above 128: killed by signal code-128)", contract.OutcomeFailed,
 		awsstepfunctions.JsonPath_NumberAt(at(failedExitCode)), str(failedTaskArn),
 		awsstepfunctions.JsonPath_Format(at("exit {}: not an edge-drop-task exit code"), str(failedExitCode)))
-	stopped := outcome(StateBoardTaskStopped, "The container never exited: ECS's reason", contract.OutcomeFailed,
+	stopped := o.outcome(StateBoardTaskStopped, "The container never exited: ECS's reason", contract.OutcomeFailed,
 		nil, str(failedTaskArn), awsstepfunctions.JsonPath_Format(at("task stopped without an exit code: {}"), str(failedTask+".StoppedReason")))
-	withCause := outcome(StateBoardError, "Any other error: its name and cause", contract.OutcomeFailed, nil, nil,
+	withCause := o.outcome(StateBoardError, "Any other error: its name and cause", contract.OutcomeFailed, nil, nil,
 		awsstepfunctions.JsonPath_Format(at("{}: {}"), str("$.error.Error"), str("$.error.Cause")))
-	nameOnly := outcome(StateBoardErrorName, "An error without a cause: its name", contract.OutcomeFailed, nil, nil, str("$.error.Error"))
+	nameOnly := o.outcome(StateBoardErrorName, "An error without a cause: its name", contract.OutcomeFailed, nil, nil, str("$.error.Error"))
 
 	readTask := readStoppedTask(scope, props.Prefix+StateReadBoardTask, "The cause of States.TaskFailed is the stopped task as JSON",
 		props.Prefix+StateClassifyBoardExit, exitBranches{gone: gone, known: exitKnown, other: exitOther, stopped: stopped, neither: withCause})
@@ -518,39 +581,11 @@ func deliverToOneBoard(scope constructs.Construct, props FanOutProps) awsstepfun
 	for _, e := range OfflineErrors {
 		offlineNames = append(offlineNames, awsstepfunctions.Condition_StringEquals(at("$.error.Error"), at(e)))
 	}
-	classify := awsstepfunctions.NewChoice(scope, at(props.Prefix+StateClassifyBoardFailure), &awsstepfunctions.ChoiceProps{
+	return awsstepfunctions.NewChoice(scope, at(props.Prefix+StateClassifyBoardFailure), &awsstepfunctions.ChoiceProps{
 		Comment: at("Offline (RunTask placed nothing for offlineWait), a task that ran and failed, or any other error"),
 	}).
 		When(and([]awsstepfunctions.Condition{awsstepfunctions.Condition_Or(offlineNames...)}, causeGiven()), offline, nil).
 		When(isTaskFailure(), readTask, nil).
 		When(and(causeGiven()), withCause, nil).
 		Otherwise(nameOnly)
-
-	catchAll := &awsstepfunctions.CatchProps{Errors: jsii.Strings("States.ALL"), ResultPath: at("$.error")}
-	run.AddCatch(classify, catchAll)
-	again.AddCatch(classify, catchAll)
-	run.Next(result)
-	spread.Next(wait).Next(again).Next(result)
-	unnamed := awsstepfunctions.NewPass(scope, at(props.Prefix+StateUnnamedBoard), &awsstepfunctions.PassProps{
-		Comment: at("Not a board: no " + contract.AttrBoard + " attribute; its instance id stands for the name"),
-		Parameters: &map[string]any{
-			"board":    str("$.instance"),
-			"instance": str("$.instance"),
-			"status":   contract.OutcomeFailed,
-			"exitCode": nil,
-			"taskArn":  nil,
-			"cause":    "the container instance has no " + contract.AttrBoard + " attribute: name it (make register prints the put-attributes command)",
-		},
-	})
-	if props.Ledger.enabled() {
-		record := recordOutcome(scope, props.Prefix, props.Ledger, props.record)
-		for _, o := range append(outcomes, unnamed) {
-			o.Next(record)
-		}
-	}
-	return awsstepfunctions.NewChoice(scope, at(props.Prefix+StateBoardIsNamed), &awsstepfunctions.ChoiceProps{
-		Comment: at("A group member without a board name gets no task: its outcome says why"),
-	}).
-		When(awsstepfunctions.Condition_IsPresent(at("$.names[0]")), run, nil).
-		Otherwise(unnamed)
 }
