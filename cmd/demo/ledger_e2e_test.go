@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -44,12 +45,30 @@ func TestDemoLedgerShowsEachBoardsOutcome(t *testing.T) {
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 	lines := bufio.NewScanner(stdout)
-	var seen strings.Builder
+	var (
+		mu   sync.Mutex
+		seen strings.Builder
+	)
 	go func() {
 		for lines.Scan() {
+			mu.Lock()
 			seen.WriteString(lines.Text() + "\n")
+			mu.Unlock()
 		}
 	}()
+	output := func() string { mu.Lock(); defer mu.Unlock(); return seen.String() }
+	// command types a line into the demo and waits for its answer: the
+	// demo reads its input on its own, so an upload typed right after
+	// "offline b" could otherwise start before b is offline.
+	command := func(line, answer string) {
+		t.Helper()
+		fmt.Fprintln(stdin, line)
+		for deadline := time.Now().Add(time.Minute); !strings.Contains(output(), answer); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%q: the demo never said %q:\n%s", line, answer, output())
+			}
+		}
+	}
 
 	edgeDrop := func(args ...string) (string, int) {
 		var out, errOut bytes.Buffer
@@ -83,7 +102,7 @@ func TestDemoLedgerShowsEachBoardsOutcome(t *testing.T) {
 				return
 			}
 		}
-		t.Fatalf("%s: status %s: %+v\ndemo output:\n%s\n%s", what, key, got, seen.String(), stderr.String())
+		t.Fatalf("%s: status %s: %+v\ndemo output:\n%s\n%s", what, key, got, output(), stderr.String())
 	}
 	is := func(rows map[string]row, board, status string) bool { return rows[board].Status == status }
 
@@ -100,7 +119,7 @@ func TestDemoLedgerShowsEachBoardsOutcome(t *testing.T) {
 		t.Errorf("boards: exit %d\n%s", code, out)
 	}
 
-	fmt.Fprintln(stdin, "offline b")
+	command("offline b", "board b is offline")
 	uploadTo(t, state, "demo-offline.txt", "while b was away\n")
 	eventually("b offline", "demo-offline.txt", func(r map[string]row) bool {
 		return is(r, "a", contract.OutcomeDelivered) && is(r, "b", "pending")
@@ -119,7 +138,7 @@ func TestDemoLedgerShowsEachBoardsOutcome(t *testing.T) {
 	page.wait(cell("a", "demo-offline.txt"), contract.OutcomeDelivered)
 	page.wait(cell("b", "demo-offline.txt"), "pending")
 
-	fmt.Fprintln(stdin, "online b")
+	command("online b", "board b is online")
 	eventually("b back", "demo-offline.txt", func(r map[string]row) bool {
 		return is(r, "a", contract.OutcomeDelivered) && is(r, "b", contract.OutcomeDelivered)
 	})
