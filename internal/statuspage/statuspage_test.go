@@ -81,6 +81,11 @@ func browser(t testing.TB, width, height int) context.Context {
 	t.Cleanup(cancel2)
 	ctx, cancel3 := context.WithTimeout(ctx, 60*time.Second)
 	t.Cleanup(cancel3)
+	// Headless chromium keeps its window at least 500 px wide whatever
+	// --window-size says: the page's viewport is set as a phone's.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(width), int64(height))); err != nil {
+		t.Fatal(err)
+	}
 	return ctx
 }
 
