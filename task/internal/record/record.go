@@ -549,24 +549,7 @@ func (s *Store) readFile(d *os.File, base string) (Record, error) {
 	return r, nil
 }
 
-// CompareSequencers orders two S3 event sequencers of the same key: -1 if
-// a is older, 0 if equal, +1 if a is newer. Sequencers are hexadecimal
-// strings of varying length; S3's documentation says to left-pad the
-// shorter with zeros and compare the strings. ok is false when either is
-// empty or not hexadecimal (nothing can be said).
-func CompareSequencers(a, b string) (cmp int, ok bool) {
-	if !isHex(a) || !isHex(b) {
-		return 0, false
-	}
-	a, b = strings.ToUpper(a), strings.ToUpper(b)
-	if n := max(len(a), len(b)); len(a) < n {
-		a = strings.Repeat("0", n-len(a)) + a
-	} else if len(b) < n {
-		b = strings.Repeat("0", n-len(b)) + b
-	}
-	return strings.Compare(a, b), true
-}
-
-func isHex(s string) bool {
-	return s != "" && strings.Trim(s, "0123456789abcdefABCDEF") == ""
-}
+// CompareSequencers orders two S3 event sequencers of the same key
+// (contract.CompareSequencers, the one implementation the state machine's
+// batches and the board share).
+func CompareSequencers(a, b string) (cmp int, ok bool) { return contract.CompareSequencers(a, b) }
