@@ -161,3 +161,39 @@ const (
 	StateRedeliverOne   = "ChooseRedeliveryBoard"
 	StateBadRedeliver   = "BadRedeliveryBoard" // ErrBadTarget
 )
+
+// A paged delivery (maxBoards past one execution's reach): the parent
+// lists the boards a page at a time and starts one child execution per page.
+const (
+	StateListBoardPage     = "ListBoardPage"
+	StateListNextBoardPage = "ListNextBoardPage"
+	StateAnyBoardsInPage   = "AnyBoardsInPage"
+	StateDeliverToPage     = "DeliverToPage"
+	StatePageNotDelivered  = "CountPageAsFailed"
+	StateAddPage           = "AddPageSummary"
+	StateFlattenNames      = "FlattenBoardNames"
+	StateMorePages         = "MorePages"
+	StateTallyPages        = "TallyPages"
+)
+
+// The page (child) state machine of a paged delivery, around the fan-out;
+// its output is the page's contract.FleetSummary.
+const (
+	StateFirstBoards   = "FirstBoardsOfPage"
+	StateNextBoards    = "NextBoardsOfPage"
+	StateSummarizePage = "SummarizePage"
+	StatePageDelivered = "PageReported"
+)
+
+// A coalesced batch (coalesceWindow): the keys of a burst, delivered one
+// part (constructs/pipeline.CoalesceBatchSize keys) at a time.
+const (
+	StateReadBatch        = "ReadBatch"
+	StateAnyKeysInBatch   = "AnyKeysInBatch"
+	StateDeliverParts     = "DeliverEachPart"
+	StateDeliverPart      = "DeliverPart"
+	StatePartNotDelivered = "PartNotDelivered"
+	StateEveryPart        = "EveryPartDelivered"
+	StateBatchDelivered   = "BatchDelivered"
+	StateBatchFailed      = "BatchNotDelivered"
+)

@@ -131,10 +131,10 @@ func TestCoalesceDefinitionDeliversKeyLists(t *testing.T) {
 	_, tpl := coalescedPipeline(t)
 	def := asl(t, tpl)
 	states := def["States"].(map[string]any)
-	if def["StartAt"] != pipeline.StateReadBatch {
-		t.Fatalf("StartAt %v, want %s", def["StartAt"], pipeline.StateReadBatch)
+	if def["StartAt"] != contract.StateReadBatch {
+		t.Fatalf("StartAt %v, want %s", def["StartAt"], contract.StateReadBatch)
 	}
-	read := states[pipeline.StateReadBatch].(map[string]any)
+	read := states[contract.StateReadBatch].(map[string]any)
 	if read["QueryLanguage"] != "JSONata" || !strings.Contains(read["Output"].(string), "$parse(body)") {
 		t.Errorf("ReadBatch: %s", mustJSON(t, read))
 	}
@@ -145,7 +145,7 @@ func TestCoalesceDefinitionDeliversKeyLists(t *testing.T) {
 	if strings.Contains(all, contract.EnvKey+`"`) {
 		t.Errorf("a batch task still gets %s", contract.EnvKey)
 	}
-	each := states[pipeline.StateDeliverParts].(map[string]any)
+	each := states[contract.StateDeliverParts].(map[string]any)
 	if each["MaxConcurrency"] != float64(1) || each["ItemsPath"] != "$.parts" {
 		t.Errorf("DeliverEachPart: %s", mustJSON(t, each))
 	}

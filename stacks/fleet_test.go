@@ -134,8 +134,8 @@ func TestFleetStateMachinePerTarget(t *testing.T) {
 	} {
 		def := asl(t, fleetPipeline(t, name, fleetConfigs[name]))
 		states := def["States"].(map[string]any)
-		if _, ok := states[pipeline.StateDownload]; ok {
-			t.Errorf("%s: the single-board %s state is in a fleet definition", name, pipeline.StateDownload)
+		if _, ok := states[contract.StateDownload]; ok {
+			t.Errorf("%s: the single-board %s state is in a fleet definition", name, contract.StateDownload)
 		}
 		timing := pipeline.FleetTiming{TaskTimeout: 30 * time.Minute, OfflineWait: config.DefaultOfflineWait}
 		equalJSON(t, name+" execution timeout", def["TimeoutSeconds"], timing.ExecutionTimeout().Seconds())
@@ -152,22 +152,22 @@ func TestFleetStateMachinePerTarget(t *testing.T) {
 				"target.$": "States.Format('route {} (board or group)', $.route.target)",
 				"outcomes": []any{},
 			}
-			first = pipeline.StateRouted
+			first = contract.StateRouted
 		}
-		like(t, name+" SizeWithinLimit", states[pipeline.StateSize], map[string]any{"Default": first})
+		like(t, name+" SizeWithinLimit", states[contract.StateSize], map[string]any{"Default": first})
 		if name == "fleet-routed" {
 			// The target is checked against contract.NamePattern itself,
 			// its length included (JSONata: JSONPath cannot measure it).
-			like(t, name+" RouteIsAName", states[pipeline.StateRouteIsName], map[string]any{
+			like(t, name+" RouteIsAName", states[contract.StateRouteIsName], map[string]any{
 				"Type": "Choice", "QueryLanguage": "JSONata", "Default": contract.StateRedeliverWhich,
 				"Choices": []any{map[string]any{
 					"Condition": "{% $not($type($states.input.route.target) = 'string' and $contains($string($states.input.route.target), /" + contract.NamePattern + "/)) %}",
-					"Next":      pipeline.StateBadTarget,
+					"Next":      contract.StateBadTarget,
 				}},
 			})
 		}
-		like(t, name+" ChooseBoards", states[pipeline.StateChooseBoards], map[string]any{
-			"Type": "Pass", "Parameters": filter, "ResultPath": "$.fleet", "Next": pipeline.StateListBoards,
+		like(t, name+" ChooseBoards", states[contract.StateChooseBoards], map[string]any{
+			"Type": "Pass", "Parameters": filter, "ResultPath": "$.fleet", "Next": contract.StateListBoards,
 		})
 
 		// Pagination: the first page, then NextToken while there is one.
@@ -177,31 +177,31 @@ func TestFleetStateMachinePerTarget(t *testing.T) {
 		list := map[string]any{
 			"Type": "Task", "Resource": "arn:${AWS::Partition}:states:::aws-sdk:ecs:listContainerInstances",
 			"Parameters": map[string]any{"Cluster": clusterArn, "Filter.$": "$.fleet.filter", "Status": "ACTIVE", "MaxResults": pipeline.BoardsPerPage},
-			"ResultPath": "$.listed", "Next": pipeline.StateAnyBoardsOnPage,
+			"ResultPath": "$.listed", "Next": contract.StateAnyBoardsOnPage,
 			"Retry": sdkRetry,
 		}
-		like(t, name+" ListBoards", renderAll(t, states[pipeline.StateListBoards]), list)
+		like(t, name+" ListBoards", renderAll(t, states[contract.StateListBoards]), list)
 		list["Parameters"].(map[string]any)["NextToken.$"] = "$.listed.NextToken"
-		like(t, name+" ListMoreBoards", renderAll(t, states[pipeline.StateListMoreBoards]), list)
-		like(t, name+" MoreBoards", states[pipeline.StateMoreBoards], map[string]any{
-			"Type": "Choice", "Default": pipeline.StateNoBoards,
+		like(t, name+" ListMoreBoards", renderAll(t, states[contract.StateListMoreBoards]), list)
+		like(t, name+" MoreBoards", states[contract.StateMoreBoards], map[string]any{
+			"Type": "Choice", "Default": contract.StateNoBoards,
 			"Choices": []any{
 				map[string]any{"And": []any{
 					map[string]any{"Variable": "$.listed.NextToken", "IsPresent": true},
 					map[string]any{"Variable": "$.listed.NextToken", "IsString": true},
-				}, "Next": pipeline.StateListMoreBoards},
-				map[string]any{"Variable": "$.fleet.outcomes[0]", "IsPresent": true, "Next": pipeline.StateTally},
+				}, "Next": contract.StateListMoreBoards},
+				map[string]any{"Variable": "$.fleet.outcomes[0]", "IsPresent": true, "Next": contract.StateTally},
 			},
 		})
-		like(t, name+" AnyBoardsOnPage", states[pipeline.StateAnyBoardsOnPage], map[string]any{
-			"Choices": []any{map[string]any{"Variable": "$.listed.ContainerInstanceArns[0]", "IsPresent": true, "Next": pipeline.StateDescribeBoards}},
-			"Default": pipeline.StateMoreBoards,
+		like(t, name+" AnyBoardsOnPage", states[contract.StateAnyBoardsOnPage], map[string]any{
+			"Choices": []any{map[string]any{"Variable": "$.listed.ContainerInstanceArns[0]", "IsPresent": true, "Next": contract.StateDescribeBoards}},
+			"Default": contract.StateMoreBoards,
 		})
-		like(t, name+" DescribeBoards", renderAll(t, states[pipeline.StateDescribeBoards]), map[string]any{
+		like(t, name+" DescribeBoards", renderAll(t, states[contract.StateDescribeBoards]), map[string]any{
 			"Resource":       "arn:${AWS::Partition}:states:::aws-sdk:ecs:describeContainerInstances",
 			"Parameters":     map[string]any{"Cluster": clusterArn, "ContainerInstances.$": "$.listed.ContainerInstanceArns"},
 			"ResultSelector": map[string]any{"instances.$": "$.ContainerInstances"},
-			"Next":           pipeline.StateDeliverEach,
+			"Next":           contract.StateDeliverEach,
 			"Retry":          sdkRetry,
 		})
 		// The state is rebuilt without the page's description.
@@ -211,16 +211,16 @@ func TestFleetStateMachinePerTarget(t *testing.T) {
 		for k, v := range carried {
 			collect[k], flatten[k] = v, v
 		}
-		equalJSON(t, name+" CollectOutcomes", get(t, states, pipeline.StateCollect, "Parameters"), collect)
-		equalJSON(t, name+" FlattenOutcomes", get(t, states, pipeline.StateFlatten, "Parameters"), flatten)
-		for _, st := range []string{pipeline.StateCollect, pipeline.StateFlatten} {
+		equalJSON(t, name+" CollectOutcomes", get(t, states, contract.StateCollect, "Parameters"), collect)
+		equalJSON(t, name+" FlattenOutcomes", get(t, states, contract.StateFlatten, "Parameters"), flatten)
+		for _, st := range []string{contract.StateCollect, contract.StateFlatten} {
 			if _, ok := states[st].(map[string]any)["ResultPath"]; ok {
 				t.Errorf("%s %s: the state must be rebuilt, not merged (payload quota)", name, st)
 			}
 		}
 
 		// One inline Map iteration per board, MaxConcurrency bounded.
-		each := states[pipeline.StateDeliverEach]
+		each := states[contract.StateDeliverEach]
 		like(t, name+" Map", each, map[string]any{
 			"Type": "Map", "MaxConcurrency": pipeline.MaxConcurrency, "ItemsPath": "$.described.instances", "ResultPath": "$.page",
 			"ItemSelector": map[string]any{
@@ -228,7 +228,7 @@ func TestFleetStateMachinePerTarget(t *testing.T) {
 				"names.$":    "$$.Map.Item.Value.Attributes[?(@.Name == 'edge-drop.board')].Value",
 				"bucket.$":   "$.bucket", "key.$": "$.key", "size.$": "$.size", "etag.$": "$.etag", "sequencer.$": "$.sequencer",
 			},
-			"ItemProcessor": map[string]any{"ProcessorConfig": map[string]any{"Mode": "INLINE"}, "StartAt": pipeline.StateBoardIsNamed},
+			"ItemProcessor": map[string]any{"ProcessorConfig": map[string]any{"Mode": "INLINE"}, "StartAt": contract.StateBoardIsNamed},
 		})
 		inner := get(t, each, "ItemProcessor", "States").(map[string]any)
 		env := []any{
@@ -256,15 +256,15 @@ func TestFleetStateMachinePerTarget(t *testing.T) {
 			// other failure is caught here: the Map always lists every board.
 			"Catch": []any{
 				map[string]any{"ErrorEquals": []any{"AmazonECS.Unknown", "ECS.AmazonECSException", "ECS.ServerException", "ECS.ThrottlingException"},
-					"Next": pipeline.StateSpreadRetries, "ResultPath": "$.error"},
-				map[string]any{"ErrorEquals": []any{"States.ALL"}, "Next": pipeline.StateClassifyBoardFailure, "ResultPath": "$.error"},
+					"Next": contract.StateSpreadRetries, "ResultPath": "$.error"},
+				map[string]any{"ErrorEquals": []any{"States.ALL"}, "Next": contract.StateClassifyBoardFailure, "ResultPath": "$.error"},
 			},
 			"TimeoutSeconds": 1800,
-			"Next":           pipeline.StateBoardReported,
+			"Next":           contract.StateBoardReported,
 		}
-		like(t, name+" DeliverToBoard", renderAll(t, inner[pipeline.StateDeliverBoard]), run)
+		like(t, name+" DeliverToBoard", renderAll(t, inner[contract.StateDeliverBoard]), run)
 		for _, field := range []string{"ResultSelector", "Retry"} {
-			if _, ok := inner[pipeline.StateDeliverBoard].(map[string]any)[field]; ok {
+			if _, ok := inner[contract.StateDeliverBoard].(map[string]any)[field]; ok {
 				t.Errorf("%s DeliverToBoard has a %s (a ResultSelector fails on a report; RetryDeliverToBoard retries)", name, field)
 			}
 		}
@@ -272,35 +272,35 @@ func TestFleetStateMachinePerTarget(t *testing.T) {
 		// 1,965 s >= 1,800 s.
 		run["Retry"] = []any{apiRetry, map[string]any{"ErrorEquals": []any{"AmazonECS.Unknown", "ECS.AmazonECSException"}, "IntervalSeconds": 15, "MaxAttempts": 10,
 			"BackoffRate": 2, "MaxDelaySeconds": 300, "JitterStrategy": "NONE"}}
-		run["Catch"] = []any{map[string]any{"ErrorEquals": []any{"States.ALL"}, "Next": pipeline.StateClassifyBoardFailure, "ResultPath": "$.error"}}
-		like(t, name+" RetryDeliverToBoard", renderAll(t, inner[pipeline.StateRetryBoard]), run)
-		like(t, name+" SpreadBoardRetries", inner[pipeline.StateSpreadRetries], map[string]any{
-			"Type": "Pass", "Parameters": map[string]any{"seconds.$": "States.MathRandom(0, 15)"}, "ResultPath": "$.spread", "Next": pipeline.StateWaitForBoard,
+		run["Catch"] = []any{map[string]any{"ErrorEquals": []any{"States.ALL"}, "Next": contract.StateClassifyBoardFailure, "ResultPath": "$.error"}}
+		like(t, name+" RetryDeliverToBoard", renderAll(t, inner[contract.StateRetryBoard]), run)
+		like(t, name+" SpreadBoardRetries", inner[contract.StateSpreadRetries], map[string]any{
+			"Type": "Pass", "Parameters": map[string]any{"seconds.$": "States.MathRandom(0, 15)"}, "ResultPath": "$.spread", "Next": contract.StateWaitForBoard,
 		})
-		like(t, name+" WaitForBoard", inner[pipeline.StateWaitForBoard], map[string]any{
-			"Type": "Wait", "SecondsPath": "$.spread.seconds", "Next": pipeline.StateRetryBoard,
+		like(t, name+" WaitForBoard", inner[contract.StateWaitForBoard], map[string]any{
+			"Type": "Wait", "SecondsPath": "$.spread.seconds", "Next": contract.StateRetryBoard,
 		})
 		// Every outcome goes on to the ledger (at most 2 transitions more).
-		like(t, name+" BoardExitedWithoutReport", inner[pipeline.StateBoardNoReport], map[string]any{
+		like(t, name+" BoardExitedWithoutReport", inner[contract.StateBoardNoReport], map[string]any{
 			"Next": contract.StateRecordOutcome, "Parameters": map[string]any{
 				"board.$": "States.ArrayGetItem($.names, 0)", "status": contract.OutcomeDelivered,
 				"exitCode.$": "$.task.Containers[0].ExitCode", "taskArn.$": "$.task.TaskArn", "cause": "delivered (exit 0, the task sent no report)",
 			},
 		})
-		like(t, name+" BoardReport", inner[pipeline.StateBoardReport], map[string]any{
+		like(t, name+" BoardReport", inner[contract.StateBoardReport], map[string]any{
 			"Next": contract.StateRecordOutcome, "Parameters": map[string]any{
 				"board.$": "States.ArrayGetItem($.names, 0)", "status.$": "$.task.status",
 				"exitCode.$": "$.task.exitCode", "taskArn": nil, "cause.$": "$.task.summary",
 			},
 		})
-		like(t, name+" BoardOffline", inner[pipeline.StateBoardOffline], map[string]any{
+		like(t, name+" BoardOffline", inner[contract.StateBoardOffline], map[string]any{
 			"Next": contract.StateRecordOutcome, "Parameters": map[string]any{"status": contract.OutcomeOffline, "cause.$": "States.Format('{}: {}', $.error.Error, $.error.Cause)"},
 		})
 
 		// The verdict: NoBoards, SomeBoardsFailed or the outcome list.
-		like(t, name+" NoBoards", states[pipeline.StateNoBoards], map[string]any{"Type": "Fail", "Error": contract.ErrNoBoards})
-		like(t, name+" SomeBoardsFailed", states[pipeline.StateSomeBoardsFail], map[string]any{"Type": "Fail", "Error": contract.ErrSomeBoardsFailed})
-		like(t, name+" Delivered", states[pipeline.StateFleetDelivered], map[string]any{"Type": "Succeed", "OutputPath": "$.fleet.outcomes"})
+		like(t, name+" NoBoards", states[contract.StateNoBoards], map[string]any{"Type": "Fail", "Error": contract.ErrNoBoards})
+		like(t, name+" SomeBoardsFailed", states[contract.StateSomeBoardsFail], map[string]any{"Type": "Fail", "Error": contract.ErrSomeBoardsFailed})
+		like(t, name+" Delivered", states[contract.StateFleetDelivered], map[string]any{"Type": "Succeed", "OutputPath": "$.fleet.outcomes"})
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/edge-drop/edge-drop/config"
 	"github.com/edge-drop/edge-drop/constructs/pipeline"
+	"github.com/edge-drop/edge-drop/contract"
 )
 
 // The security review of issue 13, one assertion per finding.
@@ -245,7 +246,7 @@ func TestExecutionTimeoutCoversEveryRetryAndTheTask(t *testing.T) {
 	for name, overrides := range configs {
 		def := asl(t, assertions.Template_FromStack(synthCached(t, name, overrides).Pipeline.Stack, nil))
 		execution := get(t, def, "TimeoutSeconds").(float64)
-		task := get(t, def, "States", pipeline.StateDownload).(map[string]any)
+		task := get(t, def, "States", contract.StateDownload).(map[string]any)
 		worst := task["TimeoutSeconds"].(float64)
 		attempts := 1.0
 		for _, r := range task["Retry"].([]any) {

@@ -38,7 +38,7 @@ func pagedMachinesOf(t *testing.T, name string, overrides map[string]any) (paren
 		def := definitionOf(t, props)
 		timeout := def["TimeoutSeconds"].(float64)
 		switch {
-		case strings.HasPrefix(id, "Pipeline"+pipeline.StateChildMachineID):
+		case strings.HasPrefix(id, "Pipeline"+pipeline.PageMachineID):
 			child, childTimeout = def, timeout
 		case strings.HasPrefix(id, "Pipeline"):
 			parent, parentTimeout = def, timeout
@@ -65,7 +65,7 @@ func TestPagedDeliveryTestdataMatchesTheSynthesizedDefinitions(t *testing.T) {
 func TestPagedDeliveryStartsOneChildPerPage(t *testing.T) {
 	parent, child, parentTimeout, childTimeout := pagedMachines(t)
 	states := parent["States"].(map[string]any)
-	deliver := states[pipeline.StateDeliverToPage].(map[string]any)
+	deliver := states[contract.StateDeliverToPage].(map[string]any)
 	if res := deliver["Resource"].(string); !strings.HasSuffix(res, ":states:::states:startExecution.sync:2") {
 		t.Errorf("DeliverToPage: resource %s, want states:startExecution.sync:2", res)
 	}
@@ -75,8 +75,8 @@ func TestPagedDeliveryStartsOneChildPerPage(t *testing.T) {
 			t.Errorf("the child's input lacks %s: %v", f, input)
 		}
 	}
-	assertJSONEq(t, get(t, states, pipeline.StateListBoardPage, "Parameters", "MaxResults"), pipeline.BoardsPerChild)
-	if catch := get(t, deliver, "Catch", 0, "Next"); catch != pipeline.StatePageNotDelivered {
+	assertJSONEq(t, get(t, states, contract.StateListBoardPage, "Parameters", "MaxResults"), pipeline.BoardsPerChild)
+	if catch := get(t, deliver, "Catch", 0, "Next"); catch != contract.StatePageNotDelivered {
 		t.Errorf("a failed child goes to %v", catch)
 	}
 	for name, s := range states {
@@ -85,15 +85,15 @@ func TestPagedDeliveryStartsOneChildPerPage(t *testing.T) {
 		}
 	}
 	cs := child["States"].(map[string]any)
-	if _, ok := cs[pipeline.StateListBoards]; ok {
+	if _, ok := cs[contract.StateListBoards]; ok {
 		t.Error("the child lists the cluster again: it delivers to the ARNs it is given")
 	}
-	for _, s := range []string{pipeline.StateFirstBoards, pipeline.StateDescribeBoards, pipeline.StateDeliverEach, pipeline.StateSummarizePage, pipeline.StatePageDelivered} {
+	for _, s := range []string{contract.StateFirstBoards, contract.StateDescribeBoards, contract.StateDeliverEach, contract.StateSummarizePage, contract.StatePageDelivered} {
 		if _, ok := cs[s]; !ok {
 			t.Errorf("the child has no %s", s)
 		}
 	}
-	counts := get(t, cs, pipeline.StateSummarizePage, "Parameters", contract.SummaryCounts).(map[string]any)
+	counts := get(t, cs, contract.StateSummarizePage, "Parameters", contract.SummaryCounts).(map[string]any)
 	for _, w := range contract.Outcomes {
 		if _, ok := counts[w+".$"]; !ok {
 			t.Errorf("the page's summary does not count %s", w)

@@ -166,7 +166,7 @@ func TestStateMachineDefinition(t *testing.T) {
 
 	def := asl(t, tpl)
 	states := def["States"].(map[string]any)
-	equalJSON(t, "StartAt", def["StartAt"], pipeline.StateExtract)
+	equalJSON(t, "StartAt", def["StartAt"], contract.StateExtract)
 	// 30 min task + 2,100 s of Retry waits + 16 attempts × 1 min + 5 min.
 	equalJSON(t, "execution timeout", def["TimeoutSeconds"], 5160)
 	var names []string
@@ -174,42 +174,42 @@ func TestStateMachineDefinition(t *testing.T) {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	want := []string{pipeline.StateFailed, pipeline.StateDownload, pipeline.StateExtract, pipeline.StateMatches, pipeline.StateSkipped,
-		pipeline.StateSize, pipeline.StateTooLarge,
-		pipeline.StateClassifyFailure, pipeline.StateReadStoppedTask, pipeline.StateClassifyExit, pipeline.StateDescribeExit,
-		pipeline.StateDescribeOtherExit, pipeline.StateDescribeStopped, pipeline.StateDescribeError, pipeline.StateDescribeErrorName,
-		pipeline.StateReported, pipeline.StateReportedDelivered, pipeline.StateReportedGone, pipeline.StateDescribeReport,
-		pipeline.StateNoReport, pipeline.StateDescribeResult, pipeline.StateExitGone, pipeline.StateDelivered, pipeline.StateGone}
+	want := []string{contract.StateFailed, contract.StateDownload, contract.StateExtract, contract.StateMatches, contract.StateSkipped,
+		contract.StateSize, contract.StateTooLarge,
+		contract.StateClassifyFailure, contract.StateReadStoppedTask, contract.StateClassifyExit, contract.StateDescribeExit,
+		contract.StateDescribeOtherExit, contract.StateDescribeStopped, contract.StateDescribeError, contract.StateDescribeErrorName,
+		contract.StateReported, contract.StateReportedDelivered, contract.StateReportedGone, contract.StateDescribeReport,
+		contract.StateNoReport, contract.StateDescribeResult, contract.StateExitGone, contract.StateDelivered, contract.StateGone}
 	slices.Sort(want)
 	equalJSON(t, "states", names, want)
 
-	equalJSON(t, "Extract", states[pipeline.StateExtract], map[string]any{
-		"Type": "Pass", "Next": pipeline.StateMatches,
-		"Comment": get(t, states, pipeline.StateExtract, "Comment"),
+	equalJSON(t, "Extract", states[contract.StateExtract], map[string]any{
+		"Type": "Pass", "Next": contract.StateMatches,
+		"Comment": get(t, states, contract.StateExtract, "Comment"),
 		"Parameters": map[string]any{
 			"bucket.$": "$.detail.bucket.name", "key.$": "$.detail.object.key",
 			"size.$": "$.detail.object.size", "etag.$": "$.detail.object.etag",
 			"sequencer.$": "$.detail.object.sequencer",
 		},
 	})
-	equalJSON(t, "Choice", get(t, states, pipeline.StateMatches, "Choices"), []any{map[string]any{
-		"Variable": "$.key", "StringMatches": "demo*.txt", "Next": pipeline.StateSize}})
-	equalJSON(t, "Choice default", get(t, states, pipeline.StateMatches, "Default"), pipeline.StateSkipped)
-	equalJSON(t, "Skipped", get(t, states, pipeline.StateSkipped, "Type"), "Succeed")
+	equalJSON(t, "Choice", get(t, states, contract.StateMatches, "Choices"), []any{map[string]any{
+		"Variable": "$.key", "StringMatches": "demo*.txt", "Next": contract.StateSize}})
+	equalJSON(t, "Choice default", get(t, states, contract.StateMatches, "Default"), contract.StateSkipped)
+	equalJSON(t, "Skipped", get(t, states, contract.StateSkipped, "Type"), "Succeed")
 	// Objects over maxObjectMiB (default 1024) end in TooLarge before RunTask.
-	equalJSON(t, "size Choice", get(t, states, pipeline.StateSize, "Choices"), []any{map[string]any{
-		"Variable": "$.size", "NumericGreaterThan": 1 << 30, "Next": pipeline.StateTooLarge}})
-	equalJSON(t, "size Choice default", get(t, states, pipeline.StateSize, "Default"), pipeline.StateDownload)
-	tooLarge := states[pipeline.StateTooLarge].(map[string]any)
+	equalJSON(t, "size Choice", get(t, states, contract.StateSize, "Choices"), []any{map[string]any{
+		"Variable": "$.size", "NumericGreaterThan": 1 << 30, "Next": contract.StateTooLarge}})
+	equalJSON(t, "size Choice default", get(t, states, contract.StateSize, "Default"), contract.StateDownload)
+	tooLarge := states[contract.StateTooLarge].(map[string]any)
 	equalJSON(t, "TooLarge type", tooLarge["Type"], "Fail")
 	equalJSON(t, "TooLarge error", tooLarge["Error"], contract.ErrTooLarge)
 	equalJSON(t, "TooLarge cause", tooLarge["CausePath"],
 		"States.Format('s3://{}/{} is {} bytes, more than the 1073741824 bytes (maxObjectMiB=1024) a board accepts: not delivered', $.bucket, $.key, $.size)")
 
-	task := states[pipeline.StateDownload].(map[string]any)
+	task := states[contract.StateDownload].(map[string]any)
 	equalJSON(t, "task type", task["Type"], "Task")
 	equalJSON(t, "resource", task["Resource"], "arn:${AWS::Partition}:states:::ecs:runTask.sync")
-	equalJSON(t, "next", task["Next"], pipeline.StateReported)
+	equalJSON(t, "next", task["Next"], contract.StateReported)
 	equalJSON(t, "task timeout", task["TimeoutSeconds"], 1800)
 	equalJSON(t, "launch type", get(t, task, "Parameters", "LaunchType"), "EXTERNAL")
 	// The cluster is imported by its configured name: no cross-stack reference.
@@ -250,7 +250,7 @@ func TestStateMachineDefinition(t *testing.T) {
 		}
 	}
 	equalJSON(t, "catch", task["Catch"], []any{map[string]any{
-		"ErrorEquals": []string{"States.ALL"}, "ResultPath": "$.error", "Next": pipeline.StateClassifyFailure}})
+		"ErrorEquals": []string{"States.ALL"}, "ResultPath": "$.error", "Next": contract.StateClassifyFailure}})
 	assertFailurePath(t, states)
 	assertOutcomes(t, states)
 }
@@ -271,26 +271,26 @@ func assertOutcomes(t *testing.T, states map[string]any) {
 		}
 		return map[string]any{"Or": or}
 	}
-	equalJSON(t, "reported", states[pipeline.StateReported], map[string]any{
-		"Type": "Choice", "Comment": get(t, states, pipeline.StateReported, "Comment"),
+	equalJSON(t, "reported", states[contract.StateReported], map[string]any{
+		"Type": "Choice", "Comment": get(t, states, contract.StateReported, "Comment"),
 		"Choices": []any{
-			map[string]any{"And": append(slices.Clone(report), status(contract.OutcomeDelivered, contract.OutcomeUpToDate, contract.OutcomeConflict)), "Next": pipeline.StateReportedDelivered},
-			map[string]any{"And": append(slices.Clone(report), status(contract.OutcomeGone)), "Next": pipeline.StateReportedGone},
-			map[string]any{"And": report, "Next": pipeline.StateDescribeReport},
-			map[string]any{"And": slices.Concat(present("$.task.TaskArn", "IsString"), present("$.task.Containers[0].ExitCode", "IsNumeric")), "Next": pipeline.StateNoReport},
+			map[string]any{"And": append(slices.Clone(report), status(contract.OutcomeDelivered, contract.OutcomeUpToDate, contract.OutcomeConflict)), "Next": contract.StateReportedDelivered},
+			map[string]any{"And": append(slices.Clone(report), status(contract.OutcomeGone)), "Next": contract.StateReportedGone},
+			map[string]any{"And": report, "Next": contract.StateDescribeReport},
+			map[string]any{"And": slices.Concat(present("$.task.TaskArn", "IsString"), present("$.task.Containers[0].ExitCode", "IsNumeric")), "Next": contract.StateNoReport},
 		},
-		"Default": pipeline.StateDescribeResult,
+		"Default": contract.StateDescribeResult,
 	})
 	// Gone is a success: the alarm on failed executions stays quiet.
-	equalJSON(t, "gone", states[pipeline.StateGone], map[string]any{
-		"Type": "Succeed", "Comment": get(t, states, pipeline.StateGone, "Comment"), "OutputPath": "$.outcome"})
-	equalJSON(t, "delivered", states[pipeline.StateDelivered], map[string]any{
-		"Type": "Succeed", "Comment": get(t, states, pipeline.StateDelivered, "Comment"), "OutputPath": "$.outcome"})
-	equalJSON(t, "reported failure", states[pipeline.StateDescribeReport], map[string]any{
-		"Type": "Pass", "Comment": get(t, states, pipeline.StateDescribeReport, "Comment"), "Next": pipeline.StateFailed,
+	equalJSON(t, "gone", states[contract.StateGone], map[string]any{
+		"Type": "Succeed", "Comment": get(t, states, contract.StateGone, "Comment"), "OutputPath": "$.outcome"})
+	equalJSON(t, "delivered", states[contract.StateDelivered], map[string]any{
+		"Type": "Succeed", "Comment": get(t, states, contract.StateDelivered, "Comment"), "OutputPath": "$.outcome"})
+	equalJSON(t, "reported failure", states[contract.StateDescribeReport], map[string]any{
+		"Type": "Pass", "Comment": get(t, states, contract.StateDescribeReport, "Comment"), "Next": contract.StateFailed,
 		"Parameters": map[string]any{"reason.$": "States.Format('{}', $.task.summary)"}, "ResultPath": "$.failure"})
-	equalJSON(t, "exit 4 is gone", get(t, states, pipeline.StateClassifyExit, "Choices", 0, "Next"), pipeline.StateExitGone)
-	equalJSON(t, "exit 4 outcome", get(t, states, pipeline.StateExitGone, "Parameters"), map[string]any{
+	equalJSON(t, "exit 4 is gone", get(t, states, contract.StateClassifyExit, "Choices", 0, "Next"), contract.StateExitGone)
+	equalJSON(t, "exit 4 outcome", get(t, states, contract.StateExitGone, "Parameters"), map[string]any{
 		"board": "", "instance": "", "status": contract.OutcomeGone, "exitCode.$": "$.failure.task.Containers[0].ExitCode",
 		"taskArn.$": "$.failure.task.TaskArn", "cause": "exit 4 not_found: object not found"})
 }
@@ -306,49 +306,49 @@ func assertFailurePath(t *testing.T, states map[string]any) {
 	}
 	const task = "$.failure.task"
 	causeGiven := append(present("$.error.Cause", "IsString"), map[string]any{"Not": cond("StringEquals", "$.error.Cause", "")})
-	equalJSON(t, "classify failure", states[pipeline.StateClassifyFailure], map[string]any{
-		"Type": "Choice", "Comment": get(t, states, pipeline.StateClassifyFailure, "Comment"),
+	equalJSON(t, "classify failure", states[contract.StateClassifyFailure], map[string]any{
+		"Type": "Choice", "Comment": get(t, states, contract.StateClassifyFailure, "Comment"),
 		"Choices": []any{
 			// Only States.TaskFailed with a JSON object as cause is parsed:
 			// StringToJson on anything else would fail the execution.
-			and(pipeline.StateReadStoppedTask, []any{cond("StringEquals", "$.error.Error", "States.TaskFailed")}, causeGiven,
+			and(contract.StateReadStoppedTask, []any{cond("StringEquals", "$.error.Error", "States.TaskFailed")}, causeGiven,
 				[]any{cond("StringMatches", "$.error.Cause", `{"*}`)}),
-			and(pipeline.StateDescribeError, causeGiven),
+			and(contract.StateDescribeError, causeGiven),
 		},
-		"Default": pipeline.StateDescribeErrorName,
+		"Default": contract.StateDescribeErrorName,
 	})
-	equalJSON(t, "read stopped task", states[pipeline.StateReadStoppedTask], map[string]any{
-		"Type": "Pass", "Comment": get(t, states, pipeline.StateReadStoppedTask, "Comment"), "Next": pipeline.StateClassifyExit,
+	equalJSON(t, "read stopped task", states[contract.StateReadStoppedTask], map[string]any{
+		"Type": "Pass", "Comment": get(t, states, contract.StateReadStoppedTask, "Comment"), "Next": contract.StateClassifyExit,
 		"Parameters": map[string]any{"task.$": "States.StringToJson($.error.Cause)", "exitCodes": contract.ExitDescriptions()},
 		"ResultPath": "$.failure",
 	})
 	last := len(contract.ExitDescriptions()) - 1
-	equalJSON(t, "classify exit", states[pipeline.StateClassifyExit], map[string]any{
-		"Type": "Choice", "Comment": get(t, states, pipeline.StateClassifyExit, "Comment"),
+	equalJSON(t, "classify exit", states[contract.StateClassifyExit], map[string]any{
+		"Type": "Choice", "Comment": get(t, states, contract.StateClassifyExit, "Comment"),
 		"Choices": []any{
-			and(pipeline.StateExitGone, present(task+".TaskArn", "IsString"), present(task+".Containers[0].ExitCode", "IsNumeric"),
+			and(contract.StateExitGone, present(task+".TaskArn", "IsString"), present(task+".Containers[0].ExitCode", "IsNumeric"),
 				[]any{cond("NumericEquals", task+".Containers[0].ExitCode", 4)}),
-			and(pipeline.StateDescribeExit, present(task+".TaskArn", "IsString"), present(task+".Containers[0].ExitCode", "IsNumeric"),
+			and(contract.StateDescribeExit, present(task+".TaskArn", "IsString"), present(task+".Containers[0].ExitCode", "IsNumeric"),
 				[]any{cond("NumericGreaterThanEquals", task+".Containers[0].ExitCode", 0), cond("NumericLessThanEquals", task+".Containers[0].ExitCode", last)}),
-			and(pipeline.StateDescribeOtherExit, present(task+".TaskArn", "IsString"), present(task+".Containers[0].ExitCode", "IsNumeric")),
-			and(pipeline.StateDescribeStopped, present(task+".TaskArn", "IsString"), present(task+".StoppedReason", "IsString")),
+			and(contract.StateDescribeOtherExit, present(task+".TaskArn", "IsString"), present(task+".Containers[0].ExitCode", "IsNumeric")),
+			and(contract.StateDescribeStopped, present(task+".TaskArn", "IsString"), present(task+".StoppedReason", "IsString")),
 		},
-		"Default": pipeline.StateDescribeError,
+		"Default": contract.StateDescribeError,
 	})
 	for name, reason := range map[string]string{
-		pipeline.StateDescribeExit:      "States.Format('{} (task {})', States.ArrayGetItem($.failure.exitCodes, $.failure.task.Containers[0].ExitCode), $.failure.task.TaskArn)",
-		pipeline.StateDescribeOtherExit: "States.Format('exit {}: not an edge-drop-task exit code (task {})', $.failure.task.Containers[0].ExitCode, $.failure.task.TaskArn)",
-		pipeline.StateDescribeStopped:   "States.Format('task stopped without an exit code: {} (task {})', $.failure.task.StoppedReason, $.failure.task.TaskArn)",
-		pipeline.StateDescribeError:     "States.Format('{}: {}', $.error.Error, $.error.Cause)",
-		pipeline.StateDescribeErrorName: "$.error.Error",
+		contract.StateDescribeExit:      "States.Format('{} (task {})', States.ArrayGetItem($.failure.exitCodes, $.failure.task.Containers[0].ExitCode), $.failure.task.TaskArn)",
+		contract.StateDescribeOtherExit: "States.Format('exit {}: not an edge-drop-task exit code (task {})', $.failure.task.Containers[0].ExitCode, $.failure.task.TaskArn)",
+		contract.StateDescribeStopped:   "States.Format('task stopped without an exit code: {} (task {})', $.failure.task.StoppedReason, $.failure.task.TaskArn)",
+		contract.StateDescribeError:     "States.Format('{}: {}', $.error.Error, $.error.Cause)",
+		contract.StateDescribeErrorName: "$.error.Error",
 	} {
 		equalJSON(t, name, states[name], map[string]any{
-			"Type": "Pass", "Comment": get(t, states, name, "Comment"), "Next": pipeline.StateFailed,
+			"Type": "Pass", "Comment": get(t, states, name, "Comment"), "Next": contract.StateFailed,
 			"Parameters": map[string]any{"reason.$": reason}, "ResultPath": "$.failure",
 		})
 	}
-	equalJSON(t, "fail", states[pipeline.StateFailed], map[string]any{
-		"Type": "Fail", "Comment": get(t, states, pipeline.StateFailed, "Comment"), "Error": contract.ErrDeliveryFailed,
+	equalJSON(t, "fail", states[contract.StateFailed], map[string]any{
+		"Type": "Fail", "Comment": get(t, states, contract.StateFailed, "Comment"), "Error": contract.ErrDeliveryFailed,
 		"CausePath": "States.Format('s3://{}/{} was not delivered: {}', $.bucket, $.key, $.failure.reason)",
 	})
 }
@@ -356,9 +356,9 @@ func assertFailurePath(t *testing.T, states map[string]any) {
 func TestConfigChangesReachTheTemplate(t *testing.T) {
 	tpl := customizedPipeline(t)
 	def := asl(t, tpl)
-	equalJSON(t, "pattern", get(t, def, "States", pipeline.StateMatches, "Choices", 0, "StringMatches"), "q3+reports/report*.csv")
-	equalJSON(t, "task timeout", get(t, def, "States", pipeline.StateDownload, "TimeoutSeconds"), 600)
-	equalJSON(t, "size limit", get(t, def, "States", pipeline.StateSize, "Choices", 0, "NumericGreaterThan"), 5<<20)
+	equalJSON(t, "pattern", get(t, def, "States", contract.StateMatches, "Choices", 0, "StringMatches"), "q3+reports/report*.csv")
+	equalJSON(t, "task timeout", get(t, def, "States", contract.StateDownload, "TimeoutSeconds"), 600)
+	equalJSON(t, "size limit", get(t, def, "States", contract.StateSize, "Choices", 0, "NumericGreaterThan"), 5<<20)
 
 	_, td := only(t, tpl, "AWS::ECS::TaskDefinition")
 	equalJSON(t, "volume", td["Volumes"], []any{map[string]any{"Name": "data", "Host": map[string]any{"SourcePath": "/srv/drop"}}})

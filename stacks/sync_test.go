@@ -16,7 +16,6 @@ import (
 
 	"github.com/edge-drop/edge-drop/config"
 	"github.com/edge-drop/edge-drop/constructs/alarms"
-	"github.com/edge-drop/edge-drop/constructs/pipeline"
 	"github.com/edge-drop/edge-drop/contract"
 	statemachine "github.com/edge-drop/edge-drop/local/asl" // named so: stacks has its own asl helper
 )
@@ -394,7 +393,7 @@ func tallyOf(t *testing.T, name string, f *syncECS, event any) (*statemachine.Ex
 		Task:  f.handle,
 		Sleep: func(context.Context, time.Duration) error { return nil },
 		Observer: func(ev statemachine.Event) {
-			if ev.Kind == statemachine.EventStateExited && strings.HasSuffix(ev.State, pipeline.StateTally) {
+			if ev.Kind == statemachine.EventStateExited && strings.HasSuffix(ev.State, contract.StateTally) {
 				outcomes = ev.Output.(map[string]any)["fleet"].(map[string]any)["outcomes"]
 			}
 		},

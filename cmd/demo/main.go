@@ -46,7 +46,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/edge-drop/edge-drop/config"
-	"github.com/edge-drop/edge-drop/constructs/pipeline"
 	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/local/asl"
 	"github.com/edge-drop/edge-drop/local/bucket"
@@ -531,9 +530,9 @@ func deliveryProblem(r localrun.Result, places samplePlaces, want []byte) (strin
 			why += "; the task said: " + r.TaskReason
 		}
 		return safe(why), nil
-	case len(x.Path) > 0 && x.Path[len(x.Path)-1].Name == pipeline.StateSkipped:
+	case len(x.Path) > 0 && x.Path[len(x.Path)-1].Name == contract.StateSkipped:
 		return skippedByPattern, nil
-	case len(x.Path) > 0 && x.Path[len(x.Path)-1].Name == pipeline.StateGone:
+	case len(x.Path) > 0 && x.Path[len(x.Path)-1].Name == contract.StateGone:
 		return "gone: the object was deleted before its delivery ran", nil
 	}
 	intact := func(path string) string {

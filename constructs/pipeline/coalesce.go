@@ -43,18 +43,6 @@ const CoalesceBatchSize = 40
 // for a batch before its events go to the dead-letter queue.
 const coalesceMaxReceives = 5
 
-// State names of the batch definition.
-const (
-	StateReadBatch        = "ReadBatch"
-	StateAnyKeysInBatch   = "AnyKeysInBatch"
-	StateDeliverParts     = "DeliverEachPart"
-	StateDeliverPart      = "DeliverPart"
-	StatePartNotDelivered = "PartNotDelivered"
-	StateEveryPart        = "EveryPartDelivered"
-	StateBatchDelivered   = "BatchDelivered"
-	StateBatchFailed      = "BatchNotDelivered"
-)
-
 // Coalescer is the queue and the pipe in front of the state machine.
 type Coalescer struct {
 	constructs.Construct
@@ -216,12 +204,12 @@ func ReadBatchExpression(keyPattern string) string {
 func batchDefinition(scope constructs.Construct, props Props) awsstepfunctions.IChainable {
 	at := jsii.String
 	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
-	read := awsstepfunctions.NewPass(scope, at(StateReadBatch), &awsstepfunctions.PassProps{
+	read := awsstepfunctions.NewPass(scope, at(contract.StateReadBatch), &awsstepfunctions.PassProps{
 		Comment:       at("The batch's keys: the newest event of each, those the pattern matches, in parts of one task's key list"),
 		QueryLanguage: awsstepfunctions.QueryLanguage_JSONATA,
 		Outputs:       "{% " + ReadBatchExpression(props.KeyPattern) + " %}",
 	})
-	skipped := awsstepfunctions.NewSucceed(scope, at(StateSkipped), &awsstepfunctions.SucceedProps{
+	skipped := awsstepfunctions.NewSucceed(scope, at(contract.StateSkipped), &awsstepfunctions.SucceedProps{
 		Comment: at("No key of the batch matches the pattern: nothing to deliver"),
 	})
 
@@ -238,13 +226,13 @@ func batchDefinition(scope constructs.Construct, props Props) awsstepfunctions.I
 	// A Map over the part's one item: its Catch lets the later parts run
 	// when this one fails (an inline Map stops at its first failed
 	// iteration).
-	part := awsstepfunctions.NewMap(scope, at(StateDeliverPart), &awsstepfunctions.MapProps{
+	part := awsstepfunctions.NewMap(scope, at(contract.StateDeliverPart), &awsstepfunctions.MapProps{
 		Comment:        at("One part of the batch: one task per board for all of its keys"),
 		ItemsPath:      at("$.part"),
 		ResultSelector: &map[string]any{"delivered": true},
 	})
 	part.ItemProcessor(deliver, nil)
-	notDelivered := awsstepfunctions.NewPass(scope, at(StatePartNotDelivered), &awsstepfunctions.PassProps{
+	notDelivered := awsstepfunctions.NewPass(scope, at(contract.StatePartNotDelivered), &awsstepfunctions.PassProps{
 		Comment: at("The part failed (a key failed on a board, a board was offline): the later parts still run"),
 		Parameters: &map[string]any{
 			"delivered": false,
@@ -254,7 +242,7 @@ func batchDefinition(scope constructs.Construct, props Props) awsstepfunctions.I
 	})
 	part.AddCatch(notDelivered, &awsstepfunctions.CatchProps{Errors: jsii.Strings("States.ALL"), ResultPath: at("$.error")})
 
-	each := awsstepfunctions.NewMap(scope, at(StateDeliverParts), &awsstepfunctions.MapProps{
+	each := awsstepfunctions.NewMap(scope, at(contract.StateDeliverParts), &awsstepfunctions.MapProps{
 		Comment:        at("The parts one after another: a board gets one task at a time"),
 		ItemsPath:      at("$.parts"),
 		MaxConcurrency: jsii.Number(1),
@@ -262,23 +250,23 @@ func batchDefinition(scope constructs.Construct, props Props) awsstepfunctions.I
 	})
 	each.ItemProcessor(part, nil)
 
-	failed := awsstepfunctions.NewFail(scope, at(StateBatchFailed), &awsstepfunctions.FailProps{
+	failed := awsstepfunctions.NewFail(scope, at(contract.StateBatchFailed), &awsstepfunctions.FailProps{
 		Comment: at("Some part of the batch was not delivered everywhere; each board's outcome is in its part's history"),
 		Error:   at(contract.ErrDeliveryFailed),
 		CausePath: awsstepfunctions.JsonPath_Format(at("not every key of the batch ({} keys of {} events) was delivered: {}"),
 			str("$.count"), str("$.events"), awsstepfunctions.JsonPath_JsonToString(awsstepfunctions.JsonPath_ListAt(at("$.delivered")))),
 	})
-	verdict := awsstepfunctions.NewChoice(scope, at(StateEveryPart), &awsstepfunctions.ChoiceProps{
+	verdict := awsstepfunctions.NewChoice(scope, at(contract.StateEveryPart), &awsstepfunctions.ChoiceProps{
 		Comment:       at("Every part delivered?"),
 		QueryLanguage: awsstepfunctions.QueryLanguage_JSONATA,
 	}).
 		When(awsstepfunctions.Condition_Jsonata(at("{% $count($states.input.delivered[delivered = false]) = 0 %}")),
-			awsstepfunctions.NewSucceed(scope, at(StateBatchDelivered), &awsstepfunctions.SucceedProps{
+			awsstepfunctions.NewSucceed(scope, at(contract.StateBatchDelivered), &awsstepfunctions.SucceedProps{
 				Comment: at("Every key of the batch is on every board of the target (or gone)"),
 			}), nil).
 		Otherwise(failed)
 
-	return read.Next(awsstepfunctions.NewChoice(scope, at(StateAnyKeysInBatch), &awsstepfunctions.ChoiceProps{
+	return read.Next(awsstepfunctions.NewChoice(scope, at(contract.StateAnyKeysInBatch), &awsstepfunctions.ChoiceProps{
 		Comment: at("Any key left to deliver?"),
 	}).
 		When(awsstepfunctions.Condition_NumberGreaterThan(at("$.count"), jsii.Number(0)), each.Next(verdict), nil).

@@ -20,23 +20,13 @@ const (
 	DetailTypeDeleted = "Object Deleted"
 )
 
-// State names of the delete branch (mirrorDeletes).
-const (
-	StateEventKind      = "CreatedOrDeleted"
-	StateExtractDeleted = "ExtractDeleted"
-	StateDeletedMatches = "DeletedKeyMatchesPattern"
-	// DeletePrefix starts the names of the delete fan-out's states
-	// (DeleteChooseBoards, DeleteDeliverToBoard, ...).
-	DeletePrefix = "Delete"
-)
-
 // withDeletes puts the delete branch before the delivery: the event's
 // detail-type is read first, so that nothing on the delivery path reads
 // the size an Object Deleted event does not have.
 func withDeletes(scope constructs.Construct, props Props, deliver awsstepfunctions.IChainable, skipped awsstepfunctions.IChainable) awsstepfunctions.IChainable {
 	at := jsii.String
 	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
-	extract := awsstepfunctions.NewPass(scope, at(StateExtractDeleted), &awsstepfunctions.PassProps{
+	extract := awsstepfunctions.NewPass(scope, at(contract.StateExtractDeleted), &awsstepfunctions.PassProps{
 		Comment: at("Keep what the delete needs from the S3 event; the key stays URL-encoded as S3 sent it"),
 		Parameters: &map[string]any{
 			"bucket":    str("$.detail.bucket.name"),
@@ -52,7 +42,7 @@ func withDeletes(scope constructs.Construct, props Props, deliver awsstepfunctio
 		targets.Target = Target{Kind: TargetAll}
 	}
 	remove := fleet(scope, targets, FanOutProps{
-		Prefix:   DeletePrefix,
+		Prefix:   contract.DeletePrefix,
 		ExitZero: contract.OutcomeDeleted,
 		Ledger:   props.Ledger,
 		record:   ledgerKind{mode: contract.ModeDelete},
@@ -64,13 +54,13 @@ func withDeletes(scope constructs.Construct, props Props, deliver awsstepfunctio
 			{Name: at(contract.EnvKey), Value: str("$.key")},
 		},
 	})
-	deleted := extract.Next(awsstepfunctions.NewChoice(scope, at(StateDeletedMatches), &awsstepfunctions.ChoiceProps{
+	deleted := extract.Next(awsstepfunctions.NewChoice(scope, at(contract.StateDeletedMatches), &awsstepfunctions.ChoiceProps{
 		Comment: at("Delete only keys that match the configured pattern: no other key was delivered"),
 	}).
 		When(awsstepfunctions.Condition_StringMatches(at("$.key"), at(props.KeyPattern)), remove, nil).
 		Otherwise(skipped))
 
-	return awsstepfunctions.NewChoice(scope, at(StateEventKind), &awsstepfunctions.ChoiceProps{
+	return awsstepfunctions.NewChoice(scope, at(contract.StateEventKind), &awsstepfunctions.ChoiceProps{
 		Comment: at("An upload is delivered, a delete removes the delivered file"),
 	}).
 		When(awsstepfunctions.Condition_And(

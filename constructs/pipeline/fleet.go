@@ -16,47 +16,6 @@ import (
 	"github.com/edge-drop/edge-drop/contract"
 )
 
-// State names of the fleet fan-out (every target but "any").
-const (
-	StateChooseBoards    = "ChooseBoards"
-	StateListBoards      = "ListBoards"
-	StateListMoreBoards  = "ListMoreBoards"
-	StateAnyBoardsOnPage = "AnyBoardsOnPage"
-	StateDescribeBoards  = "DescribeBoards"
-	StateDeliverEach     = "DeliverToEachBoard"
-	StateDeliverBoard    = "DeliverToBoard"
-	StateCollect         = "CollectOutcomes"
-	StateFlatten         = "FlattenOutcomes"
-	StateMoreBoards      = "MoreBoards"
-	StateTally           = "TallyOutcomes"
-	StateVerdict         = "EveryBoardDelivered"
-	StateNoBoards        = "NoBoards"
-	StateSomeBoardsFail  = "SomeBoardsFailed"
-	StateFleetDelivered  = "DeliveredToEveryBoard"
-
-	// Inside each iteration: one outcome per board.
-	StateSpreadRetries        = "SpreadBoardRetries"
-	StateWaitForBoard         = "WaitForBoard"
-	StateRetryBoard           = "RetryDeliverToBoard"
-	StateBoardReported        = "BoardReported"
-	StateBoardReport          = "BoardReport"
-	StateBoardReportSync      = "BoardReportWithCounts"
-	StateBoardReportKeys      = "BoardReportWithFailedKeys"
-	StateBoardReportOdd       = "BoardReportUnknownStatus"
-	StateBoardNoReport        = "BoardExitedWithoutReport"
-	StateBoardOddResult       = "BoardUnexpectedResult"
-	StateBoardGone            = "BoardObjectGone"
-	StateClassifyBoardFailure = "ClassifyBoardFailure"
-	StateBoardOffline         = "BoardOffline"
-	StateReadBoardTask        = "ReadBoardTask"
-	StateClassifyBoardExit    = "ClassifyBoardExit"
-	StateBoardExitCode        = "BoardFailedExitCode"
-	StateBoardOtherExitCode   = "BoardFailedOtherExitCode"
-	StateBoardTaskStopped     = "BoardTaskStopped"
-	StateBoardError           = "BoardFailedError"
-	StateBoardErrorName       = "BoardFailedErrorName"
-)
-
 // OfflineErrors are what RunTask raises for a board that cannot take the
 // task now: runTask.sync turns RunTask's failures (AGENT: the board's
 // agent is disconnected; RESOURCE:*: the board is busy) into
@@ -133,7 +92,7 @@ type FanOutProps struct {
 // {board, status, exitCode, taskArn, cause} per board.
 func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.IChainable {
 	at := jsii.String
-	choose := awsstepfunctions.NewPass(scope, at(props.Prefix+StateChooseBoards), &awsstepfunctions.PassProps{
+	choose := awsstepfunctions.NewPass(scope, at(props.Prefix+contract.StateChooseBoards), &awsstepfunctions.PassProps{
 		Comment: jsii.String("The cluster query that selects the boards; outcomes accumulate over the pages"),
 		Parameters: &map[string]any{
 			"filter":   props.Filter,
@@ -157,7 +116,7 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 	}
 	deliver := describeAndDeliver(scope, props)
 	collect, flatten := collectOutcomes(scope, props)
-	tallyOnly := awsstepfunctions.NewPass(scope, at(props.Prefix+StateTally), &awsstepfunctions.PassProps{
+	tallyOnly := awsstepfunctions.NewPass(scope, at(props.Prefix+contract.StateTally), &awsstepfunctions.PassProps{
 		Comment: at("Count the boards and pick the outcomes that are failures (failed, offline)"),
 		Parameters: &map[string]any{
 			"boards": awsstepfunctions.JsonPath_ArrayLength(awsstepfunctions.JsonPath_ListAt(at("$.fleet.outcomes"))),
@@ -169,7 +128,7 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 		},
 		ResultPath: at("$.tally"),
 	})
-	verdict := awsstepfunctions.NewChoice(scope, at(props.Prefix+StateMoreBoards), &awsstepfunctions.ChoiceProps{
+	verdict := awsstepfunctions.NewChoice(scope, at(props.Prefix+contract.StateMoreBoards), &awsstepfunctions.ChoiceProps{
 		Comment: at("Another page of boards, or the verdict"),
 	}).
 		When(more, next, nil)
@@ -181,7 +140,7 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 			Otherwise(noBoards(scope, props))
 	}
 
-	anyOnPage := awsstepfunctions.NewChoice(scope, at(props.Prefix+StateAnyBoardsOnPage), &awsstepfunctions.ChoiceProps{
+	anyOnPage := awsstepfunctions.NewChoice(scope, at(props.Prefix+contract.StateAnyBoardsOnPage), &awsstepfunctions.ChoiceProps{
 		Comment: at("An empty page (no match) skips describe and delivery"),
 	}).
 		When(awsstepfunctions.Condition_IsPresent(at("$.listed.ContainerInstanceArns[0]")),
@@ -200,7 +159,7 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 func listBoards(scope constructs.Construct, props FanOutProps, more bool) awsstepfunctionstasks.CallAwsService {
 	at := jsii.String
 	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
-	id := StateListBoards
+	id := contract.StateListBoards
 	params := map[string]any{
 		"Cluster":    props.Cluster.ClusterArn(),
 		"Filter":     str("$.fleet.filter"),
@@ -209,7 +168,7 @@ func listBoards(scope constructs.Construct, props FanOutProps, more bool) awsste
 	}
 	comment := "The first page of the container instances that match the query"
 	if more {
-		id = StateListMoreBoards
+		id = contract.StateListMoreBoards
 		params["NextToken"] = str("$.listed.NextToken")
 		comment = "The next page"
 	}
@@ -228,7 +187,7 @@ func listBoards(scope constructs.Construct, props FanOutProps, more bool) awsste
 // task per board (deliverToOneBoard), MaxConcurrency at a time.
 func describeAndDeliver(scope constructs.Construct, props FanOutProps) awsstepfunctions.Chain {
 	at := jsii.String
-	describe := awsstepfunctionstasks.NewCallAwsService(scope, at(props.Prefix+StateDescribeBoards), &awsstepfunctionstasks.CallAwsServiceProps{
+	describe := awsstepfunctionstasks.NewCallAwsService(scope, at(props.Prefix+contract.StateDescribeBoards), &awsstepfunctionstasks.CallAwsServiceProps{
 		Comment:   at("Each board's name and instance id (mi-…) on this page"),
 		Service:   at("ecs"),
 		Action:    at("describeContainerInstances"),
@@ -254,7 +213,7 @@ func describeAndDeliver(scope constructs.Construct, props FanOutProps) awsstepfu
 	for _, f := range props.Carry {
 		selector[f] = awsstepfunctions.JsonPath_StringAt(at("$." + f))
 	}
-	each := awsstepfunctions.NewMap(scope, at(props.Prefix+StateDeliverEach), &awsstepfunctions.MapProps{
+	each := awsstepfunctions.NewMap(scope, at(props.Prefix+contract.StateDeliverEach), &awsstepfunctions.MapProps{
 		Comment:        at(fmt.Sprintf("One pinned task per board, %d at a time; each iteration catches its own failure", MaxConcurrency)),
 		ItemsPath:      at("$.described.instances"),
 		ItemSelector:   &selector,
@@ -284,13 +243,13 @@ func collectOutcomes(scope constructs.Construct, props FanOutProps) (collect, fl
 		return &state
 	}
 	query := map[string]any{"filter": str("$.fleet.filter"), "target": str("$.fleet.target")}
-	collect = awsstepfunctions.NewPass(scope, at(props.Prefix+StateCollect), &awsstepfunctions.PassProps{
+	collect = awsstepfunctions.NewPass(scope, at(props.Prefix+contract.StateCollect), &awsstepfunctions.PassProps{
 		Comment: at("Pair the outcomes so far with this page's (there is no array concatenation intrinsic); drop the page's description"),
 		Parameters: rebuilt(query, map[string]any{
 			"pair": awsstepfunctions.JsonPath_Array(str("$.fleet.outcomes"), str("$.page")),
 		}),
 	})
-	flatten = awsstepfunctions.NewPass(scope, at(props.Prefix+StateFlatten), &awsstepfunctions.PassProps{
+	flatten = awsstepfunctions.NewPass(scope, at(props.Prefix+contract.StateFlatten), &awsstepfunctions.PassProps{
 		Comment: at("[[so far...], [this page...]] → [so far..., this page...]"),
 		Parameters: rebuilt(map[string]any{
 			"filter":   str("$.fleet.filter"),
@@ -305,7 +264,7 @@ func collectOutcomes(scope constructs.Construct, props FanOutProps) (collect, fl
 func noBoards(scope constructs.Construct, props FanOutProps) awsstepfunctions.Fail {
 	at := jsii.String
 	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
-	return awsstepfunctions.NewFail(scope, at(props.Prefix+StateNoBoards), &awsstepfunctions.FailProps{
+	return awsstepfunctions.NewFail(scope, at(props.Prefix+contract.StateNoBoards), &awsstepfunctions.FailProps{
 		Comment: at("No registered board matches the target: nothing was delivered"),
 		Error:   at(contract.ErrNoBoards),
 		CausePath: awsstepfunctions.JsonPath_Format(at("no registered board matches {} (cluster query: {}): {} was not delivered"),
@@ -320,10 +279,10 @@ func fleetVerdict(scope constructs.Construct, props FanOutProps) awsstepfunction
 	// The cause names the boards by status; their outcomes (exit code in
 	// words, RunTask's failures) are in TallyOutcomes' output. Names only
 	// keep the cause short: a Fail's cause holds at most 32,768 characters.
-	someFailed := awsstepfunctions.NewFail(scope, at(props.Prefix+StateSomeBoardsFail), &awsstepfunctions.FailProps{
+	someFailed := awsstepfunctions.NewFail(scope, at(props.Prefix+contract.StateSomeBoardsFail), &awsstepfunctions.FailProps{
 		Comment: at("At least one board did not get the file; the cause names those boards, TallyOutcomes holds their outcomes"),
 		Error:   at(contract.ErrSomeBoardsFailed),
-		CausePath: awsstepfunctions.JsonPath_Format(at("{} was not delivered to {} of the {} boards of {}: offline {}, failed {} (outcomes: output of "+props.Prefix+StateTally+")"),
+		CausePath: awsstepfunctions.JsonPath_Format(at("{} was not delivered to {} of the {} boards of {}: offline {}, failed {} (outcomes: output of "+props.Prefix+contract.StateTally+")"),
 			props.What,
 			awsstepfunctions.JsonPath_ArrayLength(awsstepfunctions.JsonPath_ListAt(at("$.tally.undelivered"))),
 			awsstepfunctions.JsonPath_StringAt(at("$.tally.boards")),
@@ -331,11 +290,11 @@ func fleetVerdict(scope constructs.Construct, props FanOutProps) awsstepfunction
 			awsstepfunctions.JsonPath_JsonToString(awsstepfunctions.JsonPath_ListAt(at("$.tally.offline"))),
 			awsstepfunctions.JsonPath_JsonToString(awsstepfunctions.JsonPath_ListAt(at("$.tally.failed")))),
 	})
-	delivered := awsstepfunctions.NewSucceed(scope, at(props.Prefix+StateFleetDelivered), &awsstepfunctions.SucceedProps{
+	delivered := awsstepfunctions.NewSucceed(scope, at(props.Prefix+contract.StateFleetDelivered), &awsstepfunctions.SucceedProps{
 		Comment:    at("Every matching board got the file; the output is one outcome per board"),
 		OutputPath: at("$.fleet.outcomes"),
 	})
-	return awsstepfunctions.NewChoice(scope, at(props.Prefix+StateVerdict), &awsstepfunctions.ChoiceProps{
+	return awsstepfunctions.NewChoice(scope, at(props.Prefix+contract.StateVerdict), &awsstepfunctions.ChoiceProps{
 		Comment: at("Succeed unless a board failed or stayed offline"),
 	}).
 		When(awsstepfunctions.Condition_IsPresent(at("$.tally.undelivered[0]")), someFailed, nil).
@@ -405,7 +364,7 @@ func deliverToOneBoard(scope constructs.Construct, props FanOutProps) awsstepfun
 	again.AddCatch(classify, catchAll)
 	run.Next(result)
 	spread.Next(again).Next(result)
-	unnamed := awsstepfunctions.NewPass(scope, at(props.Prefix+StateUnnamedBoard), &awsstepfunctions.PassProps{
+	unnamed := awsstepfunctions.NewPass(scope, at(props.Prefix+contract.StateUnnamedBoard), &awsstepfunctions.PassProps{
 		Comment: at("Not a board: no " + contract.AttrBoard + " attribute; its instance id stands for the name"),
 		Parameters: &map[string]any{
 			"board":    str("$.instance"),
@@ -422,7 +381,7 @@ func deliverToOneBoard(scope constructs.Construct, props FanOutProps) awsstepfun
 			o.Next(record)
 		}
 	}
-	return awsstepfunctions.NewChoice(scope, at(props.Prefix+StateBoardIsNamed), &awsstepfunctions.ChoiceProps{
+	return awsstepfunctions.NewChoice(scope, at(props.Prefix+contract.StateBoardIsNamed), &awsstepfunctions.ChoiceProps{
 		Comment: at("A group member without a board name gets no task: its outcome says why"),
 	}).
 		When(awsstepfunctions.Condition_IsPresent(at("$.names[0]")), run, nil).
@@ -481,19 +440,19 @@ func boardTasks(scope constructs.Construct, props FanOutProps) (run, again awsst
 			TaskTimeout: awsstepfunctions.Timeout_Duration(awscdk.Duration_Seconds(jsii.Number(props.Timing.TaskTimeout.Seconds()))),
 		})
 	}
-	run = runTask(StateDeliverBoard, "Run the task on this board only; it ends with the task's report, or when the task stops")
-	again = runTask(StateRetryBoard, "The board was busy or offline: try again until offlineWait has passed (no jitter: the waits add up to it)")
+	run = runTask(contract.StateDeliverBoard, "Run the task on this board only; it ends with the task's report, or when the task stops")
+	again = runTask(contract.StateRetryBoard, "The board was busy or offline: try again until offlineWait has passed (no jitter: the waits add up to it)")
 	for _, r := range props.Timing.retries() {
 		again.AddRetry(r.props())
 	}
-	spreadPass := awsstepfunctions.NewPass(scope, at(props.Prefix+StateSpreadRetries), &awsstepfunctions.PassProps{
+	spreadPass := awsstepfunctions.NewPass(scope, at(props.Prefix+contract.StateSpreadRetries), &awsstepfunctions.PassProps{
 		Comment: at(fmt.Sprintf("Busy, offline or ECS throttled: a random 0-%d s first wait, so that executions that failed together retry apart", int(offlineSpread.Seconds()))),
 		Parameters: &map[string]any{
 			"seconds": awsstepfunctions.JsonPath_MathRandom(jsii.Number(0), jsii.Number(offlineSpread.Seconds())),
 		},
 		ResultPath: at("$.spread"),
 	})
-	wait := awsstepfunctions.NewWait(scope, at(props.Prefix+StateWaitForBoard), &awsstepfunctions.WaitProps{
+	wait := awsstepfunctions.NewWait(scope, at(props.Prefix+contract.StateWaitForBoard), &awsstepfunctions.WaitProps{
 		Comment: at("The spread wait"),
 		Time:    awsstepfunctions.WaitTime_SecondsPath(at("$.spread.seconds")),
 	})
@@ -520,14 +479,14 @@ func reportedOutcome(o *boardOutcomes, props FanOutProps) awsstepfunctions.Choic
 	withKeys := awsstepfunctions.JsonPath_Format(at("{}; failed keys: {}"), str(reportSummary),
 		awsstepfunctions.JsonPath_JsonToString(awsstepfunctions.JsonPath_ListAt(at(reportFailed))))
 	sync := map[string]any{"sync": awsstepfunctions.JsonPath_ObjectAt(at(reportSync))}
-	reported := o.outcome(StateBoardReport, "The task's report: its status and summary", str(reportStatus), exitCode, nil, str(reportSummary))
-	reportedSync := o.with(StateBoardReportSync, "The task's report with a sync's counts", str(reportStatus), exitCode, nil, str(reportSummary), sync)
-	reportedKeys := o.with(StateBoardReportKeys, "The task's report with a sync's counts and its first failed keys", str(reportStatus), exitCode, nil, withKeys, sync)
-	odd := o.outcome(StateBoardReportOdd, "A report whose status is not an outcome word: a failure", contract.OutcomeFailed, exitCode, nil,
+	reported := o.outcome(contract.StateBoardReport, "The task's report: its status and summary", str(reportStatus), exitCode, nil, str(reportSummary))
+	reportedSync := o.with(contract.StateBoardReportSync, "The task's report with a sync's counts", str(reportStatus), exitCode, nil, str(reportSummary), sync)
+	reportedKeys := o.with(contract.StateBoardReportKeys, "The task's report with a sync's counts and its first failed keys", str(reportStatus), exitCode, nil, withKeys, sync)
+	odd := o.outcome(contract.StateBoardReportOdd, "A report whose status is not an outcome word: a failure", contract.OutcomeFailed, exitCode, nil,
 		awsstepfunctions.JsonPath_Format(at("the task reported status {}: {}"), str(reportStatus), str(reportSummary)))
-	noReport := o.outcome(StateBoardNoReport, "The task exited 0 without a report (an older image, or the report could not be sent)",
+	noReport := o.outcome(contract.StateBoardNoReport, "The task exited 0 without a report (an older image, or the report could not be sent)",
 		exitZero, awsstepfunctions.JsonPath_NumberAt(at(stoppedExit)), str(stoppedTaskArn), noReport(exitZero))
-	oddResult := o.outcome(StateBoardOddResult, "Neither a report nor a stopped task: a failure, the result as it is", contract.OutcomeFailed, nil, nil,
+	oddResult := o.outcome(contract.StateBoardOddResult, "Neither a report nor a stopped task: a failure, the result as it is", contract.OutcomeFailed, nil, nil,
 		awsstepfunctions.JsonPath_Format(at("the task's result is neither a report nor a stopped task: {}"),
 			awsstepfunctions.JsonPath_JsonToString(awsstepfunctions.JsonPath_ObjectAt(at("$.task")))))
 	words := make([]string, 0, len(contract.Outcomes))
@@ -539,7 +498,7 @@ func reportedOutcome(o *boardOutcomes, props FanOutProps) awsstepfunctions.Choic
 	known := []awsstepfunctions.Condition{statusIs(words...)}
 	isSync := []awsstepfunctions.Condition{awsstepfunctions.Condition_IsPresent(at(reportSync))}
 	hasKeys := []awsstepfunctions.Condition{awsstepfunctions.Condition_IsPresent(at(reportFailed + "[0]"))}
-	return awsstepfunctions.NewChoice(o.scope, at(props.Prefix+StateBoardReported), &awsstepfunctions.ChoiceProps{
+	return awsstepfunctions.NewChoice(o.scope, at(props.Prefix+contract.StateBoardReported), &awsstepfunctions.ChoiceProps{
 		Comment: at("The task's report (its words), or without one the exit code"),
 	}).
 		When(and(isReport(), known, isSync, hasKeys), reportedKeys, nil).
@@ -557,31 +516,31 @@ func failureOutcome(o *boardOutcomes, props FanOutProps) awsstepfunctions.Choice
 	at := jsii.String
 	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
 	scope := o.scope
-	offline := o.outcome(StateBoardOffline, "Busy or offline for all of offlineWait: RunTask's failures are the cause",
+	offline := o.outcome(contract.StateBoardOffline, "Busy or offline for all of offlineWait: RunTask's failures are the cause",
 		contract.OutcomeOffline, nil, nil,
 		awsstepfunctions.JsonPath_Format(at("{}: {}"), str("$.error.Error"), str("$.error.Cause")))
-	gone := o.outcome(StateBoardGone, "Exit 4 without a report: the object is not in the bucket any more (not a failure)", contract.OutcomeGone,
+	gone := o.outcome(contract.StateBoardGone, "Exit 4 without a report: the object is not in the bucket any more (not a failure)", contract.OutcomeGone,
 		awsstepfunctions.JsonPath_NumberAt(at(failedExitCode)), str(failedTaskArn), contract.ExitNotFound.Describe())
-	exitKnown := o.outcome(StateBoardExitCode, "The task exited with one of edge-drop-task's codes", contract.OutcomeFailed,
+	exitKnown := o.outcome(contract.StateBoardExitCode, "The task exited with one of edge-drop-task's codes", contract.OutcomeFailed,
 		awsstepfunctions.JsonPath_NumberAt(at(failedExitCode)), str(failedTaskArn),
 		awsstepfunctions.JsonPath_ArrayGetItem(awsstepfunctions.JsonPath_ListAt(at("$.failure.exitCodes")), awsstepfunctions.JsonPath_NumberAt(at(failedExitCode))))
-	exitOther := o.outcome(StateBoardOtherExitCode, "An exit code edge-drop-task does not use (above 128: killed by signal code-128)", contract.OutcomeFailed,
+	exitOther := o.outcome(contract.StateBoardOtherExitCode, "An exit code edge-drop-task does not use (above 128: killed by signal code-128)", contract.OutcomeFailed,
 		awsstepfunctions.JsonPath_NumberAt(at(failedExitCode)), str(failedTaskArn),
 		awsstepfunctions.JsonPath_Format(at("exit {}: not an edge-drop-task exit code"), str(failedExitCode)))
-	stopped := o.outcome(StateBoardTaskStopped, "The container never exited: ECS's reason", contract.OutcomeFailed,
+	stopped := o.outcome(contract.StateBoardTaskStopped, "The container never exited: ECS's reason", contract.OutcomeFailed,
 		nil, str(failedTaskArn), awsstepfunctions.JsonPath_Format(at("task stopped without an exit code: {}"), str(failedTask+".StoppedReason")))
-	withCause := o.outcome(StateBoardError, "Any other error: its name and cause", contract.OutcomeFailed, nil, nil,
+	withCause := o.outcome(contract.StateBoardError, "Any other error: its name and cause", contract.OutcomeFailed, nil, nil,
 		awsstepfunctions.JsonPath_Format(at("{}: {}"), str("$.error.Error"), str("$.error.Cause")))
-	nameOnly := o.outcome(StateBoardErrorName, "An error without a cause: its name", contract.OutcomeFailed, nil, nil, str("$.error.Error"))
+	nameOnly := o.outcome(contract.StateBoardErrorName, "An error without a cause: its name", contract.OutcomeFailed, nil, nil, str("$.error.Error"))
 
-	readTask := readStoppedTask(scope, props.Prefix+StateReadBoardTask, "The cause of States.TaskFailed is the stopped task as JSON",
-		props.Prefix+StateClassifyBoardExit, exitBranches{gone: gone, known: exitKnown, other: exitOther, stopped: stopped, neither: withCause})
+	readTask := readStoppedTask(scope, props.Prefix+contract.StateReadBoardTask, "The cause of States.TaskFailed is the stopped task as JSON",
+		props.Prefix+contract.StateClassifyBoardExit, exitBranches{gone: gone, known: exitKnown, other: exitOther, stopped: stopped, neither: withCause})
 
 	offlineNames := make([]awsstepfunctions.Condition, 0, len(OfflineErrors))
 	for _, e := range OfflineErrors {
 		offlineNames = append(offlineNames, awsstepfunctions.Condition_StringEquals(at("$.error.Error"), at(e)))
 	}
-	return awsstepfunctions.NewChoice(scope, at(props.Prefix+StateClassifyBoardFailure), &awsstepfunctions.ChoiceProps{
+	return awsstepfunctions.NewChoice(scope, at(props.Prefix+contract.StateClassifyBoardFailure), &awsstepfunctions.ChoiceProps{
 		Comment: at("Offline (RunTask placed nothing for offlineWait), a task that ran and failed, or any other error"),
 	}).
 		When(and([]awsstepfunctions.Condition{awsstepfunctions.Condition_Or(offlineNames...)}, causeGiven()), offline, nil).

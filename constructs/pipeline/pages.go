@@ -22,27 +22,8 @@ import (
 // history events and 256 KiB of state (FleetTiming.PageEvents,
 // PagedEvents); docs/scale.md argues this against a Distributed Map.
 
-// State names of a paged delivery: the parent's.
-const (
-	StateListBoardPage     = "ListBoardPage"
-	StateListNextBoardPage = "ListNextBoardPage"
-	StateAnyBoardsInPage   = "AnyBoardsInPage"
-	StateDeliverToPage     = "DeliverToPage"
-	StatePageNotDelivered  = "CountPageAsFailed"
-	StateAddPage           = "AddPageSummary"
-	StateFlattenNames      = "FlattenBoardNames"
-	StateMorePages         = "MorePages"
-	StateTallyPages        = "TallyPages"
-)
-
-// State names of a paged delivery: the child's, around FanOut.
-const (
-	StateFirstBoards    = "FirstBoardsOfPage"
-	StateNextBoards     = "NextBoardsOfPage"
-	StateSummarizePage  = "SummarizePage"
-	StatePageDelivered  = "PageReported"
-	StateChildMachineID = "Page"
-)
+// PageMachineID is the construct ID of the page (child) state machine.
+const PageMachineID = "Page"
 
 // BoardsPerChild is one child execution's page: listContainerInstances
 // returns at most 100 ARNs, about 10 KB of the parent's state. A child's
@@ -75,7 +56,7 @@ func pageOfArns(scope constructs.Construct, prefix string) (first, next nextable
 	at := jsii.String
 	num := func(p string) *float64 { return awsstepfunctions.JsonPath_NumberAt(at(p)) }
 	chunks := awsstepfunctions.JsonPath_ArrayPartition(awsstepfunctions.JsonPath_ListAt(at("$.arns")), jsii.Number(BoardsPerPage))
-	first = awsstepfunctions.NewPass(scope, at(prefix+StateFirstBoards), &awsstepfunctions.PassProps{
+	first = awsstepfunctions.NewPass(scope, at(prefix+contract.StateFirstBoards), &awsstepfunctions.PassProps{
 		Comment: at(fmt.Sprintf("The page's ARNs in chunks of %d (DescribeContainerInstances' share of the state), the first of them", BoardsPerPage)),
 		Parameters: &map[string]any{
 			"chunks":                chunks,
@@ -85,7 +66,7 @@ func pageOfArns(scope constructs.Construct, prefix string) (first, next nextable
 		},
 		ResultPath: at("$.listed"),
 	})
-	next = awsstepfunctions.NewPass(scope, at(prefix+StateNextBoards), &awsstepfunctions.PassProps{
+	next = awsstepfunctions.NewPass(scope, at(prefix+contract.StateNextBoards), &awsstepfunctions.PassProps{
 		Comment: at("The next chunk of the page"),
 		Parameters: &map[string]any{
 			"chunks":                awsstepfunctions.JsonPath_ListAt(at("$.listed.chunks")),
@@ -108,7 +89,7 @@ func summarizePage(scope constructs.Construct, prefix string) awsstepfunctions.I
 	for _, w := range contract.Outcomes {
 		counts[w] = awsstepfunctions.JsonPath_ArrayLength(awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$.fleet.outcomes[?(@.status == '%s')]", w))))
 	}
-	return awsstepfunctions.NewPass(scope, at(prefix+StateSummarizePage), &awsstepfunctions.PassProps{
+	return awsstepfunctions.NewPass(scope, at(prefix+contract.StateSummarizePage), &awsstepfunctions.PassProps{
 		Comment: at("The page in numbers for the parent; every board's outcome is in TallyOutcomes' output"),
 		Parameters: &map[string]any{
 			contract.SummaryBoards:      awsstepfunctions.JsonPath_NumberAt(at("$.tally.boards")),
@@ -118,7 +99,7 @@ func summarizePage(scope constructs.Construct, prefix string) awsstepfunctions.I
 			contract.SummaryPagesFailed: 0,
 		},
 		ResultPath: at("$.summary"),
-	}).Next(awsstepfunctions.NewSucceed(scope, at(prefix+StatePageDelivered), &awsstepfunctions.SucceedProps{
+	}).Next(awsstepfunctions.NewSucceed(scope, at(prefix+contract.StatePageDelivered), &awsstepfunctions.SucceedProps{
 		Comment:    at("The output is the page's summary"),
 		OutputPath: at("$.summary"),
 	}))
@@ -134,7 +115,7 @@ func pagedFanOut(scope constructs.Construct, props Props, fan FanOutProps) awsst
 	if props.child != nil {
 		props.child.machine = child
 	}
-	choose := awsstepfunctions.NewPass(scope, name(StateChooseBoards), &awsstepfunctions.PassProps{
+	choose := awsstepfunctions.NewPass(scope, name(contract.StateChooseBoards), &awsstepfunctions.PassProps{
 		Comment: at(fmt.Sprintf("The cluster query that selects the boards; one child execution per page of %d, their summaries add up", BoardsPerChild)),
 		Parameters: &map[string]any{
 			"filter":  fan.Filter,
@@ -148,7 +129,7 @@ func pagedFanOut(scope constructs.Construct, props Props, fan FanOutProps) awsst
 	addPage, pageFailed, flatten := pageSummaryStates(scope, fan)
 	deliver.AddCatch(pageFailed, &awsstepfunctions.CatchProps{Errors: jsii.Strings("States.ALL"), ResultPath: at("$.pageError")})
 
-	morePages := awsstepfunctions.NewChoice(scope, name(StateMorePages), &awsstepfunctions.ChoiceProps{
+	morePages := awsstepfunctions.NewChoice(scope, name(contract.StateMorePages), &awsstepfunctions.ChoiceProps{
 		Comment: at("Another page of boards, or the verdict"),
 	}).
 		When(awsstepfunctions.Condition_And(
@@ -158,7 +139,7 @@ func pagedFanOut(scope constructs.Construct, props Props, fan FanOutProps) awsst
 		Otherwise(pagedVerdict(scope, fan))
 	deliver.Next(addPage).Next(flatten).Next(morePages)
 	pageFailed.Next(flatten)
-	anyInPage := awsstepfunctions.NewChoice(scope, name(StateAnyBoardsInPage), &awsstepfunctions.ChoiceProps{
+	anyInPage := awsstepfunctions.NewChoice(scope, name(contract.StateAnyBoardsInPage), &awsstepfunctions.ChoiceProps{
 		Comment: at("An empty page (no match) starts no child"),
 	}).
 		When(awsstepfunctions.Condition_IsPresent(at("$.listed.ContainerInstanceArns[0]")), deliver, nil).
@@ -178,7 +159,7 @@ func pagedFanOut(scope constructs.Construct, props Props, fan FanOutProps) awsst
 func listBoardPage(scope constructs.Construct, props Props, fan FanOutProps, more bool) awsstepfunctionstasks.CallAwsService {
 	at := jsii.String
 	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
-	id := StateListBoardPage
+	id := contract.StateListBoardPage
 	params := map[string]any{
 		"Cluster":    props.Cluster.ClusterArn(),
 		"Filter":     str("$.fleet.filter"),
@@ -187,7 +168,7 @@ func listBoardPage(scope constructs.Construct, props Props, fan FanOutProps, mor
 	}
 	comment := fmt.Sprintf("The first %d container instances that match the query", BoardsPerChild)
 	if more {
-		id = StateListNextBoardPage
+		id = contract.StateListNextBoardPage
 		params["NextToken"] = str("$.listed.NextToken")
 		comment = "The next page"
 	}
@@ -220,7 +201,7 @@ func deliverToPage(scope constructs.Construct, fan FanOutProps, child awsstepfun
 	for _, f := range fan.Carry {
 		input[f] = str("$." + f)
 	}
-	deliver := awsstepfunctionstasks.NewStepFunctionsStartExecution(scope, at(fan.Prefix+StateDeliverToPage), &awsstepfunctionstasks.StepFunctionsStartExecutionProps{
+	deliver := awsstepfunctionstasks.NewStepFunctionsStartExecution(scope, at(fan.Prefix+contract.StateDeliverToPage), &awsstepfunctionstasks.StepFunctionsStartExecutionProps{
 		Comment:             at("One child execution delivers to this page's boards and returns its summary (.sync:2: the output as JSON)"),
 		StateMachine:        child,
 		IntegrationPattern:  awsstepfunctions.IntegrationPattern_RUN_JOB,
@@ -273,7 +254,7 @@ func pageSummaryStates(scope constructs.Construct, fan FanOutProps) (addPage, pa
 	pair := func(field string) *string {
 		return awsstepfunctions.JsonPath_Array(str("$.fleet.summary."+field+capped), str("$.page.summary."+field+capped))
 	}
-	addPage = awsstepfunctions.NewPass(scope, name(StateAddPage), &awsstepfunctions.PassProps{
+	addPage = awsstepfunctions.NewPass(scope, name(contract.StateAddPage), &awsstepfunctions.PassProps{
 		Comment: at("Add the page's summary to the fleet's"),
 		Parameters: rebuilt(map[string]any{
 			contract.SummaryBoards:      sum(contract.SummaryBoards, num("$.page.summary."+contract.SummaryBoards)),
@@ -294,7 +275,7 @@ func pageSummaryStates(scope constructs.Construct, fan FanOutProps) (addPage, pa
 	keep := func(field string) *string {
 		return awsstepfunctions.JsonPath_Array(str("$.fleet.summary."+field+capped), awsstepfunctions.JsonPath_Array())
 	}
-	pageFailed = awsstepfunctions.NewPass(scope, name(StatePageNotDelivered), &awsstepfunctions.PassProps{
+	pageFailed = awsstepfunctions.NewPass(scope, name(contract.StatePageNotDelivered), &awsstepfunctions.PassProps{
 		Comment: at("The child execution failed: every board of its page counts as failed (its error is in DeliverToPage's events)"),
 		Parameters: rebuilt(map[string]any{
 			contract.SummaryBoards:      sum(contract.SummaryBoards, pageSize),
@@ -308,7 +289,7 @@ func pageSummaryStates(scope constructs.Construct, fan FanOutProps) (addPage, pa
 	for _, w := range contract.Outcomes {
 		counts[w] = num("$.fleet.summary." + contract.SummaryCounts + "." + w)
 	}
-	flatten = awsstepfunctions.NewPass(scope, name(StateFlattenNames), &awsstepfunctions.PassProps{
+	flatten = awsstepfunctions.NewPass(scope, name(contract.StateFlattenNames), &awsstepfunctions.PassProps{
 		Comment: at("[[so far...], [this page...]] → [so far..., this page...]"),
 		Parameters: rebuilt(map[string]any{
 			contract.SummaryBoards:      num("$.fleet.summary." + contract.SummaryBoards),
@@ -335,7 +316,7 @@ func pagedVerdict(scope constructs.Construct, fan FanOutProps) awsstepfunctions.
 	for _, w := range contract.Outcomes {
 		counts[w] = num("$.fleet.summary." + contract.SummaryCounts + "." + w)
 	}
-	tally := awsstepfunctions.NewPass(scope, name(StateTallyPages), &awsstepfunctions.PassProps{
+	tally := awsstepfunctions.NewPass(scope, name(contract.StateTallyPages), &awsstepfunctions.PassProps{
 		Comment: at(fmt.Sprintf("The fleet in numbers; at most %d offline and %d failed boards by name", NamedBoardsCap, NamedBoardsCap)),
 		Parameters: &map[string]any{
 			contract.SummaryBoards:      num("$.fleet.summary." + contract.SummaryBoards),
@@ -349,7 +330,7 @@ func pagedVerdict(scope constructs.Construct, fan FanOutProps) awsstepfunctions.
 		},
 		ResultPath: at("$.fleet.summary"),
 	})
-	someFailed := awsstepfunctions.NewFail(scope, name(StateSomeBoardsFail), &awsstepfunctions.FailProps{
+	someFailed := awsstepfunctions.NewFail(scope, name(contract.StateSomeBoardsFail), &awsstepfunctions.FailProps{
 		Comment: at("At least one board did not get the file; the cause counts them and names the first ones, the children's histories hold their outcomes"),
 		Error:   at(contract.ErrSomeBoardsFailed),
 		CausePath: awsstepfunctions.JsonPath_Format(at(fmt.Sprintf("{} was not delivered to {} of the {} boards of {}: offline {}, failed {} (at most %d names each; {} pages failed; outcomes: the DeliverToPage child executions)", NamedBoardsCap)),
@@ -361,11 +342,11 @@ func pagedVerdict(scope constructs.Construct, fan FanOutProps) awsstepfunctions.
 			awsstepfunctions.JsonPath_JsonToString(list("$.fleet.summary."+contract.SummaryFailed)),
 			str("$.fleet.summary."+contract.SummaryPagesFailed)),
 	})
-	delivered := awsstepfunctions.NewSucceed(scope, name(StateFleetDelivered), &awsstepfunctions.SucceedProps{
+	delivered := awsstepfunctions.NewSucceed(scope, name(contract.StateFleetDelivered), &awsstepfunctions.SucceedProps{
 		Comment:    at("Every matching board got the file; the output is the fleet's summary"),
 		OutputPath: at("$.fleet.summary"),
 	})
-	return tally.Next(awsstepfunctions.NewChoice(scope, name(StateVerdict), &awsstepfunctions.ChoiceProps{
+	return tally.Next(awsstepfunctions.NewChoice(scope, name(contract.StateVerdict), &awsstepfunctions.ChoiceProps{
 		Comment: at("No board at all, some not delivered, or every one"),
 	}).
 		When(awsstepfunctions.Condition_NumberEquals(at("$.fleet.summary."+contract.SummaryBoards), jsii.Number(0)), noBoards(scope, fan), nil).
@@ -389,7 +370,7 @@ func emptySummary() map[string]any {
 // over the ARNs of its input, ending in the page's summary. Its role is
 // the fleet role (RunTask pinned to the cluster, describe its boards).
 func newPageMachine(scope constructs.Construct, props Props, fan FanOutProps) awsstepfunctions.StateMachine {
-	c := constructs.NewConstruct(scope, jsii.String(StateChildMachineID))
+	c := constructs.NewConstruct(scope, jsii.String(PageMachineID))
 	fan.page = true
 	fan.Redeliver = nil // the parent narrowed the query; the child gets ARNs
 	fan.Filter = awsstepfunctions.JsonPath_StringAt(jsii.String("$.fleet.filter"))

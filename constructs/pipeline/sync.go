@@ -23,15 +23,6 @@ import (
 	"github.com/edge-drop/edge-drop/contract"
 )
 
-// State names of the sync state machine before its fan-out.
-const (
-	StateSyncWhich   = "WhichBoards"
-	StateBoardNameOK = "BoardIsAName"
-	StateBadBoard    = "BadBoard"
-	StateSyncOne     = "SyncOneBoard"
-	StateSyncAll     = "SyncEveryBoard"
-)
-
 // SyncInputBoard is the field of the sync's input that names one board:
 // {} syncs every board of the target, {"board": "shop-1"} that board.
 const SyncInputBoard = "board"
@@ -172,14 +163,14 @@ func syncDefinition(scope constructs.Construct, props SyncProps, timing FleetTim
 		record:      ledgerKind{sync: true},
 	})
 
-	all := awsstepfunctions.NewPass(scope, at(StateSyncAll), &awsstepfunctions.PassProps{
+	all := awsstepfunctions.NewPass(scope, at(contract.StateSyncAll), &awsstepfunctions.PassProps{
 		Comment:    at("Every board of the target"),
 		Parameters: &map[string]any{"filter": filter, "target": target, "what": what},
 		ResultPath: at("$.query"),
 	}).Next(fan)
 	// The one place the input's text reaches a cluster query: only after
 	// BoardIsAName has proven it a name.
-	one := awsstepfunctions.NewPass(scope, at(StateSyncOne), &awsstepfunctions.PassProps{
+	one := awsstepfunctions.NewPass(scope, at(contract.StateSyncOne), &awsstepfunctions.PassProps{
 		Comment: at("The named board, if the target has it"),
 		Parameters: &map[string]any{
 			"filter": awsstepfunctions.JsonPath_Format(at(filter+" and attribute:"+contract.AttrBoard+" == {}"), str(board)),
@@ -189,14 +180,14 @@ func syncDefinition(scope constructs.Construct, props SyncProps, timing FleetTim
 		ResultPath: at("$.query"),
 	}).Next(fan)
 
-	bad := awsstepfunctions.NewFail(scope, at(StateBadBoard), &awsstepfunctions.FailProps{
+	bad := awsstepfunctions.NewFail(scope, at(contract.StateBadBoard), &awsstepfunctions.FailProps{
 		Comment: at("The input's board is not a name: nothing was asked of ECS"),
 		Error:   at(contract.ErrBadTarget),
 		Cause:   at(`the input's "board" must be a board name (` + contract.NameRule + `), or leave it out to sync every board: nothing was synced`),
 	})
-	isName := nameCheck(scope, at(StateBoardNameOK), board, bad, one)
+	isName := nameCheck(scope, at(contract.StateBoardNameOK), board, bad, one)
 
-	return awsstepfunctions.NewChoice(scope, at(StateSyncWhich), &awsstepfunctions.ChoiceProps{
+	return awsstepfunctions.NewChoice(scope, at(contract.StateSyncWhich), &awsstepfunctions.ChoiceProps{
 		Comment: at(`{} syncs every board of the target, {"board": "<name>"} that board`),
 	}).
 		When(awsstepfunctions.Condition_And(

@@ -29,17 +29,6 @@ const (
 	TargetRouted = contract.TargetRouted // the board or group the key names after RoutePrefix
 )
 
-// State names of routing by key.
-const (
-	StateRouted       = "KeyIsRouted"
-	StateReadRoute    = "ReadRoute"
-	StateRouteIsName  = "RouteIsAName"
-	StateBadTarget    = "BadTarget"
-	StateUnroutedKey  = "NotRouted"
-	StateBoardIsNamed = "BoardIsNamed"
-	StateUnnamedBoard = "BoardHasNoName"
-)
-
 // isNotAName is true when the string at path (of the state's input) is
 // not a board or group name: not a string, or not matching
 // contract.NamePattern itself, its length (1-63) included. JSONPath cannot
@@ -143,13 +132,13 @@ func fleet(scope constructs.Construct, props Props, fan FanOutProps) awsstepfunc
 		})
 	}
 	usage := fmt.Sprintf("keys are %s<board-or-group>/<path>", t.RoutePrefix)
-	notRouted := bad(StateUnroutedKey, "The key names no target: nothing was asked of ECS",
+	notRouted := bad(contract.StateUnroutedKey, "The key names no target: nothing was asked of ECS",
 		"{} names no board or group: "+usage+": not delivered", what)
-	badName := bad(StateBadTarget, "The target is not a valid name: it never reaches a cluster query",
+	badName := bad(contract.StateBadTarget, "The target is not a valid name: it never reaches a cluster query",
 		"{}: {} is not a valid board or group name ("+contract.NameRule+"): not delivered", what, str(target))
 
 	comps := StripComponents(t.RoutePrefix) - 1
-	readRoute := awsstepfunctions.NewPass(scope, name(StateReadRoute), &awsstepfunctions.PassProps{
+	readRoute := awsstepfunctions.NewPass(scope, name(contract.StateReadRoute), &awsstepfunctions.PassProps{
 		Comment: at("The key's component after the routing prefix"),
 		Parameters: &map[string]any{
 			"target": awsstepfunctions.JsonPath_ArrayGetItem(
@@ -157,13 +146,13 @@ func fleet(scope constructs.Construct, props Props, fan FanOutProps) awsstepfunc
 		},
 		ResultPath: at("$.route"),
 	})
-	isName := nameCheck(scope, name(StateRouteIsName), target, badName, fanOut(scope, props, fan))
+	isName := nameCheck(scope, name(contract.StateRouteIsName), target, badName, fanOut(scope, props, fan))
 
 	// The key is URL-encoded as S3 sent it; the prefix holds only
 	// characters S3 does not encode (config checks it), so it matches as
 	// written. An empty target ("to//x") or no path after it ("to/x") is
 	// not a route.
-	return awsstepfunctions.NewChoice(scope, name(StateRouted), &awsstepfunctions.ChoiceProps{
+	return awsstepfunctions.NewChoice(scope, name(contract.StateRouted), &awsstepfunctions.ChoiceProps{
 		Comment: at("Is the key " + t.RoutePrefix + "<board-or-group>/<path>?"),
 	}).
 		When(awsstepfunctions.Condition_And(

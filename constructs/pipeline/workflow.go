@@ -16,42 +16,6 @@ import (
 	"github.com/edge-drop/edge-drop/contract"
 )
 
-// State names: the ASL definition, the local demo and the tests share them.
-const (
-	StateExtract  = "Extract"
-	StateMatches  = "KeyMatchesPattern"
-	StateSkipped  = "Skipped"
-	StateSize     = "SizeWithinLimit"
-	StateTooLarge = "TooLarge"
-	StateDownload = "DownloadToBoard"
-	StateFailed   = "DeliveryFailed"
-	// The task's outcome: its report, or without one its exit code.
-	StateReported          = "TaskReported"
-	StateReportedDelivered = "ReportedDelivered"
-	StateReportedGone      = "ReportedGone"
-	StateDescribeReport    = "DescribeReportedFailure"
-	StateNoReport          = "ExitedWithoutReport"
-	StateDescribeResult    = "DescribeUnexpectedResult"
-	StateExitGone          = "ExitNotFound"
-	StateDelivered         = "Delivered"
-	// StateGone ends an execution whose object was deleted before its
-	// delivery ran: nothing to deliver, not a failure (no alarm).
-	StateGone = "Gone"
-)
-
-// The failure path between DownloadToBoard's Catch and DeliveryFailed: it
-// turns the caught error into one readable line ($.failure.reason).
-const (
-	StateClassifyFailure   = "ClassifyFailure"
-	StateReadStoppedTask   = "ReadStoppedTask"
-	StateClassifyExit      = "ClassifyExit"
-	StateDescribeExit      = "DescribeExitCode"
-	StateDescribeOtherExit = "DescribeOtherExitCode"
-	StateDescribeStopped   = "DescribeStoppedTask"
-	StateDescribeError     = "DescribeError"
-	StateDescribeErrorName = "DescribeErrorName"
-)
-
 // APIFaultErrors are the ECS API errors worth retrying soon, on the
 // single-board path and in every fan-out: service faults and explicit
 // throttling. (ECS.AmazonECSException, which also carries capacity
@@ -167,7 +131,7 @@ func (p Props) fansOut() bool { return p.Target.Kind != TargetAny || p.MirrorDel
 // DownloadToBoard, with Skipped for other keys, TooLarge for objects over
 // the limit and DeliveryFailed when the task fails.
 func definition(scope constructs.Construct, props Props) awsstepfunctions.IChainable {
-	extract := awsstepfunctions.NewPass(scope, jsii.String(StateExtract), &awsstepfunctions.PassProps{
+	extract := awsstepfunctions.NewPass(scope, jsii.String(contract.StateExtract), &awsstepfunctions.PassProps{
 		Comment: jsii.String("Keep what the task needs from the S3 event; the key stays URL-encoded as S3 sent it"),
 		Parameters: &map[string]any{
 			"bucket": awsstepfunctions.JsonPath_StringAt(jsii.String("$.detail.bucket.name")),
@@ -180,7 +144,7 @@ func definition(scope constructs.Construct, props Props) awsstepfunctions.IChain
 		},
 	})
 
-	skipped := awsstepfunctions.NewSucceed(scope, jsii.String(StateSkipped), &awsstepfunctions.SucceedProps{
+	skipped := awsstepfunctions.NewSucceed(scope, jsii.String(contract.StateSkipped), &awsstepfunctions.SucceedProps{
 		Comment: jsii.String("The key does not match the pattern: nothing to deliver"),
 	})
 
@@ -201,7 +165,7 @@ func definition(scope constructs.Construct, props Props) awsstepfunctions.IChain
 
 	// Nothing larger than the board accepts reaches it: the execution ends
 	// here, before RunTask, with the size and the limit in the cause.
-	tooLarge := awsstepfunctions.NewFail(scope, jsii.String(StateTooLarge), &awsstepfunctions.FailProps{
+	tooLarge := awsstepfunctions.NewFail(scope, jsii.String(contract.StateTooLarge), &awsstepfunctions.FailProps{
 		Comment: jsii.String("The object is larger than maxObjectMiB: nothing was started on the board"),
 		Error:   jsii.String(contract.ErrTooLarge),
 		CausePath: awsstepfunctions.JsonPath_Format(jsii.String(fmt.Sprintf(
@@ -211,13 +175,13 @@ func definition(scope constructs.Construct, props Props) awsstepfunctions.IChain
 			awsstepfunctions.JsonPath_StringAt(jsii.String("$.key")),
 			awsstepfunctions.JsonPath_StringAt(jsii.String("$.size"))),
 	})
-	sizeCheck := awsstepfunctions.NewChoice(scope, jsii.String(StateSize), &awsstepfunctions.ChoiceProps{
+	sizeCheck := awsstepfunctions.NewChoice(scope, jsii.String(contract.StateSize), &awsstepfunctions.ChoiceProps{
 		Comment: jsii.String("Refuse objects larger than the board accepts before anything runs on it"),
 	}).
 		When(awsstepfunctions.Condition_NumberGreaterThan(jsii.String("$.size"), jsii.Number(float64(props.MaxObjectBytes))), tooLarge, nil).
 		Otherwise(deliver)
 
-	created := extract.Next(awsstepfunctions.NewChoice(scope, jsii.String(StateMatches), &awsstepfunctions.ChoiceProps{
+	created := extract.Next(awsstepfunctions.NewChoice(scope, jsii.String(contract.StateMatches), &awsstepfunctions.ChoiceProps{
 		Comment: jsii.String("Deliver only keys that match the configured pattern"),
 	}).
 		When(awsstepfunctions.Condition_StringMatches(jsii.String("$.key"), jsii.String(props.KeyPattern)), sizeCheck, nil).
@@ -234,7 +198,7 @@ func definition(scope constructs.Construct, props Props) awsstepfunctions.IChain
 func oneBoard(scope constructs.Construct, props Props) awsstepfunctions.IChainable {
 	at := jsii.String
 	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
-	download := awsstepfunctionstasks.NewEcsRunTask(scope, at(StateDownload), &awsstepfunctionstasks.EcsRunTaskProps{
+	download := awsstepfunctionstasks.NewEcsRunTask(scope, at(contract.StateDownload), &awsstepfunctionstasks.EcsRunTaskProps{
 		Comment:            at("Run the download task on the board; it ends with the task's report, or when the task stops"),
 		IntegrationPattern: awsstepfunctions.IntegrationPattern_RUN_JOB, // ecs:runTask.sync
 		Cluster:            props.Cluster,
@@ -274,19 +238,19 @@ func oneBoard(scope constructs.Construct, props Props) awsstepfunctions.IChainab
 		})
 	}
 	exitCode := awsstepfunctions.JsonPath_NumberAt(at(reportExitCode))
-	reported := outcome(StateReportedDelivered, "The task reported the file in place (delivered, up_to_date or conflict: the words say which)",
+	reported := outcome(contract.StateReportedDelivered, "The task reported the file in place (delivered, up_to_date or conflict: the words say which)",
 		str(reportStatus), exitCode, nil, str(reportSummary)).Next(failure.delivered)
-	reportedGone := outcome(StateReportedGone, "The task reported the object gone: deleted before its delivery ran",
+	reportedGone := outcome(contract.StateReportedGone, "The task reported the object gone: deleted before its delivery ran",
 		contract.OutcomeGone, exitCode, nil, str(reportSummary)).Next(failure.gone)
-	reportedFailed := reason(StateDescribeReport, "The task reported a failure (or a status a download does not have): its summary",
+	reportedFailed := reason(contract.StateDescribeReport, "The task reported a failure (or a status a download does not have): its summary",
 		awsstepfunctions.JsonPath_Format(at("{}"), str(reportSummary))).Next(failure.failed)
-	noReport := outcome(StateNoReport, "The task exited 0 without a report (an older image, or the report could not be sent): delivered",
+	noReport := outcome(contract.StateNoReport, "The task exited 0 without a report (an older image, or the report could not be sent): delivered",
 		contract.OutcomeDelivered, awsstepfunctions.JsonPath_NumberAt(at(stoppedExit)), str(stoppedTaskArn), noReport(contract.OutcomeDelivered)).Next(failure.delivered)
-	unexpected := reason(StateDescribeResult, "Neither a report nor a stopped task: the result as it is",
+	unexpected := reason(contract.StateDescribeResult, "Neither a report nor a stopped task: the result as it is",
 		awsstepfunctions.JsonPath_Format(at("the task's result is neither a report nor a stopped task: {}"),
 			awsstepfunctions.JsonPath_JsonToString(awsstepfunctions.JsonPath_ObjectAt(at("$.task"))))).Next(failure.failed)
 
-	download.Next(awsstepfunctions.NewChoice(scope, at(StateReported), &awsstepfunctions.ChoiceProps{
+	download.Next(awsstepfunctions.NewChoice(scope, at(contract.StateReported), &awsstepfunctions.ChoiceProps{
 		Comment: at("The task's report (its words), or without one the exit code"),
 	}).
 		When(and(isReport(), []awsstepfunctions.Condition{statusIs(contract.OutcomeDelivered, contract.OutcomeUpToDate, contract.OutcomeConflict)}), reported, nil).
@@ -343,7 +307,7 @@ func failurePath(scope constructs.Construct) singleEnds {
 	}
 
 	ends := singleEnds{
-		failed: awsstepfunctions.NewFail(scope, jsii.String(StateFailed), &awsstepfunctions.FailProps{
+		failed: awsstepfunctions.NewFail(scope, jsii.String(contract.StateFailed), &awsstepfunctions.FailProps{
 			Comment: jsii.String("The task failed or could not start; the cause names the object and why"),
 			Error:   jsii.String(contract.ErrDeliveryFailed),
 			CausePath: awsstepfunctions.JsonPath_Format(jsii.String("s3://{}/{} was not delivered: {}"),
@@ -351,17 +315,17 @@ func failurePath(scope constructs.Construct) singleEnds {
 				awsstepfunctions.JsonPath_StringAt(at("$.key")),
 				awsstepfunctions.JsonPath_StringAt(at("$.failure.reason"))),
 		}),
-		delivered: awsstepfunctions.NewSucceed(scope, jsii.String(StateDelivered), &awsstepfunctions.SucceedProps{
+		delivered: awsstepfunctions.NewSucceed(scope, jsii.String(contract.StateDelivered), &awsstepfunctions.SucceedProps{
 			Comment:    jsii.String("The file is on the board; the output is the outcome (delivered, up_to_date or conflict)"),
 			OutputPath: jsii.String("$.outcome"),
 		}),
-		gone: awsstepfunctions.NewSucceed(scope, jsii.String(StateGone), &awsstepfunctions.SucceedProps{
+		gone: awsstepfunctions.NewSucceed(scope, jsii.String(contract.StateGone), &awsstepfunctions.SucceedProps{
 			Comment:    jsii.String("The object was deleted before its delivery ran: nothing to deliver, not a failure"),
 			OutputPath: jsii.String("$.outcome"),
 		}),
 	}
 	failed := ends.failed
-	gone := awsstepfunctions.NewPass(scope, jsii.String(StateExitGone), &awsstepfunctions.PassProps{
+	gone := awsstepfunctions.NewPass(scope, jsii.String(contract.StateExitGone), &awsstepfunctions.PassProps{
 		Comment: jsii.String("Exit 4 without a report: the object is not in the bucket any more"),
 		Parameters: &map[string]any{
 			"board": "", "instance": "", "status": contract.OutcomeGone,
@@ -371,27 +335,27 @@ func failurePath(scope constructs.Construct) singleEnds {
 		},
 		ResultPath: jsii.String("$.outcome"),
 	}).Next(ends.gone)
-	exitKnown := describe(StateDescribeExit, "An exit code of edge-drop-task: its class and meaning",
+	exitKnown := describe(contract.StateDescribeExit, "An exit code of edge-drop-task: its class and meaning",
 		awsstepfunctions.JsonPath_Format(jsii.String("{} (task {})"),
 			awsstepfunctions.JsonPath_ArrayGetItem(awsstepfunctions.JsonPath_ListAt(at("$.failure.exitCodes")), awsstepfunctions.JsonPath_NumberAt(at(failedExitCode))),
 			awsstepfunctions.JsonPath_StringAt(at(failedTaskArn)))).Next(failed)
-	exitOther := describe(StateDescribeOtherExit, "An exit code edge-drop-task does not use (above 128: killed by signal code-128, e.g. 137 out of memory)",
+	exitOther := describe(contract.StateDescribeOtherExit, "An exit code edge-drop-task does not use (above 128: killed by signal code-128, e.g. 137 out of memory)",
 		awsstepfunctions.JsonPath_Format(jsii.String("exit {}: not an edge-drop-task exit code (task {})"),
 			awsstepfunctions.JsonPath_StringAt(at(failedExitCode)), awsstepfunctions.JsonPath_StringAt(at(failedTaskArn)))).Next(failed)
-	stopped := describe(StateDescribeStopped, "The container never exited (image pull, board lost, task stopped): ECS's reason",
+	stopped := describe(contract.StateDescribeStopped, "The container never exited (image pull, board lost, task stopped): ECS's reason",
 		awsstepfunctions.JsonPath_Format(jsii.String("task stopped without an exit code: {} (task {})"),
 			awsstepfunctions.JsonPath_StringAt(at(failedTask+".StoppedReason")), awsstepfunctions.JsonPath_StringAt(at(failedTaskArn)))).Next(failed)
-	withCause := describe(StateDescribeError, "Any other error: its name and cause",
+	withCause := describe(contract.StateDescribeError, "Any other error: its name and cause",
 		awsstepfunctions.JsonPath_Format(jsii.String("{}: {}"),
 			awsstepfunctions.JsonPath_StringAt(at("$.error.Error")), awsstepfunctions.JsonPath_StringAt(at("$.error.Cause")))).Next(failed)
-	nameOnly := describe(StateDescribeErrorName, "An error without a cause: its name",
+	nameOnly := describe(contract.StateDescribeErrorName, "An error without a cause: its name",
 		awsstepfunctions.JsonPath_StringAt(at("$.error.Error"))).Next(failed)
 
-	readTask := readStoppedTask(scope, StateReadStoppedTask,
+	readTask := readStoppedTask(scope, contract.StateReadStoppedTask,
 		"The cause of States.TaskFailed is the stopped task as JSON; exitCodes holds contract.ExitDescriptions, indexed by code",
-		StateClassifyExit, exitBranches{gone: gone, known: exitKnown, other: exitOther, stopped: stopped, neither: withCause})
+		contract.StateClassifyExit, exitBranches{gone: gone, known: exitKnown, other: exitOther, stopped: stopped, neither: withCause})
 
-	ends.entry = awsstepfunctions.NewChoice(scope, jsii.String(StateClassifyFailure), &awsstepfunctions.ChoiceProps{
+	ends.entry = awsstepfunctions.NewChoice(scope, jsii.String(contract.StateClassifyFailure), &awsstepfunctions.ChoiceProps{
 		Comment: jsii.String("A task that ran and failed (its cause is the stopped task as JSON) or any other error"),
 	}).
 		When(isTaskFailure(), readTask, nil).

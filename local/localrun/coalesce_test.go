@@ -30,7 +30,7 @@ func coalescedBurst(t testing.TB, n int, spread time.Duration, window string, si
 	asm := synthFleet(t, map[string]string{"deliverTo": "all", "coalesceWindow": window})
 	var tasks atomic.Int64
 	h := start(t, asm, Options{ObjectDir: t.TempDir(), TaskSlots: 4, Boards: threeBoards, Observer: func(_ string, e asl.Event) {
-		if e.Kind == asl.EventStateEntered && e.State == pipeline.StateDeliverBoard {
+		if e.Kind == asl.EventStateEntered && e.State == contract.StateDeliverBoard {
 			tasks.Add(1)
 		}
 	}})

@@ -19,7 +19,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/edge-drop/edge-drop/constructs/pipeline"
 	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/internal/cdktest"
 	"github.com/edge-drop/edge-drop/local/asl"
@@ -118,8 +117,8 @@ func start(t testing.TB, asm string, opts Options) *harness {
 
 // endedDelivered: the execution ran the task and ended in Delivered.
 func endedDelivered(x *asl.Execution) bool {
-	return x != nil && x.Status == asl.StatusSucceeded && slices.Contains(pathOf(x), pipeline.StateDownload) &&
-		pathOf(x)[len(x.Path)-1] == pipeline.StateDelivered
+	return x != nil && x.Status == asl.StatusSucceeded && slices.Contains(pathOf(x), contract.StateDownload) &&
+		pathOf(x)[len(x.Path)-1] == contract.StateDelivered
 }
 
 // outcomeOf is a single-board execution's output: its outcome.
@@ -192,8 +191,8 @@ func TestMatchingKeyIsDeliveredAndOtherKeysAreSkipped(t *testing.T) {
 		if r.Execution.Status != asl.StatusSucceeded {
 			t.Fatalf("%s: %s %s %s", key, r.Execution.Status, r.Execution.Error, r.Execution.Cause)
 		}
-		if want := []string{pipeline.StateExtract, pipeline.StateMatches, pipeline.StateSize, pipeline.StateDownload, pipeline.StateReported,
-			pipeline.StateReportedDelivered, pipeline.StateDelivered}; !slices.Equal(pathOf(r.Execution), want) {
+		if want := []string{contract.StateExtract, contract.StateMatches, contract.StateSize, contract.StateDownload, contract.StateReported,
+			contract.StateReportedDelivered, contract.StateDelivered}; !slices.Equal(pathOf(r.Execution), want) {
 			t.Errorf("%s: path %v, want %v", key, pathOf(r.Execution), want)
 		}
 		// The task's report, in words.
@@ -211,7 +210,7 @@ func TestMatchingKeyIsDeliveredAndOtherKeysAreSkipped(t *testing.T) {
 		t.Errorf("nested key file: %q %v", b, err)
 	}
 	skipped := got["notes.md"]
-	if skipped.Execution.Status != asl.StatusSucceeded || !slices.Equal(pathOf(skipped.Execution), []string{pipeline.StateExtract, pipeline.StateMatches, pipeline.StateSkipped}) {
+	if skipped.Execution.Status != asl.StatusSucceeded || !slices.Equal(pathOf(skipped.Execution), []string{contract.StateExtract, contract.StateMatches, contract.StateSkipped}) {
 		t.Errorf("non-matching key: %s via %v", skipped.Execution.Status, pathOf(skipped.Execution))
 	}
 	if _, err := os.Stat(filepath.Join(h.data, "notes.md")); !os.IsNotExist(err) {
@@ -232,7 +231,7 @@ func TestTaskFailuresEndInTheFailStateWithAReadableCause(t *testing.T) {
 	got := h.results(2)
 	// Deleted before its delivery ran: gone, a success (no alarm), as the
 	// task reports it (the exit code alone says the same: report_e2e_test).
-	if x := got["demo-gone.txt"].Execution; x.Status != asl.StatusSucceeded || pathOf(x)[len(x.Path)-1] != pipeline.StateGone {
+	if x := got["demo-gone.txt"].Execution; x.Status != asl.StatusSucceeded || pathOf(x)[len(x.Path)-1] != contract.StateGone {
 		t.Errorf("demo-gone.txt: %s via %v: %s", x.Status, pathOf(x), x.Cause)
 	} else if o := outcomeOf(t, got["demo-gone.txt"]); o.Status != contract.OutcomeGone || !strings.HasPrefix(o.Words(), "gone (s3://") {
 		t.Errorf("demo-gone.txt: outcome %+v", o)
@@ -244,8 +243,8 @@ func TestTaskFailuresEndInTheFailStateWithAReadableCause(t *testing.T) {
 			t.Errorf("%s: %s %s, want FAILED %s", key, x.Status, x.Error, contract.ErrDeliveryFailed)
 			continue
 		}
-		if want := []string{pipeline.StateExtract, pipeline.StateMatches, pipeline.StateSize, pipeline.StateDownload, pipeline.StateReported,
-			pipeline.StateDescribeReport, pipeline.StateFailed}; !slices.Equal(pathOf(x), want) {
+		if want := []string{contract.StateExtract, contract.StateMatches, contract.StateSize, contract.StateDownload, contract.StateReported,
+			contract.StateDescribeReport, contract.StateFailed}; !slices.Equal(pathOf(x), want) {
 			t.Errorf("%s: path %v, want %v", key, pathOf(x), want)
 		}
 		// One line: the object, the exit code with its class, and the
@@ -363,14 +362,14 @@ func TestConfigChangeChangesWhatMatches(t *testing.T) {
 	h.put("demo1.txt", []byte("matched by the default pattern only"))
 	got := h.results(3)
 	// THEN the new pattern is delivered
-	if x := got["report1.csv"].Execution; x == nil || x.Status != asl.StatusSucceeded || pathOf(x)[3] != pipeline.StateDownload {
+	if x := got["report1.csv"].Execution; x == nil || x.Status != asl.StatusSucceeded || pathOf(x)[3] != contract.StateDownload {
 		t.Errorf("report1.csv: %+v", x)
 	}
 	if _, err := os.Stat(filepath.Join(h.data, "report1.csv")); err != nil {
 		t.Error(err)
 	}
 	// AND a .csv the pattern rejects is skipped by the Choice state
-	if x := got["summary.csv"].Execution; x == nil || pathOf(x)[2] != pipeline.StateSkipped {
+	if x := got["summary.csv"].Execution; x == nil || pathOf(x)[2] != contract.StateSkipped {
 		t.Errorf("summary.csv must be skipped, got %+v", x)
 	}
 	// AND the old default key never starts an execution: the rule's suffix filter drops it
@@ -408,7 +407,7 @@ func TestObjectOverTheSizeLimitEndsInTooLargeWithoutATask(t *testing.T) {
 			t.Errorf("%s: got %v, want %v", what, got, want)
 		}
 	}
-	equal("path", pathOf(x), []string{pipeline.StateExtract, pipeline.StateMatches, pipeline.StateSize, pipeline.StateTooLarge})
+	equal("path", pathOf(x), []string{contract.StateExtract, contract.StateMatches, contract.StateSize, contract.StateTooLarge})
 	equal("cause", x.Cause, "s3://"+h.bucket+"/demo-big.txt is 1048577 bytes, more than the 1048576 bytes (maxObjectMiB=1) a board accepts: not delivered")
 	// AND nothing ran on the board for it, and nothing was written
 	mu.Lock()
@@ -422,7 +421,7 @@ func TestObjectOverTheSizeLimitEndsInTooLargeWithoutATask(t *testing.T) {
 		t.Errorf("demo-big.txt must not reach the data dir: %v", err)
 	}
 	// AND an object exactly at the limit is delivered
-	if x := got["demo-edge.txt"].Execution; x == nil || x.Status != asl.StatusSucceeded || pathOf(x)[3] != pipeline.StateDownload {
+	if x := got["demo-edge.txt"].Execution; x == nil || x.Status != asl.StatusSucceeded || pathOf(x)[3] != contract.StateDownload {
 		t.Errorf("demo-edge.txt: %+v", x)
 	}
 	if fi, err := os.Stat(filepath.Join(h.data, "demo-edge.txt")); err != nil || fi.Size() != 1<<20 {
@@ -460,7 +459,7 @@ func TestBusyBoardIsRetriedByTheStateMachine(t *testing.T) {
 			t.Errorf("%s: %s via %v: %s", key, x.Status, pathOf(x), x.Cause)
 			continue
 		}
-		if i := slices.Index(pathOf(x), pipeline.StateDownload); x.Path[i].Attempts > 1 {
+		if i := slices.Index(pathOf(x), contract.StateDownload); x.Path[i].Attempts > 1 {
 			retried++
 		}
 		if b, err := os.ReadFile(filepath.Join(h.data, filepath.FromSlash(key))); err != nil || !strings.HasPrefix(string(b), "file ") {
@@ -497,7 +496,7 @@ func TestStatemachineTestdataMatchesTheSynthesizedDefinition(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Account, region and generated names differ by design.
-		params := def["States"].(map[string]any)[pipeline.StateDownload].(map[string]any)["Parameters"].(map[string]any)
+		params := def["States"].(map[string]any)[contract.StateDownload].(map[string]any)["Parameters"].(map[string]any)
 		params["Cluster"], params["TaskDefinition"] = "<cluster>", "<task definition>"
 		out, _ := json.MarshalIndent(def, "", " ")
 		return string(out)

@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
-	"github.com/edge-drop/edge-drop/constructs/pipeline"
 	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/local/asl"
 )
@@ -141,11 +140,11 @@ func TestReportedOutcomesOfTheSingleBoardPipeline(t *testing.T) {
 	}
 	got := h.results(5)
 	for key, want := range map[string]struct{ end, words, cause string }{
-		"demo-up.txt":       {pipeline.StateDelivered, "up_to_date", ""},
-		"demo-c.txt":        {pipeline.StateDelivered, "conflict (copy kept as demo-c.sync-conflict-20261206-120000.txt)", ""},
-		"demo-gone.txt":     {pipeline.StateGone, "gone", ""},
-		"demo-silent-4.txt": {pipeline.StateGone, "gone (exit 4 not_found: object not found)", ""},
-		"demo-full.txt":     {pipeline.StateFailed, "", "s3://" + h.bucket + "/demo-full.txt was not delivered: failed (exit 6 local_io: no space left on device)"},
+		"demo-up.txt":       {contract.StateDelivered, "up_to_date", ""},
+		"demo-c.txt":        {contract.StateDelivered, "conflict (copy kept as demo-c.sync-conflict-20261206-120000.txt)", ""},
+		"demo-gone.txt":     {contract.StateGone, "gone", ""},
+		"demo-silent-4.txt": {contract.StateGone, "gone (exit 4 not_found: object not found)", ""},
+		"demo-full.txt":     {contract.StateFailed, "", "s3://" + h.bucket + "/demo-full.txt was not delivered: failed (exit 6 local_io: no space left on device)"},
 	} {
 		x := got[key].Execution
 		if end := pathOf(x)[len(x.Path)-1]; end != want.end {
@@ -234,7 +233,7 @@ func runSync(t *testing.T, h *harness, input string) (*asl.Execution, []contract
 	r, _ := run.Result()
 	var outs []contract.Outcome
 	for _, e := range run.Exited() {
-		if e.Name != pipeline.StateTally {
+		if e.Name != contract.StateTally {
 			continue
 		}
 		var state struct {
