@@ -48,101 +48,56 @@ const MaxObjectMiBLimit = 1 << 20
 // 100 child executions of 100).
 const MaxBoardsLimit = 10_000
 
-// Config is the whole deploy-time configuration.
+// Config is the whole deploy-time configuration. Each field is one
+// Setting's (settings.go: its key, default, rules and meaning); the notes
+// here say what a zero value means to the code that reads it.
 type Config struct {
-	// StackPrefix names the stacks: <prefix>-Cluster and <prefix>-Pipeline.
-	StackPrefix string
+	StackPrefix string // stacks <prefix>-Cluster and <prefix>-Pipeline
 
-	// BucketName names the bucket edge-drop creates ("" lets CloudFormation
-	// pick one). ExistingBucketName imports a bucket instead; the two exclude
-	// each other.
-	BucketName         string
-	ExistingBucketName string
+	BucketName         string // "": CloudFormation names the created bucket
+	ExistingBucketName string // set: the bucket is imported, not created
 
-	// ClusterName names the ECS Anywhere cluster edge-drop creates;
-	// ExistingClusterName imports one instead (the cluster stack is then not
-	// created at all).
 	ClusterName         string
-	ExistingClusterName string
+	ExistingClusterName string // set: no cluster stack at all (ImportsCluster)
 
-	// KeyPattern is the Choice state's StringMatches pattern (`*` wildcard).
-	KeyPattern string
-
-	// RuleKey* put a key filter into the EventBridge rule itself, so that
-	// non-matching uploads never start an execution. At most one is set.
+	KeyPattern string // the Choice state's StringMatches pattern
+	// RuleKey* filter keys in the EventBridge rule itself; at most one is
+	// set, all as S3 events encode keys.
 	RuleKeyPrefix   string
 	RuleKeySuffix   string
 	RuleKeyWildcard string
 
-	// DataDir is the host directory (and the container mount point) files
-	// land in.
-	DataDir string
+	DataDir       string // on the board, and the container's mount point
+	TaskImage     string // "": the root Dockerfile, built as an asset
+	TaskCPU       int
+	TaskMemoryMiB int
+	TaskUser      string // uid[:gid]
+	TaskTimeout   time.Duration
+	MaxObjectMiB  int // see MaxObjectBytes
 
-	// TaskImage is an image URI; "" builds the root Dockerfile for
-	// linux/arm64 as a CDK container asset.
-	TaskImage string
-
-	TaskCPU       int           // CPU units (1024 = one core)
-	TaskMemoryMiB int           // hard memory limit of the container
-	TaskUser      string        // uid:gid the container runs as
-	TaskTimeout   time.Duration // the Task state's TimeoutSeconds
-
-	// MaxObjectMiB is the largest object delivered to a board: the state
-	// machine ends larger ones in TooLarge without starting a task, and the
-	// task refuses them before it allocates space.
-	MaxObjectMiB int
-
-	// BoardMaxRate caps the bytes per second of each board's downloads
-	// ("2MiB"; "" = no cap), BoardRateSchedule is a timetable of caps in
-	// the board's local time ("08:00,512KiB 18:00,off"; rclone's --bwlimit
-	// format): the task's EDGE_DROP_MAX_RATE and EDGE_DROP_RATE_SCHEDULE,
-	// parsed here with the task's own parser (package contract).
+	// The task's EDGE_DROP_MAX_RATE and EDGE_DROP_RATE_SCHEDULE ("": no
+	// cap), checked with the task's own parsers (package contract).
 	BoardMaxRate      string
 	BoardRateSchedule string
+	BoardPolicy       BoardPolicy
 
-	// BoardPolicy is "scoped" (default) or "managed".
-	BoardPolicy BoardPolicy
-
-	// DeliverTo says which boards get each file (see Target).
-	DeliverTo Target
-	// RoutePrefix, when set (e.g. "to/"), routes by key instead:
-	// <RoutePrefix><board-or-group>/<path> goes to that board or group and
-	// lands as <DataDir>/<path>.
-	RoutePrefix string
-	// OfflineWait is how long a fleet delivery retries a board that is busy
-	// or offline before its outcome is "offline".
-	OfflineWait time.Duration
-	// MaxBoards is the largest fleet one delivery must reach: 0 (the
-	// default) is what one execution serves (constructs/pipeline
-	// FleetTiming.MaxFleet); more, up to MaxBoardsLimit, fans out through
-	// one child execution per page of boards.
+	DeliverTo   Target
+	RoutePrefix string        // set: the key names the boards (DeliverTo is any)
+	OfflineWait time.Duration // a fleet's retry of a busy or offline board
+	// MaxBoards 0 is what one execution serves (constructs/pipeline
+	// FleetTiming.MaxFleet); more fans out one child execution per page.
 	MaxBoards int
-	// CoalesceWindow, when set, batches bursts: events wait in a queue for
-	// up to this long, an EventBridge Pipe starts one execution per batch
-	// and each board gets one task for all of the batch's keys
-	// (constructs/pipeline coalesce.go). 0 = "off" (the default): one
-	// execution and one task per board per upload.
+	// CoalesceWindow 0 is off: one execution per upload; else bursts are
+	// batched (constructs/pipeline coalesce.go, Coalesces).
 	CoalesceWindow time.Duration
 
-	// SyncEvery is how often every board of the target is reconciled with
-	// the bucket (the sync state machine on a schedule); 0 = "off": syncs
-	// run only on demand (make sync).
-	SyncEvery time.Duration
-	// MirrorDeletes makes deletes follow the bucket: Object Deleted events
-	// remove the delivered file from the boards, and syncs remove
-	// delivered files whose objects are gone. Only files this project
-	// delivered are ever removed.
+	SyncEvery     time.Duration // 0: off, syncs on demand only (Syncs)
 	MirrorDeletes bool
 
-	LogRetentionDays int
-	// LedgerHistoryDays is how long the ledger keeps history items (its
-	// TTL); current items stay.
-	LedgerHistoryDays int
+	LogRetentionDays  int // one of RetentionDays
+	LedgerHistoryDays int // the ledger's history TTL; current items stay
 	RemovalPolicy     RemovalPolicy
-
-	// AlarmEmail is subscribed to the delivery alarms' topic ("" = no
-	// subscription; the topic exists either way).
-	AlarmEmail string
+	AlarmEmail        string // "": the alarm topic has no subscription
 }
 
 // MaxLedgerHistoryDays bounds ledgerHistoryDays (ten years).
