@@ -9,7 +9,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 
-	"github.com/edge-drop/edge-drop/stacks"
+	"github.com/edge-drop/edge-drop/cdkapp"
 )
 
 // imageDirectory holds the Dockerfile of the task image; cdk runs the app
@@ -27,7 +27,7 @@ func main() {
 }
 
 func run() error {
-	defer stacks.CloseJSII()
-	_, err := stacks.SynthApp(awscdk.NewApp(nil), imageDirectory)
+	defer cdkapp.CloseJSII()
+	_, err := cdkapp.SynthApp(awscdk.NewApp(nil), imageDirectory)
 	return err
 }

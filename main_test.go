@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/edge-drop/edge-drop/stacks"
+	"github.com/edge-drop/edge-drop/config"
 )
 
 // The CDK app as the CLI runs it: a bad configuration value or a missing
@@ -64,7 +64,7 @@ func TestAppAcceptsCDKsOwnContextKeys(t *testing.T) {
 	}
 	// What the CLI passes: cdk.json's context (config and feature flags)
 	// plus its own keys.
-	context, err := stacks.CDKJSONContext("cdk.json")
+	context, err := config.CDKJSONContext("cdk.json")
 	if err != nil {
 		t.Fatal(err)
 	}

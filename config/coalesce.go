@@ -18,23 +18,19 @@ const (
 // Coalesces reports whether bursts are batched.
 func (c Config) Coalesces() bool { return c.CoalesceWindow != 0 }
 
-// checkCoalesce: the window's range, and the settings a batch cannot
-// serve yet, each with its fix.
-func (c Config) checkCoalesce(bad func(key string, got any, rule string)) {
-	if !c.Coalesces() {
-		return
-	}
-	if c.CoalesceWindow < MinCoalesceWindow || c.CoalesceWindow > MaxCoalesceWindow || c.CoalesceWindow%time.Second != 0 {
-		bad(KeyCoalesceWindow, c.CoalesceWindow, fmt.Sprintf(`must be whole seconds from %s to %s (EventBridge Pipes waits at most 5 minutes for a batch), or "off"`, MinCoalesceWindow, MaxCoalesceWindow))
+// coalesceServes: the settings a batch cannot serve yet, each with its
+// fix (the window's own range is its Setting's rule).
+func (c Config) coalesceServes(p *problems) {
+	if !c.Coalesces() || p.bad[KeyCoalesceWindow] {
 		return
 	}
 	off := "; set coalesceWindow=off"
 	switch {
 	case c.RoutePrefix != "":
-		bad(KeyCoalesceWindow, c.CoalesceWindow, "cannot batch routed keys (routePrefix="+c.RoutePrefix+": each key names its own boards) yet"+off+" or use deliverTo")
+		p.add(KeyCoalesceWindow, c.CoalesceWindow, "cannot batch routed keys (routePrefix="+c.RoutePrefix+": each key names its own boards) yet"+off+" or use deliverTo")
 	case c.MaxBoards != 0:
-		bad(KeyCoalesceWindow, c.CoalesceWindow, fmt.Sprintf("cannot be combined with maxBoards=%d yet (a batch is delivered in one execution, up to what one execution serves)%s or maxBoards=0", c.MaxBoards, off))
+		p.add(KeyCoalesceWindow, c.CoalesceWindow, fmt.Sprintf("cannot be combined with maxBoards=%d yet (a batch is delivered in one execution, up to what one execution serves)%s or maxBoards=0", c.MaxBoards, off))
 	case c.MirrorDeletes && c.DeliverTo.Kind == TargetAny:
-		bad(KeyCoalesceWindow, c.CoalesceWindow, "cannot batch deletes with deliverTo=any (a delete goes to every board, an upload to one)"+off+", mirrorDeletes=false or deliver to board:, group: or all")
+		p.add(KeyCoalesceWindow, c.CoalesceWindow, "cannot batch deletes with deliverTo=any (a delete goes to every board, an upload to one)"+off+", mirrorDeletes=false or deliver to board:, group: or all")
 	}
 }

@@ -7,20 +7,6 @@ import (
 	"strings"
 )
 
-// Keys lists every context key the configuration reads, in docs/configuration.md's
-// order. It is what FromContext looks up, so a new key is known here the
-// moment FromContext reads it.
-func Keys() []string {
-	var keys []string
-	_, _ = FromContext(func(key string) any {
-		if !slices.Contains(keys, key) {
-			keys = append(keys, key)
-		}
-		return nil
-	})
-	return keys
-}
-
 // CheckKeys looks for typos among context keys. A key that is not ours but
 // looks like one of ours (another case, or at most two letters off) is an
 // error that names the key it likely meant: set, it would be silently

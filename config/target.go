@@ -29,7 +29,9 @@ func ParseTarget(s string) (Target, error) { return contract.ParseTarget(s) }
 // events to the execution's history (25,000 at most), so a longer wait
 // shrinks the largest fleet one execution can serve (docs/fleet.md).
 const (
-	DefaultOfflineWait = 30 * time.Minute
-	MinOfflineWait     = time.Minute
-	MaxOfflineWait     = 2 * time.Hour
+	MinOfflineWait = time.Minute
+	MaxOfflineWait = 2 * time.Hour
 )
+
+// DefaultOfflineWait is offlineWait's default (its Setting).
+var DefaultOfflineWait = Default().OfflineWait

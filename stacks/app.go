@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -8,6 +9,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/edge-drop/edge-drop/config"
+	"github.com/edge-drop/edge-drop/constructs/pipeline"
 )
 
 // App is everything one synth produces.
@@ -25,6 +27,25 @@ func Build(app awscdk.App, cfg config.Config, imageDirectory string) (*App, erro
 	}
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	return out, nil
+}
+
+// CheckLimits says whether the stacks can serve cfg, a configuration
+// config has validated, beyond each key's own bounds: a paged delivery runs
+// its pages one after another, and a coalesced batch its parts, so either
+// must end within one STANDARD execution's year. The error is one line
+// naming the keys to change.
+func CheckLimits(cfg config.Config) error {
+	timing := pipeline.FleetTiming{TaskTimeout: cfg.TaskTimeout, OfflineWait: cfg.OfflineWait}
+	if err := timing.CheckPagedFleet(cfg.MaxBoards); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if !cfg.Coalesces() {
+		return nil
+	}
+	if err := pipeline.CheckCoalesce(cfg.TaskTimeout, cfg.OfflineWait, target(cfg).Kind, cfg.MirrorDeletes); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	return nil
 }
 
 func build(app awscdk.App, cfg config.Config, imageDirectory string) (*App, error) {

@@ -1,4 +1,7 @@
-// Package stacks composes the constructs into deployable stacks.
+// Package stacks composes the constructs into edge-drop's two deployable
+// stacks (cluster, pipeline), and Build adds them to an app. Reading the
+// configuration from the app's context and synthesizing is package
+// cdkapp's.
 //
 // Two stacks, because a cluster outlives pipelines: the boards register once
 // with the cluster stack, and any number of pipeline stacks (one per bucket,

@@ -155,11 +155,11 @@ func TestCoalesceDefinitionDeliversKeyLists(t *testing.T) {
 // the defaults are not. Also: without coalesceWindow the delivery's
 // definition is today's (byte for byte, as the goldens are).
 func TestCoalescingConfigAtSynth(t *testing.T) {
-	_, err := ConfigFrom(appWith(t, map[string]any{config.KeyDeliverTo: "all", config.KeyCoalesceWindow: "10s", config.KeyTaskTimeout: "24h", config.KeyOfflineWait: "2h"}))
+	_, err := configOf(appWith(t, map[string]any{config.KeyDeliverTo: "all", config.KeyCoalesceWindow: "10s", config.KeyTaskTimeout: "24h", config.KeyOfflineWait: "2h"}))
 	if err == nil || !strings.Contains(err.Error(), "coalesceWindow=off") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("got %v", err)
 	}
-	if _, err := ConfigFrom(appWith(t, coalesceConfig)); err != nil {
+	if _, err := configOf(appWith(t, coalesceConfig)); err != nil {
 		t.Fatalf("defaults: %v", err)
 	}
 	off := indentJSON(t, normalizeASL(asl(t, fleetPipeline(t, "fleet-all-coalesce-off", map[string]any{config.KeyDeliverTo: "all", config.KeyCoalesceWindow: "off"}))))

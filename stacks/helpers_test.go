@@ -26,13 +26,13 @@ func synth(t *testing.T, overrides map[string]any) (*App, config.Config) {
 // (nil: nothing), e.g. stack tags.
 func synthWith(t *testing.T, overrides map[string]any, prepare func(awscdk.App)) (*App, config.Config) {
 	t.Helper()
-	ctx, err := CDKJSONContext("../cdk.json")
+	ctx, err := config.CDKJSONContext("../cdk.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	maps.Copy(ctx, overrides)
 	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(outdir(t))})
-	cfg, err := ConfigFrom(app)
+	cfg, err := configOf(app)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,6 +45,17 @@ func synthWith(t *testing.T, overrides map[string]any, prepare func(awscdk.App))
 	}
 	app.Synth(nil)
 	return built, cfg
+}
+
+// configOf reads and checks app's configuration as cdkapp.ConfigFrom does
+// (which this package cannot import: cdkapp imports stacks), less its
+// check for misspelt keys: config's rules, then CheckLimits.
+func configOf(app awscdk.App) (config.Config, error) {
+	cfg, err := config.FromContext(func(key string) any { return app.Node().TryGetContext(jsii.String(key)) })
+	if err != nil {
+		return cfg, err
+	}
+	return cfg, CheckLimits(cfg)
 }
 
 // resources returns the template's resources of one type, by logical ID.

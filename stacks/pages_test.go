@@ -120,7 +120,7 @@ func TestMaxBoardsWithinOneExecutionKeepsOneStateMachine(t *testing.T) {
 // A paged delivery that could not end within a year is a config error
 // naming the largest maxBoards that can.
 func TestPagedFleetPastAYearIsAConfigError(t *testing.T) {
-	_, err := ConfigFrom(appWith(t, map[string]any{config.KeyDeliverTo: "all", config.KeyMaxBoards: "10000", config.KeyTaskTimeout: "24h", config.KeyOfflineWait: "2h"}))
+	_, err := configOf(appWith(t, map[string]any{config.KeyDeliverTo: "all", config.KeyMaxBoards: "10000", config.KeyTaskTimeout: "24h", config.KeyOfflineWait: "2h"}))
 	if err == nil || !strings.Contains(err.Error(), "lower maxBoards to") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("got %v", err)
 	}
@@ -128,7 +128,7 @@ func TestPagedFleetPastAYearIsAConfigError(t *testing.T) {
 
 func appWith(t *testing.T, overrides map[string]any) awscdk.App {
 	t.Helper()
-	ctx, err := CDKJSONContext("../cdk.json")
+	ctx, err := config.CDKJSONContext("../cdk.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,6 +45,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/edge-drop/edge-drop/cdkapp"
 	"github.com/edge-drop/edge-drop/config"
 	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/local/asl"
@@ -54,7 +55,6 @@ import (
 	"github.com/edge-drop/edge-drop/local/localrun"
 	"github.com/edge-drop/edge-drop/local/privatefile"
 	"github.com/edge-drop/edge-drop/local/sigv4"
-	"github.com/edge-drop/edge-drop/stacks"
 )
 
 type contextFlags map[string]string
@@ -103,7 +103,7 @@ func main() {
 	// error and -h too (flag.ExitOnError would exit without).
 	flag.CommandLine.Init(os.Args[0], flag.ContinueOnError)
 	if err := flag.CommandLine.Parse(os.Args[1:]); err != nil {
-		stacks.CloseJSII()
+		cdkapp.CloseJSII()
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
 		}
@@ -117,7 +117,7 @@ func main() {
 	if err == nil {
 		code, err = run(o)
 	}
-	stacks.CloseJSII()
+	cdkapp.CloseJSII()
 	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
 			fmt.Fprintln(os.Stderr, "demo:", line)
@@ -236,10 +236,10 @@ func (d *demoRun) synth() (int, error) {
 	}
 	d.o.assembly = filepath.Join(d.o.state, "cdk.out")
 	start := time.Now()
-	cfg, err := stacks.Synth(".", d.o.assembly, d.o.context)
+	cfg, err := cdkapp.Synth(".", d.o.assembly, d.o.context)
 	// The assembly is written: the jsii node process (hundreds of MB) has
 	// nothing left to do for the rest of the run.
-	stacks.CloseJSII()
+	cdkapp.CloseJSII()
 	if code := d.signaled(); code != 0 { // stopped during the synth (Ctrl-C reaches its node process too)
 		return code, nil
 	}

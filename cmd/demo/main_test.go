@@ -20,11 +20,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edge-drop/edge-drop/cdkapp"
 	"github.com/edge-drop/edge-drop/config"
 	"github.com/edge-drop/edge-drop/internal/cdktest"
 	"github.com/edge-drop/edge-drop/internal/cli"
 	"github.com/edge-drop/edge-drop/local/sigv4"
-	"github.com/edge-drop/edge-drop/stacks"
 )
 
 // The README's main command, as a user runs it: the real demo binary from
@@ -212,7 +212,7 @@ func buildBinaries(t *testing.T) (demo, task string) {
 // assembly is the app as cdk.json ships it, synthesized once.
 func assembly(t *testing.T) string {
 	t.Helper()
-	asmOnce.Do(func() { _, asmErr = stacks.Synth("../..", sharedAsm, nil) })
+	asmOnce.Do(func() { _, asmErr = cdkapp.Synth("../..", sharedAsm, nil) })
 	if asmErr != nil {
 		t.Fatal(asmErr)
 	}

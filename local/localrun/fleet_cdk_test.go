@@ -10,9 +10,9 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/edge-drop/edge-drop/cdkapp"
 	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/local/asl"
-	"github.com/edge-drop/edge-drop/stacks"
 )
 
 // The fleet end to end with the state machine the CDK app synthesizes for
@@ -34,7 +34,7 @@ func synthFleet(t testing.TB, ctx map[string]string) string {
 		return dir
 	}
 	dir := filepath.Join(sharedTempRoot, "fleet-"+string(rune('a'+len(fleetAsms)))+".out")
-	if _, err := stacks.Synth("../..", dir, ctx); err != nil {
+	if _, err := cdkapp.Synth("../..", dir, ctx); err != nil {
 		t.Fatalf("synth %v: %v", ctx, err)
 	}
 	fleetAsms[string(b)] = dir

@@ -19,11 +19,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/edge-drop/edge-drop/cdkapp"
 	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/internal/cdktest"
 	"github.com/edge-drop/edge-drop/local/asl"
 	"github.com/edge-drop/edge-drop/local/assembly"
-	"github.com/edge-drop/edge-drop/stacks"
 )
 
 // End-to-end through the real pieces: the CDK app synthesized in-process,
@@ -67,11 +67,11 @@ func setup() (int, error) {
 		return 1, fmt.Errorf("build task: %v\n%s", err, out)
 	}
 	defaultAsm = filepath.Join(sharedTempRoot, "default.out")
-	if _, err := stacks.Synth("../..", defaultAsm, nil); err != nil {
+	if _, err := cdkapp.Synth("../..", defaultAsm, nil); err != nil {
 		return 1, err
 	}
 	reportAsm = filepath.Join(sharedTempRoot, "report.out")
-	if _, err := stacks.Synth("../..", reportAsm, map[string]string{"keyPattern": "report*.csv", "ruleKeySuffix": ".csv"}); err != nil {
+	if _, err := cdkapp.Synth("../..", reportAsm, map[string]string{"keyPattern": "report*.csv", "ruleKeySuffix": ".csv"}); err != nil {
 		return 1, err
 	}
 	return 0, nil
@@ -381,7 +381,7 @@ func TestConfigChangeChangesWhatMatches(t *testing.T) {
 func TestObjectOverTheSizeLimitEndsInTooLargeWithoutATask(t *testing.T) {
 	// GIVEN the app synthesized with -c maxObjectMiB=1
 	asm := filepath.Join(t.TempDir(), "small.out")
-	if _, err := stacks.Synth("../..", asm, map[string]string{"maxObjectMiB": "1"}); err != nil {
+	if _, err := cdkapp.Synth("../..", asm, map[string]string{"maxObjectMiB": "1"}); err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex

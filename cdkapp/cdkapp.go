@@ -1,4 +1,10 @@
-package stacks
+// Package cdkapp is the process-level wiring of edge-drop's CDK app: it
+// reads and checks the configuration from an App's context (package
+// config, plus the stacks' own limits), builds the stacks (package stacks)
+// and synthesizes, with every failure one line of error, never a stack
+// trace. main.go (the app `cdk synth` runs), cmd/demo and the end-to-end
+// tests synthesize through it; it also owns the jsii runtime's shutdown.
+package cdkapp
 
 import (
 	"errors"
@@ -13,15 +19,15 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/edge-drop/edge-drop/config"
-	"github.com/edge-drop/edge-drop/constructs/pipeline"
 	"github.com/edge-drop/edge-drop/internal/jsiiproc"
+	"github.com/edge-drop/edge-drop/stacks"
 )
 
 // Synth synthesizes the app in-process into outdir, as `cdk synth` would:
 // cdk.json's context from projectDir plus overrides (the -c key=value
 // pairs). The caller owns the jsii runtime (CloseJSII at exit).
 func Synth(projectDir, outdir string, overrides map[string]string) (config.Config, error) {
-	ctx, err := CDKJSONContext(filepath.Join(projectDir, "cdk.json"))
+	ctx, err := config.CDKJSONContext(filepath.Join(projectDir, "cdk.json"))
 	if err != nil {
 		return config.Config{}, err
 	}
@@ -51,7 +57,7 @@ func SynthApp(app awscdk.App, imageDirectory string) (cfg config.Config, err err
 			return cfg, errors.New("taskImage is empty, so the task image is built from ./Dockerfile, which is missing: run cdk from the project root or set -c taskImage=<image URI>")
 		}
 	}
-	if _, err = Build(app, cfg, imageDirectory); err != nil {
+	if _, err = stacks.Build(app, cfg, imageDirectory); err != nil {
 		return cfg, err
 	}
 	app.Synth(nil)
@@ -59,23 +65,14 @@ func SynthApp(app awscdk.App, imageDirectory string) (cfg config.Config, err err
 }
 
 // ConfigFrom reads and validates the configuration from app's context; a
-// context key that looks like a misspelt config key is an error too.
+// context key that looks like a misspelt config key is an error too, and
+// so is a configuration the stacks cannot serve (stacks.CheckLimits).
 func ConfigFrom(app awscdk.App) (config.Config, error) {
 	all, _ := app.Node().GetAllContext(nil).(map[string]any)
 	keyErr := config.CheckKeys(slices.Collect(maps.Keys(all)), false)
 	cfg, err := config.FromContext(func(key string) any { return app.Node().TryGetContext(jsii.String(key)) })
 	if err == nil {
-		// A paged delivery runs its pages one after another: it must end
-		// within one STANDARD execution's year.
-		timing := pipeline.FleetTiming{TaskTimeout: cfg.TaskTimeout, OfflineWait: cfg.OfflineWait}
-		if e := timing.CheckPagedFleet(cfg.MaxBoards); e != nil {
-			err = fmt.Errorf("config: %w", e)
-		}
-		if cfg.Coalesces() { // a batch's parts one after another: within the year too
-			if e := pipeline.CheckCoalesce(cfg.TaskTimeout, cfg.OfflineWait, target(cfg).Kind, cfg.MirrorDeletes); e != nil {
-				err = fmt.Errorf("config: %w", e)
-			}
-		}
+		err = stacks.CheckLimits(cfg)
 	}
 	return cfg, errors.Join(keyErr, err)
 }

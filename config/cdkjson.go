@@ -1,4 +1,4 @@
-package stacks
+package config
 
 import (
 	"encoding/json"
@@ -7,9 +7,9 @@ import (
 )
 
 // CDKJSONContext reads the "context" block of cdk.json: CDK's feature flags
-// and any config overrides (the defaults are config.Default()). The CLI
-// passes it to the app itself; tests and the local demo, which create the
-// App in-process, pass it through AppProps.
+// and any config overrides (the defaults are Settings'). The CLI passes it
+// to the app itself; tests and the local demo, which create the App
+// in-process, pass it through AppProps.
 func CDKJSONContext(path string) (map[string]any, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
