@@ -17,9 +17,11 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/internal/fleetstatus"
 	"github.com/edge-drop/edge-drop/internal/ledger"
 )
@@ -45,8 +47,15 @@ type Options struct {
 }
 
 // reload: the history is read whole again this often, for an outcome
-// recorded late with an earlier time than the newest one seen.
+// recorded later than lateness after its time.
 const reload = 5 * time.Minute
+
+// lateness: each poll reads again the outcomes of this long before the
+// newest one seen. Boards record in parallel (a Map's iterations, each
+// writing its history item after its current item, with a retry), and
+// DynamoDB's indexes are eventually consistent: an outcome can appear after
+// a newer one was read.
+const lateness = 2 * time.Minute
 
 // Server is a running page.
 type Server struct {
@@ -310,14 +319,56 @@ func (s *Server) history(ctx context.Context, now time.Time) (bool, error) {
 		s.hist, s.histDay, s.histAt = s.trim(rows), today, now
 		return true, nil
 	}
-	got, err := l.Day(ctx, today, s.lastTSK, 0) // oldest first
+	since := s.lateSince(today)
+	got, err := l.Day(ctx, today, since, 0) // oldest first
 	if err != nil || len(got) == 0 {
 		return false, err
 	}
-	s.lastTSK = got[len(got)-1].TSK
-	slices.Reverse(got)
-	s.hist = s.trim(append(got, s.hist...))
-	return true, nil
+	if newest := got[len(got)-1].TSK; newest > s.lastTSK {
+		s.lastTSK = newest
+	}
+	return s.merge(got, since), nil
+}
+
+// lateSince is the byTime sort key the poll reads after: lateness before
+// the newest outcome seen, cut to the second ("" reads the whole day).
+func (s *Server) lateSince(today string) string {
+	at, _, _ := strings.Cut(s.lastTSK, "#")
+	t, err := time.Parse(contract.LedgerTimeLayout, at)
+	if err != nil {
+		return ""
+	}
+	since := t.Add(-lateness).UTC()
+	if since.Format(time.DateOnly) != today {
+		return ""
+	}
+	return since.Format("2006-01-02T15:04:05") // a prefix: every time in that second sorts after it
+}
+
+// merge adds the rows of a poll (oldest first, sort keys after since) that
+// the kept history (newest first) does not hold yet, in their place. It
+// says whether any was new.
+func (s *Server) merge(got []ledger.Row, since string) bool {
+	recent := 0 // the kept rows the poll read again
+	for recent < len(s.hist) && s.hist[recent].TSK > since {
+		recent++
+	}
+	seen := make(map[string]bool, recent)
+	for _, r := range s.hist[:recent] {
+		seen[r.TSK] = true
+	}
+	head := slices.Clone(s.hist[:recent])
+	for _, r := range got {
+		if !seen[r.TSK] {
+			head = append(head, r)
+		}
+	}
+	if len(head) == recent {
+		return false
+	}
+	sort.SliceStable(head, func(i, j int) bool { return head[i].TSK > head[j].TSK })
+	s.hist = s.trim(append(head, s.hist[recent:]...))
+	return true
 }
 
 // trim keeps the rows of the newest MaxObjects keys (rows newest first).
