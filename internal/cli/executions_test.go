@@ -209,3 +209,39 @@ func TestWatchPrintsOutcomesAsTheyArrive(t *testing.T) {
 		t.Errorf("--since -1h: exit %d %q", code, errOut)
 	}
 }
+
+// An outcome that appears after a newer one (boards record in parallel)
+// is printed too, once, and nothing is printed twice.
+func TestWatchPrintsAnOutcomeRecordedLateOnce(t *testing.T) {
+	e := fleettest.Start(t, fleetAB, toAll, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errOut syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- cli.Run(ctx, cli.Env{Stdout: &out, Stderr: &errOut, Dir: t.TempDir(), Poll: 20 * time.Millisecond},
+			[]string{"--local=" + e.StateDir, "watch", "-o", "json"})
+	}()
+	waitFor := func(what string) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if strings.Contains(out.String(), what) {
+				return
+			}
+		}
+		t.Fatalf("watch did not print %s:\n%s", what, out.String())
+	}
+	time.Sleep(100 * time.Millisecond)
+	entered := time.Now().UTC()
+	e.Record(fleettest.Outcome{Key: "demo1.txt", Board: "b", Status: contract.OutcomeDelivered, At: entered.Add(time.Second)})
+	waitFor(`"board":"b"`)
+	e.Record(fleettest.Outcome{Key: "demo1.txt", Board: "a", Status: contract.OutcomeDelivered, At: entered})
+	waitFor(`"board":"a"`)
+	time.Sleep(100 * time.Millisecond) // more polls: nothing again
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("watch ended with %d: %s", code, errOut.String())
+	}
+	if lines := strings.Split(strings.TrimSpace(out.String()), "\n"); len(lines) != 2 {
+		t.Errorf("watch printed %d lines, want 2:\n%s", len(lines), out.String())
+	}
+}

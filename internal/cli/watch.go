@@ -41,31 +41,33 @@ per board), rather than listing executions and reading each one's history. Ctrl-
 	return c
 }
 
-// watch polls the byTime index from now-since on, day by day.
+// watch polls the byTime index from now-since on, day by day; each poll
+// reads ledger.Lateness again (ledger.Tail), so an outcome that appears
+// after a newer one is printed too, once.
 func (s *session) watch(cmd *cobra.Command, l *ledger.Reader, since time.Duration) error {
 	ctx := cmd.Context()
 	w := cmd.OutOrStdout()
 	from := s.env.now().UTC().Add(-since)
-	day, after := from.Format(time.DateOnly), from.Format(contract.LedgerTimeLayout)
+	day, first := from.Format(time.DateOnly), from.Format(contract.LedgerTimeLayout)
 	if !s.json() {
 		fmt.Fprintf(w, "%-20s  %-12s  %-10s  %s\n", "WHEN", "BOARD", "STATUS", "KEY / CAUSE")
 	}
+	var tail ledger.Tail
 	for {
 		today := s.env.now().UTC().Format(time.DateOnly)
-		rows, err := l.Day(ctx, day, after, 0)
+		rows, err := l.Day(ctx, day, max(first, tail.After()), 0)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			return err
 		}
-		for _, r := range rows {
+		for _, r := range tail.New(rows) {
 			printOutcome(w, s.json(), r)
-			after = r.TSK
 		}
 		if day < today { // the day is over: on to the next one
 			next, _ := time.Parse(time.DateOnly, day)
-			day, after = next.AddDate(0, 0, 1).Format(time.DateOnly), ""
+			day, first, tail = next.AddDate(0, 0, 1).Format(time.DateOnly), "", ledger.Tail{}
 			continue
 		}
 		select {

@@ -272,3 +272,60 @@ func parseSync(item map[string]types.AttributeValue) Sync {
 	}
 	return sy
 }
+
+// Lateness is how long after its time an outcome may still appear in the
+// byTime index: boards record in parallel (a Map's iterations, each
+// writing its history item after its current item, with a retry), and
+// DynamoDB's indexes are eventually consistent, so an outcome can appear
+// after a newer one was read. Readers that follow a day read this much
+// again on every poll (Tail).
+const Lateness = 2 * time.Minute
+
+// Tail follows one day's history as it grows, outcomes that appear late
+// included: After is the sort key to read after, New keeps what a read
+// brought that was not seen yet.
+type Tail struct {
+	newest string          // the newest sort key seen
+	seen   map[string]bool // the sort keys seen after After
+}
+
+// After is the byTime sort key a poll reads after: Lateness before the
+// newest outcome seen, cut to the second ("" reads from the day's start).
+func (t *Tail) After() string {
+	at, _, _ := strings.Cut(t.newest, "#")
+	seen, err := time.Parse(contract.LedgerTimeLayout, at)
+	if err != nil {
+		return ""
+	}
+	after := seen.Add(-Lateness).UTC()
+	if after.Format(time.DateOnly) != seen.UTC().Format(time.DateOnly) {
+		return ""
+	}
+	return after.Format("2006-01-02T15:04:05") // a prefix: every time in that second sorts after it
+}
+
+// New is rows (one poll's, read after After) less those seen before, in
+// their order; it remembers them and forgets what no poll reads again.
+func (t *Tail) New(rows []Row) []Row {
+	if t.seen == nil {
+		t.seen = map[string]bool{}
+	}
+	var fresh []Row
+	for _, r := range rows {
+		if !t.seen[r.TSK] {
+			t.seen[r.TSK] = true
+			fresh = append(fresh, r)
+		}
+		t.newest = max(t.newest, r.TSK)
+	}
+	after := t.After()
+	for k := range t.seen {
+		if k <= after {
+			delete(t.seen, k)
+		}
+	}
+	return fresh
+}
+
+// Seen marks rows as seen (a whole reread of the day) without returning them.
+func (t *Tail) Seen(rows []Row) { t.New(rows) }

@@ -17,11 +17,9 @@ import (
 	"net/http"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/internal/fleetstatus"
 	"github.com/edge-drop/edge-drop/internal/ledger"
 )
@@ -47,15 +45,8 @@ type Options struct {
 }
 
 // reload: the history is read whole again this often, for an outcome
-// recorded later than lateness after its time.
+// recorded later than ledger.Lateness after its time.
 const reload = 5 * time.Minute
-
-// lateness: each poll reads again the outcomes of this long before the
-// newest one seen. Boards record in parallel (a Map's iterations, each
-// writing its history item after its current item, with a retry), and
-// DynamoDB's indexes are eventually consistent: an outcome can appear after
-// a newer one was read.
-const lateness = 2 * time.Minute
 
 // Server is a running page.
 type Server struct {
@@ -68,7 +59,7 @@ type Server struct {
 	// What the refresh loop keeps between polls (only it touches them).
 	hist    []ledger.Row // today's and yesterday's history, newest first
 	histDay string
-	lastTSK string
+	tail    ledger.Tail // today's history as it grows
 	histAt  time.Time
 	sums    map[string]fleetstatus.BoardSummary
 	sumsAt  time.Time
@@ -297,78 +288,46 @@ func (s *Server) snapshot(ctx context.Context) (Snapshot, error) {
 }
 
 // history brings the kept history up to date: the outcomes recorded
-// since the newest one seen (one query), or today's and yesterday's whole
-// on a new day and every reload. It says whether anything new came.
+// since the newest one seen (one query, ledger.Tail), or today's and
+// yesterday's whole on a new day and every reload. It says whether
+// anything new came.
 func (s *Server) history(ctx context.Context, now time.Time) (bool, error) {
 	today := now.Format(time.DateOnly)
 	l := s.opts.Fleet.Ledger
 	if today != s.histDay || now.Sub(s.histAt) >= reload {
 		var rows []ledger.Row
+		s.tail = ledger.Tail{}
 		for _, day := range []time.Time{now, now.AddDate(0, 0, -1)} {
 			got, err := l.Recent(ctx, day.Format(time.DateOnly), 0)
 			if err != nil {
 				return false, err
 			}
-			if day == now && len(got) > 0 {
-				s.lastTSK = got[0].TSK
-			} else if day == now {
-				s.lastTSK = ""
+			if day == now {
+				s.tail.Seen(got)
 			}
 			rows = append(rows, got...)
 		}
 		s.hist, s.histDay, s.histAt = s.trim(rows), today, now
 		return true, nil
 	}
-	since := s.lateSince(today)
+	since := s.tail.After()
 	got, err := l.Day(ctx, today, since, 0) // oldest first
-	if err != nil || len(got) == 0 {
+	if err != nil {
 		return false, err
 	}
-	if newest := got[len(got)-1].TSK; newest > s.lastTSK {
-		s.lastTSK = newest
+	fresh := s.tail.New(got)
+	if len(fresh) == 0 {
+		return false, nil
 	}
-	return s.merge(got, since), nil
-}
-
-// lateSince is the byTime sort key the poll reads after: lateness before
-// the newest outcome seen, cut to the second ("" reads the whole day).
-func (s *Server) lateSince(today string) string {
-	at, _, _ := strings.Cut(s.lastTSK, "#")
-	t, err := time.Parse(contract.LedgerTimeLayout, at)
-	if err != nil {
-		return ""
-	}
-	since := t.Add(-lateness).UTC()
-	if since.Format(time.DateOnly) != today {
-		return ""
-	}
-	return since.Format("2006-01-02T15:04:05") // a prefix: every time in that second sorts after it
-}
-
-// merge adds the rows of a poll (oldest first, sort keys after since) that
-// the kept history (newest first) does not hold yet, in their place. It
-// says whether any was new.
-func (s *Server) merge(got []ledger.Row, since string) bool {
-	recent := 0 // the kept rows the poll read again
+	// The fresh rows go in their place among the newest kept ones.
+	recent := 0
 	for recent < len(s.hist) && s.hist[recent].TSK > since {
 		recent++
 	}
-	seen := make(map[string]bool, recent)
-	for _, r := range s.hist[:recent] {
-		seen[r.TSK] = true
-	}
-	head := slices.Clone(s.hist[:recent])
-	for _, r := range got {
-		if !seen[r.TSK] {
-			head = append(head, r)
-		}
-	}
-	if len(head) == recent {
-		return false
-	}
+	head := append(slices.Clone(s.hist[:recent]), fresh...)
 	sort.SliceStable(head, func(i, j int) bool { return head[i].TSK > head[j].TSK })
 	s.hist = s.trim(append(head, s.hist[recent:]...))
-	return true
+	return true, nil
 }
 
 // trim keeps the rows of the newest MaxObjects keys (rows newest first).
