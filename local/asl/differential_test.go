@@ -265,7 +265,7 @@ func differentialCases(t *testing.T) []diffCase {
 		dc("invalid duplicate payload field", `{"StartAt":"A","States":{"A":{"Type":"Pass","Parameters":{"x":1,"x.$":"$.a"},"End":true}}}`, `{}`, nil),
 	)
 
-	ev, err := os.ReadFile("testdata/s3-object-created.json")
+	ev, err := os.ReadFile(goldenDir + "s3-object-created.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +276,7 @@ func differentialCases(t *testing.T) []diffCase {
 	// The definition constructs/pipeline synthesizes. Its DeliveryFailed
 	// state uses an intrinsic CausePath (see above), so only the paths that
 	// do not reach it are compared.
-	pdef, err := os.ReadFile("testdata/pipeline.asl.json")
+	pdef, err := os.ReadFile(goldenDir + "pipeline.asl.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package asl
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"reflect"
 	"strings"
 	"sync"
@@ -167,5 +168,34 @@ func assertEqual[T any](t *testing.T, what string, got, want T) {
 	t.Helper()
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("%s: got %v, want %v", what, got, want)
+	}
+}
+
+const goldenDir = "../../constructs/pipeline/testdata/"
+
+func loadPipeline(t *testing.T) *Machine {
+	t.Helper()
+	def, err := os.ReadFile(goldenDir + "pipeline.asl.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mustParse(t, string(def))
+}
+
+func s3Event(t *testing.T, key string) any {
+	t.Helper()
+	ev, err := os.ReadFile(goldenDir + "s3-object-created.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js(t, strings.Replace(string(ev), `"demo-1.txt"`, `"`+key+`"`, 1))
+}
+
+func ecsResult(exit int, reason string) map[string]any {
+	return map[string]any{
+		"Containers":    []any{map[string]any{"Name": "task", "ExitCode": exit, "LastStatus": "STOPPED"}},
+		"StoppedReason": reason,
+		"LastStatus":    "STOPPED",
+		"TaskArn":       "arn:aws:ecs:eu-west-1:123456789012:task/edge-drop/0123456789abcdef",
 	}
 }
