@@ -37,9 +37,13 @@ synth-check: node-deps ## Full `cdk synth` through the pinned CLI (the real CLI 
 lint-actions: ## Check the GitHub Actions workflows with actionlint
 	$(ACTIONLINT) -no-color
 
-golden: node-deps ## Rewrite the golden ASL copies (the synthesized definitions the interpreter's tests run) from the CDK app; review the diff
+# The golden definitions: one folder, written by the stacks tests whose
+# names hold "Testdata" (each checks its copy on every make test).
+GOLDEN_DIR := constructs/pipeline/testdata
+
+golden: node-deps ## Rewrite every golden definition (constructs/pipeline/testdata/*.asl.json, what the definition tests run) from the CDK app, then show what changed; review the diff
 	EDGE_DROP_UPDATE_TESTDATA=1 go test -count=1 -run 'Testdata' ./stacks
-	@git --no-pager diff --stat -- '*.asl.json' || true
+	@git --no-pager diff --stat -- $(GOLDEN_DIR); git status --short -- $(GOLDEN_DIR) | grep '^??' || true
 
 figures: ## Run the benchmarks and keep their tables with this machine's description in bench/out/figures-<time>.md (make figures FIGURES="bench-ui" for some)
 	@bash scripts/figures.sh $(FIGURES)

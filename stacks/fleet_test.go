@@ -12,6 +12,7 @@ import (
 	"github.com/edge-drop/edge-drop/config"
 	"github.com/edge-drop/edge-drop/constructs/pipeline"
 	"github.com/edge-drop/edge-drop/contract"
+	"github.com/edge-drop/edge-drop/local/asl/asltest"
 )
 
 // fleetPipeline synthesizes the pipeline stack with fleet settings.
@@ -20,9 +21,10 @@ func fleetPipeline(t *testing.T, name string, overrides map[string]any) assertio
 	return assertions.Template_FromStack(synthCached(t, name, overrides).Pipeline.Stack, nil)
 }
 
-// Fleet definitions the local ASL interpreter's tests run, one per target
-// mode. Their copies in local/asl/testdata must match
-// what synth renders (account, region and generated names aside).
+// Fleet definitions the pipeline's definition tests run in the local
+// interpreter, one per target mode. Their golden copies
+// (constructs/pipeline/testdata, asltest.GoldenDir) must match what synth
+// renders (account, region and generated names aside).
 var fleetTestdata = []struct {
 	name      string
 	overrides map[string]any
@@ -32,9 +34,10 @@ var fleetTestdata = []struct {
 	{"fleet-all", fleetConfigs["fleet-all"]},
 	{"fleet-routed", fleetConfigs["fleet-routed"]},
 	// offlineWait=1m: the guarantee that a board back within it gets the
-	// file (local/asl's TestFleetBoardBackWithinOfflineWait...).
+	// file (constructs/pipeline's TestFleetBoardBackWithinOfflineWait...).
 	{"fleet-wait-1m", map[string]any{config.KeyDeliverTo: "group:site1", config.KeyOfflineWait: "1m"}},
-	// Bursts coalesced: the batch definition (local/asl coalesce_definition_test.go).
+	// Bursts coalesced: the batch definition (constructs/pipeline's
+	// definition_coalesced_test.go).
 	{"coalesce-all", coalesceConfig},
 }
 
@@ -74,15 +77,29 @@ func normalizeASL(v any) any {
 func TestFleetTestdataMatchesTheSynthesizedDefinition(t *testing.T) {
 	for _, td := range fleetTestdata {
 		want := indentJSON(t, normalizeASL(asl(t, fleetPipeline(t, td.name, td.overrides))))
-		checkTestdata(t, "../local/asl/testdata/"+td.name+".asl.json", want, "TestFleetTestdata")
+		checkTestdata(t, td.name, want, "TestFleetTestdata")
 	}
 }
 
-// checkTestdata keeps a testdata copy of a synthesized definition equal to
-// want (indented JSON); EDGE_DROP_UPDATE_TESTDATA=1 rewrites it instead.
-// run names the test to re-run in the message.
-func checkTestdata(t *testing.T, path, want, run string) {
+// The single-board definition (deliverTo any), its cluster and task
+// definition resolved as in a deployment to eu-west-1 in account
+// 123456789012: its tests assert the RunTask parameters (and
+// local/localrun checks the same copy against the assembly it loads).
+func TestPipelineTestdataMatchesTheSynthesizedDefinition(t *testing.T) {
+	def := normalizeASL(asl(t, defaultPipeline(t)))
+	params := get(t, def, "States", contract.StateDownload, "Parameters").(map[string]any)
+	params["Cluster"] = "arn:aws:ecs:eu-west-1:123456789012:cluster/EdgeDrop-Cluster:edge-drop"
+	params["TaskDefinition"] = "arn:aws:ecs:eu-west-1:123456789012:task-definition/EdgeDropPipelineDownloadTaskTaskDefinition:1"
+	checkTestdata(t, "pipeline", indentJSON(t, def), "TestPipelineTestdata")
+}
+
+// checkTestdata keeps the golden copy of a synthesized definition
+// (name.asl.json in asltest.GoldenDir) equal to want (indented JSON);
+// EDGE_DROP_UPDATE_TESTDATA=1 (make golden) rewrites it instead. run names
+// the test to re-run in the message.
+func checkTestdata(t *testing.T, name, want, run string) {
 	t.Helper()
+	path := asltest.Golden(t, name+".asl.json")
 	if os.Getenv("EDGE_DROP_UPDATE_TESTDATA") == "1" {
 		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
 			t.Fatal(err)

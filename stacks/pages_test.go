@@ -52,11 +52,11 @@ func pagedMachinesOf(t *testing.T, name string, overrides map[string]any) (paren
 
 func TestPagedDeliveryTestdataMatchesTheSynthesizedDefinitions(t *testing.T) {
 	parent, child, _, _ := pagedMachines(t)
-	checkTestdata(t, "../local/asl/testdata/fleet-paged.asl.json", indentJSON(t, normalizeASL(parent)), "TestPagedDelivery")
-	checkTestdata(t, "../local/asl/testdata/fleet-page.asl.json", indentJSON(t, normalizeASL(child)), "TestPagedDelivery")
+	checkTestdata(t, "fleet-paged", indentJSON(t, normalizeASL(parent)), "TestPagedDelivery")
+	checkTestdata(t, "fleet-page", indentJSON(t, normalizeASL(child)), "TestPagedDelivery")
 	parent, child, _, _ = pagedMachinesOf(t, "fleet-paged-routed", pagedRoutedConfig)
-	checkTestdata(t, "../local/asl/testdata/fleet-paged-routed.asl.json", indentJSON(t, normalizeASL(parent)), "TestPagedDelivery")
-	checkTestdata(t, "../local/asl/testdata/fleet-page-routed.asl.json", indentJSON(t, normalizeASL(child)), "TestPagedDelivery")
+	checkTestdata(t, "fleet-paged-routed", indentJSON(t, normalizeASL(parent)), "TestPagedDelivery")
+	checkTestdata(t, "fleet-page-routed", indentJSON(t, normalizeASL(child)), "TestPagedDelivery")
 }
 
 // The parent starts one child per page synchronously (.sync:2: the

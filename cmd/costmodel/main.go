@@ -1,6 +1,7 @@
 // Command costmodel is the bill in advance: it runs the delivery
-// definitions the app synthesizes (local/asl/testdata, kept equal to the
-// synth by the stacks tests) in the local interpreter against fleetsim's
+// definitions the app synthesizes (their golden copies in
+// constructs/pipeline/testdata, kept equal to the synth by the stacks
+// tests; make golden rewrites them) in the local interpreter against fleetsim's
 // stand-in fleet, counts state transitions, RunTask calls, ledger writes
 // and executions per delivery for each target and fleet size, and writes
 // docs/cost.md: dollars per 1,000 deliveries and per board-month from the
@@ -23,7 +24,7 @@ import (
 )
 
 func main() {
-	testdata := flag.String("testdata", "local/asl/testdata", "the synthesized definitions (*.asl.json)")
+	testdata := flag.String("testdata", "constructs/pipeline/testdata", "the synthesized definitions (*.asl.json): their golden copies")
 	out := flag.String("o", "", "write the Markdown here (default: standard output)")
 	flag.Parse()
 	rows, err := Measure(*testdata)

@@ -4,13 +4,15 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/edge-drop/edge-drop/local/asl/asltest"
 )
 
 // docs/cost.md is what the generator writes from a run of the definitions
-// the app synthesizes (stacks keeps local/asl/testdata equal to the
+// the app synthesizes (stacks keeps their golden copies equal to the
 // synth): a changed definition or price fails here until `make cost`.
 func TestCostDocIsTheGeneratorsOutput(t *testing.T) {
-	rows, err := Measure("../../local/asl/testdata")
+	rows, err := Measure(asltest.Golden(t, ""))
 	if err != nil {
 		t.Fatal(err)
 	}

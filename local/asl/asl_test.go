@@ -1,4 +1,4 @@
-package asl
+package asl_test
 
 import (
 	"context"
@@ -9,13 +9,16 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	. "github.com/edge-drop/edge-drop/local/asl"
+	"github.com/edge-drop/edge-drop/local/asl/asltest"
 )
 
 type execCase struct {
 	name       string
 	def        string
 	input      string
-	tasks      map[string][]outcome
+	tasks      map[string][]asltest.Outcome
 	status     string // default SUCCEEDED
 	output     string // checked when non-empty
 	errName    string
@@ -29,8 +32,8 @@ func runCases(t *testing.T, cases []execCase) {
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			sl := &fakeSleep{}
-			e := run(t, tc.def, tc.input, newScripted(tc.tasks), sl)
+			sl := &asltest.Sleeps{}
+			e := run(t, tc.def, tc.input, asltest.NewTasks(tc.tasks), sl)
 			want := tc.status
 			if want == "" {
 				want = StatusSucceeded
@@ -39,17 +42,17 @@ func runCases(t *testing.T, cases []execCase) {
 				t.Fatalf("status %s (error %q cause %q), want %s", e.Status, e.Error, e.Cause, want)
 			}
 			if tc.output != "" {
-				assertJSON(t, e.Output, tc.output)
+				asltest.AssertJSON(t, e.Output, tc.output)
 			}
-			assertEqual(t, "error", e.Error, tc.errName)
+			asltest.Equal(t, "error", e.Error, tc.errName)
 			if tc.causeHas != "" && !strings.Contains(e.Cause, tc.causeHas) {
 				t.Errorf("cause %q does not contain %q", e.Cause, tc.causeHas)
 			}
 			if tc.path != "" {
-				assertEqual(t, "path", pathNames(e), tc.path)
+				asltest.Equal(t, "path", asltest.PathNames(e), tc.path)
 			}
 			if tc.checkSleep {
-				got := sl.seconds()
+				got := sl.Seconds()
 				if len(got) != len(tc.sleeps) {
 					t.Fatalf("sleeps %v, want %v", got, tc.sleeps)
 				}
@@ -210,45 +213,45 @@ func retryMachine(retry, extra string) string {
 }
 
 func TestRetry(t *testing.T) {
-	boom := outcome{Error: "Boom", Cause: "b"}
-	ok := outcome{Result: map[string]any{"ok": true}}
+	boom := asltest.Outcome{Error: "Boom", Cause: "b"}
+	ok := asltest.Outcome{Result: map[string]any{"ok": true}}
 	runCases(t, []execCase{
 		{name: "defaults 1,2,4 then fail", def: retryMachine(`{"ErrorEquals":["Boom"]}`, ""),
-			input: `{}`, tasks: map[string][]outcome{"r": {boom}}, status: StatusFailed, errName: "Boom",
+			input: `{}`, tasks: map[string][]asltest.Outcome{"r": {boom}}, status: StatusFailed, errName: "Boom",
 			checkSleep: true, sleeps: []float64{1, 2, 4}},
 		{name: "backoff 2,4,8 capped by MaxDelaySeconds", def: retryMachine(`{"ErrorEquals":["Boom"],"IntervalSeconds":2,"MaxAttempts":5,"BackoffRate":2,"MaxDelaySeconds":10}`, ""),
-			input: `{}`, tasks: map[string][]outcome{"r": {boom}}, status: StatusFailed, errName: "Boom",
+			input: `{}`, tasks: map[string][]asltest.Outcome{"r": {boom}}, status: StatusFailed, errName: "Boom",
 			checkSleep: true, sleeps: []float64{2, 4, 8, 10, 10}},
 		{name: "fractional backoff", def: retryMachine(`{"ErrorEquals":["Boom"],"IntervalSeconds":1,"MaxAttempts":3,"BackoffRate":1.5}`, ""),
-			input: `{}`, tasks: map[string][]outcome{"r": {boom}}, status: StatusFailed, errName: "Boom",
+			input: `{}`, tasks: map[string][]asltest.Outcome{"r": {boom}}, status: StatusFailed, errName: "Boom",
 			checkSleep: true, sleeps: []float64{1, 1.5, 2.25}},
 		{name: "FULL jitter scales by Rand", def: retryMachine(`{"ErrorEquals":["Boom"],"IntervalSeconds":2,"MaxAttempts":3,"JitterStrategy":"FULL"}`, ""),
-			input: `{}`, tasks: map[string][]outcome{"r": {boom}}, status: StatusFailed, errName: "Boom",
+			input: `{}`, tasks: map[string][]asltest.Outcome{"r": {boom}}, status: StatusFailed, errName: "Boom",
 			checkSleep: true, sleeps: []float64{1, 2, 4}},
 		{name: "succeeds after retries", def: retryMachine(`{"ErrorEquals":["Boom"]}`, ""),
-			input: `{}`, tasks: map[string][]outcome{"r": {boom, boom, ok}}, output: `{"ok":true}`,
+			input: `{}`, tasks: map[string][]asltest.Outcome{"r": {boom, boom, ok}}, output: `{"ok":true}`,
 			checkSleep: true, sleeps: []float64{1, 2}},
 		{name: "MaxAttempts 0 never retries", def: retryMachine(`{"ErrorEquals":["Boom"],"MaxAttempts":0}`, ""),
-			input: `{}`, tasks: map[string][]outcome{"r": {boom, ok}}, status: StatusFailed, errName: "Boom",
+			input: `{}`, tasks: map[string][]asltest.Outcome{"r": {boom, ok}}, status: StatusFailed, errName: "Boom",
 			checkSleep: true, sleeps: []float64{}},
 		{name: "non-matching retrier", def: retryMachine(`{"ErrorEquals":["Other"]}`, ""),
-			input: `{}`, tasks: map[string][]outcome{"r": {boom, ok}}, status: StatusFailed, errName: "Boom",
+			input: `{}`, tasks: map[string][]asltest.Outcome{"r": {boom, ok}}, status: StatusFailed, errName: "Boom",
 			checkSleep: true, sleeps: []float64{}},
 		{name: "States.ALL retries any error", def: retryMachine(`{"ErrorEquals":["States.ALL"],"MaxAttempts":1}`, ""),
-			input: `{}`, tasks: map[string][]outcome{"r": {boom, ok}}, output: `{"ok":true}`},
+			input: `{}`, tasks: map[string][]asltest.Outcome{"r": {boom, ok}}, output: `{"ok":true}`},
 		{name: "States.TaskFailed retries task errors", def: retryMachine(`{"ErrorEquals":["States.TaskFailed"],"MaxAttempts":1}`, ""),
-			input: `{}`, tasks: map[string][]outcome{"r": {boom, ok}}, output: `{"ok":true}`},
+			input: `{}`, tasks: map[string][]asltest.Outcome{"r": {boom, ok}}, output: `{"ok":true}`},
 		{name: "separate counters per retrier", def: retryMachine(`{"ErrorEquals":["A"],"MaxAttempts":1,"IntervalSeconds":3},{"ErrorEquals":["B"],"MaxAttempts":1,"IntervalSeconds":5}`, ""),
-			input: `{}`, tasks: map[string][]outcome{"r": {{Error: "A"}, {Error: "B"}, ok}}, output: `{"ok":true}`,
+			input: `{}`, tasks: map[string][]asltest.Outcome{"r": {{Error: "A"}, {Error: "B"}, ok}}, output: `{"ok":true}`,
 			checkSleep: true, sleeps: []float64{3, 5}},
 		{name: "exhausted retrier does not fall through to a later one", def: retryMachine(`{"ErrorEquals":["A"],"MaxAttempts":1},{"ErrorEquals":["States.ALL"],"MaxAttempts":5}`, ""),
-			input: `{}`, tasks: map[string][]outcome{"r": {{Error: "A"}, {Error: "A"}, ok}}, status: StatusFailed, errName: "A",
+			input: `{}`, tasks: map[string][]asltest.Outcome{"r": {{Error: "A"}, {Error: "A"}, ok}}, status: StatusFailed, errName: "A",
 			checkSleep: true, sleeps: []float64{1}},
 		{name: "retry then catch", def: retryMachine(`{"ErrorEquals":["Boom"],"MaxAttempts":2}`, `"Catch":[{"ErrorEquals":["States.ALL"],"Next":"Caught","ResultPath":"$.error"}],`),
-			input: `{"in":1}`, tasks: map[string][]outcome{"r": {boom}}, output: `{"in":1,"error":{"Error":"Boom","Cause":"b"}}`,
+			input: `{"in":1}`, tasks: map[string][]asltest.Outcome{"r": {boom}}, output: `{"in":1,"error":{"Error":"Boom","Cause":"b"}}`,
 			path: "T,Caught", checkSleep: true, sleeps: []float64{1, 2}},
 		{name: "States.Runtime is never retried or caught", def: `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"r","ResultSelector":{"x.$":"$.missing"},"Retry":[{"ErrorEquals":["States.ALL"]}],"Catch":[{"ErrorEquals":["States.ALL"],"Next":"C"}],"End":true},"C":{"Type":"Succeed"}}}`,
-			input: `{}`, tasks: map[string][]outcome{"r": {ok}}, status: StatusFailed, errName: ErrRuntime, causeHas: "ResultSelector",
+			input: `{}`, tasks: map[string][]asltest.Outcome{"r": {ok}}, status: StatusFailed, errName: ErrRuntime, causeHas: "ResultSelector",
 			checkSleep: true, sleeps: []float64{}},
 	})
 }
@@ -261,13 +264,13 @@ func TestCatch(t *testing.T) {
 		"HandleAB":{"Type":"Pass","End":true},"HandleTask":{"Type":"Pass","End":true},"HandleAll":{"Type":"Pass","End":true},"Done":{"Type":"Succeed"}}}`
 	runCases(t, []execCase{
 		{name: "first catcher, default ResultPath replaces input", def: def, input: `{"x":1}`,
-			tasks: map[string][]outcome{"r": {{Error: "B", Cause: "why"}}}, output: `{"Error":"B","Cause":"why"}`, path: "T,HandleAB"},
+			tasks: map[string][]asltest.Outcome{"r": {{Error: "B", Cause: "why"}}}, output: `{"Error":"B","Cause":"why"}`, path: "T,HandleAB"},
 		{name: "TaskFailed catcher with ResultPath", def: def, input: `{"x":1}`,
-			tasks: map[string][]outcome{"r": {{Error: "Other", Cause: "c"}}}, output: `{"x":1,"err":{"Error":"Other","Cause":"c"}}`, path: "T,HandleTask"},
+			tasks: map[string][]asltest.Outcome{"r": {{Error: "Other", Cause: "c"}}}, output: `{"x":1,"err":{"Error":"Other","Cause":"c"}}`, path: "T,HandleTask"},
 		{name: "no error goes to Next", def: def, input: `{"x":1}`,
-			tasks: map[string][]outcome{"r": {{Result: "r"}}}, output: `"r"`, path: "T,Done"},
+			tasks: map[string][]asltest.Outcome{"r": {{Result: "r"}}}, output: `"r"`, path: "T,Done"},
 		{name: "catch ResultPath on non-object input", def: `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"r","Catch":[{"ErrorEquals":["States.ALL"],"Next":"H","ResultPath":"$.e"}],"End":true},"H":{"Type":"Pass","End":true}}}`,
-			input: `[1]`, tasks: map[string][]outcome{"r": {{Error: "X"}}}, status: StatusFailed, errName: ErrResultPathMatchFailure},
+			input: `[1]`, tasks: map[string][]asltest.Outcome{"r": {{Error: "X"}}}, status: StatusFailed, errName: ErrResultPathMatchFailure},
 	})
 }
 
@@ -277,7 +280,7 @@ func TestCatchTimeoutOnlyWithExplicitNames(t *testing.T) {
 	def := `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"slow","TimeoutSeconds":1,"Catch":[
 		{"ErrorEquals":["States.TaskFailed"],"Next":"TF"},{"ErrorEquals":["States.Timeout"],"Next":"TO"}],"End":true},
 		"TF":{"Type":"Pass","End":true},"TO":{"Type":"Pass","End":true}}}`
-	m := mustParse(t, def)
+	m := asltest.MustParse(t, def)
 	var cancelled sync.WaitGroup
 	cancelled.Add(1)
 	start := time.Now()
@@ -287,10 +290,10 @@ func TestCatchTimeoutOnlyWithExplicitNames(t *testing.T) {
 		return nil, ctx.Err()
 	}})
 	cancelled.Wait() // the handler's context was cancelled
-	if e.Status != StatusSucceeded || pathNames(e) != "T,TO" {
-		t.Fatalf("status %s path %s error %s", e.Status, pathNames(e), e.Error)
+	if e.Status != StatusSucceeded || asltest.PathNames(e) != "T,TO" {
+		t.Fatalf("status %s path %s error %s", e.Status, asltest.PathNames(e), e.Error)
 	}
-	assertJSON(t, e.Output, `{"Error":"States.Timeout","Cause":"The task 'T' exceeded its TimeoutSeconds of 1"}`)
+	asltest.AssertJSON(t, e.Output, `{"Error":"States.Timeout","Cause":"The task 'T' exceeded its TimeoutSeconds of 1"}`)
 	if d := time.Since(start); d < time.Second || d > 3*time.Second {
 		t.Errorf("timeout took %v", d)
 	}
@@ -298,10 +301,10 @@ func TestCatchTimeoutOnlyWithExplicitNames(t *testing.T) {
 
 func TestTaskTimeoutPathAndRetry(t *testing.T) {
 	def := `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"slow","TimeoutSecondsPath":"$.t","HeartbeatSeconds":1,"Retry":[{"ErrorEquals":["States.Timeout"],"MaxAttempts":1}],"End":true}}}`
-	m := mustParse(t, def)
+	m := asltest.MustParse(t, def)
 	var calls atomic.Int32
-	sl := &fakeSleep{}
-	e := m.Execute(context.Background(), map[string]any{"t": 1}, Options{Sleep: sl.sleep, Task: func(ctx context.Context, _ string, p any) (any, error) {
+	sl := &asltest.Sleeps{}
+	e := m.Execute(context.Background(), map[string]any{"t": 1}, Options{Sleep: sl.Sleep, Task: func(ctx context.Context, _ string, p any) (any, error) {
 		if calls.Add(1) == 1 {
 			<-ctx.Done() // ignores nothing: blocks until the state's timeout
 			return nil, nil
@@ -311,14 +314,14 @@ func TestTaskTimeoutPathAndRetry(t *testing.T) {
 	if e.Status != StatusSucceeded || calls.Load() != 2 {
 		t.Fatalf("status %s calls %d err %s", e.Status, calls.Load(), e.Error)
 	}
-	assertJSON(t, e.Output, `"second"`)
-	assertEqual(t, "sleeps", sl.seconds(), []float64{1})
-	assertEqual(t, "attempts", e.Path[0].Attempts, 2)
+	asltest.AssertJSON(t, e.Output, `"second"`)
+	asltest.Equal(t, "sleeps", sl.Seconds(), []float64{1})
+	asltest.Equal(t, "attempts", e.Path[0].Attempts, 2)
 }
 
 func TestTaskErrors(t *testing.T) {
 	def := `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:x","Parameters":{"k.$":"$.k"},"End":true}}}`
-	m := mustParse(t, def)
+	m := asltest.MustParse(t, def)
 	cases := []struct {
 		err         error
 		name, cause string
@@ -334,41 +337,41 @@ func TestTaskErrors(t *testing.T) {
 			gotRes, gotParams = res, p
 			return nil, c.err
 		}})
-		assertEqual(t, "status", e.Status, StatusFailed)
-		assertEqual(t, "error", e.Error, c.name)
-		assertEqual(t, "cause", e.Cause, c.cause)
-		assertEqual(t, "resource", gotRes, "arn:x")
-		assertJSON(t, gotParams, `{"k":"v"}`)
-		assertEqual(t, "step error", e.Path[0].Error, c.name)
+		asltest.Equal(t, "status", e.Status, StatusFailed)
+		asltest.Equal(t, "error", e.Error, c.name)
+		asltest.Equal(t, "cause", e.Cause, c.cause)
+		asltest.Equal(t, "resource", gotRes, "arn:x")
+		asltest.AssertJSON(t, gotParams, `{"k":"v"}`)
+		asltest.Equal(t, "step error", e.Path[0].Error, c.name)
 	}
 	// A panicking handler fails the task instead of crashing the process.
 	e := m.Execute(context.Background(), map[string]any{"k": "v"}, Options{Task: func(context.Context, string, any) (any, error) { panic("kaboom") }})
-	assertEqual(t, "panic error", e.Error, ErrTaskFailed)
+	asltest.Equal(t, "panic error", e.Error, ErrTaskFailed)
 	// Task results of arbitrary Go types are normalized to generic JSON.
 	type res struct {
 		Code int `json:"code"`
 	}
 	e = m.Execute(context.Background(), map[string]any{"k": "v"}, Options{Task: func(context.Context, string, any) (any, error) { return res{Code: 7}, nil }})
-	assertJSON(t, e.Output, `{"code":7}`)
+	asltest.AssertJSON(t, e.Output, `{"code":7}`)
 	// No handler at all.
 	e = m.Execute(context.Background(), map[string]any{"k": "v"}, Options{})
-	assertEqual(t, "no handler", e.Error, ErrRuntime)
+	asltest.Equal(t, "no handler", e.Error, ErrRuntime)
 }
 
 func TestExecutionTimeoutAndAbort(t *testing.T) {
 	def := `{"StartAt":"T","TimeoutSeconds":1,"States":{"T":{"Type":"Task","Resource":"r","End":true}}}`
-	m := mustParse(t, def)
+	m := asltest.MustParse(t, def)
 	block := func(ctx context.Context, _ string, _ any) (any, error) { <-ctx.Done(); return nil, ctx.Err() }
 	e := m.Execute(context.Background(), map[string]any{}, Options{Task: block})
-	assertEqual(t, "status", e.Status, StatusTimedOut)
-	assertEqual(t, "error", e.Error, ErrTimeout)
+	asltest.Equal(t, "status", e.Status, StatusTimedOut)
+	asltest.Equal(t, "error", e.Error, ErrTimeout)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
-	m2 := mustParse(t, `{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":30,"End":true}}}`)
+	m2 := asltest.MustParse(t, `{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":30,"End":true}}}`)
 	start := time.Now()
 	e = m2.Execute(ctx, map[string]any{}, Options{})
-	assertEqual(t, "status", e.Status, StatusAborted)
+	asltest.Equal(t, "status", e.Status, StatusAborted)
 	if time.Since(start) > 5*time.Second {
 		t.Errorf("abort did not interrupt the wait")
 	}
@@ -376,11 +379,11 @@ func TestExecutionTimeoutAndAbort(t *testing.T) {
 
 func TestObserverAndPath(t *testing.T) {
 	def := `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"r","Retry":[{"ErrorEquals":["A"],"IntervalSeconds":2}],"Next":"S"},"S":{"Type":"Succeed"}}}`
-	m := mustParse(t, def)
+	m := asltest.MustParse(t, def)
 	var kinds []string
-	tasks := newScripted(map[string][]outcome{"r": {{Error: "A", Cause: "x"}, {Result: 1}}})
-	sl := &fakeSleep{}
-	e := m.Execute(context.Background(), map[string]any{}, Options{Task: tasks.handler, Sleep: sl.sleep, Name: "exec-1", StateMachineName: "edge-drop",
+	tasks := asltest.NewTasks(map[string][]asltest.Outcome{"r": {{Error: "A", Cause: "x"}, {Result: 1}}})
+	sl := &asltest.Sleeps{}
+	e := m.Execute(context.Background(), map[string]any{}, Options{Task: tasks.Handle, Sleep: sl.Sleep, Name: "exec-1", StateMachineName: "edge-drop",
 		Observer: func(ev Event) {
 			s := string(ev.Kind)
 			if ev.State != "" {
@@ -395,39 +398,39 @@ func TestObserverAndPath(t *testing.T) {
 			kinds = append(kinds, s)
 		}})
 	want := "ExecutionStarted,StateEntered:T,StateFailed:T,RetryScheduled:T:2s,StateExited:T,StateEntered:S,StateExited:S,ExecutionEnded:SUCCEEDED"
-	assertEqual(t, "events", strings.Join(kinds, ","), want)
-	assertEqual(t, "path", pathNames(e), "T,S")
-	assertEqual(t, "attempts", e.Path[0].Attempts, 2)
-	assertEqual(t, "types", e.Path[1].Type, "Succeed")
-	assertEqual(t, "id", e.ID, "arn:aws:states:local:000000000000:execution:edge-drop:exec-1")
+	asltest.Equal(t, "events", strings.Join(kinds, ","), want)
+	asltest.Equal(t, "path", asltest.PathNames(e), "T,S")
+	asltest.Equal(t, "attempts", e.Path[0].Attempts, 2)
+	asltest.Equal(t, "types", e.Path[1].Type, "Succeed")
+	asltest.Equal(t, "id", e.ID, "arn:aws:states:local:000000000000:execution:edge-drop:exec-1")
 }
 
 func TestInputIsNotMutated(t *testing.T) {
-	m := mustParse(t, `{"StartAt":"P","States":{"P":{"Type":"Pass","Result":1,"ResultPath":"$.a.b","End":true}}}`)
+	m := asltest.MustParse(t, `{"StartAt":"P","States":{"P":{"Type":"Pass","Result":1,"ResultPath":"$.a.b","End":true}}}`)
 	in := map[string]any{"a": map[string]any{"x": 1}}
 	e := m.Execute(context.Background(), in, Options{})
-	assertJSON(t, e.Output, `{"a":{"x":1,"b":1}}`)
-	assertJSON(t, in, `{"a":{"x":1}}`)
+	asltest.AssertJSON(t, e.Output, `{"a":{"x":1,"b":1}}`)
+	asltest.AssertJSON(t, in, `{"a":{"x":1}}`)
 }
 
 func TestTaskHasNoDefaultTimeout(t *testing.T) {
 	// AWS applies no timeout to Task states without TimeoutSeconds (the
 	// handler's context has no deadline); aws-local-stepfunctions uses 60 s.
-	m := mustParse(t, `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"r","HeartbeatSeconds":5,"End":true}}}`)
+	m := asltest.MustParse(t, `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"r","HeartbeatSeconds":5,"End":true}}}`)
 	var hasDeadline bool
 	e := m.Execute(context.Background(), map[string]any{}, Options{Task: func(ctx context.Context, _ string, _ any) (any, error) {
 		_, hasDeadline = ctx.Deadline()
 		return "ok", nil
 	}})
-	assertEqual(t, "status", e.Status, StatusSucceeded)
-	assertEqual(t, "deadline", hasDeadline, false)
+	asltest.Equal(t, "status", e.Status, StatusSucceeded)
+	asltest.Equal(t, "deadline", hasDeadline, false)
 }
 
 func TestConcurrentExecutionsShareAMachine(t *testing.T) {
-	m := loadPipeline(t)
+	m := asltest.Definition(t, "pipeline")
 	events := make([]any, 20)
 	for i := range events {
-		events[i] = s3Event(t, fmt.Sprintf("demo-%d.txt", i))
+		events[i] = asltest.JSON(t, asltest.S3Event(t, fmt.Sprintf("demo-%d.txt", i)))
 	}
 	var wg sync.WaitGroup
 	errs := make(chan string, 20)
@@ -441,7 +444,7 @@ func TestConcurrentExecutionsShareAMachine(t *testing.T) {
 				if got := env[1].(map[string]any)["Value"]; got != key {
 					return nil, &Error{Name: "WrongKey", Cause: fmt.Sprint(got)}
 				}
-				r := ecsResult(0, "ok")
+				r := asltest.StoppedTask(0, "ok")
 				r["TaskArn"] = "arn:aws:ecs:eu-west-1:123456789012:task/edge-drop/" + key
 				return r, nil
 			}})

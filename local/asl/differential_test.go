@@ -1,4 +1,4 @@
-package asl
+package asl_test
 
 import (
 	"bytes"
@@ -12,6 +12,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	. "github.com/edge-drop/edge-drop/local/asl"
+	"github.com/edge-drop/edge-drop/local/asl/asltest"
 )
 
 // Differential tests: every case runs through this package and through the
@@ -68,10 +71,10 @@ import (
 //     are worded differently; only the error names are compared for them.
 
 type diffCase struct {
-	Name       string               `json:"name"`
-	Definition json.RawMessage      `json:"definition"`
-	Input      json.RawMessage      `json:"input"`
-	Tasks      map[string][]outcome `json:"tasks,omitempty"`
+	Name       string                       `json:"name"`
+	Definition json.RawMessage              `json:"definition"`
+	Input      json.RawMessage              `json:"input"`
+	Tasks      map[string][]asltest.Outcome `json:"tasks,omitempty"`
 }
 
 type diffResult struct {
@@ -82,7 +85,7 @@ type diffResult struct {
 	Cause  string          `json:"cause"`
 }
 
-func dc(name, def, input string, tasks map[string][]outcome) diffCase {
+func dc(name, def, input string, tasks map[string][]asltest.Outcome) diffCase {
 	return diffCase{Name: name, Definition: json.RawMessage(def), Input: json.RawMessage(input), Tasks: tasks}
 }
 
@@ -102,8 +105,8 @@ func choiceDef(rule string) string {
 }
 
 func differentialCases(t *testing.T) []diffCase {
-	boom := outcome{Error: "Boom", Cause: "it broke"}
-	okRes := outcome{Result: map[string]any{"Containers": []any{map[string]any{"ExitCode": 0}}, "StoppedReason": "done"}}
+	boom := asltest.Outcome{Error: "Boom", Cause: "it broke"}
+	okRes := asltest.Outcome{Result: map[string]any{"Containers": []any{map[string]any{"ExitCode": 0}}, "StoppedReason": "done"}}
 	cases := []diffCase{
 		// Pass / data flow
 		dc("pass through", `{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`, `{"a":1,"b":[true,null,"s"]}`, nil),
@@ -170,27 +173,27 @@ func differentialCases(t *testing.T) []diffCase {
 		dc("choice InputPath OutputPath", `{"StartAt":"C","States":{"C":{"Type":"Choice","InputPath":"$.d","OutputPath":"$.k","Choices":[{"Variable":"$.k","StringMatches":"demo*","Next":"S"}]},"S":{"Type":"Succeed"}}}`, `{"d":{"k":"demo1"}}`, nil),
 
 		// Task
-		dc("task echo parameters", oneTask(`"Parameters":{"Cluster":"c","Env":[{"Name":"B","Value.$":"$.bucket"}]},"End":true`), `{"bucket":"b"}`, map[string][]outcome{"T": {{Echo: true}}}),
-		dc("task ResultSelector ResultPath", oneTask(`"ResultSelector":{"exitCode.$":"$.Containers[0].ExitCode","stopReason.$":"$.StoppedReason"},"ResultPath":"$.task","End":true`), `{"key":"k"}`, map[string][]outcome{"T": {okRes}}),
-		dc("task ResultSelector path missing", oneTask(`"ResultSelector":{"x.$":"$.nope"},"End":true`), `{}`, map[string][]outcome{"T": {okRes}}),
-		dc("task OutputPath", oneTask(`"ResultPath":"$.r","OutputPath":"$.r.StoppedReason","End":true`), `{}`, map[string][]outcome{"T": {okRes}}),
-		dc("task ResultPath null", oneTask(`"ResultPath":null,"End":true`), `{"keep":1}`, map[string][]outcome{"T": {okRes}}),
-		dc("task error uncaught", oneTask(`"End":true`), `{}`, map[string][]outcome{"T": {boom}}),
-		dc("task retry then success", oneTask(`"Retry":[{"ErrorEquals":["Boom"],"MaxAttempts":2}],"End":true`), `{}`, map[string][]outcome{"T": {boom, boom, okRes}}),
-		dc("task retry exhausted", oneTask(`"Retry":[{"ErrorEquals":["Boom"],"MaxAttempts":2}],"End":true`), `{}`, map[string][]outcome{"T": {boom, boom, boom, okRes}}),
-		dc("task MaxAttempts 0", oneTask(`"Retry":[{"ErrorEquals":["Boom"],"MaxAttempts":0}],"End":true`), `{}`, map[string][]outcome{"T": {boom, okRes}}),
-		dc("task retry States.ALL", oneTask(`"Retry":[{"ErrorEquals":["Other"]},{"ErrorEquals":["States.ALL"],"MaxAttempts":1}],"End":true`), `{}`, map[string][]outcome{"T": {boom, okRes}}),
-		dc("task retry TaskFailed", oneTask(`"Retry":[{"ErrorEquals":["States.TaskFailed"],"MaxAttempts":1}],"End":true`), `{}`, map[string][]outcome{"T": {boom, okRes}}),
-		dc("task retriers count separately", oneTask(`"Retry":[{"ErrorEquals":["A"],"MaxAttempts":1},{"ErrorEquals":["B"],"MaxAttempts":1}],"End":true`), `{}`, map[string][]outcome{"T": {{Error: "A"}, {Error: "B"}, okRes}}),
-		dc("task exhausted retrier does not fall through", oneTask(`"Retry":[{"ErrorEquals":["A"],"MaxAttempts":1},{"ErrorEquals":["States.ALL"],"MaxAttempts":3}],"End":true`), `{}`, map[string][]outcome{"T": {{Error: "A"}, {Error: "A"}, okRes}}),
-		dc("task catch default ResultPath", oneTask(`"Catch":[{"ErrorEquals":["Boom"],"Next":"Handled"}],"End":true`), `{"in":1}`, map[string][]outcome{"T": {boom}}),
-		dc("task catch ResultPath", oneTask(`"Catch":[{"ErrorEquals":["States.ALL"],"ResultPath":"$.error","Next":"Handled"}],"End":true`), `{"in":1}`, map[string][]outcome{"T": {boom}}),
-		dc("task catch order", oneTask(`"Catch":[{"ErrorEquals":["X"],"ResultPath":"$.x","Next":"Handled"},{"ErrorEquals":["Boom"],"ResultPath":"$.boom","Next":"Handled"},{"ErrorEquals":["States.ALL"],"ResultPath":"$.all","Next":"Handled"}],"End":true`), `{}`, map[string][]outcome{"T": {boom}}),
-		dc("task catch not matching", oneTask(`"Catch":[{"ErrorEquals":["X"],"Next":"Handled"}],"End":true`), `{}`, map[string][]outcome{"T": {boom}}),
-		dc("task retry then catch", oneTask(`"Retry":[{"ErrorEquals":["Boom"],"MaxAttempts":1}],"Catch":[{"ErrorEquals":["States.ALL"],"ResultPath":"$.e","Next":"Handled"}],"End":true`), `{"a":1}`, map[string][]outcome{"T": {boom, boom}}),
-		dc("task runtime error not caught", oneTask(`"ResultSelector":{"x.$":"$.nope"},"Catch":[{"ErrorEquals":["States.ALL"],"Next":"Handled"}],"End":true`), `{}`, map[string][]outcome{"T": {okRes}}),
-		dc("task parameters error not caught", oneTask(`"Parameters":{"x.$":"$.nope"},"Catch":[{"ErrorEquals":["States.ALL"],"Next":"Handled"}],"End":true`), `{}`, map[string][]outcome{"T": {okRes}}),
-		dc("task ResultPath match failure caught", oneTask(`"ResultPath":"$.r","Catch":[{"ErrorEquals":["States.ResultPathMatchFailure"],"ResultPath":null,"Next":"Handled"}],"End":true`), `"scalar"`, map[string][]outcome{"T": {okRes}}),
+		dc("task echo parameters", oneTask(`"Parameters":{"Cluster":"c","Env":[{"Name":"B","Value.$":"$.bucket"}]},"End":true`), `{"bucket":"b"}`, map[string][]asltest.Outcome{"T": {{Echo: true}}}),
+		dc("task ResultSelector ResultPath", oneTask(`"ResultSelector":{"exitCode.$":"$.Containers[0].ExitCode","stopReason.$":"$.StoppedReason"},"ResultPath":"$.task","End":true`), `{"key":"k"}`, map[string][]asltest.Outcome{"T": {okRes}}),
+		dc("task ResultSelector path missing", oneTask(`"ResultSelector":{"x.$":"$.nope"},"End":true`), `{}`, map[string][]asltest.Outcome{"T": {okRes}}),
+		dc("task OutputPath", oneTask(`"ResultPath":"$.r","OutputPath":"$.r.StoppedReason","End":true`), `{}`, map[string][]asltest.Outcome{"T": {okRes}}),
+		dc("task ResultPath null", oneTask(`"ResultPath":null,"End":true`), `{"keep":1}`, map[string][]asltest.Outcome{"T": {okRes}}),
+		dc("task error uncaught", oneTask(`"End":true`), `{}`, map[string][]asltest.Outcome{"T": {boom}}),
+		dc("task retry then success", oneTask(`"Retry":[{"ErrorEquals":["Boom"],"MaxAttempts":2}],"End":true`), `{}`, map[string][]asltest.Outcome{"T": {boom, boom, okRes}}),
+		dc("task retry exhausted", oneTask(`"Retry":[{"ErrorEquals":["Boom"],"MaxAttempts":2}],"End":true`), `{}`, map[string][]asltest.Outcome{"T": {boom, boom, boom, okRes}}),
+		dc("task MaxAttempts 0", oneTask(`"Retry":[{"ErrorEquals":["Boom"],"MaxAttempts":0}],"End":true`), `{}`, map[string][]asltest.Outcome{"T": {boom, okRes}}),
+		dc("task retry States.ALL", oneTask(`"Retry":[{"ErrorEquals":["Other"]},{"ErrorEquals":["States.ALL"],"MaxAttempts":1}],"End":true`), `{}`, map[string][]asltest.Outcome{"T": {boom, okRes}}),
+		dc("task retry TaskFailed", oneTask(`"Retry":[{"ErrorEquals":["States.TaskFailed"],"MaxAttempts":1}],"End":true`), `{}`, map[string][]asltest.Outcome{"T": {boom, okRes}}),
+		dc("task retriers count separately", oneTask(`"Retry":[{"ErrorEquals":["A"],"MaxAttempts":1},{"ErrorEquals":["B"],"MaxAttempts":1}],"End":true`), `{}`, map[string][]asltest.Outcome{"T": {{Error: "A"}, {Error: "B"}, okRes}}),
+		dc("task exhausted retrier does not fall through", oneTask(`"Retry":[{"ErrorEquals":["A"],"MaxAttempts":1},{"ErrorEquals":["States.ALL"],"MaxAttempts":3}],"End":true`), `{}`, map[string][]asltest.Outcome{"T": {{Error: "A"}, {Error: "A"}, okRes}}),
+		dc("task catch default ResultPath", oneTask(`"Catch":[{"ErrorEquals":["Boom"],"Next":"Handled"}],"End":true`), `{"in":1}`, map[string][]asltest.Outcome{"T": {boom}}),
+		dc("task catch ResultPath", oneTask(`"Catch":[{"ErrorEquals":["States.ALL"],"ResultPath":"$.error","Next":"Handled"}],"End":true`), `{"in":1}`, map[string][]asltest.Outcome{"T": {boom}}),
+		dc("task catch order", oneTask(`"Catch":[{"ErrorEquals":["X"],"ResultPath":"$.x","Next":"Handled"},{"ErrorEquals":["Boom"],"ResultPath":"$.boom","Next":"Handled"},{"ErrorEquals":["States.ALL"],"ResultPath":"$.all","Next":"Handled"}],"End":true`), `{}`, map[string][]asltest.Outcome{"T": {boom}}),
+		dc("task catch not matching", oneTask(`"Catch":[{"ErrorEquals":["X"],"Next":"Handled"}],"End":true`), `{}`, map[string][]asltest.Outcome{"T": {boom}}),
+		dc("task retry then catch", oneTask(`"Retry":[{"ErrorEquals":["Boom"],"MaxAttempts":1}],"Catch":[{"ErrorEquals":["States.ALL"],"ResultPath":"$.e","Next":"Handled"}],"End":true`), `{"a":1}`, map[string][]asltest.Outcome{"T": {boom, boom}}),
+		dc("task runtime error not caught", oneTask(`"ResultSelector":{"x.$":"$.nope"},"Catch":[{"ErrorEquals":["States.ALL"],"Next":"Handled"}],"End":true`), `{}`, map[string][]asltest.Outcome{"T": {okRes}}),
+		dc("task parameters error not caught", oneTask(`"Parameters":{"x.$":"$.nope"},"Catch":[{"ErrorEquals":["States.ALL"],"Next":"Handled"}],"End":true`), `{}`, map[string][]asltest.Outcome{"T": {okRes}}),
+		dc("task ResultPath match failure caught", oneTask(`"ResultPath":"$.r","Catch":[{"ErrorEquals":["States.ResultPathMatchFailure"],"ResultPath":null,"Next":"Handled"}],"End":true`), `"scalar"`, map[string][]asltest.Outcome{"T": {okRes}}),
 
 		// Intrinsic functions
 		dc("intrinsic Format", `{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"s.$":"States.Format('s3://{}/{} ({} bytes)', $.b, $.k, $.n)"},"End":true}}}`, `{"b":"bkt","k":"demo.txt","n":12}`, nil),
@@ -207,7 +210,7 @@ func differentialCases(t *testing.T) []diffCase {
 
 	// Map states. Task outcomes go by input (byInput) so that concurrent
 	// iterations behave the same in both engines whatever their order.
-	byInput := map[string][]outcome{"T": {{ByInput: true}}}
+	byInput := map[string][]asltest.Outcome{"T": {{ByInput: true}}}
 	mapOf := func(fields, start, states string) string {
 		return `{"StartAt":"M","States":{"M":{"Type":"Map",` + fields + `"ItemProcessor":{"ProcessorConfig":{"Mode":"INLINE"},"StartAt":"` + start + `","States":{` + states + `}},"End":true}}}`
 	}
@@ -265,29 +268,22 @@ func differentialCases(t *testing.T) []diffCase {
 		dc("invalid duplicate payload field", `{"StartAt":"A","States":{"A":{"Type":"Pass","Parameters":{"x":1,"x.$":"$.a"},"End":true}}}`, `{}`, nil),
 	)
 
-	ev, err := os.ReadFile("testdata/s3-object-created.json")
-	if err != nil {
-		t.Fatal(err)
+	event := func(key string) string { return asltest.S3Event(t, key) }
+	ecs := func(exit int) asltest.Outcome {
+		return asltest.Outcome{Result: asltest.StoppedTask(exit, "Essential container in task exited")}
 	}
-	event := func(key string) string { return strings.Replace(string(ev), `"demo-1.txt"`, `"`+key+`"`, 1) }
-	ecs := func(exit int) outcome {
-		return outcome{Result: ecsResult(exit, "Essential container in task exited")}
-	}
-	// The definition constructs/pipeline synthesizes. Its DeliveryFailed
-	// state uses an intrinsic CausePath (see above), so only the paths that
-	// do not reach it are compared.
-	pdef, err := os.ReadFile("testdata/pipeline.asl.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The definition constructs/pipeline synthesizes (its golden copy).
+	// Its DeliveryFailed state uses an intrinsic CausePath (see above), so
+	// only the paths that do not reach it are compared.
+	pdef := asltest.ReadGolden(t, "pipeline.asl.json")
 	cases = append(cases,
-		dc("pipeline delivered", string(pdef), event("demo-1.txt"), map[string][]outcome{"DownloadToBoard": {ecs(0)}}),
+		dc("pipeline delivered", string(pdef), event("demo-1.txt"), map[string][]asltest.Outcome{"DownloadToBoard": {ecs(0)}}),
 		dc("pipeline skipped", string(pdef), event("other.txt"), nil),
-		dc("pipeline retried then delivered", string(pdef), event("demo-2.txt"), map[string][]outcome{"DownloadToBoard": {{Error: "ECS.ThrottlingException", Cause: "Rate exceeded"}, {Error: "ECS.ServerException"}, ecs(0)}}),
+		dc("pipeline retried then delivered", string(pdef), event("demo-2.txt"), map[string][]asltest.Outcome{"DownloadToBoard": {{Error: "ECS.ThrottlingException", Cause: "Rate exceeded"}, {Error: "ECS.ServerException"}, ecs(0)}}),
 		// The task's report as the state's result (what SendTaskSuccess makes it).
-		dc("pipeline reported up_to_date", string(pdef), event("demo-5.txt"), map[string][]outcome{"DownloadToBoard": {{Result: map[string]any{
+		dc("pipeline reported up_to_date", string(pdef), event("demo-5.txt"), map[string][]asltest.Outcome{"DownloadToBoard": {{Result: map[string]any{
 			"mode": "download", "status": "up_to_date", "exitCode": 0, "summary": "up_to_date"}}}}),
-		dc("pipeline reported gone", string(pdef), event("demo-6.txt"), map[string][]outcome{"DownloadToBoard": {{Result: map[string]any{
+		dc("pipeline reported gone", string(pdef), event("demo-6.txt"), map[string][]asltest.Outcome{"DownloadToBoard": {{Result: map[string]any{
 			"mode": "download", "status": "gone", "exitCode": 4, "summary": "gone"}}}}),
 	)
 	return cases
@@ -400,7 +396,7 @@ func runGo(t *testing.T, c diffCase) diffResult {
 	if err := json.Unmarshal(c.Definition, &def); err != nil {
 		t.Fatal(err)
 	}
-	script := map[string][]outcome{}
+	script := map[string][]asltest.Outcome{}
 	var visit func(states map[string]diffState)
 	visit = func(states map[string]diffState) {
 		for name, st := range states {
@@ -419,15 +415,15 @@ func runGo(t *testing.T, c diffCase) diffResult {
 			}
 			outs := c.Tasks[name]
 			if outs == nil {
-				outs = []outcome{{Echo: true}}
+				outs = []asltest.Outcome{{Echo: true}}
 			}
 			script[st.Resource] = outs
 		}
 	}
 	visit(def.States)
-	tasks := newScripted(script)
-	input := js(t, string(c.Input))
-	e := m.Execute(context.Background(), input, Options{Task: tasks.handler,
+	tasks := asltest.NewTasks(script)
+	input := asltest.JSON(t, string(c.Input))
+	e := m.Execute(context.Background(), input, Options{Task: tasks.Handle,
 		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }})
 	out, err := json.Marshal(e.Output)
 	if err != nil {
@@ -466,7 +462,7 @@ func TestDifferentialAgainstAWSLocalStepFunctions(t *testing.T) {
 			if got.Status != "INVALID" && got.Error != "" && !strings.HasPrefix(got.Error, "States.") && got.Cause != want.Cause {
 				t.Errorf("cause: go %q, aws-local-stepfunctions %q", got.Cause, want.Cause)
 			}
-			if g, w := canon(t, json.RawMessage(got.Output)), canon(t, json.RawMessage(want.Output)); g != w {
+			if g, w := asltest.Canon(t, json.RawMessage(got.Output)), asltest.Canon(t, json.RawMessage(want.Output)); g != w {
 				t.Errorf("output:\n  go:   %s\n  node: %s", g, w)
 			}
 		})

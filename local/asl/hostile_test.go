@@ -1,4 +1,4 @@
-package asl
+package asl_test
 
 import (
 	"context"
@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	. "github.com/edge-drop/edge-drop/local/asl"
+	"github.com/edge-drop/edge-drop/local/asl/asltest"
 )
 
 // Definitions and handlers that try to break the interpreter: every one
@@ -25,12 +28,12 @@ func TestHandlerErrorsThatPanicBecomeTaskFailed(t *testing.T) {
 		"Error method that panics": panickyError{},
 	} {
 		t.Run(name, func(t *testing.T) {
-			m := mustParse(t, taskDef)
+			m := asltest.MustParse(t, taskDef)
 			e := m.Execute(context.Background(), map[string]any{}, Options{Task: func(context.Context, string, any) (any, error) {
 				return nil, err
 			}})
-			assertEqual(t, "status", e.Status, StatusFailed)
-			assertEqual(t, "error", e.Error, ErrTaskFailed)
+			asltest.Equal(t, "status", e.Status, StatusFailed)
+			asltest.Equal(t, "error", e.Error, ErrTaskFailed)
 			if !strings.Contains(e.Cause, "task handler") {
 				t.Errorf("cause %q should blame the task handler", e.Cause)
 			}
@@ -47,18 +50,18 @@ type panickyResult struct{}
 func (panickyResult) MarshalJSON() ([]byte, error) { panic("cannot marshal") }
 
 func TestHandlerResultThatPanicsBecomesTaskFailed(t *testing.T) {
-	m := mustParse(t, taskDef)
+	m := asltest.MustParse(t, taskDef)
 	e := m.Execute(context.Background(), map[string]any{}, Options{Task: func(context.Context, string, any) (any, error) {
 		return panickyResult{}, nil
 	}})
-	assertEqual(t, "status", e.Status, StatusFailed)
-	assertEqual(t, "error", e.Error, ErrTaskFailed)
+	asltest.Equal(t, "status", e.Status, StatusFailed)
+	asltest.Equal(t, "error", e.Error, ErrTaskFailed)
 }
 
 func TestObserverPanicFailsTheExecution(t *testing.T) {
 	for _, kind := range []EventKind{EventExecutionStarted, EventStateEntered, EventStateExited, EventExecutionEnded} {
 		t.Run(string(kind), func(t *testing.T) {
-			m := mustParse(t, `{"StartAt":"P","States":{"P":{"Type":"Pass","Next":"T"},"T":{"Type":"Task","Resource":"r","End":true}}}`)
+			m := asltest.MustParse(t, `{"StartAt":"P","States":{"P":{"Type":"Pass","Next":"T"},"T":{"Type":"Task","Resource":"r","End":true}}}`)
 			calls := 0
 			e := m.Execute(context.Background(), map[string]any{}, Options{
 				Task: func(context.Context, string, any) (any, error) { calls++; return "ok", nil },
@@ -68,8 +71,8 @@ func TestObserverPanicFailsTheExecution(t *testing.T) {
 					}
 				},
 			})
-			assertEqual(t, "status", e.Status, StatusFailed)
-			assertEqual(t, "error", e.Error, ErrRuntime)
+			asltest.Equal(t, "status", e.Status, StatusFailed)
+			asltest.Equal(t, "error", e.Error, ErrRuntime)
 			if !strings.Contains(e.Cause, "Observer panicked: observer bug") {
 				t.Errorf("cause %q", e.Cause)
 			}
@@ -120,15 +123,15 @@ func TestParseRejectsValuesBeyondTheAWSLimits(t *testing.T) {
 // instead of wrapping around to a negative duration.
 func TestDurationsSaturate(t *testing.T) {
 	t.Run("SecondsPath", func(t *testing.T) {
-		sl := &fakeSleep{}
-		e := run(t, `{"StartAt":"W","States":{"W":{"Type":"Wait","SecondsPath":"$.s","End":true}}}`, `{"s":1e12}`, newScripted(nil), sl)
-		assertEqual(t, "status", e.Status, StatusSucceeded)
-		assertEqual(t, "wait", sl.delays, []time.Duration{math.MaxInt64})
+		sl := &asltest.Sleeps{}
+		e := run(t, `{"StartAt":"W","States":{"W":{"Type":"Wait","SecondsPath":"$.s","End":true}}}`, `{"s":1e12}`, asltest.NewTasks(nil), sl)
+		asltest.Equal(t, "status", e.Status, StatusSucceeded)
+		asltest.Equal(t, "wait", sl.Delays(), []time.Duration{math.MaxInt64})
 	})
 	t.Run("TimeoutSecondsPath", func(t *testing.T) {
-		m := mustParse(t, `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"r","TimeoutSecondsPath":"$.t","End":true}}}`)
+		m := asltest.MustParse(t, `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"r","TimeoutSecondsPath":"$.t","End":true}}}`)
 		var left time.Duration
-		e := m.Execute(context.Background(), js(t, `{"t":10000000000000}`), Options{Task: func(ctx context.Context, _ string, _ any) (any, error) {
+		e := m.Execute(context.Background(), asltest.JSON(t, `{"t":10000000000000}`), Options{Task: func(ctx context.Context, _ string, _ any) (any, error) {
 			deadline, ok := ctx.Deadline()
 			if !ok {
 				return nil, fmt.Errorf("no deadline")
@@ -136,23 +139,23 @@ func TestDurationsSaturate(t *testing.T) {
 			left = time.Until(deadline)
 			return "ok", ctx.Err()
 		}})
-		assertEqual(t, "status", e.Status, StatusSucceeded)
+		asltest.Equal(t, "status", e.Status, StatusSucceeded)
 		if left < 100*365*24*time.Hour {
 			t.Errorf("the task's deadline is %s away, want practically never", left)
 		}
 	})
 	t.Run("Retry backoff", func(t *testing.T) {
-		sl := &fakeSleep{}
+		sl := &asltest.Sleeps{}
 		e := run(t, `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"r","Retry":[{"ErrorEquals":["X"],"IntervalSeconds":99999999,"BackoffRate":1000,"MaxAttempts":5}],"End":true}}}`,
-			`{}`, newScripted(map[string][]outcome{"r": {{Error: "X"}}}), sl)
-		assertEqual(t, "error", e.Error, "X")
-		assertEqual(t, "waits", len(sl.delays), 5)
-		for i, d := range sl.delays {
-			if d <= 0 || (i > 0 && d < sl.delays[i-1]) {
-				t.Fatalf("retry waits %v: want positive and growing", sl.delays)
+			`{}`, asltest.NewTasks(map[string][]asltest.Outcome{"r": {{Error: "X"}}}), sl)
+		asltest.Equal(t, "error", e.Error, "X")
+		asltest.Equal(t, "waits", len(sl.Delays()), 5)
+		for i, d := range sl.Delays() {
+			if d <= 0 || (i > 0 && d < sl.Delays()[i-1]) {
+				t.Fatalf("retry waits %v: want positive and growing", sl.Delays())
 			}
 		}
-		assertEqual(t, "last wait", sl.delays[4], time.Duration(math.MaxInt64))
+		asltest.Equal(t, "last wait", sl.Delays()[4], time.Duration(math.MaxInt64))
 	})
 }
 
@@ -160,10 +163,10 @@ func TestDurationsSaturate(t *testing.T) {
 // quotes a 1 MB input is cut there.
 func TestCausesAreCutToTheAWSLimit(t *testing.T) {
 	big := strings.Repeat("ü", 1<<20)
-	e := run(t, `{"StartAt":"P","States":{"P":{"Type":"Pass","InputPath":"$.missing","End":true}}}`, `{"big":"`+big+`"}`, newScripted(nil), &fakeSleep{})
-	assertEqual(t, "error", e.Error, ErrRuntime)
-	if n := utf8.RuneCountInString(e.Cause); n != maxCauseChars || !utf8.ValidString(e.Cause) {
-		t.Errorf("cause has %d characters (valid UTF-8: %v), want %d", n, utf8.ValidString(e.Cause), maxCauseChars)
+	e := run(t, `{"StartAt":"P","States":{"P":{"Type":"Pass","InputPath":"$.missing","End":true}}}`, `{"big":"`+big+`"}`, asltest.NewTasks(nil), &asltest.Sleeps{})
+	asltest.Equal(t, "error", e.Error, ErrRuntime)
+	if n := utf8.RuneCountInString(e.Cause); n != MaxCauseChars || !utf8.ValidString(e.Cause) {
+		t.Errorf("cause has %d characters (valid UTF-8: %v), want %d", n, utf8.ValidString(e.Cause), MaxCauseChars)
 	}
 	if !strings.Contains(e.Cause, "$.missing") {
 		t.Errorf("the cut cause lost its start: %.200s", e.Cause)
@@ -172,20 +175,20 @@ func TestCausesAreCutToTheAWSLimit(t *testing.T) {
 		t.Errorf("the step's cause is not cut the same way (%d bytes)", len(got))
 	}
 
-	long := strings.Repeat("x", maxCauseChars+10)
-	e = run(t, taskDef, `{}`, newScripted(map[string][]outcome{"r": {{Error: "Big", Cause: long}}}), &fakeSleep{})
-	assertEqual(t, "task error cause length", len(e.Cause), maxCauseChars)
+	long := strings.Repeat("x", MaxCauseChars+10)
+	e = run(t, taskDef, `{}`, asltest.NewTasks(map[string][]asltest.Outcome{"r": {{Error: "Big", Cause: long}}}), &asltest.Sleeps{})
+	asltest.Equal(t, "task error cause length", len(e.Cause), MaxCauseChars)
 }
 
 func TestArrayUniqueIsLinear(t *testing.T) {
 	// 40,000 distinct items: the pairwise version took over 40 s.
 	items := make([]any, 40000)
 	for i := range items {
-		items[i] = map[string]any{"i": num(int64(i)), "s": fmt.Sprint(i)}
+		items[i] = map[string]any{"i": Num(int64(i)), "s": fmt.Sprint(i)}
 	}
 	done := make(chan error, 1)
 	go func() {
-		out, err := fnArrayUnique([]any{items})
+		out, err := FnArrayUnique([]any{items})
 		if err == nil && len(out.([]any)) != len(items) {
 			err = fmt.Errorf("kept %d of %d distinct items", len(out.([]any)), len(items))
 		}
@@ -207,7 +210,7 @@ func TestArrayUniqueEquality(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	assertJSON(t, got, `[1,"1",-0,{"x":1,"y":[2,{"z":null}]},[1,"a"],["a",1],true,false,null,{},[],""]`)
+	asltest.AssertJSON(t, got, `[1,"1",-0,{"x":1,"y":[2,{"z":null}]},[1,"a"],["a",1],true,false,null,{},[],""]`)
 }
 
 // AWS rounds non-integer arguments of the math and array intrinsics to the
@@ -228,13 +231,13 @@ func TestIntrinsicIntegerArguments(t *testing.T) {
 			t.Errorf("%s: %v", c.expr, err)
 			continue
 		}
-		if g, w := canon(t, got), canon(t, js(t, c.want)); g != w {
+		if g, w := asltest.Canon(t, got), asltest.Canon(t, asltest.JSON(t, c.want)); g != w {
 			t.Errorf("%s = %s, want %s", c.expr, g, w)
 		}
 	}
 	for i := 0; i < 20; i++ {
 		r, err := evalIntrinsic(t, `States.MathRandom(1.4, 2.5)`, `{}`)
-		if f, _ := toFloat(r); err != nil || (f != 1 && f != 2) {
+		if f, _ := ToFloat(r); err != nil || (f != 1 && f != 2) {
 			t.Fatalf("MathRandom(1.4, 2.5) = %v, %v; want 1 or 2 (range [1, 3))", r, err)
 		}
 	}

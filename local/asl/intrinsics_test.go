@@ -1,18 +1,21 @@
-package asl
+package asl_test
 
 import (
 	"regexp"
 	"strings"
 	"testing"
+
+	. "github.com/edge-drop/edge-drop/local/asl"
+	"github.com/edge-drop/edge-drop/local/asl/asltest"
 )
 
 func evalIntrinsic(t *testing.T, expr string, input string) (any, error) {
 	t.Helper()
-	c, err := parseIntrinsic(expr)
+	c, err := ParseIntrinsic(expr)
 	if err != nil {
 		return nil, err
 	}
-	return c.eval(js(t, input), map[string]any{"Execution": map[string]any{"Name": "exec"}})
+	return c(asltest.JSON(t, input), map[string]any{"Execution": map[string]any{"Name": "exec"}})
 }
 
 func TestIntrinsicFunctions(t *testing.T) {
@@ -61,7 +64,7 @@ func TestIntrinsicFunctions(t *testing.T) {
 			t.Errorf("%s: %v", c.expr, err)
 			continue
 		}
-		if g, w := canon(t, got), canon(t, js(t, c.want)); g != w {
+		if g, w := asltest.Canon(t, got), asltest.Canon(t, asltest.JSON(t, c.want)); g != w {
 			t.Errorf("%s = %s, want %s", c.expr, g, w)
 		}
 	}
@@ -73,8 +76,8 @@ func TestIntrinsicFunctions(t *testing.T) {
 	}
 	for i := 0; i < 50; i++ {
 		r, err := evalIntrinsic(t, `States.MathRandom(1, 4)`, in)
-		f, _ := toFloat(r)
-		if err != nil || f < 1 || f >= 4 || !isInteger(f) {
+		f, _ := ToFloat(r)
+		if err != nil || f < 1 || f >= 4 || !IsInteger(f) {
 			t.Fatalf("MathRandom = %v, %v", r, err)
 		}
 	}
@@ -114,7 +117,7 @@ func TestIntrinsicParseErrors(t *testing.T) {
 		{`States.UUID(1)`, "exactly 0"},
 	}
 	for _, c := range cases {
-		_, err := parseIntrinsic(c.expr)
+		_, err := ParseIntrinsic(c.expr)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want containing %q", c.expr, err, c.want)
 		}

@@ -1,10 +1,13 @@
-package asl
+package asl_test
 
 import (
 	"context"
 	"strconv"
 	"strings"
 	"testing"
+
+	. "github.com/edge-drop/edge-drop/local/asl"
+	"github.com/edge-drop/edge-drop/local/asl/asltest"
 )
 
 // A JSONata Choice in a JSONPath machine: what JSONPath cannot test (a
@@ -18,7 +21,7 @@ const jsonataChoice = `{"StartAt":"IsAName","States":{
 	"Bad":{"Type":"Fail","Error":"Bad"}}}`
 
 func TestJSONataChoiceTestsWhatJSONPathCannot(t *testing.T) {
-	m := mustParse(t, jsonataChoice)
+	m := asltest.MustParse(t, jsonataChoice)
 	for name, want := range map[string]string{
 		"shop-1":                 StatusSucceeded,
 		strings.Repeat("x", 63):  StatusSucceeded,
@@ -29,12 +32,12 @@ func TestJSONataChoiceTestsWhatJSONPathCannot(t *testing.T) {
 		"":                       StatusFailed,
 		"shop\nattribute:x == 1": StatusFailed,
 	} {
-		e := m.Execute(context.Background(), js(t, `{"name":`+strconv.Quote(name)+`,"n":12345678901234567890}`), Options{})
+		e := m.Execute(context.Background(), asltest.JSON(t, `{"name":`+strconv.Quote(name)+`,"n":12345678901234567890}`), Options{})
 		if e.Status != want {
 			t.Errorf("%q: %s %s, want %s", name, e.Status, e.Cause, want)
 		}
 		if want == StatusSucceeded {
-			assertJSON(t, e.Output, `{"name":`+strconv.Quote(name)+`,"n":12345678901234567890}`)
+			asltest.AssertJSON(t, e.Output, `{"name":`+strconv.Quote(name)+`,"n":12345678901234567890}`)
 		}
 	}
 	if e := m.Execute(context.Background(), map[string]any{"name": 7}, Options{}); e.Status != StatusFailed || e.Error != "Bad" {
@@ -44,7 +47,7 @@ func TestJSONataChoiceTestsWhatJSONPathCannot(t *testing.T) {
 
 func TestJSONataChoiceErrors(t *testing.T) {
 	notBool := strings.Replace(jsonataChoice, "$type($states.input.name) = 'string' and $contains($string($states.input.name), /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/)", "$states.input.name", 1)
-	e := mustParse(t, notBool).Execute(context.Background(), map[string]any{"name": "x"}, Options{})
+	e := asltest.MustParse(t, notBool).Execute(context.Background(), map[string]any{"name": "x"}, Options{})
 	if e.Status != StatusFailed || e.Error != ErrQueryEvaluation || !strings.Contains(e.Cause, "boolean") {
 		t.Errorf("a non-boolean condition: %s %s %s", e.Status, e.Error, e.Cause)
 	}

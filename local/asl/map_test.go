@@ -1,4 +1,4 @@
-package asl
+package asl_test
 
 import (
 	"context"
@@ -9,6 +9,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	. "github.com/edge-drop/edge-drop/local/asl"
+	"github.com/edge-drop/edge-drop/local/asl/asltest"
 )
 
 // mapDef wraps Map state fields into a one-state machine; the iteration runs
@@ -66,9 +69,9 @@ func TestMapFields(t *testing.T) {
 			"Catch":[{"ErrorEquals":["States.ALL"],"Next":"H"}],"End":true},"H":{"Type":"Pass","End":true}}}`, input: `[{}]`, status: StatusFailed, errName: ErrRuntime},
 		{name: "Map Retry reruns every iteration", def: `{"StartAt":"M","States":{"M":{"Type":"Map","ItemProcessor":{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"r","End":true}}},
 			"Retry":[{"ErrorEquals":["Flaky"],"MaxAttempts":1,"IntervalSeconds":3}],"End":true}}}`, input: `[1]`,
-			tasks: map[string][]outcome{"r": {{Error: "Flaky"}, {Result: "ok"}}}, output: `["ok"]`, sleeps: []float64{3}, checkSleep: true},
+			tasks: map[string][]asltest.Outcome{"r": {{Error: "Flaky"}, {Result: "ok"}}}, output: `["ok"]`, sleeps: []float64{3}, checkSleep: true},
 		{name: "Retry inside an iteration", def: mapDef(``, "T", `"T":{"Type":"Task","Resource":"r","Retry":[{"ErrorEquals":["Flaky"],"MaxAttempts":2}],"End":true}`), input: `[1]`,
-			tasks: map[string][]outcome{"r": {{Error: "Flaky"}, {Error: "Flaky"}, {Result: "ok"}}}, output: `["ok"]`, sleeps: []float64{1, 2}, checkSleep: true},
+			tasks: map[string][]asltest.Outcome{"r": {{Error: "Flaky"}, {Error: "Flaky"}, {Result: "ok"}}}, output: `["ok"]`, sleeps: []float64{1, 2}, checkSleep: true},
 		{name: "nested Map", def: `{"StartAt":"Outer","States":{"Outer":{"Type":"Map","ItemsPath":"$.rows","ItemSelector":{"row.$":"$$.Map.Item.Index","cells.$":"$$.Map.Item.Value"},
 			"ItemProcessor":{"StartAt":"Inner","States":{"Inner":{"Type":"Map","ItemsPath":"$.cells","ItemSelector":{"row.$":"$.row","col.$":"$$.Map.Item.Index","v.$":"$$.Map.Item.Value"},
 				"ItemProcessor":{"StartAt":"Cell","States":{"Cell":{"Type":"Pass","Parameters":{"at.$":"States.Format('{},{}={}', $.row, $.col, $.v)"},"OutputPath":"$.at","End":true}}},"End":true}}},"End":true}}}`,
@@ -100,33 +103,33 @@ func TestMapFleetPattern(t *testing.T) {
 		}
 		return map[string]any{"Containers": []any{map[string]any{"ExitCode": 0}}}, nil
 	}
-	m := mustParse(t, fleetDef)
-	e := m.Execute(context.Background(), js(t, `{"cluster":"edge","boards":[{"id":"b1"},{"id":"b2"},{"id":"b3"},{"id":"b4"}]}`), Options{Task: handler, Sleep: (&fakeSleep{}).sleep})
+	m := asltest.MustParse(t, fleetDef)
+	e := m.Execute(context.Background(), asltest.JSON(t, `{"cluster":"edge","boards":[{"id":"b1"},{"id":"b2"},{"id":"b3"},{"id":"b4"}]}`), Options{Task: handler, Sleep: (&asltest.Sleeps{}).Sleep})
 	if e.Status != StatusSucceeded {
 		t.Fatalf("status %s: %s: %s", e.Status, e.Error, e.Cause)
 	}
-	assertJSON(t, e.Output, `[{"board":"b1","status":"delivered","exitCode":0},{"board":"b2","status":"failed","cause":"exit 3"},
+	asltest.AssertJSON(t, e.Output, `[{"board":"b1","status":"delivered","exitCode":0},{"board":"b2","status":"failed","cause":"exit 3"},
 		{"board":"b3","status":"delivered","exitCode":0},{"board":"b4","status":"failed","cause":"still slow"}]`)
-	assertEqual(t, "attempts", fmt.Sprint(attempts), "map[b1:1 b2:1 b3:3 b4:3]")
+	asltest.Equal(t, "attempts", fmt.Sprint(attempts), "map[b1:1 b2:1 b3:3 b4:3]")
 	iters := e.Path[0].Iterations
-	assertEqual(t, "b4's path", fmt.Sprintf("%s(%d) %s", iters[3][0].Name, iters[3][0].Attempts, iters[3][1].Name), "Deploy(3) Failed")
+	asltest.Equal(t, "b4's path", fmt.Sprintf("%s(%d) %s", iters[3][0].Name, iters[3][0].Attempts, iters[3][1].Name), "Deploy(3) Failed")
 }
 
 func TestMapContextObject(t *testing.T) {
 	def := `{"StartAt":"M","States":{"M":{"Type":"Map","ItemSelector":{"index.$":"$$.Map.Item.Index","value.$":"$$.Map.Item.Value","mapState.$":"$$.State.Name"},
 		"ItemProcessor":{"StartAt":"Inner","States":{"Inner":{"Type":"Pass","Parameters":{"state.$":"$$.State.Name","exec.$":"$$.Execution.Name","input.$":"$$.Execution.Input[0].k","sel.$":"$"},"End":true}}},"End":true}}}`
-	m := mustParse(t, def)
-	e := m.Execute(context.Background(), js(t, `[{"k":"x"},{"k":"y"}]`), Options{Name: "exec-7"})
-	assertEqual(t, "status", e.Status, StatusSucceeded)
-	assertJSON(t, e.Output, `[
+	m := asltest.MustParse(t, def)
+	e := m.Execute(context.Background(), asltest.JSON(t, `[{"k":"x"},{"k":"y"}]`), Options{Name: "exec-7"})
+	asltest.Equal(t, "status", e.Status, StatusSucceeded)
+	asltest.AssertJSON(t, e.Output, `[
 		{"state":"Inner","exec":"exec-7","input":"x","sel":{"index":0,"value":{"k":"x"},"mapState":"M"}},
 		{"state":"Inner","exec":"exec-7","input":"x","sel":{"index":1,"value":{"k":"y"},"mapState":"M"}}]`)
 
 	// $$.Map belongs to ItemSelector: the iteration's states do not see it.
-	m = mustParse(t, mapDef(``, "P", `"P":{"Type":"Pass","Parameters":{"i.$":"$$.Map.Item.Index"},"End":true}`))
-	e = m.Execute(context.Background(), js(t, `[1]`), Options{})
-	assertEqual(t, "status", e.Status, StatusFailed)
-	assertEqual(t, "error", e.Error, ErrRuntime)
+	m = asltest.MustParse(t, mapDef(``, "P", `"P":{"Type":"Pass","Parameters":{"i.$":"$$.Map.Item.Index"},"End":true}`))
+	e = m.Execute(context.Background(), asltest.JSON(t, `[1]`), Options{})
+	asltest.Equal(t, "status", e.Status, StatusFailed)
+	asltest.Equal(t, "error", e.Error, ErrRuntime)
 }
 
 // gate is a task handler whose calls block until the test releases them; it
@@ -185,7 +188,7 @@ func (g *gate) cancelled() string {
 }
 
 func mustInt(v any) int64 {
-	f, _ := toFloat(v)
+	f, _ := ToFloat(v)
 	return int64(f)
 }
 
@@ -208,7 +211,7 @@ const gatedMap = `{"StartAt":"M","States":{"M":{"Type":"Map",%s"ItemsPath":"$.it
 
 func startGated(t *testing.T, fields string, items []bool, g *gate) <-chan *Execution {
 	t.Helper()
-	m := mustParse(t, fmt.Sprintf(gatedMap, fields))
+	m := asltest.MustParse(t, fmt.Sprintf(gatedMap, fields))
 	in := make([]any, len(items))
 	for i, f := range items {
 		in[i] = f
@@ -231,9 +234,9 @@ func TestMapResultsKeepItemOrderWhateverTheCompletionOrder(t *testing.T) {
 		close(g.release[i])
 	}
 	e := <-done
-	assertEqual(t, "status", e.Status, StatusSucceeded)
-	assertJSON(t, e.Output, `["done 0","done 1","done 2","done 3"]`)
-	assertEqual(t, "all ran at once (MaxConcurrency absent = no limit)", g.peak, n)
+	asltest.Equal(t, "status", e.Status, StatusSucceeded)
+	asltest.AssertJSON(t, e.Output, `["done 0","done 1","done 2","done 3"]`)
+	asltest.Equal(t, "all ran at once (MaxConcurrency absent = no limit)", g.peak, n)
 }
 
 func TestMapMaxConcurrencyIsNeverExceeded(t *testing.T) {
@@ -272,8 +275,8 @@ func TestMapMaxConcurrencyIsNeverExceeded(t *testing.T) {
 				close(g.release[i])
 			}
 			e := <-done
-			assertEqual(t, "status", e.Status, StatusSucceeded)
-			assertEqual(t, "peak concurrency", g.peak, c.wantLimit)
+			asltest.Equal(t, "status", e.Status, StatusSucceeded)
+			asltest.Equal(t, "peak concurrency", g.peak, c.wantLimit)
 			slices.Sort(started)
 			for i, item := range started {
 				if item != i {
@@ -288,7 +291,7 @@ func TestMapFailureCancelsTheOtherIterations(t *testing.T) {
 	g := newGate(4)
 	var events []string
 	var mu sync.Mutex
-	m := mustParse(t, fmt.Sprintf(gatedMap, `"MaxConcurrency":3,`))
+	m := asltest.MustParse(t, fmt.Sprintf(gatedMap, `"MaxConcurrency":3,`))
 	done := make(chan *Execution, 1)
 	go func() {
 		done <- m.Execute(context.Background(), map[string]any{"items": []any{false, true, false, false}}, Options{Task: g.handler, Observer: func(e Event) {
@@ -304,10 +307,10 @@ func TestMapFailureCancelsTheOtherIterations(t *testing.T) {
 	}
 	close(g.release[1]) // item 1 fails; 0 and 2 are still running, 3 never starts
 	e := <-done
-	assertEqual(t, "status", e.Status, StatusFailed)
-	assertEqual(t, "error", e.Error, "BoardLost")
-	assertEqual(t, "cause", e.Cause, "board 1")
-	assertEqual(t, "cancelled", g.cancelled(), "map[0:true 2:true]")
+	asltest.Equal(t, "status", e.Status, StatusFailed)
+	asltest.Equal(t, "error", e.Error, "BoardLost")
+	asltest.Equal(t, "cause", e.Cause, "board 1")
+	asltest.Equal(t, "cancelled", g.cancelled(), "map[0:true 2:true]")
 	mu.Lock()
 	defer mu.Unlock()
 	got := strings.Join(events, ",")
@@ -326,7 +329,7 @@ func TestMapFailureCancelsTheOtherIterations(t *testing.T) {
 
 func TestMapStopsWhenTheExecutionIsAborted(t *testing.T) {
 	g := newGate(2)
-	m := mustParse(t, fmt.Sprintf(gatedMap, ``))
+	m := asltest.MustParse(t, fmt.Sprintf(gatedMap, ``))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan *Execution, 1)
 	go func() { done <- m.Execute(ctx, map[string]any{"items": []any{false, false}}, Options{Task: g.handler}) }()
@@ -334,16 +337,16 @@ func TestMapStopsWhenTheExecutionIsAborted(t *testing.T) {
 	g.waitEntered(t)
 	cancel()
 	e := <-done
-	assertEqual(t, "status", e.Status, StatusAborted)
-	assertEqual(t, "cancelled", g.cancelled(), "map[0:true 1:true]")
+	asltest.Equal(t, "status", e.Status, StatusAborted)
+	asltest.Equal(t, "cancelled", g.cancelled(), "map[0:true 1:true]")
 }
 
 func TestMapEventsAndPath(t *testing.T) {
 	def := `{"StartAt":"Outer","States":{"Outer":{"Type":"Map","MaxConcurrency":1,"ItemProcessor":{"StartAt":"Inner","States":{
 		"Inner":{"Type":"Map","MaxConcurrency":1,"ItemProcessor":{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"r","End":true}}},"End":true}}},"Next":"S"},"S":{"Type":"Succeed"}}}`
-	m := mustParse(t, def)
+	m := asltest.MustParse(t, def)
 	var events []string
-	e := m.Execute(context.Background(), js(t, `[[1],[2,3]]`), Options{Task: newScripted(nil).handler, Observer: func(ev Event) {
+	e := m.Execute(context.Background(), asltest.JSON(t, `[[1],[2,3]]`), Options{Task: asltest.NewTasks(nil).Handle, Observer: func(ev Event) {
 		s := string(ev.Kind) + ":" + ev.State
 		if ev.Iteration != "" {
 			s = ev.Iteration + " " + s
@@ -352,7 +355,7 @@ func TestMapEventsAndPath(t *testing.T) {
 			events = append(events, s)
 		}
 	}})
-	assertEqual(t, "status", e.Status, StatusSucceeded)
+	asltest.Equal(t, "status", e.Status, StatusSucceeded)
 	want := []string{
 		"StateEntered:Outer",
 		"Outer[0] MapIterationStarted:Outer",
@@ -375,8 +378,8 @@ func TestMapEventsAndPath(t *testing.T) {
 		"StateExited:Outer",
 		"StateEntered:S", "StateExited:S",
 	}
-	assertEqual(t, "events", strings.Join(events, "\n"), strings.Join(want, "\n"))
-	assertEqual(t, "top-level path", pathNames(e), "Outer,S")
+	asltest.Equal(t, "events", strings.Join(events, "\n"), strings.Join(want, "\n"))
+	asltest.Equal(t, "top-level path", asltest.PathNames(e), "Outer,S")
 	outer := e.Path[0].Iterations
 	if len(outer) != 2 || len(outer[1]) != 1 || outer[1][0].Name != "Inner" || len(outer[1][0].Iterations) != 2 || outer[1][0].Iterations[1][0].Name != "T" {
 		t.Errorf("iteration paths: %+v", outer)
@@ -384,38 +387,38 @@ func TestMapEventsAndPath(t *testing.T) {
 }
 
 func TestMapItemLimit(t *testing.T) {
-	m := mustParse(t, mapDef(``, "P", passItem))
+	m := asltest.MustParse(t, mapDef(``, "P", passItem))
 	ok := m.Execute(context.Background(), make([]any, MaxMapItems), Options{})
-	assertEqual(t, "status at the limit", ok.Status, StatusSucceeded)
+	asltest.Equal(t, "status at the limit", ok.Status, StatusSucceeded)
 	e := m.Execute(context.Background(), make([]any, MaxMapItems+1), Options{})
-	assertEqual(t, "status", e.Status, StatusFailed)
-	assertEqual(t, "error", e.Error, ErrRuntime)
+	asltest.Equal(t, "status", e.Status, StatusFailed)
+	asltest.Equal(t, "error", e.Error, ErrRuntime)
 	if !strings.Contains(e.Cause, "at most 10000 Map items per execution") {
 		t.Errorf("cause %q", e.Cause)
 	}
 
 	// Nested Maps multiply: 200 rows of 100 cells are 200 + 20,000 items.
-	nested := mustParse(t, `{"StartAt":"Rows","States":{"Rows":{"Type":"Map","ItemProcessor":{"StartAt":"Cells","States":{
+	nested := asltest.MustParse(t, `{"StartAt":"Rows","States":{"Rows":{"Type":"Map","ItemProcessor":{"StartAt":"Cells","States":{
 		"Cells":{"Type":"Map","ItemProcessor":{"StartAt":"C","States":{"C":{"Type":"Pass","End":true}}},"End":true}}},"End":true}}}`)
 	rows := make([]any, 200)
 	for i := range rows {
 		rows[i] = make([]any, 100)
 	}
 	e = nested.Execute(context.Background(), rows, Options{})
-	assertEqual(t, "nested status", e.Status, StatusFailed)
-	assertEqual(t, "nested error", e.Error, ErrRuntime)
+	asltest.Equal(t, "nested status", e.Status, StatusFailed)
+	asltest.Equal(t, "nested error", e.Error, ErrRuntime)
 }
 
 func TestMapObserverPanicInAnIterationFailsTheExecution(t *testing.T) {
-	m := mustParse(t, mapDef(`"MaxConcurrency":0,`, "P", passItem))
+	m := asltest.MustParse(t, mapDef(`"MaxConcurrency":0,`, "P", passItem))
 	e := m.Execute(context.Background(), []any{1, 2, 3}, Options{Observer: func(ev Event) {
 		if ev.Iteration == "M[1]" && ev.Kind == EventStateEntered {
 			panic("observer bug")
 		}
 	}})
-	assertEqual(t, "status", e.Status, StatusFailed)
-	assertEqual(t, "error", e.Error, ErrRuntime)
-	assertEqual(t, "cause", e.Cause, "the Observer panicked: observer bug")
+	asltest.Equal(t, "status", e.Status, StatusFailed)
+	asltest.Equal(t, "error", e.Error, ErrRuntime)
+	asltest.Equal(t, "cause", e.Cause, "the Observer panicked: observer bug")
 }
 
 func TestMapParseErrors(t *testing.T) {

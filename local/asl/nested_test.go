@@ -1,21 +1,24 @@
-package asl
+package asl_test
 
 import (
 	"context"
 	"encoding/json"
 	"strings"
 	"testing"
+
+	. "github.com/edge-drop/edge-drop/local/asl"
+	"github.com/edge-drop/edge-drop/local/asl/asltest"
 )
 
 // startExecution.sync:2 runs the child in-process and gives its
 // DescribeExecution with Output as JSON; a failed child fails the state
 // with States.TaskFailed and that description as the cause.
 func TestStartExecutionSync2RunsTheChildInProcess(t *testing.T) {
-	child := mustParse(t, `{"StartAt":"Decide","States":{
+	child := asltest.MustParse(t, `{"StartAt":"Decide","States":{
 		"Decide":{"Type":"Choice","Choices":[{"Variable":"$.fail","BooleanEquals":true,"Next":"No"}],"Default":"Yes"},
 		"Yes":{"Type":"Pass","Parameters":{"doubled.$":"States.MathAdd($.n, $.n)"},"End":true},
 		"No":{"Type":"Fail","Error":"Child.Failed","Cause":"as asked"}}}`)
-	parent := mustParse(t, `{"StartAt":"Run","States":{
+	parent := asltest.MustParse(t, `{"StartAt":"Run","States":{
 		"Run":{"Type":"Task","Resource":"arn:aws:states:::states:startExecution.sync:2",
 			"Parameters":{"StateMachineArn":"arn:child","Input":{"n.$":"$.n","fail.$":"$.fail"}},
 			"ResultSelector":{"out.$":"$.Output","status.$":"$.Status"},

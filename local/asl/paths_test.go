@@ -1,6 +1,11 @@
-package asl
+package asl_test
 
-import "testing"
+import (
+	"testing"
+
+	. "github.com/edge-drop/edge-drop/local/asl"
+	"github.com/edge-drop/edge-drop/local/asl/asltest"
+)
 
 func TestDotNamesToBrackets(t *testing.T) {
 	cases := map[string]string{
@@ -18,14 +23,14 @@ func TestDotNamesToBrackets(t *testing.T) {
 		"$.Containers[0].ExitCode": "$.Containers[0].ExitCode",
 	}
 	for in, want := range cases {
-		if got := dotNamesToBrackets(in); got != want {
-			t.Errorf("dotNamesToBrackets(%q) = %q, want %q", in, got, want)
+		if got := DotNamesToBrackets(in); got != want {
+			t.Errorf("DotNamesToBrackets(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
 
 func TestPathEval(t *testing.T) {
-	doc := js(t, `{"detail-type":"Object Created","a":{"b":[{"c":1},{"c":2}]},"n":null}`)
+	doc := asltest.JSON(t, `{"detail-type":"Object Created","a":{"b":[{"c":1},{"c":2}]},"n":null}`)
 	cases := []struct {
 		path  string
 		want  string
@@ -43,22 +48,22 @@ func TestPathEval(t *testing.T) {
 		{"$", `{"detail-type":"Object Created","a":{"b":[{"c":1},{"c":2}]},"n":null}`, true},
 	}
 	for _, c := range cases {
-		p, err := compilePath(c.path)
+		p, err := CompilePath(c.path)
 		if err != nil {
 			t.Fatalf("%s: %v", c.path, err)
 		}
-		v, ok := p.eval(doc, nil)
+		v, ok := p(doc)
 		if ok != c.found {
 			t.Errorf("%s: found=%v, want %v", c.path, ok, c.found)
 			continue
 		}
-		if ok && canon(t, v) != canon(t, js(t, c.want)) {
-			t.Errorf("%s = %s, want %s", c.path, canon(t, v), c.want)
+		if ok && asltest.Canon(t, v) != asltest.Canon(t, asltest.JSON(t, c.want)) {
+			t.Errorf("%s = %s, want %s", c.path, asltest.Canon(t, v), c.want)
 		}
 	}
 	for _, bad := range []string{"$.a.length()", "$.a[(@.length-1)]", "a.b", ""} {
-		if _, err := compilePath(bad); err == nil {
-			t.Errorf("compilePath(%q) succeeded", bad)
+		if _, err := CompilePath(bad); err == nil {
+			t.Errorf("CompilePath(%q) succeeded", bad)
 		}
 	}
 }

@@ -1,10 +1,13 @@
-package asl
+package asl_test
 
 import (
 	"encoding/json"
 	"fmt"
 	"os"
 	"testing"
+
+	. "github.com/edge-drop/edge-drop/local/asl"
+	"github.com/edge-drop/edge-drop/local/asl/asltest"
 )
 
 // A Choice state's StringMatches decides as the contract's table says (the
@@ -32,7 +35,7 @@ func TestStringMatchesSharedTable(t *testing.T) {
 		def := fmt.Sprintf(`{"StartAt":"C","States":{
 			"C":{"Type":"Choice","Choices":[{"Variable":"$.s","StringMatches":%s,"Next":"Yes"}],"Default":"No"},
 			"Yes":{"Type":"Pass","Result":true,"End":true},"No":{"Type":"Pass","Result":false,"End":true}}}`, pattern)
-		e := mustParse(t, def).Execute(t.Context(), map[string]any{"s": c.Input}, Options{})
+		e := asltest.MustParse(t, def).Execute(t.Context(), map[string]any{"s": c.Input}, Options{})
 		if e.Status != StatusSucceeded || e.Output != c.Match {
 			t.Errorf("StringMatches %q on %q: %s %v, want %v", c.Pattern, c.Input, e.Status, e.Output, c.Match)
 		}

@@ -1,4 +1,4 @@
-package asl
+package asl_test
 
 import (
 	"context"
@@ -7,6 +7,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	. "github.com/edge-drop/edge-drop/local/asl"
+	"github.com/edge-drop/edge-drop/local/asl/asltest"
 )
 
 // A Task state whose job gets $$.Task.Token, like ecs:runTask.sync with the
@@ -62,7 +65,7 @@ func execute(m *Machine, tokens *TaskTokens, h TaskHandler) <-chan *Execution {
 }
 
 func TestSendTaskSuccessEndsAPendingTaskStateBeforeItsJob(t *testing.T) {
-	m := mustParse(t, tokenMachine)
+	m := asltest.MustParse(t, tokenMachine)
 	tokens := NewTaskTokens()
 	j := newJob(map[string]any{"TaskArn": "arn:task"}, nil)
 	done := execute(m, tokens, j.handler)
@@ -74,9 +77,9 @@ func TestSendTaskSuccessEndsAPendingTaskStateBeforeItsJob(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := <-done
-	assertEqual(t, "status", e.Status, StatusSucceeded)
+	asltest.Equal(t, "status", e.Status, StatusSucceeded)
 	// The report is the result, numbers exact; the job has not ended.
-	assertJSON(t, e.Output, `{"key":"k","task":{"status":"delivered","exitCode":0,"n":12345678901234567890}}`)
+	asltest.AssertJSON(t, e.Output, `{"key":"k","task":{"status":"delivered","exitCode":0,"n":12345678901234567890}}`)
 	if j.hasEnded() {
 		t.Error("the job was ended by the state's end; ECS lets it run to its own end")
 	}
@@ -95,7 +98,7 @@ func TestSendTaskSuccessEndsAPendingTaskStateBeforeItsJob(t *testing.T) {
 // A task that reports and then exits non-zero: the report came first and
 // is the state's result, not the job's failure.
 func TestAReportBeforeTheJobFailedWins(t *testing.T) {
-	m := mustParse(t, tokenMachine)
+	m := asltest.MustParse(t, tokenMachine)
 	tokens := NewTaskTokens()
 	j := newJob(nil, &Error{Name: ErrTaskFailed, Cause: `{"Containers":[{"ExitCode":6}]}`})
 	done := execute(m, tokens, j.handler)
@@ -105,23 +108,23 @@ func TestAReportBeforeTheJobFailedWins(t *testing.T) {
 	}
 	close(j.release)
 	e := <-done
-	assertEqual(t, "status", e.Status, StatusSucceeded)
-	assertJSON(t, e.Output, `{"key":"k","task":{"status":"failed","exitCode":6}}`)
+	asltest.Equal(t, "status", e.Status, StatusSucceeded)
+	asltest.AssertJSON(t, e.Output, `{"key":"k","task":{"status":"failed","exitCode":6}}`)
 }
 
 // Without a token the job's own result stands (the fallback: a task that
 // did not report).
 func TestWithoutAReportTheJobDecides(t *testing.T) {
-	m := mustParse(t, tokenMachine)
+	m := asltest.MustParse(t, tokenMachine)
 	j := newJob(map[string]any{"TaskArn": "arn:task"}, nil)
 	close(j.release)
 	e := <-execute(m, nil, j.handler)
-	assertEqual(t, "status", e.Status, StatusSucceeded)
-	assertJSON(t, e.Output, `{"key":"k","task":{"TaskArn":"arn:task"}}`)
+	asltest.Equal(t, "status", e.Status, StatusSucceeded)
+	asltest.AssertJSON(t, e.Output, `{"key":"k","task":{"TaskArn":"arn:task"}}`)
 }
 
 func TestSendTaskFailureFailsTheStateForRetryAndCatch(t *testing.T) {
-	m := mustParse(t, tokenMachine)
+	m := asltest.MustParse(t, tokenMachine)
 	tokens := NewTaskTokens()
 	j := newJob(nil, nil)
 	done := make(chan *Execution, 1)
@@ -143,16 +146,16 @@ func TestSendTaskFailureFailsTheStateForRetryAndCatch(t *testing.T) {
 	}
 	close(j.release)
 	e := <-done
-	assertEqual(t, "status", e.Status, StatusSucceeded)
-	assertEqual(t, "path", pathNames(e), "Run,Caught")
-	assertJSON(t, e.Output, `{"key":"k","error":{"Error":"EdgeDrop.Broken","Cause":"the disk is full"}}`)
+	asltest.Equal(t, "status", e.Status, StatusSucceeded)
+	asltest.Equal(t, "path", asltest.PathNames(e), "Run,Caught")
+	asltest.AssertJSON(t, e.Output, `{"key":"k","error":{"Error":"EdgeDrop.Broken","Cause":"the disk is full"}}`)
 }
 
 func TestSendTaskCallsAnswerLikeAWSForBadTokens(t *testing.T) {
 	tokens, other := NewTaskTokens(), NewTaskTokens()
-	foreign := other.issue().token
-	pending := tokens.issue()
-	defer tokens.close(pending)
+	foreign, _ := IssueToken(other)
+	pending, closePending := IssueToken(tokens)
+	defer closePending()
 	for _, tc := range []struct {
 		name, token, output, code string
 	}{
@@ -160,8 +163,8 @@ func TestSendTaskCallsAnswerLikeAWSForBadTokens(t *testing.T) {
 		{"too long", strings.Repeat("a", MaxTaskTokenLength+1), `{}`, CodeInvalidToken},
 		{"not ours at all", "AQCwAAAAKgAAAAMAAAAAAAAAAZ83J8zGdl7Qgs8ce6YotnXrivuZegnBk22stlpw", `{}`, CodeInvalidToken},
 		{"issued elsewhere", foreign, `{}`, CodeTaskDoesNotExist},
-		{"output not JSON", pending.token, `{"status":`, CodeInvalidOutput},
-		{"output too large", pending.token, `"` + strings.Repeat("x", MaxTaskOutputBytes) + `"`, CodeInvalidOutput},
+		{"output not JSON", pending, `{"status":`, CodeInvalidOutput},
+		{"output too large", pending, `"` + strings.Repeat("x", MaxTaskOutputBytes) + `"`, CodeInvalidOutput},
 	} {
 		var te *TokenError
 		err := tokens.SendTaskSuccess(tc.token, tc.output)
@@ -170,18 +173,18 @@ func TestSendTaskCallsAnswerLikeAWSForBadTokens(t *testing.T) {
 		}
 	}
 	// A refused output leaves the task pending.
-	if err := tokens.SendTaskHeartbeat(pending.token); err != nil {
+	if err := tokens.SendTaskHeartbeat(pending); err != nil {
 		t.Errorf("after a refused output the task must still be pending: %v", err)
 	}
 	var te *TokenError
-	if err := tokens.SendTaskFailure(pending.token, strings.Repeat("E", 257), ""); !errors.As(err, &te) || te.Code != CodeValidationError {
+	if err := tokens.SendTaskFailure(pending, strings.Repeat("E", 257), ""); !errors.As(err, &te) || te.Code != CodeValidationError {
 		t.Errorf("a 257-character error: %v, want ValidationException", err)
 	}
 }
 
 // The state ended by its job (no report): its token is closed.
 func TestATokenClosesWithItsState(t *testing.T) {
-	m := mustParse(t, tokenMachine)
+	m := asltest.MustParse(t, tokenMachine)
 	tokens := NewTaskTokens()
 	j := newJob(map[string]any{}, nil)
 	done := execute(m, tokens, j.handler)
@@ -196,16 +199,16 @@ func TestATokenClosesWithItsState(t *testing.T) {
 
 // $$.Task is there in Task states only (AWS: null elsewhere).
 func TestTaskTokenOnlyInTaskStates(t *testing.T) {
-	m := mustParse(t, `{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"t.$":"$$.Task.Token"},"End":true}}}`)
+	m := asltest.MustParse(t, `{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"t.$":"$$.Task.Token"},"End":true}}}`)
 	e := m.Execute(context.Background(), map[string]any{}, Options{})
-	assertEqual(t, "status", e.Status, StatusFailed)
-	assertEqual(t, "error", e.Error, ErrRuntime)
+	asltest.Equal(t, "status", e.Status, StatusFailed)
+	asltest.Equal(t, "error", e.Error, ErrRuntime)
 }
 
 // A job whose state ended by its token outlives the Map that ran it: the
 // Map's end does not stop it (ECS would not), the execution's abort does.
 func TestAReportedJobOutlivesItsMap(t *testing.T) {
-	m := mustParse(t, `{"StartAt":"Each","States":{"Each":{"Type":"Map","ItemsPath":"$.items","End":true,
+	m := asltest.MustParse(t, `{"StartAt":"Each","States":{"Each":{"Type":"Map","ItemsPath":"$.items","End":true,
 		"ItemProcessor":{"ProcessorConfig":{"Mode":"INLINE"},"StartAt":"Run","States":{
 			"Run":{"Type":"Task","Resource":"arn:aws:states:::ecs:runTask.sync","Parameters":{"token.$":"$$.Task.Token"},"End":true}}}}}}`)
 	tokens := NewTaskTokens()
@@ -219,7 +222,7 @@ func TestAReportedJobOutlivesItsMap(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := <-done
-	assertJSON(t, e.Output, `[{"status":"synced"}]`)
+	asltest.AssertJSON(t, e.Output, `[{"status":"synced"}]`)
 	time.Sleep(20 * time.Millisecond)
 	if j.hasEnded() {
 		t.Fatal("the Map's end stopped a job whose state had ended by its token")
@@ -237,7 +240,7 @@ func TestAReportedJobOutlivesItsMap(t *testing.T) {
 // $$.Task exists in Task states only: a Fail state right after a Task
 // state saw the Task state's (closed) token, as $$.Task.Token.
 func TestTaskTokenIsNotInTheContextAfterTheTaskState(t *testing.T) {
-	m := mustParse(t, `{"StartAt":"T","States":{
+	m := asltest.MustParse(t, `{"StartAt":"T","States":{
 		"T":{"Type":"Task","Resource":"r","Next":"F"},
 		"F":{"Type":"Fail","Error":"E","CausePath":"$$.Task.Token"}}}`)
 	e := m.Execute(t.Context(), map[string]any{}, Options{Task: func(context.Context, string, any) (any, error) { return map[string]any{}, nil }})

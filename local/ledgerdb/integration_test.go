@@ -3,24 +3,21 @@ package ledgerdb
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/internal/ledger"
 	"github.com/edge-drop/edge-drop/local/asl"
+	"github.com/edge-drop/edge-drop/local/asl/asltest"
 )
 
 // recordStates runs the ledger states of the synthesized fleet definition
-// (local/asl/testdata/fleet-all.asl.json) after a Pass that stands for the
+// (fleet-all.asl.json, asltest.GoldenDir) after a Pass that stands for the
 // board's outcome, on event.
 func recordStates(t *testing.T, s *Server, outcome map[string]any, event map[string]any) *asl.Execution {
 	t.Helper()
-	raw, err := os.ReadFile("../asl/testdata/fleet-all.asl.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := asltest.ReadGolden(t, "fleet-all.asl.json")
 	var def struct {
 		States map[string]struct {
 			ItemProcessor struct{ States map[string]any }

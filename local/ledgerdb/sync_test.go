@@ -3,16 +3,16 @@ package ledgerdb
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/internal/ledger"
 	"github.com/edge-drop/edge-drop/local/asl"
+	"github.com/edge-drop/edge-drop/local/asl/asltest"
 )
 
-// The sync state machine's ledger states (stacks/testdata/sync-group.asl.json)
+// The sync state machine's ledger states (sync-group.asl.json in asltest.GoldenDir)
 // record each board's last sync: start, end, status, counts, and
 // lastOkStart only when it ended synced (an offline sync keeps the one
 // before).
@@ -26,10 +26,7 @@ func TestSyncStatesRecordTheLastSync(t *testing.T) {
 	if err := s.CreateTable(ctx, LedgerTable("EdgeDrop-Ledger")); err != nil {
 		t.Fatal(err)
 	}
-	raw, err := os.ReadFile("../../stacks/testdata/sync-group.asl.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := asltest.ReadGolden(t, "sync-group.asl.json")
 	var def struct {
 		States map[string]struct {
 			ItemProcessor struct{ States map[string]any }

@@ -23,6 +23,7 @@ import (
 	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/internal/cdktest"
 	"github.com/edge-drop/edge-drop/local/asl"
+	"github.com/edge-drop/edge-drop/local/asl/asltest"
 	"github.com/edge-drop/edge-drop/local/assembly"
 )
 
@@ -478,18 +479,18 @@ func TestBusyBoardIsRetriedByTheStateMachine(t *testing.T) {
 	}
 }
 
-// local/asl's unit and differential tests run a hand-resolved
-// copy of the synthesized definition; this keeps the copy honest.
+// The golden pipeline.asl.json (asltest.GoldenDir), which the pipeline's
+// definition tests and local/asl's differential test run, is the
+// synthesized definition with its cluster and task definition resolved
+// (stacks writes it); this checks it against the assembly the local
+// pipeline loads.
 func TestStatemachineTestdataMatchesTheSynthesizedDefinition(t *testing.T) {
 	asm, err := assembly.Load(defaultAsm, Region, Account)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sm := pipelineMachine(t, asm)
-	copyJSON, err := os.ReadFile("../asl/testdata/pipeline.asl.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	copyJSON := asltest.ReadGolden(t, "pipeline.asl.json")
 	normalize := func(raw []byte) string {
 		var def map[string]any
 		if err := json.Unmarshal(raw, &def); err != nil {
@@ -502,7 +503,7 @@ func TestStatemachineTestdataMatchesTheSynthesizedDefinition(t *testing.T) {
 		return string(out)
 	}
 	if got, want := normalize(copyJSON), normalize(sm.Definition); got != want {
-		t.Errorf("local/asl/testdata/pipeline.asl.json drifted from the synthesized definition:\n--- copy\n%s\n--- synthesized\n%s", got, want)
+		t.Errorf("constructs/pipeline/testdata/pipeline.asl.json drifted from the synthesized definition:\n--- copy\n%s\n--- synthesized\n%s", got, want)
 	}
 }
 

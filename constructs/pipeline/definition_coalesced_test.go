@@ -1,4 +1,4 @@
-package asl
+package pipeline_test
 
 import (
 	"context"
@@ -8,9 +8,11 @@ import (
 	"testing"
 
 	"github.com/edge-drop/edge-drop/contract"
+	"github.com/edge-drop/edge-drop/local/asl"
+	"github.com/edge-drop/edge-drop/local/asl/asltest"
 )
 
-// testdata/coalesce-all.asl.json is the batch definition constructs/pipeline
+// testdata/coalesce-all.asl.json is the batch definition this package
 // synthesizes with coalesceWindow (deliverTo=all; stacks/fleet_test.go
 // keeps it in step): its input is the pipe's batch of SQS records.
 
@@ -36,11 +38,11 @@ func sqsBatch(t *testing.T, events ...[3]string) []any {
 	return out
 }
 
-func keyLists(t *testing.T, ecs *fakeECS) map[string][]string {
+func keyLists(t *testing.T, ecs *asltest.ECS) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
-	for _, p := range ecs.calls[resRunTask] {
-		env := taskEnv(p)
+	for _, p := range ecs.Calls(asltest.ResRunTask) {
+		env := asltest.TaskEnv(p)
 		if _, single := env[contract.EnvKey]; single {
 			t.Errorf("a batch task got %s", contract.EnvKey)
 		}
@@ -64,9 +66,9 @@ func keyLists(t *testing.T, ecs *fakeECS) map[string][]string {
 // One task per board for the whole batch: the newest event of each key,
 // the keys the pattern matches, sorted.
 func TestCoalescedBatchIsOneTaskPerBoard(t *testing.T) {
-	m := loadFleet(t, "coalesce-all")
-	boards := siteBoards([]string{"ok"}, []string{"ok"}, []string{"ok"})
-	ecs := &fakeECS{boards: boards, matches: map[string][]string{allQuery: ids(boards)}, pageSize: 10}
+	m := asltest.Definition(t, "coalesce-all")
+	boards := asltest.SiteBoards([]string{"ok"}, []string{"ok"}, []string{"ok"})
+	ecs := &asltest.ECS{Boards: boards, Matches: map[string][]string{allQuery: asltest.IDs(boards)}, PageSize: 10}
 	batch := sqsBatch(t,
 		[3]string{"demo-2.txt", "00617F0829932A0000", "e2"},
 		[3]string{"demo-1.txt", "00617F08299329D1A0", "new"}, // newer than the next, though first
@@ -75,8 +77,8 @@ func TestCoalescedBatchIsOneTaskPerBoard(t *testing.T) {
 		[3]string{"demo-3.txt", "00617F0829932C0000", "e3"},
 		[3]string{"demo-3.txt", "00617F0829932C0001", "deleted"}, // deleted after its upload
 	)
-	e := m.Execute(context.Background(), batch, Options{Task: ecs.handler})
-	if e.Status != StatusSucceeded {
+	e := m.Execute(context.Background(), batch, asl.Options{Task: ecs.Handle})
+	if e.Status != asl.StatusSucceeded {
 		t.Fatalf("status %s %s %s", e.Status, e.Error, e.Cause)
 	}
 	want := "demo-1.txt@00617F08299329D1A0/new/false demo-2.txt@00617F0829932A0000/e2/false demo-3.txt@00617F0829932C0001//true"
@@ -90,7 +92,7 @@ func TestCoalescedBatchIsOneTaskPerBoard(t *testing.T) {
 		}
 	}
 	out := e.Output.(map[string]any)
-	if n, _ := toFloat(out["count"]); n != 3 {
+	if n := asltest.Canon(t, out["count"]); n != "3" {
 		t.Errorf("count %v, want 3", out["count"])
 	}
 }
@@ -98,15 +100,15 @@ func TestCoalescedBatchIsOneTaskPerBoard(t *testing.T) {
 // Long keys: several parts, each within one task's key list; a part that
 // fails on a board does not stop the later parts, and fails the execution.
 func TestCoalescedBatchOfLongKeysRunsInParts(t *testing.T) {
-	m := loadFleet(t, "coalesce-all")
-	boards := siteBoards([]string{"exit 6", "ok"}, []string{"ok"})
-	ecs := &fakeECS{boards: boards, matches: map[string][]string{allQuery: ids(boards)}, pageSize: 10}
+	m := asltest.Definition(t, "coalesce-all")
+	boards := asltest.SiteBoards([]string{"exit 6", "ok"}, []string{"ok"})
+	ecs := &asltest.ECS{Boards: boards, Matches: map[string][]string{allQuery: asltest.IDs(boards)}, PageSize: 10}
 	var events [][3]string
 	for i := range 40 {
 		events = append(events, [3]string{fmt.Sprintf("demo-%02d-%s.txt", i, strings.Repeat("x", 300)), fmt.Sprintf("00617F08299329%04X", i), "e"})
 	}
-	e := m.Execute(context.Background(), sqsBatch(t, events...), Options{Task: ecs.handler})
-	if e.Status != StatusFailed || e.Error != contract.ErrDeliveryFailed || !strings.Contains(e.Cause, "not every key of the batch (40 keys of 40 events)") {
+	e := m.Execute(context.Background(), sqsBatch(t, events...), asl.Options{Task: ecs.Handle})
+	if e.Status != asl.StatusFailed || e.Error != contract.ErrDeliveryFailed || !strings.Contains(e.Cause, "not every key of the batch (40 keys of 40 events)") {
 		t.Fatalf("status %s %s %s, want DeliveryFailed naming the batch", e.Status, e.Error, e.Cause)
 	}
 	got := keyLists(t, ecs)
@@ -119,31 +121,31 @@ func TestCoalescedBatchOfLongKeysRunsInParts(t *testing.T) {
 			t.Errorf("board %s: %d tasks for %d keys, want every key in several parts", id, len(lists), n)
 		}
 	}
-	if len(got[boards[0].instance]) != len(got[boards[1].instance]) {
-		t.Errorf("the failing board got %d tasks, the other %d: later parts must still run", len(got[boards[0].instance]), len(got[boards[1].instance]))
+	if len(got[boards[0].Instance]) != len(got[boards[1].Instance]) {
+		t.Errorf("the failing board got %d tasks, the other %d: later parts must still run", len(got[boards[0].Instance]), len(got[boards[1].Instance]))
 	}
 }
 
-// Nothing the pattern matches: no task at all.
+// Nothing the pattern Matches: no task at all.
 func TestCoalescedBatchWithoutMatchingKeysIsSkipped(t *testing.T) {
-	m := loadFleet(t, "coalesce-all")
-	ecs := &fakeECS{matches: map[string][]string{allQuery: nil}, pageSize: 10}
-	e := m.Execute(context.Background(), sqsBatch(t, [3]string{"report.csv", "01", "x"}), Options{Task: ecs.handler})
-	if e.Status != StatusSucceeded || len(ecs.calls) != 0 {
-		t.Fatalf("status %s, calls %v: want Skipped without an ECS call", e.Status, ecs.calls)
+	m := asltest.Definition(t, "coalesce-all")
+	ecs := &asltest.ECS{Matches: map[string][]string{allQuery: nil}, PageSize: 10}
+	e := m.Execute(context.Background(), sqsBatch(t, [3]string{"report.csv", "01", "x"}), asl.Options{Task: ecs.Handle})
+	if e.Status != asl.StatusSucceeded || ecs.CallKinds() != 0 {
+		t.Fatalf("status %s, queries %v: want Skipped without an ECS call", e.Status, ecs.Queries())
 	}
 }
 
 // A batch of one: still a JSON list.
 func TestCoalescedBatchOfOneKey(t *testing.T) {
-	m := loadFleet(t, "coalesce-all")
-	boards := siteBoards([]string{"ok"})
-	ecs := &fakeECS{boards: boards, matches: map[string][]string{allQuery: ids(boards)}, pageSize: 10}
-	e := m.Execute(context.Background(), sqsBatch(t, [3]string{"demo-1.txt", "01", "e1"}), Options{Task: ecs.handler})
-	if e.Status != StatusSucceeded {
+	m := asltest.Definition(t, "coalesce-all")
+	boards := asltest.SiteBoards([]string{"ok"})
+	ecs := &asltest.ECS{Boards: boards, Matches: map[string][]string{allQuery: asltest.IDs(boards)}, PageSize: 10}
+	e := m.Execute(context.Background(), sqsBatch(t, [3]string{"demo-1.txt", "01", "e1"}), asl.Options{Task: ecs.Handle})
+	if e.Status != asl.StatusSucceeded {
 		t.Fatalf("status %s %s %s", e.Status, e.Error, e.Cause)
 	}
-	if got := keyLists(t, ecs)[boards[0].instance]; len(got) != 1 || got[0] != "demo-1.txt@01/e1/false" {
+	if got := keyLists(t, ecs)[boards[0].Instance]; len(got) != 1 || got[0] != "demo-1.txt@01/e1/false" {
 		t.Errorf("got %q", got)
 	}
 }

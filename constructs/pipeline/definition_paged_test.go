@@ -1,9 +1,8 @@
-package localrun
+package pipeline_test
 
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -12,10 +11,11 @@ import (
 	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/internal/fleetsim"
 	"github.com/edge-drop/edge-drop/local/asl"
+	"github.com/edge-drop/edge-drop/local/asl/asltest"
 )
 
 // The paged delivery at 10,000 boards, in the interpreter: the definitions
-// the app synthesizes (local/asl/testdata/fleet-paged.asl.json and
+// this package synthesizes (testdata/fleet-paged.asl.json and
 // fleet-page.asl.json, kept equal to the synth by stacks), ECS answered by
 // fleetsim's stand-in whose boards acknowledge without a process. Each
 // board must get exactly one task and one outcome, and each execution's
@@ -24,22 +24,9 @@ import (
 // PageMachineRef is how the parent's definition names its child.
 const pageMachineRef = "${PipelinePageStateMachine42EFD0AD}"
 
-func loadDefinition(t testing.TB, name string) *asl.Machine {
-	t.Helper()
-	def, err := os.ReadFile("../asl/testdata/" + name + ".asl.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := asl.Parse(def)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
 func TestPagedDeliveryToTenThousandBoardsInTheInterpreter(t *testing.T) {
 	const n = 10_000
-	parent, child := loadDefinition(t, "fleet-paged"), loadDefinition(t, "fleet-page")
+	parent, child := asltest.Definition(t, "fleet-paged"), asltest.Definition(t, "fleet-page")
 	fleet := &fleetsim.Fleet{Boards: n}
 	s := fleet.Run(context.Background(), parent, map[string]*asl.Machine{pageMachineRef: child}, fleetsim.UploadEvent("demo1.txt"))
 	if s.Status != asl.StatusSucceeded {
@@ -93,7 +80,7 @@ func TestPagedDeliveryToTenThousandBoardsInTheInterpreter(t *testing.T) {
 // delivery fails; a child execution that fails as a whole counts its page
 // as failed, never as delivered.
 func TestPagedDeliveryReportsFailedBoardsAndFailedPages(t *testing.T) {
-	parent, child := loadDefinition(t, "fleet-paged"), loadDefinition(t, "fleet-page")
+	parent, child := asltest.Definition(t, "fleet-paged"), asltest.Definition(t, "fleet-page")
 	failing := &fleetsim.Fleet{Boards: 250, Report: map[string]any{"status": contract.OutcomeFailed, "exitCode": 6, "summary": "failed (exit 6 local_io: no space left on device)"}}
 	s := failing.Run(context.Background(), parent, map[string]*asl.Machine{pageMachineRef: child}, fleetsim.UploadEvent("demo1.txt"))
 	out, _ := s.Output.(map[string]any)

@@ -1,24 +1,18 @@
-package asl
+package pipeline_test
 
 import (
 	"context"
-	"os"
 	"testing"
+
+	"github.com/edge-drop/edge-drop/local/asl"
+	"github.com/edge-drop/edge-drop/local/asl/asltest"
 )
 
 // DeliveryFailed's cause, through the synthesized definition's failure
 // path (testdata/pipeline.asl.json; stacks/pipeline_test.go asserts the
 // same states in the template).
 func TestPipelineFailurePath(t *testing.T) {
-	def, err := os.ReadFile("testdata/pipeline.asl.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := mustParse(t, string(def))
-	event, err := os.ReadFile("testdata/s3-object-created.json") // demo-1.txt
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := asltest.Definition(t, "pipeline")
 	const res = "arn:aws:states:::ecs:runTask.sync"
 
 	// Every way DownloadToBoard can fail ends in DeliveryFailed with one
@@ -63,13 +57,13 @@ func TestPipelineFailurePath(t *testing.T) {
 			`ECS.AccessDeniedException: {"Message":"not authorized"}`, "DescribeError"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tasks := newScripted(map[string][]outcome{res: {{Error: tc.error, Cause: tc.cause}}})
-			e := m.Execute(context.Background(), js(t, string(event)), Options{Task: tasks.handler})
-			assertEqual(t, "status", e.Status, StatusFailed)
-			assertEqual(t, "error", e.Error, "EdgeDrop.DeliveryFailed")
-			assertEqual(t, "cause", e.Cause, "s3://edge-drop-inbox/demo-1.txt was not delivered: "+tc.want)
-			assertEqual(t, "path", pathNames(e), "Extract,KeyMatchesPattern,SizeWithinLimit,DownloadToBoard,ClassifyFailure,"+tc.path+",DeliveryFailed")
-			assertEqual(t, "calls", len(tasks.params[res]), 1)
+			tasks := asltest.NewTasks(map[string][]asltest.Outcome{res: {{Error: tc.error, Cause: tc.cause}}})
+			e := m.Execute(context.Background(), s3Event(t, "demo-1.txt"), asl.Options{Task: tasks.Handle})
+			asltest.Equal(t, "status", e.Status, asl.StatusFailed)
+			asltest.Equal(t, "error", e.Error, "EdgeDrop.DeliveryFailed")
+			asltest.Equal(t, "cause", e.Cause, "s3://edge-drop-inbox/demo-1.txt was not delivered: "+tc.want)
+			asltest.Equal(t, "path", asltest.PathNames(e), "Extract,KeyMatchesPattern,SizeWithinLimit,DownloadToBoard,ClassifyFailure,"+tc.path+",DeliveryFailed")
+			asltest.Equal(t, "calls", len(tasks.Calls(res)), 1)
 		})
 	}
 }
