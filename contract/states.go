@@ -4,7 +4,7 @@ package contract
 // local demo, the CLI and the tests read them (an execution's path, the
 // state whose output holds the outcomes). A state's name is its identity in
 // the execution history and in alarms' runbooks: rename one only together
-// with everything that reads it (constructs/pipeline's golden test checks
+// with everything that reads it (constructs/pipeline's TestContractStateNamesAreStatesOfTheDefinitions checks
 // that every name here is a state of a synthesized definition).
 
 // The delivery state machine, in the order an upload meets them.
@@ -19,17 +19,15 @@ const (
 // One board ECS picks (deliverTo=any): the task, then its outcome from the
 // task's report or, without one, its exit code.
 const (
-	StateDownload               = "DownloadToBoard"
-	StateReported               = "TaskReported"
-	StateReportedDelivered      = "ReportedDelivered"
-	StateReportedDeliveredNoArn = "ReportedDeliveredNoTaskArn" // a report without Report.TaskArn
-	StateReportedGone           = "ReportedGone"
-	StateReportedGoneNoArn      = "ReportedGoneNoTaskArn"
-	StateDescribeReport         = "DescribeReportedFailure"
-	StateNoReport               = "ExitedWithoutReport"
-	StateDescribeResult         = "DescribeUnexpectedResult"
-	StateExitGone               = "ExitNotFound"
-	StateDelivered              = "Delivered"
+	StateDownload          = "DownloadToBoard"
+	StateReported          = "TaskReported"
+	StateReportedDelivered = "ReportedDelivered"
+	StateReportedGone      = "ReportedGone"
+	StateDescribeReport    = "DescribeReportedFailure"
+	StateNoReport          = "ExitedWithoutReport"
+	StateDescribeResult    = "DescribeUnexpectedResult"
+	StateExitGone          = "ExitNotFound"
+	StateDelivered         = "Delivered"
 	// StateGone ends an execution whose object was deleted before its
 	// delivery ran: nothing to deliver, not a failure (no alarm).
 	StateGone   = "Gone"
@@ -93,13 +91,9 @@ const (
 	StateRetryBoard           = "RetryDeliverToBoard"
 	StateBoardReported        = "BoardReported"
 	StateBoardReport          = "BoardReport"
-	StateBoardReportNoArn     = "BoardReportNoTaskArn" // a report without Report.TaskArn
 	StateBoardReportSync      = "BoardReportWithCounts"
-	StateBoardReportSyncNoArn = "BoardReportWithCountsNoTaskArn"
 	StateBoardReportKeys      = "BoardReportWithFailedKeys"
-	StateBoardReportKeysNoArn = "BoardReportWithFailedKeysNoTaskArn"
 	StateBoardReportOdd       = "BoardReportUnknownStatus"
-	StateBoardReportOddNoArn  = "BoardReportUnknownStatusNoTaskArn"
 	StateBoardNoReport        = "BoardExitedWithoutReport"
 	StateBoardOddResult       = "BoardUnexpectedResult"
 	StateClassifyBoardFailure = "ClassifyBoardFailure"
