@@ -4,8 +4,9 @@ package contract
 // local demo, the CLI and the tests read them (an execution's path, the
 // state whose output holds the outcomes). A state's name is its identity in
 // the execution history and in alarms' runbooks: rename one only together
-// with everything that reads it (constructs/pipeline's TestContractStateNamesAreStatesOfTheDefinitions checks
-// that every name here is a state of a synthesized definition).
+// with everything that reads it. constructs/pipeline's
+// TestContractStateNamesAreStatesOfTheDefinitions checks that every name
+// here is a state of a synthesized definition.
 
 // The delivery state machine, in the order an upload meets them.
 const (
