@@ -171,16 +171,20 @@ func TestSyncAgainstTheDemo(t *testing.T) {
 
 // The script's copy of the name rule is the contract's.
 func TestSyncScriptNameRuleIsTheContracts(t *testing.T) {
-	script, err := os.ReadFile("scripts/sync.sh")
+	scriptDefines(t, "scripts/sync.sh", "name_re='"+contract.NamePattern+"'", `name_rule="`+contract.NameRule+`"`)
+}
+
+// scriptDefines checks that the script holds each line whole: its copy of
+// a contract value is the contract's.
+func scriptDefines(t *testing.T, path string, lines ...string) {
+	t.Helper()
+	script, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range []string{
-		"name_re='" + contract.NamePattern + "'",
-		`name_rule="` + contract.NameRule + `"`,
-	} {
+	for _, line := range lines {
 		if !strings.Contains(string(script), "\n"+line+"\n") {
-			t.Errorf("scripts/sync.sh must define %s", line)
+			t.Errorf("%s must define %s (the contract's value)", path, line)
 		}
 	}
 }

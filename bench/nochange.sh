@@ -27,29 +27,14 @@ DEST=$(mktemp -d "$DEST_BASE/edge-drop-nochange.XXXXXX")
 SERVER=
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$DEST" "$OUT/base-src"' EXIT
 
+source "$ROOT/bench/lib.sh"
 echo "== building this tree and $BASE" >&2
 export GOFLAGS=-buildvcs=false GOWORK=off # each module with its own go.mod's versions
 (cd "$ROOT/task" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$OUT/edge-drop-task" .)
 (cd "$ROOT/bench/bench-s3" && go build -o "$OUT/bench-s3" .)
-rm -rf "$OUT/base-src" && mkdir -p "$OUT/base-src"
-# The task module's sibling modules (its go.mod replaces them with ../...).
-base_mods=(task contract)
-git -C "$ROOT" cat-file -e "$BASE:s3fake" 2>/dev/null && base_mods+=(s3fake)
-git -C "$ROOT" archive "$BASE" "${base_mods[@]}" | tar -x -C "$OUT/base-src"
-(cd "$OUT/base-src/task" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$OUT/edge-drop-task-base" .)
-BASE_REV=$(git -C "$ROOT" rev-parse --short "$BASE")
+build_base
 HEAD_REV=$(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- task contract s3fake || echo -dirty)
-
-"$OUT/bench-s3" -big-mib 16 -sync-many "$N" -addr "127.0.0.1:$PORT" > "$OUT/bench-s3.log" 2>&1 &
-SERVER=$!
-for _ in $(seq 1200); do
-  grep -q ready "$OUT/bench-s3.log" 2>/dev/null && break
-  kill -0 $SERVER 2>/dev/null || { cat "$OUT/bench-s3.log" >&2; exit 1; }
-  sleep 0.1
-done
-export HOME=$OUT/home AWS_ACCESS_KEY_ID=AKIDBENCH AWS_SECRET_ACCESS_KEY=benchsecret AWS_REGION=us-east-1 \
-  AWS_EC2_METADATA_DISABLED=true AWS_ENDPOINT_URL_S3=$EP
-mkdir -p "$HOME"
+start_server -big-mib 16 -sync-many "$N"
 
 # syncrun BIN DIR: one sync; prints "wall_seconds cpu_seconds" and leaves
 # its log in $OUT/sync.out.

@@ -133,19 +133,7 @@ var exitSeverity = []ExitCode{ExitOK, ExitNotFound, ExitTooLarge, ExitUnsafeKey,
 
 // WorstExit is the most severe of codes (ExitOK for none); a code outside
 // the table outranks every known one.
-func WorstExit(codes ...ExitCode) ExitCode {
-	worst, rank := ExitOK, 0
-	for _, c := range codes {
-		r := slices.Index(exitSeverity, c)
-		if r < 0 {
-			r = len(exitSeverity)
-		}
-		if r > rank {
-			worst, rank = c, r
-		}
-	}
-	return worst
-}
+func WorstExit(codes ...ExitCode) ExitCode { return mostSevere(exitSeverity, ExitOK, codes) }
 
 // outcomeSeverity orders the outcome words of a key list: the batch's
 // status is its worst key's. Gone ranks lowest: a batch is gone only when
@@ -153,15 +141,19 @@ func WorstExit(codes ...ExitCode) ExitCode {
 var outcomeSeverity = []string{OutcomeGone, OutcomeUpToDate, OutcomeDelivered, OutcomeDeleted, OutcomeKept, OutcomeConflict, OutcomeFailed}
 
 // WorstOutcome is the most severe of statuses ("" for none).
-func WorstOutcome(statuses ...string) string {
-	worst, rank := "", -1
-	for _, s := range statuses {
-		r := slices.Index(outcomeSeverity, s)
+func WorstOutcome(statuses ...string) string { return mostSevere(outcomeSeverity, "", statuses) }
+
+// mostSevere is the item ranked last in severity (one missing from it
+// outranks every one in it; of equals, the first), none for no items.
+func mostSevere[T comparable](severity []T, none T, items []T) T {
+	worst, rank := none, -1
+	for _, it := range items {
+		r := slices.Index(severity, it)
 		if r < 0 {
-			r = len(outcomeSeverity)
+			r = len(severity)
 		}
 		if r > rank {
-			worst, rank = s, r
+			worst, rank = it, r
 		}
 	}
 	return worst

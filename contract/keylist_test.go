@@ -66,6 +66,9 @@ func TestWorstExitAndOutcome(t *testing.T) {
 	if got := WorstOutcome(OutcomeDelivered, OutcomeUpToDate, OutcomeGone); got != OutcomeDelivered {
 		t.Errorf("WorstOutcome = %q, want delivered (a gone key is no failure)", got)
 	}
+	if got := WorstOutcome(); got != "" {
+		t.Errorf("WorstOutcome() = %q, want \"\"", got)
+	}
 	if got := WorstOutcome(OutcomeGone, OutcomeGone); got != OutcomeGone {
 		t.Errorf("WorstOutcome = %q, want gone", got)
 	}

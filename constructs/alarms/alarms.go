@@ -84,30 +84,42 @@ func New(scope constructs.Construct, id string, props Props) *Alarms {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	a := &Alarms{Construct: c, ByName: map[string]awscloudwatch.Alarm{}}
 	stack := awscdk.Stack_Of(c)
-	removal := props.RemovalPolicy
+	a.Key = newTopicKey(c, stack, props.RemovalPolicy)
+	a.Topic = a.newTopic(stack, props.Email)
+	for _, w := range watched(props) {
+		a.add(stack, w.name, w.metric, w.description)
+	}
+	return a
+}
+
+// newTopicKey is the topic's key. A customer managed key: the AWS managed
+// alias/aws/sns key's policy cannot be changed, and CloudWatch may only
+// publish to an encrypted topic whose key policy lets it use the key.
+func newTopicKey(c constructs.Construct, stack awscdk.Stack, removal awscdk.RemovalPolicy) awskms.Key {
 	if removal == "" {
 		removal = awscdk.RemovalPolicy_RETAIN
 	}
-
-	// A customer managed key: the AWS managed alias/aws/sns key's policy
-	// cannot be changed, and CloudWatch may only publish to an encrypted
-	// topic whose key policy lets it use the key.
-	a.Key = awskms.NewKey(c, jsii.String("TopicKey"), &awskms.KeyProps{
+	key := awskms.NewKey(c, jsii.String("TopicKey"), &awskms.KeyProps{
 		Description:       jsii.String(fmt.Sprintf("edge-drop %s: encrypts the delivery alarm topic", *stack.StackName())),
 		EnableKeyRotation: jsii.Bool(true),
 		RemovalPolicy:     removal,
 	})
 	// No source conditions here: the key encrypts this one topic, and who
-	// may publish is decided by the topic policy below. A condition key the
-	// KMS request does not carry would drop every alarm without an error.
-	a.Key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+	// may publish is decided by the topic policy. A condition key the KMS
+	// request does not carry would drop every alarm without an error.
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("CloudWatchAlarmsEncryptForTheTopic"),
 		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
 		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
 		Resources:  jsii.Strings("*"), // in a key policy: this key
 	}), nil)
+	return key
+}
 
-	a.Topic = awssns.NewTopic(c, jsii.String("Topic"), &awssns.TopicProps{
+// newTopic is the encrypted, TLS-only topic the alarms of a notify, with
+// email subscribed ("" = none).
+func (a *Alarms) newTopic(stack awscdk.Stack, email string) awssns.Topic {
+	topic := awssns.NewTopic(a.Construct, jsii.String("Topic"), &awssns.TopicProps{
 		DisplayName: jsii.String("edge-drop delivery alarms"),
 		MasterKey:   a.Key,
 		EnforceSSL:  jsii.Bool(true),
@@ -116,63 +128,95 @@ func New(scope constructs.Construct, id string, props Props) *Alarms {
 	// explicit grant: the alarms of this construct, of this account only.
 	// The list is read at synth time from the alarms add made, whichever
 	// exist: an alarm that notifies the topic is always allowed to.
-	a.Topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+	topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("OnlyTheseAlarmsPublish"),
 		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
 		Actions:    jsii.Strings("sns:Publish"),
-		Resources:  &[]*string{a.Topic.TopicArn()},
+		Resources:  &[]*string{topic.TopicArn()},
 		Conditions: &map[string]any{
 			"ArnLike":      map[string]any{"aws:SourceArn": awscdk.Lazy_List(&alarmArns{a}, nil)},
 			"StringEquals": map[string]any{"aws:SourceAccount": stack.Account()},
 		},
 	}))
-	if props.Email != "" {
-		a.Topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(props.Email), nil))
+	if email != "" {
+		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(email), nil))
 	}
+	return topic
+}
 
-	sm := props.StateMachine
-	stats := &awscloudwatch.MetricOptions{Period: period(), Statistic: awscloudwatch.Stats_SUM()}
-	a.add(stack, DeliveryFailed, sm.MetricFailed(stats),
-		"An object was not delivered to the board: the task exited non-zero or could not be started. "+
-			"Open the failed execution of the state machine (stack output StateMachineArn): the DeliveryFailed cause names the object, "+
-			"the error and the task's exit code (meanings in docs/task.md). Fix the cause, then upload the object again.")
-	a.add(stack, DeliveryTimedOut, sm.MetricTimedOut(stats),
-		"A delivery ran longer than the execution allows (taskTimeout plus time for placement retries): the board is offline, full or too slow for the object. "+
-			"Check the board in the ECS console (container instance connected, agent running) and the task log group (output TaskLogGroup); "+
-			"raise taskTimeout for large objects, then upload the object again.")
-	a.add(stack, DeliveryAborted, sm.MetricAborted(stats),
-		"A delivery was stopped before it finished (StopExecution by a person or a script), so its object was not delivered. "+
-			"If that was not intended, find the aborted execution of the state machine (output StateMachineArn) and upload the object again.")
+// A watch is one way a delivery can fail: the alarm's name, the metric that
+// counts it and what the operator should do.
+type watch struct {
+	name        string
+	metric      awscloudwatch.IMetric
+	description string
+}
+
+// watched lists the alarms props calls for, in the order they are made.
+func watched(props Props) []watch {
+	w := deliveryWatches(props.StateMachine)
 	if props.Sync != nil {
-		a.add(stack, SyncFailed, props.Sync.MetricFailed(stats),
-			"A sync did not bring every board up to date: some boards were offline for all of offlineWait, a task failed (exit 11: some objects failed, "+
-				"the rest are on the board), or no board matched the target. Open the failed execution of the sync state machine (output SyncStateMachineArn): "+
-				"TallyOutcomes lists each board's outcome. Offline boards are synced by the next scheduled run; fix a failing board, then run make sync BOARD=<name>.")
-		a.add(stack, SyncTimedOut, props.Sync.MetricTimedOut(stats),
-			"A sync ran longer than its execution allows: a board is too slow for the prefix or stuck. Check the boards' task logs (output TaskLogGroup); "+
-				"what a sync delivered stays delivered, and the next one carries on from there.")
+		w = append(w, syncWatches(props.Sync)...)
 	}
 	if props.LedgerFailures != nil {
-		a.add(stack, LedgerNotWritten, props.LedgerFailures,
-			"The delivery ledger missed an outcome: a state machine could not write the table even after a retry (throttled, the table deleted, "+
-				"its role changed). Deliveries went on; only edge-drop status, boards and the page lack that outcome. Find the execution's LedgerNotWritten "+
-				"state in the execution log (its input holds the error), fix the cause, then edge-drop redeliver KEY --board B records it again.")
+		w = append(w, watch{LedgerNotWritten, props.LedgerFailures,
+			"The delivery ledger missed an outcome: a state machine could not write the table even after a retry (throttled, the table deleted, " +
+				"its role changed). Deliveries went on; only edge-drop status, boards and the page lack that outcome. Find the execution's LedgerNotWritten " +
+				"state in the execution log (its input holds the error), fix the cause, then edge-drop redeliver KEY --board B records it again."})
 	}
-	// Maximum: the queue holds undelivered events until someone acts, so
-	// the alarm stays in ALARM (one notification) until it is drained.
-	a.add(stack, EventsUndelivered, props.DeadLetterQueue.MetricApproximateNumberOfMessagesVisible(
-		&awscloudwatch.MetricOptions{Period: period(), Statistic: awscloudwatch.Stats_MAXIMUM()}),
-		"EventBridge could not start the state machine for an upload, even after 24 hours of retries, so no delivery was attempted. "+
-			"Read the messages in the dead-letter queue (output DeadLetterQueueUrl): their ERROR_CODE and ERROR_MESSAGE attributes say why "+
-			"(throttling, permissions, a deleted state machine). Fix it, upload the objects again, then purge the queue.")
+	w = append(w, watch{EventsUndelivered, queued(props.DeadLetterQueue),
+		"EventBridge could not start the state machine for an upload, even after 24 hours of retries, so no delivery was attempted. " +
+			"Read the messages in the dead-letter queue (output DeadLetterQueueUrl): their ERROR_CODE and ERROR_MESSAGE attributes say why " +
+			"(throttling, permissions, a deleted state machine). Fix it, upload the objects again, then purge the queue."})
 	if props.BatchDeadLetterQueue != nil {
-		a.add(stack, BatchesUndelivered, props.BatchDeadLetterQueue.MetricApproximateNumberOfMessagesVisible(
-			&awscloudwatch.MetricOptions{Period: period(), Statistic: awscloudwatch.Stats_MAXIMUM()}),
-			"The pipe could not start the state machine for a batch of uploads, 5 times over (coalesceWindow), so their delivery was not attempted. "+
-				"Read the messages in the coalescing dead-letter queue (the pipe's logs and the state machine's StartExecution errors say why: "+
-				"throttling, permissions, a deleted state machine). Fix it, upload the objects again (or redrive the messages), then purge the queue.")
+		w = append(w, watch{BatchesUndelivered, queued(props.BatchDeadLetterQueue),
+			"The pipe could not start the state machine for a batch of uploads, 5 times over (coalesceWindow), so their delivery was not attempted. " +
+				"Read the messages in the coalescing dead-letter queue (the pipe's logs and the state machine's StartExecution errors say why: " +
+				"throttling, permissions, a deleted state machine). Fix it, upload the objects again (or redrive the messages), then purge the queue."})
 	}
-	return a
+	return w
+}
+
+// executions counts the executions of a state machine in a period.
+func executions() *awscloudwatch.MetricOptions {
+	return &awscloudwatch.MetricOptions{Period: period(), Statistic: awscloudwatch.Stats_SUM()}
+}
+
+// queued is a dead-letter queue's depth. Maximum: the queue holds
+// undelivered events until someone acts, so the alarm stays in ALARM (one
+// notification) until it is drained.
+func queued(q awssqs.IQueue) awscloudwatch.IMetric {
+	return q.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: period(), Statistic: awscloudwatch.Stats_MAXIMUM()})
+}
+
+// deliveryWatches are the single delivery's ends other than success.
+func deliveryWatches(sm awsstepfunctions.IStateMachine) []watch {
+	return []watch{
+		{DeliveryFailed, sm.MetricFailed(executions()),
+			"An object was not delivered to the board: the task exited non-zero or could not be started. " +
+				"Open the failed execution of the state machine (stack output StateMachineArn): the DeliveryFailed cause names the object, " +
+				"the error and the task's exit code (meanings in docs/task.md). Fix the cause, then upload the object again."},
+		{DeliveryTimedOut, sm.MetricTimedOut(executions()),
+			"A delivery ran longer than the execution allows (taskTimeout plus time for placement retries): the board is offline, full or too slow for the object. " +
+				"Check the board in the ECS console (container instance connected, agent running) and the task log group (output TaskLogGroup); " +
+				"raise taskTimeout for large objects, then upload the object again."},
+		{DeliveryAborted, sm.MetricAborted(executions()),
+			"A delivery was stopped before it finished (StopExecution by a person or a script), so its object was not delivered. " +
+				"If that was not intended, find the aborted execution of the state machine (output StateMachineArn) and upload the object again."},
+	}
+}
+
+// syncWatches are a sync's ends other than success.
+func syncWatches(sync awsstepfunctions.IStateMachine) []watch {
+	return []watch{
+		{SyncFailed, sync.MetricFailed(executions()),
+			"A sync did not bring every board up to date: some boards were offline for all of offlineWait, a task failed (exit 11: some objects failed, " +
+				"the rest are on the board), or no board matched the target. Open the failed execution of the sync state machine (output SyncStateMachineArn): " +
+				"TallyOutcomes lists each board's outcome. Offline boards are synced by the next scheduled run; fix a failing board, then run make sync BOARD=<name>."},
+		{SyncTimedOut, sync.MetricTimedOut(executions()),
+			"A sync ran longer than its execution allows: a board is too slow for the prefix or stuck. Check the boards' task logs (output TaskLogGroup); " +
+				"what a sync delivered stays delivered, and the next one carries on from there."},
+	}
 }
 
 // add creates one alarm on metric that notifies the topic.

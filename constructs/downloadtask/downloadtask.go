@@ -114,47 +114,15 @@ type DownloadTask struct {
 func New(scope constructs.Construct, id string, props Props) *DownloadTask {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	d := &DownloadTask{Construct: c}
-
-	d.TaskRole = awsiam.NewRole(c, jsii.String("TaskRole"), &awsiam.RoleProps{
-		AssumedBy:   trust.ECSTasks.PrincipalIn(c),
-		Description: jsii.String("edge-drop task: read uploaded objects, nothing else"),
-	})
-	// s3:GetObject also authorises HeadObject. Without s3:ListBucket a
-	// missing key answers 403, which the task reports as access denied.
-	d.TaskRole.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("ReadUploadedObjects"),
-		Actions:   jsii.Strings("s3:GetObject"),
-		Resources: jsii.Strings(*props.Bucket.ArnForObjects(jsii.String(props.KeyPrefix + "*"))),
-	}))
-	if props.ListKeys {
-		d.TaskRole.AddToPrincipalPolicy(ListStatement(props.Bucket, props.ListPrefix))
-	}
-	d.TaskRole.AddToPrincipalPolicy(ReportStatement())
-	reason := "The task downloads whichever object was uploaded: s3:GetObject (only) on the objects of the one drop bucket. A keyPattern, routePrefix or ruleKeyPrefix with a literal start narrows it to that prefix."
-	if props.KeyPrefix != "" {
-		reason = "s3:GetObject (only) on the objects under the prefix every delivered key starts with (keyPattern's literal start, routePrefix, ruleKeyPrefix) of the one drop bucket."
-	}
-	cdknag.NagSuppressions_AddResourceSuppressions(d.TaskRole, &[]*cdknag.NagPackSuppression{{
-		Id:        jsii.String("AwsSolutions-IAM5"),
-		Reason:    jsii.String(reason),
-		AppliesTo: &[]any{&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.*\/[^*]*\*$/`)}},
-	}, {
-		Id: jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("states:SendTaskSuccess has no resource type and no condition key of its own (Service Authorization Reference, AWS Step Functions): " +
-			"the task returns its report as the output of the state that started it, and the task token it holds names that state; aws:RequestedRegion keeps it to this region."),
-		AppliesTo: &[]any{jsii.String("Resource::*")},
-	}}, jsii.Bool(true))
-
+	d.TaskRole = newTaskRole(c, props)
 	d.ExecutionRole = awsiam.NewRole(c, jsii.String("ExecutionRole"), &awsiam.RoleProps{
 		AssumedBy:   trust.ECSTasks.PrincipalIn(c),
 		Description: jsii.String("edge-drop task execution: pull the image, write logs"),
 	})
-
 	d.LogGroup = awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
 		Retention:     props.LogRetention,
 		RemovalPolicy: props.RemovalPolicy,
 	})
-
 	d.TaskDefinition = awsecs.NewExternalTaskDefinition(c, jsii.String("TaskDefinition"), &awsecs.ExternalTaskDefinitionProps{
 		TaskRole:      d.TaskRole,
 		ExecutionRole: d.ExecutionRole,
@@ -164,6 +132,54 @@ func New(scope constructs.Construct, id string, props Props) *DownloadTask {
 			Host: &awsecs.Host{SourcePath: jsii.String(props.DataDir)},
 		}},
 	})
+	if props.RateSchedule != "" {
+		d.TaskDefinition.AddVolume(&awsecs.Volume{Name: jsii.String(localtimeVolume), Host: &awsecs.Host{SourcePath: jsii.String(localtime)}})
+	}
+	d.Container = d.addContainer(c, props)
+	// After the container: its log driver gave the execution role the
+	// policy the suppression covers.
+	d.suppressFindings(props)
+	return d
+}
+
+// newTaskRole is the role the task runs as: read the uploaded objects
+// (under the prefix), list them where asked, report the outcome.
+func newTaskRole(c constructs.Construct, props Props) awsiam.Role {
+	role := awsiam.NewRole(c, jsii.String("TaskRole"), &awsiam.RoleProps{
+		AssumedBy:   trust.ECSTasks.PrincipalIn(c),
+		Description: jsii.String("edge-drop task: read uploaded objects, nothing else"),
+	})
+	// s3:GetObject also authorises HeadObject. Without s3:ListBucket a
+	// missing key answers 403, which the task reports as access denied.
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("ReadUploadedObjects"),
+		Actions:   jsii.Strings("s3:GetObject"),
+		Resources: jsii.Strings(*props.Bucket.ArnForObjects(jsii.String(props.KeyPrefix + "*"))),
+	}))
+	if props.ListKeys {
+		role.AddToPrincipalPolicy(ListStatement(props.Bucket, props.ListPrefix))
+	}
+	role.AddToPrincipalPolicy(ReportStatement())
+	reason := "The task downloads whichever object was uploaded: s3:GetObject (only) on the objects of the one drop bucket. A keyPattern, routePrefix or ruleKeyPrefix with a literal start narrows it to that prefix."
+	if props.KeyPrefix != "" {
+		reason = "s3:GetObject (only) on the objects under the prefix every delivered key starts with (keyPattern's literal start, routePrefix, ruleKeyPrefix) of the one drop bucket."
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id:        jsii.String("AwsSolutions-IAM5"),
+		Reason:    jsii.String(reason),
+		AppliesTo: &[]any{&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::.*\/[^*]*\*$/`)}},
+	}, {
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("states:SendTaskSuccess has no resource type and no condition key of its own (Service Authorization Reference, AWS Step Functions): " +
+			"the task returns its report as the output of the state that started it, and the task token it holds names that state; aws:RequestedRegion keeps it to this region."),
+		AppliesTo: &[]any{jsii.String("Resource::*")},
+	}}, jsii.Bool(true))
+	return role
+}
+
+// environment is the task's static environment; bucket and key arrive as
+// per-run overrides.
+func environment(c constructs.Construct, props Props) map[string]*string {
 	env := map[string]*string{
 		contract.EnvDataDir:  jsii.String(props.DataDir),
 		contract.EnvTimeout:  jsii.String(max(props.Timeout-timeoutMargin, props.Timeout/2).String()),
@@ -177,10 +193,16 @@ func New(scope constructs.Construct, id string, props Props) *DownloadTask {
 	}
 	if props.RateSchedule != "" {
 		env[contract.EnvRateSchedule] = jsii.String(props.RateSchedule)
-		d.TaskDefinition.AddVolume(&awsecs.Volume{Name: jsii.String(localtimeVolume), Host: &awsecs.Host{SourcePath: jsii.String(localtime)}})
 	}
+	return env
+}
 
-	d.Container = d.TaskDefinition.AddContainer(jsii.String(contract.ContainerName), &awsecs.ContainerDefinitionOptions{
+// addContainer adds the task's one container: non-root, read-only root,
+// no capabilities, the data directory (and for a timetable the board's
+// time zone) mounted.
+func (d *DownloadTask) addContainer(c constructs.Construct, props Props) awsecs.ContainerDefinition {
+	env := environment(c, props)
+	container := d.TaskDefinition.AddContainer(jsii.String(contract.ContainerName), &awsecs.ContainerDefinitionOptions{
 		ContainerName:          jsii.String(contract.ContainerName),
 		Image:                  props.Image,
 		Essential:              jsii.Bool(true),
@@ -198,18 +220,23 @@ func New(scope constructs.Construct, id string, props Props) *DownloadTask {
 		}),
 		StopTimeout: awscdk.Duration_Seconds(jsii.Number(30)),
 	})
-	d.Container.LinuxParameters().DropCapabilities(awsecs.Capability_ALL)
-	d.Container.AddMountPoints(&awsecs.MountPoint{
+	container.LinuxParameters().DropCapabilities(awsecs.Capability_ALL)
+	container.AddMountPoints(&awsecs.MountPoint{
 		ContainerPath: jsii.String(props.DataDir),
 		SourceVolume:  jsii.String(contract.VolumeName),
 		ReadOnly:      jsii.Bool(false),
 	})
 	if props.RateSchedule != "" {
-		d.Container.AddMountPoints(&awsecs.MountPoint{
+		container.AddMountPoints(&awsecs.MountPoint{
 			ContainerPath: jsii.String(localtime), SourceVolume: jsii.String(localtimeVolume), ReadOnly: jsii.Bool(true),
 		})
 	}
+	return container
+}
 
+// suppressFindings justifies the cdk-nag findings of the task definition
+// and the execution role.
+func (d *DownloadTask) suppressFindings(props Props) {
 	envReason := "The static variables are the data directory, a timeout, the size limit and AWS_REGION, not secrets; bucket and key arrive as per-run overrides."
 	if props.MaxRate != "" || props.RateSchedule != "" {
 		envReason = "The static variables are the data directory, a timeout, the size limit, the bandwidth budget and AWS_REGION, not secrets; bucket and key arrive as per-run overrides."
@@ -223,5 +250,4 @@ func New(scope constructs.Construct, id string, props Props) *DownloadTask {
 		Reason:    jsii.String("ecr:GetAuthorizationToken has no resource-level permissions (AWS docs); image pulls themselves are scoped to the one repository."),
 		AppliesTo: &[]any{jsii.String("Resource::*")},
 	}}, jsii.Bool(true))
-	return d
 }

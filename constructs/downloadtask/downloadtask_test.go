@@ -169,27 +169,17 @@ func TestListBucketOnlyWhenAskedAndNarrowedToThePrefix(t *testing.T) {
 		return map[string]any{"Sid": "ReadUploadedObjects", "Effect": "Allow", "Action": "s3:GetObject", "Resource": resource}
 	}
 	list := map[string]any{"Sid": "ListUploadedKeys", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::landing"}
+	listUnder := func(prefix string) map[string]any {
+		return map[string]any{"Sid": "ListUploadedKeys", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::landing",
+			"Condition": map[string]any{"StringLike": map[string]any{"s3:prefix": prefix}}}
+	}
 	for role, statements := range map[string][]any{
 		// No prefix: the whole bucket, as for s3:GetObject.
 		logicalID(stack, whole.TaskRole): {read("arn:aws:s3:::landing/*"), list, report},
 		// A prefix: ListObjectsV2 only under it (a HEAD of a missing key
 		// under it is evaluated with the key as s3:prefix).
-		logicalID(stack, prefixed.TaskRole): {
-			read("arn:aws:s3:::landing/reports/*"),
-			map[string]any{
-				"Sid": "ListUploadedKeys", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::landing",
-				"Condition": map[string]any{"StringLike": map[string]any{"s3:prefix": "reports/*"}},
-			},
-			report,
-		},
-		logicalID(stack, routed.TaskRole): {
-			read("arn:aws:s3:::landing/to/shop-1/*"),
-			map[string]any{
-				"Sid": "ListUploadedKeys", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::landing",
-				"Condition": map[string]any{"StringLike": map[string]any{"s3:prefix": "to/*"}},
-			},
-			report,
-		},
+		logicalID(stack, prefixed.TaskRole): {read("arn:aws:s3:::landing/reports/*"), listUnder("reports/*"), report},
+		logicalID(stack, routed.TaskRole):   {read("arn:aws:s3:::landing/to/shop-1/*"), listUnder("to/*"), report},
 	} {
 		cdktest.Check(t, "task role policy of "+role, func() {
 			tpl.HasResourceProperties(jsii.String("AWS::IAM::Policy"), like(&map[string]any{

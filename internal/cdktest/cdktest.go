@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/edge-drop/edge-drop/internal/findup"
 )
 
 // Stack is an empty stack in its own app, in a fixed account and region,
@@ -36,33 +38,27 @@ func Stack(t *testing.T) awscdk.Stack {
 // behaviour the app gets, and without any app setting.
 func featureFlags(t *testing.T) map[string]any {
 	t.Helper()
-	dir, err := os.Getwd()
+	dir, err := findup.Dir("cdk.json")
+	if err != nil {
+		t.Fatalf("cdk.json: %v", err)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "cdk.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		raw, err := os.ReadFile(filepath.Join(dir, "cdk.json"))
-		if err == nil {
-			var file struct {
-				Context map[string]any `json:"context"`
-			}
-			if err := json.Unmarshal(raw, &file); err != nil {
-				t.Fatalf("cdk.json: %v", err)
-			}
-			flags := map[string]any{}
-			for k, v := range file.Context {
-				if strings.HasPrefix(k, "@") {
-					flags[k] = v
-				}
-			}
-			return flags
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no cdk.json above the test directory")
-		}
-		dir = parent
+	var file struct {
+		Context map[string]any `json:"context"`
 	}
+	if err := json.Unmarshal(raw, &file); err != nil {
+		t.Fatalf("cdk.json: %v", err)
+	}
+	flags := map[string]any{}
+	for k, v := range file.Context {
+		if strings.HasPrefix(k, "@") {
+			flags[k] = v
+		}
+	}
+	return flags
 }
 
 // Template synthesizes the stack. A synth that fails (an unsuppressed

@@ -6,12 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/edge-drop/edge-drop/internal/findup"
 )
 
 // Request is one request a policy must allow or deny.
@@ -181,21 +182,12 @@ func Run(ctx context.Context, cases []Case) ([]Result, error) {
 // directory is in (a test runs in its package's directory): node finds
 // the packages in the module's node_modules.
 func scriptPath() (string, error) {
-	dir, err := os.Getwd()
+	const script = "internal/iamcheck/check.mjs"
+	dir, err := findup.Dir(script)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("iamcheck: %s: %w", script, err)
 	}
-	for {
-		p := filepath.Join(dir, "internal", "iamcheck", "check.mjs")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("iamcheck: no internal/iamcheck/check.mjs above the working directory")
-		}
-		dir = parent
-	}
+	return filepath.Join(dir, filepath.FromSlash(script)), nil
 }
 
 func firstLine(s string) string {

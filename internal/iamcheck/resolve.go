@@ -12,6 +12,7 @@
 package iamcheck
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"regexp"
@@ -108,119 +109,163 @@ func (e Env) String(tpl Template, v any) (string, error) {
 	return s, nil
 }
 
+// errMalformed is a handler's word that its intrinsic's argument has the
+// wrong shape; intrinsic names the function and the argument.
+var errMalformed = errors.New("malformed")
+
+// intrinsic evaluates one intrinsic function, each by a method of its own
+// (as text/template walks each node kind by its own).
 func (e Env) intrinsic(tpl Template, fn string, arg any) (any, error) {
-	bad := func() (any, error) { return nil, fmt.Errorf("stack %s: malformed %s %v", tpl.StackName, fn, arg) }
-	pair := func() ([]any, bool) {
-		a, ok := arg.([]any)
-		return a, ok && len(a) == 2
-	}
+	var eval func(Template, any) (any, error)
 	switch fn {
 	case "Ref":
-		name, ok := arg.(string)
-		if !ok {
-			return bad()
-		}
-		if name == "AWS::NoValue" {
-			return noValue, nil
-		}
-		return e.Attr(tpl, name, "Ref")
+		eval = e.ref
 	case "Fn::GetAtt":
-		var id, attr string
-		switch a := arg.(type) {
-		case []any:
-			if len(a) != 2 {
-				return bad()
-			}
-			id, _ = a[0].(string)
-			attr, _ = a[1].(string)
-		case string: // "Logical.Attr"
-			id, attr, _ = strings.Cut(a, ".")
-		}
-		if id == "" || attr == "" {
-			return bad()
-		}
-		return e.Attr(tpl, id, attr)
+		eval = e.getAtt
 	case "Fn::Join":
-		a, ok := pair()
-		if !ok {
-			return bad()
-		}
-		sep, _ := a[0].(string)
-		list, err := e.Resolve(tpl, a[1])
-		if err != nil {
-			return nil, err
-		}
-		items, ok := list.([]any)
-		if !ok {
-			return bad()
-		}
-		parts := make([]string, len(items))
-		for i, it := range items {
-			s, ok := it.(string)
-			if !ok {
-				return bad()
-			}
-			parts[i] = s
-		}
-		return strings.Join(parts, sep), nil
+		eval = e.join
 	case "Fn::Select":
-		a, ok := pair()
-		if !ok {
-			return bad()
-		}
-		idx, err := e.Resolve(tpl, a[0])
-		if err != nil {
-			return nil, err
-		}
-		list, err := e.Resolve(tpl, a[1])
-		if err != nil {
-			return nil, err
-		}
-		items, _ := list.([]any)
-		i, err := strconv.Atoi(fmt.Sprint(idx))
-		if err != nil || i < 0 || i >= len(items) {
-			return nil, fmt.Errorf("stack %s: Fn::Select index %v out of range of %v", tpl.StackName, idx, list)
-		}
-		return items[i], nil
+		eval = e.selectItem
 	case "Fn::Split":
-		a, ok := pair()
-		if !ok {
-			return bad()
-		}
-		sep, _ := a[0].(string)
-		s, err := e.String(tpl, a[1])
-		if err != nil || sep == "" {
-			return bad()
-		}
-		var out []any
-		for _, p := range strings.Split(s, sep) {
-			out = append(out, p)
-		}
-		return out, nil
+		eval = e.split
 	case "Fn::Sub":
-		text, vars := "", map[string]any{}
-		switch a := arg.(type) {
-		case string:
-			text = a
-		case []any:
-			if len(a) != 2 {
-				return bad()
-			}
-			text, _ = a[0].(string)
-			vars, _ = a[1].(map[string]any)
-		default:
-			return bad()
-		}
-		return e.sub(tpl, text, vars)
+		eval = e.sub
+	default:
+		return nil, fmt.Errorf("stack %s: %s is not resolved here (Ref, Fn::GetAtt, Fn::Join, Fn::Sub, Fn::Select, Fn::Split are)", tpl.StackName, fn)
 	}
-	return nil, fmt.Errorf("stack %s: %s is not resolved here (Ref, Fn::GetAtt, Fn::Join, Fn::Sub, Fn::Select, Fn::Split are)", tpl.StackName, fn)
+	v, err := eval(tpl, arg)
+	if errors.Is(err, errMalformed) {
+		return nil, fmt.Errorf("stack %s: malformed %s %v", tpl.StackName, fn, arg)
+	}
+	return v, err
+}
+
+// pair is the argument of a function that takes two.
+func pair(arg any) ([]any, bool) {
+	a, ok := arg.([]any)
+	return a, ok && len(a) == 2
+}
+
+// ref is Ref: a pseudo parameter, a resource, or AWS::NoValue.
+func (e Env) ref(tpl Template, arg any) (any, error) {
+	name, ok := arg.(string)
+	if !ok {
+		return nil, errMalformed
+	}
+	if name == "AWS::NoValue" {
+		return noValue, nil
+	}
+	return e.Attr(tpl, name, "Ref")
+}
+
+// getAtt is Fn::GetAtt, as [id, attr] or "id.attr".
+func (e Env) getAtt(tpl Template, arg any) (any, error) {
+	var id, attr string
+	switch a := arg.(type) {
+	case []any:
+		if len(a) != 2 {
+			return nil, errMalformed
+		}
+		id, _ = a[0].(string)
+		attr, _ = a[1].(string)
+	case string: // "Logical.Attr"
+		id, attr, _ = strings.Cut(a, ".")
+	}
+	if id == "" || attr == "" {
+		return nil, errMalformed
+	}
+	return e.Attr(tpl, id, attr)
+}
+
+// join is Fn::Join: [separator, list of strings].
+func (e Env) join(tpl Template, arg any) (any, error) {
+	a, ok := pair(arg)
+	if !ok {
+		return nil, errMalformed
+	}
+	sep, _ := a[0].(string)
+	list, err := e.Resolve(tpl, a[1])
+	if err != nil {
+		return nil, err
+	}
+	items, ok := list.([]any)
+	if !ok {
+		return nil, errMalformed
+	}
+	parts := make([]string, len(items))
+	for i, it := range items {
+		s, ok := it.(string)
+		if !ok {
+			return nil, errMalformed
+		}
+		parts[i] = s
+	}
+	return strings.Join(parts, sep), nil
+}
+
+// selectItem is Fn::Select: [index, list].
+func (e Env) selectItem(tpl Template, arg any) (any, error) {
+	a, ok := pair(arg)
+	if !ok {
+		return nil, errMalformed
+	}
+	idx, err := e.Resolve(tpl, a[0])
+	if err != nil {
+		return nil, err
+	}
+	list, err := e.Resolve(tpl, a[1])
+	if err != nil {
+		return nil, err
+	}
+	items, _ := list.([]any)
+	i, err := strconv.Atoi(fmt.Sprint(idx))
+	if err != nil || i < 0 || i >= len(items) {
+		return nil, fmt.Errorf("stack %s: Fn::Select index %v out of range of %v", tpl.StackName, idx, list)
+	}
+	return items[i], nil
+}
+
+// split is Fn::Split: [separator, string].
+func (e Env) split(tpl Template, arg any) (any, error) {
+	a, ok := pair(arg)
+	if !ok {
+		return nil, errMalformed
+	}
+	sep, _ := a[0].(string)
+	s, err := e.String(tpl, a[1])
+	if err != nil || sep == "" {
+		return nil, errMalformed
+	}
+	var out []any
+	for _, p := range strings.Split(s, sep) {
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// sub is Fn::Sub: a string, or [string, variables].
+func (e Env) sub(tpl Template, arg any) (any, error) {
+	text, vars := "", map[string]any{}
+	switch a := arg.(type) {
+	case string:
+		text = a
+	case []any:
+		if len(a) != 2 {
+			return nil, errMalformed
+		}
+		text, _ = a[0].(string)
+		vars, _ = a[1].(map[string]any)
+	default:
+		return nil, errMalformed
+	}
+	return e.substitute(tpl, text, vars)
 }
 
 var subVar = regexp.MustCompile(`\$\{([^}]*)\}`)
 
-// sub is Fn::Sub: ${Var} from vars, a pseudo parameter, a Ref or a
-// Logical.Attr; ${!Literal} is written as ${Literal}.
-func (e Env) sub(tpl Template, text string, vars map[string]any) (string, error) {
+// substitute is Fn::Sub's text: ${Var} from vars, a pseudo parameter, a Ref
+// or a Logical.Attr; ${!Literal} is written as ${Literal}.
+func (e Env) substitute(tpl Template, text string, vars map[string]any) (string, error) {
 	var firstErr error
 	out := subVar.ReplaceAllStringFunc(text, func(m string) string {
 		name := m[2 : len(m)-1]
@@ -257,103 +302,129 @@ const Partition = "aws"
 // CloudFormation makes them.
 func (e Env) Attr(tpl Template, id, attr string) (string, error) {
 	if attr == "Ref" {
-		switch id {
-		case "AWS::AccountId":
-			return e.Account, nil
-		case "AWS::Region":
-			return e.Region, nil
-		case "AWS::Partition":
-			return Partition, nil
-		case "AWS::URLSuffix":
-			return "amazonaws.com", nil
-		case "AWS::StackName":
-			return tpl.StackName, nil
-		case "AWS::StackId":
-			return e.ARN("cloudformation", "stack/"+tpl.StackName+"/00000000-0000-4000-8000-000000000000"), nil
+		if v, ok := e.pseudoParameter(tpl, id); ok {
+			return v, nil
 		}
 	}
 	res, ok := tpl.Resources[id]
 	if !ok {
 		return "", fmt.Errorf("stack %s: %s.%s: no such resource or pseudo parameter", tpl.StackName, id, attr)
 	}
-	props, _ := res["Properties"].(map[string]any)
-	name := func(prop, generated string) (string, error) {
-		if v, ok := props[prop]; ok {
-			return e.String(tpl, v)
-		}
-		return generated, nil
-	}
-	generated := tpl.StackName + "-" + id
 	typ, _ := res["Type"].(string)
-	var (
-		n   string
-		err error
-	)
-	attrs := map[string]func() string{}
-	switch typ {
-	case "AWS::S3::Bucket":
-		n, err = name("BucketName", bucketName(generated))
-		attrs = map[string]func() string{
-			"Ref": func() string { return n }, "Arn": func() string { return "arn:aws:s3:::" + n },
-			"DomainName":         func() string { return n + ".s3.amazonaws.com" },
-			"RegionalDomainName": func() string { return n + ".s3." + e.Region + ".amazonaws.com" },
-		}
-	case "AWS::IAM::Role":
-		n, err = name("RoleName", truncate(generated, 64))
-		attrs = map[string]func() string{
-			"Ref": func() string { return n }, "Arn": func() string { return "arn:aws:iam::" + e.Account + ":role/" + n },
-		}
-	case "AWS::IAM::ManagedPolicy":
-		n, err = name("ManagedPolicyName", truncate(generated, 128))
-		attrs = map[string]func() string{"Ref": func() string { return "arn:aws:iam::" + e.Account + ":policy/" + n }}
-	case "AWS::ECS::Cluster":
-		n, err = name("ClusterName", generated)
-		attrs = map[string]func() string{"Ref": func() string { return n }, "Arn": func() string { return e.ARN("ecs", "cluster/"+n) }}
-	case "AWS::ECS::TaskDefinition":
-		// The first revision of the family: what the stack's first deploy
-		// registers.
-		n, err = name("Family", strings.ReplaceAll(generated, "-", ""))
-		arn := func() string { return e.ARN("ecs", "task-definition/"+n+":1") }
-		attrs = map[string]func() string{"Ref": arn, "TaskDefinitionArn": arn}
-	case "AWS::StepFunctions::StateMachine":
-		n, err = name("StateMachineName", id)
-		arn := func() string { return e.ARN("states", "stateMachine:"+n) }
-		attrs = map[string]func() string{"Ref": arn, "Arn": arn, "Name": func() string { return n }}
-	case "AWS::DynamoDB::Table":
-		n, err = name("TableName", generated)
-		arn := func() string { return e.ARN("dynamodb", "table/"+n) }
-		attrs = map[string]func() string{"Ref": func() string { return n }, "Arn": arn}
-	case "AWS::SQS::Queue":
-		n, err = name("QueueName", generated)
-		url := func() string { return "https://sqs." + e.Region + ".amazonaws.com/" + e.Account + "/" + n }
-		attrs = map[string]func() string{"Ref": url, "QueueUrl": url, "Arn": func() string { return e.ARN("sqs", n) }, "QueueName": func() string { return n }}
-	case "AWS::SNS::Topic":
-		n, err = name("TopicName", generated)
-		arn := func() string { return e.ARN("sns", n) }
-		attrs = map[string]func() string{"Ref": arn, "TopicArn": arn, "TopicName": func() string { return n }}
-	case "AWS::KMS::Key":
-		n = "key-" + strings.ToLower(id) // a key id is assigned, never named
-		attrs = map[string]func() string{"Ref": func() string { return n }, "KeyId": func() string { return n }, "Arn": func() string { return e.ARN("kms", "key/"+n) }}
-	case "AWS::Logs::LogGroup":
-		n, err = name("LogGroupName", generated)
-		attrs = map[string]func() string{"Ref": func() string { return n }, "Arn": func() string { return e.ARN("logs", "log-group:"+n+":*") }}
-	case "AWS::Events::Rule":
-		n, err = name("Name", truncate(generated, 64))
-		attrs = map[string]func() string{"Ref": func() string { return n }, "Arn": func() string { return e.ARN("events", "rule/"+n) }}
-	case "AWS::CloudWatch::Alarm":
-		n, err = name("AlarmName", generated)
-		attrs = map[string]func() string{"Ref": func() string { return n }, "Arn": func() string { return e.ARN("cloudwatch", "alarm:"+n) }}
-	case "AWS::Lambda::Function":
-		n, err = name("FunctionName", truncate(generated, 64))
-		attrs = map[string]func() string{"Ref": func() string { return n }, "Arn": func() string { return e.ARN("lambda", "function:"+n) }}
+	kind, ok := resourceKinds[typ]
+	if !ok {
+		return "", fmt.Errorf("stack %s: %s.%s (%s) is not resolved here", tpl.StackName, id, attr, typ)
 	}
+	n, err := e.resourceName(tpl, id, res, kind)
 	if err != nil {
 		return "", fmt.Errorf("stack %s: the name of %s: %w", tpl.StackName, id, err)
 	}
-	if f, ok := attrs[attr]; ok {
-		return f(), nil
+	if v, ok := kind.attrs(e, n)[attr]; ok {
+		return v, nil
 	}
 	return "", fmt.Errorf("stack %s: %s.%s (%s) is not resolved here", tpl.StackName, id, attr, typ)
+}
+
+// resourceName is the name set in the resource's properties, else the one
+// CloudFormation makes.
+func (e Env) resourceName(tpl Template, id string, res map[string]any, kind resourceKind) (string, error) {
+	props, _ := res["Properties"].(map[string]any)
+	if v, ok := props[kind.nameProp]; ok && kind.nameProp != "" {
+		return e.String(tpl, v)
+	}
+	return kind.defaultName(tpl.StackName+"-"+id, id), nil
+}
+
+// pseudoParameter is the value of AWS::AccountId and its kin in e.
+func (e Env) pseudoParameter(tpl Template, name string) (string, bool) {
+	switch name {
+	case "AWS::AccountId":
+		return e.Account, true
+	case "AWS::Region":
+		return e.Region, true
+	case "AWS::Partition":
+		return Partition, true
+	case "AWS::URLSuffix":
+		return "amazonaws.com", true
+	case "AWS::StackName":
+		return tpl.StackName, true
+	case "AWS::StackId":
+		return e.ARN("cloudformation", "stack/"+tpl.StackName+"/00000000-0000-4000-8000-000000000000"), true
+	}
+	return "", false
+}
+
+// A resourceKind is how CloudFormation names the resources of one type and
+// what their Ref and attributes give.
+type resourceKind struct {
+	// nameProp is the property that names the resource ("" = it is never
+	// named: an id is assigned).
+	nameProp string
+	// defaultName is the name CloudFormation makes when nameProp is unset,
+	// from "<stack>-<logical ID>" (generated) or the logical ID.
+	defaultName func(generated, id string) string
+	// attrs are Ref's and each attribute's value for the name n.
+	attrs func(e Env, n string) map[string]string
+}
+
+// asGenerated and truncatedTo are the usual defaultNames.
+func asGenerated(generated, _ string) string { return generated }
+
+func truncatedTo(n int) func(generated, _ string) string {
+	return func(generated, _ string) string { return truncate(generated, n) }
+}
+
+// resourceKinds are the resource types whose names policies refer to.
+var resourceKinds = map[string]resourceKind{
+	"AWS::S3::Bucket": {"BucketName", func(g, _ string) string { return bucketName(g) }, func(e Env, n string) map[string]string {
+		return map[string]string{"Ref": n, "Arn": "arn:aws:s3:::" + n,
+			"DomainName": n + ".s3.amazonaws.com", "RegionalDomainName": n + ".s3." + e.Region + ".amazonaws.com"}
+	}},
+	"AWS::IAM::Role": {"RoleName", truncatedTo(64), func(e Env, n string) map[string]string {
+		return map[string]string{"Ref": n, "Arn": "arn:aws:iam::" + e.Account + ":role/" + n}
+	}},
+	"AWS::IAM::ManagedPolicy": {"ManagedPolicyName", truncatedTo(128), func(e Env, n string) map[string]string {
+		return map[string]string{"Ref": "arn:aws:iam::" + e.Account + ":policy/" + n}
+	}},
+	"AWS::ECS::Cluster": {"ClusterName", asGenerated, func(e Env, n string) map[string]string {
+		return map[string]string{"Ref": n, "Arn": e.ARN("ecs", "cluster/"+n)}
+	}},
+	// The first revision of the family: what the stack's first deploy
+	// registers.
+	"AWS::ECS::TaskDefinition": {"Family", func(g, _ string) string { return strings.ReplaceAll(g, "-", "") }, func(e Env, n string) map[string]string {
+		arn := e.ARN("ecs", "task-definition/"+n+":1")
+		return map[string]string{"Ref": arn, "TaskDefinitionArn": arn}
+	}},
+	"AWS::StepFunctions::StateMachine": {"StateMachineName", func(_, id string) string { return id }, func(e Env, n string) map[string]string {
+		arn := e.ARN("states", "stateMachine:"+n)
+		return map[string]string{"Ref": arn, "Arn": arn, "Name": n}
+	}},
+	"AWS::DynamoDB::Table": {"TableName", asGenerated, func(e Env, n string) map[string]string {
+		return map[string]string{"Ref": n, "Arn": e.ARN("dynamodb", "table/"+n)}
+	}},
+	"AWS::SQS::Queue": {"QueueName", asGenerated, func(e Env, n string) map[string]string {
+		url := "https://sqs." + e.Region + ".amazonaws.com/" + e.Account + "/" + n
+		return map[string]string{"Ref": url, "QueueUrl": url, "Arn": e.ARN("sqs", n), "QueueName": n}
+	}},
+	"AWS::SNS::Topic": {"TopicName", asGenerated, func(e Env, n string) map[string]string {
+		arn := e.ARN("sns", n)
+		return map[string]string{"Ref": arn, "TopicArn": arn, "TopicName": n}
+	}},
+	"AWS::KMS::Key": {"", func(_, id string) string { return "key-" + strings.ToLower(id) }, func(e Env, n string) map[string]string {
+		return map[string]string{"Ref": n, "KeyId": n, "Arn": e.ARN("kms", "key/"+n)}
+	}},
+	"AWS::Logs::LogGroup": {"LogGroupName", asGenerated, func(e Env, n string) map[string]string {
+		return map[string]string{"Ref": n, "Arn": e.ARN("logs", "log-group:"+n+":*")}
+	}},
+	"AWS::Events::Rule": {"Name", truncatedTo(64), func(e Env, n string) map[string]string {
+		return map[string]string{"Ref": n, "Arn": e.ARN("events", "rule/"+n)}
+	}},
+	"AWS::CloudWatch::Alarm": {"AlarmName", asGenerated, func(e Env, n string) map[string]string {
+		return map[string]string{"Ref": n, "Arn": e.ARN("cloudwatch", "alarm:"+n)}
+	}},
+	"AWS::Lambda::Function": {"FunctionName", truncatedTo(64), func(e Env, n string) map[string]string {
+		return map[string]string{"Ref": n, "Arn": e.ARN("lambda", "function:"+n)}
+	}},
 }
 
 // ARN is an ARN of service in e's account and region.

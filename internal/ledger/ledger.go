@@ -119,13 +119,7 @@ func (r *Reader) Board(ctx context.Context, board string) ([]Row, error) {
 // Day is the history of day ("2026-12-06", UTC) after the byTime sort
 // key after ("" from the start), oldest first, at most limit rows (0: all).
 func (r *Reader) Day(ctx context.Context, day, after string, limit int) ([]Row, error) {
-	in := &dynamodb.QueryInput{
-		TableName:                 aws.String(r.Table),
-		IndexName:                 aws.String(contract.IndexByTime),
-		KeyConditionExpression:    aws.String("#tpk = :d"),
-		ExpressionAttributeNames:  map[string]string{"#tpk": contract.LedgerTPK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":d": s(contract.DayPK(day))},
-	}
+	in := r.dayQuery(day)
 	if after != "" {
 		in.KeyConditionExpression = aws.String("#tpk = :d AND #tsk > :after")
 		in.ExpressionAttributeNames["#tsk"] = contract.LedgerTSK
@@ -139,15 +133,20 @@ func (r *Reader) Day(ctx context.Context, day, after string, limit int) ([]Row, 
 
 // Recent is the newest history of day, newest first, at most limit rows.
 func (r *Reader) Recent(ctx context.Context, day string, limit int) ([]Row, error) {
-	in := &dynamodb.QueryInput{
+	in := r.dayQuery(day)
+	in.ScanIndexForward = aws.Bool(false)
+	return r.queryLimit(ctx, in, limit)
+}
+
+// dayQuery is the history of day (index byTime), oldest first.
+func (r *Reader) dayQuery(day string) *dynamodb.QueryInput {
+	return &dynamodb.QueryInput{
 		TableName:                 aws.String(r.Table),
 		IndexName:                 aws.String(contract.IndexByTime),
 		KeyConditionExpression:    aws.String("#tpk = :d"),
 		ExpressionAttributeNames:  map[string]string{"#tpk": contract.LedgerTPK},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":d": s(contract.DayPK(day))},
-		ScanIndexForward:          aws.Bool(false),
 	}
-	return r.queryLimit(ctx, in, limit)
 }
 
 func (r *Reader) queryLimit(ctx context.Context, in *dynamodb.QueryInput, limit int) ([]Row, error) {

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/edge-drop/edge-drop/contract"
+	"github.com/edge-drop/edge-drop/internal/browsertest"
 	"github.com/edge-drop/edge-drop/internal/deployment"
 	"github.com/edge-drop/edge-drop/internal/fleetstatus"
 	"github.com/edge-drop/edge-drop/internal/fleettest"
@@ -52,41 +51,10 @@ func serve(t testing.TB, e *fleettest.Env, name ...string) *statuspage.Server {
 	return s
 }
 
-// chromium finds Debian's browser (apt-get install chromium; .ci/run
-// installs it).
-func chromium(t testing.TB) string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("chromium is not installed: .ci/run installs it (apt-get install chromium)")
-	}
-	t.Skip("chromium is not installed (apt-get install chromium)")
-	return ""
-}
-
-// browser starts headless chromium with a fresh profile under TempDir, at
-// a phone's width.
+// browser starts headless chromium with a width × height viewport.
 func browser(t testing.TB, width, height int) context.Context {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(width, height),
-		chromedp.Env("TMPDIR="+t.TempDir())) // chromium's own scratch dirs too: nothing left in /tmp
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel2 := chromedp.NewContext(actx)
-	t.Cleanup(cancel2)
-	ctx, cancel3 := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(cancel3)
-	// Headless chromium keeps its window at least 500 px wide whatever
-	// --window-size says: the page's viewport is set as a phone's.
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(width), int64(height))); err != nil {
-		t.Fatal(err)
-	}
-	return ctx
+	return browsertest.Start(t, width, height, 60*time.Second)
 }
 
 // waitText waits until the element's visible text satisfies ok.

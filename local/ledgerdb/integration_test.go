@@ -9,33 +9,14 @@ import (
 	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/internal/ledger"
 	"github.com/edge-drop/edge-drop/local/asl"
-	"github.com/edge-drop/edge-drop/local/asl/asltest"
 )
 
 // recordStates runs the ledger states of the synthesized fleet definition
-// (fleet-all.asl.json, asltest.GoldenDir) after a Pass that stands for the
-// board's outcome, on event.
+// after the board's outcome, on event.
 func recordStates(t *testing.T, s *Server, outcome map[string]any, event map[string]any) *asl.Execution {
 	t.Helper()
-	raw := asltest.ReadGolden(t, "fleet-all.asl.json")
-	var def struct {
-		States map[string]struct {
-			ItemProcessor struct{ States map[string]any }
-		}
-	}
-	if err := json.Unmarshal(raw, &def); err != nil {
-		t.Fatal(err)
-	}
-	inner := def.States[contract.StateDeliverEach].ItemProcessor.States
-	states := map[string]any{"Outcome": map[string]any{"Type": "Pass", "Result": outcome, "Next": contract.StateRecordOutcome}}
-	for _, n := range []string{contract.StateRecordOutcome, contract.StateRecordHistory, contract.StateLedgerNotWritten} {
-		states[n] = inner[n]
-	}
-	b, _ := json.Marshal(map[string]any{"StartAt": "Outcome", "States": states})
-	m, err := asl.Parse(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := afterOutcome(t, "fleet-all.asl.json", outcome,
+		contract.StateRecordOutcome, contract.StateRecordHistory, contract.StateLedgerNotWritten)
 	var transitions int
 	ex := m.Execute(context.Background(), event, asl.Options{Task: s.Integration, Observer: func(e asl.Event) {
 		if e.Kind == asl.EventStateEntered {
@@ -64,11 +45,7 @@ func s3Event(key, etag, sequencer string) map[string]any {
 // outcome; a table that is not there is counted, not a failure.
 func TestLedgerStatesWriteWhatTheReaderReads(t *testing.T) {
 	ctx := context.Background()
-	s, err := Start(ctx, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := start(t)
 	r := &ledger.Reader{DB: s.Client(), Table: "EdgeDrop-Ledger"}
 
 	outcome := map[string]any{"board": "a", "instance": "mi-1", "status": "delivered", "exitCode": 0, "taskArn": "arn:aws:ecs:eu-west-1:1:task/c/t1", "cause": "delivered"}
@@ -78,9 +55,7 @@ func TestLedgerStatesWriteWhatTheReaderReads(t *testing.T) {
 		t.Fatalf("without a table: output %s, path %v", got, ex.Path)
 	}
 
-	if err := s.CreateTable(ctx, LedgerTable("EdgeDrop-Ledger")); err != nil {
-		t.Fatal(err)
-	}
+	createLedger(t, s)
 	ex = recordStates(t, s, outcome, s3Event("my+file%2B1.txt", "\"e1\"", "0B"))
 	if got, _ := json.Marshal(ex.Output); string(got) != mustJSON(outcome) || len(ex.Path) != 3 {
 		t.Fatalf("output %s, path %v: want the outcome after Outcome, RecordBoardOutcome, RecordBoardHistory", got, ex.Path)

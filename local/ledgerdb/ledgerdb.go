@@ -32,6 +32,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/edge-drop/edge-drop/contract"
+	"github.com/edge-drop/edge-drop/internal/findup"
 )
 
 // Options configures Start.
@@ -151,20 +152,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 // findNodeModules looks for node_modules/dynalite from the working
 // directory up.
 func findNodeModules() (string, error) {
-	dir, err := os.Getwd()
+	dir, err := findup.Dir("node_modules/dynalite/index.js")
 	if err != nil {
-		return "", err
+		return "", errors.New("ledgerdb: dynalite is not installed: run npm ci (or make node-deps) in the repository")
 	}
-	for {
-		mods := filepath.Join(dir, "node_modules")
-		if _, err := os.Stat(filepath.Join(mods, "dynalite", "index.js")); err == nil {
-			return mods, nil
-		}
-		if filepath.Dir(dir) == dir {
-			return "", errors.New("ledgerdb: dynalite is not installed: run npm ci (or make node-deps) in the repository")
-		}
-		dir = filepath.Dir(dir)
-	}
+	return filepath.Join(dir, "node_modules"), nil
 }
 
 // serveProxy forwards every request to dynalite and counts it by

@@ -23,9 +23,7 @@ func TestLedgerTableInDynalite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreateTable(ctx, LedgerTable("EdgeDrop-Ledger")); err != nil {
-		t.Fatal(err)
-	}
+	createLedger(t, s)
 	c := s.Client()
 	_, err = c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("EdgeDrop-Ledger"), Item: map[string]types.AttributeValue{
 		contract.LedgerPK:     &types.AttributeValueMemberS{Value: contract.ObjectPK("demo1.txt")},

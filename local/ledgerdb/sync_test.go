@@ -2,51 +2,26 @@ package ledgerdb
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/internal/ledger"
 	"github.com/edge-drop/edge-drop/local/asl"
-	"github.com/edge-drop/edge-drop/local/asl/asltest"
 )
 
-// The sync state machine's ledger states (sync-group.asl.json in asltest.GoldenDir)
+// The sync state machine's ledger states (sync-group.asl.json, asltest.GoldenDir)
 // record each board's last sync: start, end, status, counts, and
 // lastOkStart only when it ended synced (an offline sync keeps the one
 // before).
 func TestSyncStatesRecordTheLastSync(t *testing.T) {
 	ctx := context.Background()
-	s, err := Start(ctx, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.CreateTable(ctx, LedgerTable("EdgeDrop-Ledger")); err != nil {
-		t.Fatal(err)
-	}
-	raw := asltest.ReadGolden(t, "sync-group.asl.json")
-	var def struct {
-		States map[string]struct {
-			ItemProcessor struct{ States map[string]any }
-		}
-	}
-	if err := json.Unmarshal(raw, &def); err != nil {
-		t.Fatal(err)
-	}
-	inner := def.States[contract.StateDeliverEach].ItemProcessor.States
+	s := start(t)
+	createLedger(t, s)
 	run := func(outcome map[string]any) {
 		t.Helper()
-		states := map[string]any{"Outcome": map[string]any{"Type": "Pass", "Result": outcome, "Next": contract.StateRecordSync}}
-		for _, n := range []string{contract.StateRecordSync, contract.StateRecordSyncHistory, contract.StateSyncLedgerFailed} {
-			states[n] = inner[n]
-		}
-		b, _ := json.Marshal(map[string]any{"StartAt": "Outcome", "States": states})
-		m, err := asl.Parse(b)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := afterOutcome(t, "sync-group.asl.json", outcome,
+			contract.StateRecordSync, contract.StateRecordSyncHistory, contract.StateSyncLedgerFailed)
 		ex := m.Execute(ctx, map[string]any{}, asl.Options{Task: s.Integration})
 		if ex.Status != asl.StatusSucceeded || ex.Path[len(ex.Path)-1].Name != contract.StateRecordSyncHistory {
 			t.Fatalf("%s %s %s %+v", ex.Status, ex.Error, ex.Cause, ex.Path)

@@ -3,11 +3,9 @@ package bucketsync_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,12 +14,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/edge-drop/edge-drop/task/internal/bucketsync"
 	"github.com/edge-drop/edge-drop/task/internal/download"
 	"github.com/edge-drop/edge-drop/task/internal/exitcode"
+	"github.com/edge-drop/edge-drop/task/internal/logtest"
 	"github.com/edge-drop/edge-drop/task/internal/s3conn"
 	"github.com/edge-drop/edge-drop/task/internal/s3test"
 )
@@ -34,51 +32,19 @@ type env struct {
 	dir string
 	api *s3.Client
 	o   bucketsync.Options
-	log syncBuffer
-}
-
-// syncBuffer collects the JSON log lines of concurrent workers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-// lines returns the log lines with msg, and resets the log.
-func (s *syncBuffer) lines(msg string) []map[string]any {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []map[string]any
-	for _, l := range strings.Split(s.b.String(), "\n") {
-		var m map[string]any
-		if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == msg {
-			out = append(out, m)
-		}
-	}
-	return out
+	log logtest.Buffer
 }
 
 func newEnv(t *testing.T) *env {
 	t.Parallel()
 	e := &env{t: t, srv: s3test.Start(t), dir: t.TempDir()}
-	api, err := s3conn.New(context.Background(), s3conn.Options{
+	e.api = e.srv.Client(t, s3conn.Options{
 		// No test here times a request out; a generous header timeout keeps
 		// a loaded machine (make test: every package at once, -race) from
 		// failing an object now and then.
 		RequestTimeout: 10 * time.Second, Concurrency: 8, MaxBackoff: 5 * time.Millisecond, MaxAttempts: 2,
-		Endpoint:    e.srv.URL(),
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-	}, func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.api = api
-	logger := slog.New(slog.NewJSONHandler(&e.log, nil))
+	})
+	logger := e.log.Logger()
 	e.o = bucketsync.Options{
 		Bucket: bucket, Pattern: "demo*.txt", DataDir: e.dir, Objects: 4,
 		Download: download.Options{PartSize: 1 << 20, Concurrency: 2, RetryDelay: time.Millisecond, Logger: logger},
@@ -96,7 +62,7 @@ func (e *env) mustRun() bucketsync.Summary {
 	e.t.Helper()
 	sum, err := e.run()
 	if err != nil {
-		e.t.Fatalf("sync: exit %d: %v\nfailed: %v", exitcode.Of(err), err, e.log.lines("object failed"))
+		e.t.Fatalf("sync: exit %d: %v\nfailed: %v", exitcode.Of(err), err, e.log.Lines("object failed"))
 	}
 	return sum
 }
@@ -196,7 +162,7 @@ func TestSync1000PresentStaleMissing(t *testing.T) {
 		t.Fatal("a key the pattern refuses was delivered")
 	}
 	e.noTemp()
-	if got := len(e.log.lines("object delivered")); got != 400+750 {
+	if got := len(e.log.Lines("object delivered")); got != 400+750 {
 		t.Errorf("%d \"object delivered\" lines, want %d", got, 400+750)
 	}
 
@@ -234,7 +200,7 @@ func TestSyncFaultInTheMiddleResumes(t *testing.T) {
 	if sum.Failed != 2 || sum.Downloaded != n-2 {
 		t.Fatalf("summary %+v", sum)
 	}
-	failed := e.log.lines("object failed")
+	failed := e.log.Lines("object failed")
 	if len(failed) != 2 {
 		t.Fatalf("%d \"object failed\" lines, want 2", len(failed))
 	}
@@ -308,7 +274,7 @@ func TestSyncHostileKeysInListing(t *testing.T) {
 	if sum.Skipped != len(hostile) || sum.Downloaded != len(good) || sum.Failed != 0 {
 		t.Fatalf("summary %+v", sum)
 	}
-	if got := len(e.log.lines("skipped: unsafe key")); got != len(hostile) {
+	if got := len(e.log.Lines("skipped: unsafe key")); got != len(hostile) {
 		t.Errorf("%d skip lines, want %d", got, len(hostile))
 	}
 	for i, k := range good {
@@ -407,7 +373,7 @@ func TestSyncMirrorDeletes(t *testing.T) {
 	e.mustHave("demo/overwritten-same-size.txt", []byte("v1 demo/overwritten-same-size.txX"))
 	e.mustHave("demo/stays.txt", []byte("v1 demo/stays.txt"))
 	e.mustHave("other/demo-gone.txt", []byte("v1 other/demo-gone.txt")) // outside the prefix
-	if got := len(e.log.lines("kept (changed since delivery)")); got != 2 {
+	if got := len(e.log.Lines("kept (changed since delivery)")); got != 2 {
 		t.Errorf("%d \"kept (changed since delivery)\" lines, want 2", got)
 	}
 	// Records of removed files are gone too: a further run has nothing to do.
@@ -528,10 +494,10 @@ func TestSyncFolderMarkers(t *testing.T) {
 	if _, err := os.Lstat(filepath.Join(e.dir, "demo-bytes")); err == nil {
 		t.Fatal("a folder key with bytes left something on the board")
 	}
-	if got := len(e.log.lines("folder marker")); got != 3 {
+	if got := len(e.log.Lines("folder marker")); got != 3 {
 		t.Errorf("%d folder marker lines, want 3", got)
 	}
-	if got := len(e.log.lines("skipped: unsafe key")); got != 3 {
+	if got := len(e.log.Lines("skipped: unsafe key")); got != 3 {
 		t.Errorf("%d skip lines, want 3", got)
 	}
 	if recs, _ := filepath.Glob(filepath.Join(e.dir, ".edge-drop", "records", "*.json")); len(recs) != 2 {

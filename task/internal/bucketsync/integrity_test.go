@@ -129,7 +129,7 @@ func TestSyncTwoKeysOnePath(t *testing.T) {
 				if sum.Conflicts != conflicts {
 					t.Fatalf("sync %d: %+v, want %d conflict", run+1, sum, conflicts)
 				}
-				lines := e.log.lines("conflict") // every line so far
+				lines := e.log.Lines("conflict") // every line so far
 				if boardNewer && len(lines) != 1 || !boardNewer && len(lines) != run+1 {
 					t.Fatalf("sync %d: %d conflict lines", run+1, len(lines))
 				}
@@ -167,7 +167,7 @@ func TestSyncMirrorKeepsEditedFile(t *testing.T) {
 	if sum.Deleted != 1 || sum.Kept != 1 {
 		t.Fatalf("summary %+v", sum)
 	}
-	if l := e.log.lines("kept (changed since delivery)"); len(l) != 1 || l[0]["key"] != key(1) {
+	if l := e.log.Lines("kept (changed since delivery)"); len(l) != 1 || l[0]["key"] != key(1) {
 		t.Fatalf("kept lines %v", l)
 	}
 }
@@ -189,7 +189,7 @@ func TestSyncRoutedUnsafeKeysSkipped(t *testing.T) {
 	if sum.Skipped != 3 || sum.Failed != 0 || sum.Downloaded != 1 {
 		t.Fatalf("summary %+v", sum)
 	}
-	lines := e.log.lines("skipped: unsafe key")
+	lines := e.log.Lines("skipped: unsafe key")
 	if len(lines) != 3 {
 		t.Fatalf("%d skipped lines, want 3", len(lines))
 	}

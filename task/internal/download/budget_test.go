@@ -3,8 +3,6 @@ package download_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,33 +13,9 @@ import (
 
 	"github.com/edge-drop/edge-drop/task/internal/download"
 	"github.com/edge-drop/edge-drop/task/internal/exitcode"
+	"github.com/edge-drop/edge-drop/task/internal/logtest"
 	"github.com/edge-drop/edge-drop/task/internal/statedir"
 )
-
-// syncBuffer is a log destination safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) lines(msg string) []map[string]any {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []map[string]any
-	for _, l := range strings.Split(s.b.String(), "\n") {
-		var m map[string]any
-		if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == msg {
-			out = append(out, m)
-		}
-	}
-	return out
-}
 
 // The bandwidth budget holds for all the task's downloads together: two
 // deliveries at once share one limit. Only a lower bound on the time is
@@ -54,12 +28,12 @@ func TestBandwidthBudgetShared(t *testing.T) {
 	a, b := randBytes(size, 51), randBytes(size, 52)
 	e.srv.Put(t, bucket, "a.bin", a, nil)
 	e.srv.Put(t, bucket, "b.bin", b, nil)
-	var logs syncBuffer
-	lim := download.NewLimiter(rate, nil, slog.New(slog.NewJSONHandler(&logs, nil)))
+	var logs logtest.Buffer
+	lim := download.NewLimiter(rate, nil, logs.Logger())
 	defer lim.Close()
 	o := e.o
 	o.Limiter = lim
-	o.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	o.Logger = logs.Logger()
 	start := time.Now()
 	var wg sync.WaitGroup
 	for _, k := range []string{"a.bin", "b.bin"} {
@@ -77,7 +51,7 @@ func TestBandwidthBudgetShared(t *testing.T) {
 		t.Fatal("content differs")
 	}
 	// Progress lines: a bounded number, with the limit in force.
-	progress := logs.lines("progress")
+	progress := logs.Lines("progress")
 	if len(progress) == 0 || len(progress) > 2*11 {
 		t.Fatalf("%d progress lines, want some and at most 11 per delivery", len(progress))
 	}

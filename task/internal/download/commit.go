@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/edge-drop/edge-drop/task/internal/exitcode"
+	"github.com/edge-drop/edge-drop/task/internal/fsync"
 	"github.com/edge-drop/edge-drop/task/internal/record"
 	"github.com/edge-drop/edge-drop/task/internal/statedir"
 )
@@ -88,7 +89,7 @@ func (alone) commit(s *staged) {
 
 // flushFile makes the file's bytes and the pending record durable.
 func (s *staged) flushFile() error {
-	if err := fdatasync(s.part.File); err != nil {
+	if err := fsync.Data(s.part.File); err != nil {
 		return exitcode.Errorf(exitcode.LocalIO, "fsync: %w", err)
 	}
 	if err := s.rv.Sync(); err != nil {
@@ -375,7 +376,7 @@ func (bt *Batch) next(havePlaced bool, placedAt time.Time) ([]*staged, bool) {
 // flush makes everything written to the data dir's file system durable.
 func (bt *Batch) flush() error {
 	bt.Flushes++
-	if err := syncfs(bt.fsF); err != nil {
+	if err := fsync.FileSystem(bt.fsF); err != nil {
 		return exitcode.Errorf(exitcode.LocalIO, "syncfs: %w", err)
 	}
 	return nil

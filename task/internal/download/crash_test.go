@@ -39,13 +39,7 @@ type crashed struct {
 func (c crashed) leave() {
 	t := c.e.t
 	t.Helper()
-	root, err := os.OpenRoot(c.e.dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer root.Close()
-	store := record.New(root)
-	defer store.Close()
+	store := openStore(t, c.e.dir)
 	if old, ok, _ := store.Read(c.rel); ok {
 		prev := old.Delivered()
 		c.rec.Previous = &prev
@@ -93,7 +87,7 @@ func TestCrashBetweenRenameAndRecord(t *testing.T) {
 	e := newEnv(t)
 	v1, v2, v3 := randBytes(300<<10, 11), randBytes(300<<10, 12), randBytes(300<<10, 13)
 	put := func(data []byte) string {
-		return e.srv.Put(t, bucket, "c.bin", data, map[string]string{"x-amz-checksum-crc32c": crc32c(data)})
+		return e.putChecked("c.bin", data)
 	}
 	put(v1)
 	e.mustOK("c.bin", "c.bin", v1)
@@ -130,7 +124,7 @@ func TestCrashRecordBeforeRename(t *testing.T) {
 			e := newEnv(t)
 			v1, v2, v3 := randBytes(300<<10, 21), randBytes(300<<10, 22), randBytes(300<<10, 23)
 			put := func(data []byte) string {
-				return e.srv.Put(t, bucket, "r.bin", data, map[string]string{"x-amz-checksum-crc32c": crc32c(data)})
+				return e.putChecked("r.bin", data)
 			}
 			put(v1)
 			e.mustOK("r.bin", "r.bin", v1)
@@ -153,9 +147,9 @@ func TestCrashRecordBeforeRename(t *testing.T) {
 func TestStalePendingKeepsAPersonsFile(t *testing.T) {
 	e := newEnv(t)
 	v1, v2 := randBytes(300<<10, 31), randBytes(300<<10, 32)
-	e.srv.Put(t, bucket, "p.bin", v1, map[string]string{"x-amz-checksum-crc32c": crc32c(v1)})
+	e.putChecked("p.bin", v1)
 	e.mustOK("p.bin", "p.bin", v1)
-	etag2 := e.srv.Put(t, bucket, "p.bin", v2, map[string]string{"x-amz-checksum-crc32c": crc32c(v2)})
+	etag2 := e.putChecked("p.bin", v2)
 	crashed{e: e, rel: "p.bin", data: v2,
 		rec: record.Record{Key: "p.bin", Bucket: bucket, ETag: etag2, Size: int64(len(v2)), Checksum: "crc32c:" + crc32c(v2)}}.leave()
 	mine := []byte("a person's own file")

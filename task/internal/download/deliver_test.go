@@ -36,16 +36,21 @@ func (e *env) content(rel string) []byte {
 	return b
 }
 
+// openStore opens the delivery records of dir until the test ends.
+func openStore(t *testing.T, dir string) *record.Store {
+	t.Helper()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := record.New(root)
+	t.Cleanup(func() { store.Close(); root.Close() })
+	return store
+}
+
 func (e *env) record(key string) record.Record {
 	e.t.Helper()
-	root, err := os.OpenRoot(e.dir)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer root.Close()
-	store := record.New(root)
-	defer store.Close()
-	r, ok, err := store.Read(key)
+	r, ok, err := openStore(e.t, e.dir).Read(key)
 	if err != nil || !ok {
 		e.t.Fatalf("no delivery record for %q (%v)", key, err)
 	}

@@ -3,6 +3,7 @@ package download_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -16,10 +17,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"crypto/sha256"
-
-	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/edge-drop/edge-drop/task/internal/download"
 	"github.com/edge-drop/edge-drop/task/internal/exitcode"
@@ -75,14 +72,7 @@ func (e *env) run(ctx context.Context, key string) (download.Result, error) {
 // run concurrently).
 func (e *env) runOpts(ctx context.Context, key string, o download.Options) (download.Result, error) {
 	e.t.Helper()
-	api, err := s3conn.New(ctx, s3conn.Options{
-		RequestTimeout: e.rt, Concurrency: e.o.Concurrency, MaxBackoff: 20 * time.Millisecond,
-		Endpoint:    e.srv.URL(),
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-	}, func(string) string { return "" })
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	api := e.srv.Client(e.t, s3conn.Options{RequestTimeout: e.rt, Concurrency: e.o.Concurrency, MaxBackoff: 20 * time.Millisecond})
 	o.Key = key
 	o.DataDir = e.dir
 	o.RequestTimeout = e.rt
@@ -140,6 +130,26 @@ func (e *env) noTemp() {
 }
 
 func isGet(r *http.Request) bool { return r.Method == http.MethodGet }
+
+// everyGet is a fault rule answering every GET with f.
+func everyGet(f s3test.Fault) func(*s3test.Server) s3test.Rule {
+	return func(*s3test.Server) s3test.Rule {
+		return func(r *http.Request, n int) *s3test.Fault {
+			if !isGet(r) {
+				return nil
+			}
+			each := f
+			return &each
+		}
+	}
+}
+
+// putChecked puts key with the full-object CRC32C an upload with
+// checksums gives it, and returns its ETag.
+func (e *env) putChecked(key string, data []byte) string {
+	e.t.Helper()
+	return e.srv.Put(e.t, bucket, key, data, map[string]string{"x-amz-checksum-crc32c": crc32c(data)})
+}
 
 func TestKeysAndSizes(t *testing.T) {
 	e := newEnv(t)
@@ -254,7 +264,7 @@ func TestFaultsRecovered(t *testing.T) {
 			if c.rt > 0 {
 				e.rt = c.rt
 			}
-			e.srv.Put(t, bucket, "dir/obj.bin", data, map[string]string{"x-amz-checksum-crc32c": crc32c(data)})
+			e.putChecked("dir/obj.bin", data)
 			e.srv.SetRule(c.rule)
 			res := e.mustOK("dir/obj.bin", "dir/obj.bin", data)
 			if c.resumes && res.Resumes == 0 {
@@ -333,45 +343,17 @@ func TestFaultsFailCleanly(t *testing.T) {
 				return nil
 			}
 		}, exitcode.Integrity, nil},
-		{"persistent 503", nil, func(*s3test.Server) s3test.Rule {
-			return func(r *http.Request, n int) *s3test.Fault {
-				if isGet(r) {
-					return &s3test.Fault{Kind: s3test.Status, Status: 503, Code: "SlowDown"}
-				}
-				return nil
-			}
-		}, exitcode.Network, nil},
-		{"repeated resets", nil, func(*s3test.Server) s3test.Rule {
-			return func(r *http.Request, n int) *s3test.Fault {
-				if isGet(r) {
-					return &s3test.Fault{Kind: s3test.Reset, N: 0}
-				}
-				return nil
-			}
-		}, exitcode.Network, nil},
+		{"persistent 503", nil, everyGet(s3test.Fault{Kind: s3test.Status, Status: 503, Code: "SlowDown"}), exitcode.Network, nil},
+		{"repeated resets", nil, everyGet(s3test.Fault{Kind: s3test.Reset, N: 0}), exitcode.Network, nil},
 		{"access denied", nil, func(*s3test.Server) s3test.Rule {
 			return func(r *http.Request, n int) *s3test.Fault {
 				return &s3test.Fault{Kind: s3test.Status, Status: 403, Code: "AccessDenied"}
 			}
 		}, exitcode.Denied, nil},
-		{"overall timeout", nil, func(*s3test.Server) s3test.Rule {
-			return func(r *http.Request, n int) *s3test.Fault {
-				if isGet(r) {
-					return &s3test.Fault{Kind: s3test.Stall, N: 1000, D: 5 * time.Second}
-				}
-				return nil
-			}
-		}, exitcode.Network, func() (context.Context, context.CancelFunc) {
+		{"overall timeout", nil, everyGet(s3test.Fault{Kind: s3test.Stall, N: 1000, D: 5 * time.Second}), exitcode.Network, func() (context.Context, context.CancelFunc) {
 			return context.WithTimeout(context.Background(), 500*time.Millisecond)
 		}},
-		{"canceled by signal", nil, func(*s3test.Server) s3test.Rule {
-			return func(r *http.Request, n int) *s3test.Fault {
-				if isGet(r) {
-					return &s3test.Fault{Kind: s3test.Stall, N: 1000, D: 5 * time.Second}
-				}
-				return nil
-			}
-		}, exitcode.Canceled, func() (context.Context, context.CancelFunc) {
+		{"canceled by signal", nil, everyGet(s3test.Fault{Kind: s3test.Stall, N: 1000, D: 5 * time.Second}), exitcode.Canceled, func() (context.Context, context.CancelFunc) {
 			ctx, cancel := context.WithCancelCause(context.Background())
 			time.AfterFunc(300*time.Millisecond, func() { cancel(download.ErrSignal) })
 			return ctx, func() { cancel(nil) }

@@ -112,7 +112,7 @@ func TestRedeliveryOfATouchedFile(t *testing.T) {
 func TestRedeliveryOfAFileTouchedButSame(t *testing.T) {
 	e := newEnv(t)
 	data := []byte("same bytes, new mtime")
-	e.srv.Put(t, bucket, "t.txt", data, map[string]string{"x-amz-checksum-crc32c": crc32c(data)})
+	e.putChecked("t.txt", data)
 	e.mustOK("t.txt", "t.txt", data)
 	later := time.Now().Add(time.Hour)
 	os.Chtimes(filepath.Join(e.dir, "t.txt"), later, later)
@@ -350,12 +350,7 @@ func TestRecordWithoutIdentityVerifiedOnce(t *testing.T) {
 // stripIdentity rewrites rel's record as versions before issue 17 wrote it.
 func stripIdentity(t *testing.T, dir, rel string) {
 	t.Helper()
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer root.Close()
-	st := record.New(root)
+	st := openStore(t, dir)
 	r, ok, err := st.Read(rel)
 	if !ok || err != nil {
 		t.Fatalf("no record of %s: %v", rel, err)

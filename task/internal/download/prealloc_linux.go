@@ -4,8 +4,6 @@ import (
 	"errors"
 	"os"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // Memory-backed file systems (statfs f_type), where fallocate zeroes
@@ -89,49 +87,4 @@ func allocated(f *os.File) int64 {
 		return st.Blocks * 512
 	}
 	return fi.Size()
-}
-
-// fdatasync makes f's data (and the metadata needed to read it) durable.
-func fdatasync(f *os.File) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return f.Sync()
-	}
-	var serr error
-	if err := rc.Control(func(fd uintptr) {
-		for {
-			if serr = syscall.Fdatasync(int(fd)); !errors.Is(serr, syscall.EINTR) {
-				return
-			}
-		}
-	}); err != nil {
-		return f.Sync()
-	}
-	if serr != nil {
-		return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: serr}
-	}
-	return nil
-}
-
-// syncfs makes everything written to f's file system durable: one flush
-// for a batch of files (syncfs(2)).
-func syncfs(f *os.File) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var serr error
-	if err := rc.Control(func(fd uintptr) {
-		for {
-			if serr = unix.Syncfs(int(fd)); !errors.Is(serr, syscall.EINTR) {
-				return
-			}
-		}
-	}); err != nil {
-		return err
-	}
-	if serr != nil {
-		return &os.PathError{Op: "syncfs", Path: f.Name(), Err: serr}
-	}
-	return nil
 }

@@ -22,10 +22,3 @@ func fsSpace(f *os.File) (total, free int64, mem bool, err error) { return 0, 0,
 var errNoStatfs = errors.New("free space unknown on this platform")
 
 func allocated(f *os.File) int64 { return 0 }
-
-func fdatasync(f *os.File) error { return f.Sync() }
-
-// syncfs: no syncfs here; the caller's files are synced one by one.
-func syncfs(f *os.File) error { return errNoSyncfs }
-
-var errNoSyncfs = errors.New("syncfs is Linux only")

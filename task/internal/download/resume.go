@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/edge-drop/edge-drop/task/internal/exitcode"
+	"github.com/edge-drop/edge-drop/task/internal/fsync"
 	"github.com/edge-drop/edge-drop/task/internal/statedir"
 )
 
@@ -271,7 +272,7 @@ func (c *checkpointer) checkpoint() error {
 	c.lastTime = time.Now()
 	c.mu.Unlock()
 	rec := c.f.record(c.header) // noted before the flush: durable after it
-	if err := fdatasync(c.p.File); err != nil {
+	if err := fsync.Data(c.p.File); err != nil {
 		return err
 	}
 	if n := rec.bytes(); n != c.last {

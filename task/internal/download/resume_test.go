@@ -76,7 +76,7 @@ func TestResumeEveryCheck(t *testing.T) {
 		put            func(e *env, key string, data []byte)
 	}{
 		{"full-object CRC", "crc32c", 40, func(e *env, key string, data []byte) {
-			e.srv.Put(e.t, bucket, key, data, map[string]string{"x-amz-checksum-crc32c": crc32c(data)})
+			e.putChecked(key, data)
 		}},
 		{"composite", "crc32-composite", 6, func(e *env, key string, data []byte) {
 			e.srv.Put(e.t, bucket, key, data, nil)
@@ -127,9 +127,9 @@ func TestResumeOnlyTheSameVersion(t *testing.T) {
 	e := newEnv(t)
 	const size = 2 << 20
 	v1, v2 := randBytes(size, 1), randBytes(size, 2)
-	e.srv.Put(t, bucket, "v.bin", v1, map[string]string{"x-amz-checksum-crc32c": crc32c(v1)})
+	e.putChecked("v.bin", v1)
 	e.interrupt("v.bin", size, 16, 0.4)
-	e.srv.Put(t, bucket, "v.bin", v2, map[string]string{"x-amz-checksum-crc32c": crc32c(v2)})
+	e.putChecked("v.bin", v2)
 	e.srv.SetRule(nil)
 	res, err := e.runOpts(context.Background(), "v.bin", e.resumable())
 	if err != nil {
@@ -147,7 +147,7 @@ func TestResumeRechecksWhatItKept(t *testing.T) {
 	e := newEnv(t)
 	const size = 2 << 20
 	data := randBytes(size, 3)
-	e.srv.Put(t, bucket, "r.bin", data, map[string]string{"x-amz-checksum-crc32c": crc32c(data)})
+	e.putChecked("r.bin", data)
 	e.interrupt("r.bin", size, 20, 0.5)
 	p := filepath.Join(e.dir, statedir.TmpDir, statedir.Name("r.bin")+".part")
 	f, err := os.OpenFile(p, os.O_RDWR, 0)
@@ -175,7 +175,7 @@ func TestPartialsNotKept(t *testing.T) {
 	e := newEnv(t)
 	const size = 2 << 20
 	data := randBytes(size, 4)
-	e.srv.Put(t, bucket, "old.bin", data, map[string]string{"x-amz-checksum-crc32c": crc32c(data)})
+	e.putChecked("old.bin", data)
 	e.interrupt("old.bin", size, 16, 0.4)
 	o := e.resumable()
 	o.Partials.MaxAge = time.Nanosecond
@@ -198,7 +198,7 @@ func TestPartialSurvivesAFailedStart(t *testing.T) {
 	e := newEnv(t)
 	const size = 2 << 20
 	data := randBytes(size, 5)
-	e.srv.Put(t, bucket, "f.bin", data, map[string]string{"x-amz-checksum-crc32c": crc32c(data)})
+	e.putChecked("f.bin", data)
 	e.interrupt("f.bin", size, 16, 0.4)
 	o := e.resumable()
 	o.Floor, o.FloorSetting = func(total int64) int64 { return total }, "100%"

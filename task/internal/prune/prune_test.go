@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/edge-drop/edge-drop/task/internal/download"
@@ -31,15 +30,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Parallel()
 	e := &env{t: t, srv: s3test.Start(t), dir: t.TempDir()}
-	api, err := s3conn.New(context.Background(), s3conn.Options{
-		RequestTimeout: 2 * time.Second, Concurrency: 2, MaxBackoff: 5 * time.Millisecond, MaxAttempts: 2,
-		Endpoint:    e.srv.URL(),
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-	}, func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.api = api
+	e.api = e.srv.Client(t, s3conn.Options{RequestTimeout: 2 * time.Second, Concurrency: 2, MaxBackoff: 5 * time.Millisecond, MaxAttempts: 2})
 	return e
 }
 

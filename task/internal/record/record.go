@@ -33,6 +33,7 @@ import (
 
 	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/task/internal/dirfd"
+	"github.com/edge-drop/edge-drop/task/internal/fsync"
 )
 
 // Dir is the records directory, relative to the data dir.
@@ -380,7 +381,7 @@ func (rv *Reservation) Stage(r Record) error {
 }
 
 // Sync makes the pending record durable (fdatasync).
-func (rv *Reservation) Sync() error { return fdatasync(rv.f) }
+func (rv *Reservation) Sync() error { return fsync.Data(rv.f) }
 
 // Complete writes the finished record (with the file's identity, nil where
 // identities are unknown) into the reserved bytes and renames it over the
@@ -407,7 +408,7 @@ func (rv *Reservation) Commit(id *Identity) error {
 	if err == nil {
 		var f *os.File
 		if f, err = dirfd.Open(dir, Name(rv.r.LocalPath()), os.O_RDONLY, 0); err == nil {
-			err = fdatasync(f)
+			err = fsync.Data(f)
 			f.Close()
 		}
 	}

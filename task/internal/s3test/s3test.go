@@ -5,16 +5,20 @@
 package s3test
 
 import (
+	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/edge-drop/edge-drop/s3fake"
+	"github.com/edge-drop/edge-drop/task/internal/s3conn"
 )
 
 // TB is the part of testing.TB used here.
@@ -52,6 +56,19 @@ func Start(t TB) *Server {
 
 // URL is the endpoint clients should use (the fault proxy).
 func (s *Server) URL() string { return s.Proxy.URL }
+
+// Client is an S3 client of the server made as the task makes its own
+// (s3conn), with o's timeouts and retries and test credentials.
+func (s *Server) Client(t TB, o s3conn.Options) *s3.Client {
+	t.Helper()
+	o.Endpoint = s.URL()
+	o.Credentials = credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", "")
+	api, err := s3conn.New(context.Background(), o, func(string) string { return "" })
+	if err != nil {
+		t.Fatalf("S3 client: %v", err)
+	}
+	return api
+}
 
 // Put stores an object directly in the backend and returns its quoted ETag.
 // meta may carry response headers such as "x-amz-checksum-crc32c".
