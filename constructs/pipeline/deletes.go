@@ -9,17 +9,6 @@ import (
 	"github.com/edge-drop/edge-drop/contract"
 )
 
-// The S3 event types the rule matches (detail-type). An Object Deleted
-// event's deletion-type is "Permanently Deleted" (an unversioned object,
-// or a version deleted for good) or "Delete Marker Created" (a versioned
-// object hidden by a delete marker); both mean GetObject of the key no
-// longer answers, so both remove the board's copy. Its detail has no
-// size and no etag.
-const (
-	DetailTypeCreated = "Object Created"
-	DetailTypeDeleted = "Object Deleted"
-)
-
 // withDeletes puts the delete branch before the delivery: the event's
 // detail-type is read first, so that nothing on the delivery path reads
 // the size an Object Deleted event does not have.

@@ -1,6 +1,3 @@
-// Package pipeline wires the data flow from the bucket to the board:
-// EventBridge rule → Step Functions state machine → ECS task on the EXTERNAL
-// (ECS Anywhere) cluster.
 package pipeline
 
 import (
@@ -22,13 +19,6 @@ import (
 	"github.com/edge-drop/edge-drop/constructs/downloadtask"
 	"github.com/edge-drop/edge-drop/constructs/trust"
 )
-
-// KeyFilter narrows the rule's event pattern on the object key; at most one
-// field is set. Keys in S3 events are URL-encoded, so filters match the
-// encoded form (a space is '+').
-type KeyFilter struct {
-	Prefix, Suffix, Wildcard string
-}
 
 // Props configures the pipeline.
 type Props struct {
@@ -136,100 +126,4 @@ func New(scope constructs.Construct, id string, props Props) *Pipeline {
 		MaxEventAge:     awscdk.Duration_Hours(jsii.Number(targetMaxEventAgeHours)),
 	}))
 	return p
-}
-
-// executionLogGroup is a state machine's log group. Under /aws/vendedlogs/
-// CloudWatch Logs needs no per-log-group entry in the account's log
-// resource policy, whose 5,120-character limit otherwise fails state
-// machine creation in busy accounts. The stack's GUID ends the name: a
-// group retained by an earlier stack of the same name does not block a new
-// deploy. infix tells the stack's state machines apart ("" for the
-// pipeline's).
-func executionLogGroup(c constructs.Construct, infix string, retention awslogs.RetentionDays, removal awscdk.RemovalPolicy) awslogs.LogGroup {
-	stackGUID := awscdk.Fn_Select(jsii.Number(2), awscdk.Fn_Split(jsii.String("/"), awscdk.Aws_STACK_ID(), nil))
-	return awslogs.NewLogGroup(c, jsii.String("ExecutionLogs"), &awslogs.LogGroupProps{
-		LogGroupName:  awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String(ExecutionLogGroupPrefix + *awscdk.Stack_Of(c).StackName() + "-" + infix), stackGUID}),
-		Retention:     retention,
-		RemovalPolicy: removal,
-	})
-}
-
-// stateMachineProps is what differs between the stack's state machines.
-type stateMachineProps struct {
-	Name, Comment string
-	Body          awsstepfunctions.IChainable
-	Timeout       time.Duration
-	Role          awsiam.Role
-	LogGroup      awslogs.LogGroup
-}
-
-// newStateMachine is a STANDARD state machine (.sync needs it), traced,
-// logging everything to its group.
-func newStateMachine(c constructs.Construct, props stateMachineProps) awsstepfunctions.StateMachine {
-	var name *string
-	if props.Name != "" {
-		name = jsii.String(props.Name)
-	}
-	return awsstepfunctions.NewStateMachine(c, jsii.String("StateMachine"), &awsstepfunctions.StateMachineProps{
-		StateMachineName: name,
-		Comment:          jsii.String(props.Comment),
-		StateMachineType: awsstepfunctions.StateMachineType_STANDARD,
-		DefinitionBody:   awsstepfunctions.DefinitionBody_FromChainable(props.Body),
-		Timeout:          awscdk.Duration_Seconds(jsii.Number(props.Timeout.Seconds())),
-		TracingEnabled:   jsii.Bool(true),
-		// The role's policy is written in full by stateMachineRole; CDK's
-		// own grants (unconditioned RunTask, StopTask on *) do not reach it.
-		Role: props.Role.WithoutPolicyUpdates(nil),
-		Logs: &awsstepfunctions.LogOptions{
-			Destination:          props.LogGroup,
-			Level:                awsstepfunctions.LogLevel_ALL,
-			IncludeExecutionData: jsii.Bool(true),
-		},
-	})
-}
-
-// Target delivery: EventBridge retries a failed StartExecution with backoff
-// for up to this long before the event goes to the dead-letter queue.
-const (
-	targetRetryAttempts    = 185
-	targetMaxEventAgeHours = 24
-)
-
-// ExecutionLogGroupPrefix starts the name of the state machine's log group
-// (the stack name and the stack's GUID follow).
-const ExecutionLogGroupPrefix = "/aws/vendedlogs/states/"
-
-func ruleDescription(deletes bool) string {
-	if deletes {
-		return "edge-drop: S3 Object Created in the drop bucket starts a delivery, Object Deleted a delete"
-	}
-	return "edge-drop: S3 Object Created in the drop bucket starts a delivery"
-}
-
-// EventPattern matches "Object Created" events of the bucket (and "Object
-// Deleted" ones, of either deletion-type, when deletes are mirrored),
-// narrowed by the key filter when one is set.
-func EventPattern(bucketName *string, f KeyFilter, deletes bool) *awsevents.EventPattern {
-	detail := map[string]any{"bucket": map[string]any{"name": []any{bucketName}}}
-	var key map[string]any
-	switch {
-	case f.Prefix != "":
-		key = map[string]any{"prefix": f.Prefix}
-	case f.Suffix != "":
-		key = map[string]any{"suffix": f.Suffix}
-	case f.Wildcard != "":
-		key = map[string]any{"wildcard": f.Wildcard}
-	}
-	if key != nil {
-		detail["object"] = map[string]any{"key": []any{key}}
-	}
-	detailTypes := []string{DetailTypeCreated}
-	if deletes {
-		detailTypes = append(detailTypes, DetailTypeDeleted)
-	}
-	return &awsevents.EventPattern{
-		Source:     jsii.Strings("aws.s3"),
-		DetailType: jsii.Strings(detailTypes...),
-		Detail:     &detail,
-	}
 }

@@ -29,30 +29,6 @@ const (
 	TargetRouted = contract.TargetRouted // the board or group the key names after RoutePrefix
 )
 
-// isNotAName is true when the string at path (of the state's input) is
-// not a board or group name: not a string, or not matching
-// contract.NamePattern itself, its length (1-63) included. JSONPath cannot
-// measure a string, so this one Choice is JSONata (a JSONPath state
-// machine may have JSONata states); $string keeps each side of "and"
-// safe to evaluate on its own, as JSONata 1.x evaluates both.
-func isNotAName(path string) awsstepfunctions.Condition {
-	in := "$states.input." + strings.TrimPrefix(path, "$.")
-	return awsstepfunctions.Condition_Jsonata(jsii.String(fmt.Sprintf(
-		"{%% $not($type(%s) = 'string' and $contains($string(%s), /%s/)) %%}", in, in, contract.NamePattern)))
-}
-
-// nameCheck is the one Choice that lets only a board or group name reach a
-// cluster query: the string at path goes on to ok when it is a name, to
-// bad otherwise (routing's target, the sync's board, a redelivery's board).
-func nameCheck(scope constructs.Construct, id *string, path string, bad, ok awsstepfunctions.IChainable) awsstepfunctions.Choice {
-	return awsstepfunctions.NewChoice(scope, id, &awsstepfunctions.ChoiceProps{
-		Comment:       jsii.String("A name (contract.NamePattern: 1-63 of A-Za-z0-9_-, starting with a letter or digit), else no query is built"),
-		QueryLanguage: awsstepfunctions.QueryLanguage_JSONATA,
-	}).
-		When(isNotAName(path), bad, nil).
-		Otherwise(ok)
-}
-
 // Filter is the cluster query (listContainerInstances' Filter) that
 // selects a target's boards; routed targets are filled in at run time.
 func Filter(kind TargetKind, name string) string {
@@ -69,15 +45,6 @@ func Filter(kind TargetKind, name string) string {
 		return board + " == " + name + " or " + group + " exists"
 	}
 	panic("pipeline: no cluster query for target " + string(kind))
-}
-
-// fanOut is FanOut, or for a pageable delivery past one execution's
-// bounds its paged form.
-func fanOut(scope constructs.Construct, props Props, fan FanOutProps) awsstepfunctions.IChainable {
-	if fan.Pageable && props.paged() {
-		return pagedFanOut(scope, props, fan)
-	}
-	return FanOut(scope, fan)
 }
 
 // StripComponents is how many leading components of a routed key are not
@@ -160,4 +127,37 @@ func fleet(scope constructs.Construct, props Props, fan FanOutProps) awsstepfunc
 			awsstepfunctions.Condition_Not(awsstepfunctions.Condition_StringMatches(at("$.key"), at(t.RoutePrefix+"/*"))),
 		), readRoute.Next(isName), nil).
 		Otherwise(notRouted)
+}
+
+// fanOut is FanOut, or for a pageable delivery past one execution's
+// bounds its paged form.
+func fanOut(scope constructs.Construct, props Props, fan FanOutProps) awsstepfunctions.IChainable {
+	if fan.Pageable && props.paged() {
+		return pagedFanOut(scope, props, fan)
+	}
+	return FanOut(scope, fan)
+}
+
+// isNotAName is true when the string at path (of the state's input) is
+// not a board or group name: not a string, or not matching
+// contract.NamePattern itself, its length (1-63) included. JSONPath cannot
+// measure a string, so this one Choice is JSONata (a JSONPath state
+// machine may have JSONata states); $string keeps each side of "and"
+// safe to evaluate on its own, as JSONata 1.x evaluates both.
+func isNotAName(path string) awsstepfunctions.Condition {
+	in := "$states.input." + strings.TrimPrefix(path, "$.")
+	return awsstepfunctions.Condition_Jsonata(jsii.String(fmt.Sprintf(
+		"{%% $not($type(%s) = 'string' and $contains($string(%s), /%s/)) %%}", in, in, contract.NamePattern)))
+}
+
+// nameCheck is the one Choice that lets only a board or group name reach a
+// cluster query: the string at path goes on to ok when it is a name, to
+// bad otherwise (routing's target, the sync's board, a redelivery's board).
+func nameCheck(scope constructs.Construct, id *string, path string, bad, ok awsstepfunctions.IChainable) awsstepfunctions.Choice {
+	return awsstepfunctions.NewChoice(scope, id, &awsstepfunctions.ChoiceProps{
+		Comment:       jsii.String("A name (contract.NamePattern: 1-63 of A-Za-z0-9_-, starting with a letter or digit), else no query is built"),
+		QueryLanguage: awsstepfunctions.QueryLanguage_JSONATA,
+	}).
+		When(isNotAName(path), bad, nil).
+		Otherwise(ok)
 }

@@ -1,0 +1,192 @@
+package pipeline
+
+import (
+	"slices"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/edge-drop/edge-drop/contract"
+)
+
+// The caught error's classification, shared by the single-board failure
+// path (failurePath, below) and each fleet iteration (board.go). Nothing on it may
+// fail itself (a failure there ends the execution with States.Runtime), so
+// every path is checked before it is read and only a cause shaped like a
+// JSON object ({"...}) is parsed.
+
+// The parsed stopped task (the cause of States.TaskFailed) lives here.
+const (
+	failedTask     = "$.failure.task"
+	failedExitCode = failedTask + ".Containers[0].ExitCode"
+	failedTaskArn  = failedTask + ".TaskArn"
+)
+
+// present is IsPresent then the type test: a type test on a missing path is
+// a States.Runtime error, and And stops at the first false.
+func present(p string, is func(*string) awsstepfunctions.Condition) []awsstepfunctions.Condition {
+	return []awsstepfunctions.Condition{awsstepfunctions.Condition_IsPresent(jsii.String(p)), is(jsii.String(p))}
+}
+
+// and joins groups of conditions into one And.
+func and(conds ...[]awsstepfunctions.Condition) awsstepfunctions.Condition {
+	return awsstepfunctions.Condition_And(slices.Concat(conds...)...)
+}
+
+// causeGiven: the caught error has a non-empty string cause.
+func causeGiven() []awsstepfunctions.Condition {
+	return append(present("$.error.Cause", awsstepfunctions.Condition_IsString),
+		awsstepfunctions.Condition_Not(awsstepfunctions.Condition_StringEquals(jsii.String("$.error.Cause"), jsii.String(""))))
+}
+
+// isTaskFailure: States.TaskFailed with the stopped task as its cause.
+func isTaskFailure() awsstepfunctions.Condition {
+	return and(
+		[]awsstepfunctions.Condition{awsstepfunctions.Condition_StringEquals(jsii.String("$.error.Error"), jsii.String("States.TaskFailed"))},
+		causeGiven(),
+		[]awsstepfunctions.Condition{awsstepfunctions.Condition_StringMatches(jsii.String("$.error.Cause"), jsii.String(`{"*}`))},
+	)
+}
+
+// exitBranches are where readStoppedTask's Choice leads.
+type exitBranches struct {
+	// gone: exit 4, the object is not there (deleted after its event):
+	// nothing to deliver, not a failure.
+	gone    awsstepfunctions.IChainable
+	known   awsstepfunctions.IChainable // another exit code in contract.ExitDescriptions
+	other   awsstepfunctions.IChainable // another exit code
+	stopped awsstepfunctions.IChainable // no exit code: ECS's stop reason
+	neither awsstepfunctions.IChainable // not a stopped task after all
+}
+
+// readStoppedTask parses the cause of States.TaskFailed into failedTask,
+// with the table of contract.ExitDescriptions beside it (indexed by code,
+// at $.failure.exitCodes), then chooses by the exit code.
+func readStoppedTask(scope constructs.Construct, readID, readComment, choiceID string, to exitBranches) awsstepfunctions.IChainable {
+	codes := contract.ExitDescriptions()
+	return awsstepfunctions.NewPass(scope, jsii.String(readID), &awsstepfunctions.PassProps{
+		Comment: jsii.String(readComment),
+		Parameters: &map[string]any{
+			"task":      awsstepfunctions.JsonPath_StringToJson(awsstepfunctions.JsonPath_StringAt(jsii.String("$.error.Cause"))),
+			"exitCodes": codes,
+		},
+		ResultPath: jsii.String("$.failure"),
+	}).Next(awsstepfunctions.NewChoice(scope, jsii.String(choiceID), &awsstepfunctions.ChoiceProps{
+		Comment: jsii.String("Which exit code, if any"),
+	}).
+		When(and(
+			present(failedTaskArn, awsstepfunctions.Condition_IsString),
+			present(failedExitCode, awsstepfunctions.Condition_IsNumeric),
+			[]awsstepfunctions.Condition{awsstepfunctions.Condition_NumberEquals(jsii.String(failedExitCode), jsii.Number(float64(contract.ExitNotFound)))},
+		), to.gone, nil).
+		When(and(
+			present(failedTaskArn, awsstepfunctions.Condition_IsString),
+			present(failedExitCode, awsstepfunctions.Condition_IsNumeric),
+			[]awsstepfunctions.Condition{
+				awsstepfunctions.Condition_NumberGreaterThanEquals(jsii.String(failedExitCode), jsii.Number(0)),
+				awsstepfunctions.Condition_NumberLessThanEquals(jsii.String(failedExitCode), jsii.Number(len(codes)-1)),
+			},
+		), to.known, nil).
+		When(and(
+			present(failedTaskArn, awsstepfunctions.Condition_IsString),
+			present(failedExitCode, awsstepfunctions.Condition_IsNumeric),
+		), to.other, nil).
+		When(and(
+			present(failedTaskArn, awsstepfunctions.Condition_IsString),
+			present(failedTask+".StoppedReason", awsstepfunctions.Condition_IsString),
+		), to.stopped, nil).
+		Otherwise(to.neither))
+}
+
+// failurePath is where DownloadToBoard's Catch ($.error) leads: it says in
+// one line why the object was not delivered and ends in DeliveryFailed.
+//
+// A task that ran and exited non-zero fails runTask.sync with
+// States.TaskFailed, its cause the stopped task as DescribeTasks JSON
+// (PascalCase, as the ResultSelector reads it). That JSON is parsed, and the
+// container's exit code looked up in contract.ExitDescriptions: "exit 3
+// unsafe_key: unsafe or invalid object key (task arn:...)". Every other
+// error (placement failures after the retries, the task timeout, ECS API
+// errors) keeps its name and cause.
+//
+// Nothing on this path may fail itself: a failure here would end the
+// execution with States.Runtime instead of DeliveryFailed. So every path is
+// checked before it is read (IsPresent first, as And stops at the first
+// false), only a cause shaped like a JSON object ({"...}) is parsed, and
+// only codes inside the table are looked up.
+func failurePath(scope constructs.Construct) singleEnds {
+	at := func(p string) *string { return jsii.String(p) }
+	describe := func(id, comment string, reason *string) awsstepfunctions.Pass {
+		return awsstepfunctions.NewPass(scope, jsii.String(id), &awsstepfunctions.PassProps{
+			Comment:    jsii.String(comment),
+			Parameters: &map[string]any{"reason": reason},
+			ResultPath: jsii.String("$.failure"),
+		})
+	}
+
+	ends := singleEnds{
+		failed: awsstepfunctions.NewFail(scope, jsii.String(contract.StateFailed), &awsstepfunctions.FailProps{
+			Comment: jsii.String("The task failed or could not start; the cause names the object and why"),
+			Error:   jsii.String(contract.ErrDeliveryFailed),
+			CausePath: awsstepfunctions.JsonPath_Format(jsii.String("s3://{}/{} was not delivered: {}"),
+				awsstepfunctions.JsonPath_StringAt(at("$.bucket")),
+				awsstepfunctions.JsonPath_StringAt(at("$.key")),
+				awsstepfunctions.JsonPath_StringAt(at("$.failure.reason"))),
+		}),
+		delivered: awsstepfunctions.NewSucceed(scope, jsii.String(contract.StateDelivered), &awsstepfunctions.SucceedProps{
+			Comment:    jsii.String("The file is on the board; the output is the outcome (delivered, up_to_date or conflict)"),
+			OutputPath: jsii.String("$.outcome"),
+		}),
+		gone: awsstepfunctions.NewSucceed(scope, jsii.String(contract.StateGone), &awsstepfunctions.SucceedProps{
+			Comment:    jsii.String("The object was deleted before its delivery ran: nothing to deliver, not a failure"),
+			OutputPath: jsii.String("$.outcome"),
+		}),
+	}
+	failed := ends.failed
+	gone := awsstepfunctions.NewPass(scope, jsii.String(contract.StateExitGone), &awsstepfunctions.PassProps{
+		Comment: jsii.String("Exit 4 without a report: the object is not in the bucket any more"),
+		Parameters: &map[string]any{
+			"board": "", "instance": "", "status": contract.OutcomeGone,
+			"exitCode": awsstepfunctions.JsonPath_NumberAt(at(failedExitCode)),
+			"taskArn":  awsstepfunctions.JsonPath_StringAt(at(failedTaskArn)),
+			"cause":    contract.ExitNotFound.Describe(),
+		},
+		ResultPath: jsii.String("$.outcome"),
+	}).Next(ends.gone)
+	exitKnown := describe(contract.StateDescribeExit, "An exit code of edge-drop-task: its class and meaning",
+		awsstepfunctions.JsonPath_Format(jsii.String("{} (task {})"),
+			awsstepfunctions.JsonPath_ArrayGetItem(awsstepfunctions.JsonPath_ListAt(at("$.failure.exitCodes")), awsstepfunctions.JsonPath_NumberAt(at(failedExitCode))),
+			awsstepfunctions.JsonPath_StringAt(at(failedTaskArn)))).Next(failed)
+	exitOther := describe(contract.StateDescribeOtherExit, "An exit code edge-drop-task does not use (above 128: killed by signal code-128, e.g. 137 out of memory)",
+		awsstepfunctions.JsonPath_Format(jsii.String("exit {}: not an edge-drop-task exit code (task {})"),
+			awsstepfunctions.JsonPath_StringAt(at(failedExitCode)), awsstepfunctions.JsonPath_StringAt(at(failedTaskArn)))).Next(failed)
+	stopped := describe(contract.StateDescribeStopped, "The container never exited (image pull, board lost, task stopped): ECS's reason",
+		awsstepfunctions.JsonPath_Format(jsii.String("task stopped without an exit code: {} (task {})"),
+			awsstepfunctions.JsonPath_StringAt(at(failedTask+".StoppedReason")), awsstepfunctions.JsonPath_StringAt(at(failedTaskArn)))).Next(failed)
+	withCause := describe(contract.StateDescribeError, "Any other error: its name and cause",
+		awsstepfunctions.JsonPath_Format(jsii.String("{}: {}"),
+			awsstepfunctions.JsonPath_StringAt(at("$.error.Error")), awsstepfunctions.JsonPath_StringAt(at("$.error.Cause")))).Next(failed)
+	nameOnly := describe(contract.StateDescribeErrorName, "An error without a cause: its name",
+		awsstepfunctions.JsonPath_StringAt(at("$.error.Error"))).Next(failed)
+
+	readTask := readStoppedTask(scope, contract.StateReadStoppedTask,
+		"The cause of States.TaskFailed is the stopped task as JSON; exitCodes holds contract.ExitDescriptions, indexed by code",
+		contract.StateClassifyExit, exitBranches{gone: gone, known: exitKnown, other: exitOther, stopped: stopped, neither: withCause})
+
+	ends.entry = awsstepfunctions.NewChoice(scope, jsii.String(contract.StateClassifyFailure), &awsstepfunctions.ChoiceProps{
+		Comment: jsii.String("A task that ran and failed (its cause is the stopped task as JSON) or any other error"),
+	}).
+		When(isTaskFailure(), readTask, nil).
+		When(and(causeGiven()), withCause, nil).
+		Otherwise(nameOnly)
+	return ends
+}
+
+// singleEnds are the single-board pipeline's ends, and the entry of its
+// failure path (DownloadToBoard's Catch).
+type singleEnds struct {
+	entry           awsstepfunctions.IChainable
+	failed          awsstepfunctions.Fail
+	delivered, gone awsstepfunctions.Succeed
+}
