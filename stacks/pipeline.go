@@ -102,43 +102,36 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 		HistoryDays: table.HistoryDays,
 	}
 
-	flow := pipeline.New(stack, "Pipeline", pipeline.Props{
-		Bucket:         bucket.Bucket,
-		Cluster:        cluster,
-		Task:           task,
-		KeyPattern:     cfg.KeyPattern,
-		KeyFilter:      pipeline.KeyFilter{Prefix: cfg.RuleKeyPrefix, Suffix: cfg.RuleKeySuffix, Wildcard: cfg.RuleKeyWildcard},
-		TaskTimeout:    cfg.TaskTimeout,
-		MaxObjectBytes: cfg.MaxObjectBytes(),
-		Target:         target(cfg),
-		OfflineWait:    cfg.OfflineWait,
-		MaxBoards:      cfg.MaxBoards,
-		MirrorDeletes:  cfg.MirrorDeletes,
-		CoalesceWindow: cfg.CoalesceWindow,
-		Ledger:         records,
-
+	// What the pipeline and the sync share: the same boards, keys and task.
+	shared := pipeline.Flow{
+		Bucket:        bucket.Bucket,
+		Cluster:       cluster,
+		Task:          task,
+		Target:        target(cfg),
+		KeyPattern:    cfg.KeyPattern,
+		MirrorDeletes: cfg.MirrorDeletes,
+		Ledger:        records,
+		TaskTimeout:   cfg.TaskTimeout,
+		OfflineWait:   cfg.OfflineWait,
 		LogRetention:  retention,
 		RemovalPolicy: removal,
+	}
+	flow := pipeline.New(stack, "Pipeline", pipeline.Props{
+		Flow:           shared,
+		KeyFilter:      pipeline.KeyFilter{Prefix: cfg.RuleKeyPrefix, Suffix: cfg.RuleKeySuffix, Wildcard: cfg.RuleKeyWildcard},
+		MaxObjectBytes: cfg.MaxObjectBytes(),
+		MaxBoards:      cfg.MaxBoards,
+		CoalesceWindow: cfg.CoalesceWindow,
 	})
 
 	var sync *pipeline.Sync
 	if cfg.Syncs() || cfg.MirrorDeletes {
 		sync = pipeline.NewSync(stack, "Sync", pipeline.SyncProps{
+			Flow:            shared,
 			Name:            cfg.StackPrefix + "-Sync",
-			Bucket:          bucket.Bucket,
-			Cluster:         cluster,
-			Task:            task,
-			Target:          target(cfg),
 			KeyPrefix:       cfg.ListPrefix(), // routed: each board's route instead
-			KeyPattern:      cfg.KeyPattern,
-			MirrorDeletes:   cfg.MirrorDeletes,
-			TaskTimeout:     cfg.TaskTimeout,
-			OfflineWait:     cfg.OfflineWait,
 			Every:           cfg.SyncEvery,
-			Ledger:          records,
 			DeadLetterQueue: flow.DeadLetterQueue,
-			LogRetention:    retention,
-			RemovalPolicy:   removal,
 		})
 	}
 

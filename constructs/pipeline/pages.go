@@ -39,8 +39,7 @@ const NamedBoardsCap = 50
 // paged reports whether a delivery needs pages: a fleet target whose
 // maxBoards is more than one execution serves.
 func (p Props) paged() bool {
-	t := FleetTiming{TaskTimeout: p.TaskTimeout, OfflineWait: p.OfflineWait}
-	return p.Target.Kind != TargetAny && p.MaxBoards > t.MaxFleet()
+	return p.Target.Kind != TargetAny && p.MaxBoards > p.timing().MaxFleet()
 }
 
 // pagedFanOut is the parent of a paged delivery, and makes its child
@@ -167,11 +166,10 @@ func newPageMachine(scope constructs.Construct, props Props, fan FanOutProps) aw
 	fan.Redeliver = nil // the parent narrowed the query; the child gets ARNs
 	fan.Filter = awsstepfunctions.JsonPath_StringAt(jsii.String("$.fleet.filter"))
 	fan.Target = awsstepfunctions.JsonPath_StringAt(jsii.String("$.fleet.target"))
-	timing := FleetTiming{TaskTimeout: props.TaskTimeout, OfflineWait: props.OfflineWait}
 	return newStateMachine(c, stateMachineProps{
 		Comment:  fmt.Sprintf("edge-drop: deliver an uploaded S3 object to one page of at most %d boards (a child of the delivery state machine)", BoardsPerChild),
 		Body:     FanOut(c, fan),
-		Timeout:  timing.PageTimeout(),
+		Timeout:  props.timing().PageTimeout(),
 		Role:     stateMachineRole(c, props, true),
 		LogGroup: executionLogGroup(c, "page-", props.LogRetention, props.RemovalPolicy),
 	})

@@ -20,43 +20,74 @@ import (
 	"github.com/edge-drop/edge-drop/constructs/trust"
 )
 
-// Props configures the pipeline.
-type Props struct {
-	Bucket  awss3.IBucket
+// Flow is what the pipeline and the sync share: which objects (Bucket,
+// KeyPattern) reach which boards (Cluster, Target) through which task,
+// what is recorded of it, how long a board is waited for, and how the
+// state machines' logs are kept. Props and SyncProps embed it.
+type Flow struct {
+	// Bucket is the drop bucket the objects come from.
+	Bucket awss3.IBucket
+	// Cluster is the EXTERNAL (ECS Anywhere) cluster the boards are
+	// registered in; every ECS call of the state machines is bound to it.
 	Cluster awsecs.ICluster
-	Task    *downloadtask.DownloadTask
-	// KeyPattern is the Choice state's StringMatches pattern.
-	KeyPattern  string
-	KeyFilter   KeyFilter
-	TaskTimeout time.Duration
-	// MaxObjectBytes is the largest object delivered; larger ones end in
-	// TooLarge.
-	MaxObjectBytes int64
-	// Target is where each file goes; the zero value is TargetAny.
+	// Task is the download task run on the boards.
+	Task *downloadtask.DownloadTask
+	// Target is where each file goes; the zero value is TargetAny. A sync
+	// reaches the boards a delivery does.
 	Target Target
-	// OfflineWait bounds the retries of a busy or offline board (fleet
-	// targets only).
-	OfflineWait time.Duration
-	// MaxBoards is the largest fleet a delivery must reach; past what one
-	// execution serves (FleetTiming.MaxFleet) it runs one child execution
-	// per page of BoardsPerChild boards (pages.go). 0: one execution.
-	MaxBoards int
-	// child is filled in by the paged delivery's definition: its role
-	// may start it.
-	child *childMachine
+	// KeyPattern is the StringMatches pattern of the keys delivered (the
+	// KeyMatchesPattern Choice); a sync keeps what a delivery would.
+	KeyPattern string
 	// MirrorDeletes: Object Deleted events remove the delivered file from
-	// the boards of the target (every board for "any").
+	// the boards of the target (every board for "any"), and a sync removes
+	// delivered files whose objects are gone.
 	MirrorDeletes bool
-	// CoalesceWindow, when set, batches bursts through a queue and a pipe
-	// (coalesce.go); 0: one execution per event.
-	CoalesceWindow time.Duration
 	// Ledger records each board's outcome (the zero value: nothing). The
 	// "any" target records nothing: ECS picks the board, and no state
 	// knows its name.
 	Ledger Ledger
-
+	// TaskTimeout bounds one run of the task on a board.
+	TaskTimeout time.Duration
+	// OfflineWait bounds the retries of a busy or offline board (fan-outs
+	// only: fleet targets, deletes and syncs).
+	OfflineWait time.Duration
+	// LogRetention and RemovalPolicy are the state machines' log groups'
+	// (RemovalPolicy also the coalescing queue's key's).
 	LogRetention  awslogs.RetentionDays
 	RemovalPolicy awscdk.RemovalPolicy
+}
+
+// withDefaults is f with the zero Target made TargetAny.
+func (f Flow) withDefaults() Flow {
+	if f.Target.Kind == "" {
+		f.Target.Kind = TargetAny
+	}
+	return f
+}
+
+// timing is what bounds f's fan-outs in time and history events.
+func (f Flow) timing() FleetTiming {
+	return FleetTiming{TaskTimeout: f.TaskTimeout, OfflineWait: f.OfflineWait}
+}
+
+// Props configures the pipeline: the Flow, and what only deliveries have.
+type Props struct {
+	Flow
+	// KeyFilter narrows the rule's event pattern on the key.
+	KeyFilter KeyFilter
+	// MaxObjectBytes is the largest object delivered; larger ones end in
+	// TooLarge.
+	MaxObjectBytes int64
+	// MaxBoards is the largest fleet a delivery must reach; past what one
+	// execution serves (FleetTiming.MaxFleet) it runs one child execution
+	// per page of BoardsPerChild boards (pages.go). 0: one execution.
+	MaxBoards int
+	// CoalesceWindow, when set, batches bursts through a queue and a pipe
+	// (coalesce.go); 0: one execution per event.
+	CoalesceWindow time.Duration
+	// child is filled in by the paged delivery's definition: its role
+	// may start it.
+	child *childMachine
 }
 
 // Pipeline exposes what it made.
@@ -79,9 +110,7 @@ type Pipeline struct {
 func New(scope constructs.Construct, id string, props Props) *Pipeline {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	p := &Pipeline{Construct: c}
-	if props.Target.Kind == "" {
-		props.Target.Kind = TargetAny
-	}
+	props.Flow = props.Flow.withDefaults()
 
 	props.child = &childMachine{}
 	p.LogGroup = executionLogGroup(c, "", props.LogRetention, props.RemovalPolicy)

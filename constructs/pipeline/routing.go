@@ -61,7 +61,7 @@ func fleet(scope constructs.Construct, props Props, fan FanOutProps) awsstepfunc
 	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
 	what := fan.What
 	fan.Cluster, fan.Task = props.Cluster, props.Task
-	fan.Timing = FleetTiming{TaskTimeout: props.TaskTimeout, OfflineWait: props.OfflineWait}
+	fan.Timing = props.timing()
 	t := props.Target
 	if t.Kind != TargetRouted {
 		fan.Filter = at(Filter(t.Kind, t.Name))

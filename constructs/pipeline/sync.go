@@ -6,19 +6,16 @@ import (
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/edge-drop/edge-drop/constructs/downloadtask"
 	"github.com/edge-drop/edge-drop/constructs/trust"
 	"github.com/edge-drop/edge-drop/contract"
 )
@@ -27,32 +24,21 @@ import (
 // {} syncs every board of the target, {"board": "shop-1"} that board.
 const SyncInputBoard = "board"
 
-// SyncProps configures the sync state machine.
+// SyncProps configures the sync state machine: the pipeline's Flow (a
+// sync reaches the boards a delivery does and keeps what a delivery
+// would), and what only syncs have.
 type SyncProps struct {
+	Flow
 	// Name is the state machine's name (<stackPrefix>-Sync).
-	Name    string
-	Bucket  awss3.IBucket
-	Cluster awsecs.ICluster
-	Task    *downloadtask.DownloadTask
-	// Target is the pipeline's: a sync reaches the boards a delivery does.
-	Target Target
+	Name string
 	// KeyPrefix is the listing's prefix (config.ListPrefix: the task role
-	// may list under it only), KeyPattern the pipeline's Choice pattern: a
-	// sync keeps what a delivery would. Routing by key ignores KeyPrefix:
-	// each board lists its route.
-	KeyPrefix, KeyPattern string
-	MirrorDeletes         bool
-	// Ledger records each board's sync (the zero value: nothing).
-	Ledger      Ledger
-	TaskTimeout time.Duration
-	OfflineWait time.Duration
+	// may list under it only). Routing by key ignores it: each board lists
+	// its route.
+	KeyPrefix string
 	// Every is the schedule (0: none, syncs start on demand only).
 	Every time.Duration
 	// DeadLetterQueue takes scheduled starts EventBridge could not make.
 	DeadLetterQueue awssqs.IQueue
-
-	LogRetention  awslogs.RetentionDays
-	RemovalPolicy awscdk.RemovalPolicy
 }
 
 // Sync exposes what it made; Schedule and TargetRole are nil without a
@@ -70,17 +56,15 @@ type Sync struct {
 func NewSync(scope constructs.Construct, id string, props SyncProps) *Sync {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	s := &Sync{Construct: c}
-	if props.Target.Kind == "" {
-		props.Target.Kind = TargetAny
-	}
-	timing := FleetTiming{TaskTimeout: props.TaskTimeout, OfflineWait: props.OfflineWait}
+	props.Flow = props.Flow.withDefaults()
+	timing := props.timing()
 	s.LogGroup = executionLogGroup(c, "sync-", props.LogRetention, props.RemovalPolicy)
 	s.StateMachine = newStateMachine(c, stateMachineProps{
 		Name:     props.Name,
 		Comment:  "edge-drop: reconcile the boards' data dirs with the bucket (input {} or {\"board\": \"<name>\"})",
 		Body:     syncDefinition(c, props, timing),
 		Timeout:  timing.ExecutionTimeout(),
-		Role:     stateMachineRole(c, Props{Cluster: props.Cluster, Task: props.Task, Ledger: props.Ledger}, true),
+		Role:     stateMachineRole(c, Props{Flow: Flow{Cluster: props.Cluster, Task: props.Task, Ledger: props.Ledger}}, true),
 		LogGroup: s.LogGroup,
 	})
 	if props.Every == 0 {

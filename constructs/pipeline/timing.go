@@ -43,7 +43,7 @@ func ExecutionTimeout(taskTimeout time.Duration) time.Duration {
 // executionTimeout is ExecutionTimeout or, for a fleet target,
 // FleetTiming.ExecutionTimeout; with deletes under "any" the longer one.
 func (p Props) executionTimeout() time.Duration {
-	timing := FleetTiming{TaskTimeout: p.TaskTimeout, OfflineWait: p.OfflineWait}
+	timing := p.timing()
 	fleet := timing.ExecutionTimeout()
 	switch {
 	case p.paged() && p.MirrorDeletes: // paged deliveries, deletes in one execution
@@ -139,7 +139,10 @@ func (t FleetTiming) CheckPagedFleet(maxBoards int) error {
 // as long as one delivery may take (a 24-h task with a 2-h offlineWait to
 // a fleet cannot: its batches would outlast the year).
 func CheckCoalesce(taskTimeout, offlineWait time.Duration, target TargetKind, deletes bool) error {
-	p := Props{TaskTimeout: taskTimeout, OfflineWait: offlineWait, Target: Target{Kind: target}, MirrorDeletes: deletes, CoalesceWindow: time.Second}
+	p := Props{
+		Flow:           Flow{TaskTimeout: taskTimeout, OfflineWait: offlineWait, Target: Target{Kind: target}, MirrorDeletes: deletes},
+		CoalesceWindow: time.Second,
+	}
 	if d := p.timeout(); d > MaxExecutionDuration {
 		return fmt.Errorf("coalesceWindow with taskTimeout=%s and offlineWait=%s: a batch of up to %d parts may need %d days, over Step Functions' one year: lower taskTimeout or offlineWait, or set coalesceWindow=off",
 			taskTimeout, offlineWait, CoalesceBatchSize, int(d.Hours()/24+0.5))
