@@ -36,6 +36,10 @@ const BoardsPerChild = 100
 // boards' outcomes).
 const NamedBoardsCap = 50
 
+// childMachine is the paged delivery's child state machine, once made
+// (the parent's role may start it).
+type childMachine struct{ machine awsstepfunctions.StateMachine }
+
 // paged reports whether a delivery needs pages: a fleet target whose
 // maxBoards is more than one execution serves.
 func (p Props) paged() bool {
@@ -170,7 +174,7 @@ func newPageMachine(scope constructs.Construct, props Props, fan FanOutProps) aw
 		Comment:  fmt.Sprintf("edge-drop: deliver an uploaded S3 object to one page of at most %d boards (a child of the delivery state machine)", BoardsPerChild),
 		Body:     FanOut(c, fan),
 		Timeout:  props.timing().PageTimeout(),
-		Role:     stateMachineRole(c, props, true),
+		Role:     newRole(c, props.runsTasks(true)),
 		LogGroup: executionLogGroup(c, "page-", props.LogRetention, props.RemovalPolicy),
 	})
 }

@@ -118,7 +118,7 @@ func New(scope constructs.Construct, id string, props Props) *Pipeline {
 		Comment:  "edge-drop: deliver an uploaded S3 object to an ECS Anywhere board",
 		Body:     props.body(c),
 		Timeout:  props.timeout(),
-		Role:     deliveryRole(c, props),
+		Role:     newRole(c, props.deliveryNeeds()),
 		LogGroup: p.LogGroup,
 	})
 

@@ -25,7 +25,7 @@ func newStateMachine(c constructs.Construct, props stateMachineProps) awsstepfun
 		DefinitionBody:   awsstepfunctions.DefinitionBody_FromChainable(props.Body),
 		Timeout:          awscdk.Duration_Seconds(jsii.Number(props.Timeout.Seconds())),
 		TracingEnabled:   jsii.Bool(true),
-		// The role's policy is written in full by stateMachineRole; CDK's
+		// The role's policy is written in full by newRole; CDK's
 		// own grants (unconditioned RunTask, StopTask on *) do not reach it.
 		Role: props.Role.WithoutPolicyUpdates(nil),
 		Logs: &awsstepfunctions.LogOptions{

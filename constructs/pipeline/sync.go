@@ -64,7 +64,7 @@ func NewSync(scope constructs.Construct, id string, props SyncProps) *Sync {
 		Comment:  "edge-drop: reconcile the boards' data dirs with the bucket (input {} or {\"board\": \"<name>\"})",
 		Body:     syncDefinition(c, props, timing),
 		Timeout:  timing.ExecutionTimeout(),
-		Role:     stateMachineRole(c, Props{Flow: Flow{Cluster: props.Cluster, Task: props.Task, Ledger: props.Ledger}}, true),
+		Role:     newRole(c, props.runsTasks(true)),
 		LogGroup: s.LogGroup,
 	})
 	if props.Every == 0 {
