@@ -16,8 +16,8 @@ import (
 // part's keys ($.bucket, $.keys of the part).
 func batchEnvironment() []*awsstepfunctionstasks.TaskEnvironmentVariable {
 	return []*awsstepfunctionstasks.TaskEnvironmentVariable{
-		{Name: jsii.String(contract.EnvBucket), Value: awsstepfunctions.JsonPath_StringAt(jsii.String("$.bucket"))},
-		{Name: jsii.String(contract.EnvKeys), Value: awsstepfunctions.JsonPath_StringAt(jsii.String("$.keys"))},
+		{Name: jsii.String(contract.EnvBucket), Value: str("$.bucket")},
+		{Name: jsii.String(contract.EnvKeys), Value: str("$.keys")},
 	}
 }
 
@@ -63,8 +63,6 @@ func ReadBatchExpression(keyPattern string) string {
 // fleet fan-out, with the part's key list, inside a Map of one item whose
 // Catch lets the later parts run when one fails) → EveryPartDelivered.
 func batchDefinition(scope constructs.Construct, props Props) awsstepfunctions.IChainable {
-	at := jsii.String
-	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
 	read := awsstepfunctions.NewPass(scope, at(contract.StateReadBatch), &awsstepfunctions.PassProps{
 		Comment:       at("The batch's keys: the newest event of each, those the pattern matches, in parts of one task's key list"),
 		QueryLanguage: awsstepfunctions.QueryLanguage_JSONATA,
@@ -97,7 +95,7 @@ func batchDefinition(scope constructs.Construct, props Props) awsstepfunctions.I
 		Comment: at("The part failed (a key failed on a board, a board was offline): the later parts still run"),
 		Parameters: &map[string]any{
 			"delivered": false,
-			"what":      awsstepfunctions.JsonPath_StringAt(at("$.part[0].key")),
+			"what":      str("$.part[0].key"),
 			"error":     awsstepfunctions.JsonPath_JsonToString(awsstepfunctions.JsonPath_ObjectAt(at("$.error"))),
 		},
 	})
@@ -115,7 +113,7 @@ func batchDefinition(scope constructs.Construct, props Props) awsstepfunctions.I
 		Comment: at("Some part of the batch was not delivered everywhere; each board's outcome is in its part's history"),
 		Error:   at(contract.ErrDeliveryFailed),
 		CausePath: awsstepfunctions.JsonPath_Format(at("not every key of the batch ({} keys of {} events) was delivered: {}"),
-			str("$.count"), str("$.events"), awsstepfunctions.JsonPath_JsonToString(awsstepfunctions.JsonPath_ListAt(at("$.delivered")))),
+			str("$.count"), str("$.events"), awsstepfunctions.JsonPath_JsonToString(list("$.delivered"))),
 	})
 	verdict := awsstepfunctions.NewChoice(scope, at(contract.StateEveryPart), &awsstepfunctions.ChoiceProps{
 		Comment:       at("Every part delivered?"),

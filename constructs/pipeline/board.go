@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -32,10 +30,8 @@ import (
 // Retries, not a Wait loop, keep each retry at 3 history events (a loop
 // costs 11), which is what bounds the fleet (FleetTiming.MaxFleet).
 func deliverToOneBoard(scope constructs.Construct, props FanOutProps) awsstepfunctions.IChainable {
-	at := jsii.String
-	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
 	o := &boardOutcomes{scope: scope, prefix: props.Prefix,
-		board: awsstepfunctions.JsonPath_ArrayGetItem(awsstepfunctions.JsonPath_ListAt(at("$.names")), jsii.Number(0))}
+		board: awsstepfunctions.JsonPath_ArrayGetItem(list("$.names"), jsii.Number(0))}
 	run, again, spread := boardTasks(scope, props)
 	result := reportedOutcome(o, props)
 	classify := failureOutcome(o, props)
@@ -44,7 +40,7 @@ func deliverToOneBoard(scope constructs.Construct, props FanOutProps) awsstepfun
 	again.AddCatch(classify, catchAll)
 	run.Next(result)
 	spread.Next(again).Next(result)
-	unnamed := awsstepfunctions.NewPass(scope, at(props.Prefix+contract.StateUnnamedBoard), &awsstepfunctions.PassProps{
+	unnamed := awsstepfunctions.NewPass(scope, props.name(contract.StateUnnamedBoard), &awsstepfunctions.PassProps{
 		Comment: at("Not a board: no " + contract.AttrBoard + " attribute; its instance id stands for the name"),
 		Parameters: &map[string]any{
 			"board":    str("$.instance"),
@@ -61,7 +57,7 @@ func deliverToOneBoard(scope constructs.Construct, props FanOutProps) awsstepfun
 			o.Next(record)
 		}
 	}
-	return awsstepfunctions.NewChoice(scope, at(props.Prefix+contract.StateBoardIsNamed), &awsstepfunctions.ChoiceProps{
+	return awsstepfunctions.NewChoice(scope, props.name(contract.StateBoardIsNamed), &awsstepfunctions.ChoiceProps{
 		Comment: at("A group member without a board name gets no task: its outcome says why"),
 	}).
 		When(awsstepfunctions.Condition_IsPresent(at("$.names[0]")), run, nil).
@@ -80,7 +76,7 @@ type boardOutcomes struct {
 func (o *boardOutcomes) with(id, comment string, status, exitCode, taskArn, cause any, extra map[string]any) awsstepfunctions.Pass {
 	params := map[string]any{
 		"board":    o.board,
-		"instance": awsstepfunctions.JsonPath_StringAt(jsii.String("$.instance")),
+		"instance": str("$.instance"),
 		"status":   status,
 		"exitCode": exitCode,
 		"taskArn":  taskArn,
@@ -102,37 +98,20 @@ func (o *boardOutcomes) outcome(id, comment string, status, exitCode, taskArn, c
 // offlineWait has passed (again) and the spread wait before it; the chain
 // spread → again is returned as spread.
 func boardTasks(scope constructs.Construct, props FanOutProps) (run, again awsstepfunctionstasks.EcsRunTask, spread awsstepfunctions.Chain) {
-	at := jsii.String
-	runTask := func(id, comment string) awsstepfunctionstasks.EcsRunTask {
-		return awsstepfunctionstasks.NewEcsRunTask(scope, at(props.Prefix+id), &awsstepfunctionstasks.EcsRunTaskProps{
-			Comment:            at(comment),
-			IntegrationPattern: awsstepfunctions.IntegrationPattern_RUN_JOB,
-			Cluster:            props.Cluster,
-			TaskDefinition:     props.Task.TaskDefinition,
-			LaunchTarget:       externallaunch.NewPinned("$.instance"),
-			ContainerOverrides: &[]*awsstepfunctionstasks.ContainerOverride{{
-				ContainerDefinition: props.Task.Container,
-				Environment:         withToken(props.Environment),
-			}},
-			PropagatedTagSource: awsecs.PropagatedTagSource_TASK_DEFINITION,
-			// No ResultSelector: the result is a Report or a stopped task.
-			ResultPath:  at("$.task"),
-			TaskTimeout: awsstepfunctions.Timeout_Duration(awscdk.Duration_Seconds(jsii.Number(props.Timing.TaskTimeout.Seconds()))),
-		})
-	}
-	run = runTask(contract.StateDeliverBoard, "Run the task on this board only; it ends with the task's report, or when the task stops")
-	again = runTask(contract.StateRetryBoard, "The board was busy or offline: try again until offlineWait has passed (no jitter: the waits add up to it)")
+	task := taskRun{cluster: props.Cluster, task: props.Task, launch: externallaunch.NewPinned("$.instance"), environment: props.Environment, timeout: props.Timing.TaskTimeout}
+	run = task.state(scope, props.name(contract.StateDeliverBoard), "Run the task on this board only; it ends with the task's report, or when the task stops")
+	again = task.state(scope, props.name(contract.StateRetryBoard), "The board was busy or offline: try again until offlineWait has passed (no jitter: the waits add up to it)")
 	for _, r := range props.Timing.retries() {
 		again.AddRetry(r.props())
 	}
-	spreadPass := awsstepfunctions.NewPass(scope, at(props.Prefix+contract.StateSpreadRetries), &awsstepfunctions.PassProps{
+	spreadPass := awsstepfunctions.NewPass(scope, props.name(contract.StateSpreadRetries), &awsstepfunctions.PassProps{
 		Comment: at(fmt.Sprintf("Busy, offline or ECS throttled: a random 0-%d s first wait, so that executions that failed together retry apart", int(offlineSpread.Seconds()))),
 		Parameters: &map[string]any{
 			"seconds": awsstepfunctions.JsonPath_MathRandom(jsii.Number(0), jsii.Number(offlineSpread.Seconds())),
 		},
 		ResultPath: at("$.spread"),
 	})
-	wait := awsstepfunctions.NewWait(scope, at(props.Prefix+contract.StateWaitForBoard), &awsstepfunctions.WaitProps{
+	wait := awsstepfunctions.NewWait(scope, props.name(contract.StateWaitForBoard), &awsstepfunctions.WaitProps{
 		Comment: at("The spread wait"),
 		Time:    awsstepfunctions.WaitTime_SecondsPath(at("$.spread.seconds")),
 	})
@@ -146,8 +125,6 @@ func boardTasks(scope constructs.Construct, props FanOutProps) (run, again awsst
 // reportedOutcome reads the task's result: its report (in its words), or
 // without one the stopped task's exit 0.
 func reportedOutcome(o *boardOutcomes, props FanOutProps) awsstepfunctions.Choice {
-	at := jsii.String
-	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
 	exitZero := props.ExitZero
 	if exitZero == "" {
 		exitZero = contract.OutcomeDelivered
@@ -155,9 +132,9 @@ func reportedOutcome(o *boardOutcomes, props FanOutProps) awsstepfunctions.Choic
 	// The task reported: its words. A failed sync names its first failed
 	// keys (at most contract.MaxReportedKeys), so the cause is readable
 	// without the task's log.
-	exitCode := awsstepfunctions.JsonPath_NumberAt(at(reportExitCode))
+	exitCode := num(reportExitCode)
 	withKeys := awsstepfunctions.JsonPath_Format(at("{}; failed keys: {}"), str(reportSummary),
-		awsstepfunctions.JsonPath_JsonToString(awsstepfunctions.JsonPath_ListAt(at(reportFailed))))
+		awsstepfunctions.JsonPath_JsonToString(list(reportFailed)))
 	sync := map[string]any{"sync": awsstepfunctions.JsonPath_ObjectAt(at(reportSync))}
 	reported := o.outcome(contract.StateBoardReport, "The task's report: its status and summary", str(reportStatus), exitCode, nil, str(reportSummary))
 	reportedSync := o.with(contract.StateBoardReportSync, "The task's report with a sync's counts", str(reportStatus), exitCode, nil, str(reportSummary), sync)
@@ -165,7 +142,7 @@ func reportedOutcome(o *boardOutcomes, props FanOutProps) awsstepfunctions.Choic
 	odd := o.outcome(contract.StateBoardReportOdd, "A report whose status is not an outcome word: a failure", contract.OutcomeFailed, exitCode, nil,
 		awsstepfunctions.JsonPath_Format(at("the task reported status {}: {}"), str(reportStatus), str(reportSummary)))
 	noReport := o.outcome(contract.StateBoardNoReport, "The task exited 0 without a report (an older image, or the report could not be sent)",
-		exitZero, awsstepfunctions.JsonPath_NumberAt(at(stoppedExit)), str(stoppedTaskArn), noReport(exitZero))
+		exitZero, num(stoppedExit), str(stoppedTaskArn), noReport(exitZero))
 	oddResult := o.outcome(contract.StateBoardOddResult, "Neither a report nor a stopped task: a failure, the result as it is", contract.OutcomeFailed, nil, nil,
 		awsstepfunctions.JsonPath_Format(at("the task's result is neither a report nor a stopped task: {}"),
 			awsstepfunctions.JsonPath_JsonToString(awsstepfunctions.JsonPath_ObjectAt(at("$.task")))))
@@ -178,7 +155,7 @@ func reportedOutcome(o *boardOutcomes, props FanOutProps) awsstepfunctions.Choic
 	known := []awsstepfunctions.Condition{statusIs(words...)}
 	isSync := []awsstepfunctions.Condition{awsstepfunctions.Condition_IsPresent(at(reportSync))}
 	hasKeys := []awsstepfunctions.Condition{awsstepfunctions.Condition_IsPresent(at(reportFailed + "[0]"))}
-	return awsstepfunctions.NewChoice(o.scope, at(props.Prefix+contract.StateBoardReported), &awsstepfunctions.ChoiceProps{
+	return awsstepfunctions.NewChoice(o.scope, props.name(contract.StateBoardReported), &awsstepfunctions.ChoiceProps{
 		Comment: at("The task's report (its words), or without one the exit code"),
 	}).
 		When(and(isReport(), known, isSync, hasKeys), reportedKeys, nil).
@@ -193,19 +170,17 @@ func reportedOutcome(o *boardOutcomes, props FanOutProps) awsstepfunctions.Choic
 // all of offlineWait, a task that ran and failed (its exit code), or any
 // other error.
 func failureOutcome(o *boardOutcomes, props FanOutProps) awsstepfunctions.Choice {
-	at := jsii.String
-	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
 	scope := o.scope
 	offline := o.outcome(contract.StateBoardOffline, "Busy or offline for all of offlineWait: RunTask's failures are the cause",
 		contract.OutcomeOffline, nil, nil,
 		awsstepfunctions.JsonPath_Format(at("{}: {}"), str("$.error.Error"), str("$.error.Cause")))
 	gone := o.outcome(contract.StateBoardGone, "Exit 4 without a report: the object is not in the bucket any more (not a failure)", contract.OutcomeGone,
-		awsstepfunctions.JsonPath_NumberAt(at(failedExitCode)), str(failedTaskArn), contract.ExitNotFound.Describe())
+		num(failedExitCode), str(failedTaskArn), contract.ExitNotFound.Describe())
 	exitKnown := o.outcome(contract.StateBoardExitCode, "The task exited with one of edge-drop-task's codes", contract.OutcomeFailed,
-		awsstepfunctions.JsonPath_NumberAt(at(failedExitCode)), str(failedTaskArn),
-		awsstepfunctions.JsonPath_ArrayGetItem(awsstepfunctions.JsonPath_ListAt(at("$.failure.exitCodes")), awsstepfunctions.JsonPath_NumberAt(at(failedExitCode))))
+		num(failedExitCode), str(failedTaskArn),
+		awsstepfunctions.JsonPath_ArrayGetItem(list("$.failure.exitCodes"), num(failedExitCode)))
 	exitOther := o.outcome(contract.StateBoardOtherExitCode, "An exit code edge-drop-task does not use (above 128: killed by signal code-128)", contract.OutcomeFailed,
-		awsstepfunctions.JsonPath_NumberAt(at(failedExitCode)), str(failedTaskArn),
+		num(failedExitCode), str(failedTaskArn),
 		awsstepfunctions.JsonPath_Format(at("exit {}: not an edge-drop-task exit code"), str(failedExitCode)))
 	stopped := o.outcome(contract.StateBoardTaskStopped, "The container never exited: ECS's reason", contract.OutcomeFailed,
 		nil, str(failedTaskArn), awsstepfunctions.JsonPath_Format(at("task stopped without an exit code: {}"), str(failedTask+".StoppedReason")))
@@ -220,7 +195,7 @@ func failureOutcome(o *boardOutcomes, props FanOutProps) awsstepfunctions.Choice
 	for _, e := range OfflineErrors {
 		offlineNames = append(offlineNames, awsstepfunctions.Condition_StringEquals(at("$.error.Error"), at(e)))
 	}
-	return awsstepfunctions.NewChoice(scope, at(props.Prefix+contract.StateClassifyBoardFailure), &awsstepfunctions.ChoiceProps{
+	return awsstepfunctions.NewChoice(scope, props.name(contract.StateClassifyBoardFailure), &awsstepfunctions.ChoiceProps{
 		Comment: at("Offline (RunTask placed nothing for offlineWait), a task that ran and failed, or any other error"),
 	}).
 		When(and([]awsstepfunctions.Condition{awsstepfunctions.Condition_Or(offlineNames...)}, causeGiven()), offline, nil).

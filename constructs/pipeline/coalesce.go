@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/edge-drop/edge-drop/constructs/trust"
 )
@@ -68,16 +67,7 @@ func NewCoalescer(scope constructs.Construct, id string, props CoalescerProps) *
 		EnableKeyRotation: jsii.Bool(true),
 		RemovalPolicy:     props.RemovalPolicy,
 	})
-	c.DeadLetterQueue = awssqs.NewQueue(in, jsii.String("DeadLetters"), &awssqs.QueueProps{
-		Encryption:          awssqs.QueueEncryption_KMS,
-		EncryptionMasterKey: c.Key,
-		EnforceSSL:          jsii.Bool(true),
-		RetentionPeriod:     awscdk.Duration_Days(jsii.Number(14)),
-	})
-	cdknag.NagSuppressions_AddResourceSuppressions(c.DeadLetterQueue, &[]*cdknag.NagPackSuppression{{
-		Id:     jsii.String("AwsSolutions-SQS3"),
-		Reason: jsii.String("This queue is the dead-letter queue of the coalescing queue; a DLQ for a DLQ adds nothing."),
-	}}, jsii.Bool(true))
+	c.DeadLetterQueue = deadLetterQueue(in, c.Key, "the coalescing queue")
 	c.Queue = awssqs.NewQueue(in, jsii.String("Events"), &awssqs.QueueProps{
 		Encryption:          awssqs.QueueEncryption_KMS,
 		EncryptionMasterKey: c.Key,
@@ -87,37 +77,47 @@ func NewCoalescer(scope constructs.Construct, id string, props CoalescerProps) *
 		VisibilityTimeout: awscdk.Duration_Minutes(jsii.Number(2)),
 		DeadLetterQueue:   &awssqs.DeadLetterQueue{Queue: c.DeadLetterQueue, MaxReceiveCount: jsii.Number(coalesceMaxReceives)},
 	})
-
 	c.Role = awsiam.NewRole(in, jsii.String("PipeRole"), &awsiam.RoleProps{
 		AssumedBy:   trust.Pipes.PrincipalIn(in),
 		Description: jsii.String("edge-drop pipe: read batches of upload events and start the delivery state machine"),
 		// Inline: the pipe checks its source's permissions when it is
 		// created, before a separate policy resource would be attached.
 		InlinePolicies: &map[string]awsiam.PolicyDocument{"Pipe": awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{
-			Statements: &[]awsiam.PolicyStatement{
-				awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-					Sid:       jsii.String("ReadTheQueue"),
-					Actions:   jsii.Strings("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"),
-					Resources: &[]*string{c.Queue.QueueArn()},
-				}),
-				awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-					Sid:       jsii.String("DecryptTheQueuesMessages"),
-					Actions:   jsii.Strings("kms:Decrypt"),
-					Resources: &[]*string{c.Key.KeyArn()},
-					Conditions: &map[string]any{"StringEquals": map[string]any{
-						"kms:ViaService": awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("sqs."), awscdk.Aws_REGION(), jsii.String("."), awscdk.Aws_URL_SUFFIX()}),
-					}},
-				}),
-				awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-					Sid:       jsii.String("StartTheDeliveryStateMachine"),
-					Actions:   jsii.Strings("states:StartExecution"),
-					Resources: &[]*string{props.StateMachine.StateMachineArn()},
-				}),
-			},
+			Statements: c.pipeStatements(props.StateMachine),
 		})},
 	})
+	c.Pipe = c.newPipe(props)
+	return c
+}
 
-	c.Pipe = awspipes.NewCfnPipe(in, jsii.String("Pipe"), &awspipes.CfnPipeProps{
+// pipeStatements: read and delete the queue's messages, decrypt them
+// (through SQS only), start the one state machine.
+func (c *Coalescer) pipeStatements(machine awsstepfunctions.IStateMachine) *[]awsiam.PolicyStatement {
+	viaSQS := awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("sqs."), awscdk.Aws_REGION(), jsii.String("."), awscdk.Aws_URL_SUFFIX()})
+	return &[]awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("ReadTheQueue"),
+			Actions:   jsii.Strings("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"),
+			Resources: &[]*string{c.Queue.QueueArn()},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("DecryptTheQueuesMessages"),
+			Actions:    jsii.Strings("kms:Decrypt"),
+			Resources:  &[]*string{c.Key.KeyArn()},
+			Conditions: &map[string]any{"StringEquals": map[string]any{"kms:ViaService": viaSQS}},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("StartTheDeliveryStateMachine"),
+			Actions:   jsii.Strings("states:StartExecution"),
+			Resources: &[]*string{machine.StateMachineArn()},
+		}),
+	}
+}
+
+// newPipe reads the queue in batches (CoalesceBatchSize events, or the
+// window) and starts one execution per batch.
+func (c *Coalescer) newPipe(props CoalescerProps) awspipes.CfnPipe {
+	return awspipes.NewCfnPipe(c.Construct, jsii.String("Pipe"), &awspipes.CfnPipeProps{
 		Description: jsii.String("edge-drop: batches of upload events start one delivery each"),
 		RoleArn:     c.Role.RoleArn(),
 		Source:      c.Queue.QueueArn(),
@@ -135,7 +135,6 @@ func NewCoalescer(scope constructs.Construct, id string, props CoalescerProps) *
 		},
 		DesiredState: jsii.String("RUNNING"),
 	})
-	return c
 }
 
 // coalesce points the rule at the queue (its failures to the pipeline's

@@ -25,13 +25,13 @@ func definition(scope constructs.Construct, props Props) awsstepfunctions.IChain
 	extract := awsstepfunctions.NewPass(scope, jsii.String(contract.StateExtract), &awsstepfunctions.PassProps{
 		Comment: jsii.String("Keep what the task needs from the S3 event; the key stays URL-encoded as S3 sent it"),
 		Parameters: &map[string]any{
-			"bucket": awsstepfunctions.JsonPath_StringAt(jsii.String("$.detail.bucket.name")),
-			"key":    awsstepfunctions.JsonPath_StringAt(jsii.String("$.detail.object.key")),
-			"size":   awsstepfunctions.JsonPath_NumberAt(jsii.String("$.detail.object.size")),
-			"etag":   awsstepfunctions.JsonPath_StringAt(jsii.String("$.detail.object.etag")),
+			"bucket": str("$.detail.bucket.name"),
+			"key":    str("$.detail.object.key"),
+			"size":   num("$.detail.object.size"),
+			"etag":   str("$.detail.object.etag"),
 			// S3's order of the events of one key: the task tells an event
 			// that a newer upload has superseded.
-			"sequencer": awsstepfunctions.JsonPath_StringAt(jsii.String("$.detail.object.sequencer")),
+			"sequencer": str("$.detail.object.sequencer"),
 		},
 	})
 
@@ -44,7 +44,7 @@ func definition(scope constructs.Construct, props Props) awsstepfunctions.IChain
 		deliver = oneBoard(scope, props)
 	} else {
 		deliver = fleet(scope, props, FanOutProps{
-			What:        awsstepfunctions.JsonPath_Format(jsii.String("s3://{}/{}"), awsstepfunctions.JsonPath_StringAt(jsii.String("$.bucket")), awsstepfunctions.JsonPath_StringAt(jsii.String("$.key"))),
+			What:        awsstepfunctions.JsonPath_Format(jsii.String("s3://{}/{}"), str("$.bucket"), str("$.key")),
 			Carry:       []string{"bucket", "key", "size", "etag", "sequencer"},
 			Environment: *objectEnvironment(),
 			Pageable:    true,
@@ -62,9 +62,9 @@ func definition(scope constructs.Construct, props Props) awsstepfunctions.IChain
 		CausePath: awsstepfunctions.JsonPath_Format(jsii.String(fmt.Sprintf(
 			"s3://{}/{} is {} bytes, more than the %d bytes (maxObjectMiB=%d) a board accepts: not delivered",
 			props.MaxObjectBytes, props.MaxObjectBytes>>20)),
-			awsstepfunctions.JsonPath_StringAt(jsii.String("$.bucket")),
-			awsstepfunctions.JsonPath_StringAt(jsii.String("$.key")),
-			awsstepfunctions.JsonPath_StringAt(jsii.String("$.size"))),
+			str("$.bucket"),
+			str("$.key"),
+			str("$.size")),
 	})
 	sizeCheck := awsstepfunctions.NewChoice(scope, jsii.String(contract.StateSize), &awsstepfunctions.ChoiceProps{
 		Comment: jsii.String("Refuse objects larger than the board accepts before anything runs on it"),

@@ -1,8 +1,6 @@
 package pipeline
 
 import (
-	"slices"
-
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -22,17 +20,6 @@ const (
 	failedExitCode = failedTask + ".Containers[0].ExitCode"
 	failedTaskArn  = failedTask + ".TaskArn"
 )
-
-// present is IsPresent then the type test: a type test on a missing path is
-// a States.Runtime error, and And stops at the first false.
-func present(p string, is func(*string) awsstepfunctions.Condition) []awsstepfunctions.Condition {
-	return []awsstepfunctions.Condition{awsstepfunctions.Condition_IsPresent(jsii.String(p)), is(jsii.String(p))}
-}
-
-// and joins groups of conditions into one And.
-func and(conds ...[]awsstepfunctions.Condition) awsstepfunctions.Condition {
-	return awsstepfunctions.Condition_And(slices.Concat(conds...)...)
-}
 
 // causeGiven: the caught error has a non-empty string cause.
 func causeGiven() []awsstepfunctions.Condition {
@@ -68,7 +55,7 @@ func readStoppedTask(scope constructs.Construct, readID, readComment, choiceID s
 	return awsstepfunctions.NewPass(scope, jsii.String(readID), &awsstepfunctions.PassProps{
 		Comment: jsii.String(readComment),
 		Parameters: &map[string]any{
-			"task":      awsstepfunctions.JsonPath_StringToJson(awsstepfunctions.JsonPath_StringAt(jsii.String("$.error.Cause"))),
+			"task":      awsstepfunctions.JsonPath_StringToJson(str("$.error.Cause")),
 			"exitCodes": codes,
 		},
 		ResultPath: jsii.String("$.failure"),
@@ -116,7 +103,6 @@ func readStoppedTask(scope constructs.Construct, readID, readComment, choiceID s
 // false), only a cause shaped like a JSON object ({"...}) is parsed, and
 // only codes inside the table are looked up.
 func failurePath(scope constructs.Construct) singleEnds {
-	at := func(p string) *string { return jsii.String(p) }
 	describe := func(id, comment string, reason *string) awsstepfunctions.Pass {
 		return awsstepfunctions.NewPass(scope, jsii.String(id), &awsstepfunctions.PassProps{
 			Comment:    jsii.String(comment),
@@ -130,9 +116,9 @@ func failurePath(scope constructs.Construct) singleEnds {
 			Comment: jsii.String("The task failed or could not start; the cause names the object and why"),
 			Error:   jsii.String(contract.ErrDeliveryFailed),
 			CausePath: awsstepfunctions.JsonPath_Format(jsii.String("s3://{}/{} was not delivered: {}"),
-				awsstepfunctions.JsonPath_StringAt(at("$.bucket")),
-				awsstepfunctions.JsonPath_StringAt(at("$.key")),
-				awsstepfunctions.JsonPath_StringAt(at("$.failure.reason"))),
+				str("$.bucket"),
+				str("$.key"),
+				str("$.failure.reason")),
 		}),
 		delivered: awsstepfunctions.NewSucceed(scope, jsii.String(contract.StateDelivered), &awsstepfunctions.SucceedProps{
 			Comment:    jsii.String("The file is on the board; the output is the outcome (delivered, up_to_date or conflict)"),
@@ -148,27 +134,27 @@ func failurePath(scope constructs.Construct) singleEnds {
 		Comment: jsii.String("Exit 4 without a report: the object is not in the bucket any more"),
 		Parameters: &map[string]any{
 			"board": "", "instance": "", "status": contract.OutcomeGone,
-			"exitCode": awsstepfunctions.JsonPath_NumberAt(at(failedExitCode)),
-			"taskArn":  awsstepfunctions.JsonPath_StringAt(at(failedTaskArn)),
+			"exitCode": num(failedExitCode),
+			"taskArn":  str(failedTaskArn),
 			"cause":    contract.ExitNotFound.Describe(),
 		},
 		ResultPath: jsii.String("$.outcome"),
 	}).Next(ends.gone)
 	exitKnown := describe(contract.StateDescribeExit, "An exit code of edge-drop-task: its class and meaning",
 		awsstepfunctions.JsonPath_Format(jsii.String("{} (task {})"),
-			awsstepfunctions.JsonPath_ArrayGetItem(awsstepfunctions.JsonPath_ListAt(at("$.failure.exitCodes")), awsstepfunctions.JsonPath_NumberAt(at(failedExitCode))),
-			awsstepfunctions.JsonPath_StringAt(at(failedTaskArn)))).Next(failed)
+			awsstepfunctions.JsonPath_ArrayGetItem(list("$.failure.exitCodes"), num(failedExitCode)),
+			str(failedTaskArn))).Next(failed)
 	exitOther := describe(contract.StateDescribeOtherExit, "An exit code edge-drop-task does not use (above 128: killed by signal code-128, e.g. 137 out of memory)",
 		awsstepfunctions.JsonPath_Format(jsii.String("exit {}: not an edge-drop-task exit code (task {})"),
-			awsstepfunctions.JsonPath_StringAt(at(failedExitCode)), awsstepfunctions.JsonPath_StringAt(at(failedTaskArn)))).Next(failed)
+			str(failedExitCode), str(failedTaskArn))).Next(failed)
 	stopped := describe(contract.StateDescribeStopped, "The container never exited (image pull, board lost, task stopped): ECS's reason",
 		awsstepfunctions.JsonPath_Format(jsii.String("task stopped without an exit code: {} (task {})"),
-			awsstepfunctions.JsonPath_StringAt(at(failedTask+".StoppedReason")), awsstepfunctions.JsonPath_StringAt(at(failedTaskArn)))).Next(failed)
+			str(failedTask+".StoppedReason"), str(failedTaskArn))).Next(failed)
 	withCause := describe(contract.StateDescribeError, "Any other error: its name and cause",
 		awsstepfunctions.JsonPath_Format(jsii.String("{}: {}"),
-			awsstepfunctions.JsonPath_StringAt(at("$.error.Error")), awsstepfunctions.JsonPath_StringAt(at("$.error.Cause")))).Next(failed)
+			str("$.error.Error"), str("$.error.Cause"))).Next(failed)
 	nameOnly := describe(contract.StateDescribeErrorName, "An error without a cause: its name",
-		awsstepfunctions.JsonPath_StringAt(at("$.error.Error"))).Next(failed)
+		str("$.error.Error")).Next(failed)
 
 	readTask := readStoppedTask(scope, contract.StateReadStoppedTask,
 		"The cause of States.TaskFailed is the stopped task as JSON; exitCodes holds contract.ExitDescriptions, indexed by code",

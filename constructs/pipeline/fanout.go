@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"maps"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
@@ -74,14 +75,16 @@ type FanOutProps struct {
 	redeliver bool
 }
 
+// name is a state's name in this fan-out: Prefix first.
+func (f FanOutProps) name(state string) *string { return at(f.Prefix + state) }
+
 // FanOut builds ChooseBoards → (ListBoards → DescribeBoards →
 // DeliverToEachBoard → CollectOutcomes)* → the verdict: NoBoards when no
 // board matched, SomeBoardsFailed when any board did not get the file,
 // else the execution's output is the list of outcomes, one
 // {board, status, exitCode, taskArn, cause} per board.
 func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.IChainable {
-	at := jsii.String
-	choose := awsstepfunctions.NewPass(scope, at(props.Prefix+contract.StateChooseBoards), &awsstepfunctions.PassProps{
+	choose := awsstepfunctions.NewPass(scope, props.name(contract.StateChooseBoards), &awsstepfunctions.PassProps{
 		Comment: jsii.String("The cluster query that selects the boards; outcomes accumulate over the pages"),
 		Parameters: &map[string]any{
 			"filter":   props.Filter,
@@ -91,24 +94,18 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 		ResultPath: at("$.fleet"),
 	})
 	var first, next nextable
-	more := awsstepfunctions.Condition_And(
-		awsstepfunctions.Condition_IsPresent(at("$.listed.NextToken")),
-		awsstepfunctions.Condition_IsString(at("$.listed.NextToken")),
-	)
+	more := hasNextToken()
 	if props.page {
 		first, next, more = pageOfArns(scope, props.Prefix)
 	} else {
-		l1, l2 := listBoards(scope, props, false), listBoards(scope, props, true)
-		l1.AddRetry(sdkRetry.props())
-		l2.AddRetry(sdkRetry.props())
-		first, next = l1, l2
+		first, next = listBoards(scope, props, boardPages)
 	}
 	deliver := describeAndDeliver(scope, props)
 	collect, flatten := collectOutcomes(scope, props)
-	tallyOnly := awsstepfunctions.NewPass(scope, at(props.Prefix+contract.StateTally), &awsstepfunctions.PassProps{
+	tallyOnly := awsstepfunctions.NewPass(scope, props.name(contract.StateTally), &awsstepfunctions.PassProps{
 		Comment: at("Count the boards and pick the outcomes that are failures (failed, offline)"),
 		Parameters: &map[string]any{
-			"boards": awsstepfunctions.JsonPath_ArrayLength(awsstepfunctions.JsonPath_ListAt(at("$.fleet.outcomes"))),
+			"boards": awsstepfunctions.JsonPath_ArrayLength(list("$.fleet.outcomes")),
 			// Only failures count (contract.OutcomeIsFailure): gone, kept,
 			// up_to_date, conflict, ... are the board doing its job.
 			"undelivered": awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$.fleet.outcomes[?(@.status == '%s' || @.status == '%s')]", contract.OutcomeFailed, contract.OutcomeOffline))),
@@ -117,7 +114,7 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 		},
 		ResultPath: at("$.tally"),
 	})
-	verdict := awsstepfunctions.NewChoice(scope, at(props.Prefix+contract.StateMoreBoards), &awsstepfunctions.ChoiceProps{
+	verdict := awsstepfunctions.NewChoice(scope, props.name(contract.StateMoreBoards), &awsstepfunctions.ChoiceProps{
 		Comment: at("Another page of boards, or the verdict"),
 	}).
 		When(more, next, nil)
@@ -129,7 +126,7 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 			Otherwise(noBoards(scope, props))
 	}
 
-	anyOnPage := awsstepfunctions.NewChoice(scope, at(props.Prefix+contract.StateAnyBoardsOnPage), &awsstepfunctions.ChoiceProps{
+	anyOnPage := awsstepfunctions.NewChoice(scope, props.name(contract.StateAnyBoardsOnPage), &awsstepfunctions.ChoiceProps{
 		Comment: at("An empty page (no match) skips describe and delivery"),
 	}).
 		When(awsstepfunctions.Condition_IsPresent(at("$.listed.ContainerInstanceArns[0]")),
@@ -149,40 +146,57 @@ type nextable interface {
 	Next(awsstepfunctions.IChainable) awsstepfunctions.Chain
 }
 
-// listBoards lists one page of the cluster query's boards: the first, or
-// (more) the next.
-func listBoards(scope constructs.Construct, props FanOutProps, more bool) awsstepfunctionstasks.CallAwsService {
-	at := jsii.String
-	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
-	id := contract.StateListBoards
-	params := map[string]any{
-		"Cluster":    props.Cluster.ClusterArn(),
-		"Filter":     str("$.fleet.filter"),
-		"Status":     "ACTIVE",
-		"MaxResults": BoardsPerPage,
+// listing is how a fan-out lists its boards: a page at a time, the
+// first page, then the next while ECS returns a NextToken.
+type listing struct {
+	first, next string // the two states' names
+	pageSize    int    // MaxResults
+	comment     string // the first state's
+}
+
+var (
+	// boardPages: a fan-out's own pages, BoardsPerPage boards each.
+	boardPages = listing{contract.StateListBoards, contract.StateListMoreBoards, BoardsPerPage,
+		"The first page of the container instances that match the query"}
+	// childPages: a paged delivery's, one child execution's page each.
+	childPages = listing{contract.StateListBoardPage, contract.StateListNextBoardPage, BoardsPerChild,
+		fmt.Sprintf("The first %d container instances that match the query", BoardsPerChild)}
+)
+
+// listBoards lists the boards of the query at $.fleet.filter into
+// $.listed: the first page, and (next) the page after $.listed.NextToken.
+func listBoards(scope constructs.Construct, fan FanOutProps, l listing) (first, next awsstepfunctionstasks.CallAwsService) {
+	call := func(id, comment string, more map[string]any) awsstepfunctionstasks.CallAwsService {
+		params := map[string]any{"Cluster": fan.Cluster.ClusterArn(), "Filter": str("$.fleet.filter"), "Status": "ACTIVE", "MaxResults": l.pageSize}
+		maps.Copy(params, more)
+		state := awsstepfunctionstasks.NewCallAwsService(scope, fan.name(id), &awsstepfunctionstasks.CallAwsServiceProps{
+			Comment:      at(comment),
+			Service:      at("ecs"),
+			Action:       at("listContainerInstances"),
+			IamAction:    at("ecs:ListContainerInstances"),
+			IamResources: &[]*string{fan.Cluster.ClusterArn()},
+			Parameters:   &params,
+			ResultPath:   at("$.listed"),
+		})
+		state.AddRetry(sdkRetry.props())
+		return state
 	}
-	comment := "The first page of the container instances that match the query"
-	if more {
-		id = contract.StateListMoreBoards
-		params["NextToken"] = str("$.listed.NextToken")
-		comment = "The next page"
-	}
-	return awsstepfunctionstasks.NewCallAwsService(scope, at(props.Prefix+id), &awsstepfunctionstasks.CallAwsServiceProps{
-		Comment:      at(comment),
-		Service:      at("ecs"),
-		Action:       at("listContainerInstances"),
-		IamAction:    at("ecs:ListContainerInstances"),
-		IamResources: &[]*string{props.Cluster.ClusterArn()},
-		Parameters:   &params,
-		ResultPath:   at("$.listed"),
-	})
+	return call(l.first, l.comment, nil),
+		call(l.next, "The next page", map[string]any{"NextToken": str("$.listed.NextToken")})
+}
+
+// hasNextToken: ListContainerInstances returned another page.
+func hasNextToken() awsstepfunctions.Condition {
+	return awsstepfunctions.Condition_And(
+		awsstepfunctions.Condition_IsPresent(at("$.listed.NextToken")),
+		awsstepfunctions.Condition_IsString(at("$.listed.NextToken")),
+	)
 }
 
 // describeAndDeliver describes the page's boards, then runs one pinned
 // task per board (deliverToOneBoard), MaxConcurrency at a time.
 func describeAndDeliver(scope constructs.Construct, props FanOutProps) awsstepfunctions.Chain {
-	at := jsii.String
-	describe := awsstepfunctionstasks.NewCallAwsService(scope, at(props.Prefix+contract.StateDescribeBoards), &awsstepfunctionstasks.CallAwsServiceProps{
+	describe := awsstepfunctionstasks.NewCallAwsService(scope, props.name(contract.StateDescribeBoards), &awsstepfunctionstasks.CallAwsServiceProps{
 		Comment:   at("Each board's name and instance id (mi-…) on this page"),
 		Service:   at("ecs"),
 		Action:    at("describeContainerInstances"),
@@ -192,23 +206,23 @@ func describeAndDeliver(scope constructs.Construct, props FanOutProps) awsstepfu
 		IamResources: &[]*string{props.Cluster.ClusterArn()},
 		Parameters: &map[string]any{
 			"Cluster":            props.Cluster.ClusterArn(),
-			"ContainerInstances": awsstepfunctions.JsonPath_ListAt(at("$.listed.ContainerInstanceArns")),
+			"ContainerInstances": list("$.listed.ContainerInstanceArns"),
 		},
-		ResultSelector: &map[string]any{"instances": awsstepfunctions.JsonPath_ListAt(at("$.ContainerInstances"))},
+		ResultSelector: &map[string]any{"instances": list("$.ContainerInstances")},
 		ResultPath:     at("$.described"),
 	})
 	describe.AddRetry(sdkRetry.props())
 
 	selector := map[string]any{
-		"instance": awsstepfunctions.JsonPath_StringAt(at("$$.Map.Item.Value.Ec2InstanceId")),
+		"instance": str("$$.Map.Item.Value.Ec2InstanceId"),
 		// A filter yields a list: the one value of the board attribute
 		// (every query requires it to exist).
 		"names": awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$$.Map.Item.Value.Attributes[?(@.Name == '%s')].Value", contract.AttrBoard))),
 	}
 	for _, f := range props.Carry {
-		selector[f] = awsstepfunctions.JsonPath_StringAt(at("$." + f))
+		selector[f] = str("$." + f)
 	}
-	each := awsstepfunctions.NewMap(scope, at(props.Prefix+contract.StateDeliverEach), &awsstepfunctions.MapProps{
+	each := awsstepfunctions.NewMap(scope, props.name(contract.StateDeliverEach), &awsstepfunctions.MapProps{
 		Comment:        at(fmt.Sprintf("One pinned task per board, %d at a time; each iteration catches its own failure", MaxConcurrency)),
 		ItemsPath:      at("$.described.instances"),
 		ItemSelector:   &selector,
@@ -220,46 +234,44 @@ func describeAndDeliver(scope constructs.Construct, props FanOutProps) awsstepfu
 	return describe.Next(each)
 }
 
+// rebuilt is the fan-out's state made anew (a Pass without ResultPath,
+// so that the page's description and the outcomes are not carried twice:
+// the payload quota): the listing, fleet, the carried fields and extra.
+func (f FanOutProps) rebuilt(fleet, extra map[string]any) *map[string]any {
+	state := map[string]any{"listed": awsstepfunctions.JsonPath_ObjectAt(at("$.listed")), "fleet": fleet}
+	for _, name := range f.Carry {
+		state[name] = str("$." + name)
+	}
+	maps.Copy(state, extra)
+	return &state
+}
+
+// fleetQuery is $.fleet's query carried on, with more.
+func fleetQuery(more map[string]any) map[string]any {
+	q := map[string]any{"filter": str("$.fleet.filter"), "target": str("$.fleet.target")}
+	maps.Copy(q, more)
+	return q
+}
+
 // collectOutcomes adds the page's outcomes to the ones so far: Collect
 // pairs them, Flatten makes one list.
 func collectOutcomes(scope constructs.Construct, props FanOutProps) (collect, flatten awsstepfunctions.Pass) {
-	at := jsii.String
-	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
-	// The state is rebuilt (no ResultPath) so that the page's description
-	// and the outcomes are not carried twice: the payload quota.
-	rebuilt := func(fleet map[string]any, extra map[string]any) *map[string]any {
-		state := map[string]any{"listed": awsstepfunctions.JsonPath_ObjectAt(at("$.listed")), "fleet": fleet}
-		for _, f := range props.Carry {
-			state[f] = awsstepfunctions.JsonPath_StringAt(at("$." + f))
-		}
-		for k, v := range extra {
-			state[k] = v
-		}
-		return &state
-	}
-	query := map[string]any{"filter": str("$.fleet.filter"), "target": str("$.fleet.target")}
-	collect = awsstepfunctions.NewPass(scope, at(props.Prefix+contract.StateCollect), &awsstepfunctions.PassProps{
+	collect = awsstepfunctions.NewPass(scope, props.name(contract.StateCollect), &awsstepfunctions.PassProps{
 		Comment: at("Pair the outcomes so far with this page's (there is no array concatenation intrinsic); drop the page's description"),
-		Parameters: rebuilt(query, map[string]any{
+		Parameters: props.rebuilt(fleetQuery(nil), map[string]any{
 			"pair": awsstepfunctions.JsonPath_Array(str("$.fleet.outcomes"), str("$.page")),
 		}),
 	})
-	flatten = awsstepfunctions.NewPass(scope, at(props.Prefix+contract.StateFlatten), &awsstepfunctions.PassProps{
-		Comment: at("[[so far...], [this page...]] → [so far..., this page...]"),
-		Parameters: rebuilt(map[string]any{
-			"filter":   str("$.fleet.filter"),
-			"target":   str("$.fleet.target"),
-			"outcomes": awsstepfunctions.JsonPath_ListAt(at("$.pair[*][*]")),
-		}, nil),
+	flatten = awsstepfunctions.NewPass(scope, props.name(contract.StateFlatten), &awsstepfunctions.PassProps{
+		Comment:    at("[[so far...], [this page...]] → [so far..., this page...]"),
+		Parameters: props.rebuilt(fleetQuery(map[string]any{"outcomes": list("$.pair[*][*]")}), nil),
 	})
 	return collect, flatten
 }
 
 // noBoards ends a fan-out whose cluster query matched no board.
 func noBoards(scope constructs.Construct, props FanOutProps) awsstepfunctions.Fail {
-	at := jsii.String
-	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
-	return awsstepfunctions.NewFail(scope, at(props.Prefix+contract.StateNoBoards), &awsstepfunctions.FailProps{
+	return awsstepfunctions.NewFail(scope, props.name(contract.StateNoBoards), &awsstepfunctions.FailProps{
 		Comment: at("No registered board matches the target: nothing was delivered"),
 		Error:   at(contract.ErrNoBoards),
 		CausePath: awsstepfunctions.JsonPath_Format(at("no registered board matches {} (cluster query: {}): {} was not delivered"),
@@ -269,27 +281,25 @@ func noBoards(scope constructs.Construct, props FanOutProps) awsstepfunctions.Fa
 
 // fleetVerdict follows TallyOutcomes: SomeBoardsFailed, or the outcomes.
 func fleetVerdict(scope constructs.Construct, props FanOutProps) awsstepfunctions.Choice {
-	at := jsii.String
-	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
 	// The cause names the boards by status; their outcomes (exit code in
 	// words, RunTask's failures) are in TallyOutcomes' output. Names only
 	// keep the cause short: a Fail's cause holds at most 32,768 characters.
-	someFailed := awsstepfunctions.NewFail(scope, at(props.Prefix+contract.StateSomeBoardsFail), &awsstepfunctions.FailProps{
+	someFailed := awsstepfunctions.NewFail(scope, props.name(contract.StateSomeBoardsFail), &awsstepfunctions.FailProps{
 		Comment: at("At least one board did not get the file; the cause names those boards, TallyOutcomes holds their outcomes"),
 		Error:   at(contract.ErrSomeBoardsFailed),
 		CausePath: awsstepfunctions.JsonPath_Format(at("{} was not delivered to {} of the {} boards of {}: offline {}, failed {} (outcomes: output of "+props.Prefix+contract.StateTally+")"),
 			props.What,
-			awsstepfunctions.JsonPath_ArrayLength(awsstepfunctions.JsonPath_ListAt(at("$.tally.undelivered"))),
-			awsstepfunctions.JsonPath_StringAt(at("$.tally.boards")),
+			awsstepfunctions.JsonPath_ArrayLength(list("$.tally.undelivered")),
+			str("$.tally.boards"),
 			str("$.fleet.target"),
-			awsstepfunctions.JsonPath_JsonToString(awsstepfunctions.JsonPath_ListAt(at("$.tally.offline"))),
-			awsstepfunctions.JsonPath_JsonToString(awsstepfunctions.JsonPath_ListAt(at("$.tally.failed")))),
+			awsstepfunctions.JsonPath_JsonToString(list("$.tally.offline")),
+			awsstepfunctions.JsonPath_JsonToString(list("$.tally.failed"))),
 	})
-	delivered := awsstepfunctions.NewSucceed(scope, at(props.Prefix+contract.StateFleetDelivered), &awsstepfunctions.SucceedProps{
+	delivered := awsstepfunctions.NewSucceed(scope, props.name(contract.StateFleetDelivered), &awsstepfunctions.SucceedProps{
 		Comment:    at("Every matching board got the file; the output is one outcome per board"),
 		OutputPath: at("$.fleet.outcomes"),
 	})
-	return awsstepfunctions.NewChoice(scope, at(props.Prefix+contract.StateVerdict), &awsstepfunctions.ChoiceProps{
+	return awsstepfunctions.NewChoice(scope, props.name(contract.StateVerdict), &awsstepfunctions.ChoiceProps{
 		Comment: at("Succeed unless a board failed or stayed offline"),
 	}).
 		When(awsstepfunctions.Condition_IsPresent(at("$.tally.undelivered[0]")), someFailed, nil).

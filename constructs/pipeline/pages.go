@@ -49,14 +49,11 @@ func (p Props) paged() bool {
 // pagedFanOut is the parent of a paged delivery, and makes its child
 // state machine (with its own role and log group) under scope/Page.
 func pagedFanOut(scope constructs.Construct, props Props, fan FanOutProps) awsstepfunctions.IChainable {
-	at := jsii.String
-	name := func(state string) *string { return at(fan.Prefix + state) }
-
 	child := newPageMachine(scope, props, fan)
 	if props.child != nil {
 		props.child.machine = child
 	}
-	choose := awsstepfunctions.NewPass(scope, name(contract.StateChooseBoards), &awsstepfunctions.PassProps{
+	choose := awsstepfunctions.NewPass(scope, fan.name(contract.StateChooseBoards), &awsstepfunctions.PassProps{
 		Comment: at(fmt.Sprintf("The cluster query that selects the boards; one child execution per page of %d, their summaries add up", BoardsPerChild)),
 		Parameters: &map[string]any{
 			"filter":  fan.Filter,
@@ -65,22 +62,19 @@ func pagedFanOut(scope constructs.Construct, props Props, fan FanOutProps) awsst
 		},
 		ResultPath: at("$.fleet"),
 	})
-	first, next := listBoardPage(scope, props, fan, false), listBoardPage(scope, props, fan, true)
+	first, next := listBoards(scope, fan, childPages)
 	deliver := deliverToPage(scope, fan, child)
 	addPage, pageFailed, flatten := pageSummaryStates(scope, fan)
 	deliver.AddCatch(pageFailed, &awsstepfunctions.CatchProps{Errors: jsii.Strings("States.ALL"), ResultPath: at("$.pageError")})
 
-	morePages := awsstepfunctions.NewChoice(scope, name(contract.StateMorePages), &awsstepfunctions.ChoiceProps{
+	morePages := awsstepfunctions.NewChoice(scope, fan.name(contract.StateMorePages), &awsstepfunctions.ChoiceProps{
 		Comment: at("Another page of boards, or the verdict"),
 	}).
-		When(awsstepfunctions.Condition_And(
-			awsstepfunctions.Condition_IsPresent(at("$.listed.NextToken")),
-			awsstepfunctions.Condition_IsString(at("$.listed.NextToken")),
-		), next, nil).
+		When(hasNextToken(), next, nil).
 		Otherwise(pagedVerdict(scope, fan))
 	deliver.Next(addPage).Next(flatten).Next(morePages)
 	pageFailed.Next(flatten)
-	anyInPage := awsstepfunctions.NewChoice(scope, name(contract.StateAnyBoardsInPage), &awsstepfunctions.ChoiceProps{
+	anyInPage := awsstepfunctions.NewChoice(scope, fan.name(contract.StateAnyBoardsInPage), &awsstepfunctions.ChoiceProps{
 		Comment: at("An empty page (no match) starts no child"),
 	}).
 		When(awsstepfunctions.Condition_IsPresent(at("$.listed.ContainerInstanceArns[0]")), deliver, nil).
@@ -95,44 +89,11 @@ func pagedFanOut(scope constructs.Construct, props Props, fan FanOutProps) awsst
 	return redeliverChoice(scope, fan, map[string]any{"summary": emptySummary()}, first, choose.Next(first))
 }
 
-// listBoardPage lists one page of BoardsPerChild boards: the first page,
-// or (more) the next one.
-func listBoardPage(scope constructs.Construct, props Props, fan FanOutProps, more bool) awsstepfunctionstasks.CallAwsService {
-	at := jsii.String
-	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
-	id := contract.StateListBoardPage
-	params := map[string]any{
-		"Cluster":    props.Cluster.ClusterArn(),
-		"Filter":     str("$.fleet.filter"),
-		"Status":     "ACTIVE",
-		"MaxResults": BoardsPerChild,
-	}
-	comment := fmt.Sprintf("The first %d container instances that match the query", BoardsPerChild)
-	if more {
-		id = contract.StateListNextBoardPage
-		params["NextToken"] = str("$.listed.NextToken")
-		comment = "The next page"
-	}
-	l := awsstepfunctionstasks.NewCallAwsService(scope, at(fan.Prefix+id), &awsstepfunctionstasks.CallAwsServiceProps{
-		Comment:      at(comment),
-		Service:      at("ecs"),
-		Action:       at("listContainerInstances"),
-		IamAction:    at("ecs:ListContainerInstances"),
-		IamResources: &[]*string{props.Cluster.ClusterArn()},
-		Parameters:   &params,
-		ResultPath:   at("$.listed"),
-	})
-	l.AddRetry(sdkRetry.props())
-	return l
-}
-
 // deliverToPage runs the child on the listed page and keeps its summary.
 func deliverToPage(scope constructs.Construct, fan FanOutProps, child awsstepfunctions.StateMachine) awsstepfunctionstasks.StepFunctionsStartExecution {
-	at := jsii.String
-	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
 	input := map[string]any{
-		"fleet": map[string]any{"filter": str("$.fleet.filter"), "target": str("$.fleet.target")},
-		"arns":  awsstepfunctions.JsonPath_ListAt(at("$.listed.ContainerInstanceArns")),
+		"fleet": fleetQuery(nil),
+		"arns":  list("$.listed.ContainerInstanceArns"),
 	}
 	if fan.Ledger.enabled() {
 		// The ledger's writes in the child read the S3 event's object
@@ -142,7 +103,7 @@ func deliverToPage(scope constructs.Construct, fan FanOutProps, child awsstepfun
 	for _, f := range fan.Carry {
 		input[f] = str("$." + f)
 	}
-	deliver := awsstepfunctionstasks.NewStepFunctionsStartExecution(scope, at(fan.Prefix+contract.StateDeliverToPage), &awsstepfunctionstasks.StepFunctionsStartExecutionProps{
+	deliver := awsstepfunctionstasks.NewStepFunctionsStartExecution(scope, fan.name(contract.StateDeliverToPage), &awsstepfunctionstasks.StepFunctionsStartExecutionProps{
 		Comment:             at("One child execution delivers to this page's boards and returns its summary (.sync:2: the output as JSON)"),
 		StateMachine:        child,
 		IntegrationPattern:  awsstepfunctions.IntegrationPattern_RUN_JOB,
@@ -168,8 +129,8 @@ func newPageMachine(scope constructs.Construct, props Props, fan FanOutProps) aw
 	c := constructs.NewConstruct(scope, jsii.String(PageMachineID))
 	fan.page = true
 	fan.Redeliver = nil // the parent narrowed the query; the child gets ARNs
-	fan.Filter = awsstepfunctions.JsonPath_StringAt(jsii.String("$.fleet.filter"))
-	fan.Target = awsstepfunctions.JsonPath_StringAt(jsii.String("$.fleet.target"))
+	fan.Filter = str("$.fleet.filter")
+	fan.Target = str("$.fleet.target")
 	return newStateMachine(c, stateMachineProps{
 		Comment:  fmt.Sprintf("edge-drop: deliver an uploaded S3 object to one page of at most %d boards (a child of the delivery state machine)", BoardsPerChild),
 		Body:     FanOut(c, fan),
@@ -183,9 +144,7 @@ func newPageMachine(scope constructs.Construct, props Props, fan FanOutProps) aw
 // ($.arns), BoardsPerPage at a time, kept in $.listed (which every rebuilt
 // state carries) with the index of the next chunk.
 func pageOfArns(scope constructs.Construct, prefix string) (first, next nextable, more awsstepfunctions.Condition) {
-	at := jsii.String
-	num := func(p string) *float64 { return awsstepfunctions.JsonPath_NumberAt(at(p)) }
-	chunks := awsstepfunctions.JsonPath_ArrayPartition(awsstepfunctions.JsonPath_ListAt(at("$.arns")), jsii.Number(BoardsPerPage))
+	chunks := awsstepfunctions.JsonPath_ArrayPartition(list("$.arns"), jsii.Number(BoardsPerPage))
 	first = awsstepfunctions.NewPass(scope, at(prefix+contract.StateFirstBoards), &awsstepfunctions.PassProps{
 		Comment: at(fmt.Sprintf("The page's ARNs in chunks of %d (DescribeContainerInstances' share of the state), the first of them", BoardsPerPage)),
 		Parameters: &map[string]any{
@@ -199,10 +158,10 @@ func pageOfArns(scope constructs.Construct, prefix string) (first, next nextable
 	next = awsstepfunctions.NewPass(scope, at(prefix+contract.StateNextBoards), &awsstepfunctions.PassProps{
 		Comment: at("The next chunk of the page"),
 		Parameters: &map[string]any{
-			"chunks":                awsstepfunctions.JsonPath_ListAt(at("$.listed.chunks")),
+			"chunks":                list("$.listed.chunks"),
 			"count":                 num("$.listed.count"),
 			"next":                  awsstepfunctions.JsonPath_MathAdd(num("$.listed.next"), jsii.Number(1)),
-			"ContainerInstanceArns": awsstepfunctions.JsonPath_ArrayGetItem(awsstepfunctions.JsonPath_ListAt(at("$.listed.chunks")), num("$.listed.next")),
+			"ContainerInstanceArns": awsstepfunctions.JsonPath_ArrayGetItem(list("$.listed.chunks"), num("$.listed.next")),
 		},
 		ResultPath: at("$.listed"),
 	})

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
@@ -111,29 +112,8 @@ func New(scope constructs.Construct, id string, props Props) *Pipeline {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	p := &Pipeline{Construct: c}
 	props.Flow = props.Flow.withDefaults()
-
-	props.child = &childMachine{}
-	p.LogGroup = executionLogGroup(c, "", props.LogRetention, props.RemovalPolicy)
-	p.StateMachine = newStateMachine(c, stateMachineProps{
-		Comment:  "edge-drop: deliver an uploaded S3 object to an ECS Anywhere board",
-		Body:     props.body(c),
-		Timeout:  props.timeout(),
-		Role:     newRole(c, props.deliveryNeeds()),
-		LogGroup: p.LogGroup,
-	})
-
-	p.PageStateMachine = props.child.machine
-
-	p.DeadLetterQueue = awssqs.NewQueue(c, jsii.String("DeadLetters"), &awssqs.QueueProps{
-		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
-		EnforceSSL:      jsii.Bool(true),
-		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
-	})
-	cdknag.NagSuppressions_AddResourceSuppressions(p.DeadLetterQueue, &[]*cdknag.NagPackSuppression{{
-		Id:     jsii.String("AwsSolutions-SQS3"),
-		Reason: jsii.String("This queue is the dead-letter queue of the EventBridge target; a DLQ for a DLQ adds nothing."),
-	}}, jsii.Bool(true))
-
+	p.addStateMachine(props)
+	p.DeadLetterQueue = deadLetterQueue(c, nil, "the EventBridge target")
 	if props.CoalesceWindow == 0 { // the pipe starts the executions of batches
 		p.TargetRole = awsiam.NewRole(c, jsii.String("TargetRole"), &awsiam.RoleProps{
 			AssumedBy:   trust.EventBridge.PrincipalIn(c),
@@ -155,4 +135,39 @@ func New(scope constructs.Construct, id string, props Props) *Pipeline {
 		MaxEventAge:     awscdk.Duration_Hours(jsii.Number(targetMaxEventAgeHours)),
 	}))
 	return p
+}
+
+// addStateMachine makes the delivery state machine with its log group and
+// role and, for a paged delivery, its child.
+func (p *Pipeline) addStateMachine(props Props) {
+	props.child = &childMachine{}
+	p.LogGroup = executionLogGroup(p.Construct, "", props.LogRetention, props.RemovalPolicy)
+	p.StateMachine = newStateMachine(p.Construct, stateMachineProps{
+		Comment:  "edge-drop: deliver an uploaded S3 object to an ECS Anywhere board",
+		Body:     props.body(p.Construct),
+		Timeout:  props.timeout(),
+		Role:     newRole(p.Construct, props.deliveryNeeds()),
+		LogGroup: p.LogGroup,
+	})
+	p.PageStateMachine = props.child.machine
+}
+
+// deadLetterQueue keeps for 14 days what could not be handed on: TLS
+// only, encrypted with key (nil: SQS-managed). of says whose dead letters
+// it holds.
+func deadLetterQueue(scope constructs.Construct, key awskms.IKey, of string) awssqs.Queue {
+	props := &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	}
+	if key != nil {
+		props.Encryption, props.EncryptionMasterKey = awssqs.QueueEncryption_KMS, key
+	}
+	q := awssqs.NewQueue(scope, jsii.String("DeadLetters"), props)
+	cdknag.NagSuppressions_AddResourceSuppressions(q, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-SQS3"),
+		Reason: jsii.String("This queue is the dead-letter queue of " + of + "; a DLQ for a DLQ adds nothing."),
+	}}, jsii.Bool(true))
+	return q
 }

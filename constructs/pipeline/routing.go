@@ -56,9 +56,6 @@ func StripComponents(routePrefix string) int { return strings.Count(routePrefix,
 // does (environment, carried fields, state name prefix); fleet fills in
 // the boards.
 func fleet(scope constructs.Construct, props Props, fan FanOutProps) awsstepfunctions.IChainable {
-	at := jsii.String
-	name := func(state string) *string { return at(fan.Prefix + state) }
-	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
 	what := fan.What
 	fan.Cluster, fan.Task = props.Cluster, props.Task
 	fan.Timing = props.timing()
@@ -92,7 +89,7 @@ func fleet(scope constructs.Construct, props Props, fan FanOutProps) awsstepfunc
 	}
 
 	bad := func(id, comment, cause string, args ...*string) awsstepfunctions.Fail {
-		return awsstepfunctions.NewFail(scope, name(id), &awsstepfunctions.FailProps{
+		return awsstepfunctions.NewFail(scope, fan.name(id), &awsstepfunctions.FailProps{
 			Comment:   at(comment),
 			Error:     at(contract.ErrBadTarget),
 			CausePath: awsstepfunctions.JsonPath_Format(at(cause), args...),
@@ -105,7 +102,7 @@ func fleet(scope constructs.Construct, props Props, fan FanOutProps) awsstepfunc
 		"{}: {} is not a valid board or group name ("+contract.NameRule+"): not delivered", what, str(target))
 
 	comps := StripComponents(t.RoutePrefix) - 1
-	readRoute := awsstepfunctions.NewPass(scope, name(contract.StateReadRoute), &awsstepfunctions.PassProps{
+	readRoute := awsstepfunctions.NewPass(scope, fan.name(contract.StateReadRoute), &awsstepfunctions.PassProps{
 		Comment: at("The key's component after the routing prefix"),
 		Parameters: &map[string]any{
 			"target": awsstepfunctions.JsonPath_ArrayGetItem(
@@ -113,13 +110,13 @@ func fleet(scope constructs.Construct, props Props, fan FanOutProps) awsstepfunc
 		},
 		ResultPath: at("$.route"),
 	})
-	isName := nameCheck(scope, name(contract.StateRouteIsName), target, badName, fanOut(scope, props, fan))
+	isName := nameCheck(scope, fan.name(contract.StateRouteIsName), target, badName, fanOut(scope, props, fan))
 
 	// The key is URL-encoded as S3 sent it; the prefix holds only
 	// characters S3 does not encode (config checks it), so it matches as
 	// written. An empty target ("to//x") or no path after it ("to/x") is
 	// not a route.
-	return awsstepfunctions.NewChoice(scope, name(contract.StateRouted), &awsstepfunctions.ChoiceProps{
+	return awsstepfunctions.NewChoice(scope, fan.name(contract.StateRouted), &awsstepfunctions.ChoiceProps{
 		Comment: at("Is the key " + t.RoutePrefix + "<board-or-group>/<path>?"),
 	}).
 		When(awsstepfunctions.Condition_And(

@@ -1,10 +1,7 @@
 package pipeline
 
 import (
-	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -16,23 +13,8 @@ import (
 // the board), then the outcome: Delivered or Gone (succeeded, the output
 // is the outcome) or DeliveryFailed.
 func oneBoard(scope constructs.Construct, props Props) awsstepfunctions.IChainable {
-	at := jsii.String
-	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
-	download := awsstepfunctionstasks.NewEcsRunTask(scope, at(contract.StateDownload), &awsstepfunctionstasks.EcsRunTaskProps{
-		Comment:            at("Run the download task on the board; it ends with the task's report, or when the task stops"),
-		IntegrationPattern: awsstepfunctions.IntegrationPattern_RUN_JOB, // ecs:runTask.sync
-		Cluster:            props.Cluster,
-		TaskDefinition:     props.Task.TaskDefinition,
-		LaunchTarget:       externallaunch.New(),
-		ContainerOverrides: &[]*awsstepfunctionstasks.ContainerOverride{{
-			ContainerDefinition: props.Task.Container,
-			Environment:         withToken(props.taskEnvironment()),
-		}},
-		PropagatedTagSource: awsecs.PropagatedTagSource_TASK_DEFINITION,
-		// No ResultSelector: the result is a Report or a stopped task.
-		ResultPath:  at("$.task"),
-		TaskTimeout: awsstepfunctions.Timeout_Duration(awscdk.Duration_Seconds(jsii.Number(props.TaskTimeout.Seconds()))),
-	})
+	run := taskRun{cluster: props.Cluster, task: props.Task, launch: externallaunch.New(), environment: props.taskEnvironment(), timeout: props.TaskTimeout}
+	download := run.state(scope, at(contract.StateDownload), "Run the download task on the board; it ends with the task's report, or when the task stops")
 	for _, r := range retries {
 		download.AddRetry(r.props())
 	}
@@ -57,7 +39,7 @@ func oneBoard(scope constructs.Construct, props Props) awsstepfunctions.IChainab
 			Comment: at(comment), Parameters: &map[string]any{"reason": why}, ResultPath: at("$.failure"),
 		})
 	}
-	exitCode := awsstepfunctions.JsonPath_NumberAt(at(reportExitCode))
+	exitCode := num(reportExitCode)
 	reported := outcome(contract.StateReportedDelivered, "The task reported the file in place (delivered, up_to_date or conflict: the words say which)",
 		str(reportStatus), exitCode, nil, str(reportSummary)).Next(failure.delivered)
 	reportedGone := outcome(contract.StateReportedGone, "The task reported the object gone: deleted before its delivery ran",
@@ -65,7 +47,7 @@ func oneBoard(scope constructs.Construct, props Props) awsstepfunctions.IChainab
 	reportedFailed := reason(contract.StateDescribeReport, "The task reported a failure (or a status a download does not have): its summary",
 		awsstepfunctions.JsonPath_Format(at("{}"), str(reportSummary))).Next(failure.failed)
 	noReport := outcome(contract.StateNoReport, "The task exited 0 without a report (an older image, or the report could not be sent): delivered",
-		contract.OutcomeDelivered, awsstepfunctions.JsonPath_NumberAt(at(stoppedExit)), str(stoppedTaskArn), noReport(contract.OutcomeDelivered)).Next(failure.delivered)
+		contract.OutcomeDelivered, num(stoppedExit), str(stoppedTaskArn), noReport(contract.OutcomeDelivered)).Next(failure.delivered)
 	unexpected := reason(contract.StateDescribeResult, "Neither a report nor a stopped task: the result as it is",
 		awsstepfunctions.JsonPath_Format(at("the task's result is neither a report nor a stopped task: {}"),
 			awsstepfunctions.JsonPath_JsonToString(awsstepfunctions.JsonPath_ObjectAt(at("$.task"))))).Next(failure.failed)

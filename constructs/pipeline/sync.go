@@ -100,8 +100,6 @@ func NewSync(scope constructs.Construct, id string, props SyncProps) *Sync {
 // boards narrowed to it: a board outside the target matches nothing
 // (NoBoards), as it would get nothing from a delivery.
 func syncDefinition(scope constructs.Construct, props SyncProps, timing FleetTiming) awsstepfunctions.IChainable {
-	at := jsii.String
-	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
 	const board = "$." + SyncInputBoard
 
 	t := props.Target
@@ -124,7 +122,7 @@ func syncDefinition(scope constructs.Construct, props SyncProps, timing FleetTim
 		// those components as deliveries do. Keys routed to a group are
 		// not synced: which groups a board is in is not known here.
 		prefix = awsstepfunctions.JsonPath_Format(at(t.RoutePrefix+"{}/"),
-			awsstepfunctions.JsonPath_ArrayGetItem(awsstepfunctions.JsonPath_ListAt(at("$.names")), jsii.Number(0)))
+			awsstepfunctions.JsonPath_ArrayGetItem(list("$.names"), jsii.Number(0)))
 		env = append(env, &awsstepfunctionstasks.TaskEnvironmentVariable{
 			Name: at(contract.EnvStripComponents), Value: at(strconv.Itoa(StripComponents(t.RoutePrefix))),
 		})

@@ -3,13 +3,50 @@ package pipeline
 import (
 	"fmt"
 	"slices"
+	"time"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/edge-drop/edge-drop/constructs/downloadtask"
 	"github.com/edge-drop/edge-drop/contract"
 )
+
+// taskRun is what a RunTask state runs, where and for how long.
+type taskRun struct {
+	cluster awsecs.ICluster
+	task    *downloadtask.DownloadTask
+	// launch is externallaunch's: any board (ECS picks) or a pinned one.
+	launch awsstepfunctionstasks.IEcsLaunchTarget
+	// environment is the task's, without the token (state adds it).
+	environment []*awsstepfunctionstasks.TaskEnvironmentVariable
+	timeout     time.Duration
+}
+
+// state is the Task state that runs the download task (ecs:runTask.sync)
+// with the state's token: it ends with the task's report or, without
+// one, when the task stops. No ResultSelector: the result at $.task is a
+// Report or a stopped task.
+func (r taskRun) state(scope constructs.Construct, id *string, comment string) awsstepfunctionstasks.EcsRunTask {
+	return awsstepfunctionstasks.NewEcsRunTask(scope, id, &awsstepfunctionstasks.EcsRunTaskProps{
+		Comment:            at(comment),
+		IntegrationPattern: awsstepfunctions.IntegrationPattern_RUN_JOB, // ecs:runTask.sync
+		Cluster:            r.cluster,
+		TaskDefinition:     r.task.TaskDefinition,
+		LaunchTarget:       r.launch,
+		ContainerOverrides: &[]*awsstepfunctionstasks.ContainerOverride{{
+			ContainerDefinition: r.task.Container,
+			Environment:         withToken(r.environment),
+		}},
+		PropagatedTagSource: awsecs.PropagatedTagSource_TASK_DEFINITION,
+		ResultPath:          at("$.task"),
+		TaskTimeout:         awsstepfunctions.Timeout_Duration(awscdk.Duration_Seconds(jsii.Number(r.timeout.Seconds()))),
+	})
+}
 
 // taskEnvironment is the delivery task's per-delivery environment: one
 // object's event, or with coalescing a part's key list.
@@ -24,12 +61,12 @@ func (p Props) taskEnvironment() []*awsstepfunctionstasks.TaskEnvironmentVariabl
 // fields, read from the state ($.bucket, $.key, ...).
 func objectEnvironment() *[]*awsstepfunctionstasks.TaskEnvironmentVariable {
 	return &[]*awsstepfunctionstasks.TaskEnvironmentVariable{
-		{Name: jsii.String(contract.EnvBucket), Value: awsstepfunctions.JsonPath_StringAt(jsii.String("$.bucket"))},
-		{Name: jsii.String(contract.EnvKey), Value: awsstepfunctions.JsonPath_StringAt(jsii.String("$.key"))},
-		{Name: jsii.String(contract.EnvEventSequencer), Value: awsstepfunctions.JsonPath_StringAt(jsii.String("$.sequencer"))},
-		{Name: jsii.String(contract.EnvEventETag), Value: awsstepfunctions.JsonPath_StringAt(jsii.String("$.etag"))},
+		{Name: jsii.String(contract.EnvBucket), Value: str("$.bucket")},
+		{Name: jsii.String(contract.EnvKey), Value: str("$.key")},
+		{Name: jsii.String(contract.EnvEventSequencer), Value: str("$.sequencer")},
+		{Name: jsii.String(contract.EnvEventETag), Value: str("$.etag")},
 		// Environment values are strings; the event's size is a number.
-		{Name: jsii.String(contract.EnvEventSize), Value: awsstepfunctions.JsonPath_Format(jsii.String("{}"), awsstepfunctions.JsonPath_StringAt(jsii.String("$.size")))},
+		{Name: jsii.String(contract.EnvEventSize), Value: awsstepfunctions.JsonPath_Format(jsii.String("{}"), str("$.size"))},
 	}
 }
 
