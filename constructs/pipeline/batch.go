@@ -60,8 +60,7 @@ func ReadBatchExpression(keyPattern string) string {
 
 // batchDefinition is ReadBatch → AnyKeysInBatch → DeliverEachPart (one
 // part after another; each part is the target's delivery, oneBoard or the
-// fleet fan-out, with the part's key list, inside a Map of one item whose
-// Catch lets the later parts run when one fails) → EveryPartDelivered.
+// fleet fan-out, with the part's key list) → EveryPartDelivered.
 func batchDefinition(scope constructs.Construct, props Props) awsstepfunctions.IChainable {
 	read := awsstepfunctions.NewPass(scope, at(contract.StateReadBatch), &awsstepfunctions.PassProps{
 		Comment:       at("The batch's keys: the newest event of each, those the pattern matches, in parts of one task's key list"),
@@ -71,20 +70,22 @@ func batchDefinition(scope constructs.Construct, props Props) awsstepfunctions.I
 	skipped := awsstepfunctions.NewSucceed(scope, at(contract.StateSkipped), &awsstepfunctions.SucceedProps{
 		Comment: at("No key of the batch matches the pattern: nothing to deliver"),
 	})
+	deliver := toTarget(scope, props, FanOutProps{
+		What:        str("$.key"),
+		Carry:       []string{"bucket", "key", "keys", "count"},
+		Environment: batchEnvironment(),
+	})
+	return read.Next(awsstepfunctions.NewChoice(scope, at(contract.StateAnyKeysInBatch), &awsstepfunctions.ChoiceProps{
+		Comment: at("Any key left to deliver?"),
+	}).
+		When(awsstepfunctions.Condition_NumberGreaterThan(at("$.count"), jsii.Number(0)), eachPart(scope, deliver).Next(batchVerdict(scope)), nil).
+		Otherwise(skipped))
+}
 
-	var deliver awsstepfunctions.IChainable
-	if props.Target.Kind == TargetAny {
-		deliver = oneBoard(scope, props)
-	} else {
-		deliver = fleet(scope, props, FanOutProps{
-			What:        str("$.key"),
-			Carry:       []string{"bucket", "key", "keys", "count"},
-			Environment: batchEnvironment(),
-		})
-	}
-	// A Map over the part's one item: its Catch lets the later parts run
-	// when this one fails (an inline Map stops at its first failed
-	// iteration).
+// eachPart delivers the parts one after another, each inside a Map of
+// its one item whose Catch lets the later parts run when it fails (an
+// inline Map stops at its first failed iteration).
+func eachPart(scope constructs.Construct, deliver awsstepfunctions.IChainable) awsstepfunctions.Map {
 	part := awsstepfunctions.NewMap(scope, at(contract.StateDeliverPart), &awsstepfunctions.MapProps{
 		Comment:        at("One part of the batch: one task per board for all of its keys"),
 		ItemsPath:      at("$.part"),
@@ -108,14 +109,18 @@ func batchDefinition(scope constructs.Construct, props Props) awsstepfunctions.I
 		ResultPath:     at("$.delivered"),
 	})
 	each.ItemProcessor(part, nil)
+	return each
+}
 
+// batchVerdict succeeds when every part was delivered.
+func batchVerdict(scope constructs.Construct) awsstepfunctions.Choice {
 	failed := awsstepfunctions.NewFail(scope, at(contract.StateBatchFailed), &awsstepfunctions.FailProps{
 		Comment: at("Some part of the batch was not delivered everywhere; each board's outcome is in its part's history"),
 		Error:   at(contract.ErrDeliveryFailed),
 		CausePath: awsstepfunctions.JsonPath_Format(at("not every key of the batch ({} keys of {} events) was delivered: {}"),
 			str("$.count"), str("$.events"), awsstepfunctions.JsonPath_JsonToString(list("$.delivered"))),
 	})
-	verdict := awsstepfunctions.NewChoice(scope, at(contract.StateEveryPart), &awsstepfunctions.ChoiceProps{
+	return awsstepfunctions.NewChoice(scope, at(contract.StateEveryPart), &awsstepfunctions.ChoiceProps{
 		Comment:       at("Every part delivered?"),
 		QueryLanguage: awsstepfunctions.QueryLanguage_JSONATA,
 	}).
@@ -124,10 +129,4 @@ func batchDefinition(scope constructs.Construct, props Props) awsstepfunctions.I
 				Comment: at("Every key of the batch is on every board of the target (or gone)"),
 			}), nil).
 		Otherwise(failed)
-
-	return read.Next(awsstepfunctions.NewChoice(scope, at(contract.StateAnyKeysInBatch), &awsstepfunctions.ChoiceProps{
-		Comment: at("Any key left to deliver?"),
-	}).
-		When(awsstepfunctions.Condition_NumberGreaterThan(at("$.count"), jsii.Number(0)), each.Next(verdict), nil).
-		Otherwise(skipped))
 }

@@ -103,65 +103,32 @@ func readStoppedTask(scope constructs.Construct, readID, readComment, choiceID s
 // false), only a cause shaped like a JSON object ({"...}) is parsed, and
 // only codes inside the table are looked up.
 func failurePath(scope constructs.Construct) singleEnds {
-	describe := func(id, comment string, reason *string) awsstepfunctions.Pass {
-		return awsstepfunctions.NewPass(scope, jsii.String(id), &awsstepfunctions.PassProps{
-			Comment:    jsii.String(comment),
-			Parameters: &map[string]any{"reason": reason},
-			ResultPath: jsii.String("$.failure"),
-		})
-	}
-
-	ends := singleEnds{
-		failed: awsstepfunctions.NewFail(scope, jsii.String(contract.StateFailed), &awsstepfunctions.FailProps{
-			Comment: jsii.String("The task failed or could not start; the cause names the object and why"),
-			Error:   jsii.String(contract.ErrDeliveryFailed),
-			CausePath: awsstepfunctions.JsonPath_Format(jsii.String("s3://{}/{} was not delivered: {}"),
-				str("$.bucket"),
-				str("$.key"),
-				str("$.failure.reason")),
-		}),
-		delivered: awsstepfunctions.NewSucceed(scope, jsii.String(contract.StateDelivered), &awsstepfunctions.SucceedProps{
-			Comment:    jsii.String("The file is on the board; the output is the outcome (delivered, up_to_date or conflict)"),
-			OutputPath: jsii.String("$.outcome"),
-		}),
-		gone: awsstepfunctions.NewSucceed(scope, jsii.String(contract.StateGone), &awsstepfunctions.SucceedProps{
-			Comment:    jsii.String("The object was deleted before its delivery ran: nothing to deliver, not a failure"),
-			OutputPath: jsii.String("$.outcome"),
-		}),
-	}
+	ends := newSingleEnds(scope)
 	failed := ends.failed
-	gone := awsstepfunctions.NewPass(scope, jsii.String(contract.StateExitGone), &awsstepfunctions.PassProps{
-		Comment: jsii.String("Exit 4 without a report: the object is not in the bucket any more"),
-		Parameters: &map[string]any{
-			"board": "", "instance": "", "status": contract.OutcomeGone,
-			"exitCode": num(failedExitCode),
-			"taskArn":  str(failedTaskArn),
-			"cause":    contract.ExitNotFound.Describe(),
-		},
-		ResultPath: jsii.String("$.outcome"),
-	}).Next(ends.gone)
-	exitKnown := describe(contract.StateDescribeExit, "An exit code of edge-drop-task: its class and meaning",
-		awsstepfunctions.JsonPath_Format(jsii.String("{} (task {})"),
+	gone := anyBoardOutcome(scope, contract.StateExitGone, "Exit 4 without a report: the object is not in the bucket any more",
+		contract.OutcomeGone, num(failedExitCode), str(failedTaskArn), contract.ExitNotFound.Describe()).Next(ends.gone)
+	exitKnown := failureReason(scope, contract.StateDescribeExit, "An exit code of edge-drop-task: its class and meaning",
+		awsstepfunctions.JsonPath_Format(at("{} (task {})"),
 			awsstepfunctions.JsonPath_ArrayGetItem(list("$.failure.exitCodes"), num(failedExitCode)),
 			str(failedTaskArn))).Next(failed)
-	exitOther := describe(contract.StateDescribeOtherExit, "An exit code edge-drop-task does not use (above 128: killed by signal code-128, e.g. 137 out of memory)",
-		awsstepfunctions.JsonPath_Format(jsii.String("exit {}: not an edge-drop-task exit code (task {})"),
+	exitOther := failureReason(scope, contract.StateDescribeOtherExit, "An exit code edge-drop-task does not use (above 128: killed by signal code-128, e.g. 137 out of memory)",
+		awsstepfunctions.JsonPath_Format(at("exit {}: not an edge-drop-task exit code (task {})"),
 			str(failedExitCode), str(failedTaskArn))).Next(failed)
-	stopped := describe(contract.StateDescribeStopped, "The container never exited (image pull, board lost, task stopped): ECS's reason",
-		awsstepfunctions.JsonPath_Format(jsii.String("task stopped without an exit code: {} (task {})"),
+	stopped := failureReason(scope, contract.StateDescribeStopped, "The container never exited (image pull, board lost, task stopped): ECS's reason",
+		awsstepfunctions.JsonPath_Format(at("task stopped without an exit code: {} (task {})"),
 			str(failedTask+".StoppedReason"), str(failedTaskArn))).Next(failed)
-	withCause := describe(contract.StateDescribeError, "Any other error: its name and cause",
-		awsstepfunctions.JsonPath_Format(jsii.String("{}: {}"),
+	withCause := failureReason(scope, contract.StateDescribeError, "Any other error: its name and cause",
+		awsstepfunctions.JsonPath_Format(at("{}: {}"),
 			str("$.error.Error"), str("$.error.Cause"))).Next(failed)
-	nameOnly := describe(contract.StateDescribeErrorName, "An error without a cause: its name",
+	nameOnly := failureReason(scope, contract.StateDescribeErrorName, "An error without a cause: its name",
 		str("$.error.Error")).Next(failed)
 
 	readTask := readStoppedTask(scope, contract.StateReadStoppedTask,
 		"The cause of States.TaskFailed is the stopped task as JSON; exitCodes holds contract.ExitDescriptions, indexed by code",
 		contract.StateClassifyExit, exitBranches{gone: gone, known: exitKnown, other: exitOther, stopped: stopped, neither: withCause})
 
-	ends.entry = awsstepfunctions.NewChoice(scope, jsii.String(contract.StateClassifyFailure), &awsstepfunctions.ChoiceProps{
-		Comment: jsii.String("A task that ran and failed (its cause is the stopped task as JSON) or any other error"),
+	ends.entry = awsstepfunctions.NewChoice(scope, at(contract.StateClassifyFailure), &awsstepfunctions.ChoiceProps{
+		Comment: at("A task that ran and failed (its cause is the stopped task as JSON) or any other error"),
 	}).
 		When(isTaskFailure(), readTask, nil).
 		When(and(causeGiven()), withCause, nil).
@@ -169,10 +136,12 @@ func failurePath(scope constructs.Construct) singleEnds {
 	return ends
 }
 
-// singleEnds are the single-board pipeline's ends, and the entry of its
-// failure path (DownloadToBoard's Catch).
-type singleEnds struct {
-	entry           awsstepfunctions.IChainable
-	failed          awsstepfunctions.Fail
-	delivered, gone awsstepfunctions.Succeed
+// failureReason says in one line why the object was not delivered
+// ($.failure.reason, which DeliveryFailed's cause reads).
+func failureReason(scope constructs.Construct, id, comment string, why *string) awsstepfunctions.Pass {
+	return awsstepfunctions.NewPass(scope, at(id), &awsstepfunctions.PassProps{
+		Comment:    at(comment),
+		Parameters: &map[string]any{"reason": why},
+		ResultPath: at("$.failure"),
+	})
 }

@@ -102,18 +102,7 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 	}
 	deliver := describeAndDeliver(scope, props)
 	collect, flatten := collectOutcomes(scope, props)
-	tallyOnly := awsstepfunctions.NewPass(scope, props.name(contract.StateTally), &awsstepfunctions.PassProps{
-		Comment: at("Count the boards and pick the outcomes that are failures (failed, offline)"),
-		Parameters: &map[string]any{
-			"boards": awsstepfunctions.JsonPath_ArrayLength(list("$.fleet.outcomes")),
-			// Only failures count (contract.OutcomeIsFailure): gone, kept,
-			// up_to_date, conflict, ... are the board doing its job.
-			"undelivered": awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$.fleet.outcomes[?(@.status == '%s' || @.status == '%s')]", contract.OutcomeFailed, contract.OutcomeOffline))),
-			"offline":     awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$.fleet.outcomes[?(@.status == '%s')].board", contract.OutcomeOffline))),
-			"failed":      awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$.fleet.outcomes[?(@.status == '%s')].board", contract.OutcomeFailed))),
-		},
-		ResultPath: at("$.tally"),
-	})
+	tallyOnly := tallyOutcomes(scope, props)
 	verdict := awsstepfunctions.NewChoice(scope, props.name(contract.StateMoreBoards), &awsstepfunctions.ChoiceProps{
 		Comment: at("Another page of boards, or the verdict"),
 	}).
@@ -138,6 +127,22 @@ func FanOut(scope constructs.Construct, props FanOutProps) awsstepfunctions.ICha
 		return choose.Next(first)
 	}
 	return redeliverChoice(scope, props, map[string]any{"outcomes": []any{}}, first, choose.Next(first))
+}
+
+// tallyOutcomes counts the boards and picks the failures.
+func tallyOutcomes(scope constructs.Construct, props FanOutProps) awsstepfunctions.Pass {
+	return awsstepfunctions.NewPass(scope, props.name(contract.StateTally), &awsstepfunctions.PassProps{
+		Comment: at("Count the boards and pick the outcomes that are failures (failed, offline)"),
+		Parameters: &map[string]any{
+			"boards": awsstepfunctions.JsonPath_ArrayLength(list("$.fleet.outcomes")),
+			// Only failures count (contract.OutcomeIsFailure): gone, kept,
+			// up_to_date, conflict, ... are the board doing its job.
+			"undelivered": awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$.fleet.outcomes[?(@.status == '%s' || @.status == '%s')]", contract.OutcomeFailed, contract.OutcomeOffline))),
+			"offline":     awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$.fleet.outcomes[?(@.status == '%s')].board", contract.OutcomeOffline))),
+			"failed":      awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$.fleet.outcomes[?(@.status == '%s')].board", contract.OutcomeFailed))),
+		},
+		ResultPath: at("$.tally"),
+	})
 }
 
 // nextable is a state the fan-out continues from.

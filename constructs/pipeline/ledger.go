@@ -87,41 +87,44 @@ func recordOutcome(scope constructs.Construct, prefix string, l Ledger, kind led
 	catch := func(errors, next, output string) map[string]any {
 		return map[string]any{"ErrorEquals": []string{errors}, "Next": prefix + next, "Output": output}
 	}
-	task := func(name, comment, resource, args, output string, catches ...map[string]any) awsstepfunctions.CustomState {
-		s := awsstepfunctions.NewCustomState(scope, jsii.String(prefix+name), &awsstepfunctions.CustomStateProps{
-			StateJson: &map[string]any{
-				"Type": "Task", "QueryLanguage": "JSONata", "Comment": comment,
-				"Resource": resource, "Arguments": args, "Output": output,
-				"Retry": []any{map[string]any{
-					"ErrorEquals": LedgerRetryErrors, "MaxAttempts": 1, "IntervalSeconds": 2, "BackoffRate": 2, "JitterStrategy": "FULL",
-				}},
-				"Catch": catches,
-			},
-		})
-		// CDK renders a CustomState's addCatch without a JSONata Output
-		// (it does not know the state is JSONata), so the catchers are in
-		// StateJson; this one, for an error nothing raises, only shows CDK
-		// the edge to LedgerNotWritten (it renders the states it can reach).
-		s.AddCatch(failed, &awsstepfunctions.CatchProps{Errors: jsii.Strings(graphOnlyError)})
-		return s
-	}
-	// CDK warns of a CustomState with catchers from both sources. An
-	// acknowledgement covers the scope's children only (CDK looks for it
-	// on the ancestors of the warning's construct), so it is made here,
-	// on the scope, for this one warning.
+	// CDK warns of a CustomState with catchers from both sources (see
+	// ledgerWrite). An acknowledgement covers the scope's children only
+	// (CDK looks for it on the ancestors of the warning's construct), so
+	// it is made here, on the scope, for this one warning.
 	awscdk.Annotations_Of(scope).AcknowledgeWarning(jsii.String("@aws-cdk/aws-stepfunctions:multipleCatchSources"),
 		jsii.String("the ledger states' graph-only catcher comes first and matches nothing"))
-	hist := task(historyName, "The history item of this outcome (expires after ledgerHistoryDays); the iteration's output stays the Outcome",
-		ResourcePutItem, history, "{% $states.input.outcome %}",
+	hist := ledgerWrite(scope, prefix+historyName, "The history item of this outcome (expires after ledgerHistoryDays); the iteration's output stays the Outcome",
+		ResourcePutItem, history, "{% $states.input.outcome %}", failed,
 		catch("States.ALL", failedName, failedOut("$states.input.outcome")))
-	cur := task(currentName, "The board's current item, unless a newer outcome is recorded already (the condition)",
-		ResourceUpdateItem, current, withAt,
+	cur := ledgerWrite(scope, prefix+currentName, "The board's current item, unless a newer outcome is recorded already (the condition)",
+		ResourceUpdateItem, current, withAt, failed,
 		// Older than what is recorded: the current item stays, the
 		// history still gets this outcome.
 		catch(ErrConditionalCheckFailed, historyName, withAt),
 		catch("States.ALL", failedName, failedOut("$states.input")))
 	cur.Next(hist)
 	return cur
+}
+
+// ledgerWrite is one JSONata Task state of the ledger: a DynamoDB call
+// (resource) with its JSONata arguments and output, retried once, its
+// catchers in catches. CDK renders a CustomState's addCatch without a
+// JSONata Output (it does not know the state is JSONata), so the catchers
+// are in StateJson; the one AddCatch, for an error nothing raises, only
+// shows CDK the edge to failed (it renders the states it can reach).
+func ledgerWrite(scope constructs.Construct, id, comment, resource, args, output string, failed awsstepfunctions.IChainable, catches ...map[string]any) awsstepfunctions.CustomState {
+	s := awsstepfunctions.NewCustomState(scope, jsii.String(id), &awsstepfunctions.CustomStateProps{
+		StateJson: &map[string]any{
+			"Type": "Task", "QueryLanguage": "JSONata", "Comment": comment,
+			"Resource": resource, "Arguments": args, "Output": output,
+			"Retry": []any{map[string]any{
+				"ErrorEquals": LedgerRetryErrors, "MaxAttempts": 1, "IntervalSeconds": 2, "BackoffRate": 2, "JitterStrategy": "FULL",
+			}},
+			"Catch": catches,
+		},
+	})
+	s.AddCatch(failed, &awsstepfunctions.CatchProps{Errors: jsii.Strings(graphOnlyError)})
+	return s
 }
 
 // LedgerFailures counts the ledger writes that failed after their retry

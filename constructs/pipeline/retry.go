@@ -40,15 +40,24 @@ type retryPolicy struct {
 	exact bool
 }
 
-// retries are the download state's Retry rules, in order.
-var retries = []retryPolicy{
-	// ECS throttling and service faults: soon and briefly.
-	apiFaultRetry,
-	// A busy or offline board (and ECS's catch-all error, which reports
-	// capacity failures too): up to ~33 minutes (1,965 s) of waiting, spread
-	// by full jitter so a burst of uploads does not retry in lockstep.
-	{errors: OfflineErrors, interval: 15 * time.Second, maxAttempts: 10, backoff: 2, maxDelay: 5 * time.Minute},
-}
+// One rule per error class:
+//   - APIFaultErrors (ECS throttling and service faults): apiFaultRetry,
+//     soon and briefly, on every RunTask state.
+//   - OfflineErrors (a busy or offline board): busyBoardRetry, 15 s
+//     doubling to a 5-minute cap; on the single board with full jitter
+//     for a fixed ~33 minutes, on a fleet's board without jitter for as
+//     long as offlineWait asks (FleetTiming.offlineRetry).
+//   - The SDK integration's ECS errors (listing and describing boards):
+//     sdkRetry.
+//   - A child execution's start (pages.go) and the ledger's writes
+//     (ledger.go) have their own, on their own errors.
+
+// retries are the single-board download state's Retry rules, in order:
+// ECS faults, then a busy or offline board (and ECS's catch-all error,
+// which reports capacity failures too) for up to ~33 minutes (1,965 s),
+// spread by full jitter so that a burst of uploads does not retry in
+// lockstep.
+var retries = []retryPolicy{apiFaultRetry, busyBoardRetry(10, false)}
 
 // apiFaultRetry is the one rule for ECS throttling and service faults
 // (APIFaultErrors): the single-board path's first rule and a fan-out
@@ -100,9 +109,9 @@ func (r retryPolicy) leastWait() time.Duration {
 	return r.worstCaseWait()
 }
 
-// Offline retries: a random first wait of up to offlineSpread (retries of
-// executions that failed together drift apart), then 15 s doubling to a
-// 5-minute cap, without jitter, until the waits cover offlineWait.
+// Busy or offline boards are retried 15 s after, doubling to a 5-minute
+// cap; on a fleet after a random first wait of up to offlineSpread
+// (retries of executions that failed together drift apart).
 const (
 	offlineSpread   = 15 * time.Second
 	offlineInterval = 15 * time.Second
@@ -110,13 +119,19 @@ const (
 	offlineMaxDelay = 5 * time.Minute
 )
 
-// offlineRetry is the rule for busy or offline boards: without jitter,
-// so its least total wait is its only one, and as many attempts as that
-// wait needs to cover OfflineWait. The last attempt is then at least
-// OfflineWait after the first failure: a board back at any time within
-// OfflineWait gets its task.
+// busyBoardRetry is the rule for a busy or offline board (OfflineErrors):
+// attempts retries, exact (no jitter) or spread by full jitter.
+func busyBoardRetry(attempts int, exact bool) retryPolicy {
+	return retryPolicy{errors: OfflineErrors, interval: offlineInterval, maxAttempts: attempts, backoff: offlineBackoff, maxDelay: offlineMaxDelay, exact: exact}
+}
+
+// offlineRetry is busyBoardRetry on a fleet: without jitter, so its least
+// total wait is its only one, and as many attempts as that wait needs to
+// cover OfflineWait. The last attempt is then at least OfflineWait after
+// the first failure: a board back at any time within OfflineWait gets its
+// task.
 func (t FleetTiming) offlineRetry() retryPolicy {
-	r := retryPolicy{errors: OfflineErrors, interval: offlineInterval, maxAttempts: 1, backoff: offlineBackoff, maxDelay: offlineMaxDelay, exact: true}
+	r := busyBoardRetry(1, true)
 	for r.leastWait() < t.OfflineWait {
 		r.maxAttempts++
 	}

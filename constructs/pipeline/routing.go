@@ -51,31 +51,48 @@ func Filter(kind TargetKind, name string) string {
 // part of the board's path: the prefix's and the target's.
 func StripComponents(routePrefix string) int { return strings.Count(routePrefix, "/") + 1 }
 
-// fleet is every target but "any": for a routed key first the target is
-// read from the key and checked, then FanOut. fan holds what the task
-// does (environment, carried fields, state name prefix); fleet fills in
-// the boards.
-func fleet(scope constructs.Construct, props Props, fan FanOutProps) awsstepfunctions.IChainable {
-	what := fan.What
-	fan.Cluster, fan.Task = props.Cluster, props.Task
-	fan.Timing = props.timing()
-	t := props.Target
-	if t.Kind != TargetRouted {
-		fan.Filter = at(Filter(t.Kind, t.Name))
-		if fan.redeliver {
-			base := *fan.Filter
-			fan.Redeliver = func(board *string) *string {
-				return awsstepfunctions.JsonPath_Format(at("attribute:"+contract.AttrBoard+" == {} and ("+base+")"), board)
-			}
-		}
-		fan.Target = at(strings.TrimSuffix(string(t.Kind)+":"+t.Name, ":"))
-		return fanOut(scope, props, fan)
+// stripComponentsEnv tells the task how many leading components of a
+// routed key to drop.
+func stripComponentsEnv(routePrefix string) *awsstepfunctionstasks.TaskEnvironmentVariable {
+	return &awsstepfunctionstasks.TaskEnvironmentVariable{
+		Name: at(contract.EnvStripComponents), Value: at(strconv.Itoa(StripComponents(routePrefix))),
 	}
+}
 
-	fan.Environment = append(fan.Environment, &awsstepfunctionstasks.TaskEnvironmentVariable{
-		Name: at(contract.EnvStripComponents), Value: at(strconv.Itoa(StripComponents(t.RoutePrefix))),
-	})
+// fleet is every target but "any": the target's boards, then FanOut;
+// for a routed key the target is read from the key and checked first
+// (routed). fan holds what the task does (environment, carried fields,
+// state name prefix); fleet fills in the boards.
+func fleet(scope constructs.Construct, props Props, fan FanOutProps) awsstepfunctions.IChainable {
+	fan.Cluster, fan.Task, fan.Timing = props.Cluster, props.Task, props.timing()
+	t := props.Target
+	if t.Kind == TargetRouted {
+		return routed(scope, props, fan)
+	}
+	filter := Filter(t.Kind, t.Name)
+	fan.Filter = at(filter)
+	fan.Target = at(strings.TrimSuffix(string(t.Kind)+":"+t.Name, ":"))
+	if fan.redeliver {
+		fan.Redeliver = oneBoardOf(filter)
+	}
+	return fanOut(scope, props, fan)
+}
+
+// oneBoardOf narrows a cluster query (a format string, with its args) to
+// the board a redelivery names.
+func oneBoardOf(filter string, args ...*string) func(board *string) *string {
+	return func(board *string) *string {
+		return awsstepfunctions.JsonPath_Format(at("attribute:"+contract.AttrBoard+" == {} and ("+filter+")"), append([]*string{board}, args...)...)
+	}
+}
+
+// routed is RoutedKey → ReadRoute → RouteIsAName → the fan-out to the
+// board or group the key names after the routing prefix.
+func routed(scope constructs.Construct, props Props, fan FanOutProps) awsstepfunctions.IChainable {
 	const target = "$.route.target"
+	prefix := props.Target.RoutePrefix
+	notRouted, badName := routeFailures(scope, fan, prefix, target)
+	fan.Environment = append(fan.Environment, stripComponentsEnv(prefix))
 	// The one place the key's text reaches a cluster query: only after
 	// RouteIsAName has proven it a name.
 	marker := "\x00"
@@ -83,30 +100,13 @@ func fleet(scope constructs.Construct, props Props, fan FanOutProps) awsstepfunc
 	fan.Filter = awsstepfunctions.JsonPath_Format(at(filter), str(target), str(target))
 	fan.Target = awsstepfunctions.JsonPath_Format(at("route {} (board or group)"), str(target))
 	if fan.redeliver {
-		fan.Redeliver = func(board *string) *string {
-			return awsstepfunctions.JsonPath_Format(at("attribute:"+contract.AttrBoard+" == {} and ("+filter+")"), board, str(target), str(target))
-		}
+		fan.Redeliver = oneBoardOf(filter, str(target), str(target))
 	}
-
-	bad := func(id, comment, cause string, args ...*string) awsstepfunctions.Fail {
-		return awsstepfunctions.NewFail(scope, fan.name(id), &awsstepfunctions.FailProps{
-			Comment:   at(comment),
-			Error:     at(contract.ErrBadTarget),
-			CausePath: awsstepfunctions.JsonPath_Format(at(cause), args...),
-		})
-	}
-	usage := fmt.Sprintf("keys are %s<board-or-group>/<path>", t.RoutePrefix)
-	notRouted := bad(contract.StateUnroutedKey, "The key names no target: nothing was asked of ECS",
-		"{} names no board or group: "+usage+": not delivered", what)
-	badName := bad(contract.StateBadTarget, "The target is not a valid name: it never reaches a cluster query",
-		"{}: {} is not a valid board or group name ("+contract.NameRule+"): not delivered", what, str(target))
-
-	comps := StripComponents(t.RoutePrefix) - 1
 	readRoute := awsstepfunctions.NewPass(scope, fan.name(contract.StateReadRoute), &awsstepfunctions.PassProps{
 		Comment: at("The key's component after the routing prefix"),
 		Parameters: &map[string]any{
 			"target": awsstepfunctions.JsonPath_ArrayGetItem(
-				awsstepfunctions.JsonPath_StringSplit(str("$.key"), at("/")), jsii.Number(comps)),
+				awsstepfunctions.JsonPath_StringSplit(str("$.key"), at("/")), jsii.Number(StripComponents(prefix)-1)),
 		},
 		ResultPath: at("$.route"),
 	})
@@ -117,13 +117,31 @@ func fleet(scope constructs.Construct, props Props, fan FanOutProps) awsstepfunc
 	// written. An empty target ("to//x") or no path after it ("to/x") is
 	// not a route.
 	return awsstepfunctions.NewChoice(scope, fan.name(contract.StateRouted), &awsstepfunctions.ChoiceProps{
-		Comment: at("Is the key " + t.RoutePrefix + "<board-or-group>/<path>?"),
+		Comment: at("Is the key " + prefix + "<board-or-group>/<path>?"),
 	}).
 		When(awsstepfunctions.Condition_And(
-			awsstepfunctions.Condition_StringMatches(at("$.key"), at(t.RoutePrefix+"*/*")),
-			awsstepfunctions.Condition_Not(awsstepfunctions.Condition_StringMatches(at("$.key"), at(t.RoutePrefix+"/*"))),
+			awsstepfunctions.Condition_StringMatches(at("$.key"), at(prefix+"*/*")),
+			awsstepfunctions.Condition_Not(awsstepfunctions.Condition_StringMatches(at("$.key"), at(prefix+"/*"))),
 		), readRoute.Next(isName), nil).
 		Otherwise(notRouted)
+}
+
+// routeFailures end a routed delivery before any query: a key that names
+// no target, a target that is not a name.
+func routeFailures(scope constructs.Construct, fan FanOutProps, prefix, target string) (notRouted, badName awsstepfunctions.Fail) {
+	bad := func(id, comment, cause string, args ...*string) awsstepfunctions.Fail {
+		return awsstepfunctions.NewFail(scope, fan.name(id), &awsstepfunctions.FailProps{
+			Comment:   at(comment),
+			Error:     at(contract.ErrBadTarget),
+			CausePath: awsstepfunctions.JsonPath_Format(at(cause), args...),
+		})
+	}
+	usage := fmt.Sprintf("keys are %s<board-or-group>/<path>", prefix)
+	notRouted = bad(contract.StateUnroutedKey, "The key names no target: nothing was asked of ECS",
+		"{} names no board or group: "+usage+": not delivered", fan.What)
+	badName = bad(contract.StateBadTarget, "The target is not a valid name: it never reaches a cluster query",
+		"{}: {} is not a valid board or group name ("+contract.NameRule+"): not delivered", fan.What, str(target))
+	return notRouted, badName
 }
 
 // fanOut is FanOut, or for a pageable delivery past one execution's

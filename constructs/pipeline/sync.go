@@ -91,45 +91,15 @@ func NewSync(scope constructs.Construct, id string, props SyncProps) *Sync {
 	return s
 }
 
-// syncDefinition is WhichBoards → (ReadBoardName → BoardIsAName →
-// SyncOneBoard | SyncEveryBoard) → FanOut running the task in sync mode on
-// every board of the query.
+// syncDefinition is WhichBoards → (BoardIsAName → SyncOneBoard |
+// SyncEveryBoard) → FanOut running the task in sync mode on every board
+// of the query.
 //
 // The boards: the target's (deliverTo board, group or all); for "any"
 // and routing by key every named board. Given a board, the target's
 // boards narrowed to it: a board outside the target matches nothing
 // (NoBoards), as it would get nothing from a delivery.
 func syncDefinition(scope constructs.Construct, props SyncProps, timing FleetTiming) awsstepfunctions.IChainable {
-	const board = "$." + SyncInputBoard
-
-	t := props.Target
-	filter, target := Filter(TargetAll, ""), "every board"
-	switch t.Kind {
-	case TargetBoard, TargetGroup:
-		filter, target = Filter(t.Kind, t.Name), string(t.Kind)+":"+t.Name
-	case TargetRouted:
-		target = "every board (routing by key: " + t.RoutePrefix + "<board>/)"
-	}
-	env := []*awsstepfunctionstasks.TaskEnvironmentVariable{
-		{Name: at(contract.EnvMode), Value: at(contract.ModeSync)},
-		{Name: at(contract.EnvBucket), Value: props.Bucket.BucketName()},
-		{Name: at(contract.EnvKeyPattern), Value: at(props.KeyPattern)},
-		{Name: at(contract.EnvMirrorDeletes), Value: at(strconv.FormatBool(props.MirrorDeletes))},
-	}
-	prefix := at(props.KeyPrefix)
-	if t.Kind == TargetRouted {
-		// Each board lists its own route, <routePrefix><board>/, and drops
-		// those components as deliveries do. Keys routed to a group are
-		// not synced: which groups a board is in is not known here.
-		prefix = awsstepfunctions.JsonPath_Format(at(t.RoutePrefix+"{}/"),
-			awsstepfunctions.JsonPath_ArrayGetItem(list("$.names"), jsii.Number(0)))
-		env = append(env, &awsstepfunctionstasks.TaskEnvironmentVariable{
-			Name: at(contract.EnvStripComponents), Value: at(strconv.Itoa(StripComponents(t.RoutePrefix))),
-		})
-	}
-	env = append(env, &awsstepfunctionstasks.TaskEnvironmentVariable{Name: at(contract.EnvKeyPrefix), Value: prefix})
-
-	what := "the sync of s3://" + *props.Bucket.BucketName() + "/" + props.KeyPrefix + " (" + props.KeyPattern + ")"
 	fan := FanOut(scope, FanOutProps{
 		Cluster: props.Cluster,
 		Task:    props.Task,
@@ -138,13 +108,54 @@ func syncDefinition(scope constructs.Construct, props SyncProps, timing FleetTim
 		What:    str("$.query.what"),
 		// The causes read $.query after the fan-out rebuilt the state.
 		Carry:       []string{"query"},
-		Environment: env,
+		Environment: syncEnvironment(props),
 		Timing:      timing,
 		ExitZero:    contract.OutcomeSynced,
 		Ledger:      props.Ledger,
 		record:      ledgerKind{sync: true},
 	})
+	return whichBoards(scope, props, fan)
+}
 
+// syncQuery is the cluster query of the target's boards and the target
+// in words.
+func syncQuery(t Target) (filter, target string) {
+	switch t.Kind {
+	case TargetBoard, TargetGroup:
+		return Filter(t.Kind, t.Name), string(t.Kind) + ":" + t.Name
+	case TargetRouted:
+		return Filter(TargetAll, ""), "every board (routing by key: " + t.RoutePrefix + "<board>/)"
+	}
+	return Filter(TargetAll, ""), "every board"
+}
+
+// syncEnvironment is what the task in sync mode learns: the bucket, the
+// pattern, the prefix it lists and whether it mirrors deletes.
+func syncEnvironment(props SyncProps) []*awsstepfunctionstasks.TaskEnvironmentVariable {
+	env := []*awsstepfunctionstasks.TaskEnvironmentVariable{
+		{Name: at(contract.EnvMode), Value: at(contract.ModeSync)},
+		{Name: at(contract.EnvBucket), Value: props.Bucket.BucketName()},
+		{Name: at(contract.EnvKeyPattern), Value: at(props.KeyPattern)},
+		{Name: at(contract.EnvMirrorDeletes), Value: at(strconv.FormatBool(props.MirrorDeletes))},
+	}
+	prefix := at(props.KeyPrefix)
+	if t := props.Target; t.Kind == TargetRouted {
+		// Each board lists its own route, <routePrefix><board>/, and drops
+		// those components as deliveries do. Keys routed to a group are
+		// not synced: which groups a board is in is not known here.
+		prefix = awsstepfunctions.JsonPath_Format(at(t.RoutePrefix+"{}/"),
+			awsstepfunctions.JsonPath_ArrayGetItem(list("$.names"), jsii.Number(0)))
+		env = append(env, stripComponentsEnv(t.RoutePrefix))
+	}
+	return append(env, &awsstepfunctionstasks.TaskEnvironmentVariable{Name: at(contract.EnvKeyPrefix), Value: prefix})
+}
+
+// whichBoards chooses the query by the input: every board of the target
+// ({}), or the one it names ({"board": "<name>"}) once proven a name.
+func whichBoards(scope constructs.Construct, props SyncProps, fan awsstepfunctions.IChainable) awsstepfunctions.IChainable {
+	const board = "$." + SyncInputBoard
+	filter, target := syncQuery(props.Target)
+	what := "the sync of s3://" + *props.Bucket.BucketName() + "/" + props.KeyPrefix + " (" + props.KeyPattern + ")"
 	all := awsstepfunctions.NewPass(scope, at(contract.StateSyncAll), &awsstepfunctions.PassProps{
 		Comment:    at("Every board of the target"),
 		Parameters: &map[string]any{"filter": filter, "target": target, "what": what},
@@ -161,14 +172,11 @@ func syncDefinition(scope constructs.Construct, props SyncProps, timing FleetTim
 		},
 		ResultPath: at("$.query"),
 	}).Next(fan)
-
 	bad := awsstepfunctions.NewFail(scope, at(contract.StateBadBoard), &awsstepfunctions.FailProps{
 		Comment: at("The input's board is not a name: nothing was asked of ECS"),
 		Error:   at(contract.ErrBadTarget),
 		Cause:   at(`the input's "board" must be a board name (` + contract.NameRule + `), or leave it out to sync every board: nothing was synced`),
 	})
-	isName := nameCheck(scope, at(contract.StateBoardNameOK), board, bad, one)
-
 	return awsstepfunctions.NewChoice(scope, at(contract.StateSyncWhich), &awsstepfunctions.ChoiceProps{
 		Comment: at(`{} syncs every board of the target, {"board": "<name>"} that board`),
 	}).
@@ -176,7 +184,7 @@ func syncDefinition(scope constructs.Construct, props SyncProps, timing FleetTim
 			awsstepfunctions.Condition_IsPresent(at(board)),
 			awsstepfunctions.Condition_IsString(at(board)),
 			awsstepfunctions.Condition_Not(awsstepfunctions.Condition_StringEquals(at(board), at(""))),
-		), isName, nil).
+		), nameCheck(scope, at(contract.StateBoardNameOK), board, bad, one), nil).
 		When(awsstepfunctions.Condition_IsPresent(at(board)), bad, nil).
 		Otherwise(all)
 }
