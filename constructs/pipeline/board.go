@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
@@ -42,14 +43,8 @@ func deliverToOneBoard(scope constructs.Construct, props FanOutProps) awsstepfun
 	spread.Next(again).Next(result)
 	unnamed := awsstepfunctions.NewPass(scope, props.name(contract.StateUnnamedBoard), &awsstepfunctions.PassProps{
 		Comment: at("Not a board: no " + contract.AttrBoard + " attribute; its instance id stands for the name"),
-		Parameters: &map[string]any{
-			"board":    str("$.instance"),
-			"instance": str("$.instance"),
-			"status":   contract.OutcomeFailed,
-			"exitCode": nil,
-			"taskArn":  nil,
-			"cause":    "the container instance has no " + contract.AttrBoard + " attribute: name it (make register prints the put-attributes command)",
-		},
+		Parameters: ptr(outcome(str("$.instance"), str("$.instance"), contract.OutcomeFailed, nil, nil,
+			"the container instance has no "+contract.AttrBoard+" attribute: name it (make register prints the put-attributes command)")),
 	})
 	if props.Ledger.enabled() {
 		record := recordOutcome(scope, props.Prefix, props.Ledger, props.record)
@@ -74,18 +69,9 @@ type boardOutcomes struct {
 }
 
 func (o *boardOutcomes) with(id, comment string, status, exitCode, taskArn, cause any, extra map[string]any) awsstepfunctions.Pass {
-	params := map[string]any{
-		"board":    o.board,
-		"instance": str("$.instance"),
-		"status":   status,
-		"exitCode": exitCode,
-		"taskArn":  taskArn,
-		"cause":    cause,
-	}
-	for k, v := range extra {
-		params[k] = v
-	}
-	p := awsstepfunctions.NewPass(o.scope, jsii.String(o.prefix+id), &awsstepfunctions.PassProps{Comment: jsii.String(comment), Parameters: &params})
+	params := outcome(o.board, str("$.instance"), status, exitCode, taskArn, cause)
+	maps.Copy(params, extra)
+	p := awsstepfunctions.NewPass(o.scope, at(o.prefix+id), &awsstepfunctions.PassProps{Comment: at(comment), Parameters: &params})
 	o.states = append(o.states, p)
 	return p
 }

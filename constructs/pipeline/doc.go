@@ -26,6 +26,7 @@
 //	bounds.go        history-event and payload bounds: the largest fleet of one execution
 //	statemachine.go  what every state machine shares: STANDARD, traced, logged
 //	roles.go         the one role builder: each state machine's least-privilege policy
+//	asl.go           small helpers that keep the definitions readable (str, num, list, and)
 //	sync.go          NewSync: the sync state machine (a fan-out in sync mode) and its schedule
 //
 // State names are the contract's (contract.State*): the demo, the local

@@ -8,11 +8,11 @@ import (
 	"github.com/edge-drop/edge-drop/contract"
 )
 
-// The caught error's classification, shared by the single-board failure
-// path (failurePath, below) and each fleet iteration (board.go). Nothing on it may
-// fail itself (a failure there ends the execution with States.Runtime), so
-// every path is checked before it is read and only a cause shaped like a
-// JSON object ({"...}) is parsed.
+// The caught error's classification, shared by the single board's
+// failure path (failurePath, below) and each fleet iteration (board.go).
+// Nothing on it may fail itself (a failure there ends the execution with
+// States.Runtime), so every path is checked before it is read and only a
+// cause shaped like a JSON object ({"...}) is parsed.
 
 // The parsed stopped task (the cause of States.TaskFailed) lives here.
 const (

@@ -60,11 +60,8 @@ func reported(scope constructs.Construct, ends singleEnds) awsstepfunctions.Choi
 // ECS picked: no state knows its name.
 func anyBoardOutcome(scope constructs.Construct, id, comment string, status, exitCode, taskArn, cause any) awsstepfunctions.Pass {
 	return awsstepfunctions.NewPass(scope, at(id), &awsstepfunctions.PassProps{
-		Comment: at(comment),
-		Parameters: &map[string]any{
-			"board": "", "instance": "", // ECS picked the board
-			"status": status, "exitCode": exitCode, "taskArn": taskArn, "cause": cause,
-		},
+		Comment:    at(comment),
+		Parameters: ptr(outcome("", "", status, exitCode, taskArn, cause)),
 		ResultPath: at("$.outcome"),
 	})
 }

@@ -138,3 +138,12 @@ func isStoppedTask() []awsstepfunctions.Condition {
 func noReport(word string) string {
 	return fmt.Sprintf("%s (exit 0, the task sent no report)", word)
 }
+
+// outcome is one board's contract.Outcome as a state writes it (a sync's
+// counts go beside it).
+func outcome(board, instance, status, exitCode, taskArn, cause any) map[string]any {
+	return map[string]any{
+		"board": board, "instance": instance, "status": status,
+		"exitCode": exitCode, "taskArn": taskArn, "cause": cause,
+	}
+}
