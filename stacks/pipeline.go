@@ -43,30 +43,63 @@ type PipelineStack struct {
 	Ledger   *ledger.Ledger
 }
 
-// NewPipelineStack creates the whole data flow for one bucket.
+// NewPipelineStack creates the whole data flow for one bucket, in its
+// order: the bucket, the boards' cluster and task, the ledger, the
+// pipeline and the sync, the alarms, the outputs.
 func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStackProps) (*PipelineStack, error) {
-	cfg := props.Config
-	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
-	removal := removalPolicy(cfg.RemovalPolicy)
-	retention := logRetention(cfg.LogRetentionDays)
-
-	bucketProps := dropbucket.Props{BucketProps: &dropbucket.BucketProps{BucketName: cfg.BucketName, RemovalPolicy: removal}}
-	if cfg.ExistingBucketName != "" {
-		bucketProps = dropbucket.Props{ExistingBucketObj: awss3.Bucket_FromBucketName(stack, jsii.String("ExistingBucket"), jsii.String(cfg.ExistingBucketName))}
+	b := pipelineBuild{
+		stack:     awscdk.NewStack(scope, jsii.String(id), &props.StackProps),
+		cfg:       props.Config,
+		removal:   removalPolicy(props.Config.RemovalPolicy),
+		retention: logRetention(props.Config.LogRetentionDays),
 	}
-	bucket, err := dropbucket.New(stack, "DropBucket", bucketProps)
-	if err != nil {
+	s := &PipelineStack{Stack: b.stack}
+	var err error
+	if s.Bucket, err = b.dropBucket(); err != nil {
 		return nil, err
 	}
-
 	// The cluster is imported by its configured name whether or not this app
 	// creates it: no Fn::ImportValue export that locks the cluster stack,
 	// no Fn::GetStackOutput (undocumented per region, needs
 	// cloudformation:DescribeStacks, and goes stale when the cluster stack
 	// is replaced). The name is already configuration.
-	cluster := edgecluster.Import(stack, "EdgeCluster", cfg.EffectiveClusterName())
+	cluster := edgecluster.Import(b.stack, "EdgeCluster", b.cfg.EffectiveClusterName())
+	s.Task = b.downloadTask(s.Bucket, props.ImageDirectory)
+	s.Ledger = ledger.New(b.stack, "Ledger", ledger.Props{
+		TableName:     b.cfg.StackPrefix + "-Ledger",
+		HistoryDays:   b.cfg.LedgerHistoryDays,
+		RemovalPolicy: b.removal,
+	})
+	shared := b.flow(s.Bucket, cluster, s.Task, s.Ledger)
+	s.Pipeline = b.pipeline(shared)
+	s.Sync = b.sync(shared, s.Pipeline.DeadLetterQueue)
+	retainFunctionLogs(b.stack, b.retention, b.removal)
+	s.Alarms = b.alarms(s.Pipeline, s.Sync)
+	b.outputs(s)
+	return s, nil
+}
 
-	task := downloadtask.New(stack, "DownloadTask", downloadtask.Props{
+// pipelineBuild is what every step of NewPipelineStack reads.
+type pipelineBuild struct {
+	stack     awscdk.Stack
+	cfg       config.Config
+	removal   awscdk.RemovalPolicy
+	retention awslogs.RetentionDays
+}
+
+// dropBucket is the bucket the app creates, or the existing one it wraps.
+func (b pipelineBuild) dropBucket() (*dropbucket.DropBucket, error) {
+	props := dropbucket.Props{BucketProps: &dropbucket.BucketProps{BucketName: b.cfg.BucketName, RemovalPolicy: b.removal}}
+	if b.cfg.ExistingBucketName != "" {
+		props = dropbucket.Props{ExistingBucketObj: awss3.Bucket_FromBucketName(b.stack, jsii.String("ExistingBucket"), jsii.String(b.cfg.ExistingBucketName))}
+	}
+	return dropbucket.New(b.stack, "DropBucket", props)
+}
+
+// downloadTask is the task definition the boards run.
+func (b pipelineBuild) downloadTask(bucket *dropbucket.DropBucket, imageDirectory string) *downloadtask.DownloadTask {
+	cfg := b.cfg
+	return downloadtask.New(b.stack, "DownloadTask", downloadtask.Props{
 		Bucket: bucket.Bucket,
 		// The prefix every delivered key starts with (keyPattern, routing,
 		// the rule's filters), decoded: IAM names raw keys.
@@ -76,7 +109,7 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 		// (not even on demand) and the role keeps to s3:GetObject.
 		ListKeys:       cfg.Syncs() || cfg.MirrorDeletes,
 		ListPrefix:     cfg.ListPrefix(),
-		Image:          taskImage(cfg, props.ImageDirectory),
+		Image:          taskImage(cfg, imageDirectory),
 		DataDir:        cfg.DataDir,
 		CPU:            cfg.TaskCPU,
 		MemoryMiB:      cfg.TaskMemoryMiB,
@@ -85,69 +118,70 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 		MaxObjectBytes: cfg.MaxObjectBytes(),
 		MaxRate:        cfg.BoardMaxRate,
 		RateSchedule:   cfg.BoardRateSchedule,
-		LogRetention:   retention,
-		RemovalPolicy:  removal,
+		LogRetention:   b.retention,
+		RemovalPolicy:  b.removal,
 	})
+}
 
-	table := ledger.New(stack, "Ledger", ledger.Props{
-		TableName:     cfg.StackPrefix + "-Ledger",
-		HistoryDays:   cfg.LedgerHistoryDays,
-		RemovalPolicy: removal,
-	})
-	records := pipeline.Ledger{
-		// The literal name, not the table's Ref: the state machines'
-		// definitions name it as written.
-		Table:       jsii.String(cfg.StackPrefix + "-Ledger"),
-		TableArn:    table.Table.TableArn(),
-		HistoryDays: table.HistoryDays,
+// flow is what the pipeline and the sync share: the same boards, keys,
+// task and ledger.
+func (b pipelineBuild) flow(bucket *dropbucket.DropBucket, cluster awsecs.ICluster, task *downloadtask.DownloadTask, table *ledger.Ledger) pipeline.Flow {
+	return pipeline.Flow{
+		Bucket:        bucket.Bucket,
+		Cluster:       cluster,
+		Task:          task,
+		Target:        target(b.cfg),
+		KeyPattern:    b.cfg.KeyPattern,
+		MirrorDeletes: b.cfg.MirrorDeletes,
+		Ledger: pipeline.Ledger{
+			// The literal name, not the table's Ref: the state machines'
+			// definitions name it as written.
+			Table:       jsii.String(b.cfg.StackPrefix + "-Ledger"),
+			TableArn:    table.Table.TableArn(),
+			HistoryDays: table.HistoryDays,
+		},
+		TaskTimeout:   b.cfg.TaskTimeout,
+		OfflineWait:   b.cfg.OfflineWait,
+		LogRetention:  b.retention,
+		RemovalPolicy: b.removal,
 	}
+}
 
-	flow := pipeline.New(stack, "Pipeline", pipeline.Props{
-		Bucket:         bucket.Bucket,
-		Cluster:        cluster,
-		Task:           task,
-		KeyPattern:     cfg.KeyPattern,
+// pipeline is the rule and the delivery state machine.
+func (b pipelineBuild) pipeline(flow pipeline.Flow) *pipeline.Pipeline {
+	cfg := b.cfg
+	return pipeline.New(b.stack, "Pipeline", pipeline.Props{
+		Flow:           flow,
 		KeyFilter:      pipeline.KeyFilter{Prefix: cfg.RuleKeyPrefix, Suffix: cfg.RuleKeySuffix, Wildcard: cfg.RuleKeyWildcard},
-		TaskTimeout:    cfg.TaskTimeout,
 		MaxObjectBytes: cfg.MaxObjectBytes(),
-		Target:         target(cfg),
-		OfflineWait:    cfg.OfflineWait,
 		MaxBoards:      cfg.MaxBoards,
-		MirrorDeletes:  cfg.MirrorDeletes,
 		CoalesceWindow: cfg.CoalesceWindow,
-		Ledger:         records,
-
-		LogRetention:  retention,
-		RemovalPolicy: removal,
 	})
+}
 
-	var sync *pipeline.Sync
-	if cfg.Syncs() || cfg.MirrorDeletes {
-		sync = pipeline.NewSync(stack, "Sync", pipeline.SyncProps{
-			Name:            cfg.StackPrefix + "-Sync",
-			Bucket:          bucket.Bucket,
-			Cluster:         cluster,
-			Task:            task,
-			Target:          target(cfg),
-			KeyPrefix:       cfg.ListPrefix(), // routed: each board's route instead
-			KeyPattern:      cfg.KeyPattern,
-			MirrorDeletes:   cfg.MirrorDeletes,
-			TaskTimeout:     cfg.TaskTimeout,
-			OfflineWait:     cfg.OfflineWait,
-			Every:           cfg.SyncEvery,
-			Ledger:          records,
-			DeadLetterQueue: flow.DeadLetterQueue,
-			LogRetention:    retention,
-			RemovalPolicy:   removal,
-		})
+// sync is the sync state machine and its schedule, nil when nothing
+// syncs (syncEvery=off without mirrorDeletes).
+func (b pipelineBuild) sync(flow pipeline.Flow, deadLetters awssqs.IQueue) *pipeline.Sync {
+	if !b.cfg.Syncs() && !b.cfg.MirrorDeletes {
+		return nil
 	}
+	return pipeline.NewSync(b.stack, "Sync", pipeline.SyncProps{
+		Flow:            flow,
+		Name:            b.cfg.StackPrefix + "-Sync",
+		KeyPrefix:       b.cfg.ListPrefix(), // routed: each board's route instead
+		Every:           b.cfg.SyncEvery,
+		DeadLetterQueue: deadLetters,
+	})
+}
 
-	retainFunctionLogs(stack, retention, removal)
+// alarms watch every way a delivery can fail, the ledger's failed
+// writes among them (counted in each state machine's log).
+func (b pipelineBuild) alarms(flow *pipeline.Pipeline, sync *pipeline.Sync) *alarms.Alarms {
 	failures := pipeline.LedgerFailures(flow.Construct, "LedgerWritesFailed", flow.LogGroup)
 	if sync != nil {
 		pipeline.LedgerFailures(sync.Construct, "LedgerWritesFailed", sync.LogGroup)
 	}
-	alarmed := alarms.New(stack, "Alarms", alarms.Props{
+	return alarms.New(b.stack, "Alarms", alarms.Props{
 		StateMachine:         flow.StateMachine,
 		DeadLetterQueue:      flow.DeadLetterQueue,
 		BatchDeadLetterQueue: batchDeadLetters(flow),
@@ -155,25 +189,28 @@ func NewPipelineStack(scope constructs.Construct, id string, props *PipelineStac
 		LedgerFailures: failures.Metric(&awscloudwatch.MetricOptions{
 			Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: awscloudwatch.Stats_SUM(),
 		}),
-		Email:         cfg.AlarmEmail,
-		RemovalPolicy: removal,
+		Email:         b.cfg.AlarmEmail,
+		RemovalPolicy: b.removal,
 	})
+}
 
-	output(stack, "BucketName", bucket.Bucket.BucketName(), "Upload here")
-	output(stack, "StateMachineArn", flow.StateMachine.StateMachineArn(), "Executions show each delivery")
-	output(stack, "DeadLetterQueueUrl", flow.DeadLetterQueue.QueueUrl(), "Events EventBridge could not deliver")
-	if sync != nil {
-		output(stack, "SyncStateMachineArn", sync.StateMachine.StateMachineArn(), "make sync [BOARD=<name>] starts a sync here")
+// outputs are what the operator and the CLI read after a deploy.
+func (b pipelineBuild) outputs(s *PipelineStack) {
+	stack, cfg, bucket := b.stack, b.cfg, s.Bucket.Bucket
+	output(stack, "BucketName", bucket.BucketName(), "Upload here")
+	output(stack, "StateMachineArn", s.Pipeline.StateMachine.StateMachineArn(), "Executions show each delivery")
+	output(stack, "DeadLetterQueueUrl", s.Pipeline.DeadLetterQueue.QueueUrl(), "Events EventBridge could not deliver")
+	if s.Sync != nil {
+		output(stack, "SyncStateMachineArn", s.Sync.StateMachine.StateMachineArn(), "make sync [BOARD=<name>] starts a sync here")
 	}
-	output(stack, contract.OutputLedgerTable, table.Table.TableName(), "The delivery ledger: edge-drop status, boards, missing and the page read it")
+	output(stack, contract.OutputLedgerTable, s.Ledger.Table.TableName(), "The delivery ledger: edge-drop status, boards, missing and the page read it")
 	output(stack, contract.OutputClusterName, jsii.String(cfg.EffectiveClusterName()), "The ECS cluster of the boards")
 	output(stack, contract.OutputDelivery, jsii.String(cfg.Delivery().JSON()), "Which keys are delivered to which boards (the edge-drop CLI reads it)")
-	output(stack, "TaskLogGroup", task.LogGroup.LogGroupName(), "Logs of the task on the board")
-	output(stack, "AlarmTopicArn", alarmed.Topic.TopicArn(), "Failed deliveries are announced here: subscribe (alarmEmail does it for one address)")
+	output(stack, "TaskLogGroup", s.Task.LogGroup.LogGroupName(), "Logs of the task on the board")
+	output(stack, "AlarmTopicArn", s.Alarms.Topic.TopicArn(), "Failed deliveries are announced here: subscribe (alarmEmail does it for one address)")
 	output(stack, "UploadCommand",
-		awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("aws s3 cp ./demo1.txt s3://"), bucket.Bucket.BucketName(), jsii.String("/demo1.txt")}),
+		awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("aws s3 cp ./demo1.txt s3://"), bucket.BucketName(), jsii.String("/demo1.txt")}),
 		"Try it: the file appears in "+cfg.DataDir+" on the board")
-	return &PipelineStack{Stack: stack, Bucket: bucket, Task: task, Pipeline: flow, Sync: sync, Alarms: alarmed, Ledger: table}, nil
 }
 
 // batchDeadLetters is the coalescing queue's dead-letter queue, nil

@@ -16,7 +16,7 @@ func TestCheckCoalesceBoundsABatchByTheYear(t *testing.T) {
 	if err := CheckCoalesce(30*time.Minute, 30*time.Minute, TargetAny, false); err != nil {
 		t.Errorf("defaults, any: %v", err)
 	}
-	p := Props{TaskTimeout: 24 * time.Hour, OfflineWait: 2 * time.Hour, Target: Target{Kind: TargetAll}, CoalesceWindow: time.Second}
+	p := Props{Flow: Flow{TaskTimeout: 24 * time.Hour, OfflineWait: 2 * time.Hour, Target: Target{Kind: TargetAll}}, CoalesceWindow: time.Second}
 	err := CheckCoalesce(24*time.Hour, 2*time.Hour, TargetAll, false)
 	if (p.timeout() > MaxExecutionDuration) != (err != nil) {
 		t.Fatalf("timeout %s, error %v: an error exactly when over the year", p.timeout(), err)

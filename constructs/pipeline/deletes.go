@@ -4,28 +4,14 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
 	"github.com/aws/constructs-go/constructs/v10"
-	"github.com/aws/jsii-runtime-go"
 
 	"github.com/edge-drop/edge-drop/contract"
-)
-
-// The S3 event types the rule matches (detail-type). An Object Deleted
-// event's deletion-type is "Permanently Deleted" (an unversioned object,
-// or a version deleted for good) or "Delete Marker Created" (a versioned
-// object hidden by a delete marker); both mean GetObject of the key no
-// longer answers, so both remove the board's copy. Its detail has no
-// size and no etag.
-const (
-	DetailTypeCreated = "Object Created"
-	DetailTypeDeleted = "Object Deleted"
 )
 
 // withDeletes puts the delete branch before the delivery: the event's
 // detail-type is read first, so that nothing on the delivery path reads
 // the size an Object Deleted event does not have.
 func withDeletes(scope constructs.Construct, props Props, deliver awsstepfunctions.IChainable, skipped awsstepfunctions.IChainable) awsstepfunctions.IChainable {
-	at := jsii.String
-	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
 	extract := awsstepfunctions.NewPass(scope, at(contract.StateExtractDeleted), &awsstepfunctions.PassProps{
 		Comment: at("Keep what the delete needs from the S3 event; the key stays URL-encoded as S3 sent it"),
 		Parameters: &map[string]any{

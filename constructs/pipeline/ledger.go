@@ -87,41 +87,44 @@ func recordOutcome(scope constructs.Construct, prefix string, l Ledger, kind led
 	catch := func(errors, next, output string) map[string]any {
 		return map[string]any{"ErrorEquals": []string{errors}, "Next": prefix + next, "Output": output}
 	}
-	task := func(name, comment, resource, args, output string, catches ...map[string]any) awsstepfunctions.CustomState {
-		s := awsstepfunctions.NewCustomState(scope, jsii.String(prefix+name), &awsstepfunctions.CustomStateProps{
-			StateJson: &map[string]any{
-				"Type": "Task", "QueryLanguage": "JSONata", "Comment": comment,
-				"Resource": resource, "Arguments": args, "Output": output,
-				"Retry": []any{map[string]any{
-					"ErrorEquals": LedgerRetryErrors, "MaxAttempts": 1, "IntervalSeconds": 2, "BackoffRate": 2, "JitterStrategy": "FULL",
-				}},
-				"Catch": catches,
-			},
-		})
-		// CDK renders a CustomState's addCatch without a JSONata Output
-		// (it does not know the state is JSONata), so the catchers are in
-		// StateJson; this one, for an error nothing raises, only shows CDK
-		// the edge to LedgerNotWritten (it renders the states it can reach).
-		s.AddCatch(failed, &awsstepfunctions.CatchProps{Errors: jsii.Strings(graphOnlyError)})
-		return s
-	}
-	// CDK warns of a CustomState with catchers from both sources. An
-	// acknowledgement covers the scope's children only (CDK looks for it
-	// on the ancestors of the warning's construct), so it is made here,
-	// on the scope, for this one warning.
+	// CDK warns of a CustomState with catchers from both sources (see
+	// ledgerWrite). An acknowledgement covers the scope's children only
+	// (CDK looks for it on the ancestors of the warning's construct), so
+	// it is made here, on the scope, for this one warning.
 	awscdk.Annotations_Of(scope).AcknowledgeWarning(jsii.String("@aws-cdk/aws-stepfunctions:multipleCatchSources"),
 		jsii.String("the ledger states' graph-only catcher comes first and matches nothing"))
-	hist := task(historyName, "The history item of this outcome (expires after ledgerHistoryDays); the iteration's output stays the Outcome",
-		ResourcePutItem, history, "{% $states.input.outcome %}",
+	hist := ledgerWrite(scope, prefix+historyName, "The history item of this outcome (expires after ledgerHistoryDays); the iteration's output stays the Outcome",
+		ResourcePutItem, history, "{% $states.input.outcome %}", failed,
 		catch("States.ALL", failedName, failedOut("$states.input.outcome")))
-	cur := task(currentName, "The board's current item, unless a newer outcome is recorded already (the condition)",
-		ResourceUpdateItem, current, withAt,
+	cur := ledgerWrite(scope, prefix+currentName, "The board's current item, unless a newer outcome is recorded already (the condition)",
+		ResourceUpdateItem, current, withAt, failed,
 		// Older than what is recorded: the current item stays, the
 		// history still gets this outcome.
 		catch(ErrConditionalCheckFailed, historyName, withAt),
 		catch("States.ALL", failedName, failedOut("$states.input")))
 	cur.Next(hist)
 	return cur
+}
+
+// ledgerWrite is one JSONata Task state of the ledger: a DynamoDB call
+// (resource) with its JSONata arguments and output, retried once, its
+// catchers in catches. CDK renders a CustomState's addCatch without a
+// JSONata Output (it does not know the state is JSONata), so the catchers
+// are in StateJson; the one AddCatch, for an error nothing raises, only
+// shows CDK the edge to failed (it renders the states it can reach).
+func ledgerWrite(scope constructs.Construct, id, comment, resource, args, output string, failed awsstepfunctions.IChainable, catches ...map[string]any) awsstepfunctions.CustomState {
+	s := awsstepfunctions.NewCustomState(scope, jsii.String(id), &awsstepfunctions.CustomStateProps{
+		StateJson: &map[string]any{
+			"Type": "Task", "QueryLanguage": "JSONata", "Comment": comment,
+			"Resource": resource, "Arguments": args, "Output": output,
+			"Retry": []any{map[string]any{
+				"ErrorEquals": LedgerRetryErrors, "MaxAttempts": 1, "IntervalSeconds": 2, "BackoffRate": 2, "JitterStrategy": "FULL",
+			}},
+			"Catch": catches,
+		},
+	})
+	s.AddCatch(failed, &awsstepfunctions.CatchProps{Errors: jsii.Strings(graphOnlyError)})
+	return s
 }
 
 // LedgerFailures counts the ledger writes that failed after their retry
@@ -148,132 +151,3 @@ const (
 	LedgerMetricNamespace = "edge-drop/"
 	LedgerMetricName      = "LedgerWritesFailed"
 )
-
-// The JSONata programs (JSONata 1.x, without $type: the Go implementation the
-// local run uses panics on $type(null)). Each binds what every item shares, then builds the
-// request. Attribute names go through #placeholders (key, status, at, start
-// and end are DynamoDB reserved words); attrs maps name to value, null
-// 'remove' for "remove it" (UpdateItem) or "leave it out" (PutItem); a name absent
-// from attrs is left as it is.
-const (
-	jsonataCommon = `$o := $states.input;
-  $ev := $states.context.Execution.Input.detail.object;
-  $key := $decodeUrlComponent($replace($string($ev.key), '+', ' '));
-  $seq := $pad($exists($ev.sequencer) ? $string($ev.sequencer) : '', 32, '0');
-  $exec := $states.context.Execution.Id;
-  $execName := $states.context.Execution.Name;
-  $num := function($v) { ($exists($v) and $v != null) ? {'N': $string($v)} : 'remove' };
-  $str := function($v) { ($exists($v) and $v != null and $string($v) != '') ? {'S': $string($v)} : 'remove' };
-  $counts := function($c) { ($exists($c) and $c != null) ? {'M': $merge($map($keys($c), function($k) { {$k: {'N': $string($lookup($c, $k))}} }))} : 'remove' };
-  $setOf := function($attrs) { $filter($keys($attrs), function($k) { $lookup($attrs, $k) != 'remove' }) };
-  $rmOf := function($attrs) { $filter($keys($attrs), function($k) { $lookup($attrs, $k) = 'remove' }) };
-  $names := function($attrs) { $merge($map($keys($attrs), function($k) { {'#' & $k: $k} })) };
-  $values := function($attrs) { $merge($map($setOf($attrs), function($k) { {':' & $k: $lookup($attrs, $k)} })) };
-  $update := function($attrs) {(
-    $rm := $rmOf($attrs);
-    'SET ' & $join($map($setOf($attrs), function($k) { '#' & $k & ' = :' & $k }), ', ') &
-      ($count($rm) > 0 ? ' REMOVE ' & $join($map($rm, function($k) { '#' & $k }), ', ') : '')
-  )};
-  $item := function($attrs) { $merge($map($setOf($attrs), function($k) { {$k: $lookup($attrs, $k)} })) };
-  $expires := function($at, $days) { {'N': $string($floor($toMillis($at) / 1000) + $days * 86400)} };`
-)
-
-// object is the attributes an object's items share.
-func objectAttrs(mode, at string) string {
-	return fmt.Sprintf(`{
-    '%s': {'S': $key}, '%s': {'S': $o.board}, '%s': {'S': $o.status}, '%s': {'S': '%s'},
-    '%s': $str($ev.etag), '%s': $str($lookup($ev, 'version-id')), '%s': {'S': $seq},
-    '%s': $num($o.exitCode), '%s': $str($o.cause), '%s': {'S': %s},
-    '%s': {'S': $exec}, '%s': $str($o.taskArn)
-  }`,
-		contract.LedgerKey, contract.LedgerBoard, contract.LedgerStatus, contract.LedgerMode, mode,
-		contract.LedgerETag, contract.LedgerVersionID, contract.LedgerSequencer,
-		contract.LedgerExitCode, contract.LedgerCause, contract.LedgerAt, at,
-		contract.LedgerExecution, contract.LedgerTaskArn)
-}
-
-func program(body string) string {
-	return "{% (\n  " + jsonataCommon + "\n  " + strings.TrimSpace(body) + "\n) %}"
-}
-
-// objectCurrent: pk obj#KEY, sk board#B, in byBoard (gpk board#B, gsk
-// obj#KEY); written only if no outcome of a later event (sequencer) is.
-func objectCurrent(table, mode string) string {
-	return program(fmt.Sprintf(`$attrs := $merge([%s, {
-    '%s': {'S': '%s'}, '%s': {'S': '%s' & $o.board}, '%s': {'S': '%s' & $key}
-  }]);
-  {
-    'TableName': '%s',
-    'Key': {'%s': {'S': '%s' & $key}, '%s': {'S': '%s' & $o.board}},
-    'UpdateExpression': $update($attrs),
-    'ConditionExpression': 'attribute_not_exists(#%s) OR #%s <= :%s',
-    'ExpressionAttributeNames': $names($attrs),
-    'ExpressionAttributeValues': $values($attrs)
-  }`,
-		objectAttrs(mode, "$states.context.State.EnteredTime"),
-		contract.LedgerKind, contract.KindObject, contract.LedgerGPK, contract.PKBoardPrefix, contract.LedgerGSK, contract.PKObjectPrefix,
-		table, contract.LedgerPK, contract.PKObjectPrefix, contract.LedgerSK, contract.SKBoardPrefix,
-		contract.LedgerSequencer, contract.LedgerSequencer, contract.LedgerSequencer))
-}
-
-// objectHistory: pk obj#KEY, sk hist#AT#B#EXECUTION, in byTime (tpk
-// day#YYYY-MM-DD, tsk AT#B#KEY), expiring.
-func objectHistory(table, mode string, days int) string {
-	return program(fmt.Sprintf(`$at := $states.input.at;
-  $o := $states.input.outcome;
-  $attrs := $merge([%s, {
-    '%s': {'S': '%s' & $key}, '%s': {'S': '%s' & $at & '#' & $o.board & '#' & $execName},
-    '%s': {'S': '%s'}, '%s': {'S': '%s' & $substring($at, 0, 10)}, '%s': {'S': $at & '#' & $o.board & '#' & $key},
-    '%s': $expires($at, %d)
-  }]);
-  {'TableName': '%s', 'Item': $item($attrs)}`,
-		objectAttrs(mode, "$at"),
-		contract.LedgerPK, contract.PKObjectPrefix, contract.LedgerSK, contract.SKHistoryPrefix,
-		contract.LedgerKind, contract.KindHistory, contract.LedgerTPK, contract.PKDayPrefix, contract.LedgerTSK,
-		contract.LedgerExpiresAt, days, table))
-}
-
-// syncAttrs are what a board's sync items share; lastOkStart only when
-// the sync ended synced (absent: the item keeps the one it has).
-func syncAttrs(at string) string {
-	return fmt.Sprintf(`{
-    '%s': {'S': '%s'}, '%s': {'S': $o.board}, '%s': {'S': $o.status}, '%s': $str($o.cause),
-    '%s': {'S': $states.context.Execution.StartTime}, '%s': {'S': %s},
-    '%s': $num($o.exitCode), '%s': {'S': $exec}, '%s': $str($o.taskArn), '%s': $counts($o.sync),
-    '%s': $o.status = '%s' ? {'S': $states.context.Execution.StartTime}
-  }`,
-		contract.LedgerKind, contract.KindSync, contract.LedgerBoard, contract.LedgerStatus, contract.LedgerCause,
-		contract.LedgerStart, contract.LedgerEnd, at,
-		contract.LedgerExitCode, contract.LedgerExecution, contract.LedgerTaskArn, contract.LedgerCounts,
-		contract.LedgerLastOKStart, contract.OutcomeSynced)
-}
-
-// syncCurrent: pk board#B, sk sync; only if no later sync is recorded.
-func syncCurrent(table string) string {
-	return program(fmt.Sprintf(`$attrs := %s;
-  {
-    'TableName': '%s',
-    'Key': {'%s': {'S': '%s' & $o.board}, '%s': {'S': '%s'}},
-    'UpdateExpression': $update($attrs),
-    'ConditionExpression': 'attribute_not_exists(#%s) OR #%s <= :%s',
-    'ExpressionAttributeNames': $names($attrs),
-    'ExpressionAttributeValues': $values($attrs)
-  }`,
-		syncAttrs("$states.context.State.EnteredTime"),
-		table, contract.LedgerPK, contract.PKBoardPrefix, contract.LedgerSK, contract.SKSync,
-		contract.LedgerStart, contract.LedgerStart, contract.LedgerStart))
-}
-
-// syncHistory: pk board#B, sk synchist#START#EXECUTION, expiring.
-func syncHistory(table string, days int) string {
-	return program(fmt.Sprintf(`$at := $states.input.at;
-  $o := $states.input.outcome;
-  $attrs := $merge([%s, {
-    '%s': {'S': '%s' & $o.board}, '%s': {'S': '%s' & $states.context.Execution.StartTime & '#' & $execName},
-    '%s': $expires($at, %d)
-  }]);
-  {'TableName': '%s', 'Item': $item($attrs)}`,
-		syncAttrs("$at"),
-		contract.LedgerPK, contract.PKBoardPrefix, contract.LedgerSK, contract.SKSyncHistPrefix,
-		contract.LedgerExpiresAt, days, table))
-}

@@ -36,86 +36,24 @@ const BoardsPerChild = 100
 // boards' outcomes).
 const NamedBoardsCap = 50
 
-// nextable is a state the fan-out continues from.
-type nextable interface {
-	awsstepfunctions.IChainable
-	Next(awsstepfunctions.IChainable) awsstepfunctions.Chain
-}
+// childMachine is the paged delivery's child state machine, once made
+// (the parent's role may start it).
+type childMachine struct{ machine awsstepfunctions.StateMachine }
 
 // paged reports whether a delivery needs pages: a fleet target whose
 // maxBoards is more than one execution serves.
 func (p Props) paged() bool {
-	t := FleetTiming{TaskTimeout: p.TaskTimeout, OfflineWait: p.OfflineWait}
-	return p.Target.Kind != TargetAny && p.MaxBoards > t.MaxFleet()
-}
-
-// pageOfArns replaces ListBoards in a child: the ARNs of its input
-// ($.arns), BoardsPerPage at a time, kept in $.listed (which every rebuilt
-// state carries) with the index of the next chunk.
-func pageOfArns(scope constructs.Construct, prefix string) (first, next nextable, more awsstepfunctions.Condition) {
-	at := jsii.String
-	num := func(p string) *float64 { return awsstepfunctions.JsonPath_NumberAt(at(p)) }
-	chunks := awsstepfunctions.JsonPath_ArrayPartition(awsstepfunctions.JsonPath_ListAt(at("$.arns")), jsii.Number(BoardsPerPage))
-	first = awsstepfunctions.NewPass(scope, at(prefix+contract.StateFirstBoards), &awsstepfunctions.PassProps{
-		Comment: at(fmt.Sprintf("The page's ARNs in chunks of %d (DescribeContainerInstances' share of the state), the first of them", BoardsPerPage)),
-		Parameters: &map[string]any{
-			"chunks":                chunks,
-			"count":                 awsstepfunctions.JsonPath_ArrayLength(chunks),
-			"next":                  1,
-			"ContainerInstanceArns": awsstepfunctions.JsonPath_ArrayGetItem(chunks, jsii.Number(0)),
-		},
-		ResultPath: at("$.listed"),
-	})
-	next = awsstepfunctions.NewPass(scope, at(prefix+contract.StateNextBoards), &awsstepfunctions.PassProps{
-		Comment: at("The next chunk of the page"),
-		Parameters: &map[string]any{
-			"chunks":                awsstepfunctions.JsonPath_ListAt(at("$.listed.chunks")),
-			"count":                 num("$.listed.count"),
-			"next":                  awsstepfunctions.JsonPath_MathAdd(num("$.listed.next"), jsii.Number(1)),
-			"ContainerInstanceArns": awsstepfunctions.JsonPath_ArrayGetItem(awsstepfunctions.JsonPath_ListAt(at("$.listed.chunks")), num("$.listed.next")),
-		},
-		ResultPath: at("$.listed"),
-	})
-	more = awsstepfunctions.Condition_NumberLessThanJsonPath(at("$.listed.next"), at("$.listed.count"))
-	return first, next, more
-}
-
-// summarizePage ends a child: its page's counts per outcome and the
-// boards that failed or stayed offline, by name (contract.FleetSummary).
-// The outcomes themselves stay in TallyOutcomes' output.
-func summarizePage(scope constructs.Construct, prefix string) awsstepfunctions.IChainable {
-	at := jsii.String
-	counts := map[string]any{}
-	for _, w := range contract.Outcomes {
-		counts[w] = awsstepfunctions.JsonPath_ArrayLength(awsstepfunctions.JsonPath_ListAt(at(fmt.Sprintf("$.fleet.outcomes[?(@.status == '%s')]", w))))
-	}
-	return awsstepfunctions.NewPass(scope, at(prefix+contract.StateSummarizePage), &awsstepfunctions.PassProps{
-		Comment: at("The page in numbers for the parent; every board's outcome is in TallyOutcomes' output"),
-		Parameters: &map[string]any{
-			contract.SummaryBoards:      awsstepfunctions.JsonPath_NumberAt(at("$.tally.boards")),
-			contract.SummaryCounts:      counts,
-			contract.SummaryOffline:     awsstepfunctions.JsonPath_ListAt(at("$.tally.offline")),
-			contract.SummaryFailed:      awsstepfunctions.JsonPath_ListAt(at("$.tally.failed")),
-			contract.SummaryPagesFailed: 0,
-		},
-		ResultPath: at("$.summary"),
-	}).Next(awsstepfunctions.NewSucceed(scope, at(prefix+contract.StatePageDelivered), &awsstepfunctions.SucceedProps{
-		Comment:    at("The output is the page's summary"),
-		OutputPath: at("$.summary"),
-	}))
+	return p.Target.Kind != TargetAny && p.MaxBoards > p.timing().MaxFleet()
 }
 
 // pagedFanOut is the parent of a paged delivery, and makes its child
 // state machine (with its own role and log group) under scope/Page.
 func pagedFanOut(scope constructs.Construct, props Props, fan FanOutProps) awsstepfunctions.IChainable {
-	at := jsii.String
-	name := func(state string) *string { return at(fan.Prefix + state) }
-
 	child := newPageMachine(scope, props, fan)
 	if props.child != nil {
 		props.child.machine = child
 	}
-	choose := awsstepfunctions.NewPass(scope, name(contract.StateChooseBoards), &awsstepfunctions.PassProps{
+	choose := awsstepfunctions.NewPass(scope, fan.name(contract.StateChooseBoards), &awsstepfunctions.PassProps{
 		Comment: at(fmt.Sprintf("The cluster query that selects the boards; one child execution per page of %d, their summaries add up", BoardsPerChild)),
 		Parameters: &map[string]any{
 			"filter":  fan.Filter,
@@ -124,22 +62,19 @@ func pagedFanOut(scope constructs.Construct, props Props, fan FanOutProps) awsst
 		},
 		ResultPath: at("$.fleet"),
 	})
-	first, next := listBoardPage(scope, props, fan, false), listBoardPage(scope, props, fan, true)
+	first, next := listBoards(scope, fan, childPages)
 	deliver := deliverToPage(scope, fan, child)
 	addPage, pageFailed, flatten := pageSummaryStates(scope, fan)
 	deliver.AddCatch(pageFailed, &awsstepfunctions.CatchProps{Errors: jsii.Strings("States.ALL"), ResultPath: at("$.pageError")})
 
-	morePages := awsstepfunctions.NewChoice(scope, name(contract.StateMorePages), &awsstepfunctions.ChoiceProps{
+	morePages := awsstepfunctions.NewChoice(scope, fan.name(contract.StateMorePages), &awsstepfunctions.ChoiceProps{
 		Comment: at("Another page of boards, or the verdict"),
 	}).
-		When(awsstepfunctions.Condition_And(
-			awsstepfunctions.Condition_IsPresent(at("$.listed.NextToken")),
-			awsstepfunctions.Condition_IsString(at("$.listed.NextToken")),
-		), next, nil).
+		When(hasNextToken(), next, nil).
 		Otherwise(pagedVerdict(scope, fan))
 	deliver.Next(addPage).Next(flatten).Next(morePages)
 	pageFailed.Next(flatten)
-	anyInPage := awsstepfunctions.NewChoice(scope, name(contract.StateAnyBoardsInPage), &awsstepfunctions.ChoiceProps{
+	anyInPage := awsstepfunctions.NewChoice(scope, fan.name(contract.StateAnyBoardsInPage), &awsstepfunctions.ChoiceProps{
 		Comment: at("An empty page (no match) starts no child"),
 	}).
 		When(awsstepfunctions.Condition_IsPresent(at("$.listed.ContainerInstanceArns[0]")), deliver, nil).
@@ -154,44 +89,11 @@ func pagedFanOut(scope constructs.Construct, props Props, fan FanOutProps) awsst
 	return redeliverChoice(scope, fan, map[string]any{"summary": emptySummary()}, first, choose.Next(first))
 }
 
-// listBoardPage lists one page of BoardsPerChild boards: the first page,
-// or (more) the next one.
-func listBoardPage(scope constructs.Construct, props Props, fan FanOutProps, more bool) awsstepfunctionstasks.CallAwsService {
-	at := jsii.String
-	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
-	id := contract.StateListBoardPage
-	params := map[string]any{
-		"Cluster":    props.Cluster.ClusterArn(),
-		"Filter":     str("$.fleet.filter"),
-		"Status":     "ACTIVE",
-		"MaxResults": BoardsPerChild,
-	}
-	comment := fmt.Sprintf("The first %d container instances that match the query", BoardsPerChild)
-	if more {
-		id = contract.StateListNextBoardPage
-		params["NextToken"] = str("$.listed.NextToken")
-		comment = "The next page"
-	}
-	l := awsstepfunctionstasks.NewCallAwsService(scope, at(fan.Prefix+id), &awsstepfunctionstasks.CallAwsServiceProps{
-		Comment:      at(comment),
-		Service:      at("ecs"),
-		Action:       at("listContainerInstances"),
-		IamAction:    at("ecs:ListContainerInstances"),
-		IamResources: &[]*string{props.Cluster.ClusterArn()},
-		Parameters:   &params,
-		ResultPath:   at("$.listed"),
-	})
-	l.AddRetry(sdkRetry.props())
-	return l
-}
-
 // deliverToPage runs the child on the listed page and keeps its summary.
 func deliverToPage(scope constructs.Construct, fan FanOutProps, child awsstepfunctions.StateMachine) awsstepfunctionstasks.StepFunctionsStartExecution {
-	at := jsii.String
-	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
 	input := map[string]any{
-		"fleet": map[string]any{"filter": str("$.fleet.filter"), "target": str("$.fleet.target")},
-		"arns":  awsstepfunctions.JsonPath_ListAt(at("$.listed.ContainerInstanceArns")),
+		"fleet": fleetQuery(nil),
+		"arns":  list("$.listed.ContainerInstanceArns"),
 	}
 	if fan.Ledger.enabled() {
 		// The ledger's writes in the child read the S3 event's object
@@ -201,7 +103,7 @@ func deliverToPage(scope constructs.Construct, fan FanOutProps, child awsstepfun
 	for _, f := range fan.Carry {
 		input[f] = str("$." + f)
 	}
-	deliver := awsstepfunctionstasks.NewStepFunctionsStartExecution(scope, at(fan.Prefix+contract.StateDeliverToPage), &awsstepfunctionstasks.StepFunctionsStartExecutionProps{
+	deliver := awsstepfunctionstasks.NewStepFunctionsStartExecution(scope, fan.name(contract.StateDeliverToPage), &awsstepfunctionstasks.StepFunctionsStartExecutionProps{
 		Comment:             at("One child execution delivers to this page's boards and returns its summary (.sync:2: the output as JSON)"),
 		StateMachine:        child,
 		IntegrationPattern:  awsstepfunctions.IntegrationPattern_RUN_JOB,
@@ -220,152 +122,6 @@ func deliverToPage(scope constructs.Construct, fan FanOutProps, child awsstepfun
 	return deliver
 }
 
-// pageSummaryStates add a page's summary to the fleet's: AddPage after a
-// child's summary, PageNotDelivered when the child failed (its boards
-// count as failed), then FlattenBoardNames after either.
-func pageSummaryStates(scope constructs.Construct, fan FanOutProps) (addPage, pageFailed, flatten awsstepfunctions.Pass) {
-	at := jsii.String
-	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
-	num := func(p string) *float64 { return awsstepfunctions.JsonPath_NumberAt(at(p)) }
-	list := func(p string) *[]*string { return awsstepfunctions.JsonPath_ListAt(at(p)) }
-	name := func(state string) *string { return at(fan.Prefix + state) }
-
-	// The state is rebuilt so that nothing is carried twice; the names
-	// are paired now and flattened next (no concatenation intrinsic),
-	// each side cut to NamedBoardsCap so the lists stay bounded.
-	rebuilt := func(summary map[string]any) *map[string]any {
-		state := map[string]any{
-			"listed": awsstepfunctions.JsonPath_ObjectAt(at("$.listed")),
-			"fleet":  map[string]any{"filter": str("$.fleet.filter"), "target": str("$.fleet.target"), "summary": summary},
-		}
-		for _, f := range fan.Carry {
-			state[f] = str("$." + f)
-		}
-		return &state
-	}
-	capped := fmt.Sprintf("[0:%d]", NamedBoardsCap)
-	sum := func(field string, add *float64) *string {
-		return awsstepfunctions.JsonPath_MathAdd(num("$.fleet.summary."+field), add)
-	}
-	added := map[string]any{}
-	for _, w := range contract.Outcomes {
-		added[w] = sum(contract.SummaryCounts+"."+w, num("$.page.summary."+contract.SummaryCounts+"."+w))
-	}
-	pair := func(field string) *string {
-		return awsstepfunctions.JsonPath_Array(str("$.fleet.summary."+field+capped), str("$.page.summary."+field+capped))
-	}
-	addPage = awsstepfunctions.NewPass(scope, name(contract.StateAddPage), &awsstepfunctions.PassProps{
-		Comment: at("Add the page's summary to the fleet's"),
-		Parameters: rebuilt(map[string]any{
-			contract.SummaryBoards:      sum(contract.SummaryBoards, num("$.page.summary."+contract.SummaryBoards)),
-			contract.SummaryCounts:      added,
-			contract.SummaryOffline:     pair(contract.SummaryOffline),
-			contract.SummaryFailed:      pair(contract.SummaryFailed),
-			contract.SummaryPagesFailed: num("$.fleet.summary." + contract.SummaryPagesFailed),
-		}),
-	})
-	// A child that failed (it catches every board's failure, so this is
-	// Step Functions refusing or ending it): its boards count as failed.
-	pageSize := awscdk.Token_AsNumber(awsstepfunctions.JsonPath_ArrayLength(list("$.listed.ContainerInstanceArns")))
-	asFailed := map[string]any{}
-	for _, w := range contract.Outcomes {
-		asFailed[w] = num("$.fleet.summary." + contract.SummaryCounts + "." + w)
-	}
-	asFailed[contract.OutcomeFailed] = sum(contract.SummaryCounts+"."+contract.OutcomeFailed, pageSize)
-	keep := func(field string) *string {
-		return awsstepfunctions.JsonPath_Array(str("$.fleet.summary."+field+capped), awsstepfunctions.JsonPath_Array())
-	}
-	pageFailed = awsstepfunctions.NewPass(scope, name(contract.StatePageNotDelivered), &awsstepfunctions.PassProps{
-		Comment: at("The child execution failed: every board of its page counts as failed (its error is in DeliverToPage's events)"),
-		Parameters: rebuilt(map[string]any{
-			contract.SummaryBoards:      sum(contract.SummaryBoards, pageSize),
-			contract.SummaryCounts:      asFailed,
-			contract.SummaryOffline:     keep(contract.SummaryOffline),
-			contract.SummaryFailed:      keep(contract.SummaryFailed),
-			contract.SummaryPagesFailed: sum(contract.SummaryPagesFailed, jsii.Number(1)),
-		}),
-	})
-	counts := map[string]any{}
-	for _, w := range contract.Outcomes {
-		counts[w] = num("$.fleet.summary." + contract.SummaryCounts + "." + w)
-	}
-	flatten = awsstepfunctions.NewPass(scope, name(contract.StateFlattenNames), &awsstepfunctions.PassProps{
-		Comment: at("[[so far...], [this page...]] → [so far..., this page...]"),
-		Parameters: rebuilt(map[string]any{
-			contract.SummaryBoards:      num("$.fleet.summary." + contract.SummaryBoards),
-			contract.SummaryCounts:      counts,
-			contract.SummaryOffline:     list("$.fleet.summary." + contract.SummaryOffline + "[*][*]"),
-			contract.SummaryFailed:      list("$.fleet.summary." + contract.SummaryFailed + "[*][*]"),
-			contract.SummaryPagesFailed: num("$.fleet.summary." + contract.SummaryPagesFailed),
-		}),
-	})
-
-	return addPage, pageFailed, flatten
-}
-
-// pagedVerdict ends a paged delivery: the fleet in numbers, then NoBoards,
-// SomeBoardsFailed or the summary as the output.
-func pagedVerdict(scope constructs.Construct, fan FanOutProps) awsstepfunctions.IChainable {
-	at := jsii.String
-	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
-	num := func(p string) *float64 { return awsstepfunctions.JsonPath_NumberAt(at(p)) }
-	list := func(p string) *[]*string { return awsstepfunctions.JsonPath_ListAt(at(p)) }
-	name := func(state string) *string { return at(fan.Prefix + state) }
-	capped := fmt.Sprintf("[0:%d]", NamedBoardsCap)
-	counts := map[string]any{}
-	for _, w := range contract.Outcomes {
-		counts[w] = num("$.fleet.summary." + contract.SummaryCounts + "." + w)
-	}
-	tally := awsstepfunctions.NewPass(scope, name(contract.StateTallyPages), &awsstepfunctions.PassProps{
-		Comment: at(fmt.Sprintf("The fleet in numbers; at most %d offline and %d failed boards by name", NamedBoardsCap, NamedBoardsCap)),
-		Parameters: &map[string]any{
-			contract.SummaryBoards:      num("$.fleet.summary." + contract.SummaryBoards),
-			contract.SummaryCounts:      counts,
-			contract.SummaryOffline:     list("$.fleet.summary." + contract.SummaryOffline + capped),
-			contract.SummaryFailed:      list("$.fleet.summary." + contract.SummaryFailed + capped),
-			contract.SummaryPagesFailed: num("$.fleet.summary." + contract.SummaryPagesFailed),
-			contract.SummaryUndelivered: awsstepfunctions.JsonPath_MathAdd(
-				num("$.fleet.summary."+contract.SummaryCounts+"."+contract.OutcomeFailed),
-				num("$.fleet.summary."+contract.SummaryCounts+"."+contract.OutcomeOffline)),
-		},
-		ResultPath: at("$.fleet.summary"),
-	})
-	someFailed := awsstepfunctions.NewFail(scope, name(contract.StateSomeBoardsFail), &awsstepfunctions.FailProps{
-		Comment: at("At least one board did not get the file; the cause counts them and names the first ones, the children's histories hold their outcomes"),
-		Error:   at(contract.ErrSomeBoardsFailed),
-		CausePath: awsstepfunctions.JsonPath_Format(at(fmt.Sprintf("{} was not delivered to {} of the {} boards of {}: offline {}, failed {} (at most %d names each; {} pages failed; outcomes: the DeliverToPage child executions)", NamedBoardsCap)),
-			fan.What,
-			str("$.fleet.summary."+contract.SummaryUndelivered),
-			str("$.fleet.summary."+contract.SummaryBoards),
-			str("$.fleet.target"),
-			awsstepfunctions.JsonPath_JsonToString(list("$.fleet.summary."+contract.SummaryOffline)),
-			awsstepfunctions.JsonPath_JsonToString(list("$.fleet.summary."+contract.SummaryFailed)),
-			str("$.fleet.summary."+contract.SummaryPagesFailed)),
-	})
-	delivered := awsstepfunctions.NewSucceed(scope, name(contract.StateFleetDelivered), &awsstepfunctions.SucceedProps{
-		Comment:    at("Every matching board got the file; the output is the fleet's summary"),
-		OutputPath: at("$.fleet.summary"),
-	})
-	return tally.Next(awsstepfunctions.NewChoice(scope, name(contract.StateVerdict), &awsstepfunctions.ChoiceProps{
-		Comment: at("No board at all, some not delivered, or every one"),
-	}).
-		When(awsstepfunctions.Condition_NumberEquals(at("$.fleet.summary."+contract.SummaryBoards), jsii.Number(0)), noBoards(scope, fan), nil).
-		When(awsstepfunctions.Condition_NumberGreaterThan(at("$.fleet.summary."+contract.SummaryUndelivered), jsii.Number(0)), someFailed, nil).
-		Otherwise(delivered))
-}
-
-// emptySummary is a paged delivery's summary before its first page.
-func emptySummary() map[string]any {
-	zero := map[string]any{}
-	for _, w := range contract.Outcomes {
-		zero[w] = 0
-	}
-	return map[string]any{
-		contract.SummaryBoards: 0, contract.SummaryCounts: zero,
-		contract.SummaryOffline: []any{}, contract.SummaryFailed: []any{}, contract.SummaryPagesFailed: 0,
-	}
-}
-
 // newPageMachine is the child state machine of a paged delivery: FanOut
 // over the ARNs of its input, ending in the page's summary. Its role is
 // the fleet role (RunTask pinned to the cluster, describe its boards).
@@ -373,14 +129,42 @@ func newPageMachine(scope constructs.Construct, props Props, fan FanOutProps) aw
 	c := constructs.NewConstruct(scope, jsii.String(PageMachineID))
 	fan.page = true
 	fan.Redeliver = nil // the parent narrowed the query; the child gets ARNs
-	fan.Filter = awsstepfunctions.JsonPath_StringAt(jsii.String("$.fleet.filter"))
-	fan.Target = awsstepfunctions.JsonPath_StringAt(jsii.String("$.fleet.target"))
-	timing := FleetTiming{TaskTimeout: props.TaskTimeout, OfflineWait: props.OfflineWait}
+	fan.Filter = str("$.fleet.filter")
+	fan.Target = str("$.fleet.target")
 	return newStateMachine(c, stateMachineProps{
 		Comment:  fmt.Sprintf("edge-drop: deliver an uploaded S3 object to one page of at most %d boards (a child of the delivery state machine)", BoardsPerChild),
 		Body:     FanOut(c, fan),
-		Timeout:  timing.PageTimeout(),
-		Role:     stateMachineRole(c, props, true),
+		Timeout:  props.timing().PageTimeout(),
+		Role:     newRole(c, props.runsTasks(true)),
 		LogGroup: executionLogGroup(c, "page-", props.LogRetention, props.RemovalPolicy),
 	})
+}
+
+// pageOfArns replaces ListBoards in a child: the ARNs of its input
+// ($.arns), BoardsPerPage at a time, kept in $.listed (which every rebuilt
+// state carries) with the index of the next chunk.
+func pageOfArns(scope constructs.Construct, prefix string) (first, next nextable, more awsstepfunctions.Condition) {
+	chunks := awsstepfunctions.JsonPath_ArrayPartition(list("$.arns"), jsii.Number(BoardsPerPage))
+	first = awsstepfunctions.NewPass(scope, at(prefix+contract.StateFirstBoards), &awsstepfunctions.PassProps{
+		Comment: at(fmt.Sprintf("The page's ARNs in chunks of %d (DescribeContainerInstances' share of the state), the first of them", BoardsPerPage)),
+		Parameters: &map[string]any{
+			"chunks":                chunks,
+			"count":                 awsstepfunctions.JsonPath_ArrayLength(chunks),
+			"next":                  1,
+			"ContainerInstanceArns": awsstepfunctions.JsonPath_ArrayGetItem(chunks, jsii.Number(0)),
+		},
+		ResultPath: at("$.listed"),
+	})
+	next = awsstepfunctions.NewPass(scope, at(prefix+contract.StateNextBoards), &awsstepfunctions.PassProps{
+		Comment: at("The next chunk of the page"),
+		Parameters: &map[string]any{
+			"chunks":                list("$.listed.chunks"),
+			"count":                 num("$.listed.count"),
+			"next":                  awsstepfunctions.JsonPath_MathAdd(num("$.listed.next"), jsii.Number(1)),
+			"ContainerInstanceArns": awsstepfunctions.JsonPath_ArrayGetItem(list("$.listed.chunks"), num("$.listed.next")),
+		},
+		ResultPath: at("$.listed"),
+	})
+	more = awsstepfunctions.Condition_NumberLessThanJsonPath(at("$.listed.next"), at("$.listed.count"))
+	return first, next, more
 }

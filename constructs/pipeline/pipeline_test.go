@@ -36,14 +36,16 @@ func build(t *testing.T, filter pipeline.KeyFilter) (awscdk.Stack, *pipeline.Pip
 		LogRetention: awslogs.RetentionDays_ONE_MONTH, RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
 	p := pipeline.New(stack, "Pipeline", pipeline.Props{
-		Bucket:        bucket,
-		Cluster:       edgecluster.Import(stack, "Cluster", "boards"),
-		Task:          task,
-		KeyPattern:    "demo*.txt",
-		KeyFilter:     filter,
-		TaskTimeout:   30 * time.Minute,
-		LogRetention:  awslogs.RetentionDays_ONE_MONTH,
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		Flow: pipeline.Flow{
+			Bucket:        bucket,
+			Cluster:       edgecluster.Import(stack, "Cluster", "boards"),
+			Task:          task,
+			KeyPattern:    "demo*.txt",
+			TaskTimeout:   30 * time.Minute,
+			LogRetention:  awslogs.RetentionDays_ONE_MONTH,
+			RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		},
+		KeyFilter: filter,
 	})
 	return stack, p
 }

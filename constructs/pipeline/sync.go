@@ -6,19 +6,16 @@ import (
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/edge-drop/edge-drop/constructs/downloadtask"
 	"github.com/edge-drop/edge-drop/constructs/trust"
 	"github.com/edge-drop/edge-drop/contract"
 )
@@ -27,32 +24,21 @@ import (
 // {} syncs every board of the target, {"board": "shop-1"} that board.
 const SyncInputBoard = "board"
 
-// SyncProps configures the sync state machine.
+// SyncProps configures the sync state machine: the pipeline's Flow (a
+// sync reaches the boards a delivery does and keeps what a delivery
+// would), and what only syncs have.
 type SyncProps struct {
+	Flow
 	// Name is the state machine's name (<stackPrefix>-Sync).
-	Name    string
-	Bucket  awss3.IBucket
-	Cluster awsecs.ICluster
-	Task    *downloadtask.DownloadTask
-	// Target is the pipeline's: a sync reaches the boards a delivery does.
-	Target Target
+	Name string
 	// KeyPrefix is the listing's prefix (config.ListPrefix: the task role
-	// may list under it only), KeyPattern the pipeline's Choice pattern: a
-	// sync keeps what a delivery would. Routing by key ignores KeyPrefix:
-	// each board lists its route.
-	KeyPrefix, KeyPattern string
-	MirrorDeletes         bool
-	// Ledger records each board's sync (the zero value: nothing).
-	Ledger      Ledger
-	TaskTimeout time.Duration
-	OfflineWait time.Duration
+	// may list under it only). Routing by key ignores it: each board lists
+	// its route.
+	KeyPrefix string
 	// Every is the schedule (0: none, syncs start on demand only).
 	Every time.Duration
 	// DeadLetterQueue takes scheduled starts EventBridge could not make.
 	DeadLetterQueue awssqs.IQueue
-
-	LogRetention  awslogs.RetentionDays
-	RemovalPolicy awscdk.RemovalPolicy
 }
 
 // Sync exposes what it made; Schedule and TargetRole are nil without a
@@ -70,17 +56,15 @@ type Sync struct {
 func NewSync(scope constructs.Construct, id string, props SyncProps) *Sync {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	s := &Sync{Construct: c}
-	if props.Target.Kind == "" {
-		props.Target.Kind = TargetAny
-	}
-	timing := FleetTiming{TaskTimeout: props.TaskTimeout, OfflineWait: props.OfflineWait}
+	props.Flow = props.Flow.withDefaults()
+	timing := props.timing()
 	s.LogGroup = executionLogGroup(c, "sync-", props.LogRetention, props.RemovalPolicy)
 	s.StateMachine = newStateMachine(c, stateMachineProps{
 		Name:     props.Name,
 		Comment:  "edge-drop: reconcile the boards' data dirs with the bucket (input {} or {\"board\": \"<name>\"})",
 		Body:     syncDefinition(c, props, timing),
 		Timeout:  timing.ExecutionTimeout(),
-		Role:     stateMachineRole(c, Props{Cluster: props.Cluster, Task: props.Task, Ledger: props.Ledger}, true),
+		Role:     newRole(c, props.runsTasks(true)),
 		LogGroup: s.LogGroup,
 	})
 	if props.Every == 0 {
@@ -107,47 +91,15 @@ func NewSync(scope constructs.Construct, id string, props SyncProps) *Sync {
 	return s
 }
 
-// syncDefinition is WhichBoards → (ReadBoardName → BoardIsAName →
-// SyncOneBoard | SyncEveryBoard) → FanOut running the task in sync mode on
-// every board of the query.
+// syncDefinition is WhichBoards → (BoardIsAName → SyncOneBoard |
+// SyncEveryBoard) → FanOut running the task in sync mode on every board
+// of the query.
 //
 // The boards: the target's (deliverTo board, group or all); for "any"
 // and routing by key every named board. Given a board, the target's
 // boards narrowed to it: a board outside the target matches nothing
 // (NoBoards), as it would get nothing from a delivery.
 func syncDefinition(scope constructs.Construct, props SyncProps, timing FleetTiming) awsstepfunctions.IChainable {
-	at := jsii.String
-	str := func(p string) *string { return awsstepfunctions.JsonPath_StringAt(at(p)) }
-	const board = "$." + SyncInputBoard
-
-	t := props.Target
-	filter, target := Filter(TargetAll, ""), "every board"
-	switch t.Kind {
-	case TargetBoard, TargetGroup:
-		filter, target = Filter(t.Kind, t.Name), string(t.Kind)+":"+t.Name
-	case TargetRouted:
-		target = "every board (routing by key: " + t.RoutePrefix + "<board>/)"
-	}
-	env := []*awsstepfunctionstasks.TaskEnvironmentVariable{
-		{Name: at(contract.EnvMode), Value: at(contract.ModeSync)},
-		{Name: at(contract.EnvBucket), Value: props.Bucket.BucketName()},
-		{Name: at(contract.EnvKeyPattern), Value: at(props.KeyPattern)},
-		{Name: at(contract.EnvMirrorDeletes), Value: at(strconv.FormatBool(props.MirrorDeletes))},
-	}
-	prefix := at(props.KeyPrefix)
-	if t.Kind == TargetRouted {
-		// Each board lists its own route, <routePrefix><board>/, and drops
-		// those components as deliveries do. Keys routed to a group are
-		// not synced: which groups a board is in is not known here.
-		prefix = awsstepfunctions.JsonPath_Format(at(t.RoutePrefix+"{}/"),
-			awsstepfunctions.JsonPath_ArrayGetItem(awsstepfunctions.JsonPath_ListAt(at("$.names")), jsii.Number(0)))
-		env = append(env, &awsstepfunctionstasks.TaskEnvironmentVariable{
-			Name: at(contract.EnvStripComponents), Value: at(strconv.Itoa(StripComponents(t.RoutePrefix))),
-		})
-	}
-	env = append(env, &awsstepfunctionstasks.TaskEnvironmentVariable{Name: at(contract.EnvKeyPrefix), Value: prefix})
-
-	what := "the sync of s3://" + *props.Bucket.BucketName() + "/" + props.KeyPrefix + " (" + props.KeyPattern + ")"
 	fan := FanOut(scope, FanOutProps{
 		Cluster: props.Cluster,
 		Task:    props.Task,
@@ -156,13 +108,54 @@ func syncDefinition(scope constructs.Construct, props SyncProps, timing FleetTim
 		What:    str("$.query.what"),
 		// The causes read $.query after the fan-out rebuilt the state.
 		Carry:       []string{"query"},
-		Environment: env,
+		Environment: syncEnvironment(props),
 		Timing:      timing,
 		ExitZero:    contract.OutcomeSynced,
 		Ledger:      props.Ledger,
 		record:      ledgerKind{sync: true},
 	})
+	return whichBoards(scope, props, fan)
+}
 
+// syncQuery is the cluster query of the target's boards and the target
+// in words.
+func syncQuery(t Target) (filter, target string) {
+	switch t.Kind {
+	case TargetBoard, TargetGroup:
+		return Filter(t.Kind, t.Name), string(t.Kind) + ":" + t.Name
+	case TargetRouted:
+		return Filter(TargetAll, ""), "every board (routing by key: " + t.RoutePrefix + "<board>/)"
+	}
+	return Filter(TargetAll, ""), "every board"
+}
+
+// syncEnvironment is what the task in sync mode learns: the bucket, the
+// pattern, the prefix it lists and whether it mirrors deletes.
+func syncEnvironment(props SyncProps) []*awsstepfunctionstasks.TaskEnvironmentVariable {
+	env := []*awsstepfunctionstasks.TaskEnvironmentVariable{
+		{Name: at(contract.EnvMode), Value: at(contract.ModeSync)},
+		{Name: at(contract.EnvBucket), Value: props.Bucket.BucketName()},
+		{Name: at(contract.EnvKeyPattern), Value: at(props.KeyPattern)},
+		{Name: at(contract.EnvMirrorDeletes), Value: at(strconv.FormatBool(props.MirrorDeletes))},
+	}
+	prefix := at(props.KeyPrefix)
+	if t := props.Target; t.Kind == TargetRouted {
+		// Each board lists its own route, <routePrefix><board>/, and drops
+		// those components as deliveries do. Keys routed to a group are
+		// not synced: which groups a board is in is not known here.
+		prefix = awsstepfunctions.JsonPath_Format(at(t.RoutePrefix+"{}/"),
+			awsstepfunctions.JsonPath_ArrayGetItem(list("$.names"), jsii.Number(0)))
+		env = append(env, stripComponentsEnv(t.RoutePrefix))
+	}
+	return append(env, &awsstepfunctionstasks.TaskEnvironmentVariable{Name: at(contract.EnvKeyPrefix), Value: prefix})
+}
+
+// whichBoards chooses the query by the input: every board of the target
+// ({}), or the one it names ({"board": "<name>"}) once proven a name.
+func whichBoards(scope constructs.Construct, props SyncProps, fan awsstepfunctions.IChainable) awsstepfunctions.IChainable {
+	const board = "$." + SyncInputBoard
+	filter, target := syncQuery(props.Target)
+	what := "the sync of s3://" + *props.Bucket.BucketName() + "/" + props.KeyPrefix + " (" + props.KeyPattern + ")"
 	all := awsstepfunctions.NewPass(scope, at(contract.StateSyncAll), &awsstepfunctions.PassProps{
 		Comment:    at("Every board of the target"),
 		Parameters: &map[string]any{"filter": filter, "target": target, "what": what},
@@ -179,14 +172,11 @@ func syncDefinition(scope constructs.Construct, props SyncProps, timing FleetTim
 		},
 		ResultPath: at("$.query"),
 	}).Next(fan)
-
 	bad := awsstepfunctions.NewFail(scope, at(contract.StateBadBoard), &awsstepfunctions.FailProps{
 		Comment: at("The input's board is not a name: nothing was asked of ECS"),
 		Error:   at(contract.ErrBadTarget),
 		Cause:   at(`the input's "board" must be a board name (` + contract.NameRule + `), or leave it out to sync every board: nothing was synced`),
 	})
-	isName := nameCheck(scope, at(contract.StateBoardNameOK), board, bad, one)
-
 	return awsstepfunctions.NewChoice(scope, at(contract.StateSyncWhich), &awsstepfunctions.ChoiceProps{
 		Comment: at(`{} syncs every board of the target, {"board": "<name>"} that board`),
 	}).
@@ -194,7 +184,7 @@ func syncDefinition(scope constructs.Construct, props SyncProps, timing FleetTim
 			awsstepfunctions.Condition_IsPresent(at(board)),
 			awsstepfunctions.Condition_IsString(at(board)),
 			awsstepfunctions.Condition_Not(awsstepfunctions.Condition_StringEquals(at(board), at(""))),
-		), isName, nil).
+		), nameCheck(scope, at(contract.StateBoardNameOK), board, bad, one), nil).
 		When(awsstepfunctions.Condition_IsPresent(at(board)), bad, nil).
 		Otherwise(all)
 }
