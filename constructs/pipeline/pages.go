@@ -135,7 +135,7 @@ func newPageMachine(scope constructs.Construct, props Props, fan FanOutProps) aw
 		Comment:  fmt.Sprintf("edge-drop: deliver an uploaded S3 object to one page of at most %d boards (a child of the delivery state machine)", BoardsPerChild),
 		Body:     FanOut(c, fan),
 		Timeout:  props.timing().PageTimeout(),
-		Role:     newRole(c, props.runsTasks(true)),
+		Role:     newRole(c, props.pageNeeds()),
 		LogGroup: executionLogGroup(c, "page-", props.LogRetention, props.RemovalPolicy),
 	})
 }

@@ -52,6 +52,14 @@ func (f Flow) runsTasks(fansOut bool) roleNeeds {
 	return n
 }
 
+// pageNeeds is a page machine's: a fan-out's, less listing the boards
+// (the parent lists them and gives each child its page's ARNs).
+func (f Flow) pageNeeds() roleNeeds {
+	n := f.runsTasks(true)
+	n.listBoards = false
+	return n
+}
+
 // deliveryNeeds is the delivery state machine's: its task's (runsTasks),
 // or for a paged delivery the parent's: list the boards and run the
 // child per page, and the tasks of its deletes when it mirrors them. Call
