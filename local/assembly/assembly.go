@@ -168,6 +168,10 @@ func asGenerated(generated, _, _ string) string { return generated }
 
 func bucketDomain(_ *Assembly, name string) string { return name + ".s3.amazonaws.com" }
 
+func bucketRegionalDomain(a *Assembly, name string) string {
+	return name + ".s3." + a.Region + ".amazonaws.com"
+}
+
 func queueURL(a *Assembly, name string) string {
 	return "https://sqs." + a.Region + ".amazonaws.com/" + a.Account + "/" + name
 }
@@ -178,7 +182,7 @@ var resourceKinds = map[string]resourceKind{
 		"Ref": itself, "BucketName": itself,
 		"Arn":                func(_ *Assembly, n string) string { return "arn:aws:s3:::" + n },
 		"DomainName":         bucketDomain,
-		"RegionalDomainName": bucketDomain,
+		"RegionalDomainName": bucketRegionalDomain,
 	}},
 	"AWS::ECS::Cluster": {"ClusterName", asGenerated, map[string]func(*Assembly, string) string{
 		"Ref": itself, "Arn": arnOf("ecs", "cluster/", ""),

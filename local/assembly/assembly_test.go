@@ -150,3 +150,35 @@ func TestParseRate(t *testing.T) {
 		}
 	}
 }
+
+// Fn::Sub as CloudFormation renders it: ${!Literal} is the text ${Literal},
+// ${Name} a Ref, ${Id.Attr} a GetAtt, ${Var} the variable map's value.
+func TestSubRendersLiteralsVariablesAndReferences(t *testing.T) {
+	a := load(t)
+	r := resolver{a: a, stack: &stack{name: "S", params: map[string]any{"Env": "prod"}}}
+	for _, tc := range []struct {
+		arg  any
+		want string
+	}{
+		{"arn:${AWS::Partition}:s3:::b", "arn:aws:s3:::b"},
+		{"${!Literal} and ${!AWS::Region}", "${Literal} and ${AWS::Region}"},
+		{"${Env}-${!Env}", "prod-${Env}"},
+		{[]any{"${X}/${AWS::AccountId}", map[string]any{"X": "x"}}, "x/111122223333"},
+	} {
+		got, err := r.sub(tc.arg)
+		if err != nil || got != tc.want {
+			t.Errorf("Fn::Sub %v = %q, %v; want %q", tc.arg, got, err, tc.want)
+		}
+	}
+}
+
+func TestBucketDomainNames(t *testing.T) {
+	a := load(t)
+	attrs := resourceKinds["AWS::S3::Bucket"].attrs
+	if got, want := attrs["DomainName"](a, "b"), "b.s3.amazonaws.com"; got != want {
+		t.Errorf("DomainName = %q, want %q", got, want)
+	}
+	if got, want := attrs["RegionalDomainName"](a, "b"), "b.s3.eu-west-1.amazonaws.com"; got != want {
+		t.Errorf("RegionalDomainName = %q, want %q", got, want)
+	}
+}

@@ -203,7 +203,8 @@ func (r resolver) getAtt(id, attr string) (any, error) {
 	return r.a.physical(r.stack, id, res, attr)
 }
 
-var subVar = regexp.MustCompile(`\$\{([^}!]+)\}`)
+// subVar is a ${Name} of Fn::Sub, or a ${!Literal}: the text ${Literal}.
+var subVar = regexp.MustCompile(`\$\{(!?)([^}]+)\}`)
 
 func (r resolver) sub(arg any) (any, error) {
 	text, vars := "", map[string]any{}
@@ -219,6 +220,9 @@ func (r resolver) sub(arg any) (any, error) {
 	}
 	var err error
 	out := subVar.ReplaceAllStringFunc(text, func(m string) string {
+		if m[2] == '!' {
+			return "${" + m[3:]
+		}
 		name := m[2 : len(m)-1]
 		var v any
 		var e error
