@@ -399,7 +399,9 @@ func (c *iamCase) stateMachines(st string) map[string]string {
 		if m.prefix == "Pipeline" && pageConstruct(p) != nil && !a.MirrorDeletes {
 			c.pagedParentLimits(st, role)
 		} else {
-			c.stateMachineLimits(st, role, a.DeliverTo.Kind != config.TargetAny || a.RoutePrefix != "" || a.MirrorDeletes || m.prefix != "Pipeline")
+			fleet := a.DeliverTo.Kind != config.TargetAny || a.RoutePrefix != "" || a.MirrorDeletes || m.prefix != "Pipeline"
+			// A page machine is handed its page's boards: it never lists.
+			c.stateMachineLimits(st, role, fleet, fleet && m.prefix != "PipelinePage")
 		}
 		c.assumed(st, role, "states.amazonaws.com", machines[m.prefix])
 	}
@@ -642,8 +644,9 @@ func (c *iamCase) taskDefinitionTags(st string) map[string]string {
 }
 
 // stateMachineLimits: what a state machine role must not do, and the
-// calls it makes that the definition does not show.
-func (c *iamCase) stateMachineLimits(st string, role actor, fleet bool) {
+// calls it makes that the definition does not show; fleet: it describes
+// the boards, lists: it lists them too.
+func (c *iamCase) stateMachineLimits(st string, role actor, fleet, lists bool) {
 	clusterArn, otherClusterArn := c.clusterArn, iamEnv.ARN("ecs", "cluster/other-cluster")
 	tdID := ""
 	for id, r := range c.tpls[st].Resources {
@@ -680,7 +683,7 @@ func (c *iamCase) stateMachineLimits(st string, role actor, fleet bool) {
 	c.ask(false, "puts targets on another rule", role, "events:PutTargets", iamEnv.ARN("events", "rule/other"), "", nil)
 	c.ask(true, "delivers its logs", role, "logs:CreateLogDelivery", "*", "", nil)
 	c.ask(true, "traces", role, "xray:PutTraceSegments", "*", "", nil)
-	c.ask(fleet, "lists the boards of the cluster", role, "ecs:ListContainerInstances", clusterArn, "", nil)
+	c.ask(lists, "lists the boards of the cluster", role, "ecs:ListContainerInstances", clusterArn, "", nil)
 	c.ask(false, "lists another cluster's boards", role, "ecs:ListContainerInstances", otherClusterArn, "", nil)
 	instance := iamEnv.ARN("ecs", "container-instance/other-cluster/0123456789abcdef0123456789abcdef")
 	c.ask(false, "describes another cluster's board", role, "ecs:DescribeContainerInstances", instance, "", map[string]any{"ecs:cluster": otherClusterArn})
