@@ -64,7 +64,7 @@ func TestLedgerInThePipelineStack(t *testing.T) {
 	}
 	like(t, "LedgerNotWritten", inner[contract.StateLedgerNotWritten], map[string]any{"Type": "Pass", "OutputPath": "$.outcome", "End": true})
 	like(t, "ChooseRedeliveryBoard", get(t, def, "States", contract.StateRedeliverOne), map[string]any{
-		"Parameters": map[string]any{"filter.$": "States.Format('attribute:edge-drop.board == {} and (attribute:edge-drop.group.site1 exists)', $.edgeDrop.board)"},
+		"Parameters": map[string]any{"filter.$": "States.Format('attribute:edge-drop.board == {} and (attribute:edge-drop.group.site1 exists)', $$.Execution.Input.edgeDrop.board)"},
 		"Next":       contract.StateListBoards,
 	})
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/edge-drop/edge-drop/contract"
 	"github.com/edge-drop/edge-drop/local/asl"
+	"github.com/edge-drop/edge-drop/internal/fleetsim"
 	"github.com/edge-drop/edge-drop/local/asl/asltest"
 )
 
@@ -318,4 +319,19 @@ func TestFleetRoutedTargetOf63CharactersIsAName(t *testing.T) {
 	e := m.Execute(context.Background(), s3Event(t, "to/"+name+"/c.txt"), asl.Options{Task: ecs.Handle})
 	asltest.Equal(t, "error", e.Error, "EdgeDrop.NoBoards")
 	asltest.Equal(t, "queries", len(ecs.Calls(asltest.ResList)), 1)
+}
+
+// A redelivery ({"edgeDrop": {"board": B}}, as edge-drop redeliver --board
+// starts it) reaches board B only. Extract keeps only the object's fields:
+// the fan-out reads B from the execution's input (it once read the state's
+// input, found nothing, and delivered to every board of the target).
+func TestRedeliveryReachesOnlyTheNamedBoard(t *testing.T) {
+	for _, name := range []string{"fleet-all", "fleet-group", "fleet-wait-1m"} {
+		in := fleetsim.UploadEvent("demo1.txt")
+		in[contract.RedeliverField] = map[string]any{contract.RedeliverBoard: "b3"}
+		s := (&fleetsim.Fleet{Boards: 5}).Run(context.Background(), asltest.Definition(t, name), nil, in)
+		if s.Status != asl.StatusSucceeded || s.RunTasks != 1 || s.TasksPerBoard["b3"] != 1 {
+			t.Errorf("%s: %s, %d tasks %v: %v", name, s.Status, s.RunTasks, s.TasksPerBoard, s.Output)
+		}
+	}
 }

@@ -103,3 +103,38 @@ func TestPagedDeliveryReportsFailedBoardsAndFailedPages(t *testing.T) {
 		t.Errorf("failed children: %s %v", s.Status, s.Output)
 	}
 }
+
+// A redelivery ({"edgeDrop": {"board": B}}) in a paged fleet reaches board
+// B only, through one page; a B that is not a name fails before any
+// cluster query; a B the fleet does not have is NoBoards.
+func TestPagedRedeliveryReachesOnlyTheNamedBoard(t *testing.T) {
+	parent, child := asltest.Definition(t, "fleet-paged"), asltest.Definition(t, "fleet-page")
+	children := map[string]*asl.Machine{pageMachineRef: child}
+	redeliver := func(board any) map[string]any {
+		in := fleetsim.UploadEvent("demo1.txt")
+		in[contract.RedeliverField] = map[string]any{contract.RedeliverBoard: board}
+		return in
+	}
+
+	s := (&fleetsim.Fleet{Boards: 10_000}).Run(context.Background(), parent, children, redeliver("b7777"))
+	if s.Status != asl.StatusSucceeded || s.RunTasks != 1 || s.TasksPerBoard["b7777"] != 1 || s.Executions != 2 {
+		t.Fatalf("redelivery to b7777: %s, %d tasks %v, %d executions: %v", s.Status, s.RunTasks, s.TasksPerBoard, s.Executions, s.Output)
+	}
+	b, _ := json.Marshal(s.Output)
+	var summary contract.FleetSummary
+	if err := json.Unmarshal(b, &summary); err != nil || summary.Boards != 1 || summary.Counts[contract.OutcomeDelivered] != 1 {
+		t.Errorf("summary %s (%v)", b, err)
+	}
+
+	s = (&fleetsim.Fleet{Boards: 10}).Run(context.Background(), parent, children, redeliver("not a/name"))
+	out, _ := s.Output.(map[string]any)
+	if s.Status != asl.StatusFailed || out["error"] != contract.ErrBadTarget || s.RunTasks != 0 || s.Executions != 1 {
+		t.Errorf("a bad name: %s, %d tasks, %d executions: %v", s.Status, s.RunTasks, s.Executions, s.Output)
+	}
+
+	s = (&fleetsim.Fleet{Boards: 10}).Run(context.Background(), parent, children, redeliver("b11"))
+	out, _ = s.Output.(map[string]any)
+	if s.Status != asl.StatusFailed || out["error"] != contract.ErrNoBoards || s.RunTasks != 0 {
+		t.Errorf("a board the fleet lacks: %s, %d tasks: %v", s.Status, s.RunTasks, s.Output)
+	}
+}

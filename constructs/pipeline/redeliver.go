@@ -11,9 +11,11 @@ import (
 // {"board": B}}) with the target's query narrowed to board B; other
 // executions go on to ChooseBoards. One Choice transition per execution.
 // fleet is what the fan-out's $.fleet starts with besides its filter and
-// target (FanOut's outcomes, a paged delivery's summary).
+// target (FanOut's outcomes, a paged delivery's summary). B is read from
+// the execution's input (the context object): Extract keeps only the
+// object's fields, so the state's input no longer has it.
 func redeliverChoice(scope constructs.Construct, props FanOutProps, fleet map[string]any, list, whole awsstepfunctions.IChainable) awsstepfunctions.IChainable {
-	const board = "$." + contract.RedeliverField + "." + contract.RedeliverBoard
+	const board = "$$.Execution.Input." + contract.RedeliverField + "." + contract.RedeliverBoard
 	params := map[string]any{
 		"filter": props.Redeliver(str(board)),
 		"target": awsstepfunctions.JsonPath_Format(at("board {} of {}"), str(board), props.Target),

@@ -161,6 +161,9 @@ func fanOut(scope constructs.Construct, props Props, fan FanOutProps) awsstepfun
 // safe to evaluate on its own, as JSONata 1.x evaluates both.
 func isNotAName(path string) awsstepfunctions.Condition {
 	in := "$states.input." + strings.TrimPrefix(path, "$.")
+	if input, ok := strings.CutPrefix(path, "$$.Execution.Input."); ok {
+		in = "$states.context.Execution.Input." + input
+	}
 	return awsstepfunctions.Condition_Jsonata(jsii.String(fmt.Sprintf(
 		"{%% $not($type(%s) = 'string' and $contains($string(%s), /%s/)) %%}", in, in, contract.NamePattern)))
 }

@@ -87,11 +87,11 @@ func (f *Fleet) handle(_ context.Context, resource string, params any) (any, err
 		if tok, ok := p["NextToken"].(string); ok {
 			start, _ = strconv.Atoi(tok)
 		}
-		n := f.matching(fmt.Sprint(p["Filter"]))
+		first, n := f.matching(fmt.Sprint(p["Filter"]))
 		end := min(start+size, n)
 		arns := []any{}
 		for i := start; i < end; i++ {
-			arns = append(arns, fmt.Sprintf("%s/%032x", strings.Replace(Cluster, ":cluster/", ":container-instance/", 1), i+1))
+			arns = append(arns, fmt.Sprintf("%s/%032x", strings.Replace(Cluster, ":cluster/", ":container-instance/", 1), first+i))
 		}
 		out := map[string]any{"ContainerInstanceArns": arns}
 		if end < n {
@@ -136,13 +136,26 @@ func (f *Fleet) handle(_ context.Context, resource string, params any) (any, err
 	return nil, &asl.Error{Name: "States.TaskFailed", Cause: "the stand-in fleet does not answer " + resource}
 }
 
-// matching is how many boards a cluster query selects: one for a board's
-// name, every board otherwise (every board is in every group).
-func (f *Fleet) matching(filter string) int {
-	if strings.Contains(filter, contract.AttrBoard+" == ") && !strings.Contains(filter, " or ") {
-		return min(1, f.Boards)
+// matching is the boards a cluster query selects, first and how many: for
+// a name query, board N if the name is bN (none past the fleet), board 1
+// for any other name (a configured board such as shop-1); every board
+// otherwise (every board is in every group).
+func (f *Fleet) matching(filter string) (first, n int) {
+	prefix := "attribute:" + contract.AttrBoard + " == "
+	name, ok := strings.CutPrefix(filter, prefix)
+	if !ok || strings.Contains(name, " or ") {
+		return 1, f.Boards
 	}
-	return f.Boards
+	name, _, _ = strings.Cut(name, " ") // "bN and (the target's query)": a redelivery
+	digits, isB := strings.CutPrefix(name, "b")
+	i, err := strconv.Atoi(digits)
+	switch {
+	case !isB || err != nil:
+		return 1, min(1, f.Boards)
+	case i < 1 || i > f.Boards:
+		return 1, 0
+	}
+	return i, 1
 }
 
 // observer counts one execution's transitions and history events: each
