@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/edge-drop/edge-drop/contract"
-	"github.com/edge-drop/edge-drop/local/asl"
 	"github.com/edge-drop/edge-drop/internal/fleetsim"
+	"github.com/edge-drop/edge-drop/local/asl"
 	"github.com/edge-drop/edge-drop/local/asl/asltest"
 )
 
