@@ -18,7 +18,9 @@ RACE_PKGS := ./config ./local/assembly ./local/bucket ./local/ecstask ./local/ru
 # The rest of the root module: each package is tested once, with or without -race.
 PLAIN_PKGS = $(filter-out $(RACE_PKGS:./%=github.com/edge-drop/edge-drop/%),$(shell go list ./...))
 
-test-go: node-deps ## go vet + go test of the root module (CDK stacks, config, local pipeline), -race where jsii is not involved
+test-go: node-deps ## gofmt + go vet + go test of the root module (CDK stacks, config, local pipeline), -race where jsii is not involved
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*')); \
+	  test -z "$$unformatted" || { echo "gofmt would change: $$unformatted (run gofmt -w on them)" >&2; exit 1; }
 	go vet ./...
 	go test -count=1 -timeout 15m $(PLAIN_PKGS)
 	go test -race -count=1 -timeout 10m $(RACE_PKGS)
